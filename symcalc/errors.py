@@ -1,0 +1,35 @@
+"""The exceptions symcalc raises on bad input."""
+
+from __future__ import annotations
+
+_WINDOW = 60  # characters of a long line shown around the fault
+
+
+class ParseError(ValueError):
+    """A formula that is not in the symcalc language.
+
+    Attributes: ``line`` and ``column`` (1-based), ``expected`` (what could have come there),
+    ``text`` (the formula) and ``reason`` (the message without the caret display).
+    """
+
+    def __init__(self, reason: str, text: str, line: int, column: int, expected: tuple[str, ...] = ()):
+        self.reason = reason
+        self.text = text
+        self.line = line
+        self.column = column
+        self.expected = tuple(expected)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = self.text.split("\n")
+        source = lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        caret = self.column - 1
+        if len(source) > 2 * _WINDOW:  # show a window around the fault of a very long line
+            start = max(0, caret - _WINDOW)
+            source = ("..." if start else "") + source[start:start + 2 * _WINDOW] + "..."
+            caret = caret - start + (3 if start else 0)
+        where = f"line {self.line}, column {self.column}"
+        message = f"{self.reason} ({where})"
+        if self.expected:
+            message += "; expected " + ", ".join(self.expected)
+        return f"{message}\n  {source}\n  {' ' * caret}^"

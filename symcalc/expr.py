@@ -1,0 +1,540 @@
+"""The expression graph: immutable, interned nodes and their canonical constructors.
+
+Every node is interned: building a node equal to one that exists returns that very object, so
+``==`` is identity, hashing is O(1), and a subexpression that occurs twice is stored once.  Work
+done per node (derivatives, printing, code generation) is therefore memoised across a whole
+gradient, Hessian or generated function.
+
+The canonical constructors ``add``, ``mul`` and ``power`` keep every expression in one normal
+form, the same whether it came from the parser or from Python operators:
+
+* nested sums and products are flattened, numbers are folded exactly (integers of any size and
+  rationals), like terms are collected (``2*x + 3*x -> 5*x``), equal bases merged
+  (``x*x^2 -> x^3``), and ``x^0``, ``x^1``, ``1*x`` and ``x + 0`` disappear;
+* terms and factors are sorted by a fixed structural order, so equal results print equally;
+* a number times a single sum is distributed (``-(x - 1) -> 1 - x``);
+* a power of numbers is computed only while the result stays small (``9^9^9`` stays as it is).
+
+No algorithm in symcalc recurses over the graph: traversals go through ``postorder``, so a formula
+nested ten thousand levels deep is as safe as a flat one.
+"""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+from fractions import Fraction
+from typing import Callable, Iterable, Iterator, Union
+
+from . import bigint
+
+Rational = Union[int, Fraction]
+
+_interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
+
+
+class Expr:
+    """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
+
+    __slots__ = ("args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "__weakref__")
+
+    args: tuple["Expr", ...]
+
+    # --- identity -------------------------------------------------------------------------
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, Expr):
+            return False
+        if isinstance(other, (numbers.Rational, float)) and not isinstance(other, bool):
+            return isinstance(self, Num) and self.value == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __reduce__(self):  # pickling goes through the text form, so interning holds
+        return (parser.parse, (printing.to_str(self),))
+
+    def __copy__(self) -> "Expr":
+        return self
+
+    def __deepcopy__(self, memo) -> "Expr":
+        return self
+
+    # --- arithmetic -----------------------------------------------------------------------
+    def __add__(self, other):
+        return add(self, as_expr(other))
+
+    def __radd__(self, other):
+        return add(as_expr(other), self)
+
+    def __sub__(self, other):
+        return add(self, negate(as_expr(other)))
+
+    def __rsub__(self, other):
+        return add(as_expr(other), negate(self))
+
+    def __mul__(self, other):
+        return mul(self, as_expr(other))
+
+    def __rmul__(self, other):
+        return mul(as_expr(other), self)
+
+    def __truediv__(self, other):
+        return mul(self, power(as_expr(other), MINUS_ONE))
+
+    def __rtruediv__(self, other):
+        return mul(as_expr(other), power(self, MINUS_ONE))
+
+    def __pow__(self, other):
+        return power(self, as_expr(other))
+
+    def __rpow__(self, other):
+        return power(as_expr(other), self)
+
+    def __neg__(self):
+        return negate(self)
+
+    def __pos__(self):
+        return self
+
+    # --- structure ------------------------------------------------------------------------
+    @property
+    def free_symbols(self) -> frozenset["Symbol"]:
+        """The symbols this expression depends on."""
+        if self._free is None:
+            for node in postorder([self], done=lambda n: n._free is not None):
+                if isinstance(node, Symbol):
+                    node._free = frozenset((node,))
+                elif len(node.args) == 1:
+                    node._free = node.args[0]._free
+                else:
+                    node._free = frozenset().union(*(a._free for a in node.args))
+        return self._free
+
+    @property
+    def depth(self) -> int:
+        """Length of the longest path from this node to a leaf (a leaf has depth 1)."""
+        return self._depth
+
+    def count_ops(self) -> int:
+        """Number of operations in the graph, each shared node counted once."""
+        return count_ops([self])
+
+    def __str__(self) -> str:
+        return printing.to_str(self)
+
+    def __repr__(self) -> str:
+        return f"Expr('{self}')" if len(str(self)) < 200 else f"Expr('{str(self)[:200]}...')"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {printing.latex(self)}$"
+
+
+def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
+    """Return the interned node for ``key``, creating it on first use."""
+    node = _interned.get(key)
+    if node is not None:
+        return node
+    node = object.__new__(cls)
+    node.args = args
+    node._hash = hash(key)
+    node._depth = 1 + max((a._depth for a in args), default=0)
+    node._free = None
+    node._skey = None
+    node._order = None
+    node._text = None
+    for name, value in fields.items():
+        object.__setattr__(node, name, value)
+    _interned[key] = node
+    return node
+
+
+class Num(Expr):
+    """An exact number: an int of any size or a Fraction."""
+
+    __slots__ = ("value",)
+
+    def __new__(cls, value: Rational) -> "Num":
+        if isinstance(value, Fraction) and value.denominator == 1:
+            value = value.numerator
+        node = _new(cls, (cls, value), (), value=value)
+        node._hash = hash(value)
+        node._free = frozenset()
+        return node
+
+    @property
+    def is_integer(self) -> bool:
+        return isinstance(self.value, int)
+
+
+class Symbol(Expr):
+    """A variable, known by its name."""
+
+    __slots__ = ("name",)
+
+    def __new__(cls, name: str) -> "Symbol":
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a symbol name must be a non-empty string, not {name!r}")
+        return _new(cls, (cls, name), (), name=name)
+
+
+class Constant(Expr):
+    """A named mathematical constant: ``pi`` or ``e``."""
+
+    __slots__ = ("name", "value")
+
+    def __new__(cls, name: str, value: float) -> "Constant":
+        node = _new(cls, (cls, name), (), name=name, value=value)
+        node._free = frozenset()
+        return node
+
+
+class Add(Expr):
+    """A sum of two or more terms."""
+
+    __slots__ = ()
+
+
+class Mul(Expr):
+    """A product of two or more factors; a numeric coefficient, if any, comes first."""
+
+    __slots__ = ()
+
+
+class Pow(Expr):
+    """``base ^ exponent``."""
+
+    __slots__ = ()
+
+    @property
+    def base(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def exponent(self) -> Expr:
+        return self.args[1]
+
+
+class Call(Expr):
+    """A registered function applied to its arguments (see ``symcalc.functions``)."""
+
+    __slots__ = ("fn",)
+
+    @property
+    def name(self) -> str:
+        return self.fn.name
+
+
+ZERO = Num(0)
+ONE = Num(1)
+MINUS_ONE = Num(-1)
+HALF = Num(Fraction(1, 2))
+PI = Constant("pi", 3.141592653589793)
+E = Constant("e", 2.718281828459045)
+
+
+# --- conversion -------------------------------------------------------------------------------
+def as_expr(value: object) -> Expr:
+    """Turn a Python number (or an Expr) into an Expr.
+
+    Floats are read through their shortest decimal form, so ``0.1`` becomes exactly ``1/10``.
+    """
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool):
+        return Num(int(value))
+    if isinstance(value, numbers.Integral):
+        return Num(int(value))
+    if isinstance(value, Fraction):
+        return Num(value)
+    if isinstance(value, numbers.Rational):
+        return Num(Fraction(int(value.numerator), int(value.denominator)))
+    if isinstance(value, numbers.Real):
+        real = float(value)
+        if real != real or real in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a finite number")
+        return Num(Fraction(repr(real)))
+    raise TypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
+
+
+# --- traversal --------------------------------------------------------------------------------
+def postorder(roots: Iterable[Expr], done: Callable[[Expr], bool] | None = None) -> Iterator[Expr]:
+    """Yield every distinct node reachable from ``roots`` once, children before parents.
+
+    Nodes for which ``done(node)`` is true are neither yielded nor entered.  Iterative, so depth
+    is unbounded.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+            continue
+        if id(node) in seen or (done is not None and done(node)):
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for child in reversed(node.args):
+            if id(child) not in seen:
+                stack.append((child, False))
+
+
+def count_ops(roots: Iterable[Expr]) -> int:
+    """Operations needed to evaluate ``roots`` with every shared node computed once.
+
+    An n-ary sum or product counts n - 1 operations, a power or a function call one; symbols and
+    numbers are free.  This is the size the benchmarks report.
+    """
+    total = 0
+    for node in postorder(roots):
+        if isinstance(node, (Add, Mul)):
+            total += len(node.args) - 1
+        elif isinstance(node, (Pow, Call)):
+            total += 1
+    return total
+
+
+# --- canonical order --------------------------------------------------------------------------
+_RANK = {"Num": 0, "Symbol": 1, "Constant": 1, "Call": 2, "Pow": 3, "Mul": 4, "Add": 5}
+
+
+def structural_key(node: Expr) -> str:
+    """An injective, prefix-coded text of the node's structure (cached), used for ordering."""
+    if node._skey is None:
+        for n in postorder([node], done=lambda m: m._skey is not None):
+            if isinstance(n, Num):
+                v = n.value
+                n._skey = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
+            elif isinstance(n, Symbol):
+                n._skey = n.name
+            elif isinstance(n, Constant):
+                n._skey = "#" + n.name
+            else:
+                head = n.fn.name if isinstance(n, Call) else type(n).__name__
+                n._skey = head + "(" + ",".join(a._skey for a in n.args) + ")"
+    return node._skey
+
+
+def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
+    return (factor.args[0], factor.args[1]) if isinstance(factor, Pow) else (factor, ONE)
+
+
+def _factor_key(factor: Expr) -> tuple:
+    base, exp = _base_exponent(factor)
+    exp_rank = (0, -exp.value) if isinstance(exp, Num) else (1, structural_key(exp))
+    return (_RANK[type(base).__name__], structural_key(base), exp_rank)
+
+
+def _term_key(rest: Expr) -> tuple:
+    """Order of a term (without its coefficient) in a sum: higher degree first, then by factors."""
+    if rest._order is None:
+        factors = rest.args if isinstance(rest, Mul) else (rest,)
+        degree = 0
+        for f in factors:
+            exp = _base_exponent(f)[1]
+            degree += exp.value if isinstance(exp, Num) else 1
+        rest._order = (-degree, tuple(_factor_key(f) for f in factors))
+    return rest._order
+
+
+# --- canonical constructors ----------------------------------------------------------------------
+def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
+    """``3*x*y -> (3, x*y)``; ``x -> (1, x)``; ``5 -> (5, 1)``."""
+    if isinstance(term, Num):
+        return term.value, ONE
+    if isinstance(term, Mul) and isinstance(term.args[0], Num):
+        rest = term.args[1:]
+        return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
+    return 1, term
+
+
+def _scaled(coeff: Rational, rest: Expr) -> Expr:
+    if coeff == 1:
+        return rest
+    if isinstance(rest, Mul):
+        args = (Num(coeff),) + rest.args
+    else:
+        args = (Num(coeff), rest)
+    return _new(Mul, (Mul, args), args)
+
+
+def add(*terms: Expr) -> Expr:
+    """The canonical sum of ``terms``."""
+    constant: Rational = 0
+    coeffs: dict[Expr, Rational] = {}
+    stack: list[tuple[Rational, Expr]] = [(1, t) for t in reversed(terms)]
+    while stack:
+        scale, term = stack.pop()
+        if isinstance(term, Add):
+            stack.extend((scale, t) for t in reversed(term.args))
+            continue
+        if isinstance(term, Num):
+            constant += scale * term.value
+            continue
+        coeff, rest = split_coefficient(term)
+        if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
+            stack.append((scale * coeff, rest))
+            continue
+        coeffs[rest] = coeffs.get(rest, 0) + scale * coeff
+    rests = [r for r, c in coeffs.items() if c != 0]
+    rests.sort(key=_term_key)
+    out = [_scaled(coeffs[r], r) for r in rests]
+    if constant != 0:
+        out.append(Num(constant))
+    if not out:
+        return ZERO
+    if len(out) == 1:
+        return out[0]
+    args = tuple(out)
+    return _new(Add, (Add, args), args)
+
+
+def mul(*factors: Expr) -> Expr:
+    """The canonical product of ``factors``."""
+    coeff: Rational = 1
+    exponents: dict[Expr, list[Expr]] = {}
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if isinstance(f, Mul):
+            stack.extend(reversed(f.args))
+        elif isinstance(f, Num):
+            coeff *= f.value
+        else:
+            base, exp = _base_exponent(f)
+            exponents.setdefault(base, []).append(exp)
+    if coeff == 0:
+        return ZERO
+    out: list[Expr] = []
+    regroup = False
+    for base, exps in exponents.items():
+        if len(exps) == 1:
+            total = exps[0]
+            p = base if total is ONE else _new(Pow, (Pow, (base, total)), (base, total))
+        else:
+            total = add(*exps)
+            p = power(base, total)
+        if isinstance(p, Num):
+            coeff *= p.value
+        elif p is not ONE:
+            regroup = regroup or isinstance(p, Mul)
+            out.append(p)
+    if regroup:  # a merged power turned into a product, e.g. sqrt(x*y)^2 -> x*y
+        return mul(Num(coeff), *out)
+    if coeff == 0:
+        return ZERO
+    if not out:
+        return Num(coeff)
+    if len(out) == 1:
+        if coeff == 1:
+            return out[0]
+        if isinstance(out[0], Add):  # 2*(x + 1) -> 2*x + 2
+            return add(*(mul(Num(coeff), t) for t in out[0].args))
+    out.sort(key=_factor_key)
+    args = tuple(out) if coeff == 1 else (Num(coeff),) + tuple(out)
+    return _new(Mul, (Mul, args), args)
+
+
+def negate(e: Expr) -> Expr:
+    return mul(MINUS_ONE, e)
+
+
+def power(base: Expr, exponent: Expr) -> Expr:
+    """The canonical ``base ^ exponent``."""
+    if isinstance(exponent, Num):
+        n = exponent.value
+        if n == 0:
+            return ONE
+        if n == 1:
+            return base
+        if isinstance(base, Num):
+            folded = _numeric_power(base.value, n)
+            if folded is not None:
+                return folded
+        elif isinstance(n, int):
+            if isinstance(base, Pow):  # (x^a)^n = x^(a*n) for integer n
+                return power(base.args[0], mul(base.args[1], exponent))
+            if isinstance(base, Mul):  # (x*y)^n = x^n*y^n for integer n
+                return mul(*(power(f, exponent) for f in base.args))
+    if isinstance(base, Num):
+        if base.value == 1:
+            return ONE
+    if base is E:  # e^x is exp(x)
+        return functions.exp(exponent)
+    return _new(Pow, (Pow, (base, exponent)), (base, exponent))
+
+
+def _numeric_power(b: Rational, n: Rational) -> Expr | None:
+    """``b^n`` for numbers when it is exact and small enough, else None."""
+    if b == 0:
+        if n < 0:
+            raise ZeroDivisionError("division by zero (0 raised to a negative power)")
+        return ZERO
+    if isinstance(n, int):
+        size = max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
+        if not bigint.power_fits(size, n):
+            return None
+        return Num(Fraction(b) ** n)
+    # rational exponent p/q: exact only for perfect q-th powers of a positive base
+    if b < 0:
+        return None
+    fb = Fraction(b)
+    root_num = bigint.integer_root(fb.numerator, n.denominator)
+    root_den = bigint.integer_root(fb.denominator, n.denominator)
+    if root_num is None or root_den is None:
+        return None
+    return _numeric_power(Fraction(root_num, root_den), n.numerator)
+
+
+def make_call(fn, args: tuple[Expr, ...]) -> Expr:
+    """The canonical application of the registry function ``fn`` (arity already checked)."""
+    simpler = fn.evaluate(*args) if fn.evaluate is not None else None
+    if simpler is not None:
+        return simpler
+    return _new(Call, (Call, fn.name, args), args, fn=fn)
+
+
+# --- raw constructors for derivative graphs ----------------------------------------------------
+def raw_add(a: Expr, b: Expr) -> Expr:
+    """``a + b`` without flattening: keeps a shared sum shared.  Drops zeros, folds numbers."""
+    if a is ZERO:
+        return b
+    if b is ZERO:
+        return a
+    if isinstance(a, Num) and isinstance(b, Num):
+        return Num(a.value + b.value)
+    return _new(Add, (Add, (a, b)), (a, b))
+
+
+def raw_mul(a: Expr, b: Expr) -> Expr:
+    """``a * b`` without flattening: keeps a shared product shared.  Drops ones, folds numbers."""
+    if a is ZERO or b is ZERO:
+        return ZERO
+    if a is ONE:
+        return b
+    if b is ONE:
+        return a
+    if isinstance(a, Num) and isinstance(b, Num):
+        return Num(a.value * b.value)
+    if isinstance(b, Num):
+        a, b = b, a
+    return _new(Mul, (Mul, (a, b)), (a, b))
+
+
+def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
+    """``symbols("x y")`` or ``symbols("x, y")`` -> (x, y); a single name gives one Symbol."""
+    parts = names.replace(",", " ").split() if isinstance(names, str) else list(names)
+    made = tuple(parser.symbol_from_name(p) for p in parts)
+    return made[0] if isinstance(names, str) and len(made) == 1 else made
+
+
+# The modules below build on this one; they are imported last because the node classes above
+# must exist before they load.
+from . import functions, parser, printing  # noqa: E402

@@ -1,0 +1,245 @@
+"""Text -> expression graph.  The grammar lives in ``grammar/symcalc.lark``; this module loads it
+once per process and is the only code that sees parse trees.
+
+Nothing here evaluates text: the grammar admits only numbers, names, operators, parentheses and
+calls of registered functions, and each piece is turned into a node by the constructors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import bigint
+from .errors import ParseError
+from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
+from .functions import ALIASES, REGISTRY, lookup
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "ο": "omicron", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "ϕ": "phi", "ς": "sigma",
+    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma",
+    "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+CONSTANTS = {"pi": PI, "e": E}
+_NAME = re.compile(r"[^\W\d_]\w*\Z")
+
+_TERMINALS = {
+    "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
+    "ADDOP": "'+' or '-'", "MULOP": "'*' or '/'", "POWOP": "'^'", "$END": "the end of the formula",
+}
+
+
+def _grammar_path() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammar" / "symcalc.lark", here.parent / "grammar" / "symcalc.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("the symcalc grammar (grammar/symcalc.lark) is missing")
+
+
+class _Fault(Exception):
+    """A problem found while building nodes, located at a token; becomes a ParseError."""
+
+    def __init__(self, message: str, token: Token, expected: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message, self.token, self.expected = message, token, expected
+
+
+def canonical_name(name: str) -> str:
+    """Spell out Unicode Greek letters: ``θ_1 -> theta_1``."""
+    return "".join(GREEK.get(ch, ch) for ch in name)
+
+
+def symbol_from_name(name: str) -> Symbol:
+    """The Symbol for a variable name, checked as the parser checks it."""
+    if not isinstance(name, str):
+        raise TypeError(f"a variable name must be a string, not {type(name).__name__}")
+    if not _NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a variable name: use letters, digits and '_', starting with a letter"
+        )
+    name = canonical_name(name)
+    if name in CONSTANTS:
+        raise ValueError(f"{name!r} is the constant {name}, not a variable")
+    if lookup(name) is not None:
+        raise ValueError(f"{name!r} is a function name, not a variable")
+    return Symbol(name)
+
+
+def _number(text: str) -> Expr:
+    """Exact value of a numeric literal: 12 -> 12, 0.5 -> 1/2, 2.5e3 -> 2500."""
+    mantissa, _, exponent = text.lower().partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0") or "0"
+    shift = (int(exponent) if exponent else 0) - len(frac)
+    value = Num(bigint.int_from_digits(digits))
+    if shift == 0 or value.value == 0:
+        return value
+    return mul(value, power(Num(10), Num(shift)))
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """One method per grammar alias; each builds nodes with the canonical constructors."""
+
+    def number(self, tok: Token) -> Expr:
+        return _number(str(tok))
+
+    def name(self, tok: Token) -> Expr:
+        text = canonical_name(str(tok))
+        if text in CONSTANTS:
+            return CONSTANTS[text]
+        if lookup(text) is not None:
+            raise _Fault(f"{text} is a function: write {text}(...)", tok)
+        return Symbol(text)
+
+    def call(self, tok: Token, args: list[Expr]) -> Expr:
+        text = canonical_name(str(tok))
+        fn = lookup(text)
+        if fn is None:
+            raise _Fault(_unknown_function(text), tok)
+        try:
+            return fn(*args)
+        except TypeError as exc:
+            raise _Fault(str(exc), tok) from None
+        except ZeroDivisionError as exc:
+            raise _Fault(str(exc), tok) from None
+
+    def arguments(self, *args: Expr) -> list[Expr]:
+        return list(args)
+
+    def sum(self, first: Expr, *rest) -> Expr:
+        terms = [first]
+        for op, term in zip(rest[::2], rest[1::2]):
+            terms.append(term if op == "+" else negate(term))
+        return add(*terms)
+
+    def product(self, first: Expr, *rest) -> Expr:
+        factors = [first]
+        for op, factor in zip(rest[::2], rest[1::2]):
+            if op == "/":
+                try:
+                    factor = power(factor, MINUS_ONE)
+                except ZeroDivisionError:
+                    raise _Fault("division by zero", op) from None
+            factors.append(factor)
+        return mul(*factors)
+
+    def signed(self, op: Token, operand: Expr) -> Expr:
+        return negate(operand) if op == "-" else operand
+
+    def implicit_product(self, tok: Token, operand: Expr) -> Expr:
+        return mul(_number(str(tok)), operand)
+
+    def power(self, base: Expr, op: Token, exponent: Expr) -> Expr:
+        try:
+            return power(base, exponent)
+        except ZeroDivisionError:
+            raise _Fault("division by zero (0 raised to a negative power)", op) from None
+
+    def __default__(self, data, children, meta):
+        if data.startswith("_"):  # Lark's helper rule for a repetition; its parent inlines it
+            return Tree(data, children, meta)
+        raise AssertionError(f"grammar rule {data!r} has no builder")  # a grammar/parser mismatch
+
+
+def _unknown_function(name: str) -> str:
+    known = sorted(set(REGISTRY) | set(ALIASES))
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown function {name}; did you mean {close[0]}?"
+    if len(name) <= 2 or name.isalpha() and len(name) == 1:
+        return f"{name} is not a function; write {name}*(...) for a product"
+    return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
+
+
+_parser: Optional[Lark] = None
+
+
+def _get_parser() -> Lark:
+    global _parser
+    if _parser is None:
+        _parser = Lark(
+            _grammar_path().read_text(encoding="utf-8"),
+            parser="lalr",
+            transformer=_Builder(),
+            propagate_positions=False,
+            maybe_placeholders=False,
+        )
+    return _parser
+
+
+def parse(text: str) -> Expr:
+    """Parse a formula into an expression.
+
+    >>> parse("sigmoid(w*x + b)")
+    Expr('sigmoid(b + w*x)')
+
+    Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault.
+    """
+    if isinstance(text, Expr):
+        return text
+    if not isinstance(text, str):
+        raise TypeError(f"parse() needs a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ParseError("empty formula", text, 1, 1, ("a formula",))
+    try:
+        return _get_parser().parse(text)
+    except _Fault as fault:
+        tok = fault.token
+        raise ParseError(fault.message, text, tok.line, tok.column, fault.expected) from None
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text) from None
+
+
+def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream]
+        message = f"unexpected character {char!r}"
+        if char == "_":
+            message += " (names start with a letter)"
+        return ParseError(message, text, line, column, ())
+    expected = tuple(sorted(_TERMINALS.get(t, repr(t)) for t in getattr(exc, "expected", ()) or ()))
+    token = getattr(exc, "token", None)
+    if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
+        end_line = text.count("\n") + 1
+        end_col = len(text) - (text.rfind("\n") + 1) + 1
+        return ParseError("unexpected end of the formula", text, end_line, end_col, expected)
+    hint = _juxtaposition_hint(text, token) if isinstance(exc, UnexpectedToken) else None
+    message = hint or f"unexpected {_describe(token)}"
+    return ParseError(message, text, line, column, expected)
+
+
+def _describe(token: Token) -> str:
+    kind = {"NAME": "name", "NUMBER": "number"}.get(token.type)
+    return f"{kind} {str(token)!r}" if kind else repr(str(token))
+
+
+_PREVIOUS = re.compile(r"([^\W\d_]\w*|\d[\w.]*|\))\s*\Z")
+
+
+def _juxtaposition_hint(text: str, token: Token) -> Optional[str]:
+    """Explain two factors written side by side (``x y``, ``sin x``, ``(a)(b)``)."""
+    if token.type not in ("NAME", "NUMBER", "LPAR"):
+        return None
+    before = _PREVIOUS.search(text, 0, token.start_pos)
+    if before is None:
+        return None
+    prev = before.group(1)
+    if lookup(canonical_name(prev)) is not None:
+        return f"function {prev} needs parentheses: write {prev}({token})"
+    if prev[0].isdigit() and token.type == "NUMBER":
+        return f"two numbers side by side: write {prev}*{token}"
+    return (f"missing operator between {prev!r} and {str(token)!r}: "
+            f"write {prev}*{token} for a product")
