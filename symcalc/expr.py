@@ -36,7 +36,9 @@ _interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDiction
 class Expr:
     """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
 
-    __slots__ = ("args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "__weakref__")
+    __slots__ = (
+        "args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "_simple", "__weakref__"
+    )
 
     args: tuple["Expr", ...]
 
@@ -149,6 +151,7 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
     node._skey = None
     node._order = None
     node._text = None
+    node._simple = None
     for name, value in fields.items():
         object.__setattr__(node, name, value)
     _interned[key] = node
@@ -499,6 +502,27 @@ def make_call(fn, args: tuple[Expr, ...]) -> Expr:
     if simpler is not None:
         return simpler
     return _new(Call, (Call, fn.name, args), args, fn=fn)
+
+
+def with_args(node: Expr, args: tuple[Expr, ...]) -> Expr:
+    """The canonical node of the same kind as ``node`` with new arguments."""
+    if isinstance(node, Add):
+        return add(*args)
+    if isinstance(node, Mul):
+        return mul(*args)
+    if isinstance(node, Pow):
+        return power(*args)
+    if isinstance(node, Call):
+        return make_call(node.fn, args)
+    return node  # leaves have no arguments
+
+
+def rebuild(root: Expr, leaf: Callable[[Expr], Expr]) -> Expr:
+    """Rebuild ``root`` canonically bottom-up, replacing each leaf by ``leaf(node)``."""
+    new: dict[Expr, Expr] = {}
+    for node in postorder([root]):
+        new[node] = with_args(node, tuple(new[a] for a in node.args)) if node.args else leaf(node)
+    return new[root]
 
 
 # --- raw constructors for derivative graphs ----------------------------------------------------
