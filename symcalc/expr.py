@@ -43,6 +43,11 @@ class Expr:
     args: tuple["Expr", ...]
 
     # --- identity -------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: object) -> None:
+        if not name.startswith("_"):  # underscored slots are private caches filled lazily
+            raise AttributeError(f"expressions are immutable: cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
     def __hash__(self) -> int:
         return self._hash
 
@@ -144,7 +149,7 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
     if node is not None:
         return node
     node = object.__new__(cls)
-    node.args = args
+    object.__setattr__(node, "args", args)
     node._hash = hash(key)
     node._depth = 1 + max((a._depth for a in args), default=0)
     node._free = None
