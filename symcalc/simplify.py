@@ -9,9 +9,9 @@ node, so a node shared by a whole gradient or Hessian is simplified once.
 
 from __future__ import annotations
 
-from .expr import Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, split_coefficient, with_args
+from .expr import (ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
+                   split_coefficient, with_args)
 
-_TWO = Num(2)
 
 
 def simplify(e: Expr) -> Expr:
@@ -30,7 +30,8 @@ def _apply_rules(node: Expr) -> Expr:
     if isinstance(node, Call):
         return _inverse_call(node)
     if isinstance(node, Add):
-        return _pythagoras(node)
+        better = _pythagoras(node)
+        return better if better is not node else _common_factor(node)
     return node
 
 
@@ -44,27 +45,47 @@ def _inverse_call(node: Call) -> Expr:
 
 
 def _pythagoras(node: Add) -> Expr:
-    # c*R*sin(u)^2 + c*R*cos(u)^2 -> c*R
-    found: dict[tuple, dict[str, tuple[Expr, Expr]]] = {}
+    # c*R*sin(u)^k + c*R*cos(u)^2*sin(u)^(k-2) -> c*R*sin(u)^(k-2)   (k >= 2, likewise for cos)
+    found: dict[tuple, dict[str, Expr]] = {}
     for term in node.args:
         coeff, rest = split_coefficient(term)
         factors = rest.args if isinstance(rest, Mul) else (rest,)
         for k, f in enumerate(factors):
-            if (isinstance(f, Pow) and f.args[1] is _TWO and isinstance(f.args[0], Call)
+            if (isinstance(f, Pow) and isinstance(f.args[1], Num) and f.args[1].is_integer
+                    and f.args[1].value >= 2 and isinstance(f.args[0], Call)
                     and f.args[0].fn.name in ("sin", "cos")):
-                others = factors[:k] + factors[k + 1:]
-                key = (coeff, f.args[0].args[0], others)
-                found.setdefault(key, {})[f.args[0].fn.name] = (term, mul(Num(coeff), *others))
-    pairs = [v for v in found.values() if len(v) == 2]
-    if not pairs:
-        return node
-    removed: set[Expr] = set()
-    replacements = []
-    for pair in pairs:
-        (sin_term, product), (cos_term, _) = pair["sin"], pair["cos"]
-        if sin_term in removed or cos_term in removed:
-            continue
-        removed.update((sin_term, cos_term))
-        replacements.append(product)
-    return add(*(t for t in node.args if t not in removed), *replacements)
+                without_square = mul(Num(coeff), *factors[:k], *factors[k + 1:],
+                                     power(f.args[0], Num(f.args[1].value - 2)))
+                key = (f.args[0].args[0], without_square)
+                found.setdefault(key, {})[f.args[0].fn.name] = term
+    for (_, product), pair in found.items():
+        if len(pair) == 2 and pair["sin"] is not pair["cos"]:
+            rest = [t for t in node.args if t is not pair["sin"] and t is not pair["cos"]]
+            return add(*rest, product)
+    return node
 
+
+def _common_factor(node: Add) -> Expr:
+    # a*F + b*F -> (a + b)*F, when F involves a function or a sum and the result is smaller:
+    # sigmoid(x)*(1 - sigmoid(x))^2 - sigmoid(x)^2*(1 - sigmoid(x))
+    #   -> sigmoid(x)*(1 - sigmoid(x))*(1 - 2*sigmoid(x))
+    common: dict[Expr, Rational] | None = None
+    for term in node.args:
+        _, rest = split_coefficient(term)
+        powers: dict[Expr, Rational] = {}
+        for f in rest.args if isinstance(rest, Mul) else (rest,):
+            base, exp = (f.args[0], f.args[1]) if isinstance(f, Pow) else (f, ONE)
+            if isinstance(exp, Num) and not isinstance(base, Num):
+                powers[base] = exp.value
+        if common is None:
+            common = powers
+        else:
+            common = {b: min(e, powers[b]) for b, e in common.items() if b in powers}
+        if not common:
+            return node
+    if not any(isinstance(b, (Call, Add)) for b in common):
+        return node
+    shared = mul(*(power(b, Num(e)) for b, e in common.items()))
+    inverse = [power(b, Num(-e)) for b, e in common.items()]
+    candidate = mul(shared, add(*(mul(t, *inverse) for t in node.args)))
+    return candidate if count_ops([candidate]) < count_ops([node]) else node
