@@ -1,0 +1,206 @@
+"""Taylor polynomials against SymPy's series, explicit sums of SymPy derivatives, and the
+remainder's order of smallness."""
+
+import importlib
+import math
+from itertools import product
+
+import numpy as np
+import pytest
+import sympy
+
+import symcalc as sc
+
+taylor_module = importlib.import_module("symcalc.taylor")
+
+X, Y, Z, A = sympy.symbols("x y z a")
+SYMPY_NAMES = {
+    "e": sympy.E, "pi": sympy.pi, "x": X, "y": Y, "z": Z, "a": A,
+    "sigmoid": lambda t: 1 / (1 + sympy.exp(-t)),
+    "softplus": lambda t: sympy.log(1 + sympy.exp(t)),
+}
+
+
+def to_sympy(text):
+    """SymPy's reading of a formula (symcalc's syntax: ``^`` is a power)."""
+    return sympy.sympify(str(text), locals=SYMPY_NAMES, convert_xor=True)
+
+
+def assert_same(ours, expected):
+    difference = sympy.expand(to_sympy(ours) - expected)
+    if difference != 0:
+        difference = sympy.simplify(difference)
+    assert difference == 0, f"{ours}  !=  {expected}"
+
+
+# (formula, point, order); each is compared with SymPy's series
+UNIVARIATE = [
+    ("exp(x)", "0", 8), ("exp(x)", "0", 0), ("exp(x)", "1", 5), ("sin(x)", "0", 8),
+    ("cos(x)", "0", 8), ("tan(x)", "0", 8), ("tan(x)", "1", 4), ("log(x)", "1", 8),
+    ("log(x)", "2", 6), ("log(1 + x)", "0", 8), ("sqrt(x)", "4", 6), ("sqrt(1 + x)", "0", 8),
+    ("1/(1 - x)", "0", 8), ("1/(1 + x^2)", "0", 8), ("atan(x)", "0", 8), ("atan(x)", "1", 6),
+    ("asin(x)", "0", 7), ("acos(x)", "0", 5), ("sinh(x)", "0", 8), ("cosh(x)", "0", 8),
+    ("tanh(x)", "0", 8), ("tanh(x)", "1", 4), ("sigmoid(x)", "0", 8), ("sigmoid(x)", "1", 3),
+    ("softplus(x)", "0", 6), ("softplus(x)", "-1", 3), ("erf(x)", "0", 8), ("exp(sin(x))", "0", 6),
+    ("sin(x)*exp(x)", "0", 8), ("x^3 - 2*x + 1", "2", 5), ("sin(x)", "pi/2", 6),
+    ("cos(x)", "pi", 6), ("sin(x)", "pi/6", 5), ("x^(1/3)", "8", 4), ("exp(-x^2)", "0", 8),
+    ("log(x, 2)", "1", 4), ("2^x", "0", 5), ("x^x", "1", 5), ("cos(x)^2", "0", 8),
+    ("log(cos(x))", "0", 8), ("x*log(x)", "1", 6), ("sin(x)", "a", 4), ("exp(x)", "1/3", 3),
+]
+
+
+@pytest.mark.parametrize("formula, at, order", UNIVARIATE)
+def test_univariate_matches_sympy_series(formula, at, order):
+    ours = sc.taylor(formula, {"x": at}, order)
+    expected = sympy.series(to_sympy(formula), X, to_sympy(at), order + 1).removeO()
+    assert_same(ours, expected)
+
+
+def explicit_taylor_sum(f, point, order):
+    """sum over |alpha| <= order of D^alpha f(a) / alpha! * prod (x - a)^alpha, by SymPy."""
+    xs = list(point)
+    total = 0
+    for alpha in product(range(order + 1), repeat=len(xs)):
+        if sum(alpha) > order:
+            continue
+        spec = [v for x, k in zip(xs, alpha) for v in (x, k) if k]
+        d = sympy.diff(f, *spec) if spec else f
+        weight = math.prod(math.factorial(k) for k in alpha)
+        monomial = math.prod((x - point[x]) ** k for x, k in zip(xs, alpha))
+        total += d.subs(point) / weight * monomial
+    return total
+
+
+MULTIVARIATE = [
+    ("exp(x)*sin(y)", {"x": "0", "y": "1"}, 2),
+    ("exp(x)*sin(y)", {"x": "0", "y": "0"}, 5),
+    ("x^2*y + y^3", {"x": "1", "y": "-1"}, 3),
+    ("log(1 + x^2 + y^2)", {"x": "0", "y": "0"}, 6),
+    ("exp(x*y)*sin(x + y)", {"x": "0", "y": "0"}, 5),
+    ("sqrt(x^2 + y^2)", {"x": "3", "y": "4"}, 3),
+    ("sigmoid(x*y + z)", {"x": "1", "y": "0", "z": "0"}, 3),
+    ("x*y*z + cos(x - z)", {"x": "0", "y": "2", "z": "1"}, 4),
+    ("(1 - x)^2 + 100*(y - x^2)^2", {"x": "-6/5", "y": "1"}, 2),
+    ("atan(y/x)", {"x": "1", "y": "1"}, 3),
+    ("softplus(x - y)", {"x": "0", "y": "0"}, 4),
+    ("exp(x + 2*y)", {"x": "a", "y": "0"}, 3),
+    ("log(x)*y^2", {"x": "e", "y": "1"}, 3),
+]
+
+
+@pytest.mark.parametrize("formula, point, order", MULTIVARIATE)
+def test_multivariate_matches_explicit_sum_of_sympy_derivatives(formula, point, order):
+    ours = sc.taylor(formula, point, order)
+    sympy_point = {to_sympy(k): to_sympy(v) for k, v in point.items()}
+    assert_same(ours, explicit_taylor_sum(to_sympy(formula), sympy_point, order))
+
+
+@pytest.mark.parametrize("formula, point, order", MULTIVARIATE[:6] + [("tan(x)", {"x": "1"}, 4)])
+def test_displacement_form_is_the_same_polynomial(formula, point, order):
+    shifted = sc.taylor(formula, point, order, displacement=True)
+    back = {f"d{k}": f"{k} - ({v})" for k, v in point.items()}
+    assert {s.name for s in shifted.free_symbols} <= set(back)
+    assert_same(sc.subs(shifted, back), to_sympy(sc.taylor(formula, point, order)))
+
+
+def test_displacement_names_avoid_variables_in_use():
+    result = sc.taylor("x*dx", {"x": 1, "dx": 2}, 2, displacement=True)
+    names = {s.name for s in result.free_symbols}
+    assert names == {"d_x", "ddx"}
+    assert_same(sc.subs(result, {"d_x": "x - 1", "ddx": "dx - 2"}), X * sympy.Symbol("dx"))
+
+
+def test_parameters_mapped_to_themselves_are_not_expanded():
+    ours = sc.taylor("exp(a*x)", {"x": 0, "a": "a"}, 4)
+    assert_same(ours, sympy.series(sympy.exp(A * X), X, 0, 5).removeO())
+
+
+def test_keys_may_be_symbols_and_values_numbers_or_expressions():
+    x, y = sc.symbols("x y")
+    ours = sc.taylor(sc.exp(x) * sc.sin(y), {x: 0.5, y: sc.parse("pi/4")}, 2)
+    point = {X: sympy.Rational(1, 2), Y: sympy.pi / 4}
+    assert_same(ours, explicit_taylor_sum(sympy.exp(X) * sympy.sin(Y), point, 2))
+
+
+def test_coefficients_stay_exact():
+    result = sc.taylor("exp(x)", {"x": 0}, 8)
+    numbers = [n.value for n in sc.expr.postorder([result]) if isinstance(n, sc.Num)]
+    assert numbers and all(isinstance(v, (int, sc.expr.Fraction)) for v in numbers)
+    expected = sympy.Poly(sympy.series(sympy.exp(X), X, 0, 9).removeO(), X)
+    assert sympy.Poly(to_sympy(result), X) == expected  # rational coefficients, term by term
+
+
+def test_each_distinct_partial_is_differentiated_once(monkeypatch):
+    calls = []
+    original = taylor_module.derivative
+
+    def counting(e, var):
+        calls.append((e, var))
+        return original(e, var)
+
+    monkeypatch.setattr(taylor_module, "derivative", counting)
+    sc.taylor("exp(x + 2*y + 3*z)", {"x": 0, "y": 0, "z": 0}, 4)
+    # one call per multi-index of degree 1..4 in 3 variables: C(3 + 4, 4) - 1
+    assert len(calls) == math.comb(3 + 4, 4) - 1
+    calls.clear()
+    sc.taylor("x^2*y", {"x": 1, "y": 1}, 8)  # a polynomial: stops once every derivative is 0
+    assert len(calls) <= sum(k + 1 for k in range(1, 5))
+
+
+@pytest.mark.parametrize("formula, at, order", [
+    ("exp(x)", "1/2", 2), ("sin(x)", "1", 3), ("log(x)", "2", 4), ("sigmoid(x)", "1", 5),
+    ("atan(x)", "1/3", 6),
+])
+def test_remainder_shrinks_like_h_to_the_order_plus_one(formula, at, order):
+    f, a = to_sympy(formula), to_sympy(at)
+    polynomial = to_sympy(sc.taylor(formula, {"x": at}, order))
+    hs = [sympy.Rational(1, 2 ** k) for k in range(6, 12)]
+    errors = [abs(sympy.N((f - polynomial).subs(X, a + h), 60)) for h in hs]
+    slope = np.polyfit(np.log([float(h) for h in hs]), np.log([float(e) for e in errors]), 1)[0]
+    assert abs(slope - (order + 1)) < 0.1, slope
+
+
+def test_multivariate_remainder_shrinks_like_h_to_the_order_plus_one():
+    order = 2
+    polynomial = to_sympy(sc.taylor("exp(x)*sin(y)", {"x": 0, "y": 1}, order))
+    f = sympy.exp(X) * sympy.sin(Y)
+    hs = [sympy.Rational(1, 2 ** k) for k in range(6, 12)]
+    errors = [abs(sympy.N((f - polynomial).subs({X: h, Y: 1 - 2 * h}), 60)) for h in hs]
+    slope = np.polyfit(np.log([float(h) for h in hs]), np.log([float(e) for e in errors]), 1)[0]
+    assert abs(slope - (order + 1)) < 0.1, slope
+
+
+# --- errors ----------------------------------------------------------------------------------------
+def test_point_missing_a_variable():
+    with pytest.raises(ValueError, match="no value for y"):
+        sc.taylor("x*y", {"x": 0}, 2)
+
+
+def test_negative_order():
+    with pytest.raises(ValueError, match=">= 0"):
+        sc.taylor("exp(x)", {"x": 0}, -1)
+
+
+@pytest.mark.parametrize("order", [2.5, "3", True, None])
+def test_non_integer_order(order):
+    with pytest.raises(TypeError, match="integer"):
+        sc.taylor("exp(x)", {"x": 0}, order)
+
+
+@pytest.mark.parametrize("formula, at, order", [
+    ("log(x)", 0, 3), ("1/x", 0, 2), ("sqrt(x)", 0, 1), ("x*log(x)", 0, 2),
+    ("asin(x)", 1, 1),
+])
+def test_undefined_at_the_point(formula, at, order):
+    with pytest.raises(ValueError, match="undefined"):
+        sc.taylor(formula, {"x": at}, order)
+
+
+def test_point_value_depending_on_an_expanded_variable():
+    with pytest.raises(ValueError, match="depends on the expanded variable"):
+        sc.taylor("x*y", {"x": "y", "y": 0}, 2)
+
+
+def test_point_must_be_a_mapping():
+    with pytest.raises(TypeError, match="mapping"):
+        sc.taylor("exp(x)", [0], 2)
