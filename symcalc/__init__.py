@@ -16,5 +16,6 @@ from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, l
                         sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
 from .parser import parse
 from .printing import latex
+from .taylor import taylor
 
 __version__ = "0.1.0"
