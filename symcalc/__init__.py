@@ -16,6 +16,7 @@ from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, l
                         sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
 from .parser import parse
 from .printing import latex
+from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor
 
 __version__ = "0.1.0"

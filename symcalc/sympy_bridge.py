@@ -1,0 +1,166 @@
+"""Conversion between symcalc expressions and SymPy expressions.
+
+This is the only module of symcalc that imports SymPy, and it does so only when one of its
+functions is called: importing symcalc and differentiating never load SymPy.
+
+* ``to_sympy`` maps every node, and every registry function through its entry's ``sympy`` form
+  (``sigmoid(x) -> 1/(1 + exp(-x))``, ``relu(x) -> Max(x, 0)``, ...).  Numbers stay exact.
+* ``from_sympy`` maps a SymPy expression back, recognising the SymPy classes each registry entry
+  names in ``sympy_names`` plus a few shapes SymPy uses for symcalc functions
+  (``Max(x, 0) -> relu(x)``, ``log(x)/log(b) -> log(x, b)``).
+
+Both walk the expression without recursion, so the depth of a formula is no limit here.  SymPy's
+own constructors do recurse when they evaluate, so very deep formulas convert only with
+``evaluate=False``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from fractions import Fraction
+from typing import Any
+
+from .expr import E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder, power
+from .functions import REGISTRY, Function, log, relu
+from .parser import symbol_from_name
+
+_BY_SYMPY_NAME: dict[str, Function] = {
+    name: fn for fn in REGISTRY.values() for name in fn.sympy_names
+}
+
+
+def to_sympy(e: Expr, *, real: bool = False, evaluate: bool = True) -> Any:
+    """The SymPy expression equal to ``e``.
+
+    ``real=True`` makes every symbol a real SymPy symbol, so that ``Abs``, ``sign`` and ``Max``
+    differentiate as on the real line.  ``evaluate=False`` builds the SymPy tree without SymPy's
+    automatic simplification (needed for formulas nested more deeply than SymPy can evaluate).
+    """
+    import sympy
+
+    e = as_expr(e)
+    too_deep = ValueError(
+        f"the formula is nested {e.depth} levels deep, more than SymPy can evaluate; "
+        "use to_sympy(e, evaluate=False)"
+    )
+    if evaluate and e.depth > sys.getrecursionlimit():  # SymPy would fail, only more slowly
+        raise too_deep
+    made: dict[Expr, Any] = {}
+    with sympy.evaluate(evaluate):
+        try:
+            for node in postorder([e]):
+                made[node] = _node_to_sympy(sympy, node, [made[a] for a in node.args], real)
+        except RecursionError:
+            raise too_deep from None
+    return made[e]
+
+
+def _node_to_sympy(sympy: Any, node: Expr, args: list, real: bool) -> Any:
+    if isinstance(node, Num):
+        v = node.value
+        return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(v.numerator, v.denominator)
+    if isinstance(node, Symbol):
+        return sympy.Symbol(node.name, real=True) if real else sympy.Symbol(node.name)
+    if isinstance(node, Constant):
+        return sympy.pi if node is PI else sympy.E
+    if isinstance(node, Add):
+        return sympy.Add(*args)
+    if isinstance(node, Mul):
+        return sympy.Mul(*args)
+    if isinstance(node, Pow):
+        return sympy.Pow(*args)
+    if isinstance(node, Call):
+        return node.fn.sympy(sympy, *args)
+    raise TypeError(f"cannot convert {type(node).__name__} to SymPy")
+
+
+def from_sympy(s: Any) -> Expr:
+    """The symcalc expression equal to the SymPy expression ``s``.
+
+    Python numbers are accepted too (floats exactly through their decimal form).  Anything with
+    no symcalc counterpart (``I``, ``oo``, ``Derivative``, unknown functions, ...) raises a
+    ``ValueError`` naming it.
+    """
+    import sympy
+
+    if isinstance(s, (numbers.Number, Expr)) and not isinstance(s, sympy.Basic):
+        return as_expr(s)
+    if not isinstance(s, sympy.Basic):
+        raise TypeError(f"from_sympy needs a SymPy expression, not {type(s).__name__}")
+    # Nodes are memoised by identity: hashing a deep SymPy tree could recurse.
+    made: dict[int, tuple[Any, Expr]] = {}
+    stack: list[tuple[Any, bool]] = [(s, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in made:
+            continue
+        if expanded or not node.args:
+            args = [made[id(a)][1] for a in node.args]
+            made[id(node)] = (node, _node_from_sympy(sympy, node, args))
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if id(a) not in made)
+    return made[id(s)][1]
+
+
+def _node_from_sympy(sympy: Any, node: Any, args: list[Expr]) -> Expr:
+    if isinstance(node, sympy.Integer):
+        return Num(int(node.p))
+    if isinstance(node, sympy.Rational):
+        return Num(Fraction(int(node.p), int(node.q)))
+    if isinstance(node, sympy.Float):
+        return _float(node)
+    if node is sympy.pi:
+        return PI
+    if node is sympy.E:
+        return E
+    if isinstance(node, sympy.Symbol):
+        return symbol_from_name(node.name)
+    if isinstance(node, sympy.Add):
+        return add(*args)
+    if isinstance(node, sympy.Mul):
+        return _log_with_base(args) or mul(*args)
+    if isinstance(node, sympy.Pow):
+        return power(*args)
+    if isinstance(node, sympy.core.function.Application):  # sin, Max, Heaviside, ...
+        return _call(node, args)
+    raise ValueError(f"symcalc has no counterpart for the SymPy {type(node).__name__} {node}")
+
+
+def _float(node: Any) -> Num:
+    text = str(node)
+    try:
+        return Num(Fraction(text))
+    except ValueError:
+        raise ValueError(f"symcalc has no counterpart for the SymPy number {text}") from None
+
+
+def _call(node: Any, args: list[Expr]) -> Expr:
+    name = type(node).__name__
+    if name == "Max" and len(args) == 2 and any(a == 0 for a in args):  # Max(x, 0) -> relu(x)
+        return relu(args[1] if args[0] == 0 else args[0])
+    if name == "Heaviside" and len(args) == 2:  # SymPy may carry the value at 0 as an argument
+        if args[1] != Fraction(1, 2):
+            raise ValueError(f"symcalc's heaviside takes the value 1/2 at 0, not {args[1]}")
+        args = args[:1]
+    fn = _BY_SYMPY_NAME.get(name)
+    if fn is None:
+        raise ValueError(f"symcalc has no function for the SymPy function {name} (in {node})")
+    fn.check_arity(len(args))
+    return fn(*args)
+
+
+def _log_with_base(factors: list[Expr]) -> Expr | None:
+    # SymPy writes log(x, b) as log(x)*log(b)^-1: that exact two-factor shape maps back to log(x, b)
+    if len(factors) != 2:
+        return None
+    logs = [f for f in factors if isinstance(f, Call) and f.fn is log and len(f.args) == 1]
+    inverse = [
+        f for f in factors
+        if isinstance(f, Pow) and f.exponent == -1 and isinstance(f.base, Call)
+        and f.base.fn is log and len(f.base.args) == 1
+    ]
+    if len(logs) != 1 or len(inverse) != 1:
+        return None
+    return log(logs[0].args[0], inverse[0].base.args[0])

@@ -1,0 +1,370 @@
+"""Independent checks of derivatives, shared by the test files.
+
+Every check confirms a symcalc result two independent ways:
+
+1. against SymPy: SymPy differentiates ``to_sympy(f)`` itself, and the difference with symcalc's
+   result must simplify to 0 (within a short time budget) or vanish at random points, evaluated
+   with mpmath at 50 digits;
+2. against central finite differences of ``f`` alone, evaluated with mpmath at 50 digits with a
+   step small enough for an error far below the tolerance.
+
+Random points are drawn (reproducibly) from a box and kept only where ``f``, SymPy's derivative
+and symcalc's result are all real and finite, so ``log``, ``sqrt``, ``asin`` and the like need no
+special care; a case may narrow the box with ``domain``.  Kinks (``abs``, ``relu`` at 0) have
+probability zero of being hit.
+
+Quantities are written as sums of terms ``weight * d^spec f``; gradients, Jacobians, Hessians and
+the products jvp / vjp / hvp / directional are all such sums.  Weights are held constant (as
+symcalc's ``vjp`` and ``hvp`` hold their vectors constant) and may be any expression.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import signal
+import threading
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence, Union
+
+import mpmath
+import sympy
+
+import symcalc as sc
+from symcalc.calculus import to_expr, to_symbol, to_symbols
+
+DIGITS = 50
+SYMBOLIC_BUDGET = 0.5  # seconds SymPy may spend simplifying one difference
+FD_RTOL = mpmath.mpf("1e-10")
+SYMPY_RTOL = mpmath.mpf("1e-25")
+DEFAULT_BOX = (-1.5, 1.5)
+POINTS = 3
+MAX_DRAWS = 300
+
+Box = tuple[float, float]
+Domain = Union[Box, Mapping[str, Box], None]
+Spec = tuple[tuple[sc.Symbol, int], ...]  # ((x, 2), (y, 1)) is d^3 / (dx^2 dy)
+
+
+@dataclass(frozen=True)
+class Term:
+    """``weight * d^spec f`` with the weight held constant."""
+
+    weight: sc.Expr
+    f: sc.Expr
+    spec: Spec
+
+
+@dataclass
+class Verdict:
+    """How a check was passed: 'symbolic' or 'numeric' agreement with SymPy, and the points."""
+
+    sympy_method: str
+    points: list[dict[str, float]]
+    worst_fd_error: float
+
+
+# --- public checks ---------------------------------------------------------------------------
+def check_derivative(f, spec, result, domain: Domain = None) -> Verdict:
+    """``result`` is ``sc.diff(f, *spec)``; spec as for ``sc.diff``: ("x",), ("x", 3), ("x", "y")."""
+    return check_terms([Term(sc.Num(1), to_expr(f), parse_spec(spec))], result, domain)
+
+
+def check_gradient(f, variables, gradient, domain: Domain = None) -> None:
+    xs = to_symbols(variables)
+    assert len(gradient) == len(xs)
+    for x, g in zip(xs, gradient):
+        check_derivative(f, (x,), g, domain)
+
+
+def check_jacobian(fs, variables, matrix, domain: Domain = None) -> None:
+    fs, xs = [to_expr(f) for f in fs], to_symbols(variables)
+    assert len(matrix) == len(fs) and all(len(row) == len(xs) for row in matrix)
+    for f, row in zip(fs, matrix):
+        for x, entry in zip(xs, row):
+            check_derivative(f, (x,), entry, domain)
+
+
+def check_hessian(f, variables, matrix, domain: Domain = None) -> None:
+    xs = to_symbols(variables)
+    assert len(matrix) == len(xs) and all(len(row) == len(xs) for row in matrix)
+    for i, xi in enumerate(xs):
+        for j, xj in enumerate(xs):
+            assert matrix[i][j] == matrix[j][i]
+            if j >= i:
+                check_derivative(f, (xi, xj), matrix[i][j], domain)
+
+
+def check_directional(f, variables, u, result, domain: Domain = None) -> Verdict:
+    """``result`` is ``sum_j u_j * df/dx_j``."""
+    f, xs = to_expr(f), to_symbols(variables)
+    return check_terms([Term(to_expr(w), f, ((x, 1),)) for w, x in zip(u, xs)], result, domain)
+
+
+def check_jvp(fs, variables, v, result, domain: Domain = None) -> None:
+    """``result[i]`` is ``sum_j v_j * dfs[i]/dx_j``."""
+    fs = [to_expr(f) for f in fs]
+    assert len(result) == len(fs)
+    for f, r in zip(fs, result):
+        check_directional(f, variables, v, r, domain)
+
+
+def check_vjp(fs, variables, w, result, domain: Domain = None) -> None:
+    """``result[j]`` is ``sum_i w_i * dfs[i]/dx_j`` (w held constant)."""
+    fs, xs = [to_expr(f) for f in fs], to_symbols(variables)
+    assert len(result) == len(xs)
+    for x, r in zip(xs, result):
+        check_terms([Term(to_expr(wi), f, ((x, 1),)) for wi, f in zip(w, fs)], r, domain)
+
+
+def check_hvp(f, variables, v, result, domain: Domain = None) -> None:
+    """``result[j]`` is ``sum_k v_k * d^2 f/(dx_j dx_k)`` (v held constant)."""
+    f, xs = to_expr(f), to_symbols(variables)
+    assert len(result) == len(xs)
+    for xj, r in zip(xs, result):
+        terms = [Term(to_expr(vk), f, _merge(((xj, 1), (xk, 1)))) for vk, xk in zip(v, xs)]
+        check_terms(terms, r, domain)
+
+
+def check_jacobian_det(fs, variables, result, domain: Domain = None) -> Verdict:
+    """``result`` is the determinant of the square Jacobian of ``fs``."""
+    fs, xs = [to_expr(f) for f in fs], to_symbols(variables)
+    got = _to_sympy(result)
+    fs_sympy = [_to_sympy(f) for f in fs]
+    xs_sympy = [_to_sympy(x) for x in xs]
+    expected = sympy.Matrix([[sympy.diff(f, x) for x in xs_sympy] for f in fs_sympy]).det()
+    method = _agreement(expected, got)
+
+    def finite_difference(point):
+        matrix = [[_central_difference(f, ((x, 1),), point) for x in xs] for f in fs]
+        return mpmath.det(mpmath.matrix(matrix))
+
+    label = f"det J({', '.join(map(str, fs))}) = {result}"
+    points, worst = _compare_at_points(
+        _free(fs + [result]), domain, label, expected, got, method, fs, finite_difference
+    )
+    return Verdict(method, points, worst)
+
+
+def check_terms(terms: Sequence[Term], result, domain: Domain = None) -> Verdict:
+    """``result`` equals ``sum(t.weight * d^t.spec t.f for t in terms)``."""
+    result = to_expr(result)
+    expected = sympy.Add(*[
+        _to_sympy(t.weight) * sympy.diff(_to_sympy(t.f), *_sympy_spec(t.spec)) for t in terms
+    ])
+    expected = expected.replace(sympy.DiracDelta, lambda *a: sympy.S.Zero)  # zero off the kinks
+    got = _to_sympy(result)
+    method = _agreement(expected, got)
+
+    def finite_difference(point):
+        return mpmath.fsum(
+            _evaluate(t.weight, point) * _central_difference(t.f, t.spec, point) for t in terms
+        )
+
+    label = " + ".join(_term_text(t) for t in terms) + f" = {result}"
+    symbols = _free([result] + [t.f for t in terms] + [t.weight for t in terms])
+    points, worst = _compare_at_points(
+        symbols, domain, label, expected, got, method, [t.f for t in terms], finite_difference
+    )
+    return Verdict(method, points, worst)
+
+
+def parse_spec(spec) -> Spec:
+    """("x", 2, "y") -> ((x, 2), (y, 1)), merging repeated variables."""
+    if isinstance(spec, (str, sc.Symbol)):
+        spec = (spec,)
+    steps: list[tuple[sc.Symbol, int]] = []
+    for item in spec:
+        if isinstance(item, int):
+            steps[-1] = (steps[-1][0], item)
+        else:
+            steps.append((to_symbol(item), 1))
+    return _merge(steps)
+
+
+# --- SymPy side ------------------------------------------------------------------------------
+_converted: dict[sc.Expr, sympy.Expr] = {}
+
+
+def _to_sympy(e) -> sympy.Expr:
+    e = to_expr(e)
+    if e not in _converted:
+        _converted[e] = sc.to_sympy(e, real=True)
+    return _converted[e]
+
+
+def _sympy_spec(spec: Spec) -> list:
+    out = []
+    for x, n in spec:
+        out += [_to_sympy(x), n]
+    return out
+
+
+def _agreement(expected, got) -> str:
+    """'symbolic' when SymPy proves expected - got = 0 quickly; else 'numeric' (checked later)."""
+    difference = expected - got
+    if difference == 0:
+        return "symbolic"
+    if sympy.count_ops(difference) <= 400:
+        with contextlib.suppress(_OutOfTime):
+            with _time_budget(SYMBOLIC_BUDGET):
+                if sympy.simplify(difference) == 0:
+                    return "symbolic"
+    return "numeric"
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float):
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere no limit applies)."""
+    if threading.current_thread() is not threading.main_thread():
+        raise _OutOfTime  # without an alarm there is no bound: let the numeric check decide
+
+    def expire(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --- numeric side ----------------------------------------------------------------------------
+_compiled: dict[tuple, object] = {}
+
+
+def _mp_function(s_expr, names: tuple[str, ...]):
+    key = (s_expr, names)
+    if key not in _compiled:
+        args = [sympy.Symbol(n, real=True) for n in names]
+        _compiled[key] = sympy.lambdify(args, s_expr, modules="mpmath")
+    return _compiled[key]
+
+
+def _evaluate_sympy(s_expr, point: Mapping[str, mpmath.mpf]):
+    names = tuple(sorted(point))
+    with mpmath.workdps(DIGITS):
+        value = _mp_function(s_expr, names)(*(point[n] for n in names))
+        return _real(value)
+
+
+def _evaluate(e: sc.Expr, point: Mapping[str, mpmath.mpf]):
+    return _evaluate_sympy(_to_sympy(e), point)
+
+
+def _real(value):
+    """The value as an mpf, or None when it is complex, infinite or undefined."""
+    try:
+        v = mpmath.mpmathify(value)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(v, mpmath.mpc):
+        if v.imag != 0:
+            return None
+        v = v.real
+    if not mpmath.isfinite(v):
+        return None
+    return v
+
+
+def _central_difference(f: sc.Expr, spec: Spec, point: Mapping[str, mpmath.mpf]):
+    """Central finite difference of total order n = sum of orders: error O(h^2) with h chosen so
+    that truncation and rounding stay far below FD_RTOL at DIGITS digits."""
+    order = sum(n for _, n in spec)
+    with mpmath.workdps(DIGITS):
+        h = mpmath.mpf(10) ** (-(DIGITS // (order + 2)))
+        stencil = [({}, mpmath.mpf(1))]  # offsets (in steps) per variable, weight
+        for x, n in spec:
+            # d^n/dx^n ~ sum_k (-1)^k C(n, k) f(x + (n/2 - k) h) / h^n
+            stencil = [
+                ({**offsets, x.name: mpmath.mpf(n) / 2 - k}, weight * (-1) ** k * math.comb(n, k))
+                for offsets, weight in stencil for k in range(n + 1)
+            ]
+        total = mpmath.mpf(0)
+        for offsets, weight in stencil:
+            shifted = {name: value + offsets.get(name, 0) * h for name, value in point.items()}
+            value = _evaluate(f, shifted)
+            if value is None:
+                return None
+            total += weight * value
+        return total / h ** order
+
+
+def _compare_at_points(symbols, domain, label, expected, got, method, functions,
+                       finite_difference):
+    with mpmath.workdps(DIGITS):
+        return _compare_at_points_exactly(
+            symbols, domain, label, expected, got, method, functions, finite_difference
+        )
+
+
+def _compare_at_points_exactly(symbols, domain, label, expected, got, method, functions,
+                               finite_difference):
+    rng = random.Random(zlib.crc32(label.encode()))
+    names = sorted(s.name for s in symbols)
+    boxes = _boxes(names, domain)
+    accepted: list[dict[str, float]] = []
+    worst = 0.0
+    draws = 0
+    while len(accepted) < POINTS:
+        draws += 1
+        assert draws <= MAX_DRAWS, f"{label}: found no points where everything is real and finite"
+        plain = {n: round(rng.uniform(*boxes[n]), 6) for n in names}
+        point = {n: mpmath.mpf(v) for n, v in plain.items()}
+        want = _evaluate_sympy(expected, point)
+        have = _evaluate_sympy(got, point)
+        if want is None or have is None or any(_evaluate(f, point) is None for f in functions):
+            continue
+        fd = finite_difference(point)
+        if fd is None:
+            continue
+        scale = 1 + abs(want)
+        if method == "numeric":
+            assert abs(have - want) <= SYMPY_RTOL * scale, (
+                f"{label}: symcalc and SymPy differ at {plain}: {have} vs {want}"
+            )
+        fd_error = abs(have - fd) / (1 + abs(fd))
+        assert fd_error <= FD_RTOL, (
+            f"{label}: symcalc and central differences differ at {plain}: {have} vs {fd}"
+        )
+        worst = max(worst, float(fd_error))
+        accepted.append(plain)
+    return accepted, worst
+
+
+def _boxes(names: Iterable[str], domain: Domain) -> dict[str, Box]:
+    if domain is None:
+        return {n: DEFAULT_BOX for n in names}
+    if isinstance(domain, tuple):
+        return {n: domain for n in names}
+    return {n: domain.get(n, DEFAULT_BOX) for n in names}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _merge(steps) -> Spec:
+    orders: dict[sc.Symbol, int] = {}
+    for x, n in steps:
+        orders[x] = orders.get(x, 0) + n
+    return tuple((x, n) for x, n in orders.items() if n > 0)
+
+
+def _free(exprs: Iterable) -> set:
+    out: set = set()
+    for e in exprs:
+        out |= to_expr(e).free_symbols
+    return out
+
+
+def _term_text(t: Term) -> str:
+    order = sum(n for _, n in t.spec)
+    below = "".join(f"d{x.name}" + (f"^{n}" if n > 1 else "") for x, n in t.spec)
+    text = f"d{'^' + str(order) if order > 1 else ''}/{below} ({t.f})"
+    return text if t.weight == 1 else f"({t.weight})*{text}"
