@@ -51,7 +51,7 @@ class Figures:
 
     def new(self, ncols: int = 1, width: float = 6.0, height: float = 4.5):
         """A figure with ``ncols`` side-by-side axes: ``(figure, axes)``."""
-        return self.pyplot.subplots(1, ncols, figsize=(width * ncols, height), squeeze=ncols == 1)
+        return self.pyplot.subplots(1, ncols, figsize=(width * ncols, height))
 
     def save(self, figure, name: str) -> Path:
         path = self.folder / name
