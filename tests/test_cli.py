@@ -1,27 +1,303 @@
-"""The command line, run as a real subprocess and in-process."""
+"""The command line.
 
+Results are read back from the JSON output and checked independently: SymPy differentiates the
+same formula (read by SymPy's own parser, not symcalc's), and central finite differences of the
+SymPy function confirm the values.  Most runs call ``main(argv)`` in-process; every subcommand and
+format also runs once as a real ``python -m symcalc`` subprocess.
+"""
+
+from __future__ import annotations
+
+import io
+import json
 import subprocess
 import sys
 
+import numpy as np
+import pytest
 import sympy
 
 import symcalc as sc
+from symcalc.cli import main
+
+RNG = np.random.default_rng(7)
 
 
-def run(*argv):
-    return subprocess.run([sys.executable, "-m", "symcalc", *argv], capture_output=True, text=True)
+# --- running the command line ------------------------------------------------------------------
+def run(*argv: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symcalc", *argv], input=stdin,
+                          capture_output=True, text=True, timeout=60)
 
 
-def test_diff_subprocess_matches_sympy():
+def call(capsys, monkeypatch, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    return lambda *argv, stdin="": call(capsys, monkeypatch, *argv, stdin=stdin)
+
+
+def json_of(cli, *argv: str) -> dict:
+    status, out, err = cli(*argv, "--format", "json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+# --- the independent oracle ------------------------------------------------------------------------
+def sympy_formula(text: str) -> sympy.Expr:
+    """The formula read by SymPy's parser (real symbols), independently of symcalc."""
+    names = {name: sympy.Symbol(name, real=True) for name in "abrtxyz"}
+    names["theta"] = sympy.Symbol("theta", real=True)
+    return sympy.sympify(text.replace("^", "**"), locals=names)
+
+
+def symbol(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, real=True)
+
+
+def from_cli(text: str) -> sympy.Expr:
+    """A formula string printed by the command line, as a SymPy expression."""
+    return sc.to_sympy(sc.parse(text), real=True)
+
+
+def assert_derivative(printed: str, formula: str, steps: list[str]) -> None:
+    """``printed`` is d^k formula / d steps[-1] ... d steps[0], checked against SymPy symbolically
+    and against central differences of SymPy's derivative one order lower."""
+    f = sympy_formula(formula)
+    lower = f
+    for step in steps[:-1]:
+        lower = sympy.diff(lower, symbol(step))
+    expected = sympy.diff(lower, symbol(steps[-1]))
+    got = from_cli(printed)
+    assert sympy.simplify(got - expected) == 0, (printed, expected)
+    variables = sorted(f.free_symbols | got.free_symbols, key=lambda s: s.name)
+    lower_num = sympy.lambdify(variables, lower, "numpy")
+    got_num = sympy.lambdify(variables, got, "numpy")
+    k = variables.index(symbol(steps[-1]))
+    for point in RNG.uniform(0.2, 1.5, size=(5, len(variables))):
+        h = 1e-5
+        up, down = point.copy(), point.copy()
+        up[k] += h
+        down[k] -= h
+        central = (lower_num(*up) - lower_num(*down)) / (2 * h)
+        value = got_num(*point)
+        assert abs(central - value) <= 1e-5 * (1 + abs(value)), (printed, point)
+
+
+# --- diff ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("formula, argv, steps", [
+    ("sin(x)*exp(x)", ["x"], ["x"]),
+    ("x^3*y", ["x", "y"], ["x", "y"]),
+    ("x^5", ["x", "--order", "3"], ["x", "x", "x"]),
+    ("x^2*y^3 + sin(x*y)", ["x", "y", "--order", "2"], ["x", "x", "y", "y"]),
+    ("tanh(theta)", [], ["theta"]),
+    ("-x^2*log(x)", ["x"], ["x"]),
+])
+def test_diff_agrees_with_sympy_and_finite_differences(cli, formula, argv, steps):
+    data = json_of(cli, "diff", formula, *argv)
+    assert data["command"] == "diff"
+    assert sc.parse(data["input"]) == sc.parse(formula)
+    assert_derivative(data["result"], formula, steps)
+    assert sc.latex(sc.parse(data["result"])) == data["latex"]
+
+
+def test_diff_text_is_the_formula_alone(cli):
+    status, out, _ = cli("diff", "sin(x)*exp(x)", "x")
+    assert status == 0
+    assert_derivative(out.strip(), "sin(x)*exp(x)", ["x"])
+
+
+def test_formula_from_standard_input(cli):
+    status, out, err = cli("diff", "-", "x", stdin="x^3\n  + x\n")
+    assert status == 0, err
+    assert_derivative(out.strip(), "x^3 + x", ["x"])
+
+
+def test_order_zero_is_the_formula_itself(cli):
+    data = json_of(cli, "diff", "x^2 + 1", "x", "--order", "0")
+    assert sc.parse(data["result"]) == sc.parse("x^2 + 1")
+
+
+# --- grad, hessian, jacobian -------------------------------------------------------------------------
+def test_grad_keeps_the_variable_order(cli):
+    data = json_of(cli, "grad", "x^2*y + y^3", "y", "x")
+    assert data["variables"] == ["y", "x"]
+    for printed, var in zip(data["result"], ["y", "x"]):
+        assert_derivative(printed, "x^2*y + y^3", [var])
+
+
+def test_grad_text_labels_each_partial(cli):
+    status, out, _ = cli("grad", "x^2*y + y^3", "x", "y")
+    lines = out.splitlines()
+    assert [line.split("=")[0].strip() for line in lines] == ["d/dx", "d/dy"]
+    for line, var in zip(lines, "xy"):
+        assert_derivative(line.split("=", 1)[1], "x^2*y + y^3", [var])
+
+
+def test_hessian_matrix(cli):
+    data = json_of(cli, "hessian", "x^2*y + y^3 + exp(x*y)", "x", "y")
+    rows = data["result"]
+    assert len(rows) == 2 and all(len(row) == 2 for row in rows)
+    for i, a in enumerate("xy"):
+        for j, b in enumerate("xy"):
+            assert_derivative(rows[i][j], "x^2*y + y^3 + exp(x*y)", [a, b])
+
+
+def test_hessian_text_rows_are_aligned(cli):
+    _, out, _ = cli("hessian", "x^2*y + y^3", "x", "y")
+    rows = out.splitlines()
+    assert len(rows) == 2
+    assert all(r.startswith("[ ") and r.endswith(" ]") for r in rows)
+    assert len({len(r) for r in rows}) == 1
+
+
+def test_jacobian_and_determinant(cli):
+    data = json_of(cli, "jacobian", "r*cos(t), r*sin(t)", "r", "t", "--det")
+    assert data["input"] == [str(sc.parse("r*cos(t)")), str(sc.parse("r*sin(t)"))]
+    functions = ["r*cos(t)", "r*sin(t)"]
+    for i, f in enumerate(functions):
+        for j, var in enumerate("rt"):
+            assert_derivative(data["result"][i][j], f, [var])
+    matrix = sympy.Matrix([[sympy.diff(sympy_formula(f), symbol(v)) for v in "rt"] for f in functions])
+    assert sympy.simplify(from_cli(data["det"]) - matrix.det()) == 0
+
+
+def test_jacobian_commas_inside_calls_do_not_split(cli):
+    data = json_of(cli, "jacobian", "logsumexp(x, y), x*y", "x", "y")
+    assert len(data["result"]) == 2
+
+
+# --- taylor and simplify -----------------------------------------------------------------------------
+def test_taylor_exp(cli):
+    data = json_of(cli, "taylor", "exp(x)", "--at", "x=0", "--order", "4")
+    x = symbol("x")
+    expected = sympy.series(sympy.exp(x), x, 0, 5).removeO()
+    assert sympy.expand(from_cli(data["result"]) - expected) == 0
+    assert data["at"] == {"x": "0"} and data["order"] == 4
+
+
+def test_taylor_multivariate_point_and_parameters(cli):
+    data = json_of(cli, "taylor", "exp(a*x)*sin(y)", "--at", "x=0, y=1", "--order", "2")
+    a, x, y, s = symbol("a"), symbol("x"), symbol("y"), sympy.Symbol("s")
+    f = sympy.exp(a * x) * sympy.sin(y)
+    # the total-degree-2 polynomial: expand f(s*dx, 1 + s*dy) in s to order 2, then set s = 1
+    along = f.subs({x: s * x, y: 1 + s * (y - 1)})
+    expected = sympy.series(along, s, 0, 3).removeO().subs(s, 1)
+    assert sympy.simplify(from_cli(data["result"]) - expected) == 0
+    assert data["variables"] == ["x", "y"]
+
+
+def test_simplify(cli):
+    data = json_of(cli, "simplify", "sin(x)^2 + cos(x)^2 + log(exp(y)) + 0*z")
+    got = from_cli(data["result"])
+    assert sympy.simplify(got - sympy_formula("1 + y")) == 0
+
+
+def test_latex_pastes_as_display_math(cli):
+    _, out, _ = cli("hessian", "x^2*y + y^3", "x", "y", "--format", "latex")
+    assert out.startswith("\\[") and out.rstrip().endswith("\\]")
+    assert "\\begin{pmatrix}" in out and "\\end{pmatrix}" in out
+    assert out.count("\\left(") == out.count("\\right)")
+
+
+# --- bad input ---------------------------------------------------------------------------------
+BAD_INPUTS = [
+    (["diff", "sin x", "x"], "sin(x)"),
+    (["diff", "sinn(x)", "x"], "did you mean sin"),
+    (["diff", "x +", "x"], "^"),
+    (["diff", "x^2", "y"], "unknown variable y"),
+    (["diff", "x*y"], "name the variable"),
+    (["diff", "x^2", "x", "--order", "-1"], "must be >= 0"),
+    (["diff", "x^2", "x", "--order", "two"], "whole number"),
+    (["grad", "x*y", "2x"], "not a variable name"),
+    (["grad", "x*y", "x", "x"], "twice"),
+    (["hessian", "x*y", "pi"], "constant"),
+    (["taylor", "exp(x)", "--at", "x"], "VARIABLE=VALUE"),
+    (["taylor", "exp(x)", "--at", "y=0"], "unknown variable y"),
+    (["taylor", "exp(x)", "--at", "x=0", "--at", "x=1"], "twice"),
+    (["taylor", "log(x)", "--at", "x=0"], "undefined"),
+    (["jacobian", "x, , y", "x", "y"], "empty"),
+    (["diff", "-", "x"], "standard input"),
+    (["diff", "x", "x", "--format", "xml"], "invalid choice"),
+    (["frobnicate", "x"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUTS)
+def test_bad_input_exits_2_with_a_clear_message(cli, argv, message):
+    status, out, err = cli(*argv)
+    assert status == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+    assert err.count("error:") == 1
+
+
+def test_parse_error_shows_a_caret_under_the_fault(cli):
+    _, _, err = cli("diff", "x + * 2", "x")
+    lines = err.splitlines()
+    assert lines[0].startswith("symcalc: error:")
+    assert lines[-2].strip() == "x + * 2"
+    assert lines[-1].index("^") == lines[-2].index("*")
+
+
+# --- help -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [[], ["diff"], ["grad"], ["jacobian"], ["hessian"], ["taylor"],
+                                  ["simplify"]])
+def test_help_shows_a_real_example(cli, argv):
+    status, out, _ = cli(*argv, "--help")
+    assert status == 0
+    example = next(line.strip() for line in out.splitlines() if line.strip().startswith("symcalc "))
+    import shlex
+    words = shlex.split(example.split("  (")[0])[1:]
+    status, _, err = cli(*words)
+    assert status == 0, (example, err)
+
+
+# --- real subprocesses: every subcommand and format ---------------------------------------------
+SUBPROCESS_RUNS = {
+    "diff": ["diff", "sin(x)*exp(x)", "x"],
+    "grad": ["grad", "x^2*y + y^3", "x", "y"],
+    "jacobian": ["jacobian", "r*cos(t), r*sin(t)", "r", "t", "--det"],
+    "hessian": ["hessian", "x^2*y + y^3", "x", "y"],
+    "taylor": ["taylor", "exp(x)", "--at", "x=0", "--order", "4"],
+    "simplify": ["simplify", "x*x + 0"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(SUBPROCESS_RUNS))
+def test_subprocess_every_format(command):
+    argv = SUBPROCESS_RUNS[command]
+    outputs = {}
+    for fmt in ("text", "latex", "json"):
+        done = run(*argv, "--format", fmt)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        outputs[fmt] = done.stdout
+    data = json.loads(outputs["json"])
+    assert data["command"] == command
+    result = data["result"]
+    first = result if isinstance(result, str) else result[0] if isinstance(result[0], str) else result[0][0]
+    assert sc.to_sympy(sc.parse(first)) is not None
+    assert first in outputs["text"]
+    assert sc.latex(sc.parse(first)) in outputs["latex"]
+    assert outputs["latex"].startswith("\\[")
+
+
+def test_subprocess_readme_command_and_stdin():
     done = run("diff", "sin(x)*exp(x)", "x")
-    assert done.returncode == 0, done.stderr
-    x = sympy.Symbol("x")
-    got = sc.to_sympy(sc.parse(done.stdout.strip())) if hasattr(sc, "to_sympy") else sympy.sympify(
-        done.stdout.strip().replace("^", "**"))
-    assert sympy.simplify(got - sympy.diff(sympy.sin(x) * sympy.exp(x), x)) == 0
+    assert done.returncode == 0
+    assert_derivative(done.stdout.strip(), "sin(x)*exp(x)", ["x"])
+    piped = run("diff", "-", "x", stdin=done.stdout)
+    assert_derivative(piped.stdout.strip(), "cos(x)*exp(x) + sin(x)*exp(x)", ["x"])
 
 
-def test_syntax_error_exits_2():
+def test_subprocess_bad_input_has_no_traceback():
     done = run("diff", "sin x", "x")
     assert done.returncode == 2
-    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr and "sin(x)" in done.stderr
