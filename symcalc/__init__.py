@@ -7,6 +7,7 @@ Expr('sigmoid(x)*(1 - sigmoid(x))')
 
 from .calculus import (Derivatives, determinant, diff, directional, grad, hessian, hvp, jacobian,
                        jacobian_det, jvp, simplify, subs, vjp)
+from .codegen import codegen, lambdify
 from .errors import ParseError
 from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, as_expr,
                    count_ops, symbols)
