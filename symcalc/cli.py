@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import __version__, calculus
+from .codegen import codegen
 from .errors import ParseError
 from .expr import Expr, Symbol
 from .parser import parse
 from .printing import latex, latex_name, to_str
 from .taylor import taylor
+from .verify import STEPS, GradientCheck, check_gradient
 
 OK, DISAGREE, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
@@ -119,6 +122,17 @@ def order_argument(text: str) -> int:
         raise argparse.ArgumentTypeError(f"the order must be a whole number, not {text.strip()!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"the order must be >= 0, not {value}")
+    return value
+
+
+def count_argument(text: str) -> int:
+    """argparse type for counts: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text.strip()!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, not {value}")
     return value
 
 
@@ -251,9 +265,126 @@ def run_simplify(args: argparse.Namespace) -> Answer:
                   describe("simplify", f, variables, result))
 
 
+def run_codegen(args: argparse.Namespace) -> Answer:
+    f = parse(read_formula(args.formula))
+    xs = calculus.to_symbols(list(args.variables)) if args.variables else \
+        resolve_variables([], [f])
+    missing = sorted(s.name for s in f.free_symbols - set(xs))
+    if missing:
+        raise UsageError(f"the formula also depends on {', '.join(missing)}: list every variable")
+    functions: dict[str, object] = {args.name: f}
+    if args.grad:
+        functions[f"grad_{args.name}"] = calculus.grad(f, xs)
+    if args.hessian:
+        functions[f"hessian_{args.name}"] = calculus.hessian(f, xs)
+    source = join_sources([codegen(value, xs, name) for name, value in functions.items()])
+    data = {"command": "codegen", "input": to_str(f), "variables": names(xs),
+            "functions": {name: strings(value) for name, value in functions.items()},
+            "source": source}
+    return Answer(source.rstrip("\n"), f"\\begin{{verbatim}}\n{source.rstrip()}\n\\end{{verbatim}}", data)
+
+
+def join_sources(sources: Sequence[str]) -> str:
+    """Generated functions as one module: the shared import lines once, then each function."""
+    header = sources[0][:sources[0].index("def ")]
+    bodies = [s[len(header):] if s.startswith(header) else s for s in sources]
+    return header + "\n\n".join(body.rstrip("\n") + "\n" for body in bodies)
+
+
+def run_check(args: argparse.Namespace) -> Answer:
+    f = parse(read_formula(args.formula))
+    xs = resolve_variables(args.variables, [f])
+    report = check_gradient(f, xs, points=args.points, seed=args.seed)
+    return Answer(check_text(report), check_latex(report), check_data(report),
+                  OK if report.ok else DISAGREE)
+
+
+def _verdict(agree: bool) -> str:
+    return "agree" if agree else "DISAGREE"
+
+
+def _symbolic_summary(report: GradientCheck) -> str:
+    pending = [f"d/d{x}" for x, zero in zip(report.variables, report.symbolic_zero) if zero is False]
+    skipped = [f"d/d{x}" for x, zero in zip(report.variables, report.symbolic_zero) if zero is None]
+    if not pending and not skipped:
+        return "symbolic difference simplifies to 0"
+    parts = []
+    if pending:
+        parts.append(f"symbolic difference not shown to be 0 for {', '.join(pending)}")
+    if skipped:
+        parts.append(f"too large to simplify: {', '.join(skipped)}")
+    return "; ".join(parts) + " (the values decide)"
+
+
+def check_text(report: GradientCheck) -> str:
+    n = len(report.points)
+    lines = [f"check {report.function} by {', '.join(names(report.variables))} "
+             f"at {n} random points in [-2, 2]",
+             "", "gradient (symcalc)",
+             "  " + text_labelled([f"d/d{x}" for x in report.variables], report.gradient)
+             .replace("\n", "\n  "), ""]
+    if n == 0:
+        lines.append("no point in [-2, 2] where the formula and its gradient are finite: nothing checked")
+        return "\n".join(lines)
+    s, c = report.sympy, report.central
+    lines += [f"(a) SymPy: {_symbolic_summary(report)}",
+              f"    values: max abs difference {s.max_abs:.2e}, max rel difference {s.max_rel:.2e}"
+              f"  ({s.compared} compared)  {_verdict(s.agree)}",
+              f"(b) central differences, h = eps^(1/3)*max(1, |x|):",
+              f"    max abs error {c.max_abs:.2e}, max rel error {c.max_rel:.2e}  {_verdict(c.agree)}",
+              "(c) largest finite-difference error against the step h (* marks the best h)",
+              f"    {'h':>7}  {'forward':>10}   {'central':>10}"]
+    best_f, best_c = report.best_forward, report.best_central
+    for row in report.steps:
+        mark_f = "*" if row is best_f else " "
+        mark_c = "*" if row is best_c else " "
+        lines.append(f"    {row.h:7.0e}  {row.forward:10.2e}{mark_f}  {row.central:10.2e}{mark_c}".rstrip())
+    lines += [f"    best h: forward {best_f.h:.0e}, central {best_c.h:.0e}; below it rounding "
+              "error (about eps*|f|/h) grows as h shrinks",
+              "", "all checks agree" if report.ok else "CHECK FAILED: symcalc's gradient disagrees"]
+    return "\n".join(lines)
+
+
+def check_latex(report: GradientCheck) -> str:
+    best_f, best_c = report.best_forward, report.best_central
+    cell = lambda value, best: f"\\mathbf{{{_latex_number(value)}}}" if best else _latex_number(value)
+    rows = [f"${_latex_number(row.h)}$ & ${cell(row.forward, row is best_f)}$ & "
+            f"${cell(row.central, row is best_c)}$ \\\\" for row in report.steps]
+    gradient = latex_matrix([[g] for g in report.gradient])
+    return "\n".join([
+        latex_display(f"\\nabla_{{{', '.join(latex_name(x.name) for x in report.variables)}}} "
+                      f"\\left({latex(report.function)}\\right) = {gradient}"),
+        "\\begin{tabular}{rrr}",
+        "$h$ & forward error & central error \\\\",
+        "\\hline", *rows, "\\end{tabular}"])
+
+
+def _latex_number(x: float) -> str:
+    """``2.5e-07 -> 2.50 \\cdot 10^{-7}``."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else f"\\text{{{x}}}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    mantissa = "" if mantissa in ("1.00", "1") else f"{mantissa} \\cdot "
+    return f"{mantissa}10^{{{int(exponent)}}}"
+
+
+def check_data(report: GradientCheck) -> dict:
+    comparison = lambda c: {"max_abs": c.max_abs, "max_rel": c.max_rel, "compared": c.compared,
+                            "agree": c.agree}
+    return {
+        "command": "check", "input": to_str(report.function), "variables": names(report.variables),
+        "result": strings(report.gradient), "latex": latex_strings(report.gradient),
+        "points": report.points.tolist(), "ok": report.ok,
+        "sympy": {"symbolic_zero": report.symbolic_zero, **comparison(report.sympy)},
+        "central_differences": comparison(report.central),
+        "steps": [{"h": r.h, "forward": r.forward, "central": r.central} for r in report.steps],
+        "best_h": {"forward": report.best_forward.h, "central": report.best_central.h},
+    }
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {
     "diff": run_diff, "grad": run_grad, "jacobian": run_jacobian, "hessian": run_hessian,
-    "taylor": run_taylor, "simplify": run_simplify,
+    "taylor": run_taylor, "simplify": run_simplify, "codegen": run_codegen, "check": run_check,
 }
 
 
@@ -269,11 +400,15 @@ _SUBCOMMANDS = [
     ("taylor", "Taylor polynomial", 'symcalc taylor "exp(x)" --at x=0 --order 4\n'
      '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2'),
     ("simplify", "simplified form of a formula", 'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"'),
+    ("codegen", "NumPy source of a formula (and its gradient, Hessian)",
+     'symcalc codegen "logsumexp(a, b)" a b --grad'),
+    ("check", "check the gradient against SymPy and finite differences",
+     'symcalc check "sin(x)*exp(x)" x\n  symcalc check "log(1 + exp(w*x))" w x --points 20 --format json'),
 ]
 
 _NOTES = """\
 formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu logsumexp;
-  a formula '-' is read from standard input; a formula starting with '-' needs no quoting tricks.
+  a formula '-' is read from standard input; quote formulas that contain spaces or * ( ).
 variables are used in the order given; with none given, the formula's variables in
   alphabetical order.
 exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error."""
@@ -299,9 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
     formula_help = "the formula ('-' reads it from standard input)"
     vars_help = "variables in order (default: the formula's, alphabetically)"
-    for name in ("diff", "grad", "hessian", "taylor", "simplify"):
+    for name in ("diff", "grad", "hessian", "taylor", "simplify", "codegen", "check"):
         sub[name].add_argument("formula", help=formula_help)
-    for name in ("diff", "grad", "hessian"):
+    for name in ("diff", "grad", "hessian", "codegen", "check"):
         sub[name].add_argument("variables", nargs="*", metavar="VAR", help=vars_help)
     sub["diff"].add_argument("--order", type=order_argument, default=1,
                              help="differentiate this many times by each variable (default: 1)")
@@ -313,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "every variable at 0; variables not named stay parameters)")
     sub["taylor"].add_argument("--order", type=order_argument, default=2,
                                help="highest total degree (default: 2)")
+    sub["codegen"].add_argument("--grad", action="store_true", help="also the gradient, grad_NAME")
+    sub["codegen"].add_argument("--hessian", action="store_true",
+                                help="also the Hessian, hessian_NAME")
+    sub["codegen"].add_argument("--name", default="f", help="function name (default: f)")
+    sub["check"].add_argument("--points", type=count_argument, default=10,
+                              help="number of random points (default: 10)")
+    sub["check"].add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import subprocess
 import sys
 
@@ -204,6 +205,99 @@ def test_latex_pastes_as_display_math(cli):
     assert out.count("\\left(") == out.count("\\right)")
 
 
+# --- codegen -------------------------------------------------------------------------------------------
+def compiled(source: str) -> dict:
+    namespace: dict = {}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    return namespace
+
+
+def test_codegen_value_gradient_and_hessian(cli):
+    formula = "x^2*sin(y) + exp(x*y)"
+    data = json_of(cli, "codegen", formula, "x", "y", "--grad", "--hessian", "--name", "loss")
+    assert list(data["functions"]) == ["loss", "grad_loss", "hessian_loss"]
+    functions = compiled(data["source"])
+    f = sympy_formula(formula)
+    x, y = symbol("x"), symbol("y")
+    value = sympy.lambdify([x, y], f)
+    gradient = sympy.lambdify([x, y], [sympy.diff(f, v) for v in (x, y)])
+    hessian = sympy.lambdify([x, y], sympy.hessian(f, (x, y)).tolist())
+    xs, ys = RNG.uniform(-1, 1, 6), RNG.uniform(-1, 1, 6)
+    np.testing.assert_allclose(functions["loss"](xs, ys), value(xs, ys), rtol=1e-12)
+    np.testing.assert_allclose(functions["grad_loss"](xs, ys), np.array(gradient(xs, ys)), rtol=1e-12)
+    np.testing.assert_allclose(functions["hessian_loss"](xs, ys), np.array(hessian(xs, ys)), rtol=1e-12)
+    h = 1e-6  # the generated gradient also matches central differences of the generated function
+    central = (functions["loss"](xs + h, ys) - functions["loss"](xs - h, ys)) / (2 * h)
+    np.testing.assert_allclose(functions["grad_loss"](xs, ys)[0], central, rtol=1e-6, atol=1e-8)
+
+
+def test_codegen_text_is_runnable_and_stable(cli):
+    status, out, _ = cli("codegen", "logsumexp(a, b)", "a", "b", "--grad")
+    assert status == 0
+    functions = compiled(out)
+    assert functions["f"](1000.0, 1000.0) == pytest.approx(1000 + np.log(2))
+    np.testing.assert_allclose(functions["grad_f"](1000.0, -1000.0), [1.0, 0.0], atol=1e-300)
+
+
+# --- check -----------------------------------------------------------------------------------------------
+def test_check_agrees_and_its_table_matches_an_independent_computation(cli):
+    formula = "sin(x)*exp(y) + x^3*y"
+    status, out, err = cli("check", formula, "x", "y", "--points", "6", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["ok"] and data["sympy"]["agree"] and data["central_differences"]["agree"]
+    for printed, var in zip(data["result"], "xy"):
+        assert_derivative(printed, formula, [var])
+    assert [row["h"] for row in data["steps"]] == [10.0 ** -k for k in range(1, 13)]
+    x, y = symbol("x"), symbol("y")
+    f = sympy_formula(formula)
+    value = sympy.lambdify([x, y], f)
+    exact = [sympy.lambdify([x, y], sympy.diff(f, v)) for v in (x, y)]
+    points = np.array(data["points"])
+    assert points.shape == (6, 2)
+    for row in data["steps"][:4]:  # where truncation, not rounding, dominates
+        h = row["h"]
+        forward = central = 0.0
+        for i in range(2):
+            step = np.eye(2)[i] * h
+            up, down = points + step, points - step
+            slope = exact[i](*points.T)
+            forward = max(forward, np.max(np.abs((value(*up.T) - value(*points.T)) / h - slope)))
+            central = max(central, np.max(np.abs((value(*up.T) - value(*down.T)) / (2 * h) - slope)))
+        assert row["forward"] == pytest.approx(forward, rel=1e-4)
+        assert row["central"] == pytest.approx(central, rel=1e-4)
+    errors = {row["h"]: row for row in data["steps"]}
+    best = data["best_h"]
+    assert errors[best["central"]]["central"] == min(r["central"] for r in data["steps"])
+    assert errors[best["forward"]]["forward"] == min(r["forward"] for r in data["steps"])
+    assert 1e-7 <= best["central"] <= 1e-3 and 1e-10 <= best["forward"] <= 1e-6
+
+
+def test_check_text_marks_the_best_step(cli):
+    status, out, _ = cli("check", "sin(x)*exp(x)", "x")
+    assert status == 0
+    table = [line for line in out.splitlines() if line.strip()[:2] == "1e"]
+    assert len(table) == 12
+    assert sum(line.count("*") for line in table) == 2
+    assert "all checks agree" in out
+
+
+def test_check_reports_a_wrong_gradient_with_exit_1(cli, monkeypatch):
+    import symcalc.verify as verify
+
+    off_by_a_little = sc.parse("1001/1000")
+    monkeypatch.setattr(verify, "grad", lambda f, xs: sc.grad(f * off_by_a_little, xs))
+    status, out, _ = cli("check", "sin(x)*exp(x)", "x")
+    assert status == 1
+    assert "DISAGREE" in out and "CHECK FAILED" in out
+
+
+def test_check_latex_table(cli):
+    status, out, _ = cli("check", "x^3", "x", "--points", "3", "--format", "latex")
+    assert status == 0
+    assert "\\begin{tabular}" in out and out.count("\\mathbf{") == 2
+
+
 # --- bad input ---------------------------------------------------------------------------------
 BAD_INPUTS = [
     (["diff", "sin x", "x"], "sin(x)"),
@@ -224,6 +318,10 @@ BAD_INPUTS = [
     (["diff", "-", "x"], "standard input"),
     (["diff", "x", "x", "--format", "xml"], "invalid choice"),
     (["frobnicate", "x"], "invalid choice"),
+    (["codegen", "x*y", "x"], "also depends on y"),
+    (["codegen", "x*y", "x", "y", "--name", "2f"], "not a valid function name"),
+    (["check", "x^2", "y"], "unknown variable y"),
+    (["check", "x^2", "x", "--points", "0"], "at least 1"),
 ]
 
 
@@ -247,12 +345,11 @@ def test_parse_error_shows_a_caret_under_the_fault(cli):
 
 # --- help -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("argv", [[], ["diff"], ["grad"], ["jacobian"], ["hessian"], ["taylor"],
-                                  ["simplify"]])
+                                  ["simplify"], ["codegen"], ["check"]])
 def test_help_shows_a_real_example(cli, argv):
     status, out, _ = cli(*argv, "--help")
     assert status == 0
     example = next(line.strip() for line in out.splitlines() if line.strip().startswith("symcalc "))
-    import shlex
     words = shlex.split(example.split("  (")[0])[1:]
     status, _, err = cli(*words)
     assert status == 0, (example, err)
@@ -266,6 +363,8 @@ SUBPROCESS_RUNS = {
     "hessian": ["hessian", "x^2*y + y^3", "x", "y"],
     "taylor": ["taylor", "exp(x)", "--at", "x=0", "--order", "4"],
     "simplify": ["simplify", "x*x + 0"],
+    "codegen": ["codegen", "x*sin(x)", "x", "--grad"],
+    "check": ["check", "x*sin(x)", "x", "--points", "3"],
 }
 
 
@@ -280,12 +379,19 @@ def test_subprocess_every_format(command):
         outputs[fmt] = done.stdout
     data = json.loads(outputs["json"])
     assert data["command"] == command
+    if command == "codegen":
+        assert data["source"].rstrip() == outputs["text"].rstrip()
+        assert "\\begin{verbatim}" in outputs["latex"]
+        return
     result = data["result"]
     first = result if isinstance(result, str) else result[0] if isinstance(result[0], str) else result[0][0]
     assert sc.to_sympy(sc.parse(first)) is not None
     assert first in outputs["text"]
     assert sc.latex(sc.parse(first)) in outputs["latex"]
     assert outputs["latex"].startswith("\\[")
+    if command == "check":
+        assert data["ok"]
+        assert_derivative(first, "x*sin(x)", ["x"])
 
 
 def test_subprocess_readme_command_and_stdin():
