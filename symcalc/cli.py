@@ -249,7 +249,6 @@ def run_taylor(args: argparse.Namespace) -> Answer:
     point = parse_point(args.at, f)
     result = taylor(f, point, args.order)
     centre = {x: a for x, a in point.items() if a is not x}
-    where = ", ".join(f"{x} = {to_str(a)}" for x, a in centre.items())
     where_latex = ", ".join(f"{latex_name(x.name)} = {latex(a)}" for x, a in centre.items())
     note = f"\\quad \\text{{(order {args.order} at }} {where_latex}\\text{{)}}" if centre else ""
     data = describe("taylor", f, list(centre), result, order=args.order,

@@ -168,8 +168,12 @@ def test_jacobian_and_determinant(cli):
 
 
 def test_jacobian_commas_inside_calls_do_not_split(cli):
-    data = json_of(cli, "jacobian", "logsumexp(x, y), x*y", "x", "y")
-    assert len(data["result"]) == 2
+    status, out, err = cli("jacobian", "-", "x", "y", "--format", "json", stdin="logsumexp(x, y),\n x*y")
+    assert status == 0, err
+    data = json.loads(out)
+    for i, f in enumerate(["log(exp(x) + exp(y))", "x*y"]):
+        for j, var in enumerate("xy"):
+            assert_derivative(data["result"][i][j], f, [var])
 
 
 # --- taylor and simplify -----------------------------------------------------------------------------
@@ -333,6 +337,18 @@ def test_bad_input_exits_2_with_a_clear_message(cli, argv, message):
     assert message in err
     assert "Traceback" not in err
     assert err.count("error:") == 1
+
+
+def test_an_internal_failure_is_one_line_and_exit_3(cli, monkeypatch):
+    import symcalc.cli as cli_module
+
+    def broken(args):
+        raise RuntimeError("something inside went wrong")
+
+    monkeypatch.setitem(cli_module.COMMANDS, "simplify", broken)
+    status, out, err = cli("simplify", "x")
+    assert status == 3
+    assert err.strip() == "symcalc: internal error: RuntimeError: something inside went wrong"
 
 
 def test_parse_error_shows_a_caret_under_the_fault(cli):
