@@ -14,7 +14,10 @@ from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from .calculus import ExprLike, VarLike, derivative, subs, to_expr, to_symbol
+from .codegen import lambdify
 from .expr import ZERO, Expr, Num, Symbol, add, mul, power
 from .simplify import simplify
 
@@ -55,7 +58,8 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
         steps = [x - centre[x] for x in variables]
     at = {x: centre[x] for x in variables}
 
-    terms = [_value_at(f, f, at, point)]
+    values = {f: _value_at(f, f, at, point)}
+    terms = [values[f]]
     previous: dict[tuple[int, ...], Expr] = {(): f}
     for degree in range(1, order + 1):
         current: dict[tuple[int, ...], Expr] = {}
@@ -64,12 +68,13 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
             d = ZERO if parent is ZERO else derivative(parent, variables[index[-1]])
             current[index] = d
             if d is not ZERO:
-                value = _value_at(d, f, at, point)
-                terms.append(mul(value, _inverse_factorials(index), *(power(steps[i], Num(k))
-                                                                         for i, k in _counts(index))))
+                if d not in values:
+                    values[d] = _value_at(d, f, at, point)
+                terms.append(_term(values[d], index, steps))
         if all(d is ZERO for d in current.values()):
             break  # every higher derivative vanishes too
         previous = current
+    _check_defined(f, values, point)
     return simplify(add(*terms))
 
 
@@ -119,6 +124,12 @@ def _displacement_symbols(f: Expr, centre: Mapping[Symbol, Expr],
     return names
 
 
+def _term(value: Expr, index: tuple[int, ...], steps: Sequence[Expr]) -> Expr:
+    """``value / alpha! * prod(step_i ^ alpha_i)`` for the multi-index ``index``."""
+    powers = [power(steps[i], Num(k)) for i, k in _counts(index)]
+    return mul(value, _inverse_factorials(index), *powers)
+
+
 def _counts(index: tuple[int, ...]) -> list[tuple[int, int]]:
     """``(0, 0, 2) -> [(0, 2), (2, 1)]``: each variable with its multiplicity."""
     return [(i, index.count(i)) for i in sorted(set(index))]
@@ -137,6 +148,29 @@ def _value_at(d: Expr, f: Expr, at: Mapping[Symbol, Expr], point: Mapping) -> Ex
         what = "its value" if d is f else f"its derivative {d}"
         raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                          f"there (division by zero)") from None
+
+
+def _check_defined(f: Expr, values: Mapping[Expr, Expr], point: Mapping) -> None:
+    """A ValueError if a numeric coefficient is not a real number (``log(0)``, ``asin(2)``)."""
+    numeric = [(d, v) for d, v in values.items() if not v.free_symbols]
+    if not numeric or _all_defined([v for _, v in numeric]):
+        return
+    d = next(d for d, v in numeric if not _all_defined([v]))
+    what = "its value" if d is f else f"its derivative {d}"
+    raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
+                     f"there (not a real number)")
+
+
+def _all_defined(constants: Sequence[Expr]) -> bool:
+    """Whether the constants evaluate to real numbers.  Overflow is no fault (``exp(1000)`` is a
+    fine exact coefficient); a pole, a NaN or a complex result is."""
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
+            return not np.any(np.isnan(lambdify(list(constants), [])()))
+    except OverflowError:
+        return True
+    except (FloatingPointError, ZeroDivisionError, TypeError):  # TypeError: (-3)**1.5 is complex
+        return False
 
 
 def _show(point: Mapping) -> str:

@@ -194,12 +194,19 @@ def test_non_integer_order(order):
 
 
 @pytest.mark.parametrize("formula, at, order", [
-    ("log(x)", 0, 3), ("1/x", 0, 2), ("sqrt(x)", 0, 1), ("x*log(x)", 0, 2),
-    ("asin(x)", 1, 1),
+    ("log(x)", 0, 3), ("log(x)", 0, 0), ("log(x)", -1, 2), ("1/x", 0, 2), ("sqrt(x)", 0, 1),
+    ("sqrt(x)", -1, 0), ("x*log(x)", 0, 2), ("asin(x)", 1, 1), ("asin(x)", 2, 0),
+    ("x^(3/2)", -3, 1),
 ])
 def test_undefined_at_the_point(formula, at, order):
     with pytest.raises(ValueError, match="undefined"):
         sc.taylor(formula, {"x": at}, order)
+
+
+def test_overflowing_but_exact_coefficients_are_fine():
+    ours = sc.taylor("exp(x)*log(x)", {"x": 1000}, 2)
+    expected = sympy.series(sympy.exp(X) * sympy.log(X), X, 1000, 3).removeO()
+    assert_same(ours, expected)
 
 
 def test_point_value_depending_on_an_expanded_variable():
