@@ -15,6 +15,7 @@ from .functions import REGISTRY
 from .functions import abs_ as abs
 from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, logsumexp, relu,
                         sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .optimize import gradient_step, newton_step
 from .parser import parse
 from .printing import latex
 from .sympy_bridge import from_sympy, to_sympy

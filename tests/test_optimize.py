@@ -1,0 +1,151 @@
+"""Gradient and Newton steps against SymPy's derivatives, on quadratics and on Rosenbrock."""
+
+import importlib
+
+import numpy as np
+import pytest
+import sympy
+
+import symcalc as sc
+
+optimize = importlib.import_module("symcalc.optimize")
+ROSENBROCK = "(1 - x)^2 + 100*(y - x^2)^2"
+SYMPY_FUNCTIONS = {
+    "sigmoid": lambda t: 1 / (1 + sympy.exp(-t)),
+    "softplus": lambda t: sympy.log(1 + sympy.exp(t)),
+}
+
+
+def sympy_gradient_and_hessian(formula, names, at):
+    """g and H at the point, from SymPy's derivatives evaluated in floating point."""
+    xs = sympy.symbols(names)
+    f = sympy.sympify(formula, locals=SYMPY_FUNCTIONS, convert_xor=True)
+    point = dict(zip(xs, at))
+    g = [float(sympy.diff(f, x).subs(point)) for x in xs]
+    h = [[float(sympy.diff(f, x, y).subs(point)) for y in xs] for x in xs]
+    return np.array(g), np.array(h)
+
+
+def random_quadratic(rng, d):
+    """0.5 x^T A x + b.x + c with integer A (positive definite), b and c, as text and SymPy."""
+    m = rng.integers(-3, 4, size=(d, d))
+    a = m @ m.T + np.eye(d, dtype=int)
+    b = rng.integers(-5, 6, size=d)
+    names = [f"x{i}" for i in range(d)]
+    terms = [f"({a[i, j]})*{names[i]}*{names[j]}/2" for i in range(d) for j in range(d)]
+    terms += [f"({b[i]})*{names[i]}" for i in range(d)] + ["7"]
+    return " + ".join(terms), names
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_newton_minimises_a_quadratic_in_one_step(d):
+    rng = np.random.default_rng(d)
+    formula, names = random_quadratic(rng, d)
+    xs = sympy.symbols(names)
+    f = sympy.sympify(formula)
+    solution = sympy.solve([sympy.diff(f, x) for x in xs], xs, dict=True)[0]
+    minimum = np.array([float(solution[x]) for x in xs])
+    for _ in range(3):
+        start = rng.normal(scale=10, size=d)
+        reached = start + sc.newton_step(formula, names, start)
+        np.testing.assert_allclose(reached, minimum, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("formula, at", [
+    ("exp(x)*sin(y) + x^4", [0.3, -0.7]),
+    (ROSENBROCK, [-1.2, 1.0]),
+    ("log(1 + x^2 + y^2) + x*y*z + z^2", [0.5, 1.5, -2.0]),
+    ("sigmoid(x*y) + softplus(x - y) + x^2", [1.0, 2.0]),
+])
+def test_steps_agree_with_sympy_derivatives(formula, at):
+    names = ["x", "y", "z"][:len(at)]
+    g, h = sympy_gradient_and_hessian(formula, names, at)
+    np.testing.assert_allclose(sc.gradient_step(formula, names, at, 0.01), -0.01 * g, rtol=1e-12)
+    np.testing.assert_allclose(h @ sc.newton_step(formula, names, at), -g, rtol=1e-9, atol=1e-9)
+
+
+def test_a_small_gradient_step_decreases_the_function():
+    f = sc.lambdify(sc.parse(ROSENBROCK), ["x", "y"])
+    start = np.array([-1.2, 1.0])
+    step = sc.gradient_step(ROSENBROCK, ["x", "y"], start, 1e-4)
+    assert f(*(start + step)) < f(*start)
+
+
+def iterations_to_converge(step, start, tolerance=1e-6, limit=50_000):
+    point, count = np.array(start, dtype=float), 0
+    while np.linalg.norm(point - 1) > tolerance and count < limit:
+        point = point + step(point)
+        count += 1
+    return count, point
+
+
+def test_newton_beats_gradient_descent_on_rosenbrock():
+    f, xs = sc.parse(ROSENBROCK), ["x", "y"]
+    newton, at_newton = iterations_to_converge(lambda p: sc.newton_step(f, xs, p), [-1.2, 1.0])
+    descent, at_descent = iterations_to_converge(lambda p: sc.gradient_step(f, xs, p, 1.5e-3),
+                                                 [-1.2, 1.0])
+    np.testing.assert_allclose(at_newton, [1, 1], atol=1e-6)
+    np.testing.assert_allclose(at_descent, [1, 1], atol=1e-5)
+    assert newton <= 10
+    assert descent > 1000 * newton
+
+
+def test_point_may_be_a_mapping():
+    by_name = sc.newton_step("x^4 + x*y + 2*y^2", "x y", {"y": 1, "x": 2})
+    np.testing.assert_array_equal(by_name, sc.newton_step("x^4 + x*y + 2*y^2", "x y", [2, 1]))
+
+
+def test_compiled_derivatives_are_reused():
+    f = sc.parse("x^3*y + cos(y)")
+    sc.newton_step(f, ["x", "y"], [1, 2])
+    before = optimize._compiled_hessian.cache_info()
+    sc.newton_step(f, ["x", "y"], [3, 4])
+    after = optimize._compiled_hessian.cache_info()
+    assert after.hits == before.hits + 1 and after.misses == before.misses
+
+
+# --- errors ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("formula, at", [
+    ("x^2 + y", [1, 2]), ("(x + y)^2", [1, 2]), ("x^3", [0]),
+    ("7*(x/10 + 3*y/10)^2", [0.3, 0.7]),  # singular, but rounding hides it from the LU solve
+])
+def test_singular_hessian(formula, at):
+    names = ["x", "y"][:len(at)]
+    with pytest.raises(ValueError, match="Hessian .* is singular"):
+        sc.newton_step(formula, names, at)
+
+
+@pytest.mark.parametrize("step", [
+    lambda: sc.newton_step("log(x)", ["x"], [0]),
+    lambda: sc.gradient_step("sqrt(x)", ["x"], [-1], 0.1),
+    lambda: sc.gradient_step("1/x", ["x"], [0.0], 0.1),
+])
+def test_derivatives_not_finite_at_the_point(step):
+    with pytest.raises(ValueError, match="not finite"):
+        step()
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
+def test_learning_rate_must_be_positive(lr):
+    with pytest.raises(ValueError, match="learning rate"):
+        sc.gradient_step("x^2", ["x"], [1], lr)
+
+
+@pytest.mark.parametrize("lr", ["0.1", None, True])
+def test_learning_rate_must_be_a_number(lr):
+    with pytest.raises(TypeError, match="learning rate"):
+        sc.gradient_step("x^2", ["x"], [1], lr)
+
+
+@pytest.mark.parametrize("at, words", [
+    ([1.0], "needs 2 values"), ([1, 2, 3], "needs 2 values"), ({"x": 1}, "no value for y"),
+    ({"x": 1, "y": 2, "z": 3}, "not among the variables"), ([1, float("nan")], "finite"),
+])
+def test_bad_points(at, words):
+    with pytest.raises(ValueError, match=words):
+        sc.newton_step("x^2 + y^2", ["x", "y"], at)
+
+
+def test_point_must_be_numbers():
+    with pytest.raises(TypeError, match="numbers"):
+        sc.newton_step("x^2", ["x"], ["a"])
