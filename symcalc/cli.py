@@ -298,6 +298,9 @@ def run_check(args: argparse.Namespace) -> Answer:
                   OK if report.ok else DISAGREE)
 
 
+_NO_POINTS = "no point in [-2, 2] where the formula and its gradient are finite: nothing checked"
+
+
 def _verdict(agree: bool) -> str:
     return "agree" if agree else "DISAGREE"
 
@@ -323,7 +326,7 @@ def check_text(report: GradientCheck) -> str:
              "  " + text_labelled([f"d/d{x}" for x in report.variables], report.gradient)
              .replace("\n", "\n  "), ""]
     if n == 0:
-        lines.append("no point in [-2, 2] where the formula and its gradient are finite: nothing checked")
+        lines.append(_NO_POINTS)
         return "\n".join(lines)
     s, c = report.sympy, report.central
     lines += [f"(a) SymPy: {_symbolic_summary(report)}",
@@ -350,9 +353,12 @@ def check_latex(report: GradientCheck) -> str:
     rows = [f"${_latex_number(row.h)}$ & ${cell(row.forward, row is best_f)}$ & "
             f"${cell(row.central, row is best_c)}$ \\\\" for row in report.steps]
     gradient = latex_matrix([[g] for g in report.gradient])
+    display = latex_display(f"\\nabla_{{{', '.join(latex_name(x.name) for x in report.variables)}}} "
+                            f"\\left({latex(report.function)}\\right) = {gradient}")
+    if not len(report.points):
+        return f"{display}\n{_NO_POINTS.capitalize()}."
     return "\n".join([
-        latex_display(f"\\nabla_{{{', '.join(latex_name(x.name) for x in report.variables)}}} "
-                      f"\\left({latex(report.function)}\\right) = {gradient}"),
+        display,
         "\\begin{tabular}{rrr}",
         "$h$ & forward error & central error \\\\",
         "\\hline", *rows, "\\end{tabular}"])
@@ -368,16 +374,20 @@ def _latex_number(x: float) -> str:
 
 
 def check_data(report: GradientCheck) -> dict:
-    comparison = lambda c: {"max_abs": c.max_abs, "max_rel": c.max_rel, "compared": c.compared,
-                            "agree": c.agree}
+    """The check as JSON; a number that could not be computed (no usable point) is null."""
+    number = lambda x: x if math.isfinite(x) else None
+    comparison = lambda c: {"max_abs": number(c.max_abs), "max_rel": number(c.max_rel),
+                            "compared": c.compared, "agree": c.agree}
     return {
         "command": "check", "input": to_str(report.function), "variables": names(report.variables),
         "result": strings(report.gradient), "latex": latex_strings(report.gradient),
         "points": report.points.tolist(), "ok": report.ok,
         "sympy": {"symbolic_zero": report.symbolic_zero, **comparison(report.sympy)},
         "central_differences": comparison(report.central),
-        "steps": [{"h": r.h, "forward": r.forward, "central": r.central} for r in report.steps],
-        "best_h": {"forward": report.best_forward.h, "central": report.best_central.h},
+        "steps": [{"h": r.h, "forward": number(r.forward), "central": number(r.central)}
+                  for r in report.steps],
+        "best_h": {"forward": report.best_forward.h, "central": report.best_central.h}
+        if len(report.points) else None,
     }
 
 

@@ -296,6 +296,13 @@ def test_check_reports_a_wrong_gradient_with_exit_1(cli, monkeypatch):
     assert "DISAGREE" in out and "CHECK FAILED" in out
 
 
+def test_check_without_usable_points_fails_with_valid_json(cli):
+    status, out, _ = cli("check", "log(-1 - x^2)", "x", "--format", "json")
+    assert status == 1
+    data = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert data["ok"] is False and data["points"] == [] and data["best_h"] is None
+
+
 def test_check_latex_table(cli):
     status, out, _ = cli("check", "x^3", "x", "--points", "3", "--format", "latex")
     assert status == 0
