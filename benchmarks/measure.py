@@ -1,0 +1,209 @@
+"""Measuring one tool on a list of jobs, in a child process that is cut off when a step hangs.
+
+The child runs the jobs in order and reports every step as it goes (a message at least once per
+repetition).  The parent waits at most ``limit`` seconds for each message; when none comes, the
+step in progress is recorded as ``>limit``, the child is killed, and a new child carries on with
+the next job.  A job is one quantity of one case: its build, size, compilation, correctness
+values and timings.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import statistics
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+import tools
+from suite import Case
+
+TIMEOUT = ">limit"
+
+
+@dataclass(frozen=True)
+class Settings:
+    repeat: int = 5  # samples per timing; the median is reported
+    limit: float = 60.0  # seconds one repetition of one step may take
+    points: int = 10_000  # N for the vectorised evaluation
+    min_sample: float = 0.05  # a timing sample repeats a fast call until it lasts this long
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Job:
+    case: Case
+    quantity: str
+    check_point: np.ndarray  # where every tool's values are compared before timing
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.case.name, self.quantity)
+
+
+@dataclass
+class Outcome:
+    """What one tool gave for one job; a field holds a number, ``TIMEOUT``, or ``None`` (not run)."""
+
+    build: Any = None
+    size: Any = None
+    eval: Any = None
+    call: Any = None
+    check: Optional[list[float]] = None
+    stable: Optional[bool] = None
+    errors: list[str] = field(default_factory=list)
+
+
+# --- inside the child ---------------------------------------------------------------------------
+def _clock(fn: Callable[[], Any], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return time.perf_counter() - start
+
+
+def time_call(fn: Callable[[], Any], settings: Settings, tick: Callable[[], None]) -> float:
+    """Median seconds per call of ``fn`` over ``settings.repeat`` samples (after one warm-up call)."""
+    fn()
+    tick()
+    number = 1
+    while True:
+        elapsed = _clock(fn, number)
+        tick()
+        if elapsed >= settings.min_sample or number >= 1_000_000:
+            break
+        number = max(2 * number, int(number * 1.2 * settings.min_sample / max(elapsed, 1e-9)))
+    samples = [elapsed / number]
+    for _ in range(settings.repeat - 1):
+        samples.append(_clock(fn, number) / number)
+        tick()
+    return statistics.median(samples)
+
+
+def _values(result: Any) -> list[float]:
+    return [float(v) for v in np.asarray(result, dtype=float).ravel()]
+
+
+def _run_job(tool: Any, job: Job, settings: Settings, send: Callable) -> None:
+    case, quantity = job.case, job.quantity
+    tick = lambda: send(("tick",))  # noqa: E731
+
+    send(("step", "build"))
+    if quantity == "parse":
+        tool.parse("x_1 + 1")  # loads the parser once, outside the timing
+        result, times = None, []
+        for _ in range(settings.repeat):
+            result = None
+            gc.collect()
+            start = time.perf_counter()
+            result = tool.parse(case.formula if tool.name == "symcalc" else case.sympy_formula)
+            times.append(time.perf_counter() - start)
+            tick()
+        send(("value", "build", statistics.median(times)))
+    elif quantity == "f":
+        result = tool.fresh(case)
+    else:
+        result, times = None, []
+        for _ in range(settings.repeat):
+            f = result = None
+            f = tool.fresh(case)
+            start = time.perf_counter()
+            result = tool.build(f, case, quantity)
+            times.append(time.perf_counter() - start)
+            tick()
+        send(("value", "build", statistics.median(times)))
+
+    send(("step", "size"))
+    send(("value", "size", tool.size(result)))
+    if quantity == "parse":
+        return
+
+    send(("step", "eval"))  # compiling belongs to evaluation: it has to happen first
+    vectorised, single = tool.compile(result, case, quantity)
+
+    send(("step", "check"))
+    send(("value", "check", _values(single(tool.point(job.check_point)))))
+    if case.stability_point is not None:
+        with np.errstate(all="ignore"):
+            values = _values(single(tool.point(np.array(case.stability_point))))
+        send(("value", "stable", bool(np.all(np.isfinite(values)))))
+
+    rng = np.random.default_rng(settings.seed)
+    P = rng.uniform(-1, 1, (settings.points, len(case.variables)))
+    send(("step", "eval"))
+    points = tool.points(P)
+    send(("value", "eval", time_call(lambda: vectorised(points), settings, tick)))
+
+    send(("step", "call"))
+    point = tool.point(P[0])
+    send(("value", "call", time_call(lambda: single(point), settings, tick)))
+
+
+def _worker(conn: Any, tool_name: str, jobs: list[Job], settings: Settings) -> None:
+    send = conn.send
+    tool = tools.ALL[tool_name]()
+    if hasattr(tool, "n_points"):
+        tool.n_points = settings.points
+    for job in jobs:
+        send(("job", job.key))
+        try:
+            _run_job(tool, job, settings, send)
+        except Exception as exc:  # reported, and the next job goes on
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            send(("error", last[:300]))
+    send(("done",))
+
+
+# --- in the parent ------------------------------------------------------------------------------
+def run_tool(tool_name: str, jobs: list[Job], settings: Settings) -> dict[tuple[str, str], Outcome]:
+    """Every job for one tool: ``{job.key: Outcome}``; a hung or crashed step is cut off."""
+    context = multiprocessing.get_context("fork")
+    outcomes = {job.key: Outcome() for job in jobs}
+    remaining = list(jobs)
+    while remaining:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_worker, args=(sender, tool_name, remaining, settings),
+                                daemon=True)
+        child.start()
+        sender.close()
+        current, step = remaining[0].key, "build"
+        finished = False
+        while True:
+            if not receiver.poll(settings.limit):
+                _record(outcomes[current], step, TIMEOUT)
+                child.kill()
+                break
+            try:
+                message = receiver.recv()
+            except EOFError:  # the child died (for instance killed for memory)
+                outcomes[current].errors.append(f"{step}: the measuring process died")
+                break
+            kind = message[0]
+            if kind == "job":
+                current, step = message[1], "build"
+            elif kind == "step":
+                step = message[1]
+            elif kind == "value":
+                setattr(outcomes[current], message[1], message[2])
+            elif kind == "error":
+                outcomes[current].errors.append(f"{step}: {message[1]}")
+            elif kind == "done":
+                finished = True
+                break
+        child.join()
+        receiver.close()
+        if finished:
+            break
+        keys = [job.key for job in remaining]
+        remaining = remaining[keys.index(current) + 1:]
+    return outcomes
+
+
+def _record(outcome: Outcome, step: str, value: Any) -> None:
+    if step == "check":
+        step = "eval"
+    setattr(outcome, step, value)
