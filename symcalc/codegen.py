@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from .calculus import Derivatives, to_expr, to_symbols
 from .expr import (
-    MINUS_ONE,
     ONE,
+    ZERO,
     Add,
     Call,
     Constant,
@@ -285,21 +285,35 @@ STABILITY_RULES: tuple[Callable[[Expr], Optional[Expr]], ...] = (
 )
 
 
+_RULE_FUNCTIONS = frozenset({"exp", "log", "sigmoid"})  # every rule's pattern has one of these
+
+
 class Stabiliser:
     """Applies ``STABILITY_RULES`` to graphs, memoised across all the graphs it is given."""
 
     def __init__(self) -> None:
         self._done: dict[Expr, Expr] = {}
+        self._relevant: dict[Expr, bool] = {}  # does the node contain a function a rule names?
 
     def __call__(self, root: Expr) -> Expr:
-        done = self._done
-        for node in postorder([root], done=lambda n: n in done):
+        return self.all([root])[0]
+
+    def all(self, roots: Sequence[Expr]) -> list[Expr]:
+        """The stabilised ``roots``, in one pass over their shared graph."""
+        done, relevant = self._done, self._relevant
+        for node in postorder(roots, done=lambda n: n in done):
+            relevant[node] = ((isinstance(node, Call) and node.fn.name in _RULE_FUNCTIONS)
+                              or any(relevant[a] for a in node.args))
+            if not relevant[node]:
+                done[node] = node
+                continue
             args = tuple(done[a] for a in node.args)
             current = node if args == node.args else _same_kind(node, args)
             result = self._apply_rules(current)
             done[node] = result
             done.setdefault(result, result)
-        return done[root]
+            relevant.setdefault(result, True)
+        return [done[r] for r in roots]
 
     def _apply_rules(self, node: Expr) -> Expr:
         for rule in STABILITY_RULES:
@@ -340,7 +354,9 @@ class Program:
 def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
     """The ``Program`` that ``codegen`` prints for ``exprs`` in the given variable order."""
     symbols = tuple(to_symbols(variables))
-    roots, shape = _flatten(exprs, Stabiliser(), 0)
+    stabilise = Stabiliser()
+    roots, shape = _flatten(exprs, stabilise, 0)
+    roots = stabilise.all(roots)
     free = set().union(*(r.free_symbols for r in roots)) if roots else set()
     missing = sorted(s.name for s in free - set(symbols))
     if missing:
@@ -354,22 +370,27 @@ _MAX_NESTING = 32
 
 
 def _flatten(obj: Any, stabilise: Stabiliser, level: int) -> tuple[list[Expr], tuple[int, ...]]:
+    """The output expressions in order, and their nesting shape.
+
+    Of the two forms of a ``Derivatives`` result, the one with fewer operations once stabilised.
+    """
     if isinstance(obj, Derivatives) and obj.graph is not None:
-        readable = _flatten(list(obj), stabilise, level)
-        graph = _flatten(obj.graph, stabilise, level)
-        return graph if count_ops(graph[0]) < count_ops(readable[0]) else readable
-    if isinstance(obj, (list, tuple)):
-        if level >= _MAX_NESTING:
-            raise ValueError(f"outputs nested more than {_MAX_NESTING} lists deep")
-        parts = [_flatten(item, stabilise, level + 1) for item in obj]
-        inner = {shape for _, shape in parts}
-        if len(inner) > 1:
-            raise ValueError("the nested output lists must be rectangular (all rows of equal length)")
-        roots = [r for part, _ in parts for r in part]
-        return roots, (len(obj),) + (inner.pop() if inner else ())
+        readable, shape = _flatten(list(obj), stabilise, level)
+        graph, _ = _flatten(obj.graph, stabilise, level)
+        readable, graph = stabilise.all(readable), stabilise.all(graph)
+        return (graph if count_ops(graph) < count_ops(readable) else readable), shape
     if hasattr(obj, "shape") and hasattr(obj, "tolist"):  # a NumPy array of expressions
-        return _flatten(obj.tolist(), stabilise, level)
-    return [stabilise(to_expr(obj))], ()
+        obj = obj.tolist()
+    if not isinstance(obj, (list, tuple)):
+        return [to_expr(obj)], ()
+    if level >= _MAX_NESTING:
+        raise ValueError(f"outputs nested more than {_MAX_NESTING} lists deep")
+    parts = [_flatten(item, stabilise, level + 1) for item in obj]
+    inner = {shape for _, shape in parts}
+    if len(inner) > 1:
+        raise ValueError("the nested output lists must be rectangular (all rows of equal length)")
+    roots = [r for part, _ in parts for r in part]
+    return roots, (len(obj),) + (inner.pop() if inner else ())
 
 
 # --- printing --------------------------------------------------------------------------------------
@@ -475,8 +496,9 @@ class _Printer:
 
     def _sum(self, terms: Sequence[Expr], depth: int, first: _Piece | None = None) -> _Piece:
         text = first.text if first else ""
-        for term in terms:
-            negative, magnitude = self._signed(term)
+        signed = [self._signed(term) for term in terms]
+        signed.sort(key=lambda pair: pair[0])  # positive terms first: y - x^2, not -x^2 + y
+        for negative, magnitude in signed:
             if not text:
                 text = f"-{magnitude.at_least(PRODUCT)}" if negative else magnitude.text
             elif negative:
@@ -613,9 +635,11 @@ def _source(prog: Program, name: str) -> str:
         covers = root.free_symbols == everything and everything
         body.append(f"return {value}" if covers else f"return _rt.filled(_shape, {value})")
     else:
-        body.append(f"_out = np.empty({prog.shape!r} + _shape)")
+        has_zeros = ZERO in prog.roots
+        body.append(f"_out = np.{'zeros' if has_zeros else 'empty'}({prog.shape!r} + _shape)")
         for index, root in zip(itertools.product(*(range(n) for n in prog.shape)), prog.roots):
-            body.append(f"_out[{', '.join(map(str, index))}] = {printer.pieces[root].text}")
+            if root is not ZERO:
+                body.append(f"_out[{', '.join(map(str, index))}] = {printer.pieces[root].text}")
         body.append("return _out")
     lines = ["import numpy as np", "from symcalc import runtime as _rt", "", "",
              f"def {name}({args}):"]

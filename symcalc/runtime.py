@@ -11,6 +11,7 @@ accurate to about 1e-15.  SciPy is never required.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Sequence
 
@@ -26,11 +27,9 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
     Integers become floats (so ``x**-1`` and ``1/x`` work on integer input); Python floats pass
     through untouched, since scalar arithmetic on them is cheapest.
     """
-    converted = []
-    for a in args:
-        if type(a) is not float:
-            a = _as_float(a)
-        converted.append(a)
+    if _all_floats(map(type, args)):  # the single-point fast path, checked in C
+        return args, ()
+    converted = [a if type(a) is float else _as_float(a) for a in args]
     shapes = [a.shape for a in converted if type(a) is np.ndarray]
     if not shapes:
         return tuple(converted), ()
@@ -38,6 +37,9 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
     if len(shapes) == len(converted) and all(s == first for s in shapes):
         return tuple(converted), first
     return tuple(converted), np.broadcast_shapes(*shapes)
+
+
+_all_floats = {float}.issuperset
 
 
 def _as_float(value: Any) -> Array:
@@ -77,20 +79,38 @@ def logsumexp(*args: Array) -> Array:
         return _logsumexp_floats(args)
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])
-    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
-    stacked = np.stack(arrays)
-    top = stacked.max(axis=0)
+    # Without a shift the sum of positive terms is accurate unless it overflows or underflows;
+    # only then is the shifted form (twice the work) needed.
+    with np.errstate(over="ignore"):
+        total = np.exp(args[0])
+        for a in args[1:]:
+            total = total + np.exp(a)
+    if np.all((total > _SAFE_LOW) & (total < np.inf)):
+        return np.log(total)
+    top = functools.reduce(np.maximum, args)
     shift = np.where(np.isfinite(top), top, 0.0)  # all -inf, or an inf: no shift needed
-    return shift + np.log(np.exp(stacked - shift).sum(axis=0))
+    total = np.exp(args[0] - shift)
+    for a in args[1:]:
+        total = total + np.exp(a - shift)
+    return shift + np.log(total)
+
+
+_SAFE_LOW = 1e-280  # a sum of exponentials above this has lost nothing to underflow
 
 
 def _logsumexp_floats(args: Sequence[float]) -> float:
+    try:
+        total = sum(map(math.exp, args))
+        if _SAFE_LOW < total < math.inf:
+            return math.log(total)
+    except OverflowError:
+        pass
     if any(a != a for a in args):
         return math.nan
     top = max(args)
     if math.isinf(top):
         return top
-    return top + math.log(math.fsum(math.exp(a - top) for a in args))
+    return top + math.log(sum(math.exp(a - top) for a in args))
 
 
 # --- erf ---------------------------------------------------------------------------------------
