@@ -22,7 +22,7 @@ from .expr import Expr, Symbol
 from .parser import parse
 from .printing import latex, latex_name, to_str
 from .taylor import taylor
-from .verify import STEPS, GradientCheck, check_gradient
+from .verify import SAMPLE_RADIUS, GradientCheck, check_gradient
 
 OK, DISAGREE, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
@@ -298,7 +298,8 @@ def run_check(args: argparse.Namespace) -> Answer:
                   OK if report.ok else DISAGREE)
 
 
-_NO_POINTS = "no point in [-2, 2] where the formula and its gradient are finite: nothing checked"
+_BOX = f"[-{SAMPLE_RADIUS:g}, {SAMPLE_RADIUS:g}]"
+_NO_POINTS = f"no point in {_BOX} where the formula and its gradient are finite: nothing checked"
 
 
 def _verdict(agree: bool) -> str:
@@ -321,7 +322,7 @@ def _symbolic_summary(report: GradientCheck) -> str:
 def check_text(report: GradientCheck) -> str:
     n = len(report.points)
     lines = [f"check {report.function} by {', '.join(names(report.variables))} "
-             f"at {n} random points in [-2, 2]",
+             f"at {n} random points in {_BOX}",
              "", "gradient (symcalc)",
              "  " + text_labelled([f"d/d{x}" for x in report.variables], report.gradient)
              .replace("\n", "\n  "), ""]
