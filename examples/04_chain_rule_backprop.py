@@ -8,17 +8,10 @@ symcalc's reverse-mode grad of the whole loss formula.
 """
 
 import numpy as np
+import sympy
 
 import symcalc as sc
 from _support import options
-
-
-def is_zero(difference: sc.Expr) -> bool:
-    """True when the difference simplifies to 0 (symcalc first, then SymPy as a second opinion)."""
-    if sc.simplify(difference) == 0:
-        return True
-    import sympy
-    return sympy.simplify(sc.to_sympy(difference)) == 0
 
 
 def jacobian_product() -> None:
@@ -31,6 +24,8 @@ def jacobian_product() -> None:
     J_composite = sc.jacobian(composite, ["x1", "x2"])
     J_outer = [[sc.subs(entry, at_inner) for entry in row] for row in sc.jacobian(outer, ["u1", "u2", "u3"])]
     J_inner = sc.jacobian(inner, ["x1", "x2"])
+    # an independent opinion: SymPy's own Jacobian of the composition
+    J_sympy = sympy.Matrix([sc.to_sympy(z) for z in composite]).jacobian(sympy.symbols("x1 x2"))
     print("J_f(u) =", [[str(e) for e in row] for row in sc.jacobian(outer, ["u1", "u2", "u3"])])
     print("J_g(x) =", [[str(e) for e in row] for row in J_inner])
 
@@ -38,8 +33,9 @@ def jacobian_product() -> None:
         for j in range(2):
             product = sc.simplify(sum((J_outer[i][k] * J_inner[k][j] for k in range(len(inner))), sc.parse("0")))
             print(f"dz{i + 1}/dx{j + 1}:  {J_composite[i][j]}\n   (J_f J_g)[{i}][{j}] = {product}")
-            assert is_zero(J_composite[i][j] - product), (i, j)
-    print("every entry of J_(f o g) equals the entry of J_f(g(x)) J_g(x)\n")
+            assert sc.simplify(J_composite[i][j] - product) == 0, (i, j)
+            assert sympy.simplify(J_sympy[i, j] - sc.to_sympy(product)) == 0, (i, j)
+    print("every entry of J_(f o g) equals the entry of J_f(g(x)) J_g(x) (checked against SymPy's Jacobian too)\n")
 
 
 def two_layer_network(inputs: int, hidden: int, rng: np.random.Generator) -> None:

@@ -4,30 +4,20 @@ Forward accumulation carries one input direction v to all outputs (J v); reverse
 carries one output weighting w back to all inputs (w^T J).  Either product costs a small multiple
 of the function itself, so a full m x d Jacobian takes d forward passes or m reverse passes.  For
 a scalar loss (m = 1) one reverse pass gives the whole gradient, whatever d is: the reason
-backpropagation trains networks.  Costs are operation counts of the code symcalc generates
-(``sc.count_ops``: shared subexpressions counted once).
+backpropagation trains networks.  Costs are operation counts of the code ``sc.lambdify`` generates
+(``sc.count_ops`` of the compiled graph: shared subexpressions counted once).
 """
 
 import numpy as np
 
 import symcalc as sc
+from symcalc.codegen import program
 from _support import Figures, options, table
 
 
-def flatten(values) -> list:
-    out = []
-    for v in values:
-        out.extend(flatten(v) if isinstance(v, list) else [v])
-    return out
-
-
-def cost(result) -> int:
-    """Operations in the compiled code: the smaller of the readable form and the shared graph."""
-    if isinstance(result, sc.Expr):
-        return sc.count_ops([result])
-    ops = sc.count_ops(flatten(result))
-    graph = getattr(result, "graph", None)
-    return min(ops, sc.count_ops(flatten(graph))) if graph is not None else ops
+def cost(result, variables: list[str]) -> int:
+    """Operations in the code ``sc.lambdify(result, variables)`` compiles (``sc.count_ops`` of it)."""
+    return program(result, variables).operation_count
 
 
 def basis(n: int, k: int) -> list[int]:
@@ -48,15 +38,27 @@ def network(d: int, m: int, hidden: int, rng: np.random.Generator) -> list[sc.Ex
 
 
 def measure(f: list[sc.Expr], d: int) -> dict[str, int]:
-    xs = [f"x{j}" for j in range(d)]
     m = len(f)
+    xs, vs, ws = [f"x{j}" for j in range(d)], [f"v{j}" for j in range(d)], [f"w{k}" for k in range(m)]
     return {
-        "f": cost(f),
-        "J v": cost(sc.jvp(f, xs, [f"v{j}" for j in range(d)])),
-        "w^T J": cost(sc.vjp(f, xs, [f"w{k}" for k in range(m)])),
-        "J by forward": sum(cost(sc.jvp(f, xs, basis(d, j))) for j in range(d)),
-        "J by reverse": sum(cost(sc.vjp(f, xs, basis(m, k))) for k in range(m)),
+        "f": cost(f, xs),
+        "J v": cost(sc.jvp(f, xs, vs), xs + vs),
+        "w^T J": cost(sc.vjp(f, xs, ws), xs + ws),
+        "J by forward": sum(cost(sc.jvp(f, xs, basis(d, j)), xs) for j in range(d)),
+        "J by reverse": sum(cost(sc.vjp(f, xs, basis(m, k)), xs) for k in range(m)),
     }
+
+
+def check_products(d: int, m: int, rng: np.random.Generator) -> None:
+    """The products are what they claim: J v and w^T J agree with the full Jacobian at a point."""
+    f = network(d, m, 4, rng)
+    xs = [f"x{j}" for j in range(d)]
+    x, v, w = rng.normal(size=d), rng.normal(size=d), rng.normal(size=m)
+    J = np.asarray(sc.lambdify(sc.jacobian(f, xs), xs)(*x), dtype=float)
+    Jv = np.asarray(sc.lambdify(sc.jvp(f, xs, v.tolist()), xs)(*x), dtype=float)
+    wJ = np.asarray(sc.lambdify(sc.vjp(f, xs, w.tolist()), xs)(*x), dtype=float)
+    assert np.allclose(Jv, J @ v, rtol=1e-9, atol=1e-12) and np.allclose(wJ, w @ J, rtol=1e-9, atol=1e-12)
+    print(f"check at d = {d}, m = {m}: J v and w^T J equal the full Jacobian's products\n")
 
 
 def sweep(title: str, sizes: list[tuple[int, int]], rng) -> list[dict[str, int]]:
@@ -75,6 +77,7 @@ def sweep(title: str, sizes: list[tuple[int, int]], rng) -> list[dict[str, int]]
 def main() -> None:
     args = options(__doc__)
     rng = np.random.default_rng(3)
+    check_products(3, 5, rng)
     largest = 16 if args.quick else 64
     sizes = [2**k for k in range(1, largest.bit_length())]
 
