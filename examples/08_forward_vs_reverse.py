@@ -103,11 +103,14 @@ def main() -> None:
 
 def plot(figures, scalar, wide) -> None:
     fig, (left, right) = figures.new(ncols=2)
-    for axes, rows, key, label in ((left, scalar, "d", "inputs d (m = 1)"), (right, wide, "m", "outputs m (d = 2)")):
+    for axes, rows, key, axis_label in ((left, scalar, "d", "inputs d (m = 1)"), (right, wide, "m", "outputs m (d = 2)")):
         sizes = [r[key] for r in rows]
-        for column, style in (("f", "k:"), ("J by forward", "o-"), ("J by reverse", "s-")):
-            axes.loglog(sizes, [r[column] for r in rows], style, label=column)
-        axes.set_xlabel(label)
+        for column, style, label in (("f", "k:", "f itself"),
+                                     ("J by forward", "o-", "full Jacobian: d forward passes (J v)"),
+                                     ("J by reverse", "s-", "full Jacobian: m reverse passes (w^T J)")):
+            axes.loglog(sizes, [r[column] for r in rows], style, label=label)
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel(axis_label)
         axes.set_ylabel("operations in generated code")
         axes.legend()
     left.set_title("a gradient: one reverse pass")
