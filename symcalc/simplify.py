@@ -9,7 +9,7 @@ node, so a node shared by a whole gradient or Hessian is simplified once.
 
 from __future__ import annotations
 
-from .expr import (ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
+from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
                    split_coefficient, with_args)
 
 
@@ -32,6 +32,17 @@ def _apply_rules(node: Expr) -> Expr:
     if isinstance(node, Add):
         better = _pythagoras(node)
         return better if better is not node else _common_factor(node)
+    if isinstance(node, Pow):
+        return _negative_base(node)
+    return node
+
+
+def _negative_base(node: Pow) -> Expr:
+    # (-x^2 - 1)^n -> (-1)^n*(x^2 + 1)^n for integer n: write sums that lead with a plus sign
+    base, exp = node.args
+    if (isinstance(base, Add) and isinstance(exp, Num) and exp.is_integer
+            and all(split_coefficient(t)[0] < 0 for t in base.args)):
+        return mul(Num(-1 if exp.value % 2 else 1), power(add(*(mul(MINUS_ONE, t) for t in base.args)), exp))
     return node
 
 
