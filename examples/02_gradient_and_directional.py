@@ -30,7 +30,8 @@ def main() -> None:
     by_limit = [(F(x0 + h, y0) - F(x0 - h, y0)) / (2 * h), (F(x0, y0 + h) - F(x0, y0 - h)) / (2 * h)]
     print(f"\nat (x, y) = {POINT}:")
     table(["partial", "symcalc", "difference quotient"],
-          [(f"df/d{name}", float(exact), float(approx)) for name, exact, approx in zip(variables, g, by_limit)])
+          [(f"df/d{name}", float(exact), float(approx))
+           for name, exact, approx in zip(variables, g, by_limit)])
     assert np.allclose(g, by_limit, rtol=1e-7, atol=1e-9)
 
     # the directional derivative as a formula in the angle t of the unit direction

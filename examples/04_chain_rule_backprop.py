@@ -31,11 +31,13 @@ def jacobian_product() -> None:
 
     for i in range(len(outer)):
         for j in range(2):
-            product = sc.simplify(sum((J_outer[i][k] * J_inner[k][j] for k in range(len(inner))), sc.parse("0")))
+            terms = [J_outer[i][k] * J_inner[k][j] for k in range(len(inner))]
+            product = sc.simplify(sum(terms[1:], terms[0]))
             print(f"dz{i + 1}/dx{j + 1}:  {J_composite[i][j]}\n   (J_f J_g)[{i}][{j}] = {product}")
             assert sc.simplify(J_composite[i][j] - product) == 0, (i, j)
             assert sympy.simplify(J_sympy[i, j] - sc.to_sympy(product)) == 0, (i, j)
-    print("every entry of J_(f o g) equals the entry of J_f(g(x)) J_g(x) (checked against SymPy's Jacobian too)\n")
+    print("every entry of J_(f o g) equals the entry of J_f(g(x)) J_g(x)"
+          " (checked against SymPy's Jacobian too)\n")
 
 
 def two_layer_network(inputs: int, hidden: int, rng: np.random.Generator) -> None:

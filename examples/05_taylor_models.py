@@ -25,7 +25,7 @@ def one_variable(figures: Figures) -> None:
     steps = 0.4 * 0.5 ** np.arange(10)
     errors = {n: np.abs(F(x0 + steps) - compiled[n](x0 + steps)) for n in models}
     table(["dx", "error order 1", "error order 2", "error order 3"],
-          [(float(h), float(errors[1][i]), float(errors[2][i]), float(errors[3][i])) for i, h in enumerate(steps)])
+          [(float(h), *(float(errors[n][i]) for n in (1, 2, 3))) for i, h in enumerate(steps)])
     for n in (1, 2, 3):
         slope = loglog_slope(steps[-5:], errors[n][-5:])
         print(f"order {n}: error ~ dx^{slope:.2f}")
@@ -62,8 +62,8 @@ def two_variables(figures: Figures, rng: np.random.Generator) -> None:
         + sum((H[i][j] * d[i] * d[j] for i in range(2) for j in range(2)), sc.parse("0")) / 2
     print(f"  f + g.d + d^T H d / 2 = {sc.simplify(by_hand)}")
     samples = rng.uniform(-1, 1, size=(2, 50)) + np.array([[0], [1]])
-    assert np.allclose(sc.lambdify(quadratic, ["x", "y"])(*samples), sc.lambdify(by_hand, ["x", "y"])(*samples),
-                       rtol=1e-12, atol=1e-12)
+    model_values = sc.lambdify(quadratic, ["x", "y"])(*samples)
+    assert np.allclose(model_values, sc.lambdify(by_hand, ["x", "y"])(*samples), rtol=1e-12, atol=1e-12)
 
     F, L, Q = (sc.lambdify(e, ["x", "y"]) for e in (f, linear, quadratic))
     direction = rng.normal(size=2)

@@ -67,7 +67,8 @@ def rosenbrock(limit: int, figures: Figures) -> None:
     descent_count, descent_path = run(lambda p: sc.gradient_step(f, names, p, lr=1e-3), start, minimum, limit)
     with np.errstate(over="ignore", invalid="ignore"):
         try:
-            too_large = describe(*run(lambda p: sc.gradient_step(f, names, p, lr=0.01), start, minimum, 200), minimum)
+            outcome = run(lambda p: sc.gradient_step(f, names, p, lr=0.01), start, minimum, 200)
+            too_large = describe(*outcome, minimum)
         except ValueError as error:  # the gradient overflowed: the iterates ran off to infinity
             too_large = f"diverged ({error})"
     table(["method", "lr", "reaches the minimum in"],

@@ -87,8 +87,9 @@ def main() -> None:
     for r in scalar + wide:  # one product in either direction costs a few times f
         assert r["J v"] <= 4 * r["f"] and r["w^T J"] <= 4 * r["f"], r
     first, last = scalar[0], scalar[-1]
-    print(f"scalar loss: the reverse gradient costs {last['J by reverse'] / last['f']:.1f} x f at d = {last['d']}; "
-          f"the forward one {last['J by forward'] / last['f']:.1f} x f")
+    reverse_ratio, forward_ratio = last["J by reverse"] / last["f"], last["J by forward"] / last["f"]
+    print(f"scalar loss: at d = {last['d']} the reverse gradient costs {reverse_ratio:.1f} x f, "
+          f"the forward one {forward_ratio:.1f} x f")
     assert last["J by reverse"] <= 4 * last["f"]
     assert last["J by forward"] / last["f"] > last["d"] / 2 > first["J by forward"] / first["f"]
     last = wide[-1]
@@ -103,7 +104,8 @@ def main() -> None:
 
 def plot(figures, scalar, wide) -> None:
     fig, (left, right) = figures.new(ncols=2)
-    for axes, rows, key, axis_label in ((left, scalar, "d", "inputs d (m = 1)"), (right, wide, "m", "outputs m (d = 2)")):
+    panels = ((left, scalar, "d", "inputs d (m = 1)"), (right, wide, "m", "outputs m (d = 2)"))
+    for axes, rows, key, axis_label in panels:
         sizes = [r[key] for r in rows]
         for column, style, label in (("f", "k:", "f itself"),
                                      ("J by forward", "o-", "full Jacobian: d forward passes (J v)"),

@@ -96,8 +96,9 @@ def polar(samples: int, rng: np.random.Generator) -> None:
     draws = rng.normal(size=(2, samples))
     radii = np.hypot(*draws)
     standard_error = radii.std(ddof=1) / np.sqrt(samples)
-    print(f"integral over r and t: {total:.10f};  E[r] = {mean_r:.6f} by quadrature, "
-          f"{radii.mean():.6f} +- {standard_error:.6f} from {samples} samples, exactly sqrt(pi/2) = {np.sqrt(np.pi / 2):.6f}")
+    print(f"integral over r and t: {total:.10f}")
+    print(f"E[r] = {mean_r:.6f} by quadrature, {radii.mean():.6f} +- {standard_error:.6f} from {samples} "
+          f"samples; exactly sqrt(pi/2) = {np.sqrt(np.pi / 2):.6f}")
     # the trapezoid rule on a step of 0.005 is good to about 1e-6 here
     assert abs(total - 1) < 1e-5 and abs(mean_r - np.sqrt(np.pi / 2)) < 1e-5
     assert abs(radii.mean() - np.sqrt(np.pi / 2)) < 5 * standard_error

@@ -72,7 +72,7 @@ def gradient_check(rng: np.random.Generator) -> None:
     h = np.cbrt(EPS)
     numeric = np.array([(L(*(theta + h * e)) - L(*(theta - h * e))) / (2 * h) for e in np.eye(3)])
     exact = np.asarray(gradient(*theta), dtype=float)
-    print(f"\ngradient check of |A t - b|^2/2 at a random t with h = cbrt(eps):")
+    print("\ngradient check of |A t - b|^2/2 at a random t with h = cbrt(eps):")
     table(["", "t0", "t1", "t2"], [("symcalc", *map(float, exact)), ("central", *map(float, numeric)),
                                     ("A^T(At - b)", *map(float, A.T @ (A @ theta - b)))])
     error = float(np.max(np.abs(numeric - exact)))
