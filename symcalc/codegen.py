@@ -526,10 +526,8 @@ class _Printer:
                 value = -f.value if negate_coefficient else f.value
                 negative = value < 0
                 value = abs(value)
-                if isinstance(value, Fraction):
-                    if value.numerator != 1:
-                        numerator.append(_number(value.numerator).text)
-                    denominator.append(_number(value.denominator).text)
+                if isinstance(value, Fraction) and value.numerator == 1:
+                    denominator.append(_number(value.denominator).text)  # x/3, exact division
                 elif value != 1:
                     numerator.append(_number(value).text)
             elif (isinstance(f, Pow) and f not in self.assigned and isinstance(f.exponent, Num)
