@@ -4,8 +4,8 @@ Scalar rules: x^n, e^x, log x, the sigmoid and tanh (whose derivatives are writt
 function itself), softplus and relu.  Vector rules for t in R^d: the gradient of a^T t is a, of
 |t|^2/2 is t, of the least-squares loss |A t - b|^2/2 is A^T (A t - b), of log-sum-exp is the
 softmax, and the gradient of the cross-entropy of softmax(z) against a one-hot label y is p - y.
-Each row is checked two ways: symbolically (the difference simplifies to 0) and numerically at
-random points.
+Each row is checked against the table's formula symbolically (the difference simplifies to 0) and
+at random points, and against central differences of the function.
 """
 
 import numpy as np
@@ -16,25 +16,27 @@ from _support import options, table
 RNG = np.random.default_rng(7)
 
 
-def numerically_equal(got, expected, variables: list[str]) -> bool:
-    """Compare two (lists of) expressions at random points, through compiled NumPy code."""
-    points = [RNG.uniform(0.5, 2.0, size=5) for _ in variables]
-    return np.allclose(sc.lambdify(got, variables)(*points), sc.lambdify(expected, variables)(*points),
-                       rtol=1e-10, atol=1e-12)
-
-
-def symbolically_equal(got, expected) -> bool:
-    pairs = zip(got, expected) if isinstance(got, list) else [(got, expected)]
-    return all(sc.simplify(g - sc.parse(e) if isinstance(e, str) else g - e) == 0 for g, e in pairs)
-
-
-def check(got, expected, variables: list[str]) -> str:
-    """Which of the two checks confirm the row; at least one must, and the numeric one always."""
+def check(f, wrt: list[str], got, expected, variables: list[str]) -> str:
+    """Confirm a row three ways and say which held: the difference simplifies to 0 (symbolic),
+    the table's formula has the same values at random points (table), and central differences
+    of f agree (finite differences).  The last two must hold."""
     expected = [sc.parse(e) for e in expected] if isinstance(expected, list) else sc.parse(expected)
-    symbolic = symbolically_equal(got, expected)
-    numeric = numerically_equal(got, expected, variables)
-    assert numeric, f"{got} differs from {expected}"
-    return "symbolic + numeric" if symbolic else "numeric"
+    pairs = zip(got, expected) if isinstance(got, list) else [(got, expected)]
+    symbolic = all(sc.simplify(g - e) == 0 for g, e in pairs)
+
+    points = np.array([RNG.uniform(0.5, 2.0, size=5) for _ in variables])
+    values = np.asarray(sc.lambdify(got, variables)(*points), dtype=float)
+    table_values = np.asarray(sc.lambdify(expected, variables)(*points), dtype=float)
+    assert np.allclose(values, table_values, rtol=1e-10, atol=1e-12), f"{got} differs from {expected}"
+
+    F, h = sc.lambdify(f, variables), 1e-5
+    differences = []
+    for name in wrt:
+        step = h * np.array([[name == v] for v in variables], dtype=float)
+        differences.append((F(*(points + step)) - F(*(points - step))) / (2 * h))
+    differences = np.array(differences).reshape(values.shape)
+    assert np.allclose(values, differences, rtol=1e-6, atol=1e-8), f"{got} fails the finite differences"
+    return "symbolic, table, finite differences" if symbolic else "table, finite differences"
 
 
 def scalar_table() -> None:
@@ -48,7 +50,7 @@ def scalar_table() -> None:
     printed = []
     for f, expected, variables in rows:
         got = sc.diff(f, "x")
-        printed.append((f, str(got), expected, check(got, expected, variables)))
+        printed.append((f, str(got), expected, check(f, ["x"], got, expected, variables)))
     table(["f(x)", "symcalc: f'(x)", "table", "checked"], printed)
 
 
@@ -67,7 +69,7 @@ def vector_table(d: int, m: int) -> None:
     lse = f"logsumexp({', '.join(t)})"
     softmax = [f"exp({tj} - {lse})" for tj in t]
 
-    rows = [("a^T t", linear, "a", a, a),
+    rows = [("a^T t", linear, "a", a, t + a),
             ("|t|^2/2", half_norm, "t", t, t),
             ("|A t - b|^2/2", least_squares, "A^T (A t - b)", A_transpose_r,
              t + [x for row in A for x in row] + b),
@@ -75,7 +77,7 @@ def vector_table(d: int, m: int) -> None:
     printed = []
     for name, f, claim, expected, variables in rows:
         got = sc.grad(f, t)
-        printed.append((name, claim, check(got, expected, variables)))
+        printed.append((name, claim, check(f, t, got, expected, variables)))
         print(f"grad {name} = [{', '.join(map(str, got))}]")
     print()
     table([f"f(t), t in R^{d}", "gradient", "checked"], printed)
@@ -95,7 +97,7 @@ def cross_entropy(k: int) -> None:
         one_hot = {yi: int(i == label) for i, yi in enumerate(y)}
         got = [sc.subs(g, one_hot) for g in gradient]
         expected = [f"{pi} - {one_hot[yi]}" for pi, yi in zip(p, y)]
-        how = check(got, expected, z)
+        how = check(sc.subs(loss, one_hot), z, got, expected, z)
         print(f"y = {[one_hot[yi] for yi in y]}:  gradient = {[str(g) for g in got]}  = p - y ({how})")
 
 
