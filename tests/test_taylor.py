@@ -3,6 +3,7 @@ remainder's order of smallness."""
 
 import importlib
 import math
+from fractions import Fraction
 from itertools import product
 
 import mpmath
@@ -126,7 +127,7 @@ def test_keys_may_be_symbols_and_values_numbers_or_expressions():
 def test_coefficients_stay_exact():
     result = sc.taylor("exp(x)", {"x": 0}, 8)
     numbers = [n.value for n in sc.expr.postorder([result]) if isinstance(n, sc.Num)]
-    assert numbers and all(isinstance(v, (int, sc.expr.Fraction)) for v in numbers)
+    assert numbers and all(isinstance(v, (int, Fraction)) for v in numbers)
     expected = sympy.Poly(sympy.series(sympy.exp(X), X, 0, 9).removeO(), X)
     assert sympy.Poly(to_sympy(result), X) == expected  # rational coefficients, term by term
 
