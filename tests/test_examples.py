@@ -54,7 +54,8 @@ def test_plots_option_without_matplotlib_only_prints(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "matplotlib.py").write_text("raise ImportError('hidden for this test')\n")
-    environment = dict(os.environ, PYTHONPATH=f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    search_path = [str(blocker)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(search_path))
     script = plotting[0]
     result = subprocess.run([sys.executable, str(script), "--quick", "--plots", str(tmp_path / "out")],
                             cwd=EXAMPLES, env=environment, capture_output=True, text=True, timeout=120)
