@@ -34,6 +34,7 @@ class _Style:
     times: str
     open: str
     close: str
+    parsed_back = False  # text that symcalc.parse must read back to the very same node
 
     def number(self, n: int) -> str:
         return int_to_digits(n)
@@ -59,6 +60,7 @@ class _Style:
 
 class _TextStyle(_Style):
     times, open, close = "*", "(", ")"
+    parsed_back = True
 
     def symbol(self, node):
         return node.name
@@ -111,6 +113,8 @@ class _Layout:
         # A person writes 1 - tanh(x)^2 rather than -tanh(x)^2 + 1: lead with a positive term.
         first_positive = next((i for i, (neg, _) in enumerate(signed) if not neg), 0)
         signed.insert(0, signed.pop(first_positive))
+        if signed[0][0]:  # every term is negative: a minus sign goes in front of the first
+            signed[0] = self._signed_term(terms[0], negated=True)
         parts = []
         for i, (negative, piece) in enumerate(signed):
             text = piece.text if piece.prec > SUM else self.style.paren(piece.text)
@@ -120,38 +124,57 @@ class _Layout:
                 parts.append((" - " if negative else " + ") + text)
         return _Piece("".join(parts), SUM, signed[0][0])
 
-    def _signed_term(self, term: Expr) -> tuple[bool, _Piece]:
-        """(is the term negative, piece of its absolute value)."""
+    def _signed_term(self, term: Expr, negated: bool = False) -> tuple[bool, _Piece]:
+        """(is the term negative, piece of its absolute value); ``negated``: see ``product``."""
         if isinstance(term, Num) and term.value < 0:
             return True, self.number(-term.value)
         if isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0:
-            return True, self.product((Num(-term.args[0].value),) + term.args[1:])
+            return True, self.product((Num(-term.args[0].value),) + term.args[1:], negated)
         piece = self.piece_of(term)
         return False, piece
 
-    def product(self, factors: Sequence[Expr]) -> _Piece:
+    def product(self, factors: Sequence[Expr], negated: bool = False) -> _Piece:
+        """The product of ``factors``; ``negated``: a minus sign will be written in front of it."""
         s = self.style
         coeff = Fraction(1)
         num: list[str] = []
+        num_sums: list[bool] = []  # which numerator factors are sums
         den: list[str] = []
+        den_sum = False  # the denominator has one factor and it is a sum
         for f in factors:
             if isinstance(f, Num):
                 coeff *= f.value
                 continue
             if isinstance(f, Pow) and isinstance(f.args[1], Num) and f.args[1].value < 0:
                 den.append(self._factor(self._power(f.args[0], -f.args[1].value)))
+                den_sum = len(den) == 1 and isinstance(f.args[0], Add) and f.args[1].value == -1
             else:
                 num.append(self._factor(self.piece_of(f) if not isinstance(f, Pow) else
                                         self._power(f.args[0], f.args[1])))
+                num_sums.append(isinstance(f, Add))
         negative = coeff < 0
         coeff = abs(coeff)
+        # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is not a
+        # sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
+        bracket = False
+        if (negative or negated) and s.parsed_back and coeff.numerator == 1 and num_sums and num_sums[0]:
+            lead = next((k for k, is_sum in enumerate(num_sums) if not is_sum), None)
+            if lead is not None:
+                num.insert(0, num.pop(lead))
+            else:
+                bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
         if coeff.numerator != 1 or not num:
             num.insert(0, s.number(coeff.numerator))
         if coeff.denominator != 1:
             den.insert(0, s.number(coeff.denominator))
         text = s.times.join(num)
-        if den:
+        if den_sum and len(den) == 2 and s.parsed_back:
+            # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
+            text = s.fraction(s.fraction(text, den[1], 1), den[0], 1)
+        elif den:
             text = s.fraction(text, s.times.join(den), len(den))
+        if bracket:
+            text = s.paren(text)
         prec = PRODUCT if (den or len(num) > 1 or negative) else self._single_prec(factors)
         return _Piece(("-" if negative else "") + text, prec, negative)
 
