@@ -12,6 +12,7 @@ import pytest
 
 import symcalc as sc
 
+import oracle
 from oracle import (check_derivative, check_directional, check_gradient, check_hessian,
                     check_hvp, check_jacobian, check_jacobian_det, check_jvp, check_vjp)
 
@@ -250,3 +251,46 @@ def test_the_corpus_is_large_enough():
                      + sum(len(v.split()) * (len(v.split()) + 1) // 2 for _, v in HESSIANS))
     assert len(DERIVATIVES) >= 150
     assert scalar_checks >= 300
+
+
+# --- the oracle itself can fail ---------------------------------------------------------------
+@pytest.mark.parametrize("check, args", [
+    (check_derivative, ("sin(x)", ("x",), "cos(x) + 1e-20")),
+    (check_derivative, ("x^3", ("x", 2), "-6*x")),
+    (check_derivative, ("relu(x)", ("x",), "heaviside(-x)")),
+    (check_derivative, ("x^2*y", ("x", "y"), "2*y")),
+    (check_gradient, ("x*y^2", "x y", ["y^2", "x*y"])),
+    (check_hessian, ("x^2*y", "x y", [["2*y", "2*x"], ["2*x", "1"]])),
+    (check_jacobian, (("x*y", "x + y"), "x y", [["y", "x"], ["1", "-1"]])),
+    (check_jacobian_det, (("r*cos(t)", "r*sin(t)"), "r t", "-r")),
+    (check_jvp, (("x*y",), "x y", (1, 2), ["y + x"])),
+    (check_vjp, (("x*y", "x"), "x y", (1, 2), ["y", "x"])),
+    (check_hvp, ("x^2*y", "x y", (1, 0), ["2*y", "0"])),
+    (check_directional, ("x^2*y", "x y", (1, 1), "2*x*y")),
+])
+def test_the_oracle_rejects_wrong_results(check, args):
+    *inputs, wrong = args
+    with pytest.raises(AssertionError):
+        check(*inputs, _parsed(wrong))
+
+
+def _parsed(text_or_nested_lists):
+    if isinstance(text_or_nested_lists, str):
+        return sc.parse(text_or_nested_lists)
+    return [_parsed(item) for item in text_or_nested_lists]
+
+
+def test_the_oracle_rejects_results_undefined_where_f_is_defined():
+    with pytest.raises(AssertionError, match="undefined"):
+        check_derivative("x^2", ("x",), sc.parse("2*x*heaviside(sqrt(x) + 1)"))
+
+
+@pytest.mark.parametrize("name", sorted(sc.REGISTRY))
+def test_the_oracle_evaluates_every_registry_function_as_sympy_does(name):
+    fn = sc.REGISTRY[name]
+    args = [sc.Num(sc.parse("3/10")), sc.Num(sc.parse("7/10"))][:max(fn.min_args, 1)]
+    call = fn(*[sc.Symbol(f"a{k}") for k in range(len(args))])
+    point = {f"a{k}": oracle.mpmath.mpf(a.value.numerator) / a.value.denominator
+             for k, a in enumerate(args)}
+    expected = sc.to_sympy(call).evalf(40, subs={oracle.sympy.Symbol(k): v for k, v in point.items()})
+    assert abs(oracle.value(call, point) - expected) < 1e-30
