@@ -118,7 +118,7 @@ def _run_job(tool: Any, job: Job, settings: Settings, send: Callable) -> None:
         send(("value", "build", statistics.median(times)))
 
     send(("step", "size"))
-    send(("value", "size", tool.size(result)))
+    send(("value", "size", tool.size(result, case)))
     if quantity == "parse":
         return
 

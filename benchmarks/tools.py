@@ -6,14 +6,15 @@ Every adapter offers the same steps, which the measuring process calls in this o
   emptied so that a repeated build does not reuse the previous one;
 * ``parse(text)``: the timed step of the ``parse`` case;
 * ``build(f, case, quantity)``: the timed symbolic work (derivative, gradient or Hessian);
-* ``size(result)``: operations in the code that gets evaluated (see ``count_operations``);
+* ``size(result, case)``: operations in the code that gets evaluated (the rule below);
 * ``compile(result, case, quantity)``: ``(vectorised, single)`` callables; ``vectorised`` takes the
   points prepared by ``points`` (N x d), ``single`` the point prepared by ``point`` (d,).
 
 Size rule, the same for every tool: the result is reduced to a graph in which every distinct
-subexpression is computed once (symcalc's results are such graphs already; SymPy and SymEngine
-results go through ``sympy.cse`` first), then an n-ary sum or product counts n - 1 operations and
-a power or a function call counts 1; numbers and symbols are free.
+subexpression is computed once (symcalc's generated programs are such graphs already, its nodes
+being interned; SymPy and SymEngine results go through ``sympy.cse`` first, which can share even
+more: parts of sums and products), then an n-ary sum or product counts n - 1 operations and a
+power or a function call counts 1; numbers and symbols are free.  JAX has no symbolic result.
 """
 
 from __future__ import annotations
@@ -98,18 +99,12 @@ class Symcalc:
             return sc.hessian(f, case.variables)
         return sc.diff(f, case.variables[0], derivative_order(quantity))
 
-    def _compiled_form(self, result: Any) -> list:
-        """The expressions code generation evaluates: the readable forms or the shared graph,
-        whichever needs fewer operations."""
-        display = flatten(result)
-        graph = getattr(result, "graph", None)
-        if graph is None:
-            return display
-        shared = flatten(graph)
-        return shared if self.sc.count_ops(shared) < self.sc.count_ops(display) else display
+    def size(self, result: Any, case: Case) -> int:
+        """Operations of the program ``lambdify`` compiles (the readable forms or the shared
+        graph, whichever is smaller, after the numerical-stability rewrites)."""
+        from symcalc.codegen import program
 
-    def size(self, result: Any) -> int:
-        return self.sc.count_ops(self._compiled_form(result))
+        return program(result, list(case.variables)).operation_count
 
     def compile(self, result: Any, case: Case, quantity: str) -> Compiled:
         f = self.sc.lambdify(result, list(case.variables))
@@ -146,7 +141,7 @@ class Sympy:
             return sp.hessian(f, xs)
         return sp.diff(f, xs[0], derivative_order(quantity))
 
-    def size(self, result: Any) -> int:
+    def size(self, result: Any, case: Case) -> int:
         return count_sympy_operations(self._flat(result))
 
     def _flat(self, result: Any) -> list:
@@ -196,7 +191,7 @@ class Symengine:
             return rows
         return f.diff(xs[0], derivative_order(quantity))
 
-    def size(self, result: Any) -> int:
+    def size(self, result: Any, case: Case) -> int:
         import sympy
 
         return count_sympy_operations([sympy.sympify(e) for e in flatten(result)])
@@ -251,14 +246,13 @@ class Jax:
         vectorised = self.jax.jit(self.jax.vmap(g)).lower(example).compile()
         return g, vectorised
 
-    def size(self, result: Any) -> None:
+    def size(self, result: Any, case: Case) -> None:
         return None
 
     def compile(self, result: Any, case: Case, quantity: str) -> Compiled:
         if quantity == "f":
             result = self.build(result, case, quantity)
-        g, _ = result
-        vectorised = self.jax.jit(self.jax.vmap(g))
+        g, vectorised = result  # compiled by build for the N x d points
         single = self.jax.jit(g)
         return ((lambda P: vectorised(P).block_until_ready()),
                 (lambda p: single(p).block_until_ready()))

@@ -64,7 +64,7 @@ class _Hanging:
             time.sleep(60)
         return 0
 
-    def size(self, result):
+    def size(self, result, case):
         return 7
 
     def compile(self, result, case, quantity):
