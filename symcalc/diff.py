@@ -76,14 +76,11 @@ def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Exp
             return mul(node, log(base), de)
         return mul(node, add(mul(de, log(base)), mul(exponent, db, power(base, MINUS_ONE))))
     if isinstance(node, Call):
-        partials = None
         terms = []
         for i, arg in enumerate(node.args):
             da = d(arg)
             if da is not ZERO:
-                if partials is None:
-                    partials = node.fn.partials(*node.args)
-                terms.append(mul(partials[i], da))
+                terms.append(mul(node.partials()[i], da))
         return add(*terms)
     raise TypeError(f"cannot differentiate {type(node).__name__}")  # numbers never get here
 
@@ -118,13 +115,13 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
             _push_product(node.args, bar, push, relevant)
         elif isinstance(node, Pow):
             base, exponent = node.args
-            if relevant(base):
-                push(base, raw_mul(bar, mul(exponent, power(base, add(exponent, MINUS_ONE)))))
+            if relevant(base):  # raw_mul: n*(a + b) stays one shared node, not n*a + n*b
+                local = raw_mul(exponent, power(base, add(exponent, MINUS_ONE)))
+                push(base, raw_mul(bar, local))
             if relevant(exponent):
                 push(exponent, raw_mul(bar, raw_mul(node, log(base))))
         elif isinstance(node, Call):
-            partials = node.fn.partials(*node.args)
-            for arg, partial in zip(node.args, partials):
+            for arg, partial in zip(node.args, node.partials()):
                 if relevant(arg):
                     push(arg, raw_mul(bar, partial))
     return [adjoint.get(v, ZERO) for v in wrt]

@@ -37,7 +37,8 @@ class Expr:
     """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
 
     __slots__ = (
-        "args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "_simple", "__weakref__"
+        "args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "_simple", "_raw",
+        "__weakref__",
     )
 
     args: tuple["Expr", ...]
@@ -117,11 +118,11 @@ class Expr:
         if self._free is None:
             for node in postorder([self], done=lambda n: n._free is not None):
                 if isinstance(node, Symbol):
-                    node._free = frozenset((node,))
+                    store(node, "_free", frozenset((node,)))
                 elif len(node.args) == 1:
-                    node._free = node.args[0]._free
+                    store(node, "_free", node.args[0]._free)
                 else:
-                    node._free = frozenset().union(*(a._free for a in node.args))
+                    store(node, "_free", frozenset().union(*(a._free for a in node.args)))
         return self._free
 
     @property
@@ -143,24 +144,35 @@ class Expr:
         return f"$\\displaystyle {printing.latex(self)}$"
 
 
+# Writes a slot without the immutability guard: for constructors and the private caches.
+store = object.__setattr__
+_interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
+
+
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
     """Return the interned node for ``key``, creating it on first use."""
-    node = _interned.get(key)
-    if node is not None:
-        return node
+    ref = _interned_refs.get(key)
+    if ref is not None:
+        node = ref()
+        if node is not None:
+            return node
     node = object.__new__(cls)
-    object.__setattr__(node, "args", args)
-    node._hash = hash(key)
-    node._depth = 1 + max((a._depth for a in args), default=0)
-    node._free = None
-    node._skey = None
-    node._order = None
-    node._text = None
-    node._simple = None
+    store(node, "args", args)
+    store(node, "_hash", hash(key))
+    store(node, "_depth", 1 + max([a._depth for a in args]) if args else 1)
+    store(node, "_free", None)
+    store(node, "_skey", None)
+    store(node, "_order", None)
+    store(node, "_text", None)
+    store(node, "_simple", None)
+    store(node, "_raw", False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
-        object.__setattr__(node, name, value)
+        store(node, name, value)
     _interned[key] = node
     return node
+
+
+_numbers: dict = {}  # value -> Num, so common numbers skip the interning look-up
 
 
 class Num(Expr):
@@ -169,11 +181,17 @@ class Num(Expr):
     __slots__ = ("value",)
 
     def __new__(cls, value: Rational) -> "Num":
+        node = _numbers.get(value)
+        if node is not None and type(node.value) is type(value):
+            return node
         if isinstance(value, Fraction) and value.denominator == 1:
             value = value.numerator
         node = _new(cls, (cls, value), (), value=value)
-        node._hash = hash(value)
-        node._free = frozenset()
+        store(node, "_hash", hash(value))
+        store(node, "_free", frozenset())
+        if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
+            _numbers.clear()
+        _numbers[value] = node
         return node
 
     @property
@@ -232,11 +250,17 @@ class Pow(Expr):
 class Call(Expr):
     """A registered function applied to its arguments (see ``symcalc.functions``)."""
 
-    __slots__ = ("fn",)
+    __slots__ = ("fn", "_partials")
 
     @property
     def name(self) -> str:
         return self.fn.name
+
+    def partials(self) -> tuple[Expr, ...]:
+        """The local partial derivatives, one per argument (from the registry; cached)."""
+        if self._partials is None:
+            store(self, "_partials", tuple(self.fn.partials(*self.args)))
+        return self._partials
 
 
 ZERO = Num(0)
@@ -319,14 +343,15 @@ def structural_key(node: Expr) -> str:
         for n in postorder([node], done=lambda m: m._skey is not None):
             if isinstance(n, Num):
                 v = n.value
-                n._skey = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
+                key = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
             elif isinstance(n, Symbol):
-                n._skey = n.name
+                key = n.name
             elif isinstance(n, Constant):
-                n._skey = "#" + n.name
+                key = "#" + n.name
             else:
                 head = n.fn.name if isinstance(n, Call) else type(n).__name__
-                n._skey = head + "(" + ",".join(a._skey for a in n.args) + ")"
+                key = head + "(" + ",".join(a._skey for a in n.args) + ")"
+            store(n, "_skey", key)
     return node._skey
 
 
@@ -348,7 +373,7 @@ def _term_key(rest: Expr) -> tuple:
         for f in factors:
             exp = _base_exponent(f)[1]
             degree += exp.value if isinstance(exp, Num) else 1
-        rest._order = (-degree, tuple(_factor_key(f) for f in factors))
+        store(rest, "_order", (-degree, tuple(_factor_key(f) for f in factors)))
     return rest._order
 
 
@@ -444,10 +469,25 @@ def mul(*factors: Expr) -> Expr:
         if coeff == 1:
             return out[0]
         if isinstance(out[0], Add):  # 2*(x + 1) -> 2*x + 2
-            return add(*(mul(Num(coeff), t) for t in out[0].args))
+            return _scaled_sum(coeff, out[0])
     out.sort(key=_factor_key)
     args = tuple(out) if coeff == 1 else (Num(coeff),) + tuple(out)
     return _new(Mul, (Mul, args), args)
+
+
+def _scaled_sum(coeff: Rational, total: Add) -> Expr:
+    """``coeff * total``, distributed.  Scaling keeps the canonical order of the terms."""
+    if total._raw:
+        return add(*(mul(Num(coeff), t) for t in total.args))
+    terms = []
+    for t in total.args:
+        if isinstance(t, Num):
+            terms.append(Num(coeff * t.value))
+        else:
+            c, rest = split_coefficient(t)
+            terms.append(_scaled(coeff * c, rest))
+    args = tuple(terms)
+    return _new(Add, (Add, args), args)
 
 
 def negate(e: Expr) -> Expr:
@@ -506,7 +546,7 @@ def make_call(fn, args: tuple[Expr, ...]) -> Expr:
     simpler = fn.evaluate(*args) if fn.evaluate is not None else None
     if simpler is not None:
         return simpler
-    return _new(Call, (Call, fn.name, args), args, fn=fn)
+    return _new(Call, (Call, fn.name, args), args, fn=fn, _partials=None)
 
 
 def with_args(node: Expr, args: tuple[Expr, ...]) -> Expr:
@@ -539,7 +579,7 @@ def raw_add(a: Expr, b: Expr) -> Expr:
         return a
     if isinstance(a, Num) and isinstance(b, Num):
         return Num(a.value + b.value)
-    return _new(Add, (Add, (a, b)), (a, b))
+    return _new(Add, (Add, (a, b)), (a, b), _raw=True)
 
 
 def raw_mul(a: Expr, b: Expr) -> Expr:
@@ -554,7 +594,7 @@ def raw_mul(a: Expr, b: Expr) -> Expr:
         return Num(a.value * b.value)
     if isinstance(b, Num):
         a, b = b, a
-    return _new(Mul, (Mul, (a, b)), (a, b))
+    return _new(Mul, (Mul, (a, b)), (a, b), _raw=True)
 
 
 def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:

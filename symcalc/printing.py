@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from .bigint import int_to_digits
-from .expr import HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from .expr import HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder, store
 from .parser import parse
 
 # precedence of a printed piece: what binds it (higher binds tighter)
@@ -221,7 +221,7 @@ _TEXT_LAYOUT = _Layout(_TextStyle(), _text_piece)
 def to_str(e: Expr) -> str:
     """Infix text of ``e`` that ``symcalc.parse`` reads back to an equal expression."""
     for node in postorder([e], done=lambda n: n._text is not None):
-        node._text = _TEXT_LAYOUT.node(node)
+        store(node, "_text", _TEXT_LAYOUT.node(node))
     return e._text.text
 
 

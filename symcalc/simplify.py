@@ -10,19 +10,23 @@ node, so a node shared by a whole gradient or Hessian is simplified once.
 from __future__ import annotations
 
 from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
-                   split_coefficient, with_args)
+                   split_coefficient, store, with_args)
 
 
 
 def simplify(e: Expr) -> Expr:
     """The simplest equivalent form symcalc knows of ``e``; idempotent."""
     for node in postorder([e], done=lambda n: n._simple is not None):
-        candidate = with_args(node, tuple(a._simple for a in node.args)) if node.args else node
+        candidate = node
+        if node.args:
+            args = tuple(a._simple for a in node.args)
+            if node._raw or any(new is not old for new, old in zip(args, node.args)):
+                candidate = with_args(node, args)
         better = _apply_rules(candidate)
         if better is not candidate:  # a rule fired: its result may simplify further
             candidate = simplify(better)
-        node._simple = candidate
-        candidate._simple = candidate
+        store(node, "_simple", candidate)
+        store(candidate, "_simple", candidate)
     return e._simple
 
 
