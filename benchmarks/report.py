@@ -108,7 +108,10 @@ def goals(results: Results, limit: float) -> list[dict]:
         return out
 
     built = [k for k in results if k[1] in DERIVATIVES]
-    evaluated = [k for k in results if k[1] != "parse"]
+    # a constant result (size 0, e.g. the Hessian of a quadratic) is broadcast to N points by
+    # symcalc but returned as plain numbers by SymPy: no evaluation to compare
+    evaluated = [k for k in results if k[1] != "parse"
+                 and getattr(results[k].get("symcalc"), "size", None) != 0]
     gradients = [k for k in results if k[1] in ("grad", "d1")]
     targets = []
 
