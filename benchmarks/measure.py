@@ -1,10 +1,11 @@
 """Measuring one tool on a list of jobs, in a child process that is cut off when a step hangs.
 
-The child runs the jobs in order and reports every step as it goes (a message at least once per
-repetition).  The parent waits at most ``limit`` seconds for each message; when none comes, the
-step in progress is recorded as ``>limit``, the child is killed, and a new child carries on with
-the next job.  A job is one quantity of one case: its build, size, compilation, correctness
-values and timings.
+A job is one quantity of one case: its build, size, compilation, correctness values and timings.
+Each tool has its own child process, which runs the jobs it is given and reports every step as it
+goes (a message at least once per repetition).  The parent waits at most ``limit`` seconds for
+each message; when none comes, the step in progress is recorded as ``>limit``, the child is
+killed, and a new child takes the next job.  The run goes job by job, every tool in turn, so the
+figures that are compared are taken close together in time.
 """
 
 from __future__ import annotations
@@ -143,64 +144,85 @@ def _run_job(tool: Any, job: Job, settings: Settings, send: Callable) -> None:
     send(("value", "call", time_call(lambda: single(point), settings, tick)))
 
 
-def _worker(conn: Any, tool_name: str, jobs: list[Job], settings: Settings) -> None:
+def _serve(conn: Any, tool_name: str, jobs: list[Job], settings: Settings) -> None:
+    """The child: runs the jobs whose indices arrive, one at a time, until it gets None."""
     send = conn.send
     tool = tools.ALL[tool_name]()
     if hasattr(tool, "n_points"):
         tool.n_points = settings.points
-    for job in jobs:
-        send(("job", job.key))
+    while (index := conn.recv()) is not None:
         try:
-            _run_job(tool, job, settings, send)
+            _run_job(tool, jobs[index], settings, send)
         except Exception as exc:  # reported, and the next job goes on
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
             send(("error", last[:300]))
-    send(("done",))
+        send(("finished",))
 
 
 # --- in the parent ------------------------------------------------------------------------------
-def run_tool(tool_name: str, jobs: list[Job], settings: Settings) -> dict[tuple[str, str], Outcome]:
-    """Every job for one tool: ``{job.key: Outcome}``; a hung or crashed step is cut off."""
-    context = multiprocessing.get_context("fork")
-    outcomes = {job.key: Outcome() for job in jobs}
-    remaining = list(jobs)
-    while remaining:
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_worker, args=(sender, tool_name, remaining, settings),
-                                daemon=True)
-        child.start()
-        sender.close()
-        current, step = remaining[0].key, "build"
-        finished = False
+class Worker:
+    """One tool's child process.  The jobs are handed over when it is forked; ``run(i)`` measures
+    job i there and returns its ``Outcome``.  A step that sends nothing for ``settings.limit``
+    seconds is recorded as ``>limit`` and the child is replaced by a fresh one for the next job."""
+
+    def __init__(self, tool_name: str, jobs: list[Job], settings: Settings):
+        self.tool_name, self.jobs, self.settings = tool_name, jobs, settings
+        self._child: Any = None
+        self._conn: Any = None
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._conn, theirs = context.Pipe()
+        self._child = context.Process(target=_serve, daemon=True,
+                                      args=(theirs, self.tool_name, self.jobs, self.settings))
+        self._child.start()
+        theirs.close()
+
+    def run(self, index: int) -> Outcome:
+        if self._child is None:
+            self._start()
+        outcome, step = Outcome(), "build"
+        self._conn.send(index)
         while True:
-            if not receiver.poll(settings.limit):
-                _record(outcomes[current], step, TIMEOUT)
-                child.kill()
-                break
+            if not self._conn.poll(self.settings.limit):
+                _record(outcome, step, TIMEOUT)
+                self.close(kill=True)
+                return outcome
             try:
-                message = receiver.recv()
+                message = self._conn.recv()
             except EOFError:  # the child died (for instance killed for memory)
-                outcomes[current].errors.append(f"{step}: the measuring process died")
-                break
+                outcome.errors.append(f"{step}: the measuring process died")
+                self.close(kill=True)
+                return outcome
             kind = message[0]
-            if kind == "job":
-                current, step = message[1], "build"
-            elif kind == "step":
+            if kind == "step":
                 step = message[1]
             elif kind == "value":
-                setattr(outcomes[current], message[1], message[2])
+                setattr(outcome, message[1], message[2])
             elif kind == "error":
-                outcomes[current].errors.append(f"{step}: {message[1]}")
-            elif kind == "done":
-                finished = True
-                break
-        child.join()
-        receiver.close()
-        if finished:
-            break
-        keys = [job.key for job in remaining]
-        remaining = remaining[keys.index(current) + 1:]
-    return outcomes
+                outcome.errors.append(f"{step}: {message[1]}")
+            elif kind == "finished":
+                return outcome
+
+    def close(self, kill: bool = False) -> None:
+        if self._child is None:
+            return
+        if kill:
+            self._child.kill()
+        else:
+            self._conn.send(None)
+        self._child.join()
+        self._conn.close()
+        self._child = self._conn = None
+
+
+def run_tool(tool_name: str, jobs: list[Job], settings: Settings) -> dict[tuple[str, str], Outcome]:
+    """Every job for one tool, in order: ``{job.key: Outcome}``."""
+    worker = Worker(tool_name, jobs, settings)
+    try:
+        return {job.key: worker.run(i) for i, job in enumerate(jobs)}
+    finally:
+        worker.close()
 
 
 def _record(outcome: Outcome, step: str, value: Any) -> None:

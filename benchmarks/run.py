@@ -4,7 +4,7 @@
     python benchmarks/run.py --quick     # small sizes, one repetition: a smoke run
     python benchmarks/run.py --json out.json   # also write every figure as JSON ('-': stdout only)
 
-Each tool is measured in a child process; a step that takes longer than ``--limit`` seconds is
+Each tool is measured in its own child process, job by job with every tool in turn; a step that takes longer than ``--limit`` seconds is
 recorded as ``>limit`` and the run goes on.  Before any timing, every tool's values are compared
 with symcalc's and with finite differences; a disagreement is printed as FAILURE and makes the
 exit status 1.  See benchmarks/README.md for what each figure means.
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 import report  # noqa: E402
 import tools  # noqa: E402
-from measure import Job, Outcome, Settings, run_tool  # noqa: E402
+from measure import Job, Outcome, Settings, Worker  # noqa: E402
 from suite import suite  # noqa: E402
 
 
@@ -107,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     say("  cases: " + ", ".join(f"{c.name} ({c.parameters})" for c in cases))
 
     results: dict[tuple[str, str], dict[str, Outcome]] = {job.key: {} for job in jobs}
-    for tool in names:
-        say(f"measuring {tool} ...")
-        mine = [job for job in jobs if runs(tool, job)]
-        for key, outcome in run_tool(tool, mine, settings).items():
-            results[key][tool] = outcome
+    workers = {tool: Worker(tool, jobs, settings) for tool in names}
+    try:
+        for index, job in enumerate(jobs):
+            say(f"measuring {job.case.name}/{job.quantity} ...")
+            for tool in names:
+                if runs(tool, job):
+                    results[job.key][tool] = workers[tool].run(index)
+    finally:
+        for worker in workers.values():
+            worker.close()
 
     failures = []
     for job in jobs:
