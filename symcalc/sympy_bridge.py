@@ -21,7 +21,8 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from .expr import E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder, power
+from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
+                   postorder, power)
 from .functions import REGISTRY, Function, log, relu
 from .parser import symbol_from_name
 
@@ -59,7 +60,9 @@ def to_sympy(e: Expr, *, real: bool = False, evaluate: bool = True) -> Any:
 def _node_to_sympy(sympy: Any, node: Expr, args: list, real: bool) -> Any:
     if isinstance(node, Num):
         v = node.value
-        return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(v.numerator, v.denominator)
+        if isinstance(v, int):
+            return sympy.Integer(v)
+        return sympy.Rational(v.numerator, v.denominator)
     if isinstance(node, Symbol):
         return sympy.Symbol(node.name, real=True) if real else sympy.Symbol(node.name)
     if isinstance(node, Constant):

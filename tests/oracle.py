@@ -70,7 +70,7 @@ class Verdict:
 
 # --- public checks ---------------------------------------------------------------------------
 def check_derivative(f, spec, result, domain: Domain = None) -> Verdict:
-    """``result`` is ``sc.diff(f, *spec)``; spec as for ``sc.diff``: ("x",), ("x", 3), ("x", "y")."""
+    """``result`` is ``sc.diff(f, *spec)``; spec as for ``sc.diff``: ("x",), ("x", 3), ...)."""
     return check_terms([Term(sc.Num(1), to_expr(f), parse_spec(spec))], result, domain)
 
 
@@ -221,7 +221,8 @@ def _agreement(expected, got) -> str:
 
 def _off_the_kinks(s_expr):
     """SymPy's derivative with the derivatives of steps (``DiracDelta``, and ``sign`` or
-    ``Heaviside`` of an argument SymPy cannot prove real) replaced by their value off the kinks: 0."""
+    ``Heaviside`` of an argument SymPy cannot prove real) replaced by their value off the kinks,
+    which is 0."""
     steps = (sympy.sign, sympy.Heaviside)
     s_expr = s_expr.replace(
         lambda n: isinstance(n, sympy.Derivative) and isinstance(n.expr, steps), lambda n: 0

@@ -292,5 +292,6 @@ def test_the_oracle_evaluates_every_registry_function_as_sympy_does(name):
     call = fn(*[sc.Symbol(f"a{k}") for k in range(len(args))])
     point = {f"a{k}": oracle.mpmath.mpf(a.value.numerator) / a.value.denominator
              for k, a in enumerate(args)}
-    expected = sc.to_sympy(call).evalf(40, subs={oracle.sympy.Symbol(k): v for k, v in point.items()})
+    symbols = {oracle.sympy.Symbol(k): v for k, v in point.items()}
+    expected = sc.to_sympy(call).evalf(40, subs=symbols)
     assert abs(oracle.value(call, point) - expected) < 1e-30

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import statistics
 
-import pytest
 import sympy
 
 import symcalc as sc
-from symcalc.calculus import to_expr, to_symbols
+from symcalc.calculus import to_expr
 from symcalc.expr import Add, Call, Constant, Mul, Num, Pow, Symbol, postorder
 
 from oracle import parse_spec
@@ -32,13 +31,8 @@ def printed_form(e: sc.Expr) -> sympy.Expr:
     made: dict = {}
     for node in postorder([e]):
         args = [made[a] for a in node.args]
-        if isinstance(node, Num):
-            made[node] = sympy.Rational(node.value.numerator, node.value.denominator) \
-                if not isinstance(node.value, int) else sympy.Integer(node.value)
-        elif isinstance(node, Symbol):
-            made[node] = sympy.Symbol(node.name, real=True)
-        elif isinstance(node, Constant):
-            made[node] = sc.to_sympy(node)
+        if isinstance(node, (Num, Symbol, Constant)):
+            made[node] = sc.to_sympy(node, real=True)
         elif isinstance(node, Add):
             made[node] = sympy.Add(*args)
         elif isinstance(node, Mul):
