@@ -241,6 +241,7 @@ softplus = _register(Function(
     partials=lambda x: [sigmoid(x)],
     numpy=_np("np.logaddexp(0, {0})"), sympy=lambda sp, x: sp.log(1 + sp.exp(x)),
     latex=_tex("\\operatorname{softplus}"),
+    evaluate=lambda x: log(Num(2)) if x is ZERO else None,
 ))
 relu = _register(Function(
     "relu", 1, 1,

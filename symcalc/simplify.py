@@ -9,6 +9,9 @@ node, so a node shared by a whole gradient or Hessian is simplified once.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import gcd
+
 from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
                    split_coefficient, store, with_args)
 
@@ -27,7 +30,12 @@ def simplify(e: Expr) -> Expr:
             candidate = simplify(better)
         store(node, "_simple", candidate)
         store(candidate, "_simple", candidate)
-    return e._simple
+    result = e._simple
+    tidy = _absorb_sign(result)
+    if tidy is not result:
+        store(e, "_simple", tidy)
+        store(tidy, "_simple", tidy)
+    return tidy
 
 
 def _apply_rules(node: Expr) -> Expr:
@@ -38,7 +46,49 @@ def _apply_rules(node: Expr) -> Expr:
         return better if better is not node else _common_factor(node)
     if isinstance(node, Pow):
         return _negative_base(node)
+    if isinstance(node, Mul):
+        return _tidy_product(node)
     return node
+
+
+def _tidy_product(node: Mul) -> Expr:
+    # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2: the numeric content of a sum joins the coefficient
+    coeff, rest = split_coefficient(node)
+    factors = list(rest.args) if isinstance(rest, Mul) else [rest]
+    changed = False
+    for k, f in enumerate(factors):
+        if isinstance(f, Add):
+            content = _content(f)
+            if content != 1:
+                factors[k] = mul(Num(1 / content), f)
+                coeff *= content
+                changed = True
+    return mul(Num(coeff), *factors) if changed else node
+
+
+def _absorb_sign(node: Expr) -> Expr:
+    # -(mu - x)/s^2 -> (x - mu)/s^2: a sum with terms of both signs takes the minus sign.  Only at
+    # the top: inside a sum the sign of a term is written as " - " anyway, and keeping it out of
+    # the factors lets equal factors of different terms meet.
+    if not isinstance(node, Mul) or not isinstance(node.args[0], Num) or node.args[0].value > 0:
+        return node
+    factors = list(node.args[1:])
+    for k, f in enumerate(factors):
+        signs = {split_coefficient(t)[0] > 0 for t in f.args} if isinstance(f, Add) else set()
+        if len(signs) == 2:
+            factors[k] = mul(MINUS_ONE, f)
+            return mul(Num(-node.args[0].value), *factors)
+    return node
+
+
+def _content(total: Add) -> Fraction:
+    """The largest positive rational that divides every coefficient of the sum exactly."""
+    numerators, denominators = 0, 1
+    for t in total.args:
+        c = Fraction(split_coefficient(t)[0])
+        numerators = gcd(numerators, c.numerator)
+        denominators = denominators * c.denominator // gcd(denominators, c.denominator)
+    return Fraction(numerators, denominators)
 
 
 def _negative_base(node: Pow) -> Expr:
