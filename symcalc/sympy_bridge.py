@@ -21,6 +21,7 @@ import sys
 from fractions import Fraction
 from typing import Any
 
+from .calculus import ExprLike, to_expr
 from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
                    postorder, power)
 from .functions import REGISTRY, Function, log, relu
@@ -31,8 +32,8 @@ _BY_SYMPY_NAME: dict[str, Function] = {
 }
 
 
-def to_sympy(e: Expr, *, real: bool = False, evaluate: bool = True) -> Any:
-    """The SymPy expression equal to ``e``.
+def to_sympy(e: ExprLike, *, real: bool = False, evaluate: bool = True) -> Any:
+    """The SymPy expression equal to ``e`` (an Expr, a formula string or a number).
 
     ``real=True`` makes every symbol a real SymPy symbol, so that ``Abs``, ``sign`` and ``Max``
     differentiate as on the real line.  ``evaluate=False`` builds the SymPy tree without SymPy's
@@ -40,7 +41,7 @@ def to_sympy(e: Expr, *, real: bool = False, evaluate: bool = True) -> Any:
     """
     import sympy
 
-    e = as_expr(e)
+    e = to_expr(e)
     too_deep = ValueError(
         f"the formula is nested {e.depth} levels deep, more than SymPy can evaluate; "
         "use to_sympy(e, evaluate=False)"
