@@ -3,7 +3,9 @@
 Each distinct partial derivative is computed once: the derivative for the multi-index
 ``(i1 <= i2 <= ... <= ik)`` is the derivative along ``x_ik`` of the one for ``(i1, ..., ik-1)``,
 so degree k reuses degree k - 1 and mixed partials that differ only in the order of
-differentiation are never recomputed.
+differentiation are never recomputed.  The chain of derivatives is kept in the canonical form the
+differentiation engine builds, without further simplification: only the values at the point are
+simplified, which keeps high orders small (the 20th derivative of ``tan(x)`` stays ~50 operations).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .calculus import ExprLike, VarLike, derivative, subs, to_expr, to_symbol
+from .calculus import ExprLike, VarLike, subs, to_expr, to_symbol
 from .codegen import lambdify
-from .expr import ZERO, Expr, Num, Symbol, add, mul, power
+from .diff import forward
+from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power
 from .simplify import simplify
 
 
@@ -33,8 +36,9 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     is not expanded.
 
     Coefficients are exact when the expression and the point are (``1/24``, ``sin(1)``; a float
-    point such as 0.5 is read as the exact 1/2).  The result is a simplified polynomial in the
-    displacements ``x - a``, which are *not* multiplied out:
+    point such as 0.5 is read as the exact 1/2).  The result is a polynomial in the displacements
+    ``x - a``: the canonical sum of its terms, each a simplified coefficient times a monomial, with
+    like terms collected and nothing multiplied out or factored:
     ``taylor("log(x)", {"x": 1}, 3)`` is ``(x - 1)^3/3 - (x - 1)^2/2 + x - 1`` (the canonical
     form distributes a number over a single sum, so the linear term shows as ``x - 1``).
 
@@ -65,7 +69,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
         current: dict[tuple[int, ...], Expr] = {}
         for index in combinations_with_replacement(range(len(variables)), degree):
             parent = previous[index[:-1]]
-            d = ZERO if parent is ZERO else derivative(parent, variables[index[-1]])
+            d = ZERO if parent is ZERO else forward(parent, {variables[index[-1]]: ONE})
             current[index] = d
             if d is not ZERO:
                 if d not in values:
@@ -75,7 +79,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
             break  # every higher derivative vanishes too
         previous = current
     _check_defined(f, values, point)
-    return simplify(add(*terms))
+    return add(*terms)  # coefficients are simplified; simplifying the sum could factor terms
 
 
 def _check_order(order: object) -> int:
