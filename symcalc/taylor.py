@@ -149,7 +149,7 @@ def _value_at(d: Expr, f: Expr, at: Mapping[Symbol, Expr], point: Mapping) -> Ex
     try:
         return simplify(subs(d, at))
     except ZeroDivisionError:
-        what = "its value" if d is f else f"its derivative {d}"
+        what = "its value" if d is f else f"its derivative {simplify(d)}"
         raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                          f"there (division by zero)") from None
 
@@ -160,7 +160,7 @@ def _check_defined(f: Expr, values: Mapping[Expr, Expr], point: Mapping) -> None
     if not numeric or _all_defined([v for _, v in numeric]):
         return
     d = next(d for d, v in numeric if not _all_defined([v]))
-    what = "its value" if d is f else f"its derivative {d}"
+    what = "its value" if d is f else f"its derivative {simplify(d)}"
     raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                      f"there (not a real number)")
 
