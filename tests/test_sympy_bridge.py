@@ -183,7 +183,7 @@ def _random_expression():
 def test_round_trip_keeps_the_value(e):
     try:
         s = sc.to_sympy(e)
-    except ZeroDivisionError:
+    except (ZeroDivisionError, ValueError):  # SymPy finds it undefined, e.g. heaviside(acos(2))
         return
     if s.has(sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):  # e.g. 1/tan(pi), log(log(1/3))
         with pytest.raises(ValueError):
