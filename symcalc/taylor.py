@@ -63,6 +63,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     at = {x: centre[x] for x in variables}
 
     values = {f: _value_at(f, f, at, point)}
+    _check_defined(f, values, point)  # first, so that an undefined f is named as such
     terms = [values[f]]
     previous: dict[tuple[int, ...], Expr] = {(): f}
     for degree in range(1, order + 1):
