@@ -138,6 +138,10 @@ exp = _register(Function(
 
 
 def _log_value(x: Expr, base: Expr | None = None) -> Optional[Expr]:
+    if x is ZERO:
+        raise ValueError("log(0) is undefined")
+    if base is ZERO or base is ONE:
+        raise ValueError(f"a logarithm to base {base} is undefined")
     if base is None or base is E:
         if base is E:
             return log(x)

@@ -111,7 +111,7 @@ class _Builder(Transformer):
             return fn(*args)
         except TypeError as exc:
             raise _Fault(str(exc), tok) from None
-        except ZeroDivisionError as exc:
+        except (ZeroDivisionError, ValueError) as exc:
             raise _Fault(str(exc), tok) from None
 
     def arguments(self, *args: Expr) -> list[Expr]:
