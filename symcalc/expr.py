@@ -21,6 +21,7 @@ nested ten thousand levels deep is as safe as a flat one.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import weakref
 from fractions import Fraction
@@ -337,21 +338,32 @@ def count_ops(roots: Iterable[Expr]) -> int:
 _RANK = {"Num": 0, "Symbol": 1, "Constant": 1, "Call": 2, "Pow": 3, "Mul": 4, "Add": 5}
 
 
+_KEY_TEXT = 48  # characters of readable structure kept in a sort key
+
+
 def structural_key(node: Expr) -> str:
-    """An injective, prefix-coded text of the node's structure (cached), used for ordering."""
+    """The node's sort key (cached): a readable prefix of its structure, then a digest of all of it.
+
+    The readable part orders atoms the way a person expects (by name, by function, by argument);
+    the digest makes the key injective.  Both have bounded length, so keys stay small even for a
+    graph whose tree would be exponentially large.
+    """
     if node._skey is None:
         for n in postorder([node], done=lambda m: m._skey is not None):
             if isinstance(n, Num):
                 v = n.value
-                key = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
-            elif isinstance(n, Symbol):
-                key = n.name
-            elif isinstance(n, Constant):
-                key = "#" + n.name
+                text = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
+                digest = text
+            elif isinstance(n, (Symbol, Constant)):
+                text = n.name if isinstance(n, Symbol) else "#" + n.name
+                digest = text
             else:
                 head = n.fn.name if isinstance(n, Call) else type(n).__name__
-                key = head + "(" + ",".join(a._skey for a in n.args) + ")"
-            store(n, "_skey", key)
+                parts = [a._skey.split("\0", 1) for a in n.args]
+                text = head + "(" + ",".join(p[0] for p in parts) + ")"
+                digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
+            digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
+            store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
     return node._skey
 
 
