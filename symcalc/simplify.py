@@ -111,23 +111,74 @@ def _inverse_call(node: Call) -> Expr:
 
 def _pythagoras(node: Add) -> Expr:
     # c*R*sin(u)^k + c*R*cos(u)^2*sin(u)^(k-2) -> c*R*sin(u)^(k-2)   (k >= 2, likewise for cos)
-    found: dict[tuple, dict[str, Expr]] = {}
+    squares: list[tuple[Expr, int, Expr, Call]] = []  # (term, index of factor, its power, sin/cos)
+    seen: dict[Expr, set[str]] = {}
     for term in node.args:
-        coeff, rest = split_coefficient(term)
-        factors = rest.args if isinstance(rest, Mul) else (rest,)
+        factors = term.args if isinstance(term, Mul) else (term,)
         for k, f in enumerate(factors):
             if (isinstance(f, Pow) and isinstance(f.args[1], Num) and f.args[1].is_integer
                     and f.args[1].value >= 2 and isinstance(f.args[0], Call)
                     and f.args[0].fn.name in ("sin", "cos")):
-                without_square = mul(Num(coeff), *factors[:k], *factors[k + 1:],
-                                     power(f.args[0], Num(f.args[1].value - 2)))
-                key = (f.args[0].args[0], without_square)
-                found.setdefault(key, {})[f.args[0].fn.name] = term
-    for (_, product), pair in found.items():
-        if len(pair) == 2 and pair["sin"] is not pair["cos"]:
-            rest = [t for t in node.args if t is not pair["sin"] and t is not pair["cos"]]
-            return add(*rest, product)
-    return node
+                squares.append((term, k, f, f.args[0]))
+                seen.setdefault(f.args[0].args[0], set()).add(f.args[0].fn.name)
+    candidates = [sq for sq in squares if len(seen[sq[3].args[0]]) == 2]
+    if not candidates:  # the usual case: no argument has both a sin^2 and a cos^2
+        return node
+    # Pair terms by a sum of hashes of their (base, exponent) factors with the square divided out:
+    # O(1) per candidate.  A pair is confirmed by comparing the factors themselves.
+    term_hash: dict[Expr, int] = {}
+    for term, _, _, _ in candidates:
+        if term not in term_hash:
+            term_hash[term] = sum(hash(p) for p in _powers(term).items())
+    found: dict[tuple, dict[str, tuple[Expr, int]]] = {}
+    for term, k, f, trig in candidates:
+        exp = f.args[1]
+        reduced = term_hash[term] - hash((trig, exp))
+        if exp.value > 2:
+            reduced += hash((trig, Num(exp.value - 2)))
+        found.setdefault((trig.args[0], reduced), {})[trig.fn.name] = (term, k)
+    used: set[Expr] = set()
+    replacements = []
+    for pair in found.values():
+        if len(pair) == 2:
+            (sin_term, k), (cos_term, j) = pair["sin"], pair["cos"]
+            if sin_term in used or cos_term in used or sin_term is cos_term:
+                continue
+            sin_square, cos_square = _factor_at(sin_term, k), _factor_at(cos_term, j)
+            if (_powers_without(sin_term, sin_square.args[0], 2)
+                    != _powers_without(cos_term, cos_square.args[0], 2)):
+                continue  # the hashes met by chance
+            used.update((sin_term, cos_term))
+            factors = sin_term.args if isinstance(sin_term, Mul) else (sin_term,)
+            reduced = power(sin_square.args[0], Num(sin_square.args[1].value - 2))
+            replacements.append(mul(*factors[:k], *factors[k + 1:], reduced))
+    if not replacements:
+        return node
+    return add(*(t for t in node.args if t not in used), *replacements)
+
+
+def _factor_at(term: Expr, k: int) -> Expr:
+    return (term.args if isinstance(term, Mul) else (term,))[k]
+
+
+def _powers(term: Expr) -> dict[Expr, Expr]:
+    """The term as a map from each base to its exponent (a coefficient is a base with exponent 1)."""
+    powers: dict[Expr, Expr] = {}
+    for f in term.args if isinstance(term, Mul) else (term,):
+        b, e = (f.args[0], f.args[1]) if isinstance(f, Pow) else (f, ONE)
+        powers[b] = e
+    return powers
+
+
+def _powers_without(term: Expr, base: Expr, exponent: int) -> frozenset:
+    """The term's (base, exponent) pairs with ``base^exponent`` divided out."""
+    powers = _powers(term)
+    remaining = powers[base].value - exponent
+    if remaining:
+        powers[base] = Num(remaining)
+    else:
+        del powers[base]
+    return frozenset(powers.items())
 
 
 def _common_factor(node: Add) -> Expr:
