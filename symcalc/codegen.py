@@ -437,6 +437,13 @@ def _number(value: Union[int, Fraction]) -> _Piece:
     return _Piece(text, UNARY if text.startswith("-") else ATOM)
 
 
+def _scaled_variable(node: Expr) -> bool:
+    """``c*x``: cheaper to recompute at each use than to keep as a temporary array (and ``-x``
+    becomes a subtraction in a sum)."""
+    return (isinstance(node, Mul) and len(node.args) == 2 and isinstance(node.args[0], Num)
+            and isinstance(node.args[1], (Symbol, Constant)))
+
+
 class _Printer:
     """Turns a Program into the statements of a function body."""
 
@@ -459,7 +466,8 @@ class _Printer:
             if node in self.pieces:
                 continue
             piece = self._piece(node)
-            if node.args and (self.uses[node] > 1 or piece.depth > _MAX_INLINE_DEPTH
+            shared = self.uses[node] > 1 and not _scaled_variable(node)
+            if node.args and (shared or piece.depth > _MAX_INLINE_DEPTH
                               or len(piece.text) > _MAX_INLINE_TEXT):
                 piece = self._assign(piece.text)
                 self.assigned.add(node)
