@@ -42,6 +42,16 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
 _all_floats = {float}.issuperset
 
 
+# What Python float arithmetic raises (or returns) where NumPy would give inf or nan: a generated
+# function that meets one at a single point computes that point again in NumPy scalars.
+FLOAT_FAULTS = (ZeroDivisionError, OverflowError, ValueError, TypeError)
+
+
+def numpy_scalars(*args: float) -> tuple[np.float64, ...]:
+    """Python floats as NumPy scalars, whose arithmetic follows IEEE rules (1/0 -> inf)."""
+    return tuple(np.float64(a) for a in args)
+
+
 def _as_float(value: Any) -> Array:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)

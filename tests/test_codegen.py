@@ -469,3 +469,14 @@ def test_importing_symcalc_does_not_import_scipy():
     code = "import sys, symcalc; symcalc.lambdify('sin(x)', ['x'])(1.0); print('scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_single_float_point_follows_numpy_rules():
+    # Python floats raise on 1/0 and turn complex on (-3)^1.5; arrays give inf and nan
+    grad_log = sc.lambdify(sc.grad("log(x)", "x"), ["x"])
+    power = sc.lambdify("x^(3/2)", ["x"])
+    with np.errstate(all="ignore"):
+        assert np.array_equal(grad_log(0.0), grad_log(np.array([0.0]))[:, 0])
+        assert np.isinf(grad_log(0.0)[0])
+        assert np.isnan(power(-3.0)) and np.isnan(power(np.array([-3.0]))[0])
+    assert power(4.0) == 8.0
