@@ -646,28 +646,11 @@ def _source(prog: Program, name: str) -> str:
                 body.append(f"_out[{', '.join(map(str, index))}] = {printer.pieces[root].text}")
         body.append("return _out")
     inner = f"_{name}_body"
-    comma = "," if len(prog.variables) == 1 else ""
     lines = ["import numpy as np", "from symcalc import runtime as _rt", "", "",
              f"def {inner}({args}{', ' if args else ''}_shape):"]
     lines += ["    " + line for line in body]
     lines += ["", "", f"def {name}({args}):"]
-    if prog.variables:
-        lines += [
-            f"    ({args}{comma}), _shape = _rt.prepare({args})",
-            "    try:",
-            f"        result = {inner}({args}, _shape)",
-            "    except _rt.FLOAT_FAULTS:",
-            "        if _shape:",
-            "            raise",
-            "        result = None",
-            "    if result is not None and not isinstance(result, complex):",
-            "        return result",
-            "    # a single point where Python floats fail (1/0, overflow) or turn complex:",
-            "    # NumPy scalars give inf or nan instead, as for arrays",
-            f"    return {inner}(*_rt.numpy_scalars({args}), _shape)",
-        ]
-    else:
-        lines += [f"    return {inner}(())"]
+    lines += [f"    return _rt.evaluate({inner}, {args})" if args else f"    return {inner}(())"]
     return "\n".join(lines) + "\n"
 
 

@@ -52,6 +52,28 @@ def numpy_scalars(*args: float) -> tuple[np.float64, ...]:
     return tuple(np.float64(a) for a in args)
 
 
+def evaluate(body: Callable[..., Array], *args: Any) -> Array:
+    """Run a generated function body on prepared arguments.
+
+    At a single point the body runs on Python floats, the fastest way; where they raise (1/0,
+    overflow) or turn complex, the point is computed again in NumPy scalars, which give inf or
+    nan as arrays do.
+    """
+    if _all_floats(map(type, args)):  # the single-point fast path of prepare, inlined
+        values, shape = args, ()
+    else:
+        values, shape = prepare(*args)
+    try:
+        result = body(*values, shape)
+    except FLOAT_FAULTS:
+        if shape:
+            raise
+        result = None
+    if result is None or isinstance(result, complex):
+        result = body(*numpy_scalars(*values), shape)
+    return result
+
+
 def _as_float(value: Any) -> Array:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
