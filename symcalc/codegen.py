@@ -46,6 +46,7 @@ from .expr import (
     power,
     raw_add,
     raw_mul,
+    structural_key,
 )
 from .functions import REGISTRY, Function, exp, log, logsumexp, sigmoid, softplus
 
@@ -356,7 +357,7 @@ def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
     symbols = tuple(to_symbols(variables))
     stabilise = Stabiliser()
     roots, shape = _flatten(exprs, stabilise, 0)
-    roots = stabilise.all(roots)
+    roots = _share_products(stabilise.all(roots))
     free = set().union(*(r.free_symbols for r in roots)) if roots else set()
     missing = sorted(s.name for s in free - set(symbols))
     if missing:
@@ -364,6 +365,35 @@ def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
                          f"{'is' if len(missing) == 1 else 'are'} not among the variables "
                          f"{[s.name for s in symbols]}")
     return Program(symbols, tuple(roots), shape)
+
+
+def _share_products(roots: list[Expr]) -> list[Expr]:
+    """Products of three or more factors, rewritten as chains of binary products that take their
+    factors in one order common to all products (most widely used first).  Products with factors
+    in common then share their first partial products: a linear-time stand-in for a search for
+    common subproducts, which matters for high-order derivatives."""
+    order = list(postorder(roots))
+    uses: dict[Expr, int] = {}
+    for node in order:
+        if isinstance(node, Mul) and len(node.args) > 2:
+            for f in node.args:
+                uses[f] = uses.get(f, 0) + 1
+    if not uses:
+        return roots
+    new: dict[Expr, Expr] = {}
+    for node in order:
+        args = tuple(new[a] for a in node.args)
+        if isinstance(node, Mul) and len(args) > 2:
+            coefficient = args[0] if isinstance(args[0], Num) else ONE
+            pairs = sorted(((old, arg) for old, arg in zip(node.args, args) if arg is not coefficient),
+                           key=lambda p: (-uses[p[0]], structural_key(p[0])))
+            chain = pairs[0][1]
+            for _, factor in pairs[1:]:
+                chain = raw_mul(chain, factor)
+            new[node] = raw_mul(coefficient, chain)  # the coefficient last: prefixes stay common
+        else:
+            new[node] = node if args == node.args else _same_kind(node, args)
+    return [new[r] for r in roots]
 
 
 _MAX_NESTING = 32
