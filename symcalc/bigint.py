@@ -39,16 +39,17 @@ def _digit_estimate(value: int) -> int:
 
 
 def power_fits(base_bits: int, exponent: int) -> bool:
-    """True when ``b ** exponent`` for a base of ``base_bits`` bits stays below the guard."""
-    return base_bits * abs(exponent) <= MAX_POWER_BITS
+    """True when ``b ** exponent`` for a base of ``base_bits`` bits stays below the guard
+    (always for exponents 1 and -1: the result is no bigger than the base)."""
+    return abs(exponent) <= 1 or base_bits * abs(exponent) <= MAX_POWER_BITS
 
 
 def integer_root(value: int, n: int) -> int | None:
     """The exact n-th root of a non-negative int, or None when it is not a perfect power."""
     if value < 2:
         return value
-    if value.bit_length() > MAX_POWER_BITS:
-        return None
+    if value.bit_length() > MAX_POWER_BITS or n >= value.bit_length():
+        return None  # (the n-th root of a value below 2^n lies strictly between 1 and 2)
     guess = 1 << -(-value.bit_length() // n)  # an upper bound
     while True:
         better = ((n - 1) * guess + value // guess ** (n - 1)) // n

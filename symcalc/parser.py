@@ -80,7 +80,8 @@ def _number(text: str) -> Expr:
     mantissa, _, exponent = text.lower().partition("e")
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0") or "0"
-    shift = (int(exponent) if exponent else 0) - len(frac)
+    power_of_ten = bigint.int_from_digits(exponent.lstrip("+-")) if exponent else 0
+    shift = (-power_of_ten if exponent.startswith("-") else power_of_ten) - len(frac)
     value = Num(bigint.int_from_digits(digits))
     if shift == 0 or value.value == 0:
         return value
