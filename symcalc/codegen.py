@@ -573,7 +573,9 @@ class _Printer:
                 base = self.pieces[f.base]
                 denominator.append(self._power(base, Num(-f.exponent.value), 0).at_least(POWER))
             else:
-                numerator.append(self.pieces[f].at_least(POWER))
+                # Python's * is left-associative: a leading product needs no parentheses
+                lead = not numerator and isinstance(f, Mul)
+                numerator.append(self.pieces[f].at_least(PRODUCT if lead else POWER))
         text = " * ".join(numerator) if numerator else "1.0"
         if denominator:
             below = denominator[0] if len(denominator) == 1 else f"({' * '.join(denominator)})"
