@@ -66,11 +66,12 @@ def to_exprs(es: Iterable[ExprLike] | str) -> list[Expr]:
     return [to_expr(e) for e in es]
 
 
-def _order(count: object) -> int:
+def check_order(count: object, what: str = "derivative") -> int:
+    """An order as an int: TypeError unless an integer, ValueError when negative."""
     if isinstance(count, bool) or not isinstance(count, numbers.Integral):
-        raise TypeError(f"a derivative order must be an integer, not {count!r}")
+        raise TypeError(f"a {what} order must be an integer, not {count!r}")
     if count < 0:
-        raise ValueError(f"a derivative order must be >= 0, got {count}")
+        raise ValueError(f"a {what} order must be >= 0, got {count}")
     return int(count)
 
 
@@ -93,7 +94,7 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
         if isinstance(item, (Symbol, str)):
             steps.append((to_symbol(item), 1))
         elif steps:
-            steps[-1] = (steps[-1][0], _order(item))
+            steps[-1] = (steps[-1][0], check_order(item))
         else:
             raise TypeError("diff(e, x, n): name the variable before the order")
     if not steps:
@@ -219,23 +220,25 @@ def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
 # --- helpers ---------------------------------------------------------------------------------------
 def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
     if isinstance(es, str):
-        return _split_top_level(es)
+        return split_formulas(es)
     return to_exprs(es)
 
 
-def _split_top_level(text: str) -> list[Expr]:
-    """``"r*cos(t), r*sin(t)"`` -> two expressions (commas inside calls do not split)."""
-    parts, depth, start = [], 0, 0
+def split_formulas(text: str) -> list[Expr]:
+    """``"r*cos(t), r*sin(t)"`` -> two expressions; commas inside calls do not split."""
+    return [parse(part) for part in top_level_pieces(text)]
+
+
+def top_level_pieces(text: str) -> list[str]:
+    """Split at the commas that are not inside parentheses."""
+    pieces, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            pieces.append(text[start:i])
             start = i + 1
-    parts.append(text[start:])
-    return [parse(p) for p in parts]
+    pieces.append(text[start:])
+    return pieces
 
 
 def _vector(values: Sequence[ExprLike], length: int, what: str) -> list[Expr]:

@@ -57,11 +57,6 @@ def read_formula(text: str) -> str:
     return source
 
 
-def split_formulas(text: str) -> list[Expr]:
-    """``"r*cos(t), r*sin(t)"`` -> two expressions; commas inside calls do not split."""
-    return [parse(part) for part in _top_level_pieces(text)]
-
-
 def resolve_variables(names: Sequence[str], formulas: Sequence[Expr]) -> list[Symbol]:
     """The variables as given; with none given, the formulas' variables in alphabetical order.
 
@@ -84,7 +79,7 @@ def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
     """``["x=0", "y=1"]`` or ``["x=0, y=1"]`` -> {x: 0, y: 1}; unnamed variables stay parameters."""
     point: dict[Symbol, Expr] = {}
     for item in items:
-        for piece in _top_level_pieces(item):
+        for piece in calculus.top_level_pieces(item):
             name, sep, value = piece.partition("=")
             if not sep or not name.strip() or not value.strip():
                 raise UsageError(f"bad --at {piece.strip()!r}: write VARIABLE=VALUE, e.g. --at x=0")
@@ -100,18 +95,6 @@ def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
     for x in formula.free_symbols - set(point):
         point[x] = x
     return point
-
-
-def _top_level_pieces(text: str) -> list[str]:
-    """Split at the commas that are not inside parentheses."""
-    pieces, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    return pieces
 
 
 def order_argument(text: str) -> int:
@@ -219,7 +202,7 @@ def run_grad(args: argparse.Namespace) -> Answer:
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = split_formulas(read_formula(args.formulas))
+    fs = calculus.split_formulas(read_formula(args.formulas))
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -333,7 +316,7 @@ def check_text(report: GradientCheck) -> str:
     lines += [f"(a) SymPy: {_symbolic_summary(report)}",
               f"    values: max abs difference {s.max_abs:.2e}, max rel difference {s.max_rel:.2e}"
               f"  ({s.compared} compared)  {_verdict(s.agree)}",
-              f"(b) central differences, h = eps^(1/3)*max(1, |x|):",
+              "(b) central differences, h = eps^(1/3)*max(1, |x|):",
               f"    max abs error {c.max_abs:.2e}, max rel error {c.max_rel:.2e}  {_verdict(c.agree)}",
               "(c) largest finite-difference error against the step h (* marks the best h)",
               f"    {'h':>7}  {'forward':>10}   {'central':>10}"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 

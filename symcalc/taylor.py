@@ -11,14 +11,13 @@ simplified, which keeps high orders small (the 20th derivative of ``tan(x)`` sta
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from .calculus import ExprLike, VarLike, subs, to_expr, to_symbol
+from .calculus import ExprLike, VarLike, check_order, subs, to_expr, to_symbol
 from .codegen import lambdify
 from .diff import forward
 from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power
@@ -53,7 +52,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0).
     """
     f = to_expr(e)
-    order = _check_order(order)
+    order = check_order(order, "Taylor")
     centre = _centre(f, point)
     variables = [x for x in centre if x in f.free_symbols]
     if displacement:
@@ -81,14 +80,6 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
         previous = current
     _check_defined(f, values, point)
     return add(*terms)  # coefficients are simplified; simplifying the sum could factor terms
-
-
-def _check_order(order: object) -> int:
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
-        raise TypeError(f"a Taylor order must be an integer, not {order!r}")
-    if order < 0:
-        raise ValueError(f"a Taylor order must be >= 0, got {order}")
-    return int(order)
 
 
 def _centre(f: Expr, point: Mapping[VarLike, ExprLike]) -> dict[Symbol, Expr]:
