@@ -115,9 +115,20 @@ def logsumexp(*args: Array) -> Array:
     # only then is the shifted form (twice the work) needed.
     with np.errstate(over="ignore"):
         total = np.exp(args[0])
+        same = type(total) is np.ndarray and all(
+            type(a) is np.ndarray and a.shape == total.shape for a in args)
+        term = np.empty_like(total) if same else None
         for a in args[1:]:
-            total = total + np.exp(a)
-    if np.all((total > _SAFE_LOW) & (total < np.inf)):
+            if same:  # in place: no new array per term
+                np.exp(a, out=term)
+                total += term
+            else:
+                total = total + np.exp(a)
+    if same:
+        safe = _SAFE_LOW < total.min() and total.max() < np.inf
+    else:
+        safe = np.all((total > _SAFE_LOW) & (total < np.inf))
+    if safe:
         return np.log(total)
     top = functools.reduce(np.maximum, args)
     shift = np.where(np.isfinite(top), top, 0.0)  # all -inf, or an inf: no shift needed
