@@ -368,10 +368,15 @@ def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
 
 
 def _share_products(roots: list[Expr]) -> list[Expr]:
-    """Products of three or more factors, rewritten as chains of binary products that take their
-    factors in one order common to all products (most widely used first).  Products with factors
-    in common then share their first partial products: a linear-time stand-in for a search for
-    common subproducts, which matters for high-order derivatives."""
+    """Products of three or more factors, rewritten as binary products that share their partial
+    products: a linear-time stand-in for a search for common subproducts, which matters for
+    high-order derivatives.
+
+    The factors of every product are put in one global order (by depth, then structure).  The
+    product is split at its least used factor: the factors before it are multiplied from the
+    first on, those after it from the last on.  Products that differ in one factor, such as the
+    terms of a product rule, then share both their prefixes and their suffixes.
+    """
     order = list(postorder(roots))
     uses: dict[Expr, int] = {}
     for node in order:
@@ -386,14 +391,28 @@ def _share_products(roots: list[Expr]) -> list[Expr]:
         if isinstance(node, Mul) and len(args) > 2:
             coefficient = args[0] if isinstance(args[0], Num) else ONE
             pairs = sorted(((old, arg) for old, arg in zip(node.args, args) if arg is not coefficient),
-                           key=lambda p: (-uses[p[0]], structural_key(p[0])))
-            chain = pairs[0][1]
-            for _, factor in pairs[1:]:
-                chain = raw_mul(chain, factor)
-            new[node] = raw_mul(coefficient, chain)  # the coefficient last: prefixes stay common
+                           key=lambda p: (p[0].depth, structural_key(p[0])))
+            pivot = min(range(len(pairs)), key=lambda k: uses[pairs[k][0]])
+            product = pairs[pivot][1]
+            prefix = _chain([arg for _, arg in pairs[:pivot]])
+            suffix = _chain([arg for _, arg in reversed(pairs[pivot + 1:])])
+            for part in (prefix, suffix):
+                if part is not None:
+                    product = raw_mul(part, product)
+            new[node] = raw_mul(coefficient, product)  # the coefficient last: parts stay common
         else:
             new[node] = node if args == node.args else _same_kind(node, args)
     return [new[r] for r in roots]
+
+
+def _chain(factors: list[Expr]) -> Expr | None:
+    """``((f0*f1)*f2)*...``: every partial product is a node that other chains can share."""
+    if not factors:
+        return None
+    product = factors[0]
+    for f in factors[1:]:
+        product = raw_mul(product, f)
+    return product
 
 
 _MAX_NESTING = 32
