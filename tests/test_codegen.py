@@ -7,6 +7,7 @@ checked against SymPy's high-precision evaluation.
 
 from __future__ import annotations
 
+import math
 import random
 import traceback
 
@@ -45,7 +46,10 @@ def sympy_function(exprs, names):
         return sympy.sympify(e).replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
 
     exprs = [drop_delta(e) for e in exprs] if isinstance(exprs, list) else drop_delta(exprs)
-    return sympy.lambdify(symbols, exprs, modules=["scipy", "numpy"])
+    return sympy.lambdify(symbols, exprs, modules=[{"erf": _MATH_ERF}, "numpy"])
+
+
+_MATH_ERF = np.vectorize(math.erf, otypes=[float])  # SymPy's NumPy printer has no erf of its own
 
 
 def sample(names, domain, count=6, seed=0):
