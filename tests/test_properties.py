@@ -38,7 +38,10 @@ ORACLE = {
     **SYM,
     "e": sp.E, "pi": sp.pi,
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "log": sp.log, "ln": sp.log,
-    "sqrt": sp.sqrt, "abs": sp.Abs, "sign": sp.sign, "heaviside": sp.Heaviside,
+    "sqrt": sp.sqrt, "heaviside": sp.Heaviside,
+    # SymPy leaves d/dx sign(u) and d/dx Abs(u) unevaluated unless it knows u is real; these
+    # spellings agree with sign and abs on the real line and differentiate for any u
+    "abs": lambda a: sp.sqrt(a**2), "sign": lambda a: 2 * sp.Heaviside(a) - 1,
     "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "asin": sp.asin, "acos": sp.acos,
     "atan": sp.atan, "erf": sp.erf,
     "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
