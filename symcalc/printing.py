@@ -141,16 +141,20 @@ class _Layout:
         num_sums: list[bool] = []  # which numerator factors are sums
         den: list[str] = []
         den_sum = False  # the denominator has one factor and it is a sum
+        bare: dict[str, str] = {}  # a factor's text -> the same without parentheses
         for f in factors:
             if isinstance(f, Num):
                 coeff *= f.value
                 continue
             if isinstance(f, Pow) and isinstance(f.args[1], Num) and f.args[1].value < 0:
-                den.append(self._factor(self._power(f.args[0], -f.args[1].value)))
+                piece = self._power(f.args[0], -f.args[1].value)
+                den.append(self._factor(piece))
+                bare[den[-1]] = piece.text
                 den_sum = len(den) == 1 and isinstance(f.args[0], Add) and f.args[1].value == -1
             else:
-                num.append(self._factor(self.piece_of(f) if not isinstance(f, Pow) else
-                                        self._power(f.args[0], f.args[1])))
+                piece = self.piece_of(f) if not isinstance(f, Pow) else self._power(*f.args)
+                num.append(self._factor(piece))
+                bare[num[-1]] = piece.text
                 num_sums.append(isinstance(f, Add))
         negative = coeff < 0
         coeff = abs(coeff)
@@ -172,6 +176,9 @@ class _Layout:
             # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
             text = s.fraction(s.fraction(text, den[1], 1), den[0], 1)
         elif den:
+            if not s.parsed_back:  # a fraction bar groups by itself: \frac{x + 1}{y}
+                text = bare.get(text, text)
+                den = [bare.get(den[0], den[0])] if len(den) == 1 else den
             text = s.fraction(text, s.times.join(den), len(den))
         if bracket:
             text = s.paren(text)
