@@ -76,6 +76,8 @@ def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Exp
             return mul(node, log(base), de)
         return mul(node, add(mul(de, log(base)), mul(exponent, db, power(base, MINUS_ONE))))
     if isinstance(node, Call):
+        if len(node.args) == 1:  # raw: a chain f(g(h(x))) costs O(depth), not O(depth^2)
+            return raw_mul(node.partials()[0], d(node.args[0]))
         terms = []
         for i, arg in enumerate(node.args):
             da = d(arg)

@@ -19,9 +19,15 @@ from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add
 
 def simplify(e: Expr) -> Expr:
     """The simplest equivalent form symcalc knows of ``e``; idempotent."""
-    for node in postorder([e], done=lambda n: n._simple is not None):
+    nodes = list(postorder([e], done=lambda n: n._simple is not None))
+    inner = _inner_raw_products(nodes, e)
+    for node in nodes:
+        if node in inner:
+            continue
         candidate = node
-        if node.args:
+        if node._raw and isinstance(node, Mul):
+            candidate = mul(*_raw_product_factors(node, inner))
+        elif node.args:
             args = tuple(a._simple for a in node.args)
             if node._raw or any(new is not old for new, old in zip(args, node.args)):
                 candidate = with_args(node, args)
@@ -36,6 +42,34 @@ def simplify(e: Expr) -> Expr:
         store(e, "_simple", tidy)
         store(tidy, "_simple", tidy)
     return tidy
+
+
+def _inner_raw_products(nodes: list[Expr], root: Expr) -> set[Expr]:
+    """Raw products used only as factors of other raw products: each chain of them becomes one
+    canonical product at its top, so a chain of n factors costs O(n), not O(n^2)."""
+    if not any(n._raw for n in nodes):
+        return set()
+    outside: set[Expr] = {root}  # nodes with a parent that is not a raw product
+    for n in nodes:
+        raw_product = n._raw and isinstance(n, Mul)
+        for a in n.args:
+            if not raw_product:
+                outside.add(a)
+    return {n for n in nodes if n._raw and isinstance(n, Mul) and n not in outside}
+
+
+def _raw_product_factors(top: Mul, inner: set[Expr]) -> list[Expr]:
+    """The simplified factors of a chain of raw products, gathered without recursion."""
+    factors: list[Expr] = []
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        for a in node.args:
+            if a in inner:
+                stack.append(a)
+            else:
+                factors.append(a._simple)
+    return factors
 
 
 def _apply_rules(node: Expr) -> Expr:
