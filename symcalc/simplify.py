@@ -12,8 +12,8 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd
 
-from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, add, count_ops, mul, postorder, power,
-                   split_coefficient, store, with_args)
+from .expr import (MINUS_ONE, ONE, Add, Call, Expr, Mul, Num, Pow, Rational, Symbol, add, count_ops,
+                   mul, postorder, power, split_coefficient, store, with_args)
 
 
 
@@ -76,8 +76,11 @@ def _apply_rules(node: Expr) -> Expr:
     if isinstance(node, Call):
         return _inverse_call(node)
     if isinstance(node, Add):
-        better = _pythagoras(node)
-        return better if better is not node else _common_factor(node)
+        for rule in (_pythagoras, _common_factor, _expand_polynomial_terms):
+            better = rule(node)
+            if better is not node:
+                return better
+        return node
     if isinstance(node, Pow):
         return _negative_base(node)
     if isinstance(node, Mul):
@@ -213,6 +216,37 @@ def _powers_without(term: Expr, base: Expr, exponent: int) -> frozenset:
     else:
         del powers[base]
     return frozenset(powers.items())
+
+
+def _expand_polynomial_terms(node: Add) -> Expr:
+    # 3 - x^2*(3 - x^2) - 3*x^2 -> x^4 - 6*x^2 + 3: a polynomial term times a polynomial sum is
+    # multiplied out when like terms then cancel or merge, so that the result is shorter
+    terms: list[Expr] = []
+    expanded = False
+    for term in node.args:
+        factors = term.args if isinstance(term, Mul) else (term,)
+        sums = [f for f in factors if isinstance(f, Add)]
+        if (len(sums) == 1 and all(_is_monomial(t) for t in sums[0].args)
+                and all(f is sums[0] or _is_monomial(f) for f in factors)):
+            others = [f for f in factors if f is not sums[0]]
+            terms.extend(mul(*others, t) for t in sums[0].args)
+            expanded = True
+        else:
+            terms.append(term)
+    if not expanded:
+        return node
+    candidate = add(*terms)
+    return candidate if count_ops([candidate]) < count_ops([node]) else node
+
+
+def _is_monomial(e: Expr) -> bool:
+    """A number, a symbol, or a product of numbers and symbols to whole positive powers."""
+    for f in e.args if isinstance(e, Mul) else (e,):
+        base, exp = (f.args[0], f.args[1]) if isinstance(f, Pow) else (f, ONE)
+        if not (isinstance(f, Num) or (isinstance(base, Symbol) and isinstance(exp, Num)
+                                       and exp.is_integer and exp.value > 0)):
+            return False
+    return True
 
 
 def _common_factor(node: Add) -> Expr:

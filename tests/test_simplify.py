@@ -113,3 +113,12 @@ def test_simplify_keeps_the_value_and_is_idempotent(e, px, py):
         return
     got = value(s, point)
     assert abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
+
+
+def test_polynomial_terms_are_multiplied_out_when_that_is_shorter():
+    assert str(sc.simplify("3 - x^2*(3 - x^2) - 3*x^2")) == "x^4 - 6*x^2 + 3"
+    assert str(sc.simplify("x*(x + 1) + 2")) == "x*(x + 1) + 2"  # not shorter: kept
+    fourth = sc.diff("exp(-x^2/2)", "x", 4)
+    assert str(fourth) == "exp(-x^2/2)*(x^4 - 6*x^2 + 3)"
+    X = sympy.Symbol("x")
+    assert sympy.simplify(sc.to_sympy(fourth) - sympy.diff(sympy.exp(-X**2 / 2), X, 4)) == 0
