@@ -418,6 +418,9 @@ def _chain(factors: list[Expr]) -> Expr | None:
 _MAX_NESTING = 32
 
 
+_LEAF_TYPES = frozenset({Add, Mul, Pow, Call, Num, Symbol, Constant, int, float, str})
+
+
 def _flatten(obj: Any, stabilise: Stabiliser, level: int) -> tuple[list[Expr], tuple[int, ...]]:
     """The output expressions in order, and their nesting shape.
 
@@ -434,6 +437,8 @@ def _flatten(obj: Any, stabilise: Stabiliser, level: int) -> tuple[list[Expr], t
         return [to_expr(obj)], ()
     if level >= _MAX_NESTING:
         raise ValueError(f"outputs nested more than {_MAX_NESTING} lists deep")
+    if all(type(item) in _LEAF_TYPES for item in obj):  # the common case: a row of expressions
+        return [item if isinstance(item, Expr) else to_expr(item) for item in obj], (len(obj),)
     parts = [_flatten(item, stabilise, level + 1) for item in obj]
     inner = {shape for _, shape in parts}
     if len(inner) > 1:
