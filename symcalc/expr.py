@@ -469,9 +469,11 @@ def mul(*factors: Expr) -> Expr:
         if isinstance(p, Num):
             coeff *= p.value
         elif p is not ONE:
-            regroup = regroup or isinstance(p, Mul)
+            # a merged power may come out as a product or with another base:
+            # sqrt(x*y)^2 -> x*y,  sqrt(sqrt(a))^-2 -> 1/sqrt(a), which may meet a's other powers
+            regroup = regroup or isinstance(p, Mul) or _base_exponent(p)[0] is not base
             out.append(p)
-    if regroup:  # a merged power turned into a product, e.g. sqrt(x*y)^2 -> x*y
+    if regroup:
         return mul(Num(coeff), *out)
     if coeff == 0:
         return ZERO

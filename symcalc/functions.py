@@ -22,6 +22,7 @@ from .expr import (
     ZERO,
     Call,
     Expr,
+    Mul,
     Num,
     as_expr,
     make_call,
@@ -110,18 +111,45 @@ def _sign(v: Fraction) -> int:
     return (v > 0) - (v < 0)
 
 
+def _pi_multiple(x: Expr) -> Optional[Fraction]:
+    """k when x is k*pi for a rational k, else None."""
+    if x is PI:
+        return Fraction(1)
+    if isinstance(x, Mul) and len(x.args) == 2 and x.args[1] is PI and isinstance(x.args[0], Num):
+        return Fraction(x.args[0].value)
+    return None
+
+
+def _quarter_turns(x: Expr) -> Optional[int]:
+    """n when x is n*pi/2 for an integer n (0 included), else None."""
+    if x is ZERO:
+        return 0
+    k = _pi_multiple(x)
+    return int(2 * k) if k is not None and (2 * k).denominator == 1 else None
+
+
+def _sin_value(x: Expr) -> Optional[Expr]:
+    n = _quarter_turns(x)
+    return None if n is None else Num((0, 1, 0, -1)[n % 4])
+
+
+def _cos_value(x: Expr) -> Optional[Expr]:
+    n = _quarter_turns(x)
+    return None if n is None else Num((1, 0, -1, 0)[n % 4])
+
+
 # --- the entries -----------------------------------------------------------------------------
 sin = _register(Function(
     "sin", 1, 1,
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
-    evaluate=_at(ZERO, ZERO), undoes="asin", sympy_names=("sin",),
+    evaluate=_sin_value, undoes="asin", sympy_names=("sin",),
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
-    evaluate=_at(ZERO, ONE), undoes="acos", sympy_names=("cos",),
+    evaluate=_cos_value, undoes="acos", sympy_names=("cos",),
 ))
 tan = _register(Function(
     "tan", 1, 1,

@@ -127,3 +127,30 @@ def test_count_ops_counts_shared_nodes_once():
     s = sc.sin(x * y)
     assert sc.count_ops([s + s**2]) == 4  # mul, sin, pow, add
     assert (x + y + z).count_ops() == 2
+
+
+def test_a_merged_power_with_a_new_base_meets_the_other_powers_of_that_base():
+    # 1/sqrt(sqrt(a)) twice is 1/sqrt(a), which must merge with the other 1/sqrt(a)
+    e = sc.parse("sqrt(sqrt(a))^(-1) * sqrt(sqrt(a))^(-1) * a^(-1/2)")
+    assert e is sc.parse("1/a")
+    d = sc.diff("sqrt(sqrt(x^2 + 1))^x", "x")
+    assert sc.parse(str(d)) is d
+
+
+_PI = 3.141592653589793
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sin(pi)", 0.0), ("sin(pi/2)", 1.0), ("sin(3*pi/2)", -1.0), ("sin(-pi/2)", -1.0),
+    ("sin(4*pi)", 0.0), ("cos(pi)", -1.0), ("cos(pi/2)", 0.0), ("cos(3*pi)", -1.0),
+    ("cos(-pi)", -1.0), ("cos(0)", 1.0),
+])
+def test_sine_and_cosine_at_multiples_of_half_pi_are_exact(text, expected):
+    import math
+
+    value = sc.parse(text)
+    assert isinstance(value, Num) and value.value == expected
+    fn, multiple = text[:3], {"sin(pi)": 1, "sin(pi/2)": 0.5, "sin(3*pi/2)": 1.5, "sin(-pi/2)": -0.5,
+                              "sin(4*pi)": 4, "cos(pi)": 1, "cos(pi/2)": 0.5, "cos(3*pi)": 3,
+                              "cos(-pi)": -1, "cos(0)": 0}[text]
+    assert abs(getattr(math, fn)(multiple * _PI) - expected) < 1e-12
