@@ -122,8 +122,13 @@ def _squashed(draw, depth: int, limit: float = LIMIT) -> Formula:
 def positive(draw, depth: int) -> Formula:
     """A formula whose value is at least some positive bound everywhere on the box."""
     kind = draw(st.sampled_from(
-        ["1+a^2", "2+sin", "exp", "cosh", "sigmoid", "softplus", "sqrt", "1+abs", "1+relu", "const"]
+        ["1+a^2", "2+sin", "exp", "cosh", "sigmoid", "softplus", "sqrt", "1+abs", "1+relu", "const",
+         "k*"]
     ))
+    if kind == "k*" and depth > 0:  # a number times a positive formula: log(2*p) and the like
+        p = draw(positive(depth - 1))
+        k = draw(st.sampled_from([Fraction(2), Fraction(3), Fraction(1, 2)]))
+        return Formula(k * p.expr, f"{k}*{_wrap(p.text)}", float(k) * p.lo, float(k) * p.hi)
     if kind == "const" or depth <= 0:
         value = draw(st.sampled_from([Fraction(1, 2), Fraction(2), Fraction(3), Fraction(5, 3)]))
         return draw(st.sampled_from([_number(value)] + _CONSTANTS))
@@ -226,7 +231,7 @@ def _function_call(draw, name: str, depth: int) -> Formula:
     raise AssertionError(f"no builder for the function {name}")
 
 
-OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/")
+OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/", "reuse")
 
 
 @st.composite
@@ -240,6 +245,12 @@ def _operation(draw, op: str, depth: int) -> Formula:
         if op == "-":
             return Formula(a.expr - b.expr, text, a.lo - b.hi, a.hi - b.lo)
         return Formula(a.expr * b.expr, text, *_interval_product(a, b))
+    if op == "reuse":  # one subformula in two places: a*b + a, often a^2 + a
+        a = draw(formulas(depth - 1))
+        b = a if draw(st.booleans()) else draw(formulas(depth - 1))
+        lo, hi = _interval_product(a, b)
+        text = f"{_wrap(a.text)}*{_wrap(b.text)} + {_wrap(a.text)}"
+        return Formula(a.expr * b.expr + a.expr, text, lo + a.lo, hi + a.hi)
     if op == "/":  # a divisor of constant sign, bounded away from zero
         a, p = draw(formulas(depth - 1)), draw(positive(depth - 1))
         inverse = Formula(1 / p.expr, "", 1 / p.hi, 1 / p.lo)
