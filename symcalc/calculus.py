@@ -9,76 +9,26 @@ that evaluating a gradient costs a small constant times evaluating the function.
 
 from __future__ import annotations
 
-import numbers
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Mapping, Sequence
 
+from .convert import (Derivatives, ExprLike, VarLike, check_order, split_formulas, to_expr, to_exprs,
+                      to_symbol, to_symbols)
 from .diff import forward, reverse
-from .expr import ONE, ZERO, Expr, Symbol, add, as_expr, mul, rebuild
-from .parser import parse, symbol_from_name
+from .errors import DivisionByZeroError, SymcalcError, SymcalcTypeError
+from .expr import ONE, ZERO, Expr, Num, Pow, Symbol, add, as_expr, mul, postorder, rebuild
+from .layout import latex_matrix
+from .printing import latex as _latex
 from .simplify import simplify as _simplify
 
-ExprLike = Union[Expr, str, int, float]
-VarLike = Union[Symbol, str]
-
-
-class Derivatives(list):
-    """A list (possibly nested) of simplified derivative expressions.
-
-    ``graph`` holds the same derivatives, in the same nesting, as raw expressions of one shared
-    reverse-accumulation graph; code generation uses whichever of the two needs fewer operations.
-    """
-
-    def __init__(self, display: Iterable, graph: Sequence | None = None):
-        super().__init__(display)
-        self.graph = list(graph) if graph is not None else None
-
-
-# --- argument handling ---------------------------------------------------------------------------
-def to_expr(e: ExprLike) -> Expr:
-    """An ``Expr`` from an Expr, a formula string or a number."""
-    if isinstance(e, str):
-        return parse(e)
-    return as_expr(e)
-
-
-def to_symbol(v: VarLike) -> Symbol:
-    """A ``Symbol`` from a Symbol or a variable name."""
-    if isinstance(v, Symbol):
-        return v
-    if isinstance(v, str):
-        return symbol_from_name(v.strip())
-    raise TypeError(f"a variable must be a Symbol or a name, not {type(v).__name__} {v!r}")
-
-
-def to_symbols(vs: Iterable[VarLike] | str) -> list[Symbol]:
-    if isinstance(vs, (str, Symbol)):
-        vs = vs.replace(",", " ").split() if isinstance(vs, str) else [vs]
-    symbols = [to_symbol(v) for v in vs]
-    if len(set(symbols)) != len(symbols):
-        raise ValueError(f"a variable is listed twice in {[str(s) for s in symbols]}")
-    return symbols
-
-
-def to_exprs(es: Iterable[ExprLike] | str) -> list[Expr]:
-    if isinstance(es, (str, Expr)):
-        es = [es]
-    return [to_expr(e) for e in es]
-
-
-def check_order(count: object, what: str = "derivative") -> int:
-    """An order as an int: TypeError unless an integer, ValueError when negative."""
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
-        raise TypeError(f"a {what} order must be an integer, not {count!r}")
-    if count < 0:
-        raise ValueError(f"a {what} order must be >= 0, got {count}")
-    return int(count)
+__all__ = ["Derivatives", "determinant", "diff", "directional", "grad", "hessian", "hvp", "jacobian",
+           "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
 
 
 # --- derivatives -----------------------------------------------------------------------------------
 def derivative(e: Expr, var: Symbol) -> Expr:
     """d e / d var, simplified."""
-    return _simplify(forward(e, {var: ONE}))
+    return _simplified(forward(e, {var: ONE}))
 
 
 def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
@@ -96,11 +46,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
         elif steps:
             steps[-1] = (steps[-1][0], check_order(item))
         else:
-            raise TypeError("diff(e, x, n): name the variable before the order")
+            raise SymcalcTypeError("diff(e, x, n): name the variable before the order")
     if not steps:
         free = sorted(result.free_symbols, key=lambda s: s.name)
         if len(free) != 1:
-            raise ValueError("diff(e) needs a variable when e does not have exactly one")
+            raise SymcalcError("diff(e) needs a variable when e does not have exactly one")
         steps = [(free[0], 1)]
     for var, count in steps:
         for _ in range(count):
@@ -120,7 +70,7 @@ def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequ
     """The directional derivative ``grad(e) . u``; ``u`` is used as given (not normalised)."""
     f, xs = to_expr(e), to_symbols(variables)
     u = _vector(direction, len(xs), "direction")
-    return _simplify(forward(f, dict(zip(xs, u))))
+    return _simplified(forward(f, dict(zip(xs, u))))
 
 
 def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Derivatives:
@@ -152,7 +102,7 @@ def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """Jacobian-vector product ``J v`` (length m), by forward accumulation."""
     fs, xs = _functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
-    return Derivatives([_simplify(forward(f, tangents)) for f in fs])
+    return Derivatives([_simplified(forward(f, tangents)) for f in fs])
 
 
 def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
@@ -161,7 +111,7 @@ def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     fs, xs = _functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
     graph = _reverse_with_constant_seeds(fs, weights, xs)
-    return Derivatives([_simplify(g) for g in graph], graph)
+    return Derivatives([_simplified(g) for g in graph], graph)
 
 
 def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) -> Derivatives:
@@ -170,26 +120,26 @@ def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) 
     vector = _vector(v, len(xs), "v")
     gradient_graph = reverse([f], [ONE], xs)
     graph = _reverse_with_constant_seeds(gradient_graph, vector, xs)
-    return Derivatives([_simplify(g) for g in graph], graph)
+    return Derivatives([_simplified(g) for g in graph], graph)
 
 
 def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Expr:
     """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``)."""
     fs, xs = _functions(es), to_symbols(variables)
     if len(fs) != len(xs):
-        raise ValueError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
-    return _simplify(determinant(jacobian(fs, xs)))
+        raise SymcalcError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
+    return _simplified(determinant(jacobian(fs, xs)))
 
 
 def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
     """Determinant by Laplace expansion along rows, memoised on the set of remaining columns."""
     n = len(matrix)
     if any(len(row) != n for row in matrix):
-        raise ValueError("the determinant needs a square matrix")
+        raise SymcalcError("the determinant needs a square matrix")
     if n == 0:
         return ONE
     if n > 12:
-        raise ValueError("determinants of symbolic matrices larger than 12 x 12 are not supported")
+        raise SymcalcError("determinants of symbolic matrices larger than 12 x 12 are not supported")
     # minors[cols] = det of the last len(cols) rows restricted to the columns in cols
     minors: dict[tuple[int, ...], Expr] = {(): ONE}
     for size in range(1, n + 1):
@@ -207,7 +157,17 @@ def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
     and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``."""
-    return _simplify(to_expr(e))
+    return _simplified(to_expr(e))
+
+
+def latex(e: ExprLike | Sequence) -> str:
+    """LaTeX for an expression or a formula string; a list is a column vector and a list of lists
+    a matrix (``pmatrix``, which needs amsmath)."""
+    if isinstance(e, (str, Expr)) or not isinstance(e, Sequence):
+        return _latex(to_expr(e))
+    rows = [list(row) if isinstance(row, Sequence) and not isinstance(row, str) else [row]
+            for row in e]
+    return latex_matrix([[to_expr(x) for x in row] for row in rows])
 
 
 def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
@@ -218,34 +178,40 @@ def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+def _simplified(e: Expr) -> Expr:
+    """``simplify(e)``; a division by a subexpression that simplifies to 0 is a DomainError naming it."""
+    try:
+        return _simplify(e)
+    except DivisionByZeroError:
+        divisor = _zero_divisor(e)
+        if divisor is None:
+            raise
+        raise DivisionByZeroError(f"division by zero: the divisor {divisor} is 0") from None
+
+
+def _zero_divisor(e: Expr) -> Expr | None:
+    """The innermost base of a negative power in ``e`` that simplifies to 0, if any."""
+    for node in postorder([e]):
+        if isinstance(node, Pow) and isinstance(node.exponent, Num) and node.exponent.value < 0:
+            try:
+                if _simplify(node.base) is ZERO:
+                    return node.base
+            except DivisionByZeroError:  # a divisor inside this base; found first in postorder
+                continue
+    return None
+
+
 def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
     if isinstance(es, str):
         return split_formulas(es)
     return to_exprs(es)
 
 
-def split_formulas(text: str) -> list[Expr]:
-    """``"r*cos(t), r*sin(t)"`` -> two expressions; commas inside calls do not split."""
-    return [parse(part) for part in top_level_pieces(text)]
-
-
-def top_level_pieces(text: str) -> list[str]:
-    """Split at the commas that are not inside parentheses."""
-    pieces, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    return pieces
-
-
 def _vector(values: Sequence[ExprLike], length: int, what: str) -> list[Expr]:
     if isinstance(values, (str, Expr)) or not hasattr(values, "__len__"):
-        raise TypeError(f"{what} must be a sequence of {length} numbers or expressions")
+        raise SymcalcTypeError(f"{what} must be a sequence of {length} numbers or expressions")
     if len(values) != length:
-        raise ValueError(f"{what} has {len(values)} entries, expected {length}")
+        raise SymcalcError(f"{what} has {len(values)} entries, expected {length}")
     return [to_expr(x) for x in values]
 
 
