@@ -37,6 +37,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
     ``diff(e, "x")`` is de/dx, ``diff(e, "x", 3)`` the third derivative, ``diff(e, "x", "y")`` the
     mixed partial d^2 e/(dy dx), ``diff(e, "x", 2, "y")`` d^3 e/(dy dx^2).  With no variable and an
     expression of one variable, that variable is used.
+
+    >>> diff("x^3*y", "x", 2)
+    Expr('6*x*y')
+    >>> diff("x^3*y", "x", "y")
+    Expr('3*x^2')
     """
     result = to_expr(e)
     steps: list[tuple[Symbol, int]] = []
@@ -61,20 +66,32 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
 
 
 def grad(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The gradient ``[de/dx for x in variables]``."""
+    """The gradient ``[de/dx for x in variables]``.
+
+    >>> grad("x^2*y + y^3", "x y")
+    [Expr('2*x*y'), Expr('x^2 + 3*y^2')]
+    """
     f, xs = to_expr(e), to_symbols(variables)
     return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
 
 
 def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequence[ExprLike]) -> Expr:
-    """The directional derivative ``grad(e) . u``; ``u`` is used as given (not normalised)."""
+    """The directional derivative ``grad(e) . u``; ``u`` is used as given (not normalised).
+
+    >>> directional("x^2*y", "x y", [1, 2])
+    Expr('2*x^2 + 2*x*y')
+    """
     f, xs = to_expr(e), to_symbols(variables)
     u = _vector(direction, len(xs), "direction")
     return _simplified(forward(f, dict(zip(xs, u))))
 
 
 def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``."""
+    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``.
+
+    >>> jacobian("r*cos(t), r*sin(t)", "r t")
+    [[Expr('cos(t)'), Expr('-r*sin(t)')], [Expr('sin(t)'), Expr('r*cos(t)')]]
+    """
     fs, xs = _functions(es), to_symbols(variables)
     display = [[derivative(f, x) for x in xs] for f in fs]
     graph = [reverse([f], [ONE], xs) for f in fs]
@@ -82,7 +99,11 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -
 
 
 def hessian(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object."""
+    """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
+
+    >>> hessian("x^2*y + y^3", "x y")
+    [[Expr('2*y'), Expr('2*x')], [Expr('2*x'), Expr('6*y')]]
+    """
     f, xs = to_expr(e), to_symbols(variables)
     first = [derivative(f, x) for x in xs]
     gradient_graph = reverse([f], [ONE], xs)
@@ -99,7 +120,11 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
 
 def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
         v: Sequence[ExprLike]) -> Derivatives:
-    """Jacobian-vector product ``J v`` (length m), by forward accumulation."""
+    """Jacobian-vector product ``J v`` (length m), by forward accumulation.
+
+    >>> jvp(["x*y", "x + y"], "x y", [1, 0])
+    [Expr('y'), Expr('1')]
+    """
     fs, xs = _functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
     return Derivatives([_simplified(forward(f, tangents)) for f in fs])
@@ -107,7 +132,11 @@ def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
 
 def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
         w: Sequence[ExprLike]) -> Derivatives:
-    """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation."""
+    """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation.
+
+    >>> vjp(["x*y", "x + y"], "x y", [1, 1])
+    [Expr('y + 1'), Expr('x + 1')]
+    """
     fs, xs = _functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
     graph = _reverse_with_constant_seeds(fs, weights, xs)
@@ -115,7 +144,11 @@ def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
 
 
 def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) -> Derivatives:
-    """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed."""
+    """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed.
+
+    >>> hvp("x^2*y", "x y", [1, 0])
+    [Expr('2*y'), Expr('2*x')]
+    """
     f, xs = to_expr(e), to_symbols(variables)
     vector = _vector(v, len(xs), "v")
     gradient_graph = reverse([f], [ONE], xs)
@@ -124,7 +157,11 @@ def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) 
 
 
 def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Expr:
-    """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``)."""
+    """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``).
+
+    >>> jacobian_det("r*cos(t), r*sin(t)", "r t")
+    Expr('r')
+    """
     fs, xs = _functions(es), to_symbols(variables)
     if len(fs) != len(xs):
         raise SymcalcError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
@@ -156,13 +193,26 @@ def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
 
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
-    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``."""
+    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.
+
+    >>> simplify("sin(x)^2 + cos(x)^2 + log(exp(y))")
+    Expr('y + 1')
+    """
     return _simplified(to_expr(e))
 
 
 def latex(e: ExprLike | Sequence) -> str:
     """LaTeX for an expression or a formula string; a list is a column vector and a list of lists
-    a matrix (``pmatrix``, which needs amsmath)."""
+    a matrix (``pmatrix``, which needs amsmath).
+
+    >>> print(latex("sqrt(x)/2"))
+    \\frac{\\sqrt{x}}{2}
+    >>> print(latex(["x", "y^2"]))
+    \\begin{pmatrix}
+    x \\\\
+    y^{2}
+    \\end{pmatrix}
+    """
     if isinstance(e, (str, Expr)) or not isinstance(e, Sequence):
         return _latex(to_expr(e))
     rows = [list(row) if isinstance(row, Sequence) and not isinstance(row, str) else [row]
@@ -171,7 +221,13 @@ def latex(e: ExprLike | Sequence) -> str:
 
 
 def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
-    """Replace variables by numbers or expressions, all at once: ``subs("x*y", {"x": 2})`` -> ``2*y``."""
+    """Replace variables by numbers or expressions, all at once: ``subs("x*y", {"x": 2})`` -> ``2*y``.
+
+    >>> subs("x*y + x", {"x": 2})
+    Expr('2*y + 2')
+    >>> subs("x*y", {"y": "x + 1"})
+    Expr('x*(x + 1)')
+    """
     f = to_expr(e)
     table = {to_symbol(k): to_expr(v) for k, v in mapping.items()}
     return rebuild(f, lambda leaf: table.get(leaf, leaf))

@@ -30,6 +30,9 @@ def gradient_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point,
 
     It minimises the linear model plus the proximity term ``|d|^2 / (2 lr)``; the new point is
     ``at + step``.  ``at`` lists the values in the order of ``variables`` or maps names to values.
+
+    >>> gradient_step("x^2 + y^2", "x y", [1, 2], lr=0.1).tolist()
+    [-0.2, -0.4]
     """
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise SymcalcTypeError(f"the learning rate must be a number, not {lr!r}")
@@ -49,6 +52,9 @@ def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point) -> n
     minimised in one step.  The system is solved by LU factorisation; the inverse is never formed.
     Raises ``ValueError`` when the Hessian is singular (or numerically so) at ``at``, or when the
     gradient or Hessian is not finite there.
+
+    >>> newton_step("(x - 3)^2 + (y + 1)^2", "x y", [0, 0]).tolist()
+    [3.0, -1.0]
     """
     expr, xs = to_expr(f), tuple(to_symbols(variables))
     a = _point(at, xs)

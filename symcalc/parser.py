@@ -196,7 +196,7 @@ def parse(text: str) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
-    Expr('sigmoid(b + w*x)')
+    Expr('sigmoid(w*x + b)')
 
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault.
     """

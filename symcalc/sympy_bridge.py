@@ -39,6 +39,9 @@ def to_sympy(e: ExprLike, *, real: bool = False, evaluate: bool = True) -> Any:
     ``real=True`` makes every symbol a real SymPy symbol, so that ``Abs``, ``sign`` and ``Max``
     differentiate as on the real line.  ``evaluate=False`` builds the SymPy tree without SymPy's
     automatic simplification (needed for formulas nested more deeply than SymPy can evaluate).
+
+    >>> to_sympy("x^2*exp(x)")
+    x**2*exp(x)
     """
     import sympy
 
@@ -86,6 +89,10 @@ def from_sympy(s: Any) -> Expr:
     Python numbers are accepted too (floats exactly through their decimal form).  Anything with
     no symcalc counterpart (``I``, ``oo``, ``Derivative``, unknown functions, ...) raises a
     ``ValueError`` naming it.
+
+    >>> import sympy
+    >>> from_sympy(sympy.sin(sympy.Symbol("x"))**2)
+    Expr('sin(x)^2')
     """
     import sympy
 
