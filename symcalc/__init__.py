@@ -23,7 +23,8 @@ from .calculus import (determinant, diff, directional, grad, hessian, hvp, jacob
                        latex, simplify, subs, vjp)
 from .codegen import codegen, lambdify
 from .convert import Derivatives
-from .errors import DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError, SymcalcTypeError
+from .errors import (DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError,
+                     SymcalcTypeError)
 from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, as_expr,
                    count_ops)
 from .functions import REGISTRY
