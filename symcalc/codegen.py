@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
-from .calculus import Derivatives, to_expr, to_symbols
+from .convert import Derivatives, to_expr, to_symbols
 from .expr import (
     ONE,
     ZERO,

@@ -29,6 +29,7 @@ from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
 from . import bigint
+from .errors import DivisionByZeroError, SymcalcError, SymcalcTypeError
 
 Rational = Union[int, Fraction]
 
@@ -68,7 +69,9 @@ class Expr:
         return result if result is NotImplemented else not result
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
-        return (parser.parse, (printing.to_str(self),))
+        from .parser import parse
+        from .printing import to_str
+        return (parse, (to_str(self),))
 
     def __copy__(self) -> "Expr":
         return self
@@ -137,13 +140,15 @@ class Expr:
         return count_ops([self])
 
     def __str__(self) -> str:
-        return printing.to_str(self)
+        from .printing import to_str  # the printer builds on this module
+        return to_str(self)
 
     def __repr__(self) -> str:
         return f"Expr('{self}')" if len(str(self)) < 200 else f"Expr('{str(self)[:200]}...')"
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {printing.latex(self)}$"
+        from .printing import latex
+        return f"$\\displaystyle {latex(self)}$"
 
 
 # Writes a slot without the immutability guard: for constructors and the private caches.
@@ -223,7 +228,7 @@ class Symbol(Expr):
 
     def __new__(cls, name: str) -> "Symbol":
         if not isinstance(name, str) or not name:
-            raise TypeError(f"a symbol name must be a non-empty string, not {name!r}")
+            raise SymcalcTypeError(f"a symbol name must be a non-empty string, not {name!r}")
         return _new(cls, (cls, name), (), name=name)
 
 
@@ -305,9 +310,9 @@ def as_expr(value: object) -> Expr:
     if isinstance(value, numbers.Real):
         real = float(value)
         if real != real or real in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a finite number")
+            raise SymcalcError(f"{value!r} is not a finite number")
         return Num(Fraction(repr(real)))
-    raise TypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
+    raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
 
 
 # --- traversal --------------------------------------------------------------------------------
@@ -548,7 +553,8 @@ def power(base: Expr, exponent: Expr) -> Expr:
         if base.value == 1:
             return ONE
     if base is E:  # e^x is exp(x)
-        return functions.exp(exponent)
+        from .functions import exp  # the function registry builds on this module
+        return exp(exponent)
     return _new(Pow, (Pow, (base, exponent)), (base, exponent))
 
 
@@ -556,7 +562,7 @@ def _numeric_power(b: Rational, n: Rational) -> Expr | None:
     """``b^n`` for numbers when it is exact and small enough, else None."""
     if b == 0:
         if n < 0:
-            raise ZeroDivisionError("division by zero (0 raised to a negative power)")
+            raise DivisionByZeroError("division by zero (0 raised to a negative power)")
         return ZERO
     if isinstance(n, int):
         size = max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
@@ -628,15 +634,3 @@ def raw_mul(a: Expr, b: Expr) -> Expr:
     if isinstance(b, Num):
         a, b = b, a
     return _new(Mul, (Mul, (a, b)), (a, b), _raw=True)
-
-
-def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
-    """``symbols("x y")`` or ``symbols("x, y")`` -> (x, y); a single name gives one Symbol."""
-    parts = names.replace(",", " ").split() if isinstance(names, str) else list(names)
-    made = tuple(parser.symbol_from_name(p) for p in parts)
-    return made[0] if isinstance(names, str) and len(made) == 1 else made
-
-
-# The modules below build on this one; they are imported last because the node classes above
-# must exist before they load.
-from . import functions, parser, printing  # noqa: E402

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
+from .errors import DomainError
 from .expr import (
     E,
     HALF,
@@ -167,9 +168,9 @@ exp = _register(Function(
 
 def _log_value(x: Expr, base: Expr | None = None) -> Optional[Expr]:
     if x is ZERO:
-        raise ValueError("log(0) is undefined")
+        raise DomainError("log(0) is undefined")
     if base is ZERO or base is ONE:
-        raise ValueError(f"a logarithm to base {base} is undefined")
+        raise DomainError(f"a logarithm to base {base} is undefined")
     if base is None or base is E:
         if base is E:
             return log(x)

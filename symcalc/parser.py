@@ -10,13 +10,13 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import bigint
-from .errors import ParseError
+from .errors import ParseError, SymcalcError, SymcalcTypeError
 from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
 from .functions import ALIASES, REGISTRY, lookup
 
@@ -61,17 +61,31 @@ def canonical_name(name: str) -> str:
 def symbol_from_name(name: str) -> Symbol:
     """The Symbol for a variable name, checked as the parser checks it."""
     if not isinstance(name, str):
-        raise TypeError(f"a variable name must be a string, not {type(name).__name__}")
+        raise SymcalcTypeError(f"a variable name must be a string, not {type(name).__name__}")
     if not _NAME.match(name):
-        raise ValueError(
+        raise SymcalcError(
             f"{name!r} is not a variable name: use letters, digits and '_', starting with a letter"
         )
     name = canonical_name(name)
     if name in CONSTANTS:
-        raise ValueError(f"{name!r} is the constant {name}, not a variable")
+        raise SymcalcError(f"{name!r} is the constant {name}, not a variable")
     if lookup(name) is not None:
-        raise ValueError(f"{name!r} is a function name, not a variable")
+        raise SymcalcError(f"{name!r} is a function name, not a variable")
     return Symbol(name)
+
+
+def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
+    """``symbols("x y")`` or ``symbols("x, y")`` -> (x, y); a single name gives one Symbol.
+
+    >>> x, y = symbols("x, y")
+    >>> x * y + x
+    Expr('x*y + x')
+    >>> symbols("theta")
+    Expr('theta')
+    """
+    parts = names.replace(",", " ").split() if isinstance(names, str) else list(names)
+    made = tuple(symbol_from_name(p) for p in parts)
+    return made[0] if isinstance(names, str) and len(made) == 1 else made
 
 
 def _number(text: str) -> Expr:
@@ -182,14 +196,14 @@ def parse(text: str) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
-    Expr('sigmoid(b + w*x)')
+    Expr('sigmoid(w*x + b)')
 
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault.
     """
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):
-        raise TypeError(f"parse() needs a string, not {type(text).__name__}")
+        raise SymcalcTypeError(f"parse() needs a string, not {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
     try:

@@ -34,7 +34,7 @@ import mpmath
 import sympy
 
 import symcalc as sc
-from symcalc.calculus import to_expr, to_symbol, to_symbols
+from symcalc.convert import to_expr, to_symbol, to_symbols
 from symcalc.expr import postorder
 
 DIGITS = 50

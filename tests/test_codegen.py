@@ -17,7 +17,7 @@ import sympy
 
 import symcalc as sc
 from symcalc import runtime
-from symcalc.calculus import to_expr
+from symcalc.convert import to_expr
 from symcalc.codegen import program
 
 from test_derivative_corpus import DERIVATIVES, GRADIENTS, HESSIANS, JACOBIANS

@@ -165,7 +165,8 @@ PRODUCTS = [
     ("directional", "logsumexp(a, b, c)", "a b c", (1, 1, 1)),
 ]
 
-# SPEC section 4: the forms a person writes; each is also checked by the oracle.
+# Derivatives keep the forms a person writes (sigmoid(x)*(1 - sigmoid(x)), 1 - tanh(x)^2, the
+# softmax for logsumexp), or an equivalent form no longer; each is also checked by the oracle.
 FORMS = [
     ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
     ("tanh(x)", "1 - tanh(x)^2"),
