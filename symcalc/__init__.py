@@ -7,14 +7,14 @@ Expr('sigmoid(x)*(1 - sigmoid(x))')
 
 from .calculus import (Derivatives, determinant, diff, directional, grad, hessian, hvp, jacobian,
                        jacobian_det, jvp, simplify, subs, vjp)
-from .codegen import codegen, lambdify
+from .compile import codegen, lambdify
 from .errors import ParseError
 from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, as_expr,
                    count_ops, symbols)
 from .functions import REGISTRY
 from .functions import abs_ as abs
-from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, logsumexp, relu,
-                        sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .functions import (acos, asin, atan, cos, cosh, erf, exp, expm1, heaviside, log, log1p,
+                        logsumexp, relu, sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
 from .optimize import gradient_step, newton_step
 from .parser import parse
 from .printing import latex

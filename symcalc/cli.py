@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import __version__, calculus
-from .codegen import codegen
+from .compile import codegen
 from .errors import ParseError
 from .expr import Expr, Symbol
 from .parser import parse

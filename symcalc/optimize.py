@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from .calculus import ExprLike, VarLike, grad, hessian, to_expr, to_symbol, to_symbols
-from .codegen import lambdify
+from .compile import lambdify
 from .expr import Expr, Symbol
 
 Point = Union[Sequence[float], Mapping[VarLike, float], np.ndarray]

@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .calculus import ExprLike, VarLike, check_order, subs, to_expr, to_symbol
-from .codegen import lambdify
+from .compile import lambdify
 from .diff import forward
 from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power
 from .simplify import simplify

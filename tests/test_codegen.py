@@ -18,7 +18,7 @@ import sympy
 import symcalc as sc
 from symcalc import runtime
 from symcalc.calculus import to_expr
-from symcalc.codegen import program
+from symcalc.program import program
 
 from test_derivative_corpus import DERIVATIVES, GRADIENTS, HESSIANS, JACOBIANS
 
