@@ -59,6 +59,17 @@ def _number(value: Union[int, Fraction]) -> _Piece:
     return _Piece(text, UNARY if text.startswith("-") else ATOM)
 
 
+def _coefficient(factors: Sequence[Expr]) -> Union[int, Fraction]:
+    """The product of the numeric factors (1 when there is none)."""
+    value: Union[int, Fraction] = 1
+    for f in factors:
+        if isinstance(f, Num):
+            value *= f.value
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = value.numerator
+    return value
+
+
 def _scaled_variable(node: Expr) -> bool:
     """``c*x``: cheaper to recompute at each use than to keep as a temporary array (and ``-x``
     becomes a subtraction in a sum)."""
@@ -142,7 +153,7 @@ class _Printer:
         if term not in self.assigned:
             if isinstance(term, Num) and term.value < 0:
                 return True, _number(-term.value)
-            if isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0:
+            if isinstance(term, Mul) and _coefficient(term.args) < 0:
                 return True, self._product(term.args, self.pieces[term].depth, negate_coefficient=True)
         return False, self.pieces[term]
 
@@ -150,16 +161,20 @@ class _Printer:
                  negate_coefficient: bool = False) -> _Piece:
         numerator = [first.text] if first else []
         denominator: list[str] = []
-        negative = False
+        coefficient = _coefficient(factors)  # every numeric factor, written once where the first is
+        if negate_coefficient:
+            coefficient = -coefficient
+        negative, magnitude = coefficient < 0, abs(coefficient)
+        numbers_written = False
         for f in factors:
             if isinstance(f, Num):
-                value = -f.value if negate_coefficient else f.value
-                negative = value < 0
-                value = abs(value)
-                if isinstance(value, Fraction) and value.numerator == 1:
-                    denominator.append(_number(value.denominator).text)  # x/3, exact division
-                elif value != 1:
-                    numerator.append(_number(value).text)
+                if numbers_written:
+                    continue
+                numbers_written = True
+                if isinstance(magnitude, Fraction) and magnitude.numerator == 1:
+                    denominator.append(_number(magnitude.denominator).text)  # x/3, exact division
+                elif magnitude != 1:
+                    numerator.append(_number(magnitude).text)
             elif (isinstance(f, Pow) and f not in self.assigned and isinstance(f.exponent, Num)
                   and f.exponent.value < 0):
                 base = self.pieces[f.base]
