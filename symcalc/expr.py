@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+import threading
 import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
@@ -150,13 +151,30 @@ store = object.__setattr__
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
 
 
+_intern_lock = threading.Lock()
+
+
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
-    """Return the interned node for ``key``, creating it on first use."""
+    """Return the interned node for ``key``, creating it on first use.
+
+    The look-up is lock-free; creation happens under a lock that re-checks the table, so two
+    threads building equal nodes always get the same object.
+    """
     ref = _interned_refs.get(key)
     if ref is not None:
         node = ref()
         if node is not None:
             return node
+    with _intern_lock:
+        ref = _interned_refs.get(key)
+        if ref is not None:
+            node = ref()
+            if node is not None:
+                return node
+        return _create(cls, key, args, fields)
+
+
+def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     store(node, "args", args)
     store(node, "_hash", hash(key))
@@ -187,9 +205,7 @@ class Num(Expr):
             return node
         if isinstance(value, Fraction) and value.denominator == 1:
             value = value.numerator
-        node = _new(cls, (cls, value), (), value=value)
-        store(node, "_hash", hash(value))
-        store(node, "_free", frozenset())
+        node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
         _numbers[value] = node
@@ -217,9 +233,7 @@ class Constant(Expr):
     __slots__ = ("name", "value")
 
     def __new__(cls, name: str, value: float) -> "Constant":
-        node = _new(cls, (cls, name), (), name=name, value=value)
-        node._free = frozenset()
-        return node
+        return _new(cls, (cls, name), (), name=name, value=value, _free=frozenset())
 
 
 class Add(Expr):
@@ -394,6 +408,11 @@ def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
     """``3*x*y -> (3, x*y)``; ``x -> (1, x)``; ``5 -> (5, 1)``."""
     if isinstance(term, Num):
         return term.value, ONE
+    if term._raw and isinstance(term, Mul):
+        # a raw product may nest products and numbers anywhere: -1*(-1*x) must give (1, x)
+        term = mul(*term.args)
+        if not isinstance(term, Mul):
+            return (term.value, ONE) if isinstance(term, Num) else (1, term)
     if isinstance(term, Mul) and isinstance(term.args[0], Num):
         rest = term.args[1:]
         return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)

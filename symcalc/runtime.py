@@ -29,7 +29,7 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
     """
     if _all_floats(map(type, args)):  # the single-point fast path, checked in C
         return args, ()
-    converted = [a if type(a) is float else _as_float(a) for a in args]
+    converted = [a if type(a) is float else _as_float(a, k) for k, a in enumerate(args)]
     shapes = [a.shape for a in converted if type(a) is np.ndarray]
     if not shapes:
         return tuple(converted), ()
@@ -62,7 +62,11 @@ def evaluate(body: Callable[..., Array], *args: Any) -> Array:
     if _all_floats(map(type, args)):  # the single-point fast path of prepare, inlined
         values, shape = args, ()
     else:
-        values, shape = prepare(*args)
+        try:
+            values, shape = prepare(*args)
+        except ArgumentError as exc:
+            name = body.__code__.co_varnames[exc.position]
+            raise TypeError(f"argument {name}: {exc}") from None
     try:
         result = body(*values, shape)
     except FLOAT_FAULTS:
@@ -74,10 +78,23 @@ def evaluate(body: Callable[..., Array], *args: Any) -> Array:
     return result
 
 
-def _as_float(value: Any) -> Array:
+class ArgumentError(TypeError):
+    """An argument that is not a real number or an array of real numbers."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position
+
+
+def _as_float(value: Any, position: int = 0) -> Array:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
-    array = np.asarray(value, dtype=float)
+    array = None if value is None or isinstance(value, (str, bytes)) else np.asarray(value)
+    if array is None or array.dtype.kind not in "biuf":
+        shown = type(value).__name__ if array is None else f"an array of {array.dtype}"
+        raise ArgumentError(f"expected a real number or an array of real numbers, got {shown}",
+                            position)
+    array = array.astype(float, copy=False)
     return array if array.ndim else float(array)
 
 

@@ -484,3 +484,13 @@ def test_a_single_float_point_follows_numpy_rules():
         assert np.isinf(grad_log(0.0)[0])
         assert np.isnan(power(-3.0)) and np.isnan(power(np.array([-3.0]))[0])
     assert power(4.0) == 8.0
+
+
+@pytest.mark.parametrize("args, name", [
+    ((None, 1.0), "x"), ((1.0, None), "y"), (("2", 1.0), "x"), (([1.0, None], 1.0), "x"),
+    ((np.array([1 + 2j]), 1.0), "x"),
+])
+def test_an_argument_that_is_not_a_real_number_is_a_type_error_naming_it(args, name):
+    f = sc.lambdify("x*exp(y) + 1", ["x", "y"])
+    with pytest.raises(TypeError, match=f"argument {name}: expected a real number"):
+        f(*args)
