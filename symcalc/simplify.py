@@ -64,7 +64,7 @@ def _inner_raw_products(nodes: list[Expr], root: Expr) -> set[Expr]:
 
 def _raw_product_factors(top: Mul, inner: set[Expr]) -> list[Expr]:
     """The simplified factors of a chain of raw products, gathered without recursion."""
-    factors: list[Expr] = []
+    gathered: list[Expr] = []
     stack = [top]
     while stack:
         node = stack.pop()
@@ -72,8 +72,8 @@ def _raw_product_factors(top: Mul, inner: set[Expr]) -> list[Expr]:
             if a in inner:
                 stack.append(a)
             else:
-                factors.append(a._simple)
-    return factors
+                gathered.append(a._simple)
+    return gathered
 
 
 def _tidy_product(node: Mul) -> Expr | None:
