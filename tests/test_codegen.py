@@ -497,16 +497,19 @@ def test_an_argument_that_is_not_a_real_number_is_a_type_error_naming_it(args, n
 
 
 # --- sums whose terms carry several numbers ------------------------------------------------------------
-def _reference_value(text: str, point: dict[str, float]) -> float:
-    """``text`` read by SymPy with its own meanings of the functions, evaluated by mpmath at 30
-    digits: independent of symcalc's parser, canonical forms and printer."""
+def _reference_value(text: str, point: dict[str, float], wrt: str | None = None) -> float:
+    """``text`` (or its derivative in ``wrt``) read by SymPy with its own meanings of the
+    functions, evaluated by mpmath at 30 digits: independent of symcalc's parser, canonical
+    forms and printer."""
     import mpmath
 
     names = sorted(point)
     meanings = {n: sympy.Symbol(n, real=True) for n in names}
     meanings.update(sigmoid=lambda a: 1 / (1 + sympy.exp(-a)), erf=sympy.erf, exp=sympy.exp,
-                    log=sympy.log)
+                    log=sympy.log, logsumexp=lambda *a: sympy.log(sympy.Add(*map(sympy.exp, a))))
     s = sympy.sympify(text.replace("^", "**"), locals=meanings, rational=True)
+    if wrt is not None:
+        s = sympy.diff(s, meanings[wrt])
     f = sympy.lambdify([meanings[n] for n in names], s, modules="mpmath")
     with mpmath.workdps(30):
         return float(f(*(mpmath.mpf(point[n]) for n in names)))
@@ -522,6 +525,15 @@ def test_sums_of_rewritten_and_numeric_terms_keep_their_signs(text, point):
     names = sorted(point)
     got = sc.lambdify(text, names)(*(point[n] for n in names))
     assert got == pytest.approx(_reference_value(text, point), rel=RTOL)
+
+
+def test_a_gradient_term_with_two_numbers_keeps_its_sign():
+    # d/dz is exp(-z/2 - logsumexp(-z/2, 2*y))/2 - 1/2: a term that was printed as "- -1.0/2"
+    text = "1 - (logsumexp(-z/2, 2*y) - log(exp(-z/2)))"
+    point = {"x": 0.1, "y": 0.2, "z": 0.3}
+    gradient = sc.lambdify(sc.grad(text, ["x", "y", "z"]), ["x", "y", "z"])(0.1, 0.2, 0.3)
+    for name, got in zip("xyz", gradient):
+        assert got == pytest.approx(_reference_value(text, point, name), rel=RTOL, abs=1e-12)
 
 
 def test_the_printer_multiplies_every_numeric_factor_of_a_product():
