@@ -21,7 +21,7 @@ Layers, each importing only the ones above it: ``errors``, ``bigint`` -> ``expr`
 
 from .calculus import (determinant, diff, directional, grad, hessian, hvp, jacobian, jacobian_det, jvp,
                        latex, simplify, subs, vjp)
-from .codegen import codegen, lambdify
+from .compile import codegen, lambdify
 from .convert import Derivatives
 from .errors import (DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError,
                      SymcalcTypeError)
@@ -29,8 +29,8 @@ from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, S
                    count_ops)
 from .functions import REGISTRY
 from .functions import abs_ as abs
-from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, logsumexp, relu,
-                        sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .functions import (acos, asin, atan, cos, cosh, erf, exp, expm1, heaviside, log, log1p,
+                        logsumexp, relu, sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
 from .optimize import gradient_step, newton_step
 from .parser import parse, symbols
 from .sympy_bridge import from_sympy, to_sympy

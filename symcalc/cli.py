@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from . import __version__, calculus
 from .check_report import check_data, check_latex, check_text
-from .codegen import codegen
+from .compile import codegen
 from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
 from .errors import SymcalcError
 from .expr import Expr, Symbol

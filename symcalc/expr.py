@@ -416,8 +416,8 @@ def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
     if term._raw and isinstance(term, Mul):
         # a raw product may nest products and numbers anywhere: -1*(-1*x) must give (1, x)
         term = mul(*term.args)
-        if not isinstance(term, Mul):
-            return (term.value, ONE) if isinstance(term, Num) else (1, term)
+        if isinstance(term, Num):
+            return term.value, ONE
     if isinstance(term, Mul) and isinstance(term.args[0], Num):
         rest = term.args[1:]
         return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
@@ -447,6 +447,11 @@ def add(*terms: Expr) -> Expr:
         if isinstance(term, Num):
             constant += scale * term.value
             continue
+        if term._raw and isinstance(term, Mul):  # -1*(-1*x) or 2*(1/2): canonical first
+            canonical = mul(*term.args)
+            if canonical is not term:
+                stack.append((scale, canonical))
+                continue
         coeff, rest = split_coefficient(term)
         if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
             stack.append((scale * coeff, rest))

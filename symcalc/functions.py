@@ -47,6 +47,8 @@ class Function:
     latex: CodeForm  # argument LaTeX -> LaTeX
     evaluate: Optional[Callable[..., Optional[Expr]]] = None  # exact values, e.g. sin(0) -> 0
     undoes: Optional[str] = None  # f(g(x)) = x wherever defined, for g named here
+    pythagorean: Optional[str] = None  # f(x)^2 + g(x)^2 = 1 for all x, for g named here
+    needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
 
@@ -144,13 +146,13 @@ sin = _register(Function(
     "sin", 1, 1,
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
-    evaluate=_sin_value, undoes="asin", sympy_names=("sin",),
+    evaluate=_sin_value, undoes="asin", pythagorean="cos", sympy_names=("sin",),
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
-    evaluate=_cos_value, undoes="acos", sympy_names=("cos",),
+    evaluate=_cos_value, undoes="acos", pythagorean="sin", sympy_names=("cos",),
 ))
 tan = _register(Function(
     "tan", 1, 1,
@@ -162,7 +164,7 @@ exp = _register(Function(
     "exp", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
-    evaluate=_at(ZERO, ONE), undoes="log", sympy_names=("exp",),
+    evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
 ))
 
 
@@ -195,7 +197,7 @@ log = _register(Function(
     sympy=lambda sp, x, *b: sp.log(x, *b),
     latex=lambda a: f"\\log\\left({a[0]}\\right)" if len(a) == 1
     else f"\\log_{{{a[1]}}}\\left({a[0]}\\right)",
-    evaluate=_log_value, undoes="exp", sympy_names=("log",),
+    evaluate=_log_value, undoes="exp", needs_stable_forms=True, sympy_names=("log",),
 ))
 sqrt = _register(Function(
     "sqrt", 1, 1,
@@ -267,7 +269,7 @@ sigmoid = _register(Function(
     partials=lambda x: [sigmoid(x) * (1 - sigmoid(x))],
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
-    evaluate=_at(ZERO, HALF),
+    evaluate=_at(ZERO, HALF), needs_stable_forms=True,
 ))
 softplus = _register(Function(
     "softplus", 1, 1,
@@ -297,4 +299,19 @@ logsumexp = _register(Function(
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     latex=lambda a: f"\\log\\sum \\exp\\left({', '.join(a)}\\right)",
     evaluate=lambda *xs: xs[0] if len(xs) == 1 else None,
+))
+# the stable forms that code generation writes (log(1 + u) -> log1p(u), exp(u) - 1 -> expm1(u))
+log1p = _register(Function(
+    "log1p", 1, 1,
+    partials=lambda x: [1 / (1 + x)],
+    numpy=_np("np.log1p({0})"), sympy=lambda sp, x: sp.log(1 + x),
+    latex=lambda a: f"\\log\\left(1 + {a[0]}\\right)",
+    evaluate=_at(ZERO, ZERO), undoes="expm1",
+))
+expm1 = _register(Function(
+    "expm1", 1, 1,
+    partials=lambda x: [exp(x)],
+    numpy=_np("np.expm1({0})"), sympy=lambda sp, x: sp.exp(x) - 1,
+    latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
+    evaluate=_at(ZERO, ZERO), undoes="log1p",
 ))

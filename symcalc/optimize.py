@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from .calculus import grad, hessian
-from .codegen import lambdify
+from .compile import lambdify
 from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
 from .errors import DomainError, SymcalcError, SymcalcTypeError
 from .expr import Expr, Symbol

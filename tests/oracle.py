@@ -269,6 +269,7 @@ REAL_FUNCTIONS = {
     "relu": lambda x: max(x, mpmath.mpf(0)),
     "erf": mpmath.erf,
     "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    "log1p": lambda x: mpmath.log(1 + x), "expm1": lambda x: mpmath.exp(x) - 1,
 }
 
 

@@ -191,10 +191,10 @@ def _function_call(draw, name: str, depth: int) -> Formula:
             "abs": (0.0, a.bound), "relu": (0.0, max(a.hi, 0.0)), "softplus": _monotone(_softplus, a)
         }[name]
         return Formula(expr, draw(_call_text(name, args)), *bounds)
-    if name in ("exp", "sinh", "cosh"):
+    if name in ("exp", "expm1", "sinh", "cosh"):
         a = draw(_squashed(depth - 1, 2.5))
         expr, args = _apply(name, a)
-        fn = {"exp": math.exp, "sinh": math.sinh, "cosh": math.cosh}[name]
+        fn = {"exp": math.exp, "expm1": math.expm1, "sinh": math.sinh, "cosh": math.cosh}[name]
         bounds = (0.0, math.cosh(a.bound)) if name == "cosh" else _monotone(fn, a)
         return Formula(expr, draw(_call_text(name, args)), *bounds)
     if name == "tan":  # keep the argument inside (-pi/2, pi/2), well away from the poles
@@ -222,6 +222,10 @@ def _function_call(draw, name: str, depth: int) -> Formula:
         expr, args = _apply("log", p, base)
         bound = size / math.log(base.lo)
         return Formula(expr, draw(_call_text("log", args)), -bound, bound)
+    if name == "log1p":  # a positive argument: log1p(p) lies in [log1p(p.lo), log1p(p.hi)]
+        p = draw(positive(depth - 1))
+        expr, args = _apply("log1p", p)
+        return Formula(expr, draw(_call_text("log1p", args)), *_monotone(math.log1p, p))
     if name == "logsumexp":
         terms = draw(st.lists(_squashed(depth - 1), min_size=1, max_size=3))
         expr, args = _apply("logsumexp", *terms)

@@ -48,6 +48,7 @@ ORACLE = {
     "softplus": lambda a: sp.log(1 + sp.exp(a)),
     "relu": lambda a: sp.Max(a, 0),
     "logsumexp": lambda *a: sp.log(sp.Add(*(sp.exp(t) for t in a))),
+    "log1p": lambda a: sp.log(1 + a), "expm1": lambda a: sp.exp(a) - 1,
 }
 
 

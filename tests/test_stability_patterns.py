@@ -133,3 +133,16 @@ def test_sums_with_a_negated_stable_form(text, point):
 def test_a_derivative_with_a_repeated_logarithm_prints_back_to_itself():
     d = sc.diff("log(2*x)^2 + log(2*x)", "x")
     assert sc.parse(str(d)) is d
+
+
+def test_a_raw_product_that_folds_to_a_number_is_a_constant_term():
+    d = sc.diff("log(exp(x) + exp(x)) + x + x", "x")
+    assert d is sc.parse("3")
+    g = sc.grad("1 - (logsumexp(-z/2, 2*y) - log(exp(-z/2)))", ["y", "z"])
+    for node in g:
+        assert sc.parse(str(node)) is node
+    f = sc.lambdify(g, ["y", "z"])
+    s = reference("1 - (logsumexp(-z/2, 2*y) - log(exp(-z/2)))")
+    for k, name in enumerate(["y", "z"]):
+        want = at(sp.diff(s, SYM[name]), (0.0, 0.3, -0.4))
+        assert close(float(f(0.3, -0.4)[k]), want)

@@ -28,6 +28,7 @@ REFERENCE = {
     "relu": lambda x: max(x, 0.0),
     "erf": math.erf,
     "logsumexp": lambda *xs: math.log(sum(math.exp(x) for x in xs)),
+    "log1p": math.log1p, "expm1": math.expm1,
 }
 SAMPLE_ARGS = [(0.3,), (-0.7,), (0.5, 3.0), (0.2, -1.1, 0.9)]
 
