@@ -10,6 +10,7 @@ NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
@@ -51,6 +52,7 @@ class Function:
     needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
+    real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))
@@ -141,30 +143,46 @@ def _cos_value(x: Expr) -> Optional[Expr]:
     return None if n is None else Num((1, 0, -1, 0)[n % 4])
 
 
+def _real_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _real_logsumexp(*xs: float) -> float:
+    top = max(xs)
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
 # --- the entries -----------------------------------------------------------------------------
 sin = _register(Function(
     "sin", 1, 1,
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
     evaluate=_sin_value, undoes="asin", pythagorean="cos", sympy_names=("sin",),
+    real=math.sin,
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
     evaluate=_cos_value, undoes="acos", pythagorean="sin", sympy_names=("cos",),
+    real=math.cos,
 ))
 tan = _register(Function(
     "tan", 1, 1,
     partials=lambda x: [1 + tan(x) ** 2],
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
     evaluate=_at(ZERO, ZERO), undoes="atan", sympy_names=("tan",),
+    real=math.tan,
 ))
 exp = _register(Function(
     "exp", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
     evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
+    real=math.exp,
 ))
 
 
@@ -198,12 +216,14 @@ log = _register(Function(
     latex=lambda a: f"\\log\\left({a[0]}\\right)" if len(a) == 1
     else f"\\log_{{{a[1]}}}\\left({a[0]}\\right)",
     evaluate=_log_value, undoes="exp", needs_stable_forms=True, sympy_names=("log",),
+    real=lambda x, *b: math.log(x) / math.log(b[0]) if b else math.log(x),
 ))
 sqrt = _register(Function(
     "sqrt", 1, 1,
     partials=lambda x: [HALF / sqrt(x)],
     numpy=_np("np.sqrt({0})"), sympy=lambda sp, x: sp.sqrt(x), latex=lambda a: f"\\sqrt{{{a[0]}}}",
     rewrite=lambda x: power(x, HALF),
+    real=math.sqrt,
 ))
 abs_ = _register(Function(
     "abs", 1, 1,
@@ -213,6 +233,7 @@ abs_ = _register(Function(
     evaluate=lambda x: (Num(abs(x.value)) if isinstance(x, Num)
                         else x if isinstance(x, Call) and x.fn.name == "abs" else None),
     sympy_names=("Abs",),
+    real=abs,
 ))
 sign = _register(Function(
     "sign", 1, 1,
@@ -220,6 +241,7 @@ sign = _register(Function(
     numpy=_np("np.sign({0})"), sympy=lambda sp, x: sp.sign(x),
     latex=_tex("\\operatorname{sign}"),
     evaluate=_num(_sign), sympy_names=("sign",),
+    real=lambda x: float((x > 0) - (x < 0)),
 ))
 heaviside = _register(Function(
     "heaviside", 1, 1,
@@ -227,42 +249,49 @@ heaviside = _register(Function(
     numpy=_np("np.heaviside({0}, 0.5)"), sympy=lambda sp, x: sp.Heaviside(x),
     latex=_tex("H"),
     evaluate=_num(lambda v: Fraction(_sign(v) + 1, 2)), sympy_names=("Heaviside",),
+    real=lambda x: 1.0 if x > 0 else 0.5 if x == 0 else 0.0,
 ))
 sinh = _register(Function(
     "sinh", 1, 1,
     partials=lambda x: [cosh(x)],
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
+    real=math.sinh,
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), sympy_names=("cosh",),
+    real=math.cosh,
 ))
 tanh = _register(Function(
     "tanh", 1, 1,
     partials=lambda x: [1 - tanh(x) ** 2],
     numpy=_np("np.tanh({0})"), sympy=lambda sp, x: sp.tanh(x), latex=_tex("\\tanh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("tanh",),
+    real=math.tanh,
 ))
 asin = _register(Function(
     "asin", 1, 1,
     partials=lambda x: [1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arcsin({0})"), sympy=lambda sp, x: sp.asin(x), latex=_tex("\\arcsin"),
     evaluate=_at(ZERO, ZERO), sympy_names=("asin",),
+    real=math.asin,
 ))
 acos = _register(Function(
     "acos", 1, 1,
     partials=lambda x: [-1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arccos({0})"), sympy=lambda sp, x: sp.acos(x), latex=_tex("\\arccos"),
     evaluate=_at(ONE, ZERO), sympy_names=("acos",),
+    real=math.acos,
 ))
 atan = _register(Function(
     "atan", 1, 1,
     partials=lambda x: [1 / (1 + x ** 2)],
     numpy=_np("np.arctan({0})"), sympy=lambda sp, x: sp.atan(x), latex=_tex("\\arctan"),
     evaluate=_at(ZERO, ZERO), sympy_names=("atan",),
+    real=math.atan,
 ))
 sigmoid = _register(Function(
     "sigmoid", 1, 1,
@@ -270,6 +299,7 @@ sigmoid = _register(Function(
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
     evaluate=_at(ZERO, HALF), needs_stable_forms=True,
+    real=_real_sigmoid,
 ))
 softplus = _register(Function(
     "softplus", 1, 1,
@@ -277,6 +307,7 @@ softplus = _register(Function(
     numpy=_np("np.logaddexp(0, {0})"), sympy=lambda sp, x: sp.log(1 + sp.exp(x)),
     latex=_tex("\\operatorname{softplus}"),
     evaluate=lambda x: log(Num(2)) if x is ZERO else None,
+    real=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
 ))
 relu = _register(Function(
     "relu", 1, 1,
@@ -284,6 +315,7 @@ relu = _register(Function(
     numpy=_np("np.maximum({0}, 0)"), sympy=lambda sp, x: sp.Max(x, 0),
     latex=_tex("\\operatorname{relu}"),
     evaluate=_num(lambda v: max(v, Fraction(0))),
+    real=lambda x: max(x, 0.0),
 ))
 erf = _register(Function(
     "erf", 1, 1,
@@ -291,6 +323,7 @@ erf = _register(Function(
     numpy=_np("_rt.erf({0})"), sympy=lambda sp, x: sp.erf(x),
     latex=_tex("\\operatorname{erf}"),
     evaluate=_at(ZERO, ZERO), sympy_names=("erf",),
+    real=math.erf,
 ))
 logsumexp = _register(Function(
     "logsumexp", 1, None,
@@ -299,6 +332,7 @@ logsumexp = _register(Function(
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     latex=lambda a: f"\\log\\sum \\exp\\left({', '.join(a)}\\right)",
     evaluate=lambda *xs: xs[0] if len(xs) == 1 else None,
+    real=_real_logsumexp,
 ))
 # the stable forms that code generation writes (log(1 + u) -> log1p(u), exp(u) - 1 -> expm1(u))
 log1p = _register(Function(
@@ -307,6 +341,7 @@ log1p = _register(Function(
     numpy=_np("np.log1p({0})"), sympy=lambda sp, x: sp.log(1 + x),
     latex=lambda a: f"\\log\\left(1 + {a[0]}\\right)",
     evaluate=_at(ZERO, ZERO), undoes="expm1",
+    real=math.log1p,
 ))
 expm1 = _register(Function(
     "expm1", 1, 1,
@@ -314,4 +349,5 @@ expm1 = _register(Function(
     numpy=_np("np.expm1({0})"), sympy=lambda sp, x: sp.exp(x) - 1,
     latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
     evaluate=_at(ZERO, ZERO), undoes="log1p",
+    real=math.expm1,
 ))

@@ -9,7 +9,7 @@ import pytest
 
 import symcalc as sc
 from symcalc.expr import Num
-from symcalc.numeric import FLOAT_FORMS, float_value, is_defined
+from symcalc.numeric import float_value, is_defined
 
 
 def test_the_classes_form_one_tree_under_value_error():
@@ -58,7 +58,7 @@ def test_latex_takes_strings_numbers_and_lists():
 
 
 def test_every_registered_function_has_a_float_form_that_agrees_with_numpy():
-    assert set(FLOAT_FORMS) == set(sc.REGISTRY)
+    assert all(fn.real is not None for fn in sc.REGISTRY.values())
     for name, fn in sc.REGISTRY.items():
         symbols = [sc.Symbol(f"a{k}") for k in range(fn.min_args)]
         compiled = sc.lambdify(fn(*symbols), symbols)
