@@ -67,7 +67,9 @@ class Expr:
         return result if result is NotImplemented else not result
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
-        return (parser.parse, (printing.to_str(self),))
+        abstract = sorted({node.fn.base for node in postorder([self])
+                           if isinstance(node, Call) and getattr(node.fn, "base", "")})
+        return (parser.parse, (printing.to_str(self), abstract))
 
     def __copy__(self) -> "Expr":
         return self

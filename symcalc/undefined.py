@@ -124,9 +124,20 @@ def _sympy_form(base: str, order: tuple[int, ...]):
         f = sp.Function(base)
         if not order:
             return f(*args)
-        slots = [sp.Dummy(f"xi_{k}") for k in range(1, len(args) + 1)]
+        # as SymPy writes the chain rule: differentiate in an argument that is a symbol of its
+        # own directly, else in a dummy that Subs then replaces by the argument
+        slots = list(args)
+        dummies, points = [], []
+        for k in sorted(set(order)):
+            a = args[k - 1]
+            alone = isinstance(a, sp.Symbol) and not any(
+                a in b.free_symbols for j, b in enumerate(args) if j != k - 1)
+            if not alone:
+                slots[k - 1] = sp.Dummy(f"xi_{k}")
+                dummies.append(slots[k - 1])
+                points.append(a)
         derivative = sp.Derivative(f(*slots), *[slots[k - 1] for k in order])
-        return derivative.subs(dict(zip(slots, args)))
+        return sp.Subs(derivative, dummies, points) if dummies else derivative
     return form
 
 
