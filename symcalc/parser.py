@@ -194,7 +194,8 @@ def _unknown_function(name: str) -> str:
     if close:
         return f"unknown function {name}; did you mean {close[0]}?"
     if len(name) <= 2 or name.isalpha() and len(name) == 1:
-        return f"{name} is not a function; write {name}*(...) for a product"
+        return (f"{name} is not a function; write {name}*(...) for a product, or name it in "
+                f"functions=[...] for an abstract function")
     return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
 
 

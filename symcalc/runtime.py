@@ -4,7 +4,7 @@ The registry's NumPy forms (``symcalc.functions``) and the code generator refer 
 helper accepts Python floats, NumPy scalars and arrays (broadcasting like a ufunc), and has a fast
 path for a single point, which is what an optimiser calling a generated function in a loop pays.
 
-``erf`` uses ``scipy.special.erf`` when SciPy can be imported, and otherwise a vectorised NumPy
+``erf`` and ``erfc`` use SciPy's when SciPy can be imported, and otherwise a vectorised NumPy
 implementation (a positive-term series near zero, a continued fraction for ``erfc`` in the tails)
 accurate to about 1e-15.  SciPy is never required.
 """

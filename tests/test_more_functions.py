@@ -197,3 +197,11 @@ def test_erfc_without_scipy_keeps_full_relative_precision_in_the_tail():
     assert runtime.erfc_numpy(30.0) == 0.0 and runtime.erfc_numpy(-30.0) == 2.0
     assert math.isnan(runtime.erfc_numpy(float("nan")))
     assert runtime.erfc_numpy(np.array([[0.5, 8.0]])).shape == (1, 2)
+
+
+@pytest.mark.parametrize("text", ["asinh(sinh(x))", "atanh(tanh(x))"])
+def test_inverse_hyperbolic_functions_undo_their_function_everywhere(text):
+    assert sc.simplify(text) is sc.Symbol("x")
+    with mpmath.workdps(30):
+        for v in (-3.5, -0.2, 0.7, 4.0):
+            assert abs(MPMATH[text[:5]](getattr(mpmath, text[6:10])(v)) - v) < 1e-25
