@@ -11,7 +11,7 @@ import difflib
 import re
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -249,14 +249,15 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = ()) -> Expr:
         _ABSTRACT.reset(names)
 
 
-def _location(source: str, origin: list[int], pos: int) -> tuple[int, int]:
+def _location(source: str, origin: Sequence[int], pos: int) -> tuple[int, int]:
     """(line, column), 1-based, in the text as typed, of position ``pos`` of its normal form."""
     index = origin[pos] if 0 <= pos < len(origin) else len(source)
     line_start = source.rfind("\n", 0, index) + 1
     return source.count("\n", 0, index) + 1, index - line_start + 1
 
 
-def _syntax_error(exc: UnexpectedInput, text: str, source: str, origin: list[int]) -> ParseError:
+def _syntax_error(exc: UnexpectedInput, text: str, source: str,
+                  origin: Sequence[int]) -> ParseError:
     token = getattr(exc, "token", None)
     pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else \
         getattr(token, "start_pos", None)

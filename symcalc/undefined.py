@@ -43,6 +43,9 @@ def check_name(name: object) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a function name: use letters, digits and '_', "
                          "starting with a letter")
+    if not name.isascii():  # the parser spells θ as theta; the names must meet there
+        raise ValueError(f"{name!r}: spell an abstract function's name in ASCII letters "
+                         "(Greek letters by name, e.g. phi; a formula may still write φ(x))")
     if name in REGISTRY or name in ALIASES:
         raise ValueError(f"{name!r} is a built-in function; an abstract function needs another name")
     if name in _RESERVED:
@@ -143,11 +146,9 @@ def _sympy_form(base: str, order: tuple[int, ...]):
 
 def _latex_form(base: str, nargs: int, order: tuple[int, ...]):
     head = base if len(base) == 1 else f"\\operatorname{{{base}}}"
-    if not order:
-        pass
-    elif nargs == 1:
+    if order and nargs == 1:
         head += "'" * len(order) if len(order) <= 3 else f"^{{({len(order)})}}"
-    else:
+    elif order:
         head = "".join(f"\\partial_{{{k}}}" for k in order) + " " + head
 
     def form(args: Sequence[str]) -> str:

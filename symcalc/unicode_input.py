@@ -21,6 +21,7 @@ Greek letters are left as they are; the parser spells them out.
 from __future__ import annotations
 
 import unicodedata
+from typing import Sequence
 
 OPERATORS = {
     "\u00b7": "*", "\u22c5": "*", "\u2219": "*", "\u00d7": "*",  # · ⋅ ∙ ×
@@ -54,10 +55,10 @@ class _Writer:
         return self.parts[-1][-1] if self.parts and self.parts[-1] else ""
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
+def normalise(text: str) -> tuple[str, Sequence[int]]:
     """The ASCII-language form of ``text`` and, per character of it, its index in ``text``."""
     if text.isascii():
-        return text, list(range(len(text)))
+        return text, range(len(text))
     out = _Writer()
     i, n = 0, len(text)
     while i < n:

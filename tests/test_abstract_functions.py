@@ -176,7 +176,13 @@ def test_arity_is_fixed_at_first_use_or_given():
         sc.function("q")()
 
 
-@pytest.mark.parametrize("name", ["sin", "ln", "pi", "e", "f_1", "2f", "", "f g"])
+def test_greek_letters_in_formulas_name_spelt_out_functions():
+    e = sc.parse("φ(θ)", functions=["phi"])
+    assert e is sc.function("phi")(sc.Symbol("theta"))
+    assert sc.parse(str(sc.diff(e, "theta")), functions=["phi"]) is sc.diff(e, "theta")
+
+
+@pytest.mark.parametrize("name", ["sin", "ln", "pi", "e", "f_1", "2f", "", "f g", "φ"])
 def test_names_that_cannot_be_abstract_functions(name):
     with pytest.raises(ValueError):
         sc.function(name)
