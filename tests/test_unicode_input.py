@@ -7,13 +7,16 @@ pasted text puts its caret under the character the user typed.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given
 
 import symcalc as sc
 from oracle import check_derivative
+from strategies import formulas
 from symcalc.unicode_input import normalise
 
 SAME_AS = [
@@ -127,3 +130,19 @@ def test_the_position_map_covers_every_character():
     assert origin == sorted(origin) and all(0 <= k < len(text) for k in origin)
     assert plain.isascii() is False  # μ stays Greek; the parser spells it out
     assert sc.parse(text) is sc.parse("sqrt(x_1^2 + 1)/2 - mu")
+
+
+# --- random formulas, pasted ----------------------------------------------------------------------
+SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _pasted(text: str) -> str:
+    """The formula as it might come from a document: superscript powers, · for *, − for -."""
+    text = re.sub(r"(\^|\*\*)(\d+)(?![\d.])", lambda m: m.group(2).translate(SUPERSCRIPT_DIGITS), text)
+    text = re.sub(r"(?<!\*)\*(?!\*)", "·", text)
+    return text.replace("-", "\u2212")
+
+
+@given(formulas(3))
+def test_random_formulas_pasted_with_unicode_parse_to_the_same_node(formula):
+    assert sc.parse(_pasted(formula.text)) is formula.expr
