@@ -13,6 +13,7 @@ import sys
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import symcalc as sc
 from oracle import check_derivative
@@ -146,3 +147,20 @@ def _pasted(text: str) -> str:
 @given(formulas(3))
 def test_random_formulas_pasted_with_unicode_parse_to_the_same_node(formula):
     assert sc.parse(_pasted(formula.text)) is formula.expr
+
+
+PASTE_ALPHABET = st.sampled_from(list("x y2(),.+-*/^_") + list("²³⁻⁺⁽⁾¹⁰ⁿ₁₂ᵢ√·×÷−–½µθ𝑥ｘ①\u0301\t\n"))
+
+
+@given(st.lists(PASTE_ALPHABET, max_size=20).map("".join))
+def test_any_pasted_text_parses_or_fails_cleanly_with_a_caret_inside_it(text):
+    try:
+        e = sc.parse(text)
+    except sc.ParseError as error:
+        lines = text.split("\n")
+        assert 1 <= error.line <= len(lines)
+        assert 1 <= error.column <= len(lines[error.line - 1]) + 1
+    except (TypeError, ValueError) as error:  # e.g. a wrong number of arguments
+        raise AssertionError(f"not a ParseError: {error!r}") from None
+    else:
+        assert sc.parse(str(e)) is e
