@@ -10,6 +10,7 @@ NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
@@ -26,6 +27,7 @@ from .expr import (
     Num,
     as_expr,
     make_call,
+    mul,
     power,
 )
 
@@ -313,21 +315,12 @@ def _extremum(pick: Callable[..., Fraction]) -> Callable[..., Optional[Expr]]:
 
 def _steps_above(xs: Sequence[Expr], i: int, sign: int) -> Expr:
     """The product over j != i of heaviside(sign*(x_i - x_j)): 1 where x_i is the extremum."""
-    others = [heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i]
-    out: Expr = others[0]
-    for step in others[1:]:
-        out = out * step
-    return out
+    return mul(*(heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i))
 
 
 def _nested(call: str) -> CodeForm:
     """``np.maximum(np.maximum(a, b), c)`` for any number of arguments."""
-    def form(a: Sequence[str]) -> str:
-        text = a[0]
-        for b in a[1:]:
-            text = f"{call}({text}, {b})"
-        return text
-    return form
+    return lambda a: functools.reduce(lambda text, b: f"{call}({text}, {b})", a)
 
 
 def _max_value(*xs: Expr) -> Optional[Expr]:
