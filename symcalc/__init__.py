@@ -31,6 +31,11 @@ from .functions import REGISTRY
 from .functions import abs_ as abs
 from .functions import (acos, asin, atan, cos, cosh, erf, exp, expm1, heaviside, log, log1p,
                         logsumexp, relu, sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .functions import max_ as max
+from .functions import min_ as min
+from .functions import (acosh, asinh, atan2, atanh, cot, coth, csc, csch, erfc, log2, log10, sec,
+                        sech)
+from .undefined import function
 from .optimize import gradient_step, newton_step
 from .parser import parse, symbols
 from .sympy_bridge import from_sympy, to_sympy

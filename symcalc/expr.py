@@ -71,7 +71,9 @@ class Expr:
     def __reduce__(self):  # pickling goes through the text form, so interning holds
         from .parser import parse
         from .printing import to_str
-        return (parse, (to_str(self),))
+        abstract = sorted({node.fn.base for node in postorder([self])
+                           if isinstance(node, Call) and getattr(node.fn, "base", "")})
+        return (parse, (to_str(self), abstract))
 
     def __copy__(self) -> "Expr":
         return self

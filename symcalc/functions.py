@@ -10,6 +10,7 @@ NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.r
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +29,7 @@ from .expr import (
     Num,
     as_expr,
     make_call,
+    mul,
     power,
 )
 
@@ -350,4 +352,193 @@ expm1 = _register(Function(
     latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
     evaluate=_at(ZERO, ZERO), undoes="log1p",
     real=math.expm1,
+))
+
+
+# --- more elementary functions ----------------------------------------------------------------
+def _extremum(pick: Callable[..., Fraction]) -> Callable[..., Optional[Expr]]:
+    """Exact values of max/min: of numbers, of equal arguments."""
+    def value(*xs: Expr) -> Optional[Expr]:
+        if all(isinstance(x, Num) for x in xs):
+            return Num(pick(Fraction(x.value) for x in xs))
+        if all(x is xs[0] for x in xs):
+            return xs[0]
+        return None
+    return value
+
+
+def _steps_above(xs: Sequence[Expr], i: int, sign: int) -> Expr:
+    """The product over j != i of heaviside(sign*(x_i - x_j)): 1 where x_i is the extremum."""
+    return mul(*(heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i))
+
+
+def _nested(call: str) -> CodeForm:
+    """``np.maximum(np.maximum(a, b), c)`` for any number of arguments."""
+    return lambda a: functools.reduce(lambda text, b: f"{call}({text}, {b})", a)
+
+
+def _max_value(*xs: Expr) -> Optional[Expr]:
+    if len(xs) == 2 and ZERO in xs:  # max(x, 0) is relu(x), SymPy's Max(x, 0) reads back so
+        return relu(xs[1] if xs[0] is ZERO else xs[0])
+    return _extremum(max)(*xs)
+
+
+max_ = _register(Function(
+    "max", 2, None,
+    partials=lambda *xs: [_steps_above(xs, i, 1) for i in range(len(xs))],
+    numpy=_nested("np.maximum"), sympy=lambda sp, *xs: sp.Max(*xs),
+    latex=lambda a: f"\\max\\left({', '.join(a)}\\right)",
+    evaluate=_max_value, sympy_names=("Max",),
+    real=max,
+))
+min_ = _register(Function(
+    "min", 2, None,
+    partials=lambda *xs: [_steps_above(xs, i, -1) for i in range(len(xs))],
+    numpy=_nested("np.minimum"), sympy=lambda sp, *xs: sp.Min(*xs),
+    latex=lambda a: f"\\min\\left({', '.join(a)}\\right)",
+    evaluate=_extremum(min), sympy_names=("Min",),
+    real=min,
+))
+
+
+def _log_base_value(base: int) -> Callable[[Expr], Optional[Expr]]:
+    def value(x: Expr) -> Optional[Expr]:
+        if x is ZERO:
+            raise ValueError(f"log{base}(0) is undefined")
+        if isinstance(x, Num) and x.value > 0:  # exact powers of the base: log2(8) = 3
+            v, k = Fraction(x.value), 0
+            while v.denominator == 1 and v.numerator % base == 0 and v > 1:
+                v, k = v / base, k + 1
+            while v.numerator == 1 and v.denominator % base == 0:
+                v, k = v * base, k - 1
+            return Num(k) if v == 1 else None
+        return None
+    return value
+
+
+log2 = _register(Function(
+    "log2", 1, 1,
+    partials=lambda x: [1 / (x * log(Num(2)))],
+    numpy=_np("np.log2({0})"), sympy=lambda sp, x: sp.log(x, 2),
+    latex=lambda a: f"\\log_{{2}}\\left({a[0]}\\right)",
+    evaluate=_log_base_value(2),
+    real=math.log2,
+))
+log10 = _register(Function(
+    "log10", 1, 1,
+    partials=lambda x: [1 / (x * log(Num(10)))],
+    numpy=_np("np.log10({0})"), sympy=lambda sp, x: sp.log(x, 10),
+    latex=lambda a: f"\\log_{{10}}\\left({a[0]}\\right)",
+    evaluate=_log_base_value(10),
+    real=math.log10,
+))
+asinh = _register(Function(
+    "asinh", 1, 1,
+    partials=lambda x: [1 / sqrt(x ** 2 + 1)],
+    numpy=_np("np.arcsinh({0})"), sympy=lambda sp, x: sp.asinh(x),
+    latex=_tex("\\operatorname{arsinh}"),
+    evaluate=_at(ZERO, ZERO), undoes="sinh", sympy_names=("asinh",),
+    real=math.asinh,
+))
+acosh = _register(Function(
+    "acosh", 1, 1,
+    partials=lambda x: [1 / (sqrt(x - 1) * sqrt(x + 1))],
+    numpy=_np("np.arccosh({0})"), sympy=lambda sp, x: sp.acosh(x),
+    latex=_tex("\\operatorname{arcosh}"),
+    evaluate=_at(ONE, ZERO), sympy_names=("acosh",),
+    real=math.acosh,
+))
+atanh = _register(Function(
+    "atanh", 1, 1,
+    partials=lambda x: [1 / (1 - x ** 2)],
+    numpy=_np("np.arctanh({0})"), sympy=lambda sp, x: sp.atanh(x),
+    latex=_tex("\\operatorname{artanh}"),
+    evaluate=_at(ZERO, ZERO), undoes="tanh", sympy_names=("atanh",),
+    real=math.atanh,
+))
+
+
+def _atan2_value(y: Expr, x: Expr) -> Optional[Expr]:
+    if y is ZERO and isinstance(x, Num) and x.value > 0:
+        return ZERO
+    if x is ZERO and isinstance(y, Num) and y.value != 0:
+        return HALF * PI if y.value > 0 else -HALF * PI
+    return None
+
+
+atan2 = _register(Function(
+    "atan2", 2, 2,
+    partials=lambda y, x: [x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)],
+    numpy=_np("np.arctan2({0}, {1})"), sympy=lambda sp, y, x: sp.atan2(y, x),
+    latex=lambda a: f"\\operatorname{{atan2}}\\left({a[0]}, {a[1]}\\right)",
+    evaluate=_atan2_value, sympy_names=("atan2",),
+    real=math.atan2,
+))
+erfc = _register(Function(
+    "erfc", 1, 1,
+    partials=lambda x: [-2 / sqrt(PI) * exp(-x ** 2)],
+    numpy=_np("_rt.erfc({0})"), sympy=lambda sp, x: sp.erfc(x),
+    latex=_tex("\\operatorname{erfc}"),
+    evaluate=_at(ZERO, ONE), sympy_names=("erfc",),
+    real=math.erfc,
+))
+
+
+def _reciprocal_value(value: Callable[[Expr], Optional[Expr]]) -> Callable[[Expr], Optional[Expr]]:
+    """Exact values of 1/f from those of f, where f is not 0 there."""
+    def reciprocal(x: Expr) -> Optional[Expr]:
+        v = value(x)
+        return None if v is None or v is ZERO else 1 / v
+    return reciprocal
+
+
+def _cot_value(x: Expr) -> Optional[Expr]:
+    n = _quarter_turns(x)
+    return ZERO if n is not None and n % 2 == 1 else None
+
+
+sec = _register(Function(
+    "sec", 1, 1,
+    partials=lambda x: [sec(x) * tan(x)],
+    numpy=_np("(1 / np.cos({0}))"), sympy=lambda sp, x: sp.sec(x), latex=_tex("\\sec"),
+    evaluate=_reciprocal_value(_cos_value), sympy_names=("sec",),
+    real=lambda x: 1 / math.cos(x),
+))
+csc = _register(Function(
+    "csc", 1, 1,
+    partials=lambda x: [-csc(x) * cot(x)],
+    numpy=_np("(1 / np.sin({0}))"), sympy=lambda sp, x: sp.csc(x), latex=_tex("\\csc"),
+    evaluate=_reciprocal_value(_sin_value), sympy_names=("csc",),
+    real=lambda x: 1 / math.sin(x),
+))
+cot = _register(Function(
+    "cot", 1, 1,
+    partials=lambda x: [-1 - cot(x) ** 2],
+    numpy=_np("(1 / np.tan({0}))"), sympy=lambda sp, x: sp.cot(x), latex=_tex("\\cot"),
+    evaluate=_cot_value, sympy_names=("cot",),
+    real=lambda x: math.cos(x) / math.sin(x),
+))
+sech = _register(Function(
+    "sech", 1, 1,
+    partials=lambda x: [-sech(x) * tanh(x)],
+    numpy=_np("(1 / np.cosh({0}))"), sympy=lambda sp, x: sp.sech(x),
+    latex=_tex("\\operatorname{sech}"),
+    evaluate=_at(ZERO, ONE), sympy_names=("sech",),
+    real=lambda x: 1 / math.cosh(x),
+))
+csch = _register(Function(
+    "csch", 1, 1,
+    partials=lambda x: [-csch(x) * coth(x)],
+    numpy=_np("(1 / np.sinh({0}))"), sympy=lambda sp, x: sp.csch(x),
+    latex=_tex("\\operatorname{csch}"),
+    sympy_names=("csch",),
+    real=lambda x: 1 / math.sinh(x),
+))
+coth = _register(Function(
+    "coth", 1, 1,
+    partials=lambda x: [1 - coth(x) ** 2],
+    numpy=_np("(1 / np.tanh({0}))"), sympy=lambda sp, x: sp.coth(x),
+    latex=_tex("\\operatorname{coth}"),
+    sympy_names=("coth",),
+    real=lambda x: math.cosh(x) / math.sinh(x),
 ))

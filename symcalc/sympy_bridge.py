@@ -27,6 +27,7 @@ from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add,
                    postorder, power)
 from .functions import REGISTRY, Function, log, relu
 from .parser import symbol_from_name
+from .undefined import applied, check_name
 
 _BY_SYMPY_NAME: dict[str, Function] = {
     name: fn for fn in REGISTRY.values() for name in fn.sympy_names
@@ -107,6 +108,9 @@ def from_sympy(s: Any) -> Expr:
         node, expanded = stack.pop()
         if id(node) in made:
             continue
+        if isinstance(node, (sympy.Derivative, sympy.Subs)):  # of an abstract function
+            made[id(node)] = (node, _abstract_derivative(sympy, node))
+            continue
         if expanded or not node.args:
             args = [made[id(a)][1] for a in node.args]
             made[id(node)] = (node, _node_from_sympy(sympy, node, args))
@@ -135,9 +139,32 @@ def _node_from_sympy(sympy: Any, node: Any, args: list[Expr]) -> Expr:
         return _log_with_base(args) or mul(*args)
     if isinstance(node, sympy.Pow):
         return power(*args)
+    if isinstance(node, sympy.core.function.AppliedUndef):  # Function("f")(x): abstract
+        return applied(check_name(type(node).__name__), len(args))(*args)
     if isinstance(node, sympy.core.function.Application):  # sin, Max, Heaviside, ...
         return _call(node, args)
     raise SymcalcError(f"symcalc has no counterpart for the SymPy {type(node).__name__} {node}")
+
+
+def _abstract_derivative(sympy: Any, node: Any) -> Expr:
+    """``Derivative(f(x, y), x)`` -> ``f_1(x, y)``; ``Subs(Derivative(f(u), u), u, g(x))`` ->
+    ``f_1(g(x))``: partial derivatives of an abstract function in some of its arguments."""
+    whole, point = node, {}
+    if isinstance(node, sympy.Subs):
+        point = dict(zip(node.variables, node.point))
+        node = node.expr
+    f = node.expr if isinstance(node, sympy.Derivative) else None
+    if not isinstance(f, sympy.core.function.AppliedUndef):
+        raise ValueError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
+    indices: list[int] = []
+    for variable, count in node.variable_count:
+        places = [k for k, a in enumerate(f.args) if a == variable]
+        if len(places) != 1 or any(variable in a.free_symbols for a in f.args if a != variable):
+            raise ValueError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
+                             f"{variable} is not one argument of {f.func}")
+        indices += [places[0] + 1] * int(count)
+    args = [from_sympy(a.xreplace(point)) for a in f.args]
+    return applied(check_name(type(f).__name__), len(args), indices)(*args)
 
 
 def _float(node: Any) -> Num:

@@ -232,7 +232,60 @@ def _function_call(draw, name: str, depth: int) -> Formula:
         lo = max(t.lo for t in terms)
         hi = max(t.hi for t in terms) + math.log(len(terms))
         return Formula(expr, draw(_call_text("logsumexp", args)), lo, hi)
+    if name in _MORE_FUNCTIONS:
+        return draw(_more_function_call(name, depth))
     raise AssertionError(f"no builder for the function {name}")
+
+
+_MORE_FUNCTIONS = ("max", "min", "log2", "log10", "asinh", "acosh", "atanh", "atan2", "erfc",
+                   "sec", "csc", "cot", "sech", "csch", "coth")
+
+
+@st.composite
+def _more_function_call(draw, name: str, depth: int) -> Formula:
+    """Builders for max, min, the base-2 and base-10 logarithms, the inverse hyperbolic functions,
+    atan2, erfc and the reciprocal trigonometric and hyperbolic functions."""
+    if name in ("max", "min"):
+        terms = draw(st.lists(formulas(depth - 1), min_size=2, max_size=3))
+        pick = max if name == "max" else min
+        expr, args = _apply(name, *terms)
+        return Formula(expr, draw(_call_text(name, args)),
+                       pick(t.lo for t in terms), pick(t.hi for t in terms))
+    if name in ("log2", "log10"):
+        p = draw(positive(depth - 1))
+        expr, args = _apply(name, p)
+        fn = math.log2 if name == "log2" else math.log10
+        return Formula(expr, draw(_call_text(name, args)), fn(p.lo), fn(p.hi))
+    if name in ("asinh", "erfc", "sech"):
+        a = draw(formulas(depth - 1))
+        expr, args = _apply(name, a)
+        bounds = {"asinh": _monotone(math.asinh, a), "erfc": (0.0, 2.0), "sech": (0.0, 1.0)}[name]
+        return Formula(expr, draw(_call_text(name, args)), *bounds)
+    if name == "acosh":  # an argument of at least 1 + a positive bound
+        p = draw(positive(depth - 1))
+        expr = sc.acosh(1 + p.expr)
+        text = draw(_call_text(name, [f"1 + {_wrap(p.text)}"]))
+        return Formula(expr, text, math.acosh(1 + p.lo), math.acosh(1 + p.hi))
+    if name in ("atanh", "sec"):  # an argument in [-1/2, 1/2]
+        u = draw(unit_interval(depth))
+        expr, args = _apply(name, u)
+        bounds = (-math.atanh(0.5), math.atanh(0.5)) if name == "atanh" else (1.0, 1 / math.cos(0.5))
+        return Formula(expr, draw(_call_text(name, args)), *bounds)
+    if name == "atan2":  # a positive second argument keeps away from the branch cut
+        y, p = draw(formulas(depth - 1)), draw(positive(depth - 1))
+        expr, args = _apply(name, y, p)
+        return Formula(expr, draw(_call_text(name, args)), -math.pi / 2, math.pi / 2)
+    if name in ("csc", "cot"):  # an argument in [1/2, 3/2], well inside (0, pi)
+        u = draw(unit_interval(depth))
+        expr = getattr(sc, name)(1 + u.expr)
+        text = draw(_call_text(name, [f"1 + {_wrap(u.text)}"]))
+        bounds = (1.0, 1 / math.sin(0.5)) if name == "csc" else (1 / math.tan(1.5), 1 / math.tan(0.5))
+        return Formula(expr, text, *bounds)
+    p = draw(positive(depth - 1))  # csch, coth: a positive argument
+    expr, args = _apply(name, p)
+    if name == "csch":
+        return Formula(expr, draw(_call_text(name, args)), 1 / math.sinh(p.hi), 1 / math.sinh(p.lo))
+    return Formula(expr, draw(_call_text(name, args)), 1 / math.tanh(p.hi), 1 / math.tanh(p.lo))
 
 
 OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/", "reuse")

@@ -289,7 +289,8 @@ def test_the_oracle_rejects_results_undefined_where_f_is_defined():
 @pytest.mark.parametrize("name", sorted(sc.REGISTRY))
 def test_the_oracle_evaluates_every_registry_function_as_sympy_does(name):
     fn = sc.REGISTRY[name]
-    args = [sc.Num(sc.parse("3/10")), sc.Num(sc.parse("7/10"))][:max(fn.min_args, 1)]
+    sample = "17/10" if name == "acosh" else "3/10"  # inside the real domain
+    args = [sc.Num(sc.parse(sample)), sc.Num(sc.parse("7/10"))][:max(fn.min_args, 1)]
     call = fn(*[sc.Symbol(f"a{k}") for k in range(len(args))])
     point = {f"a{k}": oracle.mpmath.mpf(a.value.numerator) / a.value.denominator
              for k, a in enumerate(args)}
