@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from .errors import SymcalcError
 from .expr import Expr
 from .functions import ALIASES, REGISTRY, Function
 
@@ -107,8 +108,10 @@ def function(name: str, nargs: Optional[int] = None) -> AbstractFunction:
 
     ``nargs`` fixes the number of arguments; without it the first call fixes it.
 
+    >>> import symcalc as sc
     >>> f = function("f")
-    >>> diff(f(x**2), x)
+    >>> x = sc.symbols("x")
+    >>> sc.diff(f(x**2), x)
     Expr('2*x*f_1(x^2)')
     """
     return AbstractFunction(name, nargs)
@@ -117,7 +120,7 @@ def function(name: str, nargs: Optional[int] = None) -> AbstractFunction:
 def _no_numpy(name: str, base: str):
     def form(args: Sequence[str]) -> str:
         what = name if name == base else f"{name} (a derivative of {base})"
-        raise ValueError(f"{what} is an abstract function with no numeric definition: "
+        raise SymcalcError(f"{what} is an abstract function with no numeric definition: "
                          f"substitute a formula for {base} before compiling")
     return form
 
