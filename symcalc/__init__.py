@@ -18,6 +18,7 @@ from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, l
 from .optimize import gradient_step, newton_step
 from .parser import parse
 from .printing import latex
+from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor
 
