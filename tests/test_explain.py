@@ -275,3 +275,42 @@ def test_deep_nesting_does_not_recurse():
     d = sc.explain(e, "x")
     assert d.result is sc.diff(e, "x")
     assert len(list(d.walk())) == 3001
+
+
+# --- the command line ------------------------------------------------------------------------------
+def run_cli(capsys, *argv):
+    from symcalc.cli import main
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return out
+
+
+def test_cli_diff_steps_in_every_format(capsys):
+    d = sc.explain("x^2*sin(x)", "x")
+    text = run_cli(capsys, "diff", "x^2*sin(x)", "x", "--steps")
+    assert text.startswith(str(d) + "\n")
+    assert text.rstrip().splitlines()[-1] == str(d.result)
+    tex = run_cli(capsys, "diff", "x^2*sin(x)", "x", "--steps", "--format", "latex")
+    assert tex.startswith(d.latex())
+    data = json.loads(run_cli(capsys, "diff", "x^2*sin(x)", "x", "--steps", "--format", "json"))
+    assert data["result"] == str(d.result) and data["steps"] == [d.to_dict()]
+
+
+def test_cli_steps_for_higher_order_and_mixed_partials(capsys):
+    data = json.loads(run_cli(capsys, "diff", "x^3*y", "x", "y", "--order", "2", "--steps",
+                              "--format", "json"))
+    results = [sc.parse(s["result"]) for s in data["steps"]]
+    assert [s["variable"] for s in data["steps"]] == ["x", "x", "y", "y"]
+    assert results[-1] is sc.diff("x^3*y", "x", 2, "y", 2) is sc.parse(data["result"])
+    assert [sc.parse(s["expr"]) for s in data["steps"][1:]] == results[:-1]
+
+
+def test_cli_grad_steps_in_every_format(capsys):
+    f = "0.5*(sigmoid(w*x + b) - y)^2"
+    ds = sc.explain(f, ["w", "b"])
+    assert run_cli(capsys, "grad", f, "w", "b", "--steps").startswith(str(ds) + "\n")
+    assert run_cli(capsys, "grad", f, "w", "b", "--steps", "--format", "latex").startswith(ds.latex())
+    data = json.loads(run_cli(capsys, "grad", f, "w", "b", "--steps", "--format", "json"))
+    assert data["steps"] == ds.to_dict()["components"]
+    assert data["result"] == [str(g) for g in sc.grad(f, ["w", "b"])]

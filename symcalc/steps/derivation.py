@@ -18,16 +18,16 @@ own; simplification steps restate the derivative of the whole expression in a ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator, Sequence, Union
 
 from ..calculus import ExprLike, VarLike, diff, to_expr, to_symbol, to_symbols
-from ..expr import Expr, Symbol
+from ..expr import ZERO, Expr, Symbol
 from . import render
 from .rules import trace
 from .step import Step
 from .tidy import simplification_steps
 
-__all__ = ["Derivation", "Derivations", "Step", "explain"]
+__all__ = ["Derivation", "Derivations", "Step", "explain", "explain_successive"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +98,21 @@ def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]]) -> Union[Deriva
     if isinstance(var, (Symbol, str)) and len(to_symbols(var)) == 1:
         return _explain(f, to_symbol(var) if isinstance(var, Symbol) else to_symbols(var)[0])
     return Derivations(_explain(f, x) for x in to_symbols(var))
+
+
+def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]]) -> Derivations:
+    """One derivation per differentiation, in the order ``diff(e, x, n, y, m)`` performs them:
+    ``[(x, 2), (y, 1)]`` explains d/dx e, then d/dx of that, then d/dy of that.  The last result is
+    ``diff``'s."""
+    current, out = to_expr(e), Derivations()
+    for var, count in orders:
+        x = to_symbol(var)
+        for _ in range(count):
+            if out and current is ZERO:  # as diff does: every further derivative is 0
+                break
+            out.append(_explain(current, x))
+            current = out[-1].result
+    return out
 
 
 def _explain(f: Expr, x: Symbol) -> Derivation:
