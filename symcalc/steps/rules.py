@@ -212,7 +212,7 @@ def function(node: Expr, ctx: Context) -> Optional[Plan]:
         formulas = ",\\ ".join(
             f"\\frac{{\\partial}}{{\\partial {latex(u)}}} {latex(shown)} = {latex(shown_partials[k])}"
             for k, u in zip(slots, names))
-        return f"{inner},\\ {formulas}"
+        return f"{inner},\\ \\text{{{name}: }} {formulas}"
 
     return Plan("chain", tuple(args[k] for k in slots),
                 lambda ds: _sum([raw_mul(partials[k], d) for k, d in zip(slots, ds)]),
@@ -231,8 +231,8 @@ def _outer(rule: str, inner: Expr, ctx: Context, local: Callable[[Expr], Expr],
     u = ctx.placeholder()
     d_text, d_latex = _d(u)
     note = f"{u} = {inner}; {rule}: {d_text} {outer(u)} = {shown(u)}"
-    latex_note = lambda: (f"{latex(u)} = {latex(inner)},\\ {d_latex} {latex(outer(u))} = "  # noqa: E731
-                          f"{latex(shown(u))}")
+    latex_note = lambda: (f"{latex(u)} = {latex(inner)},\\ \\text{{{rule}: }} {d_latex} "  # noqa: E731
+                          f"{latex(outer(u))} = {latex(shown(u))}")
     return Plan("chain", (inner,), lambda ds: raw_mul(local(inner), ds[0]), note, latex_note)
 
 
