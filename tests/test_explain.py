@@ -226,6 +226,17 @@ def test_common_factor_and_collect_like_terms():
     assert "collect like terms" in simplifications(d)[0].rule
 
 
+def test_minus_sign_into_a_sum_and_rearrange_merged_into_the_next_step():
+    f = "-(x - mu)^2/(2*s^2) - log(s)"
+    d = checked(f, "x")
+    assert [s.rule for s in simplifications(d)] == ["arithmetic", "minus sign into a sum"]
+    d = checked("x^2*sin(x)")
+    assert [s.rule for s in simplifications(d)] in (["rearrange"], ["common factor"], [])
+    d = checked("sin(x)/x")
+    assert simplifications(d)[0].before is d.steps[0].result
+    assert "rearrange" not in [s.rule for s in simplifications(d)]
+
+
 def test_no_simplification_when_the_rule_gives_the_final_form():
     d = checked("sin(x)")
     assert len(d.steps) == 1 and d.steps[0].result is d.result

@@ -4,18 +4,21 @@ Each step rewrites the whole derivative and is named after what it did:
 
 1. the canonical form (``symcalc.expr``): named from what the constructors did at each node:
    ``cancel`` (x*x^-1, a - a), ``collect like terms`` (2*x + 3*x), ``combine powers``
-   (x*x^2), ``distribute`` (2*(x + 1)), ``arithmetic`` (3*(2*x)), else ``rearrange``;
+   (x*x^2), ``distribute`` (2*(x + 1)), ``arithmetic`` (3*(2*x)), else ``rearrange`` (a
+   mere reordering, shown only when no other step follows: else it goes with the next step);
 2. identities, each a rewrite of its own: ``inverse functions`` (registry field ``undoes``:
    log(exp(u)) = u), ``Pythagorean identity`` (sin(u)^2 + cos(u)^2 = 1) and ``hyperbolic
    identity`` (cosh(u)^2 - sinh(u)^2 = 1);
 3. whatever ``simplify`` does beyond these, to reach ``diff``'s result exactly: ``common factor``
-   when a sum becomes a product, ``expand`` when a product becomes a sum, else ``simplify``.
+   when a sum becomes a product, ``expand`` when a product becomes a sum, ``minus sign into a
+   sum`` for -(1 - s)*R -> (s - 1)*R, else ``simplify``.
 
 Every rewrite keeps the value wherever the derivative is defined.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Optional
 
 from ..expr import (ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, power,
@@ -48,6 +51,9 @@ def simplification_steps(f: Expr, raw: Expr, final: Expr) -> list[Step]:
             record(name, new, "; ".join(t for t, _ in used), ",\\ ".join(t for _, t in used))
     if current is not final:
         record(_final_name(current, final), final)
+    if len(steps) > 1 and steps[0].rule == "rearrange":  # a mere reordering goes with the next step
+        steps[1] = replace(steps[1], before=raw)
+        del steps[0]
     return steps
 
 
@@ -226,4 +232,18 @@ def _final_name(current: Expr, final: Expr) -> str:
         return "common factor"
     if isinstance(current, Mul) and isinstance(final, Add):
         return "expand"
+    if _sign_into_sum(current) is final:
+        return "minus sign into a sum"
     return "simplify"
+
+
+def _sign_into_sum(e: Expr) -> Optional[Expr]:
+    # -c*(1 - s)*R -> c*(s - 1)*R: the product's minus sign taken into a sum factor
+    if not (isinstance(e, Mul) and isinstance(e.args[0], Num) and e.args[0].value < 0):
+        return None
+    factors = list(e.args[1:])
+    for k, f in enumerate(factors):
+        if isinstance(f, Add):
+            negated = add(*(mul(Num(-1), t) for t in f.args))
+            return mul(Num(-e.args[0].value), *factors[:k], negated, *factors[k + 1:])
+    return None
