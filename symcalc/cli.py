@@ -206,6 +206,8 @@ def run_grad(args: argparse.Namespace) -> Answer:
 
 def with_steps(answer: Answer, derivations: Derivations) -> Answer:
     """``--steps``: the derivations, rule by rule, before the answer (JSON: under "steps")."""
+    if not derivations:  # order 0: nothing was differentiated
+        return Answer(answer.text, answer.latex, {**answer.data, "steps": []}, answer.status)
     return Answer(f"{derivations}\n\n{answer.text}", f"{derivations.latex()}\n{answer.latex}",
                   {**answer.data, "steps": [d.to_dict() for d in derivations]}, answer.status)
 

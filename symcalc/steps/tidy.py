@@ -11,7 +11,8 @@ Each step rewrites the whole derivative and is named after what it did:
    identity`` (cosh(u)^2 - sinh(u)^2 = 1);
 3. whatever ``simplify`` does beyond these, to reach ``diff``'s result exactly: ``common factor``
    when a sum becomes a product, ``expand`` when a product becomes a sum, ``minus sign into a
-   sum`` for -(1 - s)*R -> (s - 1)*R, else ``simplify``.
+   sum`` for -(1 - s)*R -> (s - 1)*R, ``numbers out of a sum`` for (x/2 + 1)*R -> (x + 2)*R/2,
+   else ``simplify``.
 
 Every rewrite keeps the value wherever the derivative is defined.
 """
@@ -19,6 +20,8 @@ Every rewrite keeps the value wherever the derivative is defined.
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
+from math import gcd
 from typing import Callable, Optional
 
 from ..expr import (ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, power,
@@ -232,9 +235,37 @@ def _final_name(current: Expr, final: Expr) -> str:
         return "common factor"
     if isinstance(current, Mul) and isinstance(final, Add):
         return "expand"
-    if _sign_into_sum(current) is final:
-        return "minus sign into a sum"
+    for names in (("minus sign into a sum",), ("numbers out of a sum",),
+                  ("numbers out of a sum", "minus sign into a sum")):
+        candidate: Optional[Expr] = current
+        for name in names:
+            candidate = _TIDY[name](candidate) if candidate is not None else None
+        if candidate is final:
+            return ", ".join(names)
     return "simplify"
+
+
+def _numbers_out_of_sums(e: Expr) -> Optional[Expr]:
+    # (x/2 + 1)*R -> (x + 2)*R/2: the numeric content of a sum factor joins the coefficient
+    if not isinstance(e, Mul):
+        return None
+    coefficient, factors, changed = Fraction(1), [], False
+    for f in e.args:
+        content = _content(f) if isinstance(f, Add) else Fraction(1)
+        if content != 1:
+            f, coefficient, changed = mul(Num(1 / content), f), coefficient * content, True
+        factors.append(f)
+    return mul(Num(coefficient), *factors) if changed else None
+
+
+def _content(total: Add) -> Fraction:
+    """The largest positive rational that divides every coefficient of the sum exactly."""
+    numerators, denominators = 0, 1
+    for t in total.args:
+        c = Fraction(split_coefficient(t)[0])
+        numerators = gcd(numerators, c.numerator)
+        denominators = denominators * c.denominator // gcd(denominators, c.denominator)
+    return Fraction(numerators, denominators)
 
 
 def _sign_into_sum(e: Expr) -> Optional[Expr]:
@@ -247,3 +278,6 @@ def _sign_into_sum(e: Expr) -> Optional[Expr]:
             negated = add(*(mul(Num(-1), t) for t in f.args))
             return mul(Num(-e.args[0].value), *factors[:k], negated, *factors[k + 1:])
     return None
+
+
+_TIDY = {"minus sign into a sum": _sign_into_sum, "numbers out of a sum": _numbers_out_of_sums}
