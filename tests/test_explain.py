@@ -226,10 +226,12 @@ def test_common_factor_and_collect_like_terms():
     assert "collect like terms" in simplifications(d)[0].rule
 
 
-def test_minus_sign_into_a_sum_and_rearrange_merged_into_the_next_step():
+def test_sign_and_numbers_of_a_sum_and_rearrange_merged_into_the_next_step():
     f = "-(x - mu)^2/(2*s^2) - log(s)"
     d = checked(f, "x")
     assert [s.rule for s in simplifications(d)] == ["arithmetic", "minus sign into a sum"]
+    d = checked("exp(x/2 + x^2)")
+    assert [s.rule for s in simplifications(d)] == ["numbers out of a sum"]
     d = checked("x^2*sin(x)")
     assert [s.rule for s in simplifications(d)] in (["rearrange"], ["common factor"], [])
     d = checked("sin(x)/x")
