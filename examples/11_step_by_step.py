@@ -48,8 +48,8 @@ def main() -> None:
     # the rules a textbook would name, outermost first
     by_w = [step.rule for step in traces[0].walk() if not step.is_simplification]
     print("rules for dL/dw:", ", ".join(by_w))
-    assert by_w == ["constant multiple", "chain", "sum", "constant", "chain", "sum",
-                    "constant multiple", "variable", "constant"], by_w
+    assert by_w == ["constant multiple", "chain", "sum", "chain", "sum", "constant multiple",
+                    "variable", "constant", "constant"], by_w
     outer, inner = [s for s in traces[0].walk() if s.rule == "chain"]
     print("chain rule through the square: ", outer.note)
     print("chain rule through the sigmoid:", inner.note)

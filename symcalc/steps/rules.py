@@ -93,8 +93,12 @@ def variable(node: Expr, ctx: Context) -> Optional[Plan]:
 
 
 def sum_rule(node: Expr, ctx: Context) -> Optional[Plan]:
-    # (u + v)' = u' + v'
-    return Plan("sum", node.args, _sum) if isinstance(node, Add) else None
+    # (u + v)' = u' + v'; the terms without x are one part, whose derivative is 0
+    if not isinstance(node, Add):
+        return None
+    varying = [t for t in node.args if ctx.depends(t)]
+    fixed = [t for t in node.args if not ctx.depends(t)]
+    return Plan("sum", tuple(varying) + ((add(*fixed),) if fixed else ()), _sum)
 
 
 def constant_multiple(node: Expr, ctx: Context) -> Optional[Plan]:
