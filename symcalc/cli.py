@@ -21,7 +21,7 @@ from .errors import ParseError
 from .expr import Expr, Symbol
 from .parser import parse
 from .printing import latex, latex_name, to_str
-from .steps.derivation import Derivations, explain, explain_successive
+from .steps.derivation import explain, explain_successive, with_steps
 from .taylor import taylor
 from .verify import SAMPLE_RADIUS, GradientCheck, check_gradient
 
@@ -177,9 +177,9 @@ def run_diff(args: argparse.Namespace) -> Answer:
     spec = [item for x in xs for item in (x, args.order)]
     result = calculus.diff(f, *spec)
     lhs = _latex_derivative(f, xs, args.order)
-    answer = Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
-                    describe("diff", f, xs, result, order=args.order))
-    return with_steps(answer, explain_successive(f, [(x, args.order) for x in xs])) if args.steps else answer
+    return with_steps(args.steps, lambda: explain_successive(f, [(x, args.order) for x in xs]),
+                      Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
+                             describe("diff", f, xs, result, order=args.order)))
 
 
 def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
@@ -198,18 +198,10 @@ def run_grad(args: argparse.Namespace) -> Answer:
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
     lhs = f"\\nabla_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
-    answer = Answer(text_labelled([f"d/d{x}" for x in xs], result),
-                    latex_display(f"{lhs} = {latex_matrix(column)}"),
-                    describe("grad", f, xs, list(result)))
-    return with_steps(answer, explain(f, xs)) if args.steps else answer
-
-
-def with_steps(answer: Answer, derivations: Derivations) -> Answer:
-    """``--steps``: the derivations, rule by rule, before the answer (JSON: under "steps")."""
-    if not derivations:  # order 0: nothing was differentiated
-        return Answer(answer.text, answer.latex, {**answer.data, "steps": []}, answer.status)
-    return Answer(f"{derivations}\n\n{answer.text}", f"{derivations.latex()}\n{answer.latex}",
-                  {**answer.data, "steps": [d.to_dict() for d in derivations]}, answer.status)
+    return with_steps(args.steps, lambda: explain(f, xs),
+                      Answer(text_labelled([f"d/d{x}" for x in xs], result),
+                             latex_display(f"{lhs} = {latex_matrix(column)}"),
+                             describe("grad", f, xs, list(result))))
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
@@ -445,8 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub["diff"].add_argument("--order", type=order_argument, default=1,
                              help="differentiate this many times by each variable (default: 1)")
     for name in ("diff", "grad"):
-        sub[name].add_argument("--steps", action="store_true",
-                               help="show the derivation rule by rule (product, chain, ...)")
+        sub[name].add_argument("--steps", action="store_true", help="show the derivation rule by rule")
     sub["jacobian"].add_argument("formulas", help="comma-separated functions ('-' reads stdin)")
     sub["jacobian"].add_argument("variables", nargs="*", metavar="VAR", help=vars_help)
     sub["jacobian"].add_argument("--det", action="store_true", help="also print the determinant")

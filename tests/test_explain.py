@@ -327,3 +327,9 @@ def test_cli_grad_steps_in_every_format(capsys):
     data = json.loads(run_cli(capsys, "grad", f, "w", "b", "--steps", "--format", "json"))
     assert data["steps"] == ds.to_dict()["components"]
     assert data["result"] == [str(g) for g in sc.grad(f, ["w", "b"])]
+
+
+def test_cli_steps_with_order_zero_print_only_the_answer(capsys):
+    assert run_cli(capsys, "diff", "x^2", "x", "--order", "0", "--steps") == "x^2\n"
+    data = json.loads(run_cli(capsys, "diff", "x^2", "x", "--order", "0", "--steps", "--format", "json"))
+    assert data["steps"] == [] and data["result"] == "x^2"

@@ -17,8 +17,8 @@ own; simplification steps restate the derivative of the whole expression in a ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence, Union
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar, Union
 
 from ..calculus import ExprLike, VarLike, diff, to_expr, to_symbol, to_symbols
 from ..expr import ZERO, Expr, Symbol
@@ -27,7 +27,7 @@ from .rules import trace
 from .step import Step
 from .tidy import simplification_steps
 
-__all__ = ["Derivation", "Derivations", "Step", "explain", "explain_successive"]
+__all__ = ["Derivation", "Derivations", "Step", "explain", "explain_successive", "with_steps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,3 +119,18 @@ def _explain(f: Expr, x: Symbol) -> Derivation:
     top = trace(f, x)
     result = diff(f, x)
     return Derivation(f, x, [top, *simplification_steps(f, top.result, result)], result)
+
+
+Answer = TypeVar("Answer")  # the command line's answer: a dataclass with text, latex and data
+
+
+def with_steps(wanted: bool, derivations: Callable[[], Derivations], answer: Answer) -> Answer:
+    """The command line's ``--steps``: the derivations, rule by rule, before the answer in text
+    and LaTeX, and under ``"steps"`` in its JSON data."""
+    if not wanted:
+        return answer
+    made = derivations()
+    if not made:  # order 0: nothing was differentiated
+        return replace(answer, data={**answer.data, "steps": []})
+    return replace(answer, text=f"{made}\n\n{answer.text}", latex=f"{made.latex()}\n{answer.latex}",
+                   data={**answer.data, "steps": [d.to_dict() for d in made]})
