@@ -73,15 +73,18 @@ class Derivations(list):
 
     @property
     def result(self) -> list[Expr]:
+        """The partial derivatives: ``sc.grad``'s list."""
         return [d.result for d in self]
 
     def __str__(self) -> str:
         return "\n\n".join(str(d) for d in self)
 
     def latex(self) -> str:
+        """One ``align*`` environment per variable."""
         return "\n".join(d.latex() for d in self)
 
     def to_dict(self) -> dict:
+        """JSON-ready: ``{"variables": [...], "components": [one Derivation.to_dict() each]}``."""
         return {"variables": [d.var.name for d in self], "components": [d.to_dict() for d in self]}
 
     def _repr_latex_(self) -> str:

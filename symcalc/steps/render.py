@@ -77,7 +77,7 @@ def to_latex(f: Expr, var: Symbol, steps: Sequence[Step], result: Expr) -> str:
     for line in lines(steps):
         s = line.step
         left = "" if s.is_simplification else f"{d}\\left({latex(s.expr)}\\right) "
-        label = f"\\text{{{line.number}. {s.rule}}}"
+        label = f"\\text{{{line.number}. {_latex_text(s.rule)}}}"
         if line.see is not None:
             label += f"\\ \\text{{(see step {line.see})}}"
         elif s.latex_note:
@@ -86,6 +86,13 @@ def to_latex(f: Expr, var: Symbol, steps: Sequence[Step], result: Expr) -> str:
     if not rows:
         rows.append(f"{d}\\left({latex(f)}\\right) &= {latex(result)}")
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _latex_text(text: str) -> str:
+    """Text that is safe inside ``\\text{...}``."""
+    for char in "\\{}$&#^_%~":
+        text = text.replace(char, " " if char in "\\{}^~" else "\\" + char)
+    return text
 
 
 def to_dict(f: Expr, var: Symbol, steps: Sequence[Step], result: Expr) -> dict:
