@@ -38,6 +38,7 @@ from .functions import (acosh, asinh, atan2, atanh, cot, coth, csc, csch, erfc, 
 from .undefined import function
 from .optimize import gradient_step, newton_step
 from .parser import parse, symbols
+from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor
 

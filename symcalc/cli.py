@@ -25,6 +25,7 @@ from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, na
                      text_labelled, text_matrix)
 from .parser import parse
 from .printing import latex, latex_name, to_str
+from .steps.derivation import explain, explain_successive, with_steps
 from .taylor import taylor
 from .verify import check_gradient
 
@@ -138,8 +139,9 @@ def run_diff(args: argparse.Namespace) -> Answer:
     spec = [item for x in xs for item in (x, args.order)]
     result = calculus.diff(f, *spec)
     lhs = _latex_derivative(f, xs, args.order)
-    return Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
-                  describe("diff", f, xs, result, order=args.order))
+    return with_steps(args.steps, lambda: explain_successive(f, [(x, args.order) for x in xs]),
+                      Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
+                             describe("diff", f, xs, result, order=args.order)))
 
 
 def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
@@ -158,9 +160,10 @@ def run_grad(args: argparse.Namespace) -> Answer:
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
     lhs = f"\\nabla_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
-    return Answer(text_labelled([f"d/d{x}" for x in xs], result),
-                  latex_display(f"{lhs} = {latex_matrix(column)}"),
-                  describe("grad", f, xs, list(result)))
+    return with_steps(args.steps, lambda: explain(f, xs),
+                      Answer(text_labelled([f"d/d{x}" for x in xs], result),
+                             latex_display(f"{lhs} = {latex_matrix(column)}"),
+                             describe("grad", f, xs, list(result))))
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
@@ -263,6 +266,7 @@ class Subcommand:
 FORMULA = arg("formula", help="the formula ('-' reads it from standard input)")
 VARIABLES = arg("variables", nargs="*", metavar="VAR",
                 help="variables in order (default: the formula's, alphabetically)")
+STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -270,10 +274,11 @@ SUBCOMMANDS = (
                '  symcalc diff "x^5" x --order 3\n  echo "tanh(x)" | symcalc diff - x --format latex',
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
-                    help="differentiate this many times by each variable (default: 1)")),
+                    help="differentiate this many times by each variable (default: 1)"),
+                STEPS),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
-               (FORMULA, VARIABLES), run_grad),
+               (FORMULA, VARIABLES, STEPS), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det',
                (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
