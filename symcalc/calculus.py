@@ -322,7 +322,7 @@ def to_float(e: ExprLike) -> float:
         return float(f.value)
     if isinstance(f, Constant):
         return f.value
-    return float(evalf(f, 17))
+    return float(evalf(f, 25))  # 25 digits: rounding them again to a float is exact but in ties
 
 
 # --- helpers ---------------------------------------------------------------------------------------

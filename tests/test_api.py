@@ -10,14 +10,19 @@ from __future__ import annotations
 import math
 import random
 from decimal import Decimal
+from fractions import Fraction
 
 import mpmath
 import numpy as np
 import pytest
 import sympy
+from hypothesis import given
+from hypothesis import strategies as st
 
 import symcalc as sc
 from oracle import check_derivative, check_jacobian_det, value
+from strategies import exprs, points
+from symcalc.expr import postorder
 
 x, y, s = sc.symbols("x y s")
 
@@ -53,6 +58,16 @@ def test_float_is_correctly_rounded_where_float_arithmetic_is_not():
         expected = float(mpmath.sin(mpmath.mpf(10) ** 25))
     assert float(e) == expected
     assert float(e) != math.sin(1e25)
+
+
+@given(exprs(), points(1))
+def test_float_of_a_constant_is_its_nearest_float(e, at):
+    exact = {name: Fraction(v) for name, v in at[0].items()}  # the float's own binary value
+    expected = value(e, {name: mpmath.mpf(v) for name, v in at[0].items()})
+    constant = sc.subs(e, exact)
+    if expected is None:  # a point where e is undefined
+        return
+    assert float(constant) == float(expected)
 
 
 def test_float_of_an_expression_with_variables_is_a_type_error():
@@ -103,6 +118,23 @@ def test_subs_is_one_simultaneous_pass():
     assert sc.subs("x + y", {"x": "y", "y": "x"}) is x + y
     assert sc.subs("exp(x*y) + 2*x*y", {"x*y": "s"}) is sc.exp(s) + 2 * x * y
     assert sc.subs("sqrt(x + 1)/(x + 1)", {"x + 1": "s"}) is sc.parse("sqrt(s)/s")
+
+
+@given(exprs(), points(1), st.data())
+def test_subs_of_any_subexpression_keeps_the_value(e, at, data):
+    parts = [n for n in postorder([e]) if not isinstance(n, sc.Num)]
+    if not parts:
+        return  # a number has no part that may be a key
+    part = data.draw(st.sampled_from(parts))
+    fresh = sc.Symbol("fresh")
+    replaced = sc.subs(e, {part: fresh})
+    assert sc.subs(replaced, {fresh: part}) is e
+    point = {name: mpmath.mpf(v) for name, v in at[0].items()}
+    expected, part_value = value(e, point), value(part, point)
+    if expected is not None and part_value is not None:
+        with mpmath.workdps(50):
+            got = value(replaced, {**point, "fresh": part_value})
+            assert abs(got - expected) <= mpmath.mpf("1e-40") * (1 + abs(expected))
 
 
 def test_subs_values_may_be_numbers_or_expressions_and_keys_not_numbers():
