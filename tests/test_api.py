@@ -234,7 +234,7 @@ PUBLIC_CALLS = {
     "subs": [((F, {"x": "2", "sin(2)": "s"}), {0, 1})],
     "symbols": [(("x y",), set())],
     "taylor": [((F, {"x": "1"}, 2), {0, 1})],
-    "to_sympy": [((F,), {0})],
+    "to_sympy": [((F,), {0}), ((FS,), {0}), (([FS, [F]],), {0})],
     "vjp": [((FS, VS, V), {0, 2})],
 }
 TAKES_NO_FORMULA = {"from_sympy"}  # a SymPy expression in, an Expr out
