@@ -302,8 +302,8 @@ def evalf(e: ExprLike, digits: int = 15) -> Decimal:
     """
     f = to_expr(e)
     digits = check_order(digits, "precision")
-    if not 1 <= digits <= 100_000:
-        raise SymcalcError(f"evalf needs between 1 and 100000 digits, not {digits}")
+    if not 1 <= digits <= 10_000:
+        raise SymcalcError(f"evalf needs between 1 and 10000 digits, not {digits}")
     _check_constant(f, "evalf")
     from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
 
