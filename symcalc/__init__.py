@@ -19,14 +19,14 @@ Layers, each importing only the ones above it: ``errors``, ``bigint`` -> ``expr`
 ``optimize``, ``verify`` -> ``cli``.
 """
 
-from .calculus import (determinant, diff, directional, grad, hessian, hvp, jacobian, jacobian_det, jvp,
-                       latex, simplify, subs, vjp)
+from .calculus import (count_ops, determinant, diff, directional, evalf, grad, hessian, hvp, jacobian,
+                       jacobian_det, jvp, latex, simplify, subs, vjp)
 from .compile import codegen, lambdify
 from .convert import Derivatives
+from .convert import to_expr as as_expr
 from .errors import (DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError,
                      SymcalcTypeError)
-from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, as_expr,
-                   count_ops)
+from .expr import E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol
 from .functions import REGISTRY
 from .functions import abs_ as abs
 from .functions import (acos, asin, atan, cos, cosh, erf, exp, expm1, heaviside, log, log1p,

@@ -9,20 +9,26 @@ that evaluating a gradient costs a small constant times evaluating the function.
 
 from __future__ import annotations
 
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from itertools import combinations
 from typing import Iterable, Mapping, Sequence
 
 from .convert import (Derivatives, ExprLike, VarLike, check_order, split_formulas, to_expr, to_exprs,
                       to_symbol, to_symbols)
 from .diff import forward, reverse
-from .errors import DivisionByZeroError, SymcalcError, SymcalcTypeError
-from .expr import ONE, ZERO, Expr, Num, Pow, Symbol, add, as_expr, mul, postorder, rebuild
+from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
+from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
+                   power, rebuild, split_coefficient, with_args)
+from .expr import count_ops as _count_ops
+from .functions import abs_
 from .layout import latex_matrix
 from .printing import latex as _latex
 from .simplify import simplify as _simplify
 
-__all__ = ["Derivatives", "determinant", "diff", "directional", "grad", "hessian", "hvp", "jacobian",
-           "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
+__all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
+           "hvp", "jacobian", "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
+
+_GUARD_DIGITS = 10  # computed beyond the digits asked for, so that the last one is rounded right
 
 
 # --- derivatives -----------------------------------------------------------------------------------
@@ -156,20 +162,34 @@ def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) 
     return Derivatives([_simplified(g) for g in graph], graph)
 
 
-def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Expr:
+def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
+                 absolute: bool = False) -> Expr:
     """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``).
+
+    ``absolute=True`` gives ``|det J|``, the factor of a change of variables in an integral: the
+    absolute value is taken factor by factor, and even powers need none.
 
     >>> jacobian_det("r*cos(t), r*sin(t)", "r t")
     Expr('r')
+    >>> jacobian_det("r*cos(t), r*sin(t)", "r t", absolute=True)
+    Expr('abs(r)')
     """
     fs, xs = _functions(es), to_symbols(variables)
     if len(fs) != len(xs):
         raise SymcalcError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
-    return _simplified(determinant(jacobian(fs, xs)))
+    det = _simplified(determinant(jacobian(fs, xs)))
+    return _absolute(det) if absolute else det
 
 
-def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
-    """Determinant by Laplace expansion along rows, memoised on the set of remaining columns."""
+def determinant(matrix: Sequence[Sequence[ExprLike]]) -> Expr:
+    """Determinant of a square matrix given as a list of rows of expressions or formula strings,
+    by Laplace expansion along rows, memoised on the set of remaining columns.
+
+    >>> determinant([["a", "b"], ["c", "d"]])
+    Expr('a*d - b*c')
+    """
+    matrix = [_sequence(row, "a row of the matrix") for row in _sequence(matrix, "the matrix")]
+    matrix = [[to_expr(entry) for entry in row] for row in matrix]
     n = len(matrix)
     if any(len(row) != n for row in matrix):
         raise SymcalcError("the determinant needs a square matrix")
@@ -220,17 +240,89 @@ def latex(e: ExprLike | Sequence) -> str:
     return latex_matrix([[to_expr(x) for x in row] for row in rows])
 
 
-def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
-    """Replace variables by numbers or expressions, all at once: ``subs("x*y", {"x": 2})`` -> ``2*y``.
+def subs(e: ExprLike, mapping: Mapping[ExprLike, ExprLike]) -> Expr:
+    """Replace variables or subexpressions by numbers or expressions, all at once.
+
+    A key is a variable or any subexpression, given as an expression or a formula; it is parsed
+    into its canonical form and replaces the nodes of ``e`` that are that very node (so ``x*y``
+    matches in ``sin(x*y)`` but not in ``2*x*y``, whose product is ``2*x*y`` as a whole).  The
+    replacement is one bottom-up pass: a matched node is replaced whole, and the values are not
+    substituted again.  A number as a key is a TypeError.
 
     >>> subs("x*y + x", {"x": 2})
     Expr('2*y + 2')
     >>> subs("x*y", {"y": "x + 1"})
     Expr('x*(x + 1)')
+    >>> subs("sin(x)^2 + sin(x)", {"sin(x)": "s"})
+    Expr('s^2 + s')
     """
     f = to_expr(e)
-    table = {to_symbol(k): to_expr(v) for k, v in mapping.items()}
-    return rebuild(f, lambda leaf: table.get(leaf, leaf))
+    if not isinstance(mapping, Mapping):
+        raise SymcalcTypeError(f"subs needs a mapping such as {{'x': 2}}, not {type(mapping).__name__}")
+    table: dict[Expr, Expr] = {}
+    for key, value in mapping.items():
+        node = to_expr(key)
+        if isinstance(node, Num):
+            raise SymcalcTypeError(f"subs: a key must be a variable or a subexpression, not the "
+                                   f"number {node}")
+        if node in table:
+            raise SymcalcError(f"subs: {node} is given twice")
+        table[node] = to_expr(value)
+    replaced: dict[Expr, Expr] = {}
+    pick = lambda node: table[node] if node in table else replaced[node]
+    for node in postorder([f], done=lambda n: n in table):
+        replaced[node] = with_args(node, tuple(pick(a) for a in node.args)) if node.args else node
+    return pick(f)
+
+
+def count_ops(e: ExprLike | Sequence) -> int:
+    """Operations needed to evaluate ``e`` (an expression, a formula, or a possibly nested list of
+    them) with every shared subexpression computed once.
+
+    >>> count_ops("sin(x)*x")
+    2
+    >>> count_ops(["sin(x)*x", "sin(x) + 1"])
+    3
+    """
+    return _count_ops(_leaves(e))
+
+
+def evalf(e: ExprLike, digits: int = 15) -> Decimal:
+    """The value of an expression without variables to ``digits`` significant digits.
+
+    The result is a ``decimal.Decimal`` holding exactly those digits (``str`` shows them all;
+    ``float()`` of it is the nearest float).  SymPy's arbitrary-precision evaluation computes it,
+    imported on first use.  Raises a TypeError when ``e`` has variables and a ``DomainError``
+    when its value is not a real number (``log(-1)``, ``1/0``).
+
+    >>> evalf("pi", 30)
+    Decimal('3.14159265358979323846264338328')
+    >>> evalf("exp(1)/3")
+    Decimal('0.906093942819682')
+    """
+    f = to_expr(e)
+    digits = check_order(digits, "precision")
+    if not 1 <= digits <= 10_000:
+        raise SymcalcError(f"evalf needs between 1 and 10000 digits, not {digits}")
+    _check_constant(f, "evalf")
+    from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
+
+    value = to_sympy(f).evalf(digits + _GUARD_DIGITS)
+    if not (value.is_Number and value.is_real and value.is_finite):
+        raise DomainError(f"{f} has no real value (it evaluates to {value})")
+    rounding = Context(prec=digits, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
+    return rounding.plus(Decimal(str(value)))
+
+
+def to_float(e: ExprLike) -> float:
+    """``float(e)`` for an expression without variables: its correctly rounded value."""
+    f = to_expr(e)
+    _check_constant(f, "float()")
+    if isinstance(f, Num):
+        return float(f.value)
+    if isinstance(f, Constant):
+        return f.value
+    return float(evalf(f, 25))  # 25 digits: rounding them again to a float is exact but in ties
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -255,6 +347,45 @@ def _zero_divisor(e: Expr) -> Expr | None:
             except DivisionByZeroError:  # a divisor inside this base; found first in postorder
                 continue
     return None
+
+
+def _absolute(e: Expr) -> Expr:
+    """``|e|`` for real variables, factor by factor: ``|-2*r^2*sin(p)| = 2*r^2*abs(sin(p))``."""
+    coefficient, rest = split_coefficient(e)
+    factors = [Num(abs(coefficient))]
+    for factor in rest.args if isinstance(rest, Mul) else (rest,):
+        base, exponent = (factor.base, factor.exponent) if isinstance(factor, Pow) else (factor, ONE)
+        if isinstance(exponent, Num) and exponent.is_integer:
+            factors.append(factor if exponent.value % 2 == 0 else power(abs_(base), exponent))
+        else:
+            factors.append(abs_(factor))
+    return _simplified(mul(*factors))
+
+
+def _check_constant(f: Expr, what: str) -> None:
+    if f.free_symbols:
+        names = ", ".join(sorted(s.name for s in f.free_symbols))
+        raise SymcalcTypeError(f"{what} needs an expression without variables, but {f} depends on "
+                               f"{names}: substitute values first, e.g. with subs")
+
+
+def _sequence(value: object, what: str) -> Sequence:
+    if isinstance(value, (str, Expr)) or not isinstance(value, Sequence):
+        raise SymcalcTypeError(f"{what} must be a list, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _leaves(e: ExprLike | Sequence) -> list[Expr]:
+    """The expressions of a possibly nested list, in order (or the one expression)."""
+    found: list[Expr] = []
+    stack = [e]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, Expr)) or not isinstance(item, Iterable):
+            found.append(to_expr(item))
+        else:
+            stack.extend(reversed(list(item)))
+    return found
 
 
 def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:

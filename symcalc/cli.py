@@ -2,7 +2,10 @@
 
 Every subcommand produces an ``Answer`` holding the same result three ways (text, LaTeX and a
 JSON-ready dict); ``--format`` picks one.  Exit status: 0 success, 1 ``check`` found a
-disagreement, 2 bad input, 3 an internal error.
+disagreement, 2 bad input, 3 an internal error.  With ``--format json`` an error is a JSON object
+on standard output (``{"error": ...}``, with ``"line"`` and ``"column"`` for a formula that does
+not parse); otherwise it is one line on standard error.  A variable that does not occur in the
+formula is no error (a derivative by it is 0, as in the API); a note on standard error says so.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from . import __version__, calculus
 from .check_report import check_data, check_latex, check_text
 from .compile import codegen
 from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
-from .errors import SymcalcError
+from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
 from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
                      text_labelled, text_matrix)
@@ -33,7 +36,22 @@ OK, DISAGREE, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
 
 class UsageError(SymcalcError):
-    """Bad command-line input that is not a formula error (a bad --at, an unknown variable)."""
+    """Bad command-line input that is not a formula error (a bad --at, an empty standard input)."""
+
+
+class BadArguments(UsageError):
+    """Arguments argparse refuses; raised instead of exiting, so that the error can be JSON."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class RaisingParser(argparse.ArgumentParser):
+    """argparse's parser, raising ``BadArguments`` for bad arguments instead of exiting."""
+
+    def error(self, message: str):
+        raise BadArguments(self, message)
 
 
 @dataclass(frozen=True)
@@ -62,22 +80,30 @@ def read_formula(text: str) -> str:
     return source
 
 
-def resolve_variables(names: Sequence[str], formulas: Sequence[Expr]) -> list[Symbol]:
+def resolve_variables(names: Sequence[str], formulas: Sequence[Expr], *,
+                      repeats: bool = False) -> list[Symbol]:
     """The variables as given; with none given, the formulas' variables in alphabetical order.
 
-    A variable that occurs in none of the formulas is an error: it is almost always a typo.
+    ``repeats`` allows a variable more than once (``diff f x x``).  A variable that occurs in none
+    of the formulas is allowed (the derivative by it is 0), with a note, as it is often a typo.
     """
     free = frozenset().union(*(f.free_symbols for f in formulas))
     if not names:
         if not free:
             raise UsageError("the formula has no variables to differentiate by")
         return sorted(free, key=lambda s: s.name)
-    variables = to_symbols(list(names))
-    for x in variables:
+    variables = [to_symbol(n) for n in names] if repeats else to_symbols(list(names))
+    for x in dict.fromkeys(variables):
         if x not in free:
-            known = ", ".join(sorted(s.name for s in free)) or "none"
-            raise UsageError(f"unknown variable {x}: the formula's variables are {known}")
+            note_absent(x, free)
     return variables
+
+
+def note_absent(x: Symbol, free: frozenset[Symbol]) -> None:
+    """Say on standard error that ``x`` does not occur in the formula (likely a typo)."""
+    known = ", ".join(sorted(s.name for s in free)) or "none"
+    print(f"symcalc: note: {x} does not occur in the formula (its variables: {known})",
+          file=sys.stderr)
 
 
 def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
@@ -92,8 +118,7 @@ def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
             if x in point:
                 raise UsageError(f"bad --at: {x} is given twice")
             if x not in formula.free_symbols:
-                known = ", ".join(sorted(s.name for s in formula.free_symbols)) or "none"
-                raise UsageError(f"bad --at: unknown variable {x}: the formula's variables are {known}")
+                note_absent(x, formula.free_symbols)
             point[x] = parse(value)
     if not items:
         point = {x: parse("0") for x in sorted(formula.free_symbols, key=lambda s: s.name)}
@@ -133,7 +158,7 @@ def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra)
 
 def run_diff(args: argparse.Namespace) -> Answer:
     f = parse(read_formula(args.formula))
-    xs = resolve_variables(args.variables, [f])
+    xs = resolve_variables(args.variables, [f], repeats=True)
     if not args.variables and len(xs) > 1:
         raise UsageError(f"name the variable(s) to differentiate by: the formula has {', '.join(names(xs))}")
     spec = [item for x in xs for item in (x, args.order)]
@@ -150,7 +175,13 @@ def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
         return latex(f)
     d = "d" if len(f.free_symbols) <= 1 else "\\partial"
     power = lambda n: f"^{{{n}}}" if n > 1 else ""
-    below = " ".join(f"{d} {latex_name(x.name)}{power(order)}" for x in reversed(xs))
+    runs: list[list] = []  # x y y -> [[y, 2], [x, 1]]: repeated variables as one power
+    for x in reversed(xs):
+        if runs and runs[-1][0] is x:
+            runs[-1][1] += order
+        else:
+            runs.append([x, order])
+    below = " ".join(f"{d} {latex_name(x.name)}{power(n)}" for x, n in runs)
     return f"\\frac{{{d}{power(total)}}}{{{below}}} \\left({latex(f)}\\right)"
 
 
@@ -173,11 +204,12 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
     text, lines = text_matrix(result), [f"{lhs} = {latex_matrix(result)}"]
     extra = {}
-    if args.det:
-        det = calculus.jacobian_det(fs, xs)
-        text += f"\n\ndet = {to_str(det)}"
-        lines.append(f"\\det J = {latex(det)}")
-        extra = {"det": to_str(det), "det_latex": latex(det)}
+    if args.det or args.absolute:
+        det = calculus.jacobian_det(fs, xs, absolute=args.absolute)
+        label, latex_label = ("|det|", "\\left|\\det J\\right|") if args.absolute else ("det", "\\det J")
+        text += f"\n\n{label} = {to_str(det)}"
+        lines.append(f"{latex_label} = {latex(det)}")
+        extra = {"det": to_str(det), "det_latex": latex(det), "absolute": args.absolute}
     data = describe("jacobian", fs, xs, result)
     data.update(extra)
     return Answer(text, latex_display(*lines), data)
@@ -271,6 +303,7 @@ STEPS = arg("--steps", action="store_true", help="show the derivation rule by ru
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
                'symcalc diff "sin(x)*exp(x)" x\n  symcalc diff "x^3*y" x y          (d^2/dy dx)\n'
+               '  symcalc diff "x^3*y" x x          (d^2/dx^2)\n'
                '  symcalc diff "x^5" x --order 3\n  echo "tanh(x)" | symcalc diff - x --format latex',
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
@@ -280,9 +313,12 @@ SUBCOMMANDS = (
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
                (FORMULA, VARIABLES, STEPS), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
-               'symcalc jacobian "r*cos(t), r*sin(t)" r t --det',
+               'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
+               '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
                (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
-                arg("--det", action="store_true", help="also print the determinant")),
+                arg("--det", action="store_true", help="also print the determinant"),
+                arg("--absolute", action="store_true",
+                    help="also print |det J|, the factor of a change of variables")),
                run_jacobian),
     Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
                (FORMULA, VARIABLES), run_hessian),
@@ -322,7 +358,9 @@ formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu lo
   a formula '-' is read from standard input; quote formulas that contain spaces or * ( ).
 variables are used in the order given; with none given, the formula's variables in
   alphabetical order.
-exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error."""
+a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
+exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
+  --format json an error is {"error": ...} on stdout."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -331,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     formats.add_argument("--format", choices=["text", "latex", "json"], default="text",
                          help="output format (default: text)")
     examples = "\n  ".join(c.example.split("\n")[0] for c in SUBCOMMANDS)
-    parser = argparse.ArgumentParser(
+    parser = RaisingParser(
         prog="symcalc", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Exact derivatives, gradients, Jacobians, Hessians and Taylor polynomials "
                     "of formulas, simplified.",
@@ -358,17 +396,29 @@ def _protect_leading_minus(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    fmt = _requested_format(argv)
     try:
         args = build_parser().parse_args(_protect_leading_minus(argv))
-    except SystemExit as exit_:  # --help, --version and usage errors
+    except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
+    except BadArguments as exc:
+        if fmt == "json":
+            return _fail_json({"error": str(exc)}, BAD_INPUT)
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        return BAD_INPUT
     try:
         answer = COMMANDS[args.command](args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status
-    except SymcalcError as exc:  # bad input: a formula, a variable, a point, an order
+    except ParseError as exc:
+        if fmt == "json":
+            return _fail_json({"error": exc.reason, "line": exc.line, "column": exc.column,
+                               "expected": list(exc.expected)}, BAD_INPUT)
         return _fail(str(exc))
+    except SymcalcError as exc:  # bad input: a formula, a variable, a point, an order
+        return _fail_json({"error": str(exc)}, BAD_INPUT) if fmt == "json" else _fail(str(exc))
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
         return OK
@@ -377,11 +427,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a fault of symcalc itself: one line, never a traceback
         if os.environ.get("SYMCALC_DEBUG"):
             raise
-        message = " ".join(str(exc).split("\n"))
-        print(f"symcalc: internal error: {type(exc).__name__}: {message}", file=sys.stderr)
+        message = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split(chr(10)))}"
+        if fmt == "json":
+            return _fail_json({"error": message}, INTERNAL_ERROR)
+        print(f"symcalc: {message}", file=sys.stderr)
         return INTERNAL_ERROR
+
+
+def _requested_format(argv: Sequence[str]) -> str:
+    """The value of the last ``--format`` option (argparse's abbreviations too), before parsing,
+    so that even an error in the arguments can be reported in the format asked for."""
+    fmt = "text"
+    for k, item in enumerate(argv):
+        name, eq, value = item.partition("=")
+        if len(name) >= 3 and "--format".startswith(name):
+            value = value if eq else (argv[k + 1] if k + 1 < len(argv) else "")
+            fmt = value.strip()
+    return fmt
 
 
 def _fail(message: str) -> int:
     print(f"symcalc: error: {message}", file=sys.stderr)
     return BAD_INPUT
+
+
+def _fail_json(error: dict, status: int) -> int:
+    print(json.dumps(error, ensure_ascii=False))
+    return status

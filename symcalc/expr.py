@@ -141,6 +141,27 @@ class Expr:
         """Number of operations in the graph, each shared node counted once."""
         return count_ops([self])
 
+    # --- the API as methods (symcalc.calculus builds on this module, hence the late imports) ---
+    def diff(self, *spec: object) -> "Expr":
+        """``symcalc.diff(self, *spec)``: ``e.diff("x")``, ``e.diff("x", 2)``, ``e.diff("x", "y")``."""
+        from .calculus import diff
+        return diff(self, *spec)
+
+    def subs(self, mapping) -> "Expr":
+        """``symcalc.subs(self, mapping)``: ``e.subs({"y": 3})``, ``e.subs({"sin(x)": "s"})``."""
+        from .calculus import subs
+        return subs(self, mapping)
+
+    def evalf(self, digits: int = 15):
+        """The value to ``digits`` significant digits as a ``decimal.Decimal`` (see symcalc.evalf)."""
+        from .calculus import evalf
+        return evalf(self, digits)
+
+    def __float__(self) -> float:
+        """The correctly rounded value; a TypeError when the expression has variables."""
+        from .calculus import to_float
+        return to_float(self)
+
     def __str__(self) -> str:
         from .printing import to_str  # the printer builds on this module
         return to_str(self)

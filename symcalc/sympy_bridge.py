@@ -19,7 +19,7 @@ from __future__ import annotations
 import numbers
 import sys
 from fractions import Fraction
-from typing import Any
+from typing import Any, Sequence
 
 from .convert import ExprLike, to_expr
 from .errors import SymcalcError, SymcalcTypeError
@@ -34,8 +34,9 @@ _BY_SYMPY_NAME: dict[str, Function] = {
 }
 
 
-def to_sympy(e: ExprLike, *, real: bool = False, evaluate: bool = True) -> Any:
-    """The SymPy expression equal to ``e`` (an Expr, a formula string or a number).
+def to_sympy(e: ExprLike | Sequence, *, real: bool = False, evaluate: bool = True) -> Any:
+    """The SymPy expression equal to ``e`` (an Expr, a formula string or a number); a list of them,
+    or a list of lists such as a Hessian, gives a list of the same nesting.
 
     ``real=True`` makes every symbol a real SymPy symbol, so that ``Abs``, ``sign`` and ``Max``
     differentiate as on the real line.  ``evaluate=False`` builds the SymPy tree without SymPy's
@@ -43,9 +44,13 @@ def to_sympy(e: ExprLike, *, real: bool = False, evaluate: bool = True) -> Any:
 
     >>> to_sympy("x^2*exp(x)")
     x**2*exp(x)
+    >>> to_sympy(["x*y", ["sin(x)"]])
+    [x*y, [sin(x)]]
     """
     import sympy
 
+    if isinstance(e, Sequence) and not isinstance(e, (str, Expr)):
+        return [to_sympy(item, real=real, evaluate=evaluate) for item in e]
     e = to_expr(e)
     too_deep = SymcalcError(
         f"the formula is nested {e.depth} levels deep, more than SymPy can evaluate; "

@@ -27,11 +27,13 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
            displacement: bool = False) -> Expr:
     """The Taylor polynomial of ``e`` around ``point``: every term of total degree <= ``order``.
 
-    ``point`` maps each variable of ``e`` (a name or a Symbol) to a number or an expression:
+    ``point`` maps the variables to expand in (names or Symbols) to numbers or expressions:
     ``taylor("exp(x)", {"x": 0}, 4)`` is ``x^4/24 + x^3/6 + x^2/2 + x + 1``, and
     ``taylor("exp(x)*sin(y)", {"x": 0, "y": 1}, 2)`` is ``f + grad f . d + 1/2 d^T H d`` with
-    ``d = (x, y - 1)``.  A variable mapped to itself (``{"x": 0, "a": "a"}``) is a parameter and
-    is not expanded.
+    ``d = (x, y - 1)``.  The variables of ``e`` that the point does not name (or maps to
+    themselves) are parameters and are not expanded: ``taylor("(1 + x)^k", {"x": 0}, 2)`` is
+    ``1 + k*x + k*(k - 1)*x^2/2``.  A variable of the point that ``e`` does not depend on changes
+    nothing (``e`` is its own expansion in it).
 
     Coefficients are exact when the expression and the point are (``1/24``, ``sin(1)``; a float
     point such as 0.5 is read as the exact 1/2).  The result is a polynomial in the displacements
@@ -52,8 +54,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     Expr('dx*dy + 2*dx + dy + 2')
 
     Raises ``TypeError`` for a non-integer order and ``ValueError`` for a negative order, a point
-    that gives no value to a variable of ``e``, a point value that depends on an expanded variable,
-    or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0): that
+    value that depends on an expanded variable, or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0): that
     one is a ``DomainError``.
     """
     f = to_expr(e)
@@ -88,7 +89,8 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
 
 
 def _centre(f: Expr, point: Mapping[VarLike, ExprLike]) -> dict[Symbol, Expr]:
-    """The point as {Symbol: Expr}, checked; variables mapped to themselves are left out."""
+    """The point as {Symbol: Expr}, checked; variables mapped to themselves are left out (as are
+    the variables of ``f`` it does not name: both are parameters)."""
     if not isinstance(point, Mapping):
         raise SymcalcTypeError(f"the point must be a mapping such as {{'x': 0}}, not {type(point).__name__}")
     centre: dict[Symbol, Expr] = {}
@@ -97,10 +99,6 @@ def _centre(f: Expr, point: Mapping[VarLike, ExprLike]) -> dict[Symbol, Expr]:
         if x in centre:
             raise SymcalcError(f"the point gives {x} twice")
         centre[x] = to_expr(value)
-    missing = sorted(s.name for s in f.free_symbols - set(centre))
-    if missing:
-        raise SymcalcError(f"the point gives no value for {', '.join(missing)}: every variable of "
-                         f"{f} needs one (map a variable to itself to keep it as a parameter)")
     expanded = {x: a for x, a in centre.items() if a is not x}
     for x, a in expanded.items():
         clash = sorted(s.name for s in a.free_symbols & set(expanded))

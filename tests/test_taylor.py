@@ -126,6 +126,39 @@ def test_parameters_mapped_to_themselves_are_not_expanded():
     assert_same(ours, sympy.series(sympy.exp(A * X), X, 0, 5).removeO())
 
 
+@pytest.mark.parametrize("formula, point, order", [
+    ("(1 + x)^k", {"x": "0"}, 2),
+    ("(1 + x)^k", {"x": "0"}, 4),
+    ("exp(a*x)", {"x": "0"}, 4),
+    ("exp(a*x)*sin(k*y)", {"x": "0", "y": "1"}, 2),
+    ("log(x + k)", {"x": "1"}, 3),
+])
+def test_variables_the_point_does_not_name_are_parameters(formula, point, order):
+    ours = sc.taylor(formula, point, order)
+    names = {**SYMPY_NAMES, "k": sympy.Symbol("k")}
+    f = sympy.sympify(formula, locals=names, convert_xor=True)
+    at = {names[v]: sympy.sympify(a) for v, a in point.items()}
+    expected = explicit_taylor_sum(f, at, order)
+    difference = sympy.simplify(sympy.sympify(str(ours), locals=names, convert_xor=True) - expected)
+    assert difference == 0, (ours, expected)
+    # the same as mapping the parameters to themselves
+    free = {s.name for s in sc.parse(formula).free_symbols} - set(point)
+    assert ours is sc.taylor(formula, {**point, **{v: v for v in free}}, order)
+
+
+def test_binomial_series_with_a_parameter():
+    k, x = sympy.symbols("k x")
+    ours = sc.taylor("(1 + x)^k", {"x": 0}, order=2)
+    expected = 1 + k * x + k * (k - 1) * x**2 / 2
+    assert sympy.expand(sc.to_sympy(ours) - expected) == 0
+    assert sympy.expand(sympy.series((1 + x)**k, x, 0, 3).removeO() - expected) == 0
+
+
+def test_a_point_variable_the_formula_does_not_have_changes_nothing():
+    assert sc.taylor("exp(x)", {"y": 0}, 3) is sc.parse("exp(x)")
+    assert sc.taylor("x*y", {"x": 1, "z": 5}, 2) is sc.taylor("x*y", {"x": 1}, 2)
+
+
 def test_keys_may_be_symbols_and_values_numbers_or_expressions():
     x, y = sc.symbols("x y")
     ours = sc.taylor(sc.exp(x) * sc.sin(y), {x: 0.5, y: sc.parse("pi/4")}, 2)
@@ -187,9 +220,6 @@ def assert_slope(remainder_at, expected):
 
 
 # --- errors ----------------------------------------------------------------------------------------
-def test_point_missing_a_variable():
-    with pytest.raises(ValueError, match="no value for y"):
-        sc.taylor("x*y", {"x": 0}, 2)
 
 
 def test_negative_order():
