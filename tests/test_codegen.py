@@ -314,7 +314,10 @@ def test_tracebacks_show_the_generated_line():
     with pytest.raises(ValueError) as info:
         f(np.ones(2), np.ones(3))
     text = "".join(traceback.format_exception(info.value))
-    assert "return _rt.evaluate(_f_body, x, y)" in text  # the generated line, from linecache
+    assert "return evaluate(_f_body, x, y)" in text  # the generated line, from linecache
+    frame = next(t for t in traceback.extract_tb(info.value.__traceback__)
+                 if t.filename.startswith("<symcalc-generated"))
+    assert f.source.splitlines()[frame.lineno - 1].strip() == "return evaluate(_f_body, x, y)"
 
 
 def test_source_is_available_and_standalone():
@@ -538,7 +541,7 @@ def test_a_gradient_term_with_two_numbers_keeps_its_sign():
 
 def test_the_printer_multiplies_every_numeric_factor_of_a_product():
     # x + (-1)*(-2)*x: a product with two numbers, which no canonical constructor builds
-    from symcalc.compile import _source
+    from symcalc.compile import _generate
     from symcalc.expr import _new
     from symcalc.program import Program
 
@@ -548,5 +551,5 @@ def test_the_printer_multiplies_every_numeric_factor_of_a_product():
     total = _new(sc.Add, (sc.Add, (x, product)), (x, product))
     for root in (product, total):
         namespace: dict = {}
-        exec(_source(Program((x,), (root,), ()), "f"), namespace)
+        exec(_generate({"f": Program((x,), (root,), ())}).source, namespace)
         assert namespace["f"](0.5) == (1.0 if root is product else 1.5)
