@@ -24,10 +24,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import runtime
-from .errors import SymcalcError
+from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .numpy_printer import function_body
-from .program import Outputs, Program, program
+from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
 # the final source calls it as ``NAME``, defined above the function.
@@ -215,10 +215,15 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
 def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol | str] | str) -> str:
     """Standalone source of several functions of the same ``variables`` (name -> outputs), with
     the imports and helpers written once."""
-    variables = list(variables) if not isinstance(variables, str) else variables
+    if not isinstance(functions, Mapping):
+        raise SymcalcTypeError(f"the functions must be a mapping of names to outputs, "
+                               f"not {type(functions).__name__}")
+    symbols = variable_symbols(variables)
     for name in functions:
         _check_name(name)
-    return _generate({name: program(exprs, variables) for name, exprs in functions.items()}).source
+        if f"_{name}_body" in functions:
+            raise SymcalcError(f"the function names {name!r} and '_{name}_body' collide")
+    return _generate({name: program(exprs, symbols) for name, exprs in functions.items()}).source
 
 
 _generated = itertools.count()

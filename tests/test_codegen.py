@@ -17,6 +17,7 @@ import sympy
 
 import symcalc as sc
 from symcalc import runtime
+from symcalc.compile import codegen_module
 from symcalc.convert import to_expr
 from symcalc.program import program
 
@@ -307,6 +308,25 @@ def test_a_missing_variable_is_named():
         sc.lambdify([["x"], ["x", "x"]], ["x"])
     with pytest.raises(ValueError, match="listed twice"):
         sc.lambdify("x", ["x", "x"])
+
+
+@pytest.mark.parametrize("call, message, wrong_type", [
+    (lambda: sc.lambdify("x", 5), "variables must be a list", True),
+    (lambda: sc.lambdify("x", [1]), "must be a Symbol or a name", True),
+    (lambda: sc.lambdify("x", ["x y"]), "not a variable name", False),
+    (lambda: sc.lambdify(None, ["x"]), "cannot use NoneType", True),
+    (lambda: sc.lambdify(["x", ["x"]], ["x"]), "rectangular", False),
+    (lambda: sc.lambdify("x + y", ["x"]), "depends on y", False),
+    (lambda: sc.codegen("x", ["x"], name=3), "not a valid function name", False),
+    (lambda: sc.codegen("x", ["x"], name="f-g"), "not a valid function name", False),
+    (lambda: sc.codegen("x", ["x"], name="evaluate"), "helper", False),
+    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"]), "collide", False),
+    (lambda: codegen_module(["x"], ["x"]), "mapping of names", True),
+])
+def test_bad_input_to_code_generation_is_a_symcalc_error(call, message, wrong_type):
+    with pytest.raises(sc.SymcalcError, match=message) as info:
+        call()
+    assert isinstance(info.value, TypeError) == wrong_type
 
 
 def test_tracebacks_show_the_generated_line():
