@@ -124,8 +124,13 @@ def _bound_names(node: ast.stmt) -> frozenset[str]:
 @functools.lru_cache(maxsize=None)
 def helper_source(names: tuple[str, ...]) -> str:
     """The imports and the source of the ``symcalc.runtime`` helpers ``names`` and of everything
-    they use, in the module's order: the top of a standalone generated file."""
-    statements = _runtime_statements()
+    they use, in the module's order: the top of a standalone generated file.  Where symcalc is
+    installed without its source files, the helpers are imported from ``symcalc.runtime``."""
+    try:
+        statements = _runtime_statements()
+    except OSError:
+        imported = f"\nfrom symcalc.runtime import {', '.join(names)}" if names else ""
+        return f"import numpy as np{imported}\n"
     defined = set().union(*(s.binds for s in statements))
     unknown = sorted(set(names) - defined)
     if unknown:

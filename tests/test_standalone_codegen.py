@@ -175,3 +175,23 @@ def test_a_variable_named_like_a_helper_is_renamed():
                                                    sc.Symbol("filled")])
     assert "def f(x, evaluate_, filled_):" in f.source
     assert f(0.0, 2.0, 3.0) == 6.5
+
+
+def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
+    from symcalc import compile as compile_module
+
+    def unavailable(_):
+        raise OSError("no source")
+
+    helper_source.cache_clear()
+    compile_module._runtime_statements.cache_clear()
+    monkeypatch.setattr(compile_module.inspect, "getsource", unavailable)
+    try:
+        f = sc.lambdify("sigmoid(x)*y", ["x", "y"])
+        assert "from symcalc.runtime import evaluate, sigmoid" in f.source
+        namespace: dict = {}
+        exec(compile(f.source, "<fallback>", "exec"), namespace)
+        assert namespace["f"](0.0, 3.0) == f(0.0, 3.0) == 1.5
+    finally:
+        helper_source.cache_clear()
+        compile_module._runtime_statements.cache_clear()
