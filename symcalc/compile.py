@@ -89,6 +89,7 @@ class _Statement:
     text: str
     binds: frozenset[str]
     reads: frozenset[str]
+    kind: str  # "import", "definition" (a function or class) or "assignment"
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,8 +108,11 @@ def _runtime_statements() -> tuple[_Statement, ...]:
         is_docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
         if is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
             continue
+        reads = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+        kind = ("import" if isinstance(node, (ast.Import, ast.ImportFrom)) else "definition"
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else "assignment")
         statements.append(_Statement("\n".join(lines[first:node.end_lineno]), _bound_names(node),
-                                     frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))))
+                                     reads, kind))
     return tuple(statements)
 
 
@@ -143,27 +147,23 @@ def helper_source(names: tuple[str, ...]) -> str:
                 needed.add(k)
                 wanted |= s.reads & defined
     chosen = [s for k, s in enumerate(statements) if k in needed]
-    standard = [s.text for s in chosen if _is_import(s) and "numpy" not in s.text]
-    numpy = [s.text for s in chosen if _is_import(s) and "numpy" in s.text]
+    imports = [s.text for s in chosen if s.kind == "import"]
+    standard = [text for text in imports if "numpy" not in text]
+    numpy = [text for text in imports if "numpy" in text]
     parts = ["from __future__ import annotations"] + ["\n".join(g) for g in (standard, numpy) if g]
-    helpers = [s.text for s in chosen if not _is_import(s)]
+    helpers = [s for s in chosen if s.kind != "import"]
     if helpers:
         parts.append("\n# Helpers from symcalc.runtime: this file needs only NumPy.\n"
                      + _module_spacing(helpers))
     return "\n\n".join(parts) + "\n"
 
 
-def _is_import(statement: _Statement) -> bool:
-    return statement.text.startswith(("import ", "from "))
-
-
-def _module_spacing(texts: list[str]) -> str:
+def _module_spacing(statements: list[_Statement]) -> str:
     """The statements joined as in a module: two blank lines around a function or class."""
-    out = texts[0]
-    for before, text in zip(texts, texts[1:]):
-        blocks = [t.lstrip("#").startswith(("def ", "class ", "@")) or "\ndef " in t or "\nclass " in t
-                  for t in (before, text)]
-        out += ("\n\n\n" if any(blocks) else "\n") + text
+    out = statements[0].text
+    for before, statement in zip(statements, statements[1:]):
+        apart = "definition" in (before.kind, statement.kind)
+        out += ("\n\n\n" if apart else "\n") + statement.text
     return out
 
 
