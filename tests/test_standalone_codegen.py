@@ -195,3 +195,19 @@ def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
     finally:
         helper_source.cache_clear()
         compile_module._runtime_statements.cache_clear()
+
+
+def test_the_command_line_writes_one_standalone_module(capsys):
+    from symcalc.cli import main
+
+    assert main(["codegen", "logsumexp(a, b)*sigmoid(a)", "a", "b", "--grad", "--hessian"]) == 0
+    source = capsys.readouterr().out
+    assert source.count("from __future__") == 1 and source.count("def evaluate(") == 1
+    assert not re.search(r"^\s*(import|from)\s+symcalc", source, re.MULTILINE)
+    namespace: dict = {}
+    exec(compile(source, "<cli>", "exec"), namespace)
+    for name, outputs in [("f", "logsumexp(a, b)*sigmoid(a)"),
+                          ("grad_f", sc.grad("logsumexp(a, b)*sigmoid(a)", ["a", "b"])),
+                          ("hessian_f", sc.hessian("logsumexp(a, b)*sigmoid(a)", ["a", "b"]))]:
+        np.testing.assert_allclose(namespace[name](0.3, -700.0),
+                                   sc.lambdify(outputs, ["a", "b"])(0.3, -700.0), rtol=1e-15)
