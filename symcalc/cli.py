@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 from . import __version__, calculus
 from .check_report import check_data, check_latex, check_text
-from .compile import codegen
+from .compile import codegen_module
 from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
 from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
@@ -256,18 +256,11 @@ def run_codegen(args: argparse.Namespace) -> Answer:
         functions[f"grad_{args.name}"] = calculus.grad(f, xs)
     if args.hessian:
         functions[f"hessian_{args.name}"] = calculus.hessian(f, xs)
-    source = join_sources([codegen(value, xs, name) for name, value in functions.items()])
+    source = codegen_module(functions, xs)
     data = {"command": "codegen", "input": to_str(f), "variables": names(xs),
             "functions": {name: strings(value) for name, value in functions.items()},
             "source": source}
     return Answer(source.rstrip("\n"), f"\\begin{{verbatim}}\n{source.rstrip()}\n\\end{{verbatim}}", data)
-
-
-def join_sources(sources: Sequence[str]) -> str:
-    """Generated functions as one module: the shared import lines once, then each function."""
-    header = sources[0][:sources[0].index("def ")]
-    bodies = [s[len(header):] if s.startswith(header) else s for s in sources]
-    return header + "\n\n".join(body.rstrip("\n") + "\n" for body in bodies)
 
 
 def run_check(args: argparse.Namespace) -> Answer:

@@ -7,12 +7,15 @@ Nodes are interned, so common-subexpression elimination needs no search.
 
 from __future__ import annotations
 
+import decimal
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence, Union
 
+from .bigint import power_fits
 from .expr import ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
 from .program import Program
 
@@ -56,6 +59,101 @@ def _number(value: Union[int, Fraction]) -> _Piece:
             text = repr(float(value))
         except OverflowError:
             text = "np.inf" if value > 0 else "-np.inf"
+    return _Piece(text, UNARY if text.startswith("-") else ATOM)
+
+
+_SAFE_LOG2 = 1000  # a power of a number within float range below 2^+-1000 is printed as it is
+_LN_FLOAT_MAX = 709.79  # ln of the largest float, rounded up
+_LN_FLOAT_TINY = -744.45  # ln of the smallest positive float, rounded down
+_DIGITS = 60  # decimal digits of the logarithms that place a power beyond float range
+
+
+def _log2(value: Union[int, Fraction]) -> float:
+    """log2 of a positive number of any size (math.log2 reads an int of any size)."""
+    if isinstance(value, Fraction):
+        return math.log2(value.numerator) - math.log2(value.denominator)
+    return math.log2(value)
+
+
+def _decimal(value: Union[int, Fraction]) -> decimal.Decimal:
+    """A rational of any size to the context's precision, without converting all its digits."""
+    value = Fraction(value)
+    parts = []
+    for n in (value.numerator, value.denominator):
+        shift = max(0, n.bit_length() - 4 * _DIGITS)
+        parts.append(decimal.Decimal(n >> shift) * decimal.Decimal(2) ** shift)
+    return parts[0] / parts[1]
+
+
+def _ln(value: Fraction) -> decimal.Decimal:
+    """The natural logarithm of a positive rational, to the context's precision."""
+    d = _decimal(value - 1)
+    if abs(d) < decimal.Decimal("1e-15"):  # ln(1 + d) by its series: 1 + d would lose d's digits
+        return d - d * d / 2 + d * d * d / 3
+    return _decimal(value).ln()
+
+
+def numeric_power(base: Union[int, Fraction], exponent: Union[int, Fraction]) -> float:
+    """``base ** exponent`` as a float, ``inf`` (with its sign) beyond float range and ``0.0``
+    below it, without forming a number larger than the guard of ``symcalc.bigint``."""
+    base, exponent = Fraction(base), Fraction(exponent)
+    whole = exponent.denominator == 1
+    if base < 0 and not whole:
+        return math.nan  # as NumPy gives for a negative number to a fractional power
+    sign = -1.0 if base < 0 and exponent.numerator % 2 else 1.0
+    magnitude = abs(base)
+    if magnitude == 0:
+        return sign * (0.0 if exponent > 0 else math.inf if exponent < 0 else 1.0)
+    if magnitude == 1 or exponent == 0:
+        return sign
+    bits = magnitude.numerator.bit_length() + magnitude.denominator.bit_length()
+    if whole and power_fits(bits, exponent.numerator):  # exact, then rounded once
+        try:
+            return sign * float(magnitude ** exponent.numerator)
+        except OverflowError:
+            return sign * math.inf
+    with decimal.localcontext() as context:
+        context.prec = _DIGITS
+        context.Emax, context.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        logarithm = _ln(magnitude)
+        scale = _decimal(exponent) * logarithm  # ln |base ** exponent|
+        if scale > _LN_FLOAT_MAX:
+            return sign * math.inf
+        if scale < _LN_FLOAT_TINY:
+            return sign * 0.0
+        return sign * float(scale.exp())
+
+
+def _printable_power(base: Expr, exponent: Expr) -> bool:
+    """Whether ``base ** exponent`` may be printed as a power: anything but a power of two numbers
+    that is beyond, or near the edge of, float range (``9 ** 387420489`` would be computed as an
+    integer of a billion bits), whose base is itself beyond it, or that is not real."""
+    if not (isinstance(base, Num) and isinstance(exponent, Num)) or base.value == 0:
+        return True
+    if base.value < 0 and not isinstance(exponent.value, int):
+        return False  # Python would give a complex number: NaN, as NumPy gives
+    magnitude, power = abs(base.value), abs(exponent.value)
+    return (power < 2 ** 53 and abs(_log2(magnitude)) < _SAFE_LOG2
+            and float(power) * abs(_log2(magnitude)) < _SAFE_LOG2)
+
+
+def beyond_float_range(node: Expr) -> bool:
+    """Whether ``node`` is a nonzero number, or a power of two numbers, whose magnitude no float
+    holds (the generated code has ``inf`` or ``0.0`` in its place)."""
+    if isinstance(node, Num):
+        return node.value != 0 and not -1075 < _log2(abs(node.value)) < 1024
+    if (isinstance(node, Pow) and isinstance(node.base, Num) and isinstance(node.exponent, Num)
+            and not _printable_power(node.base, node.exponent)):
+        return abs(numeric_power(node.base.value, node.exponent.value)) in (0.0, math.inf)
+    return False
+
+
+def _float_piece(value: float) -> _Piece:
+    if math.isnan(value):
+        return _Piece("np.nan", ATOM)
+    if math.isinf(value):
+        return _Piece("np.inf" if value > 0 else "-np.inf", ATOM if value > 0 else UNARY)
+    text = repr(value)
     return _Piece(text, UNARY if text.startswith("-") else ATOM)
 
 
@@ -122,6 +220,8 @@ class _Printer:
         if isinstance(node, Mul):
             return self._chunked(node.args, self._product, depth)
         if isinstance(node, Pow):
+            if not _printable_power(node.base, node.exponent):
+                return _float_piece(numeric_power(node.base.value, node.exponent.value))
             return self._power(self.pieces[node.base], node.exponent, depth)
         text = node.fn.numpy([self.pieces[a].text for a in node.args])
         return _Piece(text if _is_single_call(text) else f"({text})", ATOM, depth)
@@ -176,7 +276,7 @@ class _Printer:
                 elif magnitude != 1:
                     numerator.append(_number(magnitude).text)
             elif (isinstance(f, Pow) and f not in self.assigned and isinstance(f.exponent, Num)
-                  and f.exponent.value < 0):
+                  and f.exponent.value < 0 and _printable_power(f.base, f.exponent)):
                 base = self.pieces[f.base]
                 denominator.append(self._power(base, Num(-f.exponent.value), 0).at_least(POWER))
             else:

@@ -10,9 +10,10 @@ share their partial products.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, Union
+from collections.abc import Iterable
+from typing import Any, Sequence, Union
 
-from .errors import SymcalcError
+from .errors import SymcalcError, SymcalcTypeError
 from .convert import Derivatives, to_expr, to_symbols
 from .expr import (ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, postorder,
                    raw_mul, structural_key)
@@ -36,9 +37,17 @@ class Program:
         return count_ops(self.roots)
 
 
+def variable_symbols(variables: Iterable[Symbol | str] | str) -> tuple[Symbol, ...]:
+    """The variables as Symbols: names (a list, or one string of names) or Symbols."""
+    if not isinstance(variables, (str, Symbol, Iterable)):
+        raise SymcalcTypeError(f"the variables must be a list of names or Symbols, or one string "
+                               f"of names, not {type(variables).__name__} {variables!r}")
+    return tuple(to_symbols(variables))
+
+
 def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
     """The ``Program`` that ``codegen`` prints for ``exprs`` in the given variable order."""
-    symbols = tuple(to_symbols(variables))
+    symbols = variable_symbols(variables)
     stabilise = Stabiliser()
     roots, shape = _flatten(exprs, stabilise, 0)
     roots = _share_products(stabilise.all(roots))

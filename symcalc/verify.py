@@ -13,6 +13,7 @@ where the function is finite and compares it with
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -20,7 +21,9 @@ import numpy as np
 
 from .calculus import grad
 from .compile import lambdify
-from .expr import Expr, Symbol
+from .errors import DomainError
+from .expr import Expr, Num, Symbol, postorder
+from .numpy_printer import beyond_float_range
 from .sympy_bridge import to_sympy
 
 STEPS = tuple(10.0 ** -k for k in range(1, 13))
@@ -79,7 +82,12 @@ class GradientCheck:
 
 def check_gradient(f: Expr, variables: Sequence[Symbol], points: int = 10,
                    seed: int = 0) -> GradientCheck:
-    """Check ``grad(f, variables)`` against SymPy and finite differences at random points."""
+    """Check ``grad(f, variables)`` against SymPy and finite differences at random points.
+
+    Raises ``DomainError`` when ``f`` holds a number beyond float range (SymPy would compute it
+    digit by digit); where no point has a finite value and gradient, the report is not ``ok``.
+    """
+    _check_float_range(f)
     gradient = grad(f, variables)
     value = _vectorised(lambdify(f, list(variables)), ())
     slope = _vectorised(lambdify(gradient, list(variables)), (len(variables),))
@@ -105,6 +113,21 @@ def _vectorised(fn: Callable, shape: tuple[int, ...]) -> Callable[[np.ndarray], 
         return np.broadcast_to(result, shape + (len(points),))
 
     return at
+
+
+def _check_float_range(f: Expr) -> None:
+    for node in postorder([f]):
+        if beyond_float_range(node):
+            shown = _scientific(node.value) if isinstance(node, Num) else str(node)
+            raise DomainError(f"the number {shown} is beyond float range: its values cannot be "
+                              "compared in floating point")
+
+
+def _scientific(value) -> str:
+    """A number of any size as ``1.23e400``, without converting all its digits."""
+    exponent = math.log10(abs(value.numerator)) - math.log10(value.denominator)
+    whole = math.floor(exponent)
+    return f"{'-' if value < 0 else ''}{10 ** (exponent - whole):.3g}e{whole}"
 
 
 def _finite_columns(values: np.ndarray) -> np.ndarray:

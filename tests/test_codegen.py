@@ -17,6 +17,7 @@ import sympy
 
 import symcalc as sc
 from symcalc import runtime
+from symcalc.compile import codegen_module
 from symcalc.convert import to_expr
 from symcalc.program import program
 
@@ -309,12 +310,34 @@ def test_a_missing_variable_is_named():
         sc.lambdify("x", ["x", "x"])
 
 
+@pytest.mark.parametrize("call, message, wrong_type", [
+    (lambda: sc.lambdify("x", 5), "variables must be a list", True),
+    (lambda: sc.lambdify("x", [1]), "must be a Symbol or a name", True),
+    (lambda: sc.lambdify("x", ["x y"]), "not a variable name", False),
+    (lambda: sc.lambdify(None, ["x"]), "cannot use NoneType", True),
+    (lambda: sc.lambdify(["x", ["x"]], ["x"]), "rectangular", False),
+    (lambda: sc.lambdify("x + y", ["x"]), "depends on y", False),
+    (lambda: sc.codegen("x", ["x"], name=3), "not a valid function name", False),
+    (lambda: sc.codegen("x", ["x"], name="f-g"), "not a valid function name", False),
+    (lambda: sc.codegen("x", ["x"], name="evaluate"), "helper", False),
+    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"]), "collide", False),
+    (lambda: codegen_module(["x"], ["x"]), "mapping of names", True),
+])
+def test_bad_input_to_code_generation_is_a_symcalc_error(call, message, wrong_type):
+    with pytest.raises(sc.SymcalcError, match=message) as info:
+        call()
+    assert isinstance(info.value, TypeError) == wrong_type
+
+
 def test_tracebacks_show_the_generated_line():
     f = sc.lambdify("x + y", ["x", "y"])
     with pytest.raises(ValueError) as info:
         f(np.ones(2), np.ones(3))
     text = "".join(traceback.format_exception(info.value))
-    assert "return _rt.evaluate(_f_body, x, y)" in text  # the generated line, from linecache
+    assert "return evaluate(_f_body, x, y)" in text  # the generated line, from linecache
+    frame = next(t for t in traceback.extract_tb(info.value.__traceback__)
+                 if t.filename.startswith("<symcalc-generated"))
+    assert f.source.splitlines()[frame.lineno - 1].strip() == "return evaluate(_f_body, x, y)"
 
 
 def test_source_is_available_and_standalone():
@@ -538,7 +561,7 @@ def test_a_gradient_term_with_two_numbers_keeps_its_sign():
 
 def test_the_printer_multiplies_every_numeric_factor_of_a_product():
     # x + (-1)*(-2)*x: a product with two numbers, which no canonical constructor builds
-    from symcalc.compile import _source
+    from symcalc.compile import _generate
     from symcalc.expr import _new
     from symcalc.program import Program
 
@@ -548,5 +571,5 @@ def test_the_printer_multiplies_every_numeric_factor_of_a_product():
     total = _new(sc.Add, (sc.Add, (x, product)), (x, product))
     for root in (product, total):
         namespace: dict = {}
-        exec(_source(Program((x,), (root,), ()), "f"), namespace)
+        exec(_generate({"f": Program((x,), (root,), ())}).source, namespace)
         assert namespace["f"](0.5) == (1.0 if root is product else 1.5)

@@ -1,0 +1,213 @@
+"""Generated source runs where symcalc is not installed: it needs only NumPy.
+
+``codegen`` writes the helpers of ``symcalc.runtime`` that a function calls above the function,
+copied from that module's source.  Here the source of formulas that call every helper is written to
+a file and run by an isolated interpreter (``python -I -S``, NumPy's directory alone on the path)
+in which ``import symcalc`` fails; its values must equal ``lambdify``'s, and at +-1000 the stable
+forms must give the values mpmath computes at 40 digits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import mpmath
+import numpy as np
+import pytest
+
+import symcalc as sc
+from symcalc import runtime
+from symcalc.compile import codegen_module, helper_source
+from symcalc.functions import REGISTRY
+
+HELPER_CALL = re.compile(r"_rt\.(\w+)")
+
+
+def registry_calls() -> list[str]:
+    """One call of every registry function whose NumPy form calls a runtime helper."""
+    calls = []
+    for fn in REGISTRY.values():
+        arity = 2 if fn.max_args is None or fn.max_args > 1 else 1
+        arity = max(arity, fn.min_args)
+        if HELPER_CALL.search(fn.numpy(["x"] * arity)):
+            args = ", ".join(["x", "y", "x*y"][:arity] if arity <= 3 else ["x"] * arity)
+            calls.append(f"{fn.name}({args})")
+    return calls
+
+
+CALLS = registry_calls()
+FUNCTIONS = {
+    "every_helper": " + ".join(CALLS),
+    "gradient": sc.grad(" * ".join(CALLS), ["x", "y"]),
+    "hessian": sc.hessian("logsumexp(x, y, 2*x) + sigmoid(x*y)", ["x", "y"]),
+    "constant": "3/4",                        # broadcast to the arguments' shape
+    "softplus_pattern": "log(1 + exp(x)) + y",  # rewritten into softplus
+    "sigmoid_pattern": "1/(1 + exp(-x)) + 0*y",
+    "lse_pattern": "log(exp(x) + exp(y))",
+}
+POINTS = [(0.3, -1.2), (1000.0, 1000.0), (-1000.0, -1000.0), (-500.0, 2.0), (1000.0, -1000.0)]
+
+RUNNER = textwrap.dedent("""
+    import importlib.util, json, runpy, sys
+    sys.path.append({numpy_parent!r})
+    if importlib.util.find_spec("symcalc") is not None:  # installed beside NumPy: refuse it
+        class Refuse:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "symcalc":
+                    raise ImportError("symcalc is hidden from this test")
+        sys.meta_path.insert(0, Refuse())
+    try:
+        import symcalc
+    except ImportError:
+        pass
+    else:
+        sys.exit("symcalc could be imported")
+    import numpy as np
+    module = runpy.run_path({generated!r})
+    points = json.loads(sys.argv[1])
+    out = {{}}
+    for name in {names!r}:
+        f = module[name]
+        singles = [np.asarray(f(x, y)).tolist() for x, y in points]
+        xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+        out[name] = {{"single": singles, "array": np.asarray(f(xs, ys)).tolist()}}
+    out["modules"] = sorted(m for m in sys.modules if m.startswith("symcalc"))
+    print(json.dumps(out))
+""")
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory):
+    """The values the standalone file gives, computed by an isolated interpreter."""
+    folder = tmp_path_factory.mktemp("standalone")
+    generated = folder / "generated.py"
+    generated.write_text(codegen_module(FUNCTIONS, ["x", "y"]))
+    runner = folder / "runner.py"
+    numpy_parent = os.path.dirname(os.path.dirname(np.__file__))
+    runner.write_text(RUNNER.format(numpy_parent=numpy_parent, generated=str(generated),
+                                    names=list(FUNCTIONS)))
+    done = subprocess.run([sys.executable, "-I", "-S", str(runner), json.dumps(POINTS)],
+                          capture_output=True, text=True, timeout=120, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_every_helper_is_called_by_the_formulas():
+    source = codegen_module(FUNCTIONS, ["x", "y"])
+    called = {"evaluate", "filled"} | {m for c in CALLS for m in HELPER_CALL.findall(
+        REGISTRY[c.split("(")[0]].numpy(["x", "y"]))}
+    for name in called:
+        assert f"def {name}(" in source, name
+    assert not re.search(r"^\s*(import|from)\s+symcalc", source, re.MULTILINE)
+    assert "_rt." not in source
+
+
+def test_the_file_runs_without_symcalc(standalone):
+    assert standalone["modules"] == []
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_standalone_values_equal_lambdify(standalone, name):
+    f = sc.lambdify(FUNCTIONS[name], ["x", "y"])
+    with np.errstate(all="ignore"):
+        for point, got in zip(POINTS, standalone[name]["single"]):
+            np.testing.assert_allclose(got, f(*point), rtol=1e-15, atol=0, err_msg=str(point))
+        xs, ys = np.array(POINTS).T
+        np.testing.assert_allclose(standalone[name]["array"], f(xs, ys), rtol=1e-15, atol=0)
+
+
+MEANINGS = {
+    "sigmoid_pattern": lambda x, y: 1 / (1 + mpmath.exp(-x)),
+    "softplus_pattern": lambda x, y: mpmath.log(1 + mpmath.exp(x)) + y,
+    "lse_pattern": lambda x, y: mpmath.log(mpmath.exp(x) + mpmath.exp(y)),
+}
+
+
+@pytest.mark.parametrize("name", list(MEANINGS))
+def test_stable_forms_are_accurate_at_large_arguments_in_the_standalone_file(standalone, name):
+    with mpmath.workdps(40):
+        for k, point in enumerate(POINTS):
+            want = float(MEANINGS[name](*map(mpmath.mpf, point)))
+            for got in (standalone[name]["single"][k], standalone[name]["array"][k]):
+                assert got == pytest.approx(want, rel=1e-14, abs=1e-300), (point, got, want)
+
+
+def test_sigmoid_softplus_logsumexp_and_their_gradients_at_1000():
+    source = codegen_module({
+        "s": ["sigmoid(x)", "softplus(x)", "logsumexp(x, -x, 2*x)"],
+        "g": [sc.diff("softplus(x)", "x"), sc.diff("logsumexp(x, -x)", "x")],
+    }, ["x"])
+    namespace: dict = {}
+    exec(compile(source, "<standalone>", "exec"), namespace)
+    with mpmath.workdps(40):
+        for x in (1000.0, -1000.0, 745.5, -745.5):
+            X = mpmath.mpf(x)
+            want = [1 / (1 + mpmath.exp(-X)), mpmath.log(1 + mpmath.exp(X)),
+                    mpmath.log(mpmath.exp(X) + mpmath.exp(-X) + mpmath.exp(2 * X)),
+                    1 / (1 + mpmath.exp(-X)), mpmath.tanh(X)]
+            got = list(namespace["s"](x)) + list(namespace["g"](x))
+            assert np.all(np.isfinite(got))
+            for g, w in zip(got, want):
+                assert g == pytest.approx(float(w), rel=1e-14, abs=1e-300), (x, g, w)
+
+
+def test_every_runtime_helper_compiles_alone():
+    for name, value in vars(runtime).items():
+        if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == runtime.__name__:
+            namespace: dict = {}
+            exec(compile(helper_source((name,)), f"<{name}>", "exec"), namespace)
+            assert callable(namespace[name])
+
+
+def test_a_function_name_that_is_a_helper_is_refused():
+    for name in ("evaluate", "sigmoid", "np", "math"):
+        with pytest.raises(sc.SymcalcError, match="helper"):
+            sc.codegen("x", ["x"], name=name)
+
+
+def test_a_variable_named_like_a_helper_is_renamed():
+    f = sc.lambdify("sigmoid(x) + evaluate*filled", [sc.Symbol("x"), sc.Symbol("evaluate"),
+                                                   sc.Symbol("filled")])
+    assert "def f(x, evaluate_, filled_):" in f.source
+    assert f(0.0, 2.0, 3.0) == 6.5
+
+
+def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
+    from symcalc import compile as compile_module
+
+    def unavailable(_):
+        raise OSError("no source")
+
+    helper_source.cache_clear()
+    compile_module._runtime_statements.cache_clear()
+    monkeypatch.setattr(compile_module.inspect, "getsource", unavailable)
+    try:
+        f = sc.lambdify("sigmoid(x)*y", ["x", "y"])
+        assert "from symcalc.runtime import evaluate, sigmoid" in f.source
+        namespace: dict = {}
+        exec(compile(f.source, "<fallback>", "exec"), namespace)
+        assert namespace["f"](0.0, 3.0) == f(0.0, 3.0) == 1.5
+    finally:
+        helper_source.cache_clear()
+        compile_module._runtime_statements.cache_clear()
+
+
+def test_the_command_line_writes_one_standalone_module(capsys):
+    from symcalc.cli import main
+
+    assert main(["codegen", "logsumexp(a, b)*sigmoid(a)", "a", "b", "--grad", "--hessian"]) == 0
+    source = capsys.readouterr().out
+    assert source.count("from __future__") == 1 and source.count("def evaluate(") == 1
+    assert not re.search(r"^\s*(import|from)\s+symcalc", source, re.MULTILINE)
+    namespace: dict = {}
+    exec(compile(source, "<cli>", "exec"), namespace)
+    for name, outputs in [("f", "logsumexp(a, b)*sigmoid(a)"),
+                          ("grad_f", sc.grad("logsumexp(a, b)*sigmoid(a)", ["a", "b"])),
+                          ("hessian_f", sc.hessian("logsumexp(a, b)*sigmoid(a)", ["a", "b"]))]:
+        np.testing.assert_allclose(namespace[name](0.3, -700.0),
+                                   sc.lambdify(outputs, ["a", "b"])(0.3, -700.0), rtol=1e-15)
