@@ -12,7 +12,8 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from .bigint import int_to_digits
-from .expr import HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder, store
+from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, degree, postorder,
+                   store)
 from .parser import parse
 
 # precedence of a printed piece: what binds it (higher binds tighter)
@@ -109,12 +110,10 @@ class _Layout:
         return _Piece(s.number(value), ATOM)
 
     def sum(self, terms: Sequence[Expr]) -> _Piece:
-        signed = [self._signed_term(t) for t in terms]
-        # A person writes 1 - tanh(x)^2 rather than -tanh(x)^2 + 1: lead with a positive term.
-        first_positive = next((i for i, (neg, _) in enumerate(signed) if not neg), 0)
-        signed.insert(0, signed.pop(first_positive))
-        if signed[0][0]:  # every term is negative: a minus sign goes in front of the first
-            signed[0] = self._signed_term(terms[0], negated=True)
+        ordered = display_order(terms)
+        signed = [self._signed_term(t) for t in ordered]
+        if signed[0][0]:  # a minus sign goes in front of the first term
+            signed[0] = self._signed_term(ordered[0], negated=True)
         parts = []
         for i, (negative, piece) in enumerate(signed):
             text = piece.text if piece.prec > SUM else self.style.paren(piece.text)
@@ -128,10 +127,9 @@ class _Layout:
         """(is the term negative, piece of its absolute value); ``negated``: see ``product``."""
         if isinstance(term, Num) and term.value < 0:
             return True, self.number(-term.value)
-        if isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0:
+        if _is_negative(term):
             return True, self.product((Num(-term.args[0].value),) + term.args[1:], negated)
-        piece = self.piece_of(term)
-        return False, piece
+        return False, self.piece_of(term)
 
     def product(self, factors: Sequence[Expr], negated: bool = False) -> _Piece:
         """The product of ``factors``; ``negated``: a minus sign will be written in front of it."""
@@ -215,6 +213,38 @@ class _Layout:
         base_text = b.text if (b.prec == ATOM and not b.negative) else s.paren(b.text)
         simple = exp_piece.prec >= POWER and not exp_piece.negative
         return _Piece(s.power(base_text, exp_piece.text, simple), POWER)
+
+
+def _is_negative(term: Expr) -> bool:
+    """Whether a term prints with a minus sign: a negative number or coefficient."""
+    if isinstance(term, Num):
+        return term.value < 0
+    return isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0
+
+
+def display_order(terms: Sequence[Expr]) -> list[Expr]:
+    """The order in which the terms of a sum are printed.
+
+    One rule: ascending degree, ties in the canonical (structural) order, as ``add`` keeps them:
+    ``3 - 2*x + x^2 - 4*x^3``, ``1 + x + x^2/2``.  A leading minus sign is avoided when reversing
+    helps: first the degree order (``n - 1``, ``1 - tanh(x)^2``, ``a*t1 + b*t2 - y``), then the
+    whole order (``y - x``).
+    """
+    groups: list[list[Expr]] = []
+    last = None
+    for t in terms:
+        d = degree(t)
+        if groups and d == last:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+        last = d
+    ascending = list(terms)
+    descending = [t for g in reversed(groups) for t in g]
+    for candidate in (ascending, descending, ascending[::-1]):
+        if not _is_negative(candidate[0]):
+            return candidate
+    return ascending
 
 
 # --- infix text --------------------------------------------------------------------------------

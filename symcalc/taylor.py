@@ -29,7 +29,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     """The Taylor polynomial of ``e`` around ``point``: every term of total degree <= ``order``.
 
     ``point`` maps each variable of ``e`` (a name or a Symbol) to a number or an expression:
-    ``taylor("exp(x)", {"x": 0}, 4)`` is ``x^4/24 + x^3/6 + x^2/2 + x + 1``, and
+    ``taylor("exp(x)", {"x": 0}, 4)`` is ``1 + x + x^2/2 + x^3/6 + x^4/24``, and
     ``taylor("exp(x)*sin(y)", {"x": 0, "y": 1}, 2)`` is ``f + grad f . d + 1/2 d^T H d`` with
     ``d = (x, y - 1)``.  A variable mapped to itself (``{"x": 0, "a": "a"}``) is a parameter and
     is not expanded.
@@ -45,7 +45,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     expanded variable, named ``d`` + the variable's name (``x -> dx``, ``theta -> dtheta``; if that
     name is already used by ``e`` or the point, ``d_x``, then ``d__x``, ...).  The result is then
     ``f(a + d)`` truncated: ``taylor("exp(x)", {"x": 1}, 2, displacement=True)`` is
-    ``dx^2*exp(1)/2 + dx*exp(1) + exp(1)``.
+    ``exp(1) + dx*exp(1) + dx^2*exp(1)/2``.
 
     Raises ``TypeError`` for a non-integer order and ``ValueError`` for a negative order, a point
     that gives no value to a variable of ``e``, a point value that depends on an expanded variable,

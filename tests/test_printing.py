@@ -4,7 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sympy
+
 import symcalc as sc
+from symcalc.cli import main
 from symcalc.expr import Num
 
 x, y = sc.symbols("x y")
@@ -14,7 +17,7 @@ FORMS = [
     ("x/2", "x/2"), ("-x/2", "-x/2"), ("1/x", "1/x"), ("x^-2", "1/x^2"), ("a/(b*c)", "a/(b*c)"),
     ("x^(1/2)", "sqrt(x)"), ("x^(-1/2)", "1/sqrt(x)"), ("x^(3/2)", "x^(3/2)"), ("(-2)^x", "(-2)^x"),
     ("(1/2)^x", "(1/2)^x"), ("(x^y)^z", "(x^y)^z"), ("x^y^z", "x^y^z"), ("x^(-y)", "x^(-y)"),
-    ("-x^2 + 1", "1 - x^2"), ("x - 1", "x - 1"), ("(x + 1)^2", "(x + 1)^2"),
+    ("-x^2 + 1", "1 - x^2"), ("x - 1", "x - 1"), ("(x + 1)^2", "(1 + x)^2"),
     ("3*x/2", "3*x/2"), ("sin(x)^2", "sin(x)^2"), ("exp(-x)", "exp(-x)"), ("log(x, 10)", "log(x, 10)"),
 ]
 
@@ -24,6 +27,90 @@ def test_readable_forms_with_fewest_parentheses(text, printed):
     e = sc.parse(text)
     assert str(e) == printed
     assert sc.parse(printed) is e
+
+
+# --- the order of terms: ascending degree; a leading minus avoided by reading it backwards ------
+ORDERED = [
+    ("-4*x^3 + x^2 - 2*x + 3", "3 - 2*x + x^2 - 4*x^3"), ("x^2 + 2*x + 1", "1 + 2*x + x^2"),
+    ("-1 + n", "n - 1"), ("-x^2 + y", "y - x^2"), ("-x + y", "y - x"), ("-x - 1", "-1 - x"),
+    ("-sigmoid(x) + 1", "1 - sigmoid(x)"), ("-tanh(x)^2 + 1", "1 - tanh(x)^2"),
+    ("-y + a*t1 + b*t2", "a*t1 + b*t2 - y"),  # reversed by degree, ties keep their order
+    ("x^3 - 3*x^2*y + 3*x*y^2 - y^3", "x^3 - 3*x^2*y + 3*x*y^2 - y^3"),
+    ("-1 + x - x^2", "-1 + x - x^2"),  # both ends negative: ascending stays
+    ("exp(x) + 1", "1 + exp(x)"), ("sin(1)*x + sin(1)", "sin(1) + x*sin(1)"),
+]
+
+
+@pytest.mark.parametrize("text, printed", ORDERED, ids=[f for f, _ in ORDERED])
+def test_terms_in_degree_order(text, printed):
+    e = sc.parse(text)
+    assert str(e) == printed
+    assert sc.parse(printed) is e
+
+
+TAYLOR = [
+    ("exp(x)", 3, "1 + x + x^2/2 + x^3/6"),
+    ("sin(x)", 7, "x - x^3/6 + x^5/120 - x^7/5040"),
+    ("cos(x)", 6, "1 - x^2/2 + x^4/24 - x^6/720"),
+    ("sqrt(1 + x)", 3, "1 + x/2 - x^2/8 + x^3/16"),
+]
+
+
+@pytest.mark.parametrize("f, order, printed", TAYLOR, ids=[f for f, _, _ in TAYLOR])
+def test_taylor_polynomials_print_in_ascending_degree(f, order, printed):
+    series = sc.taylor(f, {"x": 0}, order=order)
+    assert str(series) == printed
+    # the coefficients themselves, independently: SymPy's series
+    X = sympy.Symbol("x")
+    expected = sympy.series(sympy.sympify(f, locals={"x": X}), X, 0, order + 1).removeO()
+    assert sympy.expand(sc.to_sympy(series) - expected) == 0
+
+
+def test_known_forms_keep_their_order():
+    assert str(sc.diff("sigmoid(x)", "x")) == "sigmoid(x)*(1 - sigmoid(x))"
+    assert str(sc.diff("tanh(x)", "x")) == "1 - tanh(x)^2"
+    assert str(sc.diff("x^n", "x")) == "n*x^(n - 1)"
+
+
+def test_latex_and_command_line_use_the_same_order(capsys):
+    series = sc.taylor("sin(x)", {"x": 0}, order=7)
+    assert sc.latex(series) == r"x - \frac{x^{3}}{6} + \frac{x^{5}}{120} - \frac{x^{7}}{5040}"
+    assert sc.latex("3 - 2*x + x^2 - 4*x^3") == r"3 - 2 x + x^{2} - 4 x^{3}"
+    assert main(["taylor", "sin(x)", "--order", "7"]) == 0
+    assert capsys.readouterr().out.strip() == "x - x^3/6 + x^5/120 - x^7/5040"
+
+
+def _top_level_terms(text: str) -> list[str]:
+    """Split printed text at the + and - signs outside parentheses, keeping each sign."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and i > 0 and text[i - 1] == " " and ch in "+-" and text[i + 1] == " ":
+            terms.append(text[start:i])
+            start = i
+    terms.append(text[start:])
+    return [t.replace(" ", "") for t in terms]
+
+
+polynomials = st.lists(
+    st.tuples(st.integers(-9, 9).filter(bool), st.integers(0, 4), st.integers(0, 4)),
+    min_size=2, max_size=7,
+)
+
+
+@given(polynomials)
+def test_printed_polynomials_are_in_monotone_degree_order(monomials):
+    e = sum((c * x**i * y**j for c, i, j in monomials), Num(0))
+    text = str(e)
+    assert sc.parse(text) is e
+    X, Y = sympy.symbols("x y")
+    terms = [sympy.sympify(t.replace("^", "**"), locals={"x": X, "y": Y})
+             for t in _top_level_terms(text)]
+    assert sympy.expand(sum(terms) - sc.to_sympy(e)) == 0  # the split found every term
+    degrees = [sympy.Poly(t, X, Y).total_degree() for t in terms]
+    assert degrees == sorted(degrees) or degrees == sorted(degrees, reverse=True)
+    if text.startswith("-"):  # a leading minus only when reading backwards would not avoid it
+        assert terms[-1].could_extract_minus_sign()
 
 
 def test_huge_numbers_print_and_parse_back():
@@ -46,7 +133,7 @@ def test_latex():
 
 
 def test_repr_is_informative():
-    assert repr(sc.parse("x + 1")) == "Expr('x + 1')"
+    assert repr(sc.parse("x + 1")) == "Expr('1 + x')"
 
 
 # random trees over every operator and registry function, built with the operators
