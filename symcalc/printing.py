@@ -40,6 +40,9 @@ class _Style:
     def number(self, n: int) -> str:
         return int_to_digits(n)
 
+    def scientific(self, mantissa: str, exponent: int) -> str:
+        raise NotImplementedError
+
     def symbol(self, node: Expr) -> str:
         raise NotImplementedError
 
@@ -78,6 +81,9 @@ class _TextStyle(_Style):
     def sqrt(self, inner):
         return f"sqrt({inner})"
 
+    def scientific(self, mantissa, exponent):
+        return f"{mantissa}e{exponent}"
+
 
 class _Layout:
     """Lays out any node as a _Piece, given the pieces of its children."""
@@ -102,6 +108,10 @@ class _Layout:
 
     def number(self, value) -> _Piece:
         s = self.style
+        decimal = self._decimal(abs(value))
+        if decimal is not None:
+            prec = ATOM if decimal.prec == ATOM and value > 0 else PRODUCT
+            return _Piece(("-" if value < 0 else "") + decimal.text, prec, value < 0)
         if isinstance(value, Fraction):
             text = s.fraction(s.number(abs(value.numerator)), s.number(value.denominator), 1)
             return _Piece(("-" if value < 0 else "") + text, PRODUCT, value < 0)
@@ -122,6 +132,39 @@ class _Layout:
             else:
                 parts.append((" - " if negative else " + ") + text)
         return _Piece("".join(parts), SUM, signed[0][0])
+
+    def _decimal(self, value) -> _Piece | None:
+        """A positive rational as a decimal, as it was typed (``0.001``, ``3.14159``, ``1e-8``), or None.
+
+        A rational whose denominator is a power of ten prints as a decimal; so does a number below
+        1e-4 with another finite decimal expansion when that is shorter than the fraction
+        (``3/200000000 -> 1.5e-8``).  Other rationals stay fractions (``x/2``, ``12/125``, as
+        derived coefficients are).  Below 1e-4 the decimal is in scientific notation, as Python
+        writes floats.  Both notations read back to the same exact number.
+        """
+        if not isinstance(value, Fraction) or not 1 < value.denominator.bit_length() <= 2000:
+            return None
+        den = value.denominator
+        twos = (den & -den).bit_length() - 1
+        rest, fives = den >> twos, 0
+        while rest % 5 == 0:
+            rest, fives = rest // 5, fives + 1
+        if rest != 1:
+            return None
+        places = max(twos, fives)
+        digits = int_to_digits(value.numerator * 2 ** (places - twos) * 5 ** (places - fives))
+        exponent = len(digits) - 1 - places  # no trailing zero: the fraction is reduced
+        if exponent >= -4:
+            if twos != fives:
+                return None
+            if places >= len(digits):
+                return _Piece("0." + "0" * (places - len(digits)) + digits, ATOM)
+            return _Piece(digits[:-places] + "." + digits[-places:], ATOM)
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        fraction_length = len(int_to_digits(value.numerator)) + 1 + len(int_to_digits(den))
+        if twos != fives and len(f"{mantissa}e{exponent}") >= fraction_length:
+            return None
+        return _Piece(self.style.scientific(mantissa, exponent), PRODUCT)
 
     def _signed_term(self, term: Expr, negated: bool = False) -> tuple[bool, _Piece]:
         """(is the term negative, piece of its absolute value); ``negated``: see ``product``."""
@@ -158,17 +201,22 @@ class _Layout:
         coeff = abs(coeff)
         # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is not a
         # sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
+        decimal = self._decimal(coeff)
         bracket = False
-        if (negative or negated) and s.parsed_back and coeff.numerator == 1 and num_sums and num_sums[0]:
+        if ((negative or negated) and s.parsed_back and coeff.numerator == 1 and decimal is None
+                and num_sums and num_sums[0]):
             lead = next((k for k, is_sum in enumerate(num_sums) if not is_sum), None)
             if lead is not None:
                 num.insert(0, num.pop(lead))
             else:
                 bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
-        if coeff.numerator != 1 or not num:
-            num.insert(0, s.number(coeff.numerator))
-        if coeff.denominator != 1:
-            den.insert(0, s.number(coeff.denominator))
+        if decimal is not None:
+            num.insert(0, decimal.text)
+        else:
+            if coeff.numerator != 1 or not num:
+                num.insert(0, s.number(coeff.numerator))
+            if coeff.denominator != 1:
+                den.insert(0, s.number(coeff.denominator))
         text = s.times.join(num)
         if den_sum and len(den) == 2 and s.parsed_back:
             # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
@@ -307,6 +355,10 @@ class _LatexStyle(_Style):
 
     def sqrt(self, inner):
         return f"\\sqrt{{{inner}}}"
+
+    def scientific(self, mantissa, exponent):
+        power = f"10^{{{exponent}}}"
+        return power if mantissa == "1" else f"{mantissa} \\cdot {power}"
 
 
 def latex(e: Expr | str) -> str:

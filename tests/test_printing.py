@@ -1,5 +1,7 @@
 """Printers: text that parses back to the same object, readable forms, LaTeX."""
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -111,6 +113,43 @@ def test_printed_polynomials_are_in_monotone_degree_order(monomials):
     assert degrees == sorted(degrees) or degrees == sorted(degrees, reverse=True)
     if text.startswith("-"):  # a leading minus only when reading backwards would not avoid it
         assert terms[-1].could_extract_minus_sign()
+
+
+# --- decimals print as typed; the numbers stay exact ------------------------------------------------
+DECIMALS = [
+    ("x + 1e-8", "1e-8 + x", r"10^{-8} + x"), ("3.14159*x", "3.14159*x", r"3.14159 x"),
+    ("0.001*x", "0.001*x", r"0.001 x"), ("1.5e-8*x", "1.5e-8*x", r"1.5 \cdot 10^{-8} x"),
+    ("-0.3*x", "-0.3*x", r"-0.3 x"), ("x^0.1", "x^0.1", r"x^{0.1}"),
+    ("(1e-8)^x", "(1e-8)^x", r"\left(10^{-8}\right)^{x}"), ("x^(1e-6)", "x^(1e-6)", r"x^{10^{-6}}"),
+    ("-0.1*(a + b)*c", "-0.1*c*(a + b)", r"-0.1 c \left(a + b\right)"),
+    ("x/2", "x/2", r"\frac{x}{2}"), ("2*x/3", "2*x/3", r"\frac{2 x}{3}"),  # shorter as fractions
+    ("0.5*x", "x/2", r"\frac{x}{2}"), ("5/128", "5/128", r"\frac{5}{128}"),
+    ("12/125", "12/125", r"\frac{12}{125}"), ("2e-5", "2e-5", r"2 \cdot 10^{-5}"),
+]
+
+
+@pytest.mark.parametrize("text, printed, tex", DECIMALS, ids=[f for f, _, _ in DECIMALS])
+def test_decimals_print_as_typed(text, printed, tex):
+    e = sc.parse(text)
+    assert str(e) == printed
+    assert sc.parse(printed) is e
+    assert sc.latex(e) == tex
+
+
+def test_decimal_arithmetic_stays_exact():
+    assert sc.parse("1e-8") == Fraction(1, 10**8)
+    assert sc.parse("3.14159*x") is Fraction(314159, 100000) * x
+    assert str(sc.parse("0.1 + 0.2")) == "0.3"
+    assert str(sc.diff("0.05*x^2", "x")) == "0.1*x"
+
+
+@given(st.integers(-10**15, 10**15), st.integers(0, 40), st.integers(0, 40))
+def test_numbers_with_a_decimal_expansion_round_trip(numerator, twos, fives):
+    value = Fraction(numerator, 2**twos * 5**fives)
+    for e in (Num(value), Num(value) * x, x**Num(value), x + Num(value)):
+        assert sc.parse(str(e)) is e
+    if value.denominator > 1 and value.denominator == 10**(len(str(value.denominator)) - 1):
+        assert "/" not in str(Num(value))  # a power of ten below: always a decimal
 
 
 def test_huge_numbers_print_and_parse_back():
