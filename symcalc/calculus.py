@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Sequence, Union
 from .diff import forward, reverse
 from .expr import ONE, ZERO, Expr, Symbol, add, as_expr, mul, rebuild
 from .parser import parse, symbol_from_name
+from .printing import latex_matrix, list_text
 from .simplify import simplify as _simplify
 
 ExprLike = Union[Expr, str, int, float]
@@ -32,6 +33,12 @@ class Derivatives(list):
     def __init__(self, display: Iterable, graph: Sequence | None = None):
         super().__init__(display)
         self.graph = list(graph) if graph is not None else None
+
+    def __repr__(self) -> str:
+        return list_text(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {latex_matrix(self)}$"
 
 
 # --- argument handling ---------------------------------------------------------------------------

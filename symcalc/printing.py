@@ -317,23 +317,26 @@ _GREEK_NAMES = {
     "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
 }
 _TRAILING_DIGITS = re.compile(r"^(.*?[^\d])(\d+)$")
+_ACCENTS = ("hat", "bar", "tilde", "dot")
 
 
 def latex_name(name: str) -> str:
-    """``theta_2 -> \\theta_{2}``, ``x1 -> x_{1}``, ``lr -> \\mathrm{lr}``."""
-    head, sep, sub = name.partition("_")
-    if not sep:
+    """``theta_2 -> \\theta_{2}``, ``x1 -> x_{1}``, ``x_1_2 -> x_{1,2}``, ``lr -> \\mathrm{lr}``,
+    ``theta_hat -> \\hat{\\theta}`` (also ``_bar``, ``_tilde``, ``_dot``)."""
+    head, *parts = name.split("_")
+    if not parts:
         m = _TRAILING_DIGITS.match(name)
         if m:
-            head, sub = m.group(1), m.group(2)
-    if head in _GREEK_NAMES:
-        head = "\\" + head
-    elif len(head) > 1:
-        head = f"\\mathrm{{{head}}}"
-    if sub:
-        sub_text = "\\" + sub if sub in _GREEK_NAMES else sub.replace("_", "")
-        return f"{head}_{{{sub_text}}}"
-    return head
+            head, parts = m.group(1), [m.group(2)]
+    text = _latex_word(head) if len(head) == 1 or head in _GREEK_NAMES else f"\\mathrm{{{head}}}"
+    for accent in (p for p in parts if p in _ACCENTS):
+        text = f"\\{accent}{{{text}}}"
+    subscript = [_latex_word(p) for p in parts if p and p not in _ACCENTS]
+    return f"{text}_{{{','.join(subscript)}}}" if subscript else text
+
+
+def _latex_word(word: str) -> str:
+    return "\\" + word if word in _GREEK_NAMES else word
 
 
 class _LatexStyle(_Style):
@@ -351,6 +354,8 @@ class _LatexStyle(_Style):
         return f"\\frac{{{num}}}{{{den}}}"
 
     def power(self, base, exponent, exponent_simple):
+        if _ends_with_superscript(base):  # e^{x}^{2} is a double superscript: (e^{x})^{2}
+            base = self.paren(base)
         return f"{base}^{{{exponent}}}"
 
     def sqrt(self, inner):
@@ -371,8 +376,37 @@ def latex(e: Expr | str) -> str:
     return _cdot_between_numbers(pieces[root].text)
 
 
+def _ends_with_superscript(text: str) -> bool:
+    """Whether LaTeX ``text`` ends with a superscript group ``^{...}``."""
+    if not text.endswith("}"):
+        return False
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(text[i], 0)
+        if depth == 0:
+            return i > 0 and text[i - 1] == "^"
+    return False
+
+
 _NUM_NUM = re.compile(r"(\d) (\d)")
 
 
 def _cdot_between_numbers(text: str) -> str:
     return _NUM_NUM.sub(r"\1 \\cdot \2", text)
+
+
+# --- lists of results (gradients, Jacobians, Hessians) -----------------------------------------
+def list_text(items: Sequence) -> str:
+    """``[2*x*y, x^2]``; a list of lists as ``[[y, x], [cos(x), 0]]``."""
+    return "[" + ", ".join(
+        to_str(item) if isinstance(item, Expr) else list_text(item) for item in items
+    ) + "]"
+
+
+def latex_matrix(items: Sequence) -> str:
+    """A list as a column vector, a list of lists as a matrix (``bmatrix``, from amsmath)."""
+    if items and all(not isinstance(item, Expr) for item in items):
+        rows = [" & ".join(latex(entry) for entry in row) for row in items]
+    else:
+        rows = [latex(item) for item in items]
+    return "\\begin{bmatrix}" + " \\\\ ".join(rows) + "\\end{bmatrix}"

@@ -1,5 +1,6 @@
 """Printers: text that parses back to the same object, readable forms, LaTeX."""
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -169,6 +170,82 @@ def test_latex():
     assert sc.latex("2*3^x") == r"2 \cdot 3^{x}"
     assert sc.latex("log(x, 2)") == r"\log_{2}\left(x\right)"
     assert sc.parse("x^2")._repr_latex_() == r"$\displaystyle x^{2}$"
+
+
+def test_latex_special_forms():
+    assert sc.latex("exp(x)^2") == r"\left(e^{x}\right)^{2}"
+    assert sc.latex("logsumexp(a, b)") == r"\log\left(e^{a} + e^{b}\right)"
+    assert sc.latex("x_1_2") == r"x_{1,2}" and sc.latex("x_12") == r"x_{12}"
+    assert sc.latex("theta_hat") == r"\hat{\theta}" and sc.latex("x_bar_1") == r"\bar{x}_{1}"
+    assert sc.latex("y_tilde + z_dot") == r"\tilde{y} + \dot{z}"
+
+
+# --- every LaTeX output is valid LaTeX ---------------------------------------------------------------
+def _latex_corpus() -> list[str]:
+    formulas = ["x_1_2 + x_12 + x12 + theta_hat + theta_hat_1 + w_ij + sigma_alpha + lr + x_bar",
+                "1/(1 + 1/(1 + 1/x))", "(a/b)/(c/d)", "x^(3/2)/(y + 1)^(1/3)", "x^y^z", "(x^y)^z",
+                "exp(exp(x))^2", "exp(x)^(-1/2)", "2^x^2", "(1e-8)^x*x^(1.5e-8)", "-x^-y",
+                "sqrt(x)^n", "abs(x)^abs(y)", "log(x, 2)^2 + log(x)^n", "theta_1^2*x_1_2^3",
+                "logsumexp(a, b)^2 + logsumexp(a, x^2, exp(y))", "exp(a - logsumexp(a, b))"]
+    for fn in sc.REGISTRY.values():
+        args = ", ".join(["x", "y", "z"][: fn.min_args])
+        formulas += [f"{fn.name}({args})", f"{fn.name}({args})^2", f"{fn.name}({args})^(x + 1)",
+                     f"2^{fn.name}({args})", f"{fn.name}(x^2/(y + 1))/{fn.name}(exp(x))"]
+    out = []
+    for text in formulas:
+        try:
+            e = sc.parse(text)
+        except sc.ParseError:  # sign and heaviside are not in the language's surface; use the registry
+            continue
+        out.append(sc.latex(e))
+        out.append(sc.latex(sc.diff(e, "x")))
+    out.append(sc.latex(sc.taylor("sin(x)", {"x": 0}, order=5)))
+    return out
+
+
+def _structurally_valid(tex: str) -> bool:
+    depth = 0
+    for ch in tex:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    if depth or tex.count(r"\left") != tex.count(r"\right"):
+        return False
+    # a group followed by two scripts of the same kind: x^{a}^{b}, x_{a}_{b}
+    return not re.search(r"\^\{[^{}]*(\{[^{}]*\}[^{}]*)*\}\^|_\{[^{}]*(\{[^{}]*\}[^{}]*)*\}_", tex)
+
+
+def test_every_latex_output_is_valid_latex():
+    corpus = _latex_corpus()
+    assert len(corpus) > 100
+    for tex in corpus:
+        assert _structurally_valid(tex), tex
+    assert not _structurally_valid(r"e^{x}^{2}") and not _structurally_valid(r"x_{1}_{2}")
+    try:
+        from matplotlib.mathtext import MathTextParser
+    except ImportError:
+        return
+    parser = MathTextParser("path")
+    for tex in corpus:
+        parser.parse(f"${tex}$")  # raises ValueError on invalid LaTeX
+    with pytest.raises(ValueError):
+        parser.parse(r"$e^{x}^{2}$")
+
+
+def test_lists_of_results_read_as_formulas():
+    g = sc.grad("x^2*y", ["x", "y"])
+    assert repr(g) == "[2*x*y, x^2]" and str(g) == "[2*x*y, x^2]"
+    assert g._repr_latex_() == r"$\displaystyle \begin{bmatrix}2 x y \\ x^{2}\end{bmatrix}$"
+    h = sc.hessian("x^2*y + y^3", ["x", "y"])
+    assert repr(h) == "[[2*y, 2*x], [2*x, 6*y]]"
+    assert h._repr_latex_() == (r"$\displaystyle \begin{bmatrix}2 y & 2 x \\ 2 x & 6 y"
+                                r"\end{bmatrix}$")
+    assert repr(sc.jacobian(["x*y", "sin(x)"], ["x", "y"])) == "[[y, x], [cos(x), 0]]"
+    assert repr(sc.jvp(["x*y", "sin(x)"], ["x", "y"], [1, 2])) == "[2*x + y, cos(x)]"
+    assert repr(sc.vjp(["x*y", "sin(x)"], ["x", "y"], [1, 1])) == "[y + cos(x), x]"
+    assert repr(sc.hvp("x^2*y", ["x", "y"], [1, 0])) == "[2*y, 2*x]"
+    # each entry reads back
+    assert [sc.parse(t.strip()) for t in repr(g)[1:-1].split(",")] == list(g)
 
 
 def test_repr_is_informative():
