@@ -1,8 +1,9 @@
 """Printers: infix text that ``parse`` reads back to the same expression, and LaTeX.
 
-Both printers share one layout decision procedure (``_Layout``): which factors go below a
-fraction bar, where a minus sign goes, which operands need parentheses.  They differ only in how
-the pieces are spelled.  Text is cached on each node, so printing a graph is linear in its size.
+Both printers share one layout decision procedure (``_Layout``): the order of the terms of a sum
+(``display_order``), which factors go below a fraction bar, where a minus sign goes, how a number
+is written (``3.14159``, ``1e-8``, ``2/3``), which operands need parentheses.  They differ only in
+how the pieces are spelled.  Text is cached on each node, so printing a graph is linear in its size.
 """
 
 from __future__ import annotations
