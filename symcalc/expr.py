@@ -457,6 +457,9 @@ def add(*terms: Expr) -> Expr:
             constant += scale * term.value
             continue
         coeff, rest = split_coefficient(term)
+        if isinstance(rest, Num):  # a raw product that folds to a number: exp(u)/exp(u)
+            constant += scale * coeff * rest.value
+            continue
         if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
             stack.append((scale * coeff, rest))
             continue

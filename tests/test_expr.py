@@ -154,3 +154,12 @@ def test_sine_and_cosine_at_multiples_of_half_pi_are_exact(text, expected):
                               "sin(4*pi)": 4, "cos(pi)": 1, "cos(pi/2)": 0.5, "cos(3*pi)": 3,
                               "cos(-pi)": -1, "cos(0)": 0}[text]
     assert abs(getattr(math, fn)(multiple * _PI) - expected) < 1e-12
+
+
+def test_a_raw_product_that_folds_to_a_number_joins_the_constant():
+    from symcalc.expr import add, power, raw_mul
+    u = sc.exp(x - y)
+    one = raw_mul(u, power(u, Num(-1)))  # exp(x - y)/exp(x - y), kept unfolded
+    total = add(Num(3), one, x)
+    assert total is sc.parse("4 + x")
+    assert str(total) == "4 + x"
