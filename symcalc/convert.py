@@ -19,6 +19,7 @@ from typing import Iterable, Sequence, Union
 
 from .errors import SymcalcError, SymcalcTypeError
 from .expr import Expr, Symbol, as_expr
+from .layout import latex_matrix, list_text
 from .parser import parse, symbol_from_name
 
 ExprLike = Union[Expr, str, int, float]
@@ -35,6 +36,12 @@ class Derivatives(list):
     def __init__(self, display: Iterable, graph: Sequence | None = None):
         super().__init__(display)
         self.graph = list(graph) if graph is not None else None
+
+    def __repr__(self) -> str:
+        return list_text(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {latex_matrix(self)}$"
 
 
 def to_expr(e: ExprLike) -> Expr:

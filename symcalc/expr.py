@@ -419,15 +419,29 @@ def _factor_key(factor: Expr) -> tuple:
     return (_RANK[type(base).__name__], structural_key(base), exp_rank)
 
 
+def degree(term: Expr) -> Rational:
+    """Total degree of a term: the sum of its factors' exponents, a symbolic exponent counting 1.
+
+    Factors free of symbols (numbers, ``pi``, ``sin(1)``) are coefficients, of degree 0.
+    """
+    if term._free is not None and not term._free:
+        return 0
+    total: Rational = 0
+    for f in term.args if isinstance(term, Mul) else (term,):
+        if f.free_symbols:
+            exp = _base_exponent(f)[1]
+            total += exp.value if isinstance(exp, Num) else 1
+    return total
+
+
 def _term_key(rest: Expr) -> tuple:
-    """Order of a term (without its coefficient) in a sum: higher degree first, then by factors."""
+    """Order of a term (without its coefficient) in a sum: ascending degree, then by factors.
+
+    The constant term, of degree 0, comes first: ``3 - 2*x + x^2``, ``x - x^3/6 + x^5/120``.
+    """
     if rest._order is None:
         factors = rest.args if isinstance(rest, Mul) else (rest,)
-        degree = 0
-        for f in factors:
-            exp = _base_exponent(f)[1]
-            degree += exp.value if isinstance(exp, Num) else 1
-        store(rest, "_order", (-degree, tuple(_factor_key(f) for f in factors)))
+        store(rest, "_order", (degree(rest), tuple(_factor_key(f) for f in factors)))
     return rest._order
 
 
@@ -476,6 +490,9 @@ def add(*terms: Expr) -> Expr:
                 stack.append((scale, canonical))
                 continue
         coeff, rest = split_coefficient(term)
+        if isinstance(rest, Num):  # a raw product that folds to a number: exp(u)/exp(u)
+            constant += scale * coeff * rest.value
+            continue
         if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
             stack.append((scale * coeff, rest))
             continue
@@ -483,8 +500,8 @@ def add(*terms: Expr) -> Expr:
     rests = [r for r, c in coeffs.items() if c != 0]
     rests.sort(key=_term_key)
     out = [_scaled(coeffs[r], r) for r in rests]
-    if constant != 0:
-        out.append(Num(constant))
+    if constant != 0:  # the constant leads the terms of degree 0
+        out.insert(sum(1 for r in rests if _term_key(r)[0] < 0), Num(constant))
     if not out:
         return ZERO
     if len(out) == 1:

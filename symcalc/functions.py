@@ -332,7 +332,7 @@ logsumexp = _register(Function(
     partials=lambda *xs: [exp(x - logsumexp(*xs)) for x in xs],
     numpy=lambda a: f"_rt.logsumexp({', '.join(a)})",
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
-    latex=lambda a: f"\\log\\sum \\exp\\left({', '.join(a)}\\right)",
+    latex=lambda a: f"\\log\\left({' + '.join(f'e^{{{x}}}' for x in a)}\\right)",
     evaluate=lambda *xs: xs[0] if len(xs) == 1 else None,
     real=_real_logsumexp,
 ))

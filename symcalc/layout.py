@@ -36,8 +36,17 @@ def text_labelled(labels: Sequence[str], values: Sequence[Expr]) -> str:
     return "\n".join(f"{label.ljust(width)} = {to_str(v)}" for label, v in zip(labels, values))
 
 
-def latex_matrix(rows: Sequence[Sequence[Expr]]) -> str:
-    """A ``pmatrix`` (amsmath) of the rows."""
+def list_text(items: Sequence) -> str:
+    """``[2*x*y, x^2]``; a list of lists as ``[[y, x], [cos(x), 0]]``."""
+    return "[" + ", ".join(
+        to_str(item) if isinstance(item, Expr) else list_text(item) for item in items
+    ) + "]"
+
+
+def latex_matrix(rows: Sequence) -> str:
+    """A ``pmatrix`` (amsmath) of the rows; a flat list of expressions is a column."""
+    if rows and all(isinstance(row, Expr) for row in rows):
+        rows = [[e] for e in rows]
     body = " \\\\\n".join(" & ".join(latex(e) for e in row) for row in rows)
     return f"\\begin{{pmatrix}}\n{body}\n\\end{{pmatrix}}"
 

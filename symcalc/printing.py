@@ -1,8 +1,9 @@
 """Printers: infix text that ``parse`` reads back to the same expression, and LaTeX.
 
-Both printers share one layout decision procedure (``_Layout``): which factors go below a
-fraction bar, where a minus sign goes, which operands need parentheses.  They differ only in how
-the pieces are spelled.  Text is cached on each node, so printing a graph is linear in its size.
+Both printers share one layout decision procedure (``_Layout``): the order of the terms of a sum
+(``display_order``), which factors go below a fraction bar, where a minus sign goes, how a number
+is written (``3.14159``, ``1e-8``, ``2/3``), which operands need parentheses.  They differ only in
+how the pieces are spelled.  Text is cached on each node, so printing a graph is linear in its size.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from .bigint import int_to_digits
-from .expr import HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder, store
+from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, degree, postorder,
+                   store)
 
 # precedence of a printed piece: what binds it (higher binds tighter)
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
@@ -37,6 +39,9 @@ class _Style:
 
     def number(self, n: int) -> str:
         return int_to_digits(n)
+
+    def scientific(self, mantissa: str, exponent: int) -> str:
+        raise NotImplementedError
 
     def symbol(self, node: Expr) -> str:
         raise NotImplementedError
@@ -76,6 +81,9 @@ class _TextStyle(_Style):
     def sqrt(self, inner):
         return f"sqrt({inner})"
 
+    def scientific(self, mantissa, exponent):
+        return f"{mantissa}e{exponent}"
+
 
 class _Layout:
     """Lays out any node as a _Piece, given the pieces of its children."""
@@ -100,6 +108,10 @@ class _Layout:
 
     def number(self, value) -> _Piece:
         s = self.style
+        decimal = self._decimal(abs(value))
+        if decimal is not None:
+            prec = ATOM if decimal.prec == ATOM and value > 0 else PRODUCT
+            return _Piece(("-" if value < 0 else "") + decimal.text, prec, value < 0)
         if isinstance(value, Fraction):
             text = s.fraction(s.number(abs(value.numerator)), s.number(value.denominator), 1)
             return _Piece(("-" if value < 0 else "") + text, PRODUCT, value < 0)
@@ -108,12 +120,10 @@ class _Layout:
         return _Piece(s.number(value), ATOM)
 
     def sum(self, terms: Sequence[Expr]) -> _Piece:
-        signed = [self._signed_term(t) for t in terms]
-        # A person writes 1 - tanh(x)^2 rather than -tanh(x)^2 + 1: lead with a positive term.
-        first_positive = next((i for i, (neg, _) in enumerate(signed) if not neg), 0)
-        signed.insert(0, signed.pop(first_positive))
-        if signed[0][0]:  # every term is negative: a minus sign goes in front of the first
-            signed[0] = self._signed_term(terms[0], negated=True)
+        ordered = display_order(terms)
+        signed = [self._signed_term(t) for t in ordered]
+        if signed[0][0]:  # a minus sign goes in front of the first term
+            signed[0] = self._signed_term(ordered[0], negated=True)
         parts = []
         for i, (negative, piece) in enumerate(signed):
             text = piece.text if piece.prec > SUM else self.style.paren(piece.text)
@@ -123,14 +133,46 @@ class _Layout:
                 parts.append((" - " if negative else " + ") + text)
         return _Piece("".join(parts), SUM, signed[0][0])
 
+    def _decimal(self, value) -> _Piece | None:
+        """A positive rational as a decimal, as it was typed (``0.001``, ``3.14159``, ``1e-8``), or None.
+
+        A rational whose denominator is a power of ten prints as a decimal; so does a number below
+        1e-4 with another finite decimal expansion when that is shorter than the fraction
+        (``3/200000000 -> 1.5e-8``).  Other rationals stay fractions (``x/2``, ``12/125``, as
+        derived coefficients are).  Below 1e-4 the decimal is in scientific notation, as Python
+        writes floats.  Both notations read back to the same exact number.
+        """
+        if not isinstance(value, Fraction) or not 1 < value.denominator.bit_length() <= 2000:
+            return None
+        den = value.denominator
+        twos = (den & -den).bit_length() - 1
+        rest, fives = den >> twos, 0
+        while rest % 5 == 0:
+            rest, fives = rest // 5, fives + 1
+        if rest != 1:
+            return None
+        places = max(twos, fives)
+        digits = int_to_digits(value.numerator * 2 ** (places - twos) * 5 ** (places - fives))
+        exponent = len(digits) - 1 - places  # no trailing zero: the fraction is reduced
+        if exponent >= -4:
+            if twos != fives:
+                return None
+            if places >= len(digits):
+                return _Piece("0." + "0" * (places - len(digits)) + digits, ATOM)
+            return _Piece(digits[:-places] + "." + digits[-places:], ATOM)
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        fraction_length = len(int_to_digits(value.numerator)) + 1 + len(int_to_digits(den))
+        if twos != fives and len(f"{mantissa}e{exponent}") >= fraction_length:
+            return None
+        return _Piece(self.style.scientific(mantissa, exponent), PRODUCT)
+
     def _signed_term(self, term: Expr, negated: bool = False) -> tuple[bool, _Piece]:
         """(is the term negative, piece of its absolute value); ``negated``: see ``product``."""
         if isinstance(term, Num) and term.value < 0:
             return True, self.number(-term.value)
-        if isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0:
+        if _is_negative(term):
             return True, self.product((Num(-term.args[0].value),) + term.args[1:], negated)
-        piece = self.piece_of(term)
-        return False, piece
+        return False, self.piece_of(term)
 
     def product(self, factors: Sequence[Expr], negated: bool = False) -> _Piece:
         """The product of ``factors``; ``negated``: a minus sign will be written in front of it."""
@@ -159,17 +201,22 @@ class _Layout:
         coeff = abs(coeff)
         # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is not a
         # sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
+        decimal = self._decimal(coeff)
         bracket = False
-        if (negative or negated) and s.parsed_back and coeff.numerator == 1 and num_sums and num_sums[0]:
+        if ((negative or negated) and s.parsed_back and coeff.numerator == 1 and decimal is None
+                and num_sums and num_sums[0]):
             lead = next((k for k, is_sum in enumerate(num_sums) if not is_sum), None)
             if lead is not None:
                 num.insert(0, num.pop(lead))
             else:
                 bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
-        if coeff.numerator != 1 or not num:
-            num.insert(0, s.number(coeff.numerator))
-        if coeff.denominator != 1:
-            den.insert(0, s.number(coeff.denominator))
+        if decimal is not None:
+            num.insert(0, decimal.text)
+        else:
+            if coeff.numerator != 1 or not num:
+                num.insert(0, s.number(coeff.numerator))
+            if coeff.denominator != 1:
+                den.insert(0, s.number(coeff.denominator))
         text = s.times.join(num)
         if den_sum and len(den) == 2 and s.parsed_back:
             # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
@@ -216,6 +263,38 @@ class _Layout:
         return _Piece(s.power(base_text, exp_piece.text, simple), POWER)
 
 
+def _is_negative(term: Expr) -> bool:
+    """Whether a term prints with a minus sign: a negative number or coefficient."""
+    if isinstance(term, Num):
+        return term.value < 0
+    return isinstance(term, Mul) and isinstance(term.args[0], Num) and term.args[0].value < 0
+
+
+def display_order(terms: Sequence[Expr]) -> list[Expr]:
+    """The order in which the terms of a sum are printed.
+
+    One rule: ascending degree, ties in the canonical (structural) order, as ``add`` keeps them:
+    ``3 - 2*x + x^2 - 4*x^3``, ``1 + x + x^2/2``.  A leading minus sign is avoided when reversing
+    helps: first the degree order (``n - 1``, ``1 - tanh(x)^2``, ``a*t1 + b*t2 - y``), then the
+    whole order (``y - x``).
+    """
+    groups: list[list[Expr]] = []
+    last = None
+    for t in terms:
+        d = degree(t)
+        if groups and d == last:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+        last = d
+    ascending = list(terms)
+    descending = [t for g in reversed(groups) for t in g]
+    for candidate in (ascending, descending, ascending[::-1]):
+        if not _is_negative(candidate[0]):
+            return candidate
+    return ascending
+
+
 # --- infix text --------------------------------------------------------------------------------
 def _text_piece(node: Expr) -> _Piece:
     return node._text
@@ -238,23 +317,26 @@ _GREEK_NAMES = {
     "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
 }
 _TRAILING_DIGITS = re.compile(r"^(.*?[^\d])(\d+)$")
+_ACCENTS = ("hat", "bar", "tilde", "dot")
 
 
 def latex_name(name: str) -> str:
-    """``theta_2 -> \\theta_{2}``, ``x1 -> x_{1}``, ``lr -> \\mathrm{lr}``."""
-    head, sep, sub = name.partition("_")
-    if not sep:
+    """``theta_2 -> \\theta_{2}``, ``x1 -> x_{1}``, ``x_1_2 -> x_{1,2}``, ``lr -> \\mathrm{lr}``,
+    ``theta_hat -> \\hat{\\theta}`` (also ``_bar``, ``_tilde``, ``_dot``)."""
+    head, *parts = name.split("_")
+    if not parts:
         m = _TRAILING_DIGITS.match(name)
         if m:
-            head, sub = m.group(1), m.group(2)
-    if head in _GREEK_NAMES:
-        head = "\\" + head
-    elif len(head) > 1:
-        head = f"\\mathrm{{{head}}}"
-    if sub:
-        sub_text = "\\" + sub if sub in _GREEK_NAMES else sub.replace("_", "")
-        return f"{head}_{{{sub_text}}}"
-    return head
+            head, parts = m.group(1), [m.group(2)]
+    text = _latex_word(head) if len(head) == 1 or head in _GREEK_NAMES else f"\\mathrm{{{head}}}"
+    for accent in (p for p in parts if p in _ACCENTS):
+        text = f"\\{accent}{{{text}}}"
+    subscript = [_latex_word(p) for p in parts if p and p not in _ACCENTS]
+    return f"{text}_{{{','.join(subscript)}}}" if subscript else text
+
+
+def _latex_word(word: str) -> str:
+    return "\\" + word if word in _GREEK_NAMES else word
 
 
 class _LatexStyle(_Style):
@@ -272,10 +354,16 @@ class _LatexStyle(_Style):
         return f"\\frac{{{num}}}{{{den}}}"
 
     def power(self, base, exponent, exponent_simple):
+        if _ends_with_superscript(base):  # e^{x}^{2} is a double superscript: (e^{x})^{2}
+            base = self.paren(base)
         return f"{base}^{{{exponent}}}"
 
     def sqrt(self, inner):
         return f"\\sqrt{{{inner}}}"
+
+    def scientific(self, mantissa, exponent):
+        power = f"10^{{{exponent}}}"
+        return power if mantissa == "1" else f"{mantissa} \\cdot {power}"
 
 
 def latex(root: Expr) -> str:
@@ -285,6 +373,18 @@ def latex(root: Expr) -> str:
     for node in postorder([root]):
         pieces[node] = layout.node(node)
     return _cdot_between_numbers(pieces[root].text)
+
+
+def _ends_with_superscript(text: str) -> bool:
+    """Whether LaTeX ``text`` ends with a superscript group ``^{...}``."""
+    if not text.endswith("}"):
+        return False
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(text[i], 0)
+        if depth == 0:
+            return i > 0 and text[i - 1] == "^"
+    return False
 
 
 _NUM_NUM = re.compile(r"(\d) (\d)")

@@ -28,7 +28,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     """The Taylor polynomial of ``e`` around ``point``: every term of total degree <= ``order``.
 
     ``point`` maps the variables to expand in (names or Symbols) to numbers or expressions:
-    ``taylor("exp(x)", {"x": 0}, 4)`` is ``x^4/24 + x^3/6 + x^2/2 + x + 1``, and
+    ``taylor("exp(x)", {"x": 0}, 4)`` is ``1 + x + x^2/2 + x^3/6 + x^4/24``, and
     ``taylor("exp(x)*sin(y)", {"x": 0, "y": 1}, 2)`` is ``f + grad f . d + 1/2 d^T H d`` with
     ``d = (x, y - 1)``.  The variables of ``e`` that the point does not name (or maps to
     themselves) are parameters and are not expanded: ``taylor("(1 + x)^k", {"x": 0}, 2)`` is
@@ -46,7 +46,7 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     expanded variable, named ``d`` + the variable's name (``x -> dx``, ``theta -> dtheta``; if that
     name is already used by ``e`` or the point, ``d_x``, then ``d__x``, ...).  The result is then
     ``f(a + d)`` truncated: ``taylor("exp(x)", {"x": 1}, 2, displacement=True)`` is
-    ``dx^2*exp(1)/2 + dx*exp(1) + exp(1)``.
+    ``exp(1) + dx*exp(1) + dx^2*exp(1)/2``.
 
     >>> taylor("exp(x)", {"x": 0}, 3)
     Expr('x^3/6 + x^2/2 + x + 1')

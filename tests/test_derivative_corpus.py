@@ -179,10 +179,10 @@ FORMS = [
     ("sin(x)", "cos(x)"),
     ("sqrt(x)", "1/(2*sqrt(x))"),
     ("erf(x)", "2*exp(-x^2)/sqrt(pi)"),
-    ("x^x", "x^x*(log(x) + 1)"),
+    ("x^x", "x^x*(1 + log(x))"),
     ("a^x", "a^x*log(a)"),
     ("log(x, 2)", "1/(x*log(2))"),
-    ("atan(x)", "1/(x^2 + 1)"),
+    ("atan(x)", "1/(1 + x^2)"),
 ]
 
 

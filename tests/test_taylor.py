@@ -25,8 +25,8 @@ SYMPY_NAMES = {
 
 
 def to_sympy(text):
-    """SymPy's reading of a formula (symcalc's syntax: ``^`` is a power)."""
-    return sympy.sympify(str(text), locals=SYMPY_NAMES, convert_xor=True)
+    """SymPy's reading of a formula (symcalc's syntax: ``^`` is a power; decimals are exact)."""
+    return sympy.sympify(str(text), locals=SYMPY_NAMES, convert_xor=True, rational=True)
 
 
 def assert_same(ours, expected):
