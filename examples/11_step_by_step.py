@@ -53,8 +53,8 @@ def main() -> None:
     outer, inner = [s for s in traces[0].walk() if s.rule == "chain"]
     print("chain rule through the square: ", outer.note)
     print("chain rule through the sigmoid:", inner.note)
-    assert outer.note.startswith("u = sigmoid(w*x + b) - y; power")
-    assert inner.note.startswith("u = w*x + b; derivative of sigmoid")
+    assert outer.note.startswith("u = sigmoid(b + w*x) - y; power")
+    assert inner.note.startswith("u = b + w*x; derivative of sigmoid")
 
     # the backward pass: dL/dp * dp/dz * dz/dw, with each factor read off the trace's formulas
     w, b, x, y = points

@@ -75,7 +75,7 @@ def grad(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
     """The gradient ``[de/dx for x in variables]``.
 
     >>> grad("x^2*y + y^3", "x y")
-    [Expr('2*x*y'), Expr('x^2 + 3*y^2')]
+    [2*x*y, x^2 + 3*y^2]
     """
     f, xs = to_expr(e), to_symbols(variables)
     return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
@@ -96,7 +96,7 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -
     """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``.
 
     >>> jacobian("r*cos(t), r*sin(t)", "r t")
-    [[Expr('cos(t)'), Expr('-r*sin(t)')], [Expr('sin(t)'), Expr('r*cos(t)')]]
+    [[cos(t), -r*sin(t)], [sin(t), r*cos(t)]]
     """
     fs, xs = _functions(es), to_symbols(variables)
     display = [[derivative(f, x) for x in xs] for f in fs]
@@ -108,7 +108,7 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
 
     >>> hessian("x^2*y + y^3", "x y")
-    [[Expr('2*y'), Expr('2*x')], [Expr('2*x'), Expr('6*y')]]
+    [[2*y, 2*x], [2*x, 6*y]]
     """
     f, xs = to_expr(e), to_symbols(variables)
     first = [derivative(f, x) for x in xs]
@@ -129,7 +129,7 @@ def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """Jacobian-vector product ``J v`` (length m), by forward accumulation.
 
     >>> jvp(["x*y", "x + y"], "x y", [1, 0])
-    [Expr('y'), Expr('1')]
+    [y, 1]
     """
     fs, xs = _functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
@@ -141,7 +141,7 @@ def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation.
 
     >>> vjp(["x*y", "x + y"], "x y", [1, 1])
-    [Expr('y + 1'), Expr('x + 1')]
+    [1 + y, 1 + x]
     """
     fs, xs = _functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
@@ -153,7 +153,7 @@ def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) 
     """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed.
 
     >>> hvp("x^2*y", "x y", [1, 0])
-    [Expr('2*y'), Expr('2*x')]
+    [2*y, 2*x]
     """
     f, xs = to_expr(e), to_symbols(variables)
     vector = _vector(v, len(xs), "v")
@@ -216,7 +216,7 @@ def simplify(e: ExprLike) -> Expr:
     and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.
 
     >>> simplify("sin(x)^2 + cos(x)^2 + log(exp(y))")
-    Expr('y + 1')
+    Expr('1 + y')
     """
     return _simplified(to_expr(e))
 
@@ -250,11 +250,11 @@ def subs(e: ExprLike, mapping: Mapping[ExprLike, ExprLike]) -> Expr:
     substituted again.  A number as a key is a TypeError.
 
     >>> subs("x*y + x", {"x": 2})
-    Expr('2*y + 2')
+    Expr('2 + 2*y')
     >>> subs("x*y", {"y": "x + 1"})
-    Expr('x*(x + 1)')
+    Expr('x*(1 + x)')
     >>> subs("sin(x)^2 + sin(x)", {"sin(x)": "s"})
-    Expr('s^2 + s')
+    Expr('s + s^2')
     """
     f = to_expr(e)
     if not isinstance(mapping, Mapping):

@@ -86,7 +86,7 @@ def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
 
     >>> x, y = symbols("x, y")
     >>> x * y + x
-    Expr('x*y + x')
+    Expr('x + x*y')
     >>> symbols("theta")
     Expr('theta')
     """
@@ -233,7 +233,7 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = ()) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
-    Expr('sigmoid(w*x + b)')
+    Expr('sigmoid(b + w*x)')
 
     Unicode as people paste it is read too: ``x²``, ``x⁻¹``, ``x₁``, ``√(x+1)``, ``a·b``,
     ``a − b`` (see ``symcalc.unicode_input``).  ``functions`` names abstract functions

@@ -49,9 +49,9 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     ``exp(1) + dx*exp(1) + dx^2*exp(1)/2``.
 
     >>> taylor("exp(x)", {"x": 0}, 3)
-    Expr('x^3/6 + x^2/2 + x + 1')
+    Expr('1 + x + x^2/2 + x^3/6')
     >>> taylor("x*y", {"x": 1, "y": 2}, 2, displacement=True)
-    Expr('dx*dy + 2*dx + dy + 2')
+    Expr('2 + 2*dx + dy + dx*dy')
 
     Raises ``TypeError`` for a non-integer order and ``ValueError`` for a negative order, a point
     value that depends on an expanded variable, or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0): that

@@ -58,7 +58,7 @@ def test_wheel_works_outside_the_checkout(tmp_path):
             "print(symcalc.diff('x^3 + sin(x)', 'x'))\n") % str(env_dir.resolve())
     result = run([str(python), "-c", code], cwd=tmp_path, env=clean_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "3*x^2 + cos(x)"
+    assert result.stdout.strip() == "cos(x) + 3*x^2"
 
 
 def test_readme_starts_with_the_two_commands_ci_runs():

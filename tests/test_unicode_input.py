@@ -86,7 +86,7 @@ def test_the_command_line_differentiates_a_pasted_square():
     out = subprocess.run([sys.executable, "-m", "symcalc", "diff", "x²+x", "x"],
                          capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "2*x + 1"
+    assert out.stdout.strip() == "1 + 2*x"
 
 
 def test_variable_names_are_read_like_the_formula():
