@@ -313,7 +313,7 @@ def _merge_compound_base(node: Mul) -> Expr | None:
     coeff, rest = split_coefficient(node)
     powers = dict(base_exponent(f) for f in factors(rest))
     for base, q in powers.items():
-        if not isinstance(base, Mul) or base in base.args:
+        if not isinstance(base, Mul):
             continue
         base_coeff, base_rest = split_coefficient(base)
         inner = dict(base_exponent(f) for f in factors(base_rest))
