@@ -50,7 +50,8 @@ class Function:
     latex: CodeForm  # argument LaTeX -> LaTeX
     evaluate: Optional[Callable[..., Optional[Expr]]] = None  # exact values, e.g. sin(0) -> 0
     undoes: Optional[str] = None  # f(g(x)) = x wherever defined, for g named here
-    pythagorean: Optional[str] = None  # f(x)^2 + g(x)^2 = 1 for all x, for g named here
+    pythagorean: Optional[tuple[str, int]] = None  # f(x)^2 + s*g(x)^2 = 1 for all x, for (g, s)
+    reflection: Optional[tuple[int, int]] = None  # f(-x) = a + b*f(x) for all x, for (a, b)
     needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
@@ -127,22 +128,49 @@ def _pi_multiple(x: Expr) -> Optional[Fraction]:
     return None
 
 
-def _quarter_turns(x: Expr) -> Optional[int]:
-    """n when x is n*pi/2 for an integer n (0 included), else None."""
+def _twelfths(x: Expr) -> Optional[int]:
+    """n when x is n*pi/12 for an integer n (0 included), else None."""
     if x is ZERO:
         return 0
     k = _pi_multiple(x)
-    return int(2 * k) if k is not None and (2 * k).denominator == 1 else None
+    return int(12 * k) if k is not None and (12 * k).denominator == 1 else None
+
+
+def _surd(scale: Fraction, n: int) -> Expr:
+    """``scale*sqrt(n)``, e.g. sqrt(3)/2."""
+    return Num(scale) * power(Num(n), HALF)
+
+
+# sin at r*pi/12 for r = 0..6, where exact and short: the multiples of pi/6 and pi/4
+_SIN_FIRST_QUADRANT = {0: ZERO, 2: HALF, 3: _surd(HALF.value, 2), 4: _surd(HALF.value, 3), 6: ONE}
 
 
 def _sin_value(x: Expr) -> Optional[Expr]:
-    n = _quarter_turns(x)
-    return None if n is None else Num((0, 1, 0, -1)[n % 4])
+    n = _twelfths(x)
+    if n is None:
+        return None
+    n %= 24
+    sign, n = (1, n) if n <= 12 else (-1, n - 12)  # sin(x + pi) = -sin(x)
+    value = _SIN_FIRST_QUADRANT.get(min(n, 12 - n))  # sin(pi - x) = sin(x)
+    return None if value is None else Num(sign) * value
 
 
 def _cos_value(x: Expr) -> Optional[Expr]:
-    n = _quarter_turns(x)
-    return None if n is None else Num((1, 0, -1, 0)[n % 4])
+    n = _twelfths(x)
+    return None if n is None else _sin_value(Num(Fraction(n + 6, 12)) * PI)  # sin(x + pi/2)
+
+
+_TAN_FIRST_QUADRANT = {0: ZERO, 2: _surd(Fraction(1, 3), 3), 3: ONE, 4: _surd(Fraction(1), 3)}
+
+
+def _tan_value(x: Expr) -> Optional[Expr]:
+    n = _twelfths(x)
+    if n is None:
+        return None
+    n %= 12  # tan has period pi; undefined at pi/2 (left as it is)
+    sign, n = (1, n) if n < 6 else (-1, 12 - n)  # tan(pi - x) = -tan(x)
+    value = _TAN_FIRST_QUADRANT.get(n)
+    return None if value is None else Num(sign) * value
 
 
 def _real_sigmoid(x: float) -> float:
@@ -162,21 +190,21 @@ sin = _register(Function(
     "sin", 1, 1,
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
-    evaluate=_sin_value, undoes="asin", pythagorean="cos", sympy_names=("sin",),
+    evaluate=_sin_value, undoes="asin", pythagorean=("cos", 1), sympy_names=("sin",),
     real=math.sin,
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
-    evaluate=_cos_value, undoes="acos", pythagorean="sin", sympy_names=("cos",),
+    evaluate=_cos_value, undoes="acos", pythagorean=("sin", 1), sympy_names=("cos",),
     real=math.cos,
 ))
 tan = _register(Function(
     "tan", 1, 1,
     partials=lambda x: [1 + tan(x) ** 2],
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
-    evaluate=_at(ZERO, ZERO), undoes="atan", sympy_names=("tan",),
+    evaluate=_tan_value, undoes="atan", sympy_names=("tan",),
     real=math.tan,
 ))
 exp = _register(Function(
@@ -264,7 +292,7 @@ cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
-    evaluate=_at(ZERO, ONE), sympy_names=("cosh",),
+    evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), sympy_names=("cosh",),
     real=math.cosh,
 ))
 tanh = _register(Function(
@@ -300,7 +328,7 @@ sigmoid = _register(Function(
     partials=lambda x: [sigmoid(x) * (1 - sigmoid(x))],
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
-    evaluate=_at(ZERO, HALF), needs_stable_forms=True,
+    evaluate=_at(ZERO, HALF), reflection=(1, -1), needs_stable_forms=True,
     real=_real_sigmoid,
 ))
 softplus = _register(Function(

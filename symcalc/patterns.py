@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable, Mapping, Optional, Sequence
 
-from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, mul
+from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, split_coefficient
 from .functions import Function, exp
 
 Rule = Callable[[Expr], Optional[Expr]]
@@ -79,3 +79,38 @@ def exp_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
         else:
             return None
     return terms
+
+
+def one_plus_exp(total: Expr) -> Optional[Expr]:
+    """``exp(u) + 1 -> u``; otherwise None."""
+    if isinstance(total, Add) and len(total.args) == 2:
+        a, b = total.args
+        if b is ONE and is_call(a, exp):
+            return a.args[0]
+        if a is ONE and is_call(b, exp):
+            return b.args[0]
+    return None
+
+
+def merged_exps(product: Expr) -> Optional[Expr]:
+    """``exp(a) * exp(b)^k -> exp(a + k*b)`` for the exp factors of a product; None when it has
+    fewer than two of them (and no power of one)."""
+    if not isinstance(product, Mul):
+        return None
+    found = [(f, call_power(f, exp)) for f in product.args]
+    exps = [e for _, e in found if e is not None]
+    if len(exps) < 2 and all(k == 1 for _, k in exps):
+        return None
+    rest = [f for f, e in found if e is None]
+    return mul(*rest, exp(add(*(mul(Num(k), u) for u, k in exps))))
+
+
+def multiple_of(w: Expr, u: Expr) -> Optional[Fraction]:
+    """k when ``w = k*u`` for a number k (``2*a - 2*b`` is 2 times ``a - b``); otherwise None."""
+    lead_w = w.args[0] if isinstance(w, Add) else w
+    lead_u = u.args[0] if isinstance(u, Add) else u
+    (cw, rest_w), (cu, rest_u) = split_coefficient(lead_w), split_coefficient(lead_u)
+    if rest_w is not rest_u or cu == 0:
+        return None
+    k = Fraction(cw) / Fraction(cu)
+    return k if add(w, mul(Num(-k), u)) is ZERO else None

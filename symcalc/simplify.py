@@ -8,6 +8,14 @@ node, so a node shared by a whole gradient or Hessian is simplified once.
 
 A rule is ``node -> Expr | None`` (None: it does not apply); ``SIMPLIFY_RULES`` holds them in
 ordered tables keyed by node type, with the matchers of ``symcalc.patterns``.
+
+Choices of form: a numeric power of exp is exp of the scaled argument and exp factors merge
+(``exp(x)^2 -> exp(2*x)``, ``exp(a)*exp(b) -> exp(a + b)``), as SymPy writes them, so that equal
+exponentials always meet; ``exp(u)/(exp(u) + 1)`` is ``sigmoid(u)``.  A product base merges with
+its power only as ``B*B^q -> B^(q + 1)``, valid wherever ``B^q`` is defined, never by splitting
+``(c*x^n)^q`` into ``c^q*x^(n*q)`` (false for negative c or x); a power of a product of positive
+constants is split (``sqrt(2/pi) -> sqrt(2)/sqrt(pi)``) only when that makes the product shorter.
+Sums are multiplied out only when the expansion is small and the result shorter.
 """
 
 from __future__ import annotations
@@ -15,9 +23,13 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd
 
-from .expr import (MINUS_ONE, Add, Call, Expr, Mul, Num, Pow, Rational, Symbol, add, count_ops, mul,
-                   postorder, power, split_coefficient, store, with_args)
-from .patterns import base_exponent, factors, first_rewrite
+from .expr import (MINUS_ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, count_ops,
+                   mul, negate, postorder, power, split_coefficient, store, with_args)
+from .functions import REGISTRY, exp, sigmoid
+from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps, multiple_of,
+                       one_plus_exp)
+
+EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
 
 def simplify(e: Expr) -> Expr:
@@ -134,100 +146,132 @@ def _inverse_call(node: Call) -> Expr | None:
     return None
 
 
+def _square_signs() -> dict[str, list[tuple[frozenset[str], int]]]:
+    """For each function name, the identities ``f(u)^2 + s*g(u)^2 = 1`` of the registry field
+    `pythagorean` it takes part in, as (the pair of names, the sign of its own square)."""
+    table: dict[str, list[tuple[frozenset[str], int]]] = {}
+    for fn in REGISTRY.values():
+        if fn.pythagorean is not None:
+            partner, sign = fn.pythagorean
+            pair = frozenset((fn.name, partner))
+            for name, s in ((fn.name, 1), (partner, sign)):
+                if (pair, s) not in table.setdefault(name, []):
+                    table[name].append((pair, s))
+    return table
+
+
+_SQUARE_SIGNS = _square_signs()
+
+
 def _pythagoras(node: Add) -> Expr | None:
-    # c*R*sin(u)^k + c*R*cos(u)^2*sin(u)^(k-2) -> c*R*sin(u)^(k-2)   (k >= 2, likewise for cos;
-    # the pairs f(u)^2 + g(u)^2 = 1 are the registry field `pythagorean`)
-    squares: list[tuple[Expr, int, Pow, Call]] = []  # (term, index of factor, its power, the call)
+    # c*R*sin(u)^2 + c*R*cos(u)^2 -> c*R,  c*R*cosh(u)^2 - c*R*sinh(u)^2 -> c*R  (also with higher
+    # powers: sin(u)^4 + sin(u)^2*cos(u)^2 -> sin(u)^2; the identities are the registry field
+    # `pythagorean`, f(u)^2 + s*g(u)^2 = 1)
+    squares: list[tuple[Expr, Call]] = []
     seen: dict[Expr, set[str]] = {}
     for term in node.args:
-        for k, f in enumerate(factors(term)):
-            base, exp = base_exponent(f)
-            if (isinstance(f, Pow) and isinstance(exp, Num) and exp.is_integer and exp.value >= 2
-                    and isinstance(base, Call) and base.fn.pythagorean is not None):
-                squares.append((term, k, f, base))
+        for f in factors(term):
+            base, exponent = base_exponent(f)
+            if (isinstance(f, Pow) and isinstance(exponent, Num) and exponent.is_integer
+                    and exponent.value >= 2 and isinstance(base, Call) and len(base.args) == 1
+                    and base.fn.name in _SQUARE_SIGNS):
+                squares.append((term, base))
                 seen.setdefault(base.args[0], set()).add(base.fn.name)
-    candidates = [sq for sq in squares if sq[3].fn.pythagorean in seen[sq[3].args[0]]]
-    if not candidates:  # the usual case: no argument has both squares of a pair
+    if not any(len(names) > 1 for names in seen.values()):  # the usual case: no pair meets
         return None
-    # Pair terms by a sum of hashes of their (base, exponent) factors with the square divided out:
-    # O(1) per candidate.  A pair is confirmed by comparing the factors themselves.
-    term_hash: dict[Expr, int] = {}
-    for term, _, _, _ in candidates:
-        if term not in term_hash:
-            term_hash[term] = sum(hash(p) for p in _powers(term).items())
-    found: dict[tuple, dict[str, tuple[Expr, int]]] = {}
-    for term, k, f, call in candidates:
-        exp = f.exponent
-        reduced = term_hash[term] - hash((call, exp))
-        if exp.value > 2:
-            reduced += hash((call, Num(exp.value - 2)))
-        pair_names = frozenset((call.fn.name, call.fn.pythagorean))
-        found.setdefault((call.args[0], pair_names, reduced), {})[call.fn.name] = (term, k)
+    # a pair of terms X*f(u)^2 and s*X*g(u)^2 is found by X, the signed term with its square out
+    found: dict[tuple, dict[str, Expr]] = {}
+    for term, call in squares:
+        for pair, sign in _SQUARE_SIGNS[call.fn.name]:
+            if pair <= seen[call.args[0]]:
+                rest = mul(Num(sign), term, power(call, Num(-2)))
+                found.setdefault((call.args[0], pair, rest), {}).setdefault(call.fn.name, term)
     used: set[Expr] = set()
     replacements = []
-    for pair in found.values():
-        if len(pair) == 2:
-            (one_term, k), (other_term, j) = pair.values()
-            if one_term in used or other_term in used or one_term is other_term:
-                continue
-            one_square, other_square = factors(one_term)[k], factors(other_term)[j]
-            if (_powers_without(one_term, one_square.base, 2)
-                    != _powers_without(other_term, other_square.base, 2)):
-                continue  # the hashes met by chance
-            used.update((one_term, other_term))
-            rest = factors(one_term)
-            reduced = power(one_square.base, Num(one_square.exponent.value - 2))
-            replacements.append(mul(*rest[:k], *rest[k + 1:], reduced))
+    for (_, _, rest), terms in found.items():
+        if len(terms) == 2:
+            one, other = terms.values()
+            if one is not other and one not in used and other not in used:
+                used.update((one, other))
+                replacements.append(rest)
     if not replacements:
         return None
     return add(*(t for t in node.args if t not in used), *replacements)
 
 
-def _powers(term: Expr) -> dict[Expr, Expr]:
-    """The term as a map from each base to its exponent (a coefficient is a base with exponent 1)."""
-    return dict(base_exponent(f) for f in factors(term))
-
-
-def _powers_without(term: Expr, base: Expr, exponent: int) -> frozenset:
-    """The term's (base, exponent) pairs with ``base^exponent`` divided out."""
-    powers = _powers(term)
-    remaining = powers[base].value - exponent
-    if remaining:
-        powers[base] = Num(remaining)
-    else:
-        del powers[base]
-    return frozenset(powers.items())
-
-
-def _expand_polynomial_terms(node: Add) -> Expr | None:
-    # 3 - x^2*(3 - x^2) - 3*x^2 -> x^4 - 6*x^2 + 3: a polynomial term times a polynomial sum is
-    # multiplied out when like terms then cancel or merge, so that the result is shorter
-    terms: list[Expr] = []
-    expanded = False
+def _reflection(node: Add) -> Expr | None:
+    # c*R*sigmoid(-u) + d*R*sigmoid(u) -> c*R + (d - c)*R*sigmoid(u): sigmoid(-x) + sigmoid(x) -> 1
+    # (registry field `reflection`: f(-u) = a + b*f(u)); a lone 1 - sigmoid(x) is left as written
+    index: dict[tuple, tuple[Expr, Rational, Call]] = {}
     for term in node.args:
-        parts = factors(term)
-        sums = [f for f in parts if isinstance(f, Add)]
-        if (len(sums) == 1 and all(_is_monomial(t) for t in sums[0].args)
-                and all(f is sums[0] or _is_monomial(f) for f in parts)):
-            others = [f for f in parts if f is not sums[0]]
-            terms.extend(mul(*others, t) for t in sums[0].args)
-            expanded = True
-        else:
-            terms.append(term)
-    if not expanded:
+        coeff, rest = split_coefficient(term)
+        for f in factors(rest):
+            if isinstance(f, Call) and f.fn.reflection is not None and len(f.args) == 1:
+                index[(f.fn.name, f.args[0], mul(rest, power(f, MINUS_ONE)))] = (term, coeff, f)
+    for (name, arg, other), (term, c, call) in index.items():
+        partner = index.get((name, negate(arg), other)) if _looks_negative(arg) else None
+        if partner is not None and partner[0] is not term:
+            partner_term, d, partner_call = partner
+            a, b = call.fn.reflection
+            kept = (t for t in node.args if t is not term and t is not partner_term)
+            return add(*kept, mul(Num(c * a), other), mul(Num(c * b + d), other, partner_call))
+    return None
+
+
+def _looks_negative(e: Expr) -> bool:
+    """The leading coefficient is negative: ``-x``, ``-2*x + y``."""
+    return split_coefficient(e.args[0] if isinstance(e, Add) else e)[0] < 0
+
+
+def _expand_products(node: Add) -> Expr | None:
+    # (x + 1)^2 - x^2 - 2*x - 1 -> 0,  sigmoid(u)*(1 - y) - y*(1 - sigmoid(u)) -> sigmoid(u) - y:
+    # the products of sums (and small whole powers of sums) in the terms are multiplied out when
+    # that gives at most EXPANSION_BUDGET terms and a shorter result
+    expanded: list[Expr] = []
+    atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
+    changed = False
+    for term in node.args:
+        sums: list[tuple[Expr, ...]] = []
+        others: list[Expr] = []
+        for f in factors(term):
+            base, exponent = base_exponent(f)
+            if isinstance(f, Add):
+                sums.append(f.args)
+            elif (isinstance(base, Add) and isinstance(exponent, Num) and exponent.is_integer
+                  and 2 <= exponent.value <= 4):
+                sums.extend([base.args] * exponent.value)
+            else:
+                others.append(f)
+        atoms.update(others if sums else (term,))
+        for total in sums:
+            atoms.update(total)
+        partial = [mul(*others)]
+        for total in sums:
+            if len(partial) * len(total) + len(expanded) > EXPANSION_BUDGET:
+                return None
+            partial = [mul(p, t) for p in partial for t in total]
+        changed = changed or bool(sums)
+        expanded.extend(partial)
+    if not changed:
         return None
-    candidate = add(*terms)
-    return candidate if count_ops([candidate]) < count_ops([node]) else None
+    candidate = add(*expanded)
+    return candidate if _ops_above(candidate, atoms, new=True) < _ops_above(node, atoms) else None
 
 
-def _is_monomial(e: Expr) -> bool:
-    """A number, a symbol, or a product of numbers and symbols to whole positive powers."""
-    for f in factors(e):
-        base, exp = base_exponent(f)
-        if not (isinstance(f, Num) or (isinstance(base, Symbol) and isinstance(exp, Num)
-                                       and exp.is_integer and exp.value > 0)):
-            return False
-    return True
+def _ops_above(e: Expr, atoms: set[Expr], new: bool = False) -> int:
+    """``count_ops`` of ``e`` without the subgraphs of ``atoms`` (what two forms share), so that
+    the cost does not grow with them.  For a ``new`` form, a node simplified before is counted
+    by its own operation only."""
+    total, seen, stack = 0, set(atoms), [e]
+    while stack:
+        n = stack.pop()
+        total += len(n.args) - 1 if isinstance(n, (Add, Mul)) else int(isinstance(n, (Pow, Call)))
+        if not new or n is e or n._simple is not n:
+            for a in n.args:
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+    return total
 
 
 def _common_factor(node: Add) -> Expr | None:
@@ -248,26 +292,133 @@ def _common_factor(node: Add) -> Expr | None:
             common = {b: min(e, powers[b]) for b, e in common.items() if b in powers}
         if not common:
             return None
-    if not any(isinstance(b, (Call, Add)) for b in common):
-        return None
+    if not any(isinstance(b, (Call, Add)) for b in common) and not _has_call_factor(node):
+        return None  # a polynomial stays expanded: x^2 + x is not x*(x + 1)
     shared = mul(*(power(b, Num(e)) for b, e in common.items()))
     inverse = [power(b, Num(-e)) for b, e in common.items()]
     candidate = mul(shared, add(*(mul(t, *inverse) for t in node.args)))
+    atoms = {part for t in node.args for f in factors(t) for part in base_exponent(f)}
+    # no longer: a repeated factor written once reads better (and is shorter as a tree)
+    return candidate if _ops_above(candidate, atoms, new=True) <= _ops_above(node, atoms) else None
+
+
+def _has_call_factor(total: Add) -> bool:
+    return any(isinstance(base_exponent(f)[0], Call) for t in total.args for f in factors(t))
+
+
+def _merge_compound_base(node: Mul) -> Expr | None:
+    # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1): the factors of a product base B next to a power of B
+    # join it (also 1/B).  Where B^q is defined so is B, and B*B^q = B^(q + 1); the factors left
+    # over keep whole positive exponents, so the result is defined wherever the input is.
+    coeff, rest = split_coefficient(node)
+    powers = dict(base_exponent(f) for f in factors(rest))
+    for base, q in powers.items():
+        if not isinstance(base, Mul):
+            continue
+        base_coeff, base_rest = split_coefficient(base)
+        inner = dict(base_exponent(f) for f in factors(base_rest))
+        if not all(b in powers and b is not base for b in inner):
+            continue
+        for k in (1, -1):
+            left = {b: add(powers[b], mul(Num(-k), e)) for b, e in inner.items()}
+            new_coeff = Fraction(coeff) / Fraction(base_coeff) ** k
+            whole = all(isinstance(e, Num) and e.is_integer and e.value >= 0 for e in left.values())
+            if new_coeff.denominator != 1 or not whole:
+                continue
+            others = [power(b, e) for b, e in powers.items() if b is not base and b not in inner]
+            candidate = mul(Num(new_coeff), *others, *(power(b, e) for b, e in left.items()),
+                            power(base, add(q, Num(k))))
+            if count_ops([candidate]) < count_ops([node]):
+                return candidate
+    return None
+
+
+def _split_constant_powers(node: Mul) -> Expr | None:
+    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi: a power of a product of positive constants is split,
+    # (c*d)^q = c^q*d^q for c, d > 0, when equal constants then meet and the result is shorter
+    parts: list[Expr] = []
+    split = False
+    for f in node.args:
+        base, q = base_exponent(f)
+        if isinstance(f, Pow) and isinstance(base, Mul) and all(map(_positive_constant, base.args)):
+            parts.extend(power(b, mul(e, q)) for b, e in map(base_exponent, base.args))
+            split = True
+        else:
+            parts.append(f)
+    if not split:
+        return None
+    candidate = mul(*parts)
     return candidate if count_ops([candidate]) < count_ops([node]) else None
+
+
+def _positive_constant(e: Expr) -> bool:
+    """A positive number, pi or e, or a power of one with a numeric exponent."""
+    base, exponent = base_exponent(e)
+    return isinstance(exponent, Num) and (isinstance(base, Constant)
+                                          or (isinstance(base, Num) and base.value > 0))
+
+
+def _product_of_exps(node: Mul) -> Expr | None:
+    # exp(a)*exp(b) -> exp(a + b)
+    return merged_exps(node)
+
+
+def _exp_times_sigmoid(node: Mul) -> Expr | None:
+    # exp(u)*sigmoid(-u) -> sigmoid(u), as exp(u)/(exp(u) + 1) is sigmoid(u);
+    # exp(k*u)*sigmoid(-u)^n -> sigmoid(u)^m*exp((k - m)*u)*sigmoid(-u)^(n - m), m = min(k, n)
+    for f in node.args:
+        if call_power(f, exp) is None:
+            continue
+        for g in node.args:
+            found = call_power(g, sigmoid)
+            if found is None or found[1] <= 0 or found[1].denominator != 1:
+                continue
+            u = negate(found[0])
+            k = multiple_of(f.args[0], u)
+            if k is None or k < 1 or k.denominator != 1:
+                continue
+            m = min(k, found[1])
+            rest = [h for h in node.args if h is not f and h is not g]
+            return mul(*rest, power(sigmoid(u), Num(m)), exp(mul(Num(k - m), u)),
+                       power(sigmoid(found[0]), Num(found[1] - m)))
+    return None
+
+
+def _power_of_exp(node: Pow) -> Expr | None:
+    # exp(x)^2 -> exp(2*x), 1/exp(x) -> exp(-x): a numeric power of exp is exp of the scaled
+    # argument, as SymPy writes it, so that exp(x)^2 and exp(2*x) meet
+    found = call_power(node, exp)
+    return None if found is None else exp(mul(Num(found[1]), found[0]))
+
+
+def _reciprocal_one_plus_exp(node: Pow) -> Expr | None:
+    # 1/(exp(-z) + 1) -> sigmoid(z),  (exp(u) + 1)^-n -> sigmoid(-u)^n
+    exponent = node.exponent
+    u = one_plus_exp(node.base)
+    if u is None or not (isinstance(exponent, Num) and exponent.is_integer and exponent.value < 0):
+        return None
+    return power(sigmoid(negate(u)), Num(-exponent.value))
 
 
 # Tried in this order on every node of the type, bottom-up; the first that applies wins.
 SIMPLIFY_RULES = {
     Add: (
-        _pythagoras,               # c*sin(u)^2 + c*cos(u)^2 -> c
+        _pythagoras,               # c*sin(u)^2 + c*cos(u)^2 -> c;  cosh(u)^2 - sinh(u)^2 -> 1
+        _reflection,               # sigmoid(-x) + sigmoid(x) -> 1
         _common_factor,            # a*F + b*F -> (a + b)*F
-        _expand_polynomial_terms,  # 3 - x^2*(3 - x^2) - 3*x^2 -> x^4 - 6*x^2 + 3
+        _expand_products,          # (x + 1)^2 - x^2 - 2*x - 1 -> 0
     ),
     Mul: (
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
+        _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
+        _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
+        _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
+        _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi
     ),
     Pow: (
         _negative_base,            # (-x^2 - 1)^3 -> -(x^2 + 1)^3
+        _power_of_exp,             # exp(x)^2 -> exp(2*x)
+        _reciprocal_one_plus_exp,  # 1/(exp(-z) + 1) -> sigmoid(z)
     ),
     Call: (
         _inverse_call,             # log(exp(x)) -> x

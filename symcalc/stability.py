@@ -15,25 +15,14 @@ from .expr import (ONE, Add, Call, Expr, Mul, Num, Pow, add, make_call, mul, neg
                    power, raw_add, raw_mul)
 from .functions import Function, exp, expm1, log, log1p, logsumexp, sigmoid, softplus
 from .patterns import (RuleTable, base_exponent, call_power, exp_terms, first_rewrite, is_call,
-                       scaled_call)
+                       merged_exps, one_plus_exp, scaled_call)
 
 
 # --- sums of exponentials -------------------------------------------------------------------------
-def _one_plus_exp(total: Expr) -> Optional[Expr]:
-    """``exp(u) + 1 -> u``; otherwise None."""
-    if isinstance(total, Add) and len(total.args) == 2:
-        a, b = total.args
-        if b is ONE and is_call(a, exp):
-            return a.args[0]
-        if a is ONE and is_call(b, exp):
-            return b.args[0]
-    return None
-
-
 def _log_of_exp_sum(total: Expr) -> Optional[Expr]:
     """``log(total)`` in a stable form when ``total`` is ``exp(u) + 1`` (softplus) or a sum of
     ``c*exp(u)`` and a number, every c > 0 (logsumexp); otherwise None."""
-    u = _one_plus_exp(total)
+    u = one_plus_exp(total)
     if u is not None:
         return softplus(u)
     terms = exp_terms(total)
@@ -70,7 +59,7 @@ def _reciprocal_exp_sum(node: Pow) -> Optional[Expr]:
     if not (isinstance(node.exponent, Num) and node.exponent.value < 0):
         return None
     p = node.exponent.value
-    u = _one_plus_exp(node.base)
+    u = one_plus_exp(node.base)
     if u is not None and isinstance(p, int):
         return power(sigmoid(negate(u)), Num(-p))
     total = _log_of_exp_sum(node.base)
@@ -97,12 +86,7 @@ def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
 
 def _merge_exps(node: Mul) -> Optional[Expr]:
     # exp(a) * exp(b)^k -> exp(a + k*b)   (one overflowing and one vanishing factor give no nan)
-    found = [(f, call_power(f, exp)) for f in node.args]
-    exps = [(f, e) for f, e in found if e is not None]
-    if len(exps) < 2:
-        return None
-    rest = [f for f, e in found if e is None]
-    return mul(*rest, exp(add(*(mul(Num(k), u) for _, (u, k) in exps))))
+    return merged_exps(node)
 
 
 def _distribute_exp(node: Mul) -> Optional[Expr]:

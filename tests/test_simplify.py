@@ -34,7 +34,7 @@ RULES = [
     ("sin(x)^4 + sin(x)^2*cos(x)^2", "sin(x)^2"),
     ("sigmoid(x)*(1 - sigmoid(x))^2 - sigmoid(x)^2*(1 - sigmoid(x))",
      "sigmoid(x)*(1 - sigmoid(x))*(1 - 2*sigmoid(x))"),
-    ("exp(x)/(exp(x) + 1) - exp(x)^2/(exp(x) + 1)^2", "exp(x)/(1 + exp(x))^2"),
+    ("exp(x)/(exp(x) + 1) - exp(x)^2/(exp(x) + 1)^2", "sigmoid(x)*(1 - sigmoid(x))"),
 ]
 
 
@@ -94,6 +94,15 @@ def _grow(children):
         children.map(lambda c: sc.log(1 + c**2)),
         st.tuples(children, children).map(lambda p: sc.sin(p[0]) ** 2 * p[1] + sc.cos(p[0]) ** 2 * p[1]),
         children.map(lambda c: sc.log(sc.exp(c))),
+        # the forms the identities and merges meet: exp powers, cosh/sinh pairs, sigmoid's
+        # reflection and the logistic quotient, products of sums, a product base and its power
+        st.tuples(children, st.integers(-2, 3)).map(lambda p: sc.exp(p[0]) ** p[1] * sc.exp(p[0])),
+        st.tuples(children, children).map(
+            lambda p: sc.cosh(p[0]) ** 2 * p[1] - sc.sinh(p[0]) ** 2 * p[1]),
+        st.tuples(children, children).map(lambda p: sc.sigmoid(-p[0]) * p[1] + sc.sigmoid(p[0])),
+        children.map(lambda c: sc.exp(c) / (1 + sc.exp(c)) + 1 / (1 + sc.exp(-c))),
+        st.tuples(children, children).map(lambda p: (p[0] + p[1]) ** 2 - p[0] * (p[0] - p[1])),
+        st.tuples(children, children).map(lambda p: (p[0] * x) * (p[0] * x) ** p[1]),
     )
 
 
