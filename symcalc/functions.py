@@ -521,8 +521,10 @@ def _reciprocal_value(value: Callable[[Expr], Optional[Expr]]) -> Callable[[Expr
 
 
 def _cot_value(x: Expr) -> Optional[Expr]:
-    n = _quarter_turns(x)
-    return ZERO if n is not None and n % 2 == 1 else None
+    n = _twelfths(x)
+    if n is not None and n % 12 == 6:  # cot(pi/2 + k*pi) = 0
+        return ZERO
+    return _reciprocal_value(_tan_value)(x)
 
 
 sec = _register(Function(
