@@ -17,6 +17,7 @@ from .diff import forward, reverse
 from .expr import ONE, ZERO, Expr, Symbol, add, as_expr, mul, rebuild
 from .parser import parse, symbol_from_name
 from .simplify import simplify as _simplify
+from . import matrix as _matrix  # noqa: E402  (after .expr: the matrix layer builds on it)
 
 ExprLike = Union[Expr, str, int, float]
 VarLike = Union[Symbol, str]
@@ -110,8 +111,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
     return result
 
 
-def grad(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The gradient ``[de/dx for x in variables]``."""
+def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
+    """The gradient ``[de/dx for x in variables]``; shaped formulas (``shapes=`` or matrix-layer
+    nodes) get the gradient in matrix form (``symcalc.matrix.grad``)."""
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
     return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
 
@@ -123,16 +127,23 @@ def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequ
     return _simplify(forward(f, dict(zip(xs, u))))
 
 
-def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``."""
+def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
+             shapes=None) -> Derivatives:
+    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
+    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``)."""
+    if shapes is not None or _matrix.is_shaped(es):
+        return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
     display = [[derivative(f, x) for x in xs] for f in fs]
     graph = [reverse([f], [ONE], xs) for f in fs]
     return Derivatives(display, graph)
 
 
-def hessian(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object."""
+def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
+    """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
+    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``)."""
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
     first = [derivative(f, x) for x in xs]
     gradient_graph = reverse([f], [ONE], xs)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from . import matrix as _matrix
 from .calculus import Derivatives, to_expr, to_symbols
 from .expr import (
     ONE,
@@ -677,6 +678,8 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
     gradient or a Hessian); each shared node is computed once, numerically stable forms replace
     overflow-prone patterns, and the function is vectorised over broadcasting array arguments.
     """
+    if _matrix.is_shaped(exprs):
+        return _matrix.codegen(exprs, variables, name=name)
     if not (name.isidentifier() and name.isascii() and not keyword.iskeyword(name)):
         raise ValueError(f"{name!r} is not a valid function name")
     return _source(program(exprs, variables), name)
@@ -723,6 +726,8 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Callabl
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
     The generated source is ``f.source`` (also ``symcalc.codegen``).
     """
+    if _matrix.is_shaped(exprs):
+        return _matrix.lambdify(exprs, variables)
     source = _source(program(exprs, variables), "f")
     filename = f"<symcalc-generated-{next(_generated)}>"
     code = compile(source, filename, "exec")

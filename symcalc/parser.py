@@ -178,14 +178,19 @@ def _get_parser() -> Lark:
     return _parser
 
 
-def parse(text: str) -> Expr:
+def parse(text: str, shapes=None) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
     Expr('sigmoid(b + w*x)')
 
+    With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
+    the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed).
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault.
     """
+    if shapes is not None:
+        from .matrix.parsing import parse_shaped  # the matrix layer builds on this module
+        return parse_shaped(text, shapes)
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):

@@ -282,6 +282,8 @@ class _LatexStyle(_Style):
 def latex(e: Expr | str) -> str:
     """LaTeX for an expression (or a formula string)."""
     root = parse(e) if isinstance(e, str) else e
+    if hasattr(root, "__symcalc_latex__"):  # a shaped formula (symcalc.matrix) prints itself
+        return root.__symcalc_latex__()
     pieces: dict[Expr, _Piece] = {}
     layout = _Layout(_LatexStyle(), pieces.__getitem__)
     for node in postorder([root]):

@@ -1,6 +1,53 @@
-"""Vectors and matrices with symbolic shapes (sizes as names)."""
-from .nodes import MatrixExpr
-from .ops import diag, det, dot, eye, inv, logdet, logsumexp, matrix, norm, ones, outer, scalar, softmax, sum_, trace, vector, zeros
-from .shapes import NoMatrixFormError, ShapeError
-from .parsing import parse_shaped
+"""Vectors and matrices with symbolic shapes: the calculus of ML written in matrix form.
+
+>>> import symcalc as sc
+>>> A = sc.matrix("A", "m", "n"); t = sc.vector("t", "n"); b = sc.vector("b", "m")
+>>> f = 0.5 * sc.norm(A @ t - b) ** 2
+>>> sc.grad(f, "t")
+MatrixExpr('A.T@(A@t - b)', shape=('n',))
+>>> sc.hessian(f, "t")
+MatrixExpr('A.T@A', shape=('n', 'n'))
+
+Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
+node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
+registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
+accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``codegen`` and
+``runtime`` (NumPy), ``unroll`` (scalar spelling at concrete sizes, for checks).
+
+This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbol.
+"""
+
+import sys
+import types
+from typing import Any
+
+from . import nodes  # first: the node module loads the constructors it needs, in order
 from .calculus import grad, hessian, jacobian
+from .codegen import codegen, lambdify
+from .nodes import MatrixExpr
+from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, matrix, norm, ones, outer,
+                  scalar, softmax, sum_, trace, vector, zeros)
+from .parsing import parse_shaped
+from .printing import latex
+from .shapes import NoMatrixFormError, ShapeError
+from .unroll import unroll
+
+
+def is_shaped(obj: Any) -> bool:
+    """True for a matrix-layer node, or a (nested) list whose first entry is one."""
+    while isinstance(obj, (list, tuple)) and obj:
+        obj = obj[0]
+    return isinstance(obj, MatrixExpr)
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, name: str, rows, cols) -> MatrixExpr:
+        return matrix(name, rows, cols)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
+           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
+           "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

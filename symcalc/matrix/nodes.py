@@ -154,6 +154,9 @@ class MatrixExpr:
         text = str(self)
         return f"MatrixExpr('{text if len(text) < 200 else text[:200] + '...'}', shape={self.shape})"
 
+    def __symcalc_latex__(self) -> str:
+        return printing.latex(self)
+
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {printing.latex(self)}$"
 

@@ -128,7 +128,6 @@ _LATEX_OPS = {
     "det": lambda a: f"\\det\\left({a[0]}\\right)",
     "logdet": lambda a: f"\\log\\det\\left({a[0]}\\right)",
     "diag": lambda a: f"\\operatorname{{diag}}\\left({a[0]}\\right)",
-    "outer": lambda a: f"{a[0]} {a[1]}^{{\\top}}",
     "softmax": lambda a: f"\\operatorname{{softmax}}\\left({a[0]}\\right)",
     "logsumexp": lambda a: f"\\operatorname{{logsumexp}}\\left({a[0]}\\right)",
 }
@@ -198,6 +197,8 @@ class _Latex(_Text):
             return self.paren(args[0], ATOM) + "^{\\top}", ATOM
         if kind == "inv":
             return self.paren(args[0], ATOM) + "^{-1}", ATOM
+        if kind == "outer":
+            return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
         if kind == "apply":
             return node.data.latex([self.done[a][0] for a in args]), ATOM
         if kind in _LATEX_OPS:
