@@ -102,11 +102,11 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
 
 
 def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
-    """Terms with a common left (or right) matrix factor gathered, or None when there are none."""
-    for side in (0, -1):
+    """Terms with a common left (or right) factor of ``@`` or ``outer`` gathered, or None."""
+    for kind, side in (("matmul", 0), ("matmul", -1), ("outer", 0), ("outer", -1)):
         groups: dict[MatrixExpr, list[int]] = {}
         for i, (_, rest) in enumerate(pairs):
-            if rest.kind == "matmul" and (side == -1 or rest.args[0].ndim == 2):
+            if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer"):
                 groups.setdefault(rest.args[side], []).append(i)
         for factor, members in groups.items():
             if len(members) < 2:
@@ -116,7 +116,11 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
                 coeff, rest = pairs[i]
                 others = rest.args[1:] if side == 0 else rest.args[:-1]
                 inner.append(mul(number(coeff), chain(others)))
-            gathered = matmul(factor, add(*inner)) if side == 0 else matmul(add(*inner), factor)
+            if kind == "outer":
+                gathered = (ops.outer(factor, add(*inner)) if side == 0
+                            else ops.outer(add(*inner), factor))
+            else:
+                gathered = matmul(factor, add(*inner)) if side == 0 else matmul(add(*inner), factor)
             keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in members]
             return keep + [gathered]
     return None

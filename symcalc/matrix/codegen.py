@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from .calculus import to_node, to_variables
+from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
@@ -183,9 +184,16 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
     by_name = {}
     for s in free:
         by_name.setdefault(s.data, s)
+    declared = set(check_shapes(shapes or {}))
+    unchecked = set()  # variables the formula does not use and whose shape is not given
     for v in (variables.replace(",", " ").split() if isinstance(variables, str) else variables):
         key = v.data if isinstance(v, MatrixExpr) else str(v).strip()
-        symbols.append(by_name[key] if key in by_name else to_variables(probe, [v], shapes)[0])
+        symbol = by_name[key] if key in by_name else to_variables(probe, [v], shapes)[0]
+        if key not in by_name and key not in declared and not isinstance(v, MatrixExpr):
+            unchecked.add(symbol)
+        symbols.append(symbol)
+    if len(set(symbols)) != len(symbols):
+        raise ValueError(f"a variable is listed twice in {[s.data for s in symbols]}")
     missing = sorted(s.data for s in free if s not in symbols)
     if missing:
         raise ValueError(f"the formula uses {', '.join(missing)}, which the variables "
@@ -216,7 +224,7 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             printer.src[node] = (temp, ATOM)
     args = ", ".join(params[s] for s in symbols)
     names = ", ".join(repr(s.data) for s in symbols)
-    dims = ", ".join(repr(tuple(s.shape)) for s in symbols)
+    dims = ", ".join("None" if s in unchecked else repr(tuple(s.shape)) for s in symbols)
     lines = ["import numpy as np", "from symcalc import runtime as _rt",
              "from symcalc.matrix import runtime as _mrt", "", "",
              f"def {name}({args}):"]

@@ -193,6 +193,8 @@ class _Latex(_Text):
             if args[0].ndim == 1:
                 parts[0] += "^{\\top}"
             return " ".join(parts), PRODUCT
+        if kind == "transpose" and args[0].kind == "inv":
+            return self.paren(args[0].args[0], ATOM) + "^{-\\top}", ATOM
         if kind == "transpose":
             return self.paren(args[0], ATOM) + "^{\\top}", ATOM
         if kind == "inv":

@@ -3,12 +3,12 @@ read the sizes from the arrays, and numerically stable softmax, logsumexp and lo
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 
-def bind(values: Sequence[Any], names: Sequence[str], shapes: Sequence[tuple]):
+def bind(values: Sequence[Any], names: Sequence[str], shapes: Sequence[Optional[tuple]]):
     """Float arrays of the arguments and the sizes they give; a clear ``ValueError`` when an
     array has the wrong number of axes or two arrays disagree about a size."""
     arrays = []
@@ -16,6 +16,9 @@ def bind(values: Sequence[Any], names: Sequence[str], shapes: Sequence[tuple]):
     seen: dict[str, str] = {}
     for value, name, shape in zip(values, names, shapes):
         array = np.asarray(value, dtype=float)
+        if shape is None:  # not used by the formula
+            arrays.append(array)
+            continue
         if array.ndim != len(shape):
             kind = {0: "a scalar", 1: "a 1-D array (a vector)", 2: "a 2-D array (a matrix)"}[len(shape)]
             raise ValueError(f"{name} must be {kind} of shape ({', '.join(map(str, shape))}), "
