@@ -61,6 +61,8 @@ def split_coefficient(term: MatrixExpr) -> tuple[Fraction, MatrixExpr]:
 def _scaled(coeff: Fraction, rest: MatrixExpr) -> MatrixExpr:
     if coeff == 1:
         return rest
+    if rest.kind == "mul" and any(f.kind == "add" for f in rest.args):
+        return mul(number(coeff), rest)  # the coefficient goes into a sum factor
     args = (number(coeff),) + (rest.args if rest.kind == "mul" else (rest,))
     return make("mul", args, rest.shape)
 
@@ -173,11 +175,13 @@ def mul(*factors: MatrixExpr) -> MatrixExpr:
         out.append(make("ones", (), shape))
     if not out:
         return number(coeff)
-    if len(out) == 1:
-        if coeff == 1:
-            return out[0]
-        if out[0].kind == "add":  # 2*(u + v) -> 2*u + 2*v
-            return add(*(mul(number(coeff), t) for t in out[0].args))
+    if len(out) == 1 and coeff == 1:
+        return out[0]
+    sums = sorted((f for f in out if f.kind == "add"), key=sort_key)
+    if coeff != 1 and sums:  # 2*(u + v)*w -> (2*u + 2*v)*w, as the parser reads it
+        first = sums[0]
+        rest = [f for f in out if f is not first]
+        return mul(add(*(mul(number(coeff), t) for t in first.args)), *rest)
     out.sort(key=lambda f: (bool(f.shape), sort_key(f)))
     args = tuple(out) if coeff == 1 else (number(coeff),) + tuple(out)
     return make("mul", args, shape)
@@ -290,8 +294,8 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
         return a
     if a.ndim == 1 and b.ndim == 2:  # x@A -> A.T@x
         return matmul(transpose(b), a)
-    if a.kind == "ones" and b.ndim == 1:
-        return ops.sum_(b)
+    if a.kind == "ones" and b.ndim == 1:  # ones(m, n)@v = sum(v)*ones(m)
+        return mul(ops.sum_(b), filled(1, shape)) if shape else ops.sum_(b)
     if b.kind == "ones" and a.ndim == 1:
         return ops.sum_(a)
     return _normal_chain(_row_factors(a) + (b.args if b.kind == "matmul" else (b,)), shape)

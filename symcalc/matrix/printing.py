@@ -51,7 +51,7 @@ class _Text:
         for k, f in enumerate(num):
             last = k == len(num) - 1
             scalars_before = all(not g.shape for g in num[:k]) and not den
-            if f.kind == "matmul" and last and scalars_before:
+            if f.kind == "matmul" and last and scalars_before and f.args[0].kind not in ("add", "mul"):
                 parts.append(self.paren(f, PRODUCT))
             else:
                 parts.append(self.paren(f, POWER if f.kind == "matmul" else UNARY))
