@@ -19,6 +19,7 @@ from . import __version__, calculus
 from .codegen import codegen
 from .errors import ParseError
 from .expr import Expr, Symbol
+from .matrix.command import shaped_answer
 from .parser import parse
 from .printing import latex, latex_name, to_str
 from .taylor import taylor
@@ -436,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub["jacobian"].add_argument("formulas", help="comma-separated functions ('-' reads stdin)")
     sub["jacobian"].add_argument("variables", nargs="*", metavar="VAR", help=vars_help)
     sub["jacobian"].add_argument("--det", action="store_true", help="also print the determinant")
+    for name in ("grad", "hessian", "jacobian"):
+        sub[name].add_argument("--shape", action="append", default=[], metavar="NAME=SIZES",
+                               help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
     sub["taylor"].add_argument("--at", action="append", default=[], metavar="VAR=VALUE",
                                help="expansion point, e.g. x=0 or x=0,y=1 (repeatable; default: "
                                     "every variable at 0; variables not named stay parameters)")
@@ -467,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version and usage errors
         return int(exit_.code or 0)
     try:
-        answer = COMMANDS[args.command](args)
+        answer = Answer(*shaped_answer(args)) if getattr(args, "shape", None) else COMMANDS[args.command](args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status
