@@ -44,3 +44,15 @@ def test_several_variables_and_latex(capsys):
 def test_bad_input_is_one_clear_error_and_status_2(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == "" and message in err and "Traceback" not in err
+
+
+def test_matrix_benchmark_smoke_run():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "matrix.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gradient: A.T@(A@t - b)" in result.stdout and "FAILURE" not in result.stdout
