@@ -217,7 +217,10 @@ def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
 
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
-    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``."""
+    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.  A shaped
+    formula (``symcalc.matrix``) is kept in its simplified form as it is built."""
+    if _matrix.is_shaped(e):
+        return e
     return _simplify(to_expr(e))
 
 

@@ -189,3 +189,19 @@ def test_eye_and_sizes_in_generated_code():
 def test_lambdify_names_that_clash_with_python():
     e = sc.parse("lambda_@np_", shapes={"lambda_": "n", "np_": "n"})
     assert sc.lambdify(e, ["lambda_", "np_"])(np.ones(2), np.ones(2)) == 2.0
+
+
+def test_deep_nesting_parses_and_transposes_without_recursion():
+    e = sc.parse("sin(" * 3000 + "B" + ")" * 3000 + "@t", shapes=SHAPES)
+    assert e.shape == ("n",)
+    assert sc.parse("(" * 2000 + "B" + "+B)@B" * 2000, shapes=SHAPES).T.shape == ("n", "n")
+    assert sc.simplify(e) is e
+
+
+def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
+    with pytest.raises(sc.ParseError, match="unexpected end"):
+        P("A@")
+    with pytest.raises(sc.ParseError, match="did you mean sin"):
+        P("sinn(A)")
+    with pytest.raises(sc.ParseError, match="trace takes 1 argument"):
+        P("trace(A, A)")

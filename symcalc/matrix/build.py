@@ -329,10 +329,29 @@ def chain(factors: Sequence[MatrixExpr]) -> MatrixExpr:
     return result
 
 
+_PUSHED = ("add", "mul", "pow", "apply", "matmul")  # a transpose goes inside these
+
+
 def transpose(a: MatrixExpr) -> MatrixExpr:
     """``a.T`` pushed to the leaves; vectors and scalars are their own transposes."""
     if a.ndim < 2:
         return a
+    done: dict[MatrixExpr, MatrixExpr] = {}
+    stack = [(a, False)]
+    while stack:  # children first, without recursion: formulas may be deeply nested
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        inner = [c for c in node.args if c.ndim == 2 and c not in done] if node.kind in _PUSHED else []
+        if inner and not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in inner)
+            continue
+        done[node] = _transpose_one(node, lambda c: done[c] if c.ndim == 2 else c)
+    return done[a]
+
+
+def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
     kind = a.kind
     if kind == "transpose":
         return a.args[0]
@@ -343,15 +362,15 @@ def transpose(a: MatrixExpr) -> MatrixExpr:
     if kind in ("symbol", "inv"):
         return make("transpose", (a,), a.shape[::-1])
     if kind == "add":
-        return add(*(transpose(t) for t in a.args))
+        return add(*(transposed(t) for t in a.args))
     if kind == "mul":
-        return mul(*(transpose(f) for f in a.args))
+        return mul(*(transposed(f) for f in a.args))
     if kind == "pow":
-        return power(transpose(a.args[0]), a.args[1])
+        return power(transposed(a.args[0]), a.args[1])
     if kind == "apply":
-        return apply(a.data, *(transpose(x) for x in a.args))
+        return apply(a.data, *(transposed(x) for x in a.args))
     if kind == "matmul":
-        return chain([transpose(f) for f in reversed(a.args)])
+        return chain([transposed(f) for f in reversed(a.args)])
     if kind == "outer":
         return ops.outer(a.args[1], a.args[0])
     raise AssertionError(f"no transpose rule for {kind}")

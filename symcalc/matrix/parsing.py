@@ -4,6 +4,7 @@ scalar language plus ``@`` and ``.T``.  Nothing here evaluates text."""
 from __future__ import annotations
 
 import difflib
+import threading
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -15,7 +16,7 @@ from ..errors import ParseError
 from ..functions import ALIASES, REGISTRY, lookup
 from . import build, ops
 from .convert import from_scalar
-from .nodes import MatrixExpr, make
+from .nodes import MatrixExpr
 from .shapes import ShapeError, check_shape
 
 _CONSTANTS = {"pi", "e"}
@@ -47,9 +48,9 @@ def _size(node: MatrixExpr, tok: Token):
 class _Builder(Transformer):
     """One method per grammar alias, building nodes with the canonical constructors."""
 
-    def __init__(self, shapes: Mapping[str, tuple]):
-        super().__init__()
-        self.shapes = shapes
+    @property
+    def shapes(self) -> Mapping[str, tuple]:
+        return _current.shapes
 
     def number(self, tok: Token) -> MatrixExpr:
         return from_scalar(scalar_parser._number(str(tok)))
@@ -144,13 +145,15 @@ def _unknown_function(name: str) -> str:
 
 
 _lark: Optional[Lark] = None
+_current = threading.local()  # the shapes of the formula being parsed, read by the builder
 
 
 def _get_lark() -> Lark:
+    """The parser; it builds nodes as it reduces (no tree, no recursion over the nesting)."""
     global _lark
     if _lark is None:
         _lark = Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr",
-                     maybe_placeholders=False)
+                     transformer=_Builder(), maybe_placeholders=False)
     return _lark
 
 
@@ -176,25 +179,17 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
     table = check_shapes(shapes)
     if not text.strip():
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
+    _current.shapes = table
     try:
-        tree = _get_lark().parse(text)
+        return _get_lark().parse(text)
     except UnexpectedInput as exc:
         raise scalar_parser._syntax_error(exc, text) from None
-    try:
-        return _Builder(table).transform(tree)
     except _Fault as fault:
         tok, error = fault.token, fault.error
         if isinstance(error, ShapeError):
             raise error.located(text, tok.line, tok.column) from None
         raise ParseError(str(error), text, tok.line, tok.column) from None
-    except Exception as exc:  # lark wraps errors raised inside a transformer
-        inner = getattr(exc, "orig_exc", None)
-        if isinstance(inner, _Fault):
-            tok, error = inner.token, inner.error
-            if isinstance(error, ShapeError):
-                raise error.located(text, tok.line, tok.column) from None
-            raise ParseError(str(error), text, tok.line, tok.column) from None
-        raise
+    finally:
+        _current.shapes = {}
 
 
-__all__ = ["parse_shaped", "check_shapes", "make"]
