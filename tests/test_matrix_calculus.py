@@ -171,3 +171,21 @@ def test_result_size_does_not_depend_on_the_sizes():
         shapes = {"A": (m, n), "t": (n,), "b": (m,)}
         texts.append(str(sc.hessian("0.5*norm(A@t - b)^2", "t", shapes=shapes)))
     assert texts == ["A.T@A"] * 3
+
+
+def test_hessian_blocks_in_a_vector_and_a_scalar():
+    shapes = {"t": "n", "B": "n,n", "s": ()}
+    f = sc.parse("s^2*t@B@t + exp(s)*norm(t)", shapes=shapes)
+    blocks = sc.hessian(f, ["t", "s"])
+    t, s = symbol(f, "t"), symbol(f, "s")
+    assert str(blocks[0][1]) == str(blocks[1][0]) == "2*s*((B + B.T)@t) + exp(s)*t/norm(t)"
+    assert str(blocks[0][0]) == "s^2*(B + B.T) + exp(s)*eye(n)/norm(t) - exp(s)*outer(t, t)/norm(t)^3"
+    for first, x in ((sc.grad(f, "t"), t), (sc.grad(f, "s"), s)):
+        for block, y in zip(blocks[[t, s].index(x)], (t, s)):
+            check(first, y, block)
+
+
+def test_sqrt_of_a_dot_product():
+    f = sc.parse("sqrt(t@t + 1)", shapes={"t": "n"})
+    assert str(sc.grad(f, "t")) == "t/sqrt(t@t + 1)"
+    check(f, symbol(f, "t"), sc.grad(f, "t"), with_sympy=True)

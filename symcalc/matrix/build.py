@@ -103,26 +103,50 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
     return make("add", tuple(out), shape)
 
 
+def _shaped_part(rest: MatrixExpr) -> tuple[tuple, MatrixExpr]:
+    """``s*A@x -> ((s,), A@x)``: the scalar factors of a term and the rest."""
+    if rest.kind == "mul":
+        scalars = tuple(f for f in rest.args if not f.shape)
+        shaped = [f for f in rest.args if f.shape]
+        if scalars and len(shaped) == 1:
+            return scalars, shaped[0]
+    return (), rest
+
+
 def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
-    """Terms with a common left (or right) factor of ``@`` or ``outer`` gathered, or None."""
+    """Terms with a common scalar factor, or a common left (or right) factor of ``@`` or
+    ``outer``, gathered: ``A.T@u + A.T@v -> A.T@(u + v)``; None when there are none."""
+    parts = [(coeff, *_shaped_part(rest)) for coeff, rest in pairs]
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, scalars, shaped) in enumerate(parts):
+        if scalars and shaped.shape:
+            groups.setdefault(scalars, []).append(i)
+    for scalars, members in groups.items():
+        if len(members) > 1:  # s*A + s*B -> s*(A + B)
+            inner = add(*(mul(number(parts[i][0]), parts[i][2]) for i in members))
+            keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in members]
+            return keep + [mul(*scalars, inner)]
     for kind, side in (("matmul", 0), ("matmul", -1), ("outer", 0), ("outer", -1)):
-        groups: dict[MatrixExpr, list[int]] = {}
-        for i, (_, rest) in enumerate(pairs):
+        groups = {}
+        for i, (_, _, rest) in enumerate(parts):
             if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer"):
                 groups.setdefault(rest.args[side], []).append(i)
         for factor, members in groups.items():
             if len(members) < 2:
                 continue
+            common = {parts[i][0] for i in members}
+            common = common.pop() if len(common) == 1 else Fraction(1)  # 2*A@u + 2*A@v -> 2*A@(u + v)
             inner = []
             for i in members:
-                coeff, rest = pairs[i]
+                coeff, scalars, rest = parts[i]
                 others = rest.args[1:] if side == 0 else rest.args[:-1]
-                inner.append(mul(number(coeff), chain(others)))
+                inner.append(mul(number(coeff / common), *scalars, chain(others)))
             if kind == "outer":
                 gathered = (ops.outer(factor, add(*inner)) if side == 0
                             else ops.outer(add(*inner), factor))
             else:
                 gathered = matmul(factor, add(*inner)) if side == 0 else matmul(add(*inner), factor)
+            gathered = mul(number(common), gathered)
             keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in members]
             return keep + [gathered]
     return None

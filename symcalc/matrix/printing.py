@@ -67,6 +67,8 @@ class _Text:
     def power_text(self, base: MatrixExpr, exponent: Fraction) -> str:
         if exponent == 1:
             return self.paren(base, POWER + 1)
+        if exponent == Fraction(1, 2):
+            return f"sqrt({self.done[base][0]})"
         text, _ = self.number(exponent)
         exp_text = text if exponent.denominator == 1 else f"({text})"
         return f"{self.paren(base, POWER + 1)}^{exp_text}"
@@ -98,6 +100,8 @@ class _Text:
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:
                 return self.term(node)
+            if exponent.kind == "number" and exponent.data == Fraction(1, 2):
+                return self.power_text(args[0], exponent.data), ATOM
             exp_text = self.paren(exponent, ATOM)
             if exponent.kind == "number" and Fraction(exponent.data).denominator == 1:
                 exp_text = self.done[exponent][0]
