@@ -205,3 +205,10 @@ def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
         P("sinn(A)")
     with pytest.raises(sc.ParseError, match="trace takes 1 argument"):
         P("trace(A, A)")
+
+
+def test_pickling_keeps_interning():
+    import pickle
+
+    e = P("A.T@(A@t - b)/norm(t)")
+    assert pickle.loads(pickle.dumps(e)) is e

@@ -28,11 +28,11 @@ def shaped(draw, shape, depth=3):
     sub = lambda s: shaped(s, depth - 1)  # noqa: E731
     choices = ["add", "sub", "mul", "scale", "fn", "square"]
     choices += {
-        S: ["dot", "bilinear", "sum", "norm", "trace", "lse"],
+        S: ["dot", "bilinear", "sum", "norm", "trace", "lse", "logdet", "det"],
         N: ["AT", "Bx", "softmax", "diag", "rowA"],
         M: ["Ax"],
         MN: ["outer", "AB"],
-        NN: ["BT", "outerN", "AtA", "BB", "diagN"],
+        NN: ["BT", "outerN", "AtA", "BB", "diagN", "inv"],
         NM: ["T"],
     }[shape]
     kind = draw(st.sampled_from(choices))
@@ -55,6 +55,9 @@ def shaped(draw, shape, depth=3):
         "norm": lambda: sc.norm(draw(sub(draw(st.sampled_from([N, M, MN]))))),
         "trace": lambda: sc.trace(draw(sub(NN))),
         "lse": lambda: sc.matrix.logsumexp(draw(sub(N))),
+        "logdet": lambda: sc.logdet(spd(draw(sub(NN)))),
+        "det": lambda: sc.det(draw(sub(NN))),
+        "inv": lambda: sc.inv(spd(draw(sub(NN)))),
         "AT": lambda: draw(sub(NM)) @ draw(sub(M)),
         "Bx": lambda: draw(sub(NN)) @ draw(sub(N)),
         "softmax": lambda: sc.softmax(draw(sub(N))),
@@ -71,6 +74,11 @@ def shaped(draw, shape, depth=3):
         "T": lambda: draw(sub(MN)).T,
     }
     return table[kind]()
+
+
+def spd(m):
+    """A symmetric positive-definite matrix from any square one: safe for inv and logdet."""
+    return m @ m.T + 3 * sc.eye("n")
 
 
 def assert_close(got, expected, what):

@@ -17,8 +17,8 @@ from fractions import Fraction
 from typing import Sequence
 
 from .. import expr as scalar
-from ..functions import Function
-from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, degree, make, number, sort_key
+from ..functions import REGISTRY, Function
+from .nodes import MINUS_ONE, ONE, MatrixExpr, degree, make, number, sort_key
 from .shapes import ShapeError, shape_words
 
 
@@ -130,8 +130,8 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
         groups = {}
         for i, (_, _, rest) in enumerate(parts):
             if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer"):
-                groups.setdefault(rest.args[side], []).append(i)
-        for factor, members in groups.items():
+                groups.setdefault((rest.args[side], rest.shape), []).append(i)
+        for (factor, _), members in groups.items():
             if len(members) < 2:
                 continue
             common = {parts[i][0] for i in members}
@@ -246,7 +246,7 @@ def power(base: MatrixExpr, exponent: MatrixExpr) -> MatrixExpr:
     if base.kind == "number" and base.data == 1:
         return ONE
     if base.kind == "constant" and base.data == "e":
-        return apply(_registry("exp"), exponent)
+        return apply(REGISTRY["exp"], exponent)
     return make("pow", (base, exponent), base.shape)
 
 
@@ -272,11 +272,6 @@ def apply(fn: Function, *args: MatrixExpr) -> MatrixExpr:
     return make("apply", tuple(args), shape, fn)
 
 
-def _registry(name: str) -> Function:
-    from ..functions import REGISTRY
-    return REGISTRY[name]
-
-
 # --- matrix products and transposes ----------------------------------------------------------------
 def _row_factors(node: MatrixExpr) -> tuple:
     """The chain of a left operand; a vector result ``M@v`` used as a row becomes ``v@M.T``."""
@@ -287,7 +282,7 @@ def _row_factors(node: MatrixExpr) -> tuple:
     return node.args
 
 
-def _pull_scalars(node: MatrixExpr) -> tuple[list[MatrixExpr], MatrixExpr]:
+def pull_scalars(node: MatrixExpr) -> tuple[list[MatrixExpr], MatrixExpr]:
     """``c*u*v -> ([c], u*v)`` for the scalar factors of an entrywise product."""
     if node.kind != "mul" or all(f.shape for f in node.args):
         return [], node
@@ -308,8 +303,8 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
     shape = a.shape[:-1] + b.shape[1:]
     if a.kind == "zeros" or b.kind == "zeros":
         return filled(0, shape)
-    scalars_a, a = _pull_scalars(a)
-    scalars_b, b = _pull_scalars(b)
+    scalars_a, a = pull_scalars(a)
+    scalars_b, b = pull_scalars(b)
     if scalars_a or scalars_b:
         return mul(*scalars_a, *scalars_b, matmul(a, b))
     if a.kind == "eye":

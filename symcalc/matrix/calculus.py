@@ -7,12 +7,12 @@ gradient.  The size of a result does not depend on the sizes.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Union
+from typing import Mapping, Optional
 
 from .adjoint import gradients
 from .forward import derivative_scalar, jacobian_vector
 from .nodes import MatrixExpr, as_node
-from .ops import symbol, zeros
+from .ops import symbol
 from .parsing import check_shapes, parse_shaped
 from .shapes import NoMatrixFormError, ShapeError, shape_words
 
@@ -118,8 +118,3 @@ def hessian(e: object, variables: object, shapes: Shapes = None):
     return blocks[0][0] if _single(variables) else blocks
 
 
-def derivative_shape(g: MatrixExpr, x: MatrixExpr) -> tuple:
-    return g.shape + x.shape
-
-
-__all__ = ["grad", "jacobian", "hessian", "to_node", "to_variables", "zeros"]

@@ -246,8 +246,8 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Ca
     Sizes are read from the arrays; arrays whose sizes disagree raise a ``ValueError`` naming
     the size.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
     """
-    if not isinstance(name_check := variables, (str, list, tuple)):
-        raise TypeError(f"variables must be a list of names, not {type(name_check).__name__}")
+    if not isinstance(variables, (str, list, tuple)):
+        raise TypeError(f"variables must be a list of names, not {type(variables).__name__}")
     source = codegen(exprs, variables, shapes)
     filename = f"<symcalc-matrix-generated-{next(_generated)}>"
     code = compile(source, filename, "exec")

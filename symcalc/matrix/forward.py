@@ -16,7 +16,7 @@ from ..functions import REGISTRY
 from .build import add, chain, describe, matmul, mul, negate, power, transpose
 from .convert import partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
-from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace
+from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace, zeros
 from .shapes import NoMatrixFormError
 
 Jac = Optional[MatrixExpr]  # None: zero
@@ -89,7 +89,6 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
         J[node] = _vector_rule(node, J, x.shape[0])
     result = J.get(g)
     if result is None:
-        from .ops import zeros
         return zeros(*(g.shape + x.shape))
     return result
 
@@ -144,7 +143,6 @@ def derivative_scalar(g: MatrixExpr, s: MatrixExpr) -> MatrixExpr:
         D[node] = _tangent_rule(node, D)
     result = D.get(g)
     if result is None:
-        from .ops import zeros
         return zeros(*g.shape)
     if result.shape != g.shape:  # a scalar derivative of a broadcast formula
         result = mul(result, ones(*g.shape))

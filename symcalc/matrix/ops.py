@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .build import describe, filled, matmul, mul, power, transpose
+from ..functions import REGISTRY, lookup
+from .build import describe, filled, matmul, mul, power, pull_scalars, transpose
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
 from .shapes import Dim, ShapeError, check_dim, check_shape
 
@@ -24,7 +25,6 @@ def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
                          "starting with a letter")
     if name in FUNCTIONS or name in ("pi", "e", "T"):
         raise ValueError(f"{name!r} is a reserved name, not a variable")
-    from ..functions import lookup
     if lookup(name) is not None:
         raise ValueError(f"{name!r} is a function name, not a variable")
     return make("symbol", (), check_shape(shape), name)
@@ -73,11 +73,6 @@ def _square(what: str, x: MatrixExpr) -> None:
         raise ShapeError(f"{what} needs a square matrix, not {describe(x)}")
 
 
-def _scalars_out(x: MatrixExpr) -> tuple[list[MatrixExpr], MatrixExpr]:
-    from .build import _pull_scalars
-    return _pull_scalars(x)
-
-
 def sum_(x: object) -> MatrixExpr:
     """The sum of all entries."""
     x = as_node(x)
@@ -85,7 +80,7 @@ def sum_(x: object) -> MatrixExpr:
         return x
     if x.kind == "zeros":
         return ZERO
-    scalars, rest = _scalars_out(x)
+    scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, sum_(rest))
     if x.kind == "transpose" or (x.kind == "diag" and x.ndim == 2):
@@ -97,7 +92,6 @@ def norm(x: object) -> MatrixExpr:
     """The 2-norm of a vector, the Frobenius norm of a matrix."""
     x = as_node(x)
     if not x.shape:
-        from ..functions import REGISTRY
         return REGISTRY["abs"](x)
     if x.kind == "zeros":
         return ZERO
@@ -113,7 +107,7 @@ def trace(x: object) -> MatrixExpr:
     """The sum of the diagonal of a square matrix."""
     x = as_node(x)
     _square("trace", x)
-    scalars, rest = _scalars_out(x)
+    scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, trace(rest))
     if x.kind == "transpose":
@@ -165,7 +159,7 @@ def inv(x: object) -> MatrixExpr:
         return transpose(inv(x.args[0]))
     if x.kind == "diag":
         return diag(power(x.args[0], MINUS_ONE))
-    scalars, rest = _scalars_out(x)
+    scalars, rest = pull_scalars(x)
     if scalars:
         return mul(power(mul(*scalars), MINUS_ONE), inv(rest))
     return make("inv", (x,), x.shape)
@@ -187,7 +181,7 @@ def diag(x: object) -> MatrixExpr:
         return eye(x.shape[0])
     if x.kind == "zeros":
         return filled(0, (x.shape[0],) * (3 - x.ndim))
-    scalars, rest = _scalars_out(x)
+    scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, diag(rest))
     n = x.shape[0]
@@ -202,8 +196,8 @@ def outer(x: object, y: object) -> MatrixExpr:
     shape = (x.shape[0], y.shape[0])
     if x.kind == "zeros" or y.kind == "zeros":
         return filled(0, shape)
-    sx, x = _scalars_out(x)
-    sy, y = _scalars_out(y)
+    sx, x = pull_scalars(x)
+    sy, y = pull_scalars(y)
     if sx or sy:
         return mul(*sx, *sy, outer(x, y))
     return make("outer", (x, y), shape)
