@@ -189,3 +189,14 @@ def test_sqrt_of_a_dot_product():
     f = sc.parse("sqrt(t@t + 1)", shapes={"t": "n"})
     assert str(sc.grad(f, "t")) == "t/sqrt(t@t + 1)"
     check(f, symbol(f, "t"), sc.grad(f, "t"), with_sympy=True)
+
+
+def test_a_variable_exponent_and_second_derivatives_in_a_scalar():
+    f = sc.parse("sum(u^s) + logdet(B + s^2*eye(n)) + det(B + s*eye(n))",
+                 shapes={"u": "n", "B": "n,n", "s": ()})
+    s = symbol(f, "s")
+    g = sc.grad(f, "s")
+    check(f, s, g, spd="B", positive="u")
+    check(g, s, sc.hessian(f, "s"), spd="B", positive="u")
+    check(f, symbol(f, "u"), sc.grad(f, "u"), spd="B", positive="u")
+    check(f, symbol(f, "B"), sc.grad(f, "B"), spd="B", positive="u")

@@ -23,7 +23,7 @@ def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"{name!r} is not a variable name: use letters, digits and '_', "
                          "starting with a letter")
-    if name in FUNCTIONS or name in ("pi", "e", "T"):
+    if name in FUNCTIONS or name in ("pi", "e"):
         raise ValueError(f"{name!r} is a reserved name, not a variable")
     if lookup(name) is not None:
         raise ValueError(f"{name!r} is a function name, not a variable")
