@@ -212,3 +212,16 @@ def test_pickling_keeps_interning():
 
     e = P("A.T@(A@t - b)/norm(t)")
     assert pickle.loads(pickle.dumps(e)) is e
+
+
+def test_outer_products_in_products_and_diagonal_scaling_in_code():
+    shapes = dict(SHAPES, w=("n",), X=("m", "n"), d=("m",))
+    assert str(sc.parse("outer(u, v)@w", shapes=shapes)) == "(v@w)*u"
+    assert str(sc.parse("B@outer(u, v)@B", shapes=shapes)) == "outer(B@u, B.T@v)"
+    source = sc.codegen(sc.parse("X.T@diag(d)@X", shapes=shapes), ["X", "d"])
+    assert "np.diag" not in source and "d[:, None] * X" in source
+    rng = np.random.default_rng(4)
+    x, d = rng.normal(size=(5, 3)), rng.normal(size=5)
+    f = sc.lambdify(sc.parse("X.T@diag(d)@X + B@diag(u)", shapes=shapes), ["X", "d", "B", "u"])
+    b, uv = rng.normal(size=(3, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(f(x, d, b, uv), x.T @ np.diag(d) @ x + b @ np.diag(uv))

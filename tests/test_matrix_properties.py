@@ -56,7 +56,7 @@ def shaped(draw, shape, depth=3):
         "trace": lambda: sc.trace(draw(sub(NN))),
         "lse": lambda: sc.matrix.logsumexp(draw(sub(N))),
         "logdet": lambda: sc.logdet(spd(draw(sub(NN)))),
-        "det": lambda: sc.det(draw(sub(NN))),
+        "det": lambda: sc.det(spd(draw(sub(NN)))),
         "inv": lambda: sc.inv(spd(draw(sub(NN)))),
         "AT": lambda: draw(sub(NM)) @ draw(sub(M)),
         "Bx": lambda: draw(sub(NN)) @ draw(sub(N)),

@@ -313,6 +313,11 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
         return a
     if a.ndim == 1 and b.ndim == 2:  # x@A -> A.T@x
         return matmul(transpose(b), a)
+    if a.kind == "outer":  # outer(x, y)@v -> (y@v)*x,  outer(x, y)@M -> outer(x, M.T@y)
+        x, y = a.args
+        return mul(matmul(y, b), x) if b.ndim == 1 else ops.outer(x, matmul(transpose(b), y))
+    if b.kind == "outer":  # M@outer(x, y) -> outer(M@x, y)
+        return ops.outer(matmul(a, b.args[0]), b.args[1])
     if a.kind == "ones" and b.ndim == 1:  # ones(m, n)@v = sum(v)*ones(m)
         return mul(ops.sum_(b), filled(1, shape)) if shape else ops.sum_(b)
     if b.kind == "ones" and a.ndim == 1:

@@ -125,16 +125,26 @@ class _Printer:
         return f"{_CALLS[kind]}({', '.join(self.src[a][0] for a in args)})", ATOM
 
     def chain(self, factors: tuple) -> str:
-        """Right to left, so that matrix-vector products stay matrix-vector products."""
-        acc, prec = self.src[factors[-1]]
+        """Right to left, so that matrix-vector products stay matrix-vector products; a diagonal
+        matrix scales rows or columns and is never built."""
+        column = factors[-1].ndim == 1  # everything right of a factor is then a vector
+        last = factors[-1]
+        if last.kind == "diag" and last.ndim == 2:  # M@diag(u) = M * u
+            factors = factors[:-1]
+            acc, prec = f"{self.get(factors[-1], POWER)} * {self.get(last.args[0], POWER)}", PRODUCT
+        else:
+            acc, prec = self.src[last]
         for f in reversed(factors[:-1]):
             inverse = _inverse_of(f)
-            if inverse is not None:
+            wrapped = acc if prec > PRODUCT else f"({acc})"
+            if f.kind == "diag" and f.ndim == 2:  # diag(u)@M = u[:, None] * M
+                scale = self.get(f.args[0], ATOM) + ("" if column else "[:, None]")
+                acc, prec = f"{scale} * {wrapped}", PRODUCT
+            elif inverse is not None:
                 matrix = self.get(inverse[0], ATOM) + (".T" if inverse[1] else "")
                 acc, prec = f"np.linalg.solve({matrix}, {acc})", ATOM
             else:
-                acc = f"{self.get(f, POWER)} @ {acc if prec > PRODUCT else f'({acc})'}"
-                prec = PRODUCT
+                acc, prec = f"{self.get(f, POWER)} @ {wrapped}", PRODUCT
         return acc
 
 
