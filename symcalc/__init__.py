@@ -3,26 +3,47 @@
 >>> import symcalc as sc
 >>> sc.diff("sigmoid(x)", "x")
 Expr('sigmoid(x)*(1 - sigmoid(x))')
+
+Generated NumPy code is vectorised and shares every common subexpression:
+
+>>> f = sc.lambdify(sc.grad("x^2*y + y^3", "x y"), "x y")
+>>> [float(v) for v in f(1.0, 2.0)]
+[4.0, 13.0]
+>>> source = sc.codegen("x*exp(x)", "x", name="f")
+>>> "def f(x):" in source and "np.exp(x)" in source
+True
+
+Layers, each importing only the ones above it: ``errors``, ``bigint`` -> ``expr`` (the graph) ->
+``functions`` (the registry) -> ``parser``, ``printing`` -> ``simplify``, ``diff`` ->
+``convert`` (arguments) -> ``calculus`` (the API), ``codegen``, ``taylor``, ``sympy_bridge`` ->
+``optimize``, ``verify`` -> ``cli``.
 """
 
-from .calculus import (Derivatives, determinant, diff, directional, grad, hessian, hvp, jacobian,
-                       jacobian_det, jvp, simplify, subs, vjp)
-from .codegen import codegen, lambdify
-from .errors import ParseError
+from .calculus import (determinant, diff, directional, grad, hessian, hvp, jacobian, jacobian_det, jvp,
+                       latex, simplify, subs, vjp)
+from .compile import codegen, lambdify
+from .convert import Derivatives
+from .errors import (DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError,
+                     SymcalcTypeError)
 from .expr import (E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, as_expr,
-                   count_ops, symbols)
+                   count_ops)
 from .functions import REGISTRY
 from .functions import abs_ as abs
-from .functions import (acos, asin, atan, cos, cosh, erf, exp, heaviside, log, logsumexp, relu,
-                        sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .functions import (acos, asin, atan, cos, cosh, erf, exp, expm1, heaviside, log, log1p,
+                        logsumexp, relu, sigmoid, sign, sin, sinh, softplus, sqrt, tan, tanh)
+from .functions import max_ as max
+from .functions import min_ as min
+from .functions import (acosh, asinh, atan2, atanh, cot, coth, csc, csch, erfc, log2, log10, sec,
+                        sech)
+from .undefined import function
 from .optimize import gradient_step, newton_step
-from .parser import parse
-from .printing import latex
+from .parser import parse, symbols
+from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor
 from . import matrix
-from .matrix import (MatrixExpr, NoMatrixFormError, ShapeError, det, diag, dot, eye, inv, logdet,
-                     norm, ones, outer, softmax, trace, vector, zeros)
+from .matrix import (MatrixExpr, NoMatrixFormError, det, diag, dot, eye, inv, logdet, norm, ones,
+                     outer, softmax, trace, vector, zeros)
 from .matrix import sum_ as sum
 
 __version__ = "0.1.0"

@@ -9,77 +9,27 @@ that evaluating a gradient costs a small constant times evaluating the function.
 
 from __future__ import annotations
 
-import numbers
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Mapping, Sequence
 
+from .convert import (Derivatives, ExprLike, VarLike, check_order, split_formulas, to_expr, to_exprs,
+                      to_symbol, to_symbols)
 from .diff import forward, reverse
-from .expr import ONE, ZERO, Expr, Symbol, add, as_expr, mul, rebuild
-from .parser import parse, symbol_from_name
+from .errors import DivisionByZeroError, SymcalcError, SymcalcTypeError
+from .expr import ONE, ZERO, Expr, Num, Pow, Symbol, add, as_expr, mul, postorder, rebuild
+from .layout import latex_matrix
+from .printing import latex as _latex
 from .simplify import simplify as _simplify
-from . import matrix as _matrix  # noqa: E402  (after .expr: the matrix layer builds on it)
+from .matrix import api as _matrix
 
-ExprLike = Union[Expr, str, int, float]
-VarLike = Union[Symbol, str]
-
-
-class Derivatives(list):
-    """A list (possibly nested) of simplified derivative expressions.
-
-    ``graph`` holds the same derivatives, in the same nesting, as raw expressions of one shared
-    reverse-accumulation graph; code generation uses whichever of the two needs fewer operations.
-    """
-
-    def __init__(self, display: Iterable, graph: Sequence | None = None):
-        super().__init__(display)
-        self.graph = list(graph) if graph is not None else None
-
-
-# --- argument handling ---------------------------------------------------------------------------
-def to_expr(e: ExprLike) -> Expr:
-    """An ``Expr`` from an Expr, a formula string or a number."""
-    if isinstance(e, str):
-        return parse(e)
-    return as_expr(e)
-
-
-def to_symbol(v: VarLike) -> Symbol:
-    """A ``Symbol`` from a Symbol or a variable name."""
-    if isinstance(v, Symbol):
-        return v
-    if isinstance(v, str):
-        return symbol_from_name(v.strip())
-    raise TypeError(f"a variable must be a Symbol or a name, not {type(v).__name__} {v!r}")
-
-
-def to_symbols(vs: Iterable[VarLike] | str) -> list[Symbol]:
-    if isinstance(vs, (str, Symbol)):
-        vs = vs.replace(",", " ").split() if isinstance(vs, str) else [vs]
-    symbols = [to_symbol(v) for v in vs]
-    if len(set(symbols)) != len(symbols):
-        raise ValueError(f"a variable is listed twice in {[str(s) for s in symbols]}")
-    return symbols
-
-
-def to_exprs(es: Iterable[ExprLike] | str) -> list[Expr]:
-    if isinstance(es, (str, Expr)):
-        es = [es]
-    return [to_expr(e) for e in es]
-
-
-def check_order(count: object, what: str = "derivative") -> int:
-    """An order as an int: TypeError unless an integer, ValueError when negative."""
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
-        raise TypeError(f"a {what} order must be an integer, not {count!r}")
-    if count < 0:
-        raise ValueError(f"a {what} order must be >= 0, got {count}")
-    return int(count)
+__all__ = ["Derivatives", "determinant", "diff", "directional", "grad", "hessian", "hvp", "jacobian",
+           "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
 
 
 # --- derivatives -----------------------------------------------------------------------------------
 def derivative(e: Expr, var: Symbol) -> Expr:
     """d e / d var, simplified."""
-    return _simplify(forward(e, {var: ONE}))
+    return _simplified(forward(e, {var: ONE}))
 
 
 def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
@@ -88,6 +38,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
     ``diff(e, "x")`` is de/dx, ``diff(e, "x", 3)`` the third derivative, ``diff(e, "x", "y")`` the
     mixed partial d^2 e/(dy dx), ``diff(e, "x", 2, "y")`` d^3 e/(dy dx^2).  With no variable and an
     expression of one variable, that variable is used.
+
+    >>> diff("x^3*y", "x", 2)
+    Expr('6*x*y')
+    >>> diff("x^3*y", "x", "y")
+    Expr('3*x^2')
     """
     result = to_expr(e)
     steps: list[tuple[Symbol, int]] = []
@@ -97,11 +52,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
         elif steps:
             steps[-1] = (steps[-1][0], check_order(item))
         else:
-            raise TypeError("diff(e, x, n): name the variable before the order")
+            raise SymcalcTypeError("diff(e, x, n): name the variable before the order")
     if not steps:
         free = sorted(result.free_symbols, key=lambda s: s.name)
         if len(free) != 1:
-            raise ValueError("diff(e) needs a variable when e does not have exactly one")
+            raise SymcalcError("diff(e) needs a variable when e does not have exactly one")
         steps = [(free[0], 1)]
     for var, count in steps:
         for _ in range(count):
@@ -113,7 +68,11 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
 
 def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
     """The gradient ``[de/dx for x in variables]``; shaped formulas (``shapes=`` or matrix-layer
-    nodes) get the gradient in matrix form (``symcalc.matrix.grad``)."""
+    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).
+
+    >>> grad("x^2*y + y^3", "x y")
+    [Expr('2*x*y'), Expr('x^2 + 3*y^2')]
+    """
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
@@ -121,16 +80,24 @@ def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Der
 
 
 def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequence[ExprLike]) -> Expr:
-    """The directional derivative ``grad(e) . u``; ``u`` is used as given (not normalised)."""
+    """The directional derivative ``grad(e) . u``; ``u`` is used as given (not normalised).
+
+    >>> directional("x^2*y", "x y", [1, 2])
+    Expr('2*x^2 + 2*x*y')
+    """
     f, xs = to_expr(e), to_symbols(variables)
     u = _vector(direction, len(xs), "direction")
-    return _simplify(forward(f, dict(zip(xs, u))))
+    return _simplified(forward(f, dict(zip(xs, u))))
 
 
 def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
              shapes=None) -> Derivatives:
     """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
-    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``)."""
+    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).
+
+    >>> jacobian("r*cos(t), r*sin(t)", "r t")
+    [[Expr('cos(t)'), Expr('-r*sin(t)')], [Expr('sin(t)'), Expr('r*cos(t)')]]
+    """
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
@@ -141,7 +108,11 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
 
 def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
-    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``)."""
+    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).
+
+    >>> hessian("x^2*y + y^3", "x y")
+    [[Expr('2*y'), Expr('2*x')], [Expr('2*x'), Expr('6*y')]]
+    """
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
@@ -160,47 +131,63 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
 
 def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
         v: Sequence[ExprLike]) -> Derivatives:
-    """Jacobian-vector product ``J v`` (length m), by forward accumulation."""
+    """Jacobian-vector product ``J v`` (length m), by forward accumulation.
+
+    >>> jvp(["x*y", "x + y"], "x y", [1, 0])
+    [Expr('y'), Expr('1')]
+    """
     fs, xs = _functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
-    return Derivatives([_simplify(forward(f, tangents)) for f in fs])
+    return Derivatives([_simplified(forward(f, tangents)) for f in fs])
 
 
 def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
         w: Sequence[ExprLike]) -> Derivatives:
-    """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation."""
+    """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation.
+
+    >>> vjp(["x*y", "x + y"], "x y", [1, 1])
+    [Expr('y + 1'), Expr('x + 1')]
+    """
     fs, xs = _functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
     graph = _reverse_with_constant_seeds(fs, weights, xs)
-    return Derivatives([_simplify(g) for g in graph], graph)
+    return Derivatives([_simplified(g) for g in graph], graph)
 
 
 def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) -> Derivatives:
-    """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed."""
+    """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed.
+
+    >>> hvp("x^2*y", "x y", [1, 0])
+    [Expr('2*y'), Expr('2*x')]
+    """
     f, xs = to_expr(e), to_symbols(variables)
     vector = _vector(v, len(xs), "v")
     gradient_graph = reverse([f], [ONE], xs)
     graph = _reverse_with_constant_seeds(gradient_graph, vector, xs)
-    return Derivatives([_simplify(g) for g in graph], graph)
+    return Derivatives([_simplified(g) for g in graph], graph)
 
 
 def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Expr:
-    """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``)."""
+    """The determinant of the square Jacobian, simplified (``r*cos(t), r*sin(t)`` -> ``r``).
+
+    >>> jacobian_det("r*cos(t), r*sin(t)", "r t")
+    Expr('r')
+    """
     fs, xs = _functions(es), to_symbols(variables)
     if len(fs) != len(xs):
-        raise ValueError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
-    return _simplify(determinant(jacobian(fs, xs)))
+        raise SymcalcError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
+    return _simplified(determinant(jacobian(fs, xs)))
 
 
 def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
     """Determinant by Laplace expansion along rows, memoised on the set of remaining columns."""
     n = len(matrix)
     if any(len(row) != n for row in matrix):
-        raise ValueError("the determinant needs a square matrix")
+        raise SymcalcError("the determinant needs a square matrix")
     if n == 0:
         return ONE
     if n > 12:
-        raise ValueError("determinants of symbolic matrices larger than 12 x 12 are not supported")
+        raise SymcalcError("determinants of symbolic matrices larger than 12 x 12 are not supported")
     # minors[cols] = det of the last len(cols) rows restricted to the columns in cols
     minors: dict[tuple[int, ...], Expr] = {(): ONE}
     for size in range(1, n + 1):
@@ -218,48 +205,85 @@ def determinant(matrix: Sequence[Sequence[Expr]]) -> Expr:
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
     and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.  A shaped
-    formula (``symcalc.matrix``) is kept in its simplified form as it is built."""
+    formula (``symcalc.matrix``) is kept in its simplified form as it is built.
+
+    >>> simplify("sin(x)^2 + cos(x)^2 + log(exp(y))")
+    Expr('y + 1')
+    """
     if _matrix.is_shaped(e):
         return e
-    return _simplify(to_expr(e))
+    return _simplified(to_expr(e))
+
+
+def latex(e: ExprLike | Sequence) -> str:
+    """LaTeX for an expression or a formula string; a list is a column vector and a list of lists
+    a matrix (``pmatrix``, which needs amsmath).
+
+    >>> print(latex("sqrt(x)/2"))
+    \\frac{\\sqrt{x}}{2}
+    >>> print(latex(["x", "y^2"]))
+    \\begin{pmatrix}
+    x \\\\
+    y^{2}
+    \\end{pmatrix}
+    """
+    if _matrix.is_shaped(e) and not isinstance(e, Sequence):
+        return _matrix.latex(e)
+    if isinstance(e, (str, Expr)) or not isinstance(e, Sequence):
+        return _latex(to_expr(e))
+    rows = [list(row) if isinstance(row, Sequence) and not isinstance(row, str) else [row]
+            for row in e]
+    return latex_matrix([[to_expr(x) for x in row] for row in rows])
 
 
 def subs(e: ExprLike, mapping: Mapping[VarLike, ExprLike]) -> Expr:
-    """Replace variables by numbers or expressions, all at once: ``subs("x*y", {"x": 2})`` -> ``2*y``."""
+    """Replace variables by numbers or expressions, all at once: ``subs("x*y", {"x": 2})`` -> ``2*y``.
+
+    >>> subs("x*y + x", {"x": 2})
+    Expr('2*y + 2')
+    >>> subs("x*y", {"y": "x + 1"})
+    Expr('x*(x + 1)')
+    """
     f = to_expr(e)
     table = {to_symbol(k): to_expr(v) for k, v in mapping.items()}
     return rebuild(f, lambda leaf: table.get(leaf, leaf))
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+def _simplified(e: Expr) -> Expr:
+    """``simplify(e)``; a division by a subexpression that simplifies to 0 is a DomainError naming it."""
+    try:
+        return _simplify(e)
+    except DivisionByZeroError:
+        divisor = _zero_divisor(e)
+        if divisor is None:
+            raise
+        raise DivisionByZeroError(f"division by zero: the divisor {divisor} is 0") from None
+
+
+def _zero_divisor(e: Expr) -> Expr | None:
+    """The innermost base of a negative power in ``e`` that simplifies to 0, if any."""
+    for node in postorder([e]):
+        if isinstance(node, Pow) and isinstance(node.exponent, Num) and node.exponent.value < 0:
+            try:
+                if _simplify(node.base) is ZERO:
+                    return node.base
+            except DivisionByZeroError:  # a divisor inside this base; found first in postorder
+                continue
+    return None
+
+
 def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
     if isinstance(es, str):
         return split_formulas(es)
     return to_exprs(es)
 
 
-def split_formulas(text: str) -> list[Expr]:
-    """``"r*cos(t), r*sin(t)"`` -> two expressions; commas inside calls do not split."""
-    return [parse(part) for part in top_level_pieces(text)]
-
-
-def top_level_pieces(text: str) -> list[str]:
-    """Split at the commas that are not inside parentheses."""
-    pieces, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    return pieces
-
-
 def _vector(values: Sequence[ExprLike], length: int, what: str) -> list[Expr]:
     if isinstance(values, (str, Expr)) or not hasattr(values, "__len__"):
-        raise TypeError(f"{what} must be a sequence of {length} numbers or expressions")
+        raise SymcalcTypeError(f"{what} must be a sequence of {length} numbers or expressions")
     if len(values) != length:
-        raise ValueError(f"{what} has {len(values)} entries, expected {length}")
+        raise SymcalcError(f"{what} has {len(values)} entries, expected {length}")
     return [to_expr(x) for x in values]
 
 

@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import keyword
 import os
 import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import __version__, calculus
-from .codegen import codegen
-from .errors import ParseError
+from .check_report import check_data, check_latex, check_text
+from .compile import codegen
+from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
+from .errors import SymcalcError
 from .expr import Expr, Symbol
+from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
+                     text_labelled, text_matrix)
 from .matrix.command import shaped_answer
 from .parser import parse
 from .printing import latex, latex_name, to_str
+from .steps.derivation import explain, explain_successive, with_steps
 from .taylor import taylor
-from .verify import SAMPLE_RADIUS, GradientCheck, check_gradient
+from .verify import check_gradient
 
 OK, DISAGREE, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
 
-class UsageError(ValueError):
+class UsageError(SymcalcError):
     """Bad command-line input that is not a formula error (a bad --at, an unknown variable)."""
 
 
@@ -68,7 +73,7 @@ def resolve_variables(names: Sequence[str], formulas: Sequence[Expr]) -> list[Sy
         if not free:
             raise UsageError("the formula has no variables to differentiate by")
         return sorted(free, key=lambda s: s.name)
-    variables = calculus.to_symbols(list(names))
+    variables = to_symbols(list(names))
     for x in variables:
         if x not in free:
             known = ", ".join(sorted(s.name for s in free)) or "none"
@@ -80,11 +85,11 @@ def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
     """``["x=0", "y=1"]`` or ``["x=0, y=1"]`` -> {x: 0, y: 1}; unnamed variables stay parameters."""
     point: dict[Symbol, Expr] = {}
     for item in items:
-        for piece in calculus.top_level_pieces(item):
+        for piece in top_level_pieces(item):
             name, sep, value = piece.partition("=")
             if not sep or not name.strip() or not value.strip():
                 raise UsageError(f"bad --at {piece.strip()!r}: write VARIABLE=VALUE, e.g. --at x=0")
-            x = calculus.to_symbol(name.strip())
+            x = to_symbol(name.strip())
             if x in point:
                 raise UsageError(f"bad --at: {x} is given twice")
             if x not in formula.free_symbols:
@@ -98,77 +103,35 @@ def parse_point(items: Sequence[str], formula: Expr) -> dict[Symbol, Expr]:
     return point
 
 
-def order_argument(text: str) -> int:
-    """argparse type for orders: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the order must be a whole number, not {text.strip()!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the order must be >= 0, not {value}")
-    return value
+def whole_number(what: str, minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``; ``what`` names it in the message."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text.strip()!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum} (at least {minimum}), not {value}")
+        return value
+
+    return convert
 
 
-def count_argument(text: str) -> int:
-    """argparse type for counts: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text.strip()!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, not {value}")
-    return value
+def function_name(text: str) -> str:
+    """An argparse type: a Python identifier for generated code."""
+    if not (text.isidentifier() and text.isascii() and not keyword.iskeyword(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid function name")
+    return text
 
 
-# --- layout helpers ------------------------------------------------------------------------------
-def text_matrix(rows: Sequence[Sequence[Expr]]) -> str:
-    """Rows in brackets with aligned columns."""
-    cells = [[to_str(e) for e in row] for row in rows]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
-    return "\n".join("[ " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + " ]"
-                     for row in cells)
-
-
-def text_labelled(labels: Sequence[str], values: Sequence[Expr]) -> str:
-    """``label = value`` lines with the ``=`` signs aligned."""
-    width = max(len(label) for label in labels)
-    return "\n".join(f"{label.ljust(width)} = {to_str(v)}" for label, v in zip(labels, values))
-
-
-def latex_matrix(rows: Sequence[Sequence[Expr]]) -> str:
-    body = " \\\\\n".join(" & ".join(latex(e) for e in row) for row in rows)
-    return f"\\begin{{pmatrix}}\n{body}\n\\end{{pmatrix}}"
-
-
-def latex_display(*lines: str) -> str:
-    """Display math that pastes into a LaTeX document (matrices need amsmath)."""
-    return "\n".join(f"\\[\n{line}\n\\]" for line in lines)
-
-
-def latex_tuple(items: Sequence[Expr]) -> str:
-    return "\\left(" + ", ".join(latex(e) for e in items) + "\\right)"
-
-
-def strings(value):
-    """Nested lists of expressions -> the same nesting of formula strings."""
-    return to_str(value) if isinstance(value, Expr) else [strings(v) for v in value]
-
-
-def latex_strings(value):
-    return latex(value) if isinstance(value, Expr) else [latex_strings(v) for v in value]
-
-
-def names(variables: Sequence[Symbol]) -> list[str]:
-    return [x.name for x in variables]
-
-
+# --- the subcommands -----------------------------------------------------------------------------
 def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra) -> dict:
     """The JSON form shared by all subcommands."""
     return {"command": command, "input": strings(inputs), "variables": names(variables),
             **extra, "result": strings(result), "latex": latex_strings(result)}
 
 
-# --- the subcommands -----------------------------------------------------------------------------
 def run_diff(args: argparse.Namespace) -> Answer:
     f = parse(read_formula(args.formula))
     xs = resolve_variables(args.variables, [f])
@@ -177,8 +140,9 @@ def run_diff(args: argparse.Namespace) -> Answer:
     spec = [item for x in xs for item in (x, args.order)]
     result = calculus.diff(f, *spec)
     lhs = _latex_derivative(f, xs, args.order)
-    return Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
-                  describe("diff", f, xs, result, order=args.order))
+    return with_steps(args.steps, lambda: explain_successive(f, [(x, args.order) for x in xs]),
+                      Answer(to_str(result), latex_display(f"{lhs} = {latex(result)}"),
+                             describe("diff", f, xs, result, order=args.order)))
 
 
 def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
@@ -197,13 +161,14 @@ def run_grad(args: argparse.Namespace) -> Answer:
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
     lhs = f"\\nabla_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
-    return Answer(text_labelled([f"d/d{x}" for x in xs], result),
-                  latex_display(f"{lhs} = {latex_matrix(column)}"),
-                  describe("grad", f, xs, list(result)))
+    return with_steps(args.steps, lambda: explain(f, xs),
+                      Answer(text_labelled([f"d/d{x}" for x in xs], result),
+                             latex_display(f"{lhs} = {latex_matrix(column)}"),
+                             describe("grad", f, xs, list(result))))
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = calculus.split_formulas(read_formula(args.formulas))
+    fs = split_formulas(read_formula(args.formulas))
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -250,7 +215,7 @@ def run_simplify(args: argparse.Namespace) -> Answer:
 
 def run_codegen(args: argparse.Namespace) -> Answer:
     f = parse(read_formula(args.formula))
-    xs = calculus.to_symbols(list(args.variables)) if args.variables else \
+    xs = to_symbols(list(args.variables)) if args.variables else \
         resolve_variables([], [f])
     missing = sorted(s.name for s in f.free_symbols - set(xs))
     if missing:
@@ -282,123 +247,78 @@ def run_check(args: argparse.Namespace) -> Answer:
                   OK if report.ok else DISAGREE)
 
 
-_BOX = f"[-{SAMPLE_RADIUS:g}, {SAMPLE_RADIUS:g}]"
-_NO_POINTS = f"no point in {_BOX} where the formula and its gradient are finite: nothing checked"
+# --- the table of subcommands ----------------------------------------------------------------------
+def arg(*flags: str, **options) -> tuple[tuple[str, ...], dict]:
+    """One ``add_argument`` call: its flags and options."""
+    return flags, options
 
 
-def _verdict(agree: bool) -> str:
-    return "agree" if agree else "DISAGREE"
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of the command table: everything argparse and dispatch need for a subcommand."""
+
+    name: str
+    help: str
+    example: str  # the first line also goes into the main --help
+    arguments: tuple[tuple[tuple[str, ...], dict], ...]
+    runner: Callable[[argparse.Namespace], Answer]
 
 
-def _symbolic_summary(report: GradientCheck) -> str:
-    pending = [f"d/d{x}" for x, zero in zip(report.variables, report.symbolic_zero) if zero is False]
-    skipped = [f"d/d{x}" for x, zero in zip(report.variables, report.symbolic_zero) if zero is None]
-    if not pending and not skipped:
-        return "symbolic difference simplifies to 0"
-    parts = []
-    if pending:
-        parts.append(f"symbolic difference not shown to be 0 for {', '.join(pending)}")
-    if skipped:
-        parts.append(f"too large to simplify: {', '.join(skipped)}")
-    return "; ".join(parts) + " (the values decide)"
+FORMULA = arg("formula", help="the formula ('-' reads it from standard input)")
+VARIABLES = arg("variables", nargs="*", metavar="VAR",
+                help="variables in order (default: the formula's, alphabetically)")
+SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
+            help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
+STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
 
+SUBCOMMANDS = (
+    Subcommand("diff", "derivative, higher or mixed partial derivative",
+               'symcalc diff "sin(x)*exp(x)" x\n  symcalc diff "x^3*y" x y          (d^2/dy dx)\n'
+               '  symcalc diff "x^5" x --order 3\n  echo "tanh(x)" | symcalc diff - x --format latex',
+               (FORMULA, VARIABLES,
+                arg("--order", type=whole_number("the order", 0), default=1,
+                    help="differentiate this many times by each variable (default: 1)"),
+                STEPS),
+               run_diff),
+    Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
+               (FORMULA, VARIABLES, STEPS, SHAPE), run_grad),
+    Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
+               'symcalc jacobian "r*cos(t), r*sin(t)" r t --det',
+               (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
+                arg("--det", action="store_true", help="also print the determinant"), SHAPE),
+               run_jacobian),
+    Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
+               (FORMULA, VARIABLES, SHAPE), run_hessian),
+    Subcommand("taylor", "Taylor polynomial",
+               'symcalc taylor "exp(x)" --at x=0 --order 4\n'
+               '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',
+               (FORMULA,
+                arg("--at", action="append", default=[], metavar="VAR=VALUE",
+                    help="expansion point, e.g. x=0 or x=0,y=1 (repeatable; default: every "
+                         "variable at 0; variables not named stay parameters)"),
+                arg("--order", type=whole_number("the order", 0), default=2,
+                    help="highest total degree (default: 2)")),
+               run_taylor),
+    Subcommand("simplify", "simplified form of a formula",
+               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA,), run_simplify),
+    Subcommand("codegen", "NumPy source of a formula (and its gradient, Hessian)",
+               'symcalc codegen "logsumexp(a, b)" a b --grad',
+               (FORMULA, VARIABLES,
+                arg("--grad", action="store_true", help="also the gradient, grad_NAME"),
+                arg("--hessian", action="store_true", help="also the Hessian, hessian_NAME"),
+                arg("--name", type=function_name, default="f", help="function name (default: f)")),
+               run_codegen),
+    Subcommand("check", "check the gradient against SymPy and finite differences",
+               'symcalc check "sin(x)*exp(x)" x\n'
+               '  symcalc check "log(1 + exp(w*x))" w x --points 20 --format json',
+               (FORMULA, VARIABLES,
+                arg("--points", type=whole_number("the number of points", 1), default=10,
+                    help="number of random points (default: 10)"),
+                arg("--seed", type=int, default=0, help="random seed (default: 0)")),
+               run_check),
+)
 
-def check_text(report: GradientCheck) -> str:
-    n = len(report.points)
-    lines = [f"check {report.function} by {', '.join(names(report.variables))} "
-             f"at {n} random points in {_BOX}",
-             "", "gradient (symcalc)",
-             "  " + text_labelled([f"d/d{x}" for x in report.variables], report.gradient)
-             .replace("\n", "\n  "), ""]
-    if n == 0:
-        lines.append(_NO_POINTS)
-        return "\n".join(lines)
-    s, c = report.sympy, report.central
-    lines += [f"(a) SymPy: {_symbolic_summary(report)}",
-              f"    values: max abs difference {s.max_abs:.2e}, max rel difference {s.max_rel:.2e}"
-              f"  ({s.compared} compared)  {_verdict(s.agree)}",
-              "(b) central differences, h = eps^(1/3)*max(1, |x|):",
-              f"    max abs error {c.max_abs:.2e}, max rel error {c.max_rel:.2e}  {_verdict(c.agree)}",
-              "(c) largest finite-difference error against the step h (* marks the best h)",
-              f"    {'h':>7}  {'forward':>10}   {'central':>10}"]
-    best_f, best_c = report.best_forward, report.best_central
-    for row in report.steps:
-        mark_f = "*" if row is best_f else " "
-        mark_c = "*" if row is best_c else " "
-        lines.append(f"    {row.h:7.0e}  {row.forward:10.2e}{mark_f}  {row.central:10.2e}{mark_c}".rstrip())
-    lines += [f"    best h: forward {best_f.h:.0e}, central {best_c.h:.0e}; below it rounding "
-              "error (about eps*|f|/h) grows as h shrinks",
-              "", "all checks agree" if report.ok else "CHECK FAILED: symcalc's gradient disagrees"]
-    return "\n".join(lines)
-
-
-def check_latex(report: GradientCheck) -> str:
-    best_f, best_c = report.best_forward, report.best_central
-    cell = lambda value, best: f"\\mathbf{{{_latex_number(value)}}}" if best else _latex_number(value)
-    rows = [f"${_latex_number(row.h)}$ & ${cell(row.forward, row is best_f)}$ & "
-            f"${cell(row.central, row is best_c)}$ \\\\" for row in report.steps]
-    gradient = latex_matrix([[g] for g in report.gradient])
-    display = latex_display(f"\\nabla_{{{', '.join(latex_name(x.name) for x in report.variables)}}} "
-                            f"\\left({latex(report.function)}\\right) = {gradient}")
-    if not len(report.points):
-        return f"{display}\n{_NO_POINTS.capitalize()}."
-    return "\n".join([
-        display,
-        "\\begin{tabular}{rrr}",
-        "$h$ & forward error & central error \\\\",
-        "\\hline", *rows, "\\end{tabular}"])
-
-
-def _latex_number(x: float) -> str:
-    """``2.5e-07 -> 2.50 \\cdot 10^{-7}``."""
-    if x == 0 or not math.isfinite(x):
-        return "0" if x == 0 else f"\\text{{{x}}}"
-    mantissa, exponent = f"{x:.2e}".split("e")
-    mantissa = "" if mantissa in ("1.00", "1") else f"{mantissa} \\cdot "
-    return f"{mantissa}10^{{{int(exponent)}}}"
-
-
-def check_data(report: GradientCheck) -> dict:
-    """The check as JSON; a number that could not be computed (no usable point) is null."""
-    number = lambda x: x if math.isfinite(x) else None
-    comparison = lambda c: {"max_abs": number(c.max_abs), "max_rel": number(c.max_rel),
-                            "compared": c.compared, "agree": c.agree}
-    return {
-        "command": "check", "input": to_str(report.function), "variables": names(report.variables),
-        "result": strings(report.gradient), "latex": latex_strings(report.gradient),
-        "points": report.points.tolist(), "ok": report.ok,
-        "sympy": {"symbolic_zero": report.symbolic_zero, **comparison(report.sympy)},
-        "central_differences": comparison(report.central),
-        "steps": [{"h": r.h, "forward": number(r.forward), "central": number(r.central)}
-                  for r in report.steps],
-        "best_h": {"forward": report.best_forward.h, "central": report.best_central.h}
-        if len(report.points) else None,
-    }
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {
-    "diff": run_diff, "grad": run_grad, "jacobian": run_jacobian, "hessian": run_hessian,
-    "taylor": run_taylor, "simplify": run_simplify, "codegen": run_codegen, "check": run_check,
-}
-
-
-# --- argument parser -----------------------------------------------------------------------------
-_SUBCOMMANDS = [
-    ("diff", "derivative, higher or mixed partial derivative",
-     'symcalc diff "sin(x)*exp(x)" x\n  symcalc diff "x^3*y" x y          (d^2/dy dx)\n'
-     '  symcalc diff "x^5" x --order 3\n  echo "tanh(x)" | symcalc diff - x --format latex'),
-    ("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json'),
-    ("jacobian", "Jacobian matrix of comma-separated functions",
-     'symcalc jacobian "r*cos(t), r*sin(t)" r t --det'),
-    ("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y'),
-    ("taylor", "Taylor polynomial", 'symcalc taylor "exp(x)" --at x=0 --order 4\n'
-     '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2'),
-    ("simplify", "simplified form of a formula", 'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"'),
-    ("codegen", "NumPy source of a formula (and its gradient, Hessian)",
-     'symcalc codegen "logsumexp(a, b)" a b --grad'),
-    ("check", "check the gradient against SymPy and finite differences",
-     'symcalc check "sin(x)*exp(x)" x\n  symcalc check "log(1 + exp(w*x))" w x --points 20 --format json'),
-]
+COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {c.name: c.runner for c in SUBCOMMANDS}
 
 _NOTES = """\
 formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu logsumexp;
@@ -409,11 +329,11 @@ exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal er
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``symcalc`` command."""
+    """The argument parser of the ``symcalc`` command, built from ``SUBCOMMANDS``."""
     formats = argparse.ArgumentParser(add_help=False)
     formats.add_argument("--format", choices=["text", "latex", "json"], default="text",
                          help="output format (default: text)")
-    examples = "\n  ".join(example.split("\n")[0] for _, _, example in _SUBCOMMANDS)
+    examples = "\n  ".join(c.example.split("\n")[0] for c in SUBCOMMANDS)
     parser = argparse.ArgumentParser(
         prog="symcalc", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Exact derivatives, gradients, Jacobians, Hessians and Taylor polynomials "
@@ -421,37 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"examples:\n  {examples}\n\n{_NOTES}")
     parser.add_argument("--version", action="version", version=f"symcalc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub = {}
-    for name, summary, example in _SUBCOMMANDS:
-        sub[name] = commands.add_parser(
-            name, parents=[formats], help=summary, description=summary[0].upper() + summary[1:] + ".",
-            epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
-    formula_help = "the formula ('-' reads it from standard input)"
-    vars_help = "variables in order (default: the formula's, alphabetically)"
-    for name in ("diff", "grad", "hessian", "taylor", "simplify", "codegen", "check"):
-        sub[name].add_argument("formula", help=formula_help)
-    for name in ("diff", "grad", "hessian", "codegen", "check"):
-        sub[name].add_argument("variables", nargs="*", metavar="VAR", help=vars_help)
-    sub["diff"].add_argument("--order", type=order_argument, default=1,
-                             help="differentiate this many times by each variable (default: 1)")
-    sub["jacobian"].add_argument("formulas", help="comma-separated functions ('-' reads stdin)")
-    sub["jacobian"].add_argument("variables", nargs="*", metavar="VAR", help=vars_help)
-    sub["jacobian"].add_argument("--det", action="store_true", help="also print the determinant")
-    for name in ("grad", "hessian", "jacobian"):
-        sub[name].add_argument("--shape", action="append", default=[], metavar="NAME=SIZES",
-                               help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
-    sub["taylor"].add_argument("--at", action="append", default=[], metavar="VAR=VALUE",
-                               help="expansion point, e.g. x=0 or x=0,y=1 (repeatable; default: "
-                                    "every variable at 0; variables not named stay parameters)")
-    sub["taylor"].add_argument("--order", type=order_argument, default=2,
-                               help="highest total degree (default: 2)")
-    sub["codegen"].add_argument("--grad", action="store_true", help="also the gradient, grad_NAME")
-    sub["codegen"].add_argument("--hessian", action="store_true",
-                                help="also the Hessian, hessian_NAME")
-    sub["codegen"].add_argument("--name", default="f", help="function name (default: f)")
-    sub["check"].add_argument("--points", type=count_argument, default=10,
-                              help="number of random points (default: 10)")
-    sub["check"].add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    for c in SUBCOMMANDS:
+        sub = commands.add_parser(
+            c.name, parents=[formats], help=c.help, description=c.help[0].upper() + c.help[1:] + ".",
+            epilog=f"example:\n  {c.example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        for flags, options in c.arguments:
+            sub.add_argument(*flags, **options)
     return parser
 
 
@@ -475,21 +370,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status
-    except ParseError as exc:
+    except SymcalcError as exc:  # bad input: a formula, a variable, a point, an order
         return _fail(str(exc))
-    except (ValueError, TypeError, ZeroDivisionError) as exc:
-        return _fail(str(exc))
-    except (RecursionError, MemoryError):
-        return _fail("the formula is too large or too deeply nested")
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
         return OK
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # never a traceback for the user, unless asked for
+    except Exception as exc:  # a fault of symcalc itself: one line, never a traceback
         if os.environ.get("SYMCALC_DEBUG"):
             raise
-        print(f"symcalc: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n"))
+        print(f"symcalc: internal error: {type(exc).__name__}: {message}", file=sys.stderr)
         return INTERNAL_ERROR
 
 

@@ -37,6 +37,27 @@ from .expr import (
 from .functions import log
 
 
+def local_factors(node: Expr, i: int) -> tuple[Expr, ...]:
+    """The factors whose product is the local partial ``d node / d node.args[i]``.
+
+    These are the local rules of sums, products and powers (functions take theirs from the
+    registry); forward and reverse accumulation both use them, differing only in how they
+    combine them with tangents or adjoints.
+    """
+    if isinstance(node, Add):  # d(a + b)/da = 1
+        return ()
+    if isinstance(node, Mul):  # d(a*b*c)/da = b*c
+        return node.args[:i] + node.args[i + 1:]
+    if isinstance(node, Pow):
+        base, exponent = node.args
+        if i == 0:  # d(b^g)/db = g*b^(g-1)
+            return exponent, power(base, add(exponent, MINUS_ONE))
+        return node, log(base)  # d(b^g)/dg = b^g*log(b)
+    if isinstance(node, Call):
+        return (node.partials()[i],)
+    raise TypeError(f"cannot differentiate {type(node).__name__}")  # leaves have no arguments
+
+
 def forward(e: Expr, tangents: Mapping[Symbol, Expr]) -> Expr:
     """Directional derivative of ``e``: the sum over symbols s of ``de/ds * tangents[s]``.
 
@@ -54,37 +75,21 @@ def forward(e: Expr, tangents: Mapping[Symbol, Expr]) -> Expr:
 
 
 def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Expr]) -> Expr:
-    d = lambda child: dot.get(child, ZERO)  # noqa: E731  (absent: does not depend on the seeds)
     if isinstance(node, Symbol):
         return tangents[node]
-    if isinstance(node, Add):
-        return add(*(d(t) for t in node.args))
-    if isinstance(node, Mul):
-        args = node.args
-        terms = []
-        for i, f in enumerate(args):
-            df = d(f)
-            if df is not ZERO:
-                terms.append(mul(df, *args[:i], *args[i + 1:]))
-        return add(*terms)
-    if isinstance(node, Pow):
-        base, exponent = node.args
-        db, de = d(base), d(exponent)
-        if de is ZERO:  # (b^n)' = n*b^(n-1)*b'
-            return mul(exponent, power(base, add(exponent, MINUS_ONE)), db)
-        if db is ZERO:  # (a^g)' = a^g*log(a)*g'
-            return mul(node, log(base), de)
-        return mul(node, add(mul(de, log(base)), mul(exponent, db, power(base, MINUS_ONE))))
-    if isinstance(node, Call):
-        if len(node.args) == 1:  # raw: a chain f(g(h(x))) costs O(depth), not O(depth^2)
-            return raw_mul(node.partials()[0], d(node.args[0]))
-        terms = []
-        for i, arg in enumerate(node.args):
-            da = d(arg)
-            if da is not ZERO:
-                terms.append(mul(node.partials()[i], da))
-        return add(*terms)
-    raise TypeError(f"cannot differentiate {type(node).__name__}")  # numbers never get here
+    if isinstance(node, Call) and len(node.args) == 1:
+        # raw: a chain f(g(h(x))) costs O(depth), not O(depth^2)
+        return raw_mul(node.partials()[0], dot.get(node.args[0], ZERO))
+    terms = []
+    for i, arg in enumerate(node.args):
+        d = dot.get(arg, ZERO)  # absent: does not depend on the seeds
+        if d is not ZERO:
+            terms.append(mul(d, *local_factors(node, i)))
+    if isinstance(node, Pow) and len(terms) == 2:
+        # base and exponent both vary: the power factored out reads b^g*(g'*log(b) + g*b'/b)
+        inverse = power(node, MINUS_ONE)
+        return mul(node, add(*(mul(t, inverse) for t in terms)))
+    return add(*terms)
 
 
 def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol]) -> list[Expr]:
@@ -110,22 +115,15 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
         bar = adjoint.get(node)
         if bar is None or bar is ZERO or isinstance(node, Symbol):
             continue
-        if isinstance(node, Add):
-            for t in node.args:
-                push(t, bar)
-        elif isinstance(node, Mul):
+        if isinstance(node, Mul):  # the same local rule, with shared prefix and suffix products
             _push_product(node.args, bar, push, relevant)
-        elif isinstance(node, Pow):
-            base, exponent = node.args
-            if relevant(base):  # raw_mul: n*(a + b) stays one shared node, not n*a + n*b
-                local = raw_mul(exponent, power(base, add(exponent, MINUS_ONE)))
-                push(base, raw_mul(bar, local))
-            if relevant(exponent):
-                push(exponent, raw_mul(bar, raw_mul(node, log(base))))
-        elif isinstance(node, Call):
-            for arg, partial in zip(node.args, node.partials()):
-                if relevant(arg):
-                    push(arg, raw_mul(bar, partial))
+            continue
+        for i, arg in enumerate(node.args):
+            if relevant(arg):  # raw products: n*(a + b) stays one shared node, not n*a + n*b
+                local = ONE
+                for factor in local_factors(node, i):
+                    local = raw_mul(local, factor)
+                push(arg, raw_mul(bar, local))
     return [adjoint.get(v, ZERO) for v in wrt]
 
 

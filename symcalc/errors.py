@@ -1,11 +1,45 @@
-"""The exceptions symcalc raises on bad input."""
+"""The exceptions symcalc raises on bad input.
+
+Every one of them is a ``SymcalcError``, which is a ``ValueError``, so ``except ValueError`` keeps
+working; a bad argument type is a ``SymcalcTypeError``, which is also a ``TypeError``, and a
+division by zero is a ``DivisionByZeroError``, which is also a ``ZeroDivisionError``.
+
+>>> import symcalc as sc
+>>> try:
+...     sc.parse("x +")
+... except sc.SymcalcError as error:
+...     print(type(error).__name__, error.column)
+ParseError 4
+>>> issubclass(sc.DomainError, ValueError)
+True
+"""
 
 from __future__ import annotations
 
 _WINDOW = 60  # characters of a long line shown around the fault
 
 
-class ParseError(ValueError):
+class SymcalcError(ValueError):
+    """Input symcalc cannot work with: the base of every symcalc exception."""
+
+
+class SymcalcTypeError(SymcalcError, TypeError):
+    """An argument of the wrong type (a list where a name is needed, a float as an order)."""
+
+
+class ShapeError(SymcalcError):
+    """Vectors or matrices whose shapes do not fit together."""
+
+
+class DomainError(SymcalcError):
+    """A value that is undefined: ``log(0)``, a division by zero, a pole at the point asked for."""
+
+
+class DivisionByZeroError(DomainError, ZeroDivisionError):
+    """A division by an expression that is exactly zero."""
+
+
+class ParseError(SymcalcError):
     """A formula that is not in the symcalc language.
 
     Attributes: ``line`` and ``column`` (1-based), ``expected`` (what could have come there),

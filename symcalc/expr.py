@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+import threading
 import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
 from . import bigint
+from .errors import DivisionByZeroError, SymcalcError, SymcalcTypeError
 
 Rational = Union[int, Fraction]
 
@@ -67,7 +69,11 @@ class Expr:
         return result if result is NotImplemented else not result
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
-        return (parser.parse, (printing.to_str(self),))
+        from .parser import parse
+        from .printing import to_str
+        abstract = sorted({node.fn.base for node in postorder([self])
+                           if isinstance(node, Call) and getattr(node.fn, "base", "")})
+        return (parse, (to_str(self), abstract))
 
     def __copy__(self) -> "Expr":
         return self
@@ -136,13 +142,15 @@ class Expr:
         return count_ops([self])
 
     def __str__(self) -> str:
-        return printing.to_str(self)
+        from .printing import to_str  # the printer builds on this module
+        return to_str(self)
 
     def __repr__(self) -> str:
         return f"Expr('{self}')" if len(str(self)) < 200 else f"Expr('{str(self)[:200]}...')"
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {printing.latex(self)}$"
+        from .printing import latex
+        return f"$\\displaystyle {latex(self)}$"
 
 
 # Writes a slot without the immutability guard: for constructors and the private caches.
@@ -150,13 +158,30 @@ store = object.__setattr__
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
 
 
+_intern_lock = threading.Lock()
+
+
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
-    """Return the interned node for ``key``, creating it on first use."""
+    """Return the interned node for ``key``, creating it on first use.
+
+    The look-up is lock-free; creation happens under a lock that re-checks the table, so two
+    threads building equal nodes always get the same object.
+    """
     ref = _interned_refs.get(key)
     if ref is not None:
         node = ref()
         if node is not None:
             return node
+    with _intern_lock:
+        ref = _interned_refs.get(key)
+        if ref is not None:
+            node = ref()
+            if node is not None:
+                return node
+        return _create(cls, key, args, fields)
+
+
+def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     store(node, "args", args)
     store(node, "_hash", hash(key))
@@ -187,9 +212,7 @@ class Num(Expr):
             return node
         if isinstance(value, Fraction) and value.denominator == 1:
             value = value.numerator
-        node = _new(cls, (cls, value), (), value=value)
-        store(node, "_hash", hash(value))
-        store(node, "_free", frozenset())
+        node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
         _numbers[value] = node
@@ -207,7 +230,7 @@ class Symbol(Expr):
 
     def __new__(cls, name: str) -> "Symbol":
         if not isinstance(name, str) or not name:
-            raise TypeError(f"a symbol name must be a non-empty string, not {name!r}")
+            raise SymcalcTypeError(f"a symbol name must be a non-empty string, not {name!r}")
         return _new(cls, (cls, name), (), name=name)
 
 
@@ -217,9 +240,7 @@ class Constant(Expr):
     __slots__ = ("name", "value")
 
     def __new__(cls, name: str, value: float) -> "Constant":
-        node = _new(cls, (cls, name), (), name=name, value=value)
-        node._free = frozenset()
-        return node
+        return _new(cls, (cls, name), (), name=name, value=value, _free=frozenset())
 
 
 class Add(Expr):
@@ -291,9 +312,9 @@ def as_expr(value: object) -> Expr:
     if isinstance(value, numbers.Real):
         real = float(value)
         if real != real or real in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a finite number")
+            raise SymcalcError(f"{value!r} is not a finite number")
         return Num(Fraction(repr(real)))
-    raise TypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
+    raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
 
 
 # --- traversal --------------------------------------------------------------------------------
@@ -394,6 +415,11 @@ def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
     """``3*x*y -> (3, x*y)``; ``x -> (1, x)``; ``5 -> (5, 1)``."""
     if isinstance(term, Num):
         return term.value, ONE
+    if term._raw and isinstance(term, Mul):
+        # a raw product may nest products and numbers anywhere: -1*(-1*x) must give (1, x)
+        term = mul(*term.args)
+        if isinstance(term, Num):
+            return term.value, ONE
     if isinstance(term, Mul) and isinstance(term.args[0], Num):
         rest = term.args[1:]
         return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
@@ -423,6 +449,11 @@ def add(*terms: Expr) -> Expr:
         if isinstance(term, Num):
             constant += scale * term.value
             continue
+        if term._raw and isinstance(term, Mul):  # -1*(-1*x) or 2*(1/2): canonical first
+            canonical = mul(*term.args)
+            if canonical is not term:
+                stack.append((scale, canonical))
+                continue
         coeff, rest = split_coefficient(term)
         if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
             stack.append((scale * coeff, rest))
@@ -529,7 +560,8 @@ def power(base: Expr, exponent: Expr) -> Expr:
         if base.value == 1:
             return ONE
     if base is E:  # e^x is exp(x)
-        return functions.exp(exponent)
+        from .functions import exp  # the function registry builds on this module
+        return exp(exponent)
     return _new(Pow, (Pow, (base, exponent)), (base, exponent))
 
 
@@ -537,7 +569,7 @@ def _numeric_power(b: Rational, n: Rational) -> Expr | None:
     """``b^n`` for numbers when it is exact and small enough, else None."""
     if b == 0:
         if n < 0:
-            raise ZeroDivisionError("division by zero (0 raised to a negative power)")
+            raise DivisionByZeroError("division by zero (0 raised to a negative power)")
         return ZERO
     if isinstance(n, int):
         size = max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
@@ -609,15 +641,3 @@ def raw_mul(a: Expr, b: Expr) -> Expr:
     if isinstance(b, Num):
         a, b = b, a
     return _new(Mul, (Mul, (a, b)), (a, b), _raw=True)
-
-
-def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
-    """``symbols("x y")`` or ``symbols("x, y")`` -> (x, y); a single name gives one Symbol."""
-    parts = names.replace(",", " ").split() if isinstance(names, str) else list(names)
-    made = tuple(parser.symbol_from_name(p) for p in parts)
-    return made[0] if isinstance(names, str) and len(made) == 1 else made
-
-
-# The modules below build on this one; they are imported last because the node classes above
-# must exist before they load.
-from . import functions, parser, printing  # noqa: E402

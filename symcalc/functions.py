@@ -10,10 +10,13 @@ NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.r
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
+from .errors import DomainError
 from .expr import (
     E,
     HALF,
@@ -26,6 +29,7 @@ from .expr import (
     Num,
     as_expr,
     make_call,
+    mul,
     power,
 )
 
@@ -46,8 +50,11 @@ class Function:
     latex: CodeForm  # argument LaTeX -> LaTeX
     evaluate: Optional[Callable[..., Optional[Expr]]] = None  # exact values, e.g. sin(0) -> 0
     undoes: Optional[str] = None  # f(g(x)) = x wherever defined, for g named here
+    pythagorean: Optional[str] = None  # f(x)^2 + g(x)^2 = 1 for all x, for g named here
+    needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
+    real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))
@@ -141,38 +148,54 @@ def _cos_value(x: Expr) -> Optional[Expr]:
     return None if n is None else Num((1, 0, -1, 0)[n % 4])
 
 
+def _real_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _real_logsumexp(*xs: float) -> float:
+    top = max(xs)
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
 # --- the entries -----------------------------------------------------------------------------
 sin = _register(Function(
     "sin", 1, 1,
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
-    evaluate=_sin_value, undoes="asin", sympy_names=("sin",),
+    evaluate=_sin_value, undoes="asin", pythagorean="cos", sympy_names=("sin",),
+    real=math.sin,
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
-    evaluate=_cos_value, undoes="acos", sympy_names=("cos",),
+    evaluate=_cos_value, undoes="acos", pythagorean="sin", sympy_names=("cos",),
+    real=math.cos,
 ))
 tan = _register(Function(
     "tan", 1, 1,
     partials=lambda x: [1 + tan(x) ** 2],
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
     evaluate=_at(ZERO, ZERO), undoes="atan", sympy_names=("tan",),
+    real=math.tan,
 ))
 exp = _register(Function(
     "exp", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
-    evaluate=_at(ZERO, ONE), undoes="log", sympy_names=("exp",),
+    evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
+    real=math.exp,
 ))
 
 
 def _log_value(x: Expr, base: Expr | None = None) -> Optional[Expr]:
     if x is ZERO:
-        raise ValueError("log(0) is undefined")
+        raise DomainError("log(0) is undefined")
     if base is ZERO or base is ONE:
-        raise ValueError(f"a logarithm to base {base} is undefined")
+        raise DomainError(f"a logarithm to base {base} is undefined")
     if base is None or base is E:
         if base is E:
             return log(x)
@@ -197,13 +220,15 @@ log = _register(Function(
     sympy=lambda sp, x, *b: sp.log(x, *b),
     latex=lambda a: f"\\log\\left({a[0]}\\right)" if len(a) == 1
     else f"\\log_{{{a[1]}}}\\left({a[0]}\\right)",
-    evaluate=_log_value, undoes="exp", sympy_names=("log",),
+    evaluate=_log_value, undoes="exp", needs_stable_forms=True, sympy_names=("log",),
+    real=lambda x, *b: math.log(x) / math.log(b[0]) if b else math.log(x),
 ))
 sqrt = _register(Function(
     "sqrt", 1, 1,
     partials=lambda x: [HALF / sqrt(x)],
     numpy=_np("np.sqrt({0})"), sympy=lambda sp, x: sp.sqrt(x), latex=lambda a: f"\\sqrt{{{a[0]}}}",
     rewrite=lambda x: power(x, HALF),
+    real=math.sqrt,
 ))
 abs_ = _register(Function(
     "abs", 1, 1,
@@ -213,6 +238,7 @@ abs_ = _register(Function(
     evaluate=lambda x: (Num(abs(x.value)) if isinstance(x, Num)
                         else x if isinstance(x, Call) and x.fn.name == "abs" else None),
     sympy_names=("Abs",),
+    real=abs,
 ))
 sign = _register(Function(
     "sign", 1, 1,
@@ -220,6 +246,7 @@ sign = _register(Function(
     numpy=_np("np.sign({0})"), sympy=lambda sp, x: sp.sign(x),
     latex=_tex("\\operatorname{sign}"),
     evaluate=_num(_sign), sympy_names=("sign",),
+    real=lambda x: float((x > 0) - (x < 0)),
 ))
 heaviside = _register(Function(
     "heaviside", 1, 1,
@@ -227,49 +254,57 @@ heaviside = _register(Function(
     numpy=_np("np.heaviside({0}, 0.5)"), sympy=lambda sp, x: sp.Heaviside(x),
     latex=_tex("H"),
     evaluate=_num(lambda v: Fraction(_sign(v) + 1, 2)), sympy_names=("Heaviside",),
+    real=lambda x: 1.0 if x > 0 else 0.5 if x == 0 else 0.0,
 ))
 sinh = _register(Function(
     "sinh", 1, 1,
     partials=lambda x: [cosh(x)],
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
+    real=math.sinh,
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), sympy_names=("cosh",),
+    real=math.cosh,
 ))
 tanh = _register(Function(
     "tanh", 1, 1,
     partials=lambda x: [1 - tanh(x) ** 2],
     numpy=_np("np.tanh({0})"), sympy=lambda sp, x: sp.tanh(x), latex=_tex("\\tanh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("tanh",),
+    real=math.tanh,
 ))
 asin = _register(Function(
     "asin", 1, 1,
     partials=lambda x: [1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arcsin({0})"), sympy=lambda sp, x: sp.asin(x), latex=_tex("\\arcsin"),
     evaluate=_at(ZERO, ZERO), sympy_names=("asin",),
+    real=math.asin,
 ))
 acos = _register(Function(
     "acos", 1, 1,
     partials=lambda x: [-1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arccos({0})"), sympy=lambda sp, x: sp.acos(x), latex=_tex("\\arccos"),
     evaluate=_at(ONE, ZERO), sympy_names=("acos",),
+    real=math.acos,
 ))
 atan = _register(Function(
     "atan", 1, 1,
     partials=lambda x: [1 / (1 + x ** 2)],
     numpy=_np("np.arctan({0})"), sympy=lambda sp, x: sp.atan(x), latex=_tex("\\arctan"),
     evaluate=_at(ZERO, ZERO), sympy_names=("atan",),
+    real=math.atan,
 ))
 sigmoid = _register(Function(
     "sigmoid", 1, 1,
     partials=lambda x: [sigmoid(x) * (1 - sigmoid(x))],
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
-    evaluate=_at(ZERO, HALF),
+    evaluate=_at(ZERO, HALF), needs_stable_forms=True,
+    real=_real_sigmoid,
 ))
 softplus = _register(Function(
     "softplus", 1, 1,
@@ -277,6 +312,7 @@ softplus = _register(Function(
     numpy=_np("np.logaddexp(0, {0})"), sympy=lambda sp, x: sp.log(1 + sp.exp(x)),
     latex=_tex("\\operatorname{softplus}"),
     evaluate=lambda x: log(Num(2)) if x is ZERO else None,
+    real=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
 ))
 relu = _register(Function(
     "relu", 1, 1,
@@ -284,6 +320,7 @@ relu = _register(Function(
     numpy=_np("np.maximum({0}, 0)"), sympy=lambda sp, x: sp.Max(x, 0),
     latex=_tex("\\operatorname{relu}"),
     evaluate=_num(lambda v: max(v, Fraction(0))),
+    real=lambda x: max(x, 0.0),
 ))
 erf = _register(Function(
     "erf", 1, 1,
@@ -291,6 +328,7 @@ erf = _register(Function(
     numpy=_np("_rt.erf({0})"), sympy=lambda sp, x: sp.erf(x),
     latex=_tex("\\operatorname{erf}"),
     evaluate=_at(ZERO, ZERO), sympy_names=("erf",),
+    real=math.erf,
 ))
 logsumexp = _register(Function(
     "logsumexp", 1, None,
@@ -299,4 +337,211 @@ logsumexp = _register(Function(
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     latex=lambda a: f"\\log\\sum \\exp\\left({', '.join(a)}\\right)",
     evaluate=lambda *xs: xs[0] if len(xs) == 1 else None,
+    real=_real_logsumexp,
+))
+# the stable forms that code generation writes (log(1 + u) -> log1p(u), exp(u) - 1 -> expm1(u))
+log1p = _register(Function(
+    "log1p", 1, 1,
+    partials=lambda x: [1 / (1 + x)],
+    numpy=_np("np.log1p({0})"), sympy=lambda sp, x: sp.log(1 + x),
+    latex=lambda a: f"\\log\\left(1 + {a[0]}\\right)",
+    evaluate=_at(ZERO, ZERO), undoes="expm1",
+    real=math.log1p,
+))
+expm1 = _register(Function(
+    "expm1", 1, 1,
+    partials=lambda x: [exp(x)],
+    numpy=_np("np.expm1({0})"), sympy=lambda sp, x: sp.exp(x) - 1,
+    latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
+    evaluate=_at(ZERO, ZERO), undoes="log1p",
+    real=math.expm1,
+))
+
+
+# --- more elementary functions ----------------------------------------------------------------
+def _extremum(pick: Callable[..., Fraction]) -> Callable[..., Optional[Expr]]:
+    """Exact values of max/min: of numbers, of equal arguments."""
+    def value(*xs: Expr) -> Optional[Expr]:
+        if all(isinstance(x, Num) for x in xs):
+            return Num(pick(Fraction(x.value) for x in xs))
+        if all(x is xs[0] for x in xs):
+            return xs[0]
+        return None
+    return value
+
+
+def _steps_above(xs: Sequence[Expr], i: int, sign: int) -> Expr:
+    """The product over j != i of heaviside(sign*(x_i - x_j)): 1 where x_i is the extremum."""
+    return mul(*(heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i))
+
+
+def _nested(call: str) -> CodeForm:
+    """``np.maximum(np.maximum(a, b), c)`` for any number of arguments."""
+    return lambda a: functools.reduce(lambda text, b: f"{call}({text}, {b})", a)
+
+
+def _max_value(*xs: Expr) -> Optional[Expr]:
+    if len(xs) == 2 and ZERO in xs:  # max(x, 0) is relu(x), SymPy's Max(x, 0) reads back so
+        return relu(xs[1] if xs[0] is ZERO else xs[0])
+    return _extremum(max)(*xs)
+
+
+max_ = _register(Function(
+    "max", 2, None,
+    partials=lambda *xs: [_steps_above(xs, i, 1) for i in range(len(xs))],
+    numpy=_nested("np.maximum"), sympy=lambda sp, *xs: sp.Max(*xs),
+    latex=lambda a: f"\\max\\left({', '.join(a)}\\right)",
+    evaluate=_max_value, sympy_names=("Max",),
+    real=max,
+))
+min_ = _register(Function(
+    "min", 2, None,
+    partials=lambda *xs: [_steps_above(xs, i, -1) for i in range(len(xs))],
+    numpy=_nested("np.minimum"), sympy=lambda sp, *xs: sp.Min(*xs),
+    latex=lambda a: f"\\min\\left({', '.join(a)}\\right)",
+    evaluate=_extremum(min), sympy_names=("Min",),
+    real=min,
+))
+
+
+def _log_base_value(base: int) -> Callable[[Expr], Optional[Expr]]:
+    def value(x: Expr) -> Optional[Expr]:
+        if x is ZERO:
+            raise ValueError(f"log{base}(0) is undefined")
+        if isinstance(x, Num) and x.value > 0:  # exact powers of the base: log2(8) = 3
+            v, k = Fraction(x.value), 0
+            while v.denominator == 1 and v.numerator % base == 0 and v > 1:
+                v, k = v / base, k + 1
+            while v.numerator == 1 and v.denominator % base == 0:
+                v, k = v * base, k - 1
+            return Num(k) if v == 1 else None
+        return None
+    return value
+
+
+log2 = _register(Function(
+    "log2", 1, 1,
+    partials=lambda x: [1 / (x * log(Num(2)))],
+    numpy=_np("np.log2({0})"), sympy=lambda sp, x: sp.log(x, 2),
+    latex=lambda a: f"\\log_{{2}}\\left({a[0]}\\right)",
+    evaluate=_log_base_value(2),
+    real=math.log2,
+))
+log10 = _register(Function(
+    "log10", 1, 1,
+    partials=lambda x: [1 / (x * log(Num(10)))],
+    numpy=_np("np.log10({0})"), sympy=lambda sp, x: sp.log(x, 10),
+    latex=lambda a: f"\\log_{{10}}\\left({a[0]}\\right)",
+    evaluate=_log_base_value(10),
+    real=math.log10,
+))
+asinh = _register(Function(
+    "asinh", 1, 1,
+    partials=lambda x: [1 / sqrt(x ** 2 + 1)],
+    numpy=_np("np.arcsinh({0})"), sympy=lambda sp, x: sp.asinh(x),
+    latex=_tex("\\operatorname{arsinh}"),
+    evaluate=_at(ZERO, ZERO), undoes="sinh", sympy_names=("asinh",),
+    real=math.asinh,
+))
+acosh = _register(Function(
+    "acosh", 1, 1,
+    partials=lambda x: [1 / (sqrt(x - 1) * sqrt(x + 1))],
+    numpy=_np("np.arccosh({0})"), sympy=lambda sp, x: sp.acosh(x),
+    latex=_tex("\\operatorname{arcosh}"),
+    evaluate=_at(ONE, ZERO), sympy_names=("acosh",),
+    real=math.acosh,
+))
+atanh = _register(Function(
+    "atanh", 1, 1,
+    partials=lambda x: [1 / (1 - x ** 2)],
+    numpy=_np("np.arctanh({0})"), sympy=lambda sp, x: sp.atanh(x),
+    latex=_tex("\\operatorname{artanh}"),
+    evaluate=_at(ZERO, ZERO), undoes="tanh", sympy_names=("atanh",),
+    real=math.atanh,
+))
+
+
+def _atan2_value(y: Expr, x: Expr) -> Optional[Expr]:
+    if y is ZERO and isinstance(x, Num) and x.value > 0:
+        return ZERO
+    if x is ZERO and isinstance(y, Num) and y.value != 0:
+        return HALF * PI if y.value > 0 else -HALF * PI
+    return None
+
+
+atan2 = _register(Function(
+    "atan2", 2, 2,
+    partials=lambda y, x: [x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)],
+    numpy=_np("np.arctan2({0}, {1})"), sympy=lambda sp, y, x: sp.atan2(y, x),
+    latex=lambda a: f"\\operatorname{{atan2}}\\left({a[0]}, {a[1]}\\right)",
+    evaluate=_atan2_value, sympy_names=("atan2",),
+    real=math.atan2,
+))
+erfc = _register(Function(
+    "erfc", 1, 1,
+    partials=lambda x: [-2 / sqrt(PI) * exp(-x ** 2)],
+    numpy=_np("_rt.erfc({0})"), sympy=lambda sp, x: sp.erfc(x),
+    latex=_tex("\\operatorname{erfc}"),
+    evaluate=_at(ZERO, ONE), sympy_names=("erfc",),
+    real=math.erfc,
+))
+
+
+def _reciprocal_value(value: Callable[[Expr], Optional[Expr]]) -> Callable[[Expr], Optional[Expr]]:
+    """Exact values of 1/f from those of f, where f is not 0 there."""
+    def reciprocal(x: Expr) -> Optional[Expr]:
+        v = value(x)
+        return None if v is None or v is ZERO else 1 / v
+    return reciprocal
+
+
+def _cot_value(x: Expr) -> Optional[Expr]:
+    n = _quarter_turns(x)
+    return ZERO if n is not None and n % 2 == 1 else None
+
+
+sec = _register(Function(
+    "sec", 1, 1,
+    partials=lambda x: [sec(x) * tan(x)],
+    numpy=_np("(1 / np.cos({0}))"), sympy=lambda sp, x: sp.sec(x), latex=_tex("\\sec"),
+    evaluate=_reciprocal_value(_cos_value), sympy_names=("sec",),
+    real=lambda x: 1 / math.cos(x),
+))
+csc = _register(Function(
+    "csc", 1, 1,
+    partials=lambda x: [-csc(x) * cot(x)],
+    numpy=_np("(1 / np.sin({0}))"), sympy=lambda sp, x: sp.csc(x), latex=_tex("\\csc"),
+    evaluate=_reciprocal_value(_sin_value), sympy_names=("csc",),
+    real=lambda x: 1 / math.sin(x),
+))
+cot = _register(Function(
+    "cot", 1, 1,
+    partials=lambda x: [-1 - cot(x) ** 2],
+    numpy=_np("(1 / np.tan({0}))"), sympy=lambda sp, x: sp.cot(x), latex=_tex("\\cot"),
+    evaluate=_cot_value, sympy_names=("cot",),
+    real=lambda x: math.cos(x) / math.sin(x),
+))
+sech = _register(Function(
+    "sech", 1, 1,
+    partials=lambda x: [-sech(x) * tanh(x)],
+    numpy=_np("(1 / np.cosh({0}))"), sympy=lambda sp, x: sp.sech(x),
+    latex=_tex("\\operatorname{sech}"),
+    evaluate=_at(ZERO, ONE), sympy_names=("sech",),
+    real=lambda x: 1 / math.cosh(x),
+))
+csch = _register(Function(
+    "csch", 1, 1,
+    partials=lambda x: [-csch(x) * coth(x)],
+    numpy=_np("(1 / np.sinh({0}))"), sympy=lambda sp, x: sp.csch(x),
+    latex=_tex("\\operatorname{csch}"),
+    sympy_names=("csch",),
+    real=lambda x: 1 / math.sinh(x),
+))
+coth = _register(Function(
+    "coth", 1, 1,
+    partials=lambda x: [1 - coth(x) ** 2],
+    numpy=_np("(1 / np.tanh({0}))"), sympy=lambda sp, x: sp.coth(x),
+    latex=_tex("\\operatorname{coth}"),
+    sympy_names=("coth",),
+    real=lambda x: math.cosh(x) / math.sinh(x),
 ))

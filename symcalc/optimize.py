@@ -15,8 +15,10 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .calculus import ExprLike, VarLike, grad, hessian, to_expr, to_symbol, to_symbols
-from .codegen import lambdify
+from .calculus import grad, hessian
+from .compile import lambdify
+from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
+from .errors import DomainError, SymcalcError, SymcalcTypeError
 from .expr import Expr, Symbol
 
 Point = Union[Sequence[float], Mapping[VarLike, float], np.ndarray]
@@ -28,11 +30,14 @@ def gradient_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point,
 
     It minimises the linear model plus the proximity term ``|d|^2 / (2 lr)``; the new point is
     ``at + step``.  ``at`` lists the values in the order of ``variables`` or maps names to values.
+
+    >>> gradient_step("x^2 + y^2", "x y", [1, 2], lr=0.1).tolist()
+    [-0.2, -0.4]
     """
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"the learning rate must be a number, not {lr!r}")
+        raise SymcalcTypeError(f"the learning rate must be a number, not {lr!r}")
     if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive finite number, got {lr}")
+        raise SymcalcError(f"the learning rate must be a positive finite number, got {lr}")
     expr, xs = to_expr(f), tuple(to_symbols(variables))
     a = _point(at, xs)
     g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
@@ -47,6 +52,9 @@ def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point) -> n
     minimised in one step.  The system is solved by LU factorisation; the inverse is never formed.
     Raises ``ValueError`` when the Hessian is singular (or numerically so) at ``at``, or when the
     gradient or Hessian is not finite there.
+
+    >>> newton_step("(x - 3)^2 + (y + 1)^2", "x y", [0, 0]).tolist()
+    [3.0, -1.0]
     """
     expr, xs = to_expr(f), tuple(to_symbols(variables))
     a = _point(at, xs)
@@ -54,12 +62,12 @@ def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point) -> n
     h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
     condition = np.linalg.cond(h) if h.size else 1.0
     if not condition < 1 / np.finfo(float).eps:
-        raise ValueError(f"the Hessian of {expr} is singular at {_show(xs, a)} (condition number "
+        raise DomainError(f"the Hessian of {expr} is singular at {_show(xs, a)} (condition number "
                          f"{condition:.3g}): the quadratic model has no unique stationary point")
     try:
         return np.linalg.solve(h, -g)
     except np.linalg.LinAlgError as error:
-        raise ValueError(f"the Hessian of {expr} is singular at {_show(xs, a)}: {error}") from None
+        raise DomainError(f"the Hessian of {expr} is singular at {_show(xs, a)}: {error}") from None
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -79,19 +87,19 @@ def _point(at: Point, xs: Sequence[Symbol]) -> list[float]:
         values = {to_symbol(k): v for k, v in at.items()}
         missing = [x.name for x in xs if x not in values]
         if missing:
-            raise ValueError(f"the point gives no value for {', '.join(missing)}")
+            raise SymcalcError(f"the point gives no value for {', '.join(missing)}")
         extra = [x.name for x in values if x not in xs]
         if extra:
-            raise ValueError(f"the point gives {', '.join(extra)}, which is not among the variables")
+            raise SymcalcError(f"the point gives {', '.join(extra)}, which is not among the variables")
         at = [values[x] for x in xs]
     try:
         a = np.asarray(at, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"the point must be numbers, one per variable, not {at!r}") from None
+        raise SymcalcTypeError(f"the point must be numbers, one per variable, not {at!r}") from None
     if a.shape != (len(xs),):
-        raise ValueError(f"the point needs {len(xs)} values (one per variable), got shape {a.shape}")
+        raise SymcalcError(f"the point needs {len(xs)} values (one per variable), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"the point must be finite, got {a}")
+        raise SymcalcError(f"the point must be finite, got {a}")
     return [float(v) for v in a]
 
 
@@ -103,7 +111,7 @@ def _evaluate(compiled: Callable[..., np.ndarray], what: str, f: Expr, xs: Seque
     except ArithmeticError:  # scalar float arithmetic raises on 1/0 and overflow
         values = np.array(np.nan)
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"the {what} of {f} is not finite at {_show(xs, a)}")
+        raise DomainError(f"the {what} of {f} is not finite at {_show(xs, a)}")
     return values
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional, Sequence
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import bigint
-from .errors import ParseError
+from .errors import ParseError, SymcalcError, SymcalcTypeError
 from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
-from .functions import ALIASES, REGISTRY, lookup
+from .functions import ALIASES, REGISTRY, Function, lookup
+from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
+from .unicode_input import normalise
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
@@ -30,6 +33,8 @@ GREEK = {
 }
 CONSTANTS = {"pi": PI, "e": E}
 _NAME = re.compile(r"[^\W\d_]\w*\Z")
+# the abstract functions of the formula being parsed: name -> number of arguments (0: not yet used)
+_ABSTRACT: ContextVar[dict[str, int]] = ContextVar("symcalc_abstract_functions", default={})
 
 _TERMINALS = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
@@ -61,17 +66,33 @@ def canonical_name(name: str) -> str:
 def symbol_from_name(name: str) -> Symbol:
     """The Symbol for a variable name, checked as the parser checks it."""
     if not isinstance(name, str):
-        raise TypeError(f"a variable name must be a string, not {type(name).__name__}")
+        raise SymcalcTypeError(f"a variable name must be a string, not {type(name).__name__}")
+    typed, name = name, normalise(name)[0]
     if not _NAME.match(name):
-        raise ValueError(
+        name = typed
+        raise SymcalcError(
             f"{name!r} is not a variable name: use letters, digits and '_', starting with a letter"
         )
     name = canonical_name(name)
     if name in CONSTANTS:
-        raise ValueError(f"{name!r} is the constant {name}, not a variable")
+        raise SymcalcError(f"{name!r} is the constant {name}, not a variable")
     if lookup(name) is not None:
-        raise ValueError(f"{name!r} is a function name, not a variable")
+        raise SymcalcError(f"{name!r} is a function name, not a variable")
     return Symbol(name)
+
+
+def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
+    """``symbols("x y")`` or ``symbols("x, y")`` -> (x, y); a single name gives one Symbol.
+
+    >>> x, y = symbols("x, y")
+    >>> x * y + x
+    Expr('x*y + x')
+    >>> symbols("theta")
+    Expr('theta')
+    """
+    parts = names.replace(",", " ").split() if isinstance(names, str) else list(names)
+    made = tuple(symbol_from_name(p) for p in parts)
+    return made[0] if isinstance(names, str) and len(made) == 1 else made
 
 
 def _number(text: str) -> Expr:
@@ -98,15 +119,13 @@ class _Builder(Transformer):
         text = canonical_name(str(tok))
         if text in CONSTANTS:
             return CONSTANTS[text]
-        if lookup(text) is not None:
+        if lookup(text) is not None or text in _ABSTRACT.get():
             raise _Fault(f"{text} is a function: write {text}(...)", tok)
         return Symbol(text)
 
     def call(self, tok: Token, args: list[Expr]) -> Expr:
         text = canonical_name(str(tok))
-        fn = lookup(text)
-        if fn is None:
-            raise _Fault(_unknown_function(text), tok)
+        fn = lookup(text) or _abstract_function(text, len(args), tok)
         try:
             return fn(*args)
         except TypeError as exc:
@@ -152,13 +171,45 @@ class _Builder(Transformer):
         raise AssertionError(f"grammar rule {data!r} has no builder")  # a grammar/parser mismatch
 
 
+def _abstract_function(name: str, count: int, tok: Token) -> Function:
+    """The entry for an abstract function (or a derivative of one) named in ``functions=``."""
+    active = _ABSTRACT.get()
+    base, indices = name, ()
+    if name not in active:
+        m = DERIVATIVE_NAME.match(name)
+        if m is None or m.group(1) not in active:
+            raise _Fault(_unknown_function(name), tok)
+        base, indices = m.group(1), tuple(int(k) for k in m.group(2)[1:].split("_"))
+    nargs = active[base] or count
+    if count != nargs:
+        raise _Fault(f"{name} takes {nargs} argument(s) (as {base} is used here), got {count}", tok)
+    active[base] = nargs
+    try:
+        return applied(base, nargs, indices)
+    except ValueError as exc:
+        raise _Fault(str(exc), tok) from None
+
+
+def _function_names(functions: Iterable) -> dict[str, int]:
+    if isinstance(functions, (str, AbstractFunction)):
+        functions = functions.replace(",", " ").split() if isinstance(functions, str) else [functions]
+    names: dict[str, int] = {}
+    for f in functions:
+        if isinstance(f, AbstractFunction):
+            names[f.name] = f.nargs or 0
+        else:
+            names[check_name(f)] = 0
+    return names
+
+
 def _unknown_function(name: str) -> str:
     known = sorted(set(REGISTRY) | set(ALIASES))
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f"unknown function {name}; did you mean {close[0]}?"
     if len(name) <= 2 or name.isalpha() and len(name) == 1:
-        return f"{name} is not a function; write {name}*(...) for a product"
+        return (f"{name} is not a function; write {name}*(...) for a product, or name it in "
+                f"functions=[...] for an abstract function")
     return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
 
 
@@ -178,15 +229,22 @@ def _get_parser() -> Lark:
     return _parser
 
 
-def parse(text: str, shapes=None) -> Expr:
+def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
-    Expr('sigmoid(b + w*x)')
+    Expr('sigmoid(w*x + b)')
+
+    Unicode as people paste it is read too: ``x²``, ``x⁻¹``, ``x₁``, ``√(x+1)``, ``a·b``,
+    ``a − b`` (see ``symcalc.unicode_input``).  ``functions`` names abstract functions
+    (``parse("f(g(x))", functions=["f", "g"])``); their derivatives are spelled ``f_1``,
+    ``f_1_2``, ... (see ``symcalc.undefined``).
 
     With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
     the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed).
-    Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault.
+
+    Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
+    counted in the text as typed.
     """
     if shapes is not None:
         from .matrix.parsing import parse_shaped  # the matrix layer builds on this module
@@ -194,36 +252,52 @@ def parse(text: str, shapes=None) -> Expr:
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):
-        raise TypeError(f"parse() needs a string, not {type(text).__name__}")
+        raise SymcalcTypeError(f"parse() needs a string, not {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
+    source = text
+    text, origin = normalise(source)
+    names = _ABSTRACT.set(_function_names(functions))
     try:
         return _get_parser().parse(text)
     except _Fault as fault:
-        tok = fault.token
-        raise ParseError(fault.message, text, tok.line, tok.column, fault.expected) from None
+        line, column = _location(source, origin, fault.token.start_pos)
+        raise ParseError(fault.message, source, line, column, fault.expected) from None
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, text) from None
+        raise _syntax_error(exc, text, source, origin) from None
+    finally:
+        _ABSTRACT.reset(names)
 
 
-def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
-    line = getattr(exc, "line", 1) or 1
-    column = getattr(exc, "column", 1) or 1
+def _location(source: str, origin: Sequence[int], pos: int) -> tuple[int, int]:
+    """(line, column), 1-based, in the text as typed, of position ``pos`` of its normal form."""
+    index = origin[pos] if 0 <= pos < len(origin) else len(source)
+    line_start = source.rfind("\n", 0, index) + 1
+    return source.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, source: str,
+                  origin: Sequence[int]) -> ParseError:
+    token = getattr(exc, "token", None)
+    pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else \
+        getattr(token, "start_pos", None)
+    line, column = _location(source, origin, pos) if pos is not None else (1, 1)
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream]
+        char = source[origin[exc.pos_in_stream]]
         message = f"unexpected character {char!r}"
         if char == "_":
             message += " (names start with a letter)"
-        return ParseError(message, text, line, column, ())
+        return ParseError(message, source, line, column, ())
     expected = tuple(sorted(_TERMINALS.get(t, repr(t)) for t in getattr(exc, "expected", ()) or ()))
-    token = getattr(exc, "token", None)
     if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
-        end_line = text.count("\n") + 1
-        end_col = len(text) - (text.rfind("\n") + 1) + 1
-        return ParseError("unexpected end of the formula", text, end_line, end_col, expected)
-    hint = _juxtaposition_hint(text, token) if isinstance(exc, UnexpectedToken) else None
+        end_line = source.count("\n") + 1
+        end_col = len(source) - (source.rfind("\n") + 1) + 1
+        return ParseError("unexpected end of the formula", source, end_line, end_col, expected)
+    hint = None
+    if isinstance(exc, UnexpectedToken) and token.start_pos < len(origin):
+        hint = _juxtaposition_hint(source, token, origin[token.start_pos])
     message = hint or f"unexpected {_describe(token)}"
-    return ParseError(message, text, line, column, expected)
+    return ParseError(message, source, line, column, expected)
 
 
 def _describe(token: Token) -> str:
@@ -234,11 +308,12 @@ def _describe(token: Token) -> str:
 _PREVIOUS = re.compile(r"([^\W\d_]\w*|\d[\w.]*|\))\s*\Z")
 
 
-def _juxtaposition_hint(text: str, token: Token) -> Optional[str]:
-    """Explain two factors written side by side (``x y``, ``sin x``, ``(a)(b)``)."""
+def _juxtaposition_hint(text: str, token: Token, start: int) -> Optional[str]:
+    """Explain two factors written side by side (``x y``, ``sin x``, ``(a)(b)``); the token
+    starts at index ``start`` of ``text``."""
     if token.type not in ("NAME", "NUMBER", "LPAR"):
         return None
-    before = _PREVIOUS.search(text, 0, token.start_pos)
+    before = _PREVIOUS.search(text, 0, start)
     if before is None:
         return None
     prev = before.group(1)

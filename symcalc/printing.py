@@ -13,7 +13,6 @@ from typing import Callable, Sequence
 
 from .bigint import int_to_digits
 from .expr import HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder, store
-from .parser import parse
 
 # precedence of a printed piece: what binds it (higher binds tighter)
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
@@ -279,11 +278,8 @@ class _LatexStyle(_Style):
         return f"\\sqrt{{{inner}}}"
 
 
-def latex(e: Expr | str) -> str:
-    """LaTeX for an expression (or a formula string)."""
-    root = parse(e) if isinstance(e, str) else e
-    if hasattr(root, "__symcalc_latex__"):  # a shaped formula (symcalc.matrix) prints itself
-        return root.__symcalc_latex__()
+def latex(root: Expr) -> str:
+    """LaTeX for an expression (``symcalc.latex`` also takes formula strings and lists)."""
     pieces: dict[Expr, _Piece] = {}
     layout = _Layout(_LatexStyle(), pieces.__getitem__)
     for node in postorder([root]):

@@ -21,11 +21,13 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from .calculus import ExprLike, to_expr
+from .convert import ExprLike, to_expr
+from .errors import SymcalcError, SymcalcTypeError
 from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
                    postorder, power)
 from .functions import REGISTRY, Function, log, relu
 from .parser import symbol_from_name
+from .undefined import applied, check_name
 
 _BY_SYMPY_NAME: dict[str, Function] = {
     name: fn for fn in REGISTRY.values() for name in fn.sympy_names
@@ -38,11 +40,14 @@ def to_sympy(e: ExprLike, *, real: bool = False, evaluate: bool = True) -> Any:
     ``real=True`` makes every symbol a real SymPy symbol, so that ``Abs``, ``sign`` and ``Max``
     differentiate as on the real line.  ``evaluate=False`` builds the SymPy tree without SymPy's
     automatic simplification (needed for formulas nested more deeply than SymPy can evaluate).
+
+    >>> to_sympy("x^2*exp(x)")
+    x**2*exp(x)
     """
     import sympy
 
     e = to_expr(e)
-    too_deep = ValueError(
+    too_deep = SymcalcError(
         f"the formula is nested {e.depth} levels deep, more than SymPy can evaluate; "
         "use to_sympy(e, evaluate=False)"
     )
@@ -85,19 +90,26 @@ def from_sympy(s: Any) -> Expr:
     Python numbers are accepted too (floats exactly through their decimal form).  Anything with
     no symcalc counterpart (``I``, ``oo``, ``Derivative``, unknown functions, ...) raises a
     ``ValueError`` naming it.
+
+    >>> import sympy
+    >>> from_sympy(sympy.sin(sympy.Symbol("x"))**2)
+    Expr('sin(x)^2')
     """
     import sympy
 
     if isinstance(s, (numbers.Number, Expr)) and not isinstance(s, sympy.Basic):
         return as_expr(s)
     if not isinstance(s, sympy.Basic):
-        raise TypeError(f"from_sympy needs a SymPy expression, not {type(s).__name__}")
+        raise SymcalcTypeError(f"from_sympy needs a SymPy expression, not {type(s).__name__}")
     # Nodes are memoised by identity: hashing a deep SymPy tree could recurse.
     made: dict[int, tuple[Any, Expr]] = {}
     stack: list[tuple[Any, bool]] = [(s, False)]
     while stack:
         node, expanded = stack.pop()
         if id(node) in made:
+            continue
+        if isinstance(node, (sympy.Derivative, sympy.Subs)):  # of an abstract function
+            made[id(node)] = (node, _abstract_derivative(sympy, node))
             continue
         if expanded or not node.args:
             args = [made[id(a)][1] for a in node.args]
@@ -127,9 +139,32 @@ def _node_from_sympy(sympy: Any, node: Any, args: list[Expr]) -> Expr:
         return _log_with_base(args) or mul(*args)
     if isinstance(node, sympy.Pow):
         return power(*args)
+    if isinstance(node, sympy.core.function.AppliedUndef):  # Function("f")(x): abstract
+        return applied(check_name(type(node).__name__), len(args))(*args)
     if isinstance(node, sympy.core.function.Application):  # sin, Max, Heaviside, ...
         return _call(node, args)
-    raise ValueError(f"symcalc has no counterpart for the SymPy {type(node).__name__} {node}")
+    raise SymcalcError(f"symcalc has no counterpart for the SymPy {type(node).__name__} {node}")
+
+
+def _abstract_derivative(sympy: Any, node: Any) -> Expr:
+    """``Derivative(f(x, y), x)`` -> ``f_1(x, y)``; ``Subs(Derivative(f(u), u), u, g(x))`` ->
+    ``f_1(g(x))``: partial derivatives of an abstract function in some of its arguments."""
+    whole, point = node, {}
+    if isinstance(node, sympy.Subs):
+        point = dict(zip(node.variables, node.point))
+        node = node.expr
+    f = node.expr if isinstance(node, sympy.Derivative) else None
+    if not isinstance(f, sympy.core.function.AppliedUndef):
+        raise ValueError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
+    indices: list[int] = []
+    for variable, count in node.variable_count:
+        places = [k for k, a in enumerate(f.args) if a == variable]
+        if len(places) != 1 or any(variable in a.free_symbols for a in f.args if a != variable):
+            raise ValueError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
+                             f"{variable} is not one argument of {f.func}")
+        indices += [places[0] + 1] * int(count)
+    args = [from_sympy(a.xreplace(point)) for a in f.args]
+    return applied(check_name(type(f).__name__), len(args), indices)(*args)
 
 
 def _float(node: Any) -> Num:
@@ -137,7 +172,7 @@ def _float(node: Any) -> Num:
     try:
         return Num(Fraction(text))
     except ValueError:
-        raise ValueError(f"symcalc has no counterpart for the SymPy number {text}") from None
+        raise SymcalcError(f"symcalc has no counterpart for the SymPy number {text}") from None
 
 
 def _call(node: Any, args: list[Expr]) -> Expr:
@@ -146,11 +181,11 @@ def _call(node: Any, args: list[Expr]) -> Expr:
         return relu(args[1] if args[0] == 0 else args[0])
     if name == "Heaviside" and len(args) == 2:  # SymPy may carry the value at 0 as an argument
         if args[1] != Fraction(1, 2):
-            raise ValueError(f"symcalc's heaviside takes the value 1/2 at 0, not {args[1]}")
+            raise SymcalcError(f"symcalc's heaviside takes the value 1/2 at 0, not {args[1]}")
         args = args[:1]
     fn = _BY_SYMPY_NAME.get(name)
     if fn is None:
-        raise ValueError(f"symcalc has no function for the SymPy function {name} (in {node})")
+        raise SymcalcError(f"symcalc has no function for the SymPy function {name} (in {node})")
     fn.check_arity(len(args))
     return fn(*args)
 

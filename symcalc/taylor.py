@@ -15,12 +15,11 @@ from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
-import numpy as np
-
-from .calculus import ExprLike, VarLike, check_order, subs, to_expr, to_symbol
-from .codegen import lambdify
+from .convert import ExprLike, VarLike, check_order, to_expr, to_symbol
 from .diff import forward
-from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power
+from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
+from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power, rebuild
+from .numeric import is_defined
 from .simplify import simplify
 
 
@@ -47,9 +46,15 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
     ``f(a + d)`` truncated: ``taylor("exp(x)", {"x": 1}, 2, displacement=True)`` is
     ``dx^2*exp(1)/2 + dx*exp(1) + exp(1)``.
 
+    >>> taylor("exp(x)", {"x": 0}, 3)
+    Expr('x^3/6 + x^2/2 + x + 1')
+    >>> taylor("x*y", {"x": 1, "y": 2}, 2, displacement=True)
+    Expr('dx*dy + 2*dx + dy + 2')
+
     Raises ``TypeError`` for a non-integer order and ``ValueError`` for a negative order, a point
     that gives no value to a variable of ``e``, a point value that depends on an expanded variable,
-    or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0).
+    or a point where ``e`` or one of the needed derivatives is undefined (``log(x)`` at 0): that
+    one is a ``DomainError``.
     """
     f = to_expr(e)
     order = check_order(order, "Taylor")
@@ -85,22 +90,22 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
 def _centre(f: Expr, point: Mapping[VarLike, ExprLike]) -> dict[Symbol, Expr]:
     """The point as {Symbol: Expr}, checked; variables mapped to themselves are left out."""
     if not isinstance(point, Mapping):
-        raise TypeError(f"the point must be a mapping such as {{'x': 0}}, not {type(point).__name__}")
+        raise SymcalcTypeError(f"the point must be a mapping such as {{'x': 0}}, not {type(point).__name__}")
     centre: dict[Symbol, Expr] = {}
     for key, value in point.items():
         x = to_symbol(key)
         if x in centre:
-            raise ValueError(f"the point gives {x} twice")
+            raise SymcalcError(f"the point gives {x} twice")
         centre[x] = to_expr(value)
     missing = sorted(s.name for s in f.free_symbols - set(centre))
     if missing:
-        raise ValueError(f"the point gives no value for {', '.join(missing)}: every variable of "
+        raise SymcalcError(f"the point gives no value for {', '.join(missing)}: every variable of "
                          f"{f} needs one (map a variable to itself to keep it as a parameter)")
     expanded = {x: a for x, a in centre.items() if a is not x}
     for x, a in expanded.items():
         clash = sorted(s.name for s in a.free_symbols & set(expanded))
         if clash:
-            raise ValueError(f"the point value {x} = {a} depends on the expanded variable "
+            raise SymcalcError(f"the point value {x} = {a} depends on the expanded variable "
                              f"{', '.join(clash)}")
     return expanded
 
@@ -137,36 +142,24 @@ def _inverse_factorials(index: tuple[int, ...]) -> Num:
 
 
 def _value_at(d: Expr, f: Expr, at: Mapping[Symbol, Expr], point: Mapping) -> Expr:
-    """``d`` at the point, or a ValueError naming where ``f`` cannot be expanded."""
+    """``d`` at the point, or a DomainError naming where ``f`` cannot be expanded."""
     try:
-        return simplify(subs(d, at))
-    except ZeroDivisionError:
+        return simplify(rebuild(d, lambda leaf: at.get(leaf, leaf)))
+    except DivisionByZeroError:
         what = "its value" if d is f else f"its derivative {simplify(d)}"
-        raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
+        raise DomainError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                          f"there (division by zero)") from None
 
 
 def _check_defined(f: Expr, values: Mapping[Expr, Expr], point: Mapping) -> None:
-    """A ValueError if a numeric coefficient is not a real number (``log(0)``, ``asin(2)``)."""
+    """A DomainError if a numeric coefficient is not a real number (``log(0)``, ``asin(2)``)."""
     numeric = [(d, v) for d, v in values.items() if not v.free_symbols]
-    if not numeric or _all_defined([v for _, v in numeric]):
+    d = next((d for d, v in numeric if not is_defined(v)), None)
+    if d is None:
         return
-    d = next(d for d, v in numeric if not _all_defined([v]))
     what = "its value" if d is f else f"its derivative {simplify(d)}"
-    raise ValueError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
+    raise DomainError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                      f"there (not a real number)")
-
-
-def _all_defined(constants: Sequence[Expr]) -> bool:
-    """Whether the constants evaluate to real numbers.  Overflow is no fault (``exp(1000)`` is a
-    fine exact coefficient); a pole, a NaN or a complex result is."""
-    try:
-        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-            return not np.any(np.isnan(lambdify(list(constants), [])()))
-    except OverflowError:
-        return True
-    except (FloatingPointError, ZeroDivisionError, TypeError):  # TypeError: (-3)**1.5 is complex
-        return False
 
 
 def _show(point: Mapping) -> str:

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .calculus import grad
-from .codegen import lambdify
+from .compile import lambdify
 from .expr import Expr, Symbol
 from .sympy_bridge import to_sympy
 

@@ -34,7 +34,7 @@ import mpmath
 import sympy
 
 import symcalc as sc
-from symcalc.calculus import to_expr, to_symbol, to_symbols
+from symcalc.convert import to_expr, to_symbol, to_symbols
 from symcalc.expr import postorder
 
 DIGITS = 50
@@ -269,6 +269,12 @@ REAL_FUNCTIONS = {
     "relu": lambda x: max(x, mpmath.mpf(0)),
     "erf": mpmath.erf,
     "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    "log1p": lambda x: mpmath.log(1 + x), "expm1": lambda x: mpmath.exp(x) - 1,
+    "max": lambda *xs: max(xs), "min": lambda *xs: min(xs),
+    "log2": lambda x: mpmath.log(x, 2), "log10": lambda x: mpmath.log(x, 10),
+    "asinh": mpmath.asinh, "acosh": mpmath.acosh, "atanh": mpmath.atanh, "atan2": mpmath.atan2,
+    "erfc": mpmath.erfc, "sec": mpmath.sec, "csc": mpmath.csc, "cot": mpmath.cot,
+    "sech": mpmath.sech, "csch": mpmath.csch, "coth": mpmath.coth,
 }
 
 

@@ -122,8 +122,13 @@ def _squashed(draw, depth: int, limit: float = LIMIT) -> Formula:
 def positive(draw, depth: int) -> Formula:
     """A formula whose value is at least some positive bound everywhere on the box."""
     kind = draw(st.sampled_from(
-        ["1+a^2", "2+sin", "exp", "cosh", "sigmoid", "softplus", "sqrt", "1+abs", "1+relu", "const"]
+        ["1+a^2", "2+sin", "exp", "cosh", "sigmoid", "softplus", "sqrt", "1+abs", "1+relu", "const",
+         "k*"]
     ))
+    if kind == "k*" and depth > 0:  # a number times a positive formula: log(2*p) and the like
+        p = draw(positive(depth - 1))
+        k = draw(st.sampled_from([Fraction(2), Fraction(3), Fraction(1, 2)]))
+        return Formula(k * p.expr, f"{k}*{_wrap(p.text)}", float(k) * p.lo, float(k) * p.hi)
     if kind == "const" or depth <= 0:
         value = draw(st.sampled_from([Fraction(1, 2), Fraction(2), Fraction(3), Fraction(5, 3)]))
         return draw(st.sampled_from([_number(value)] + _CONSTANTS))
@@ -186,10 +191,10 @@ def _function_call(draw, name: str, depth: int) -> Formula:
             "abs": (0.0, a.bound), "relu": (0.0, max(a.hi, 0.0)), "softplus": _monotone(_softplus, a)
         }[name]
         return Formula(expr, draw(_call_text(name, args)), *bounds)
-    if name in ("exp", "sinh", "cosh"):
+    if name in ("exp", "expm1", "sinh", "cosh"):
         a = draw(_squashed(depth - 1, 2.5))
         expr, args = _apply(name, a)
-        fn = {"exp": math.exp, "sinh": math.sinh, "cosh": math.cosh}[name]
+        fn = {"exp": math.exp, "expm1": math.expm1, "sinh": math.sinh, "cosh": math.cosh}[name]
         bounds = (0.0, math.cosh(a.bound)) if name == "cosh" else _monotone(fn, a)
         return Formula(expr, draw(_call_text(name, args)), *bounds)
     if name == "tan":  # keep the argument inside (-pi/2, pi/2), well away from the poles
@@ -217,16 +222,73 @@ def _function_call(draw, name: str, depth: int) -> Formula:
         expr, args = _apply("log", p, base)
         bound = size / math.log(base.lo)
         return Formula(expr, draw(_call_text("log", args)), -bound, bound)
+    if name == "log1p":  # a positive argument: log1p(p) lies in [log1p(p.lo), log1p(p.hi)]
+        p = draw(positive(depth - 1))
+        expr, args = _apply("log1p", p)
+        return Formula(expr, draw(_call_text("log1p", args)), *_monotone(math.log1p, p))
     if name == "logsumexp":
         terms = draw(st.lists(_squashed(depth - 1), min_size=1, max_size=3))
         expr, args = _apply("logsumexp", *terms)
         lo = max(t.lo for t in terms)
         hi = max(t.hi for t in terms) + math.log(len(terms))
         return Formula(expr, draw(_call_text("logsumexp", args)), lo, hi)
+    if name in _MORE_FUNCTIONS:
+        return draw(_more_function_call(name, depth))
     raise AssertionError(f"no builder for the function {name}")
 
 
-OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/")
+_MORE_FUNCTIONS = ("max", "min", "log2", "log10", "asinh", "acosh", "atanh", "atan2", "erfc",
+                   "sec", "csc", "cot", "sech", "csch", "coth")
+
+
+@st.composite
+def _more_function_call(draw, name: str, depth: int) -> Formula:
+    """Builders for max, min, the base-2 and base-10 logarithms, the inverse hyperbolic functions,
+    atan2, erfc and the reciprocal trigonometric and hyperbolic functions."""
+    if name in ("max", "min"):
+        terms = draw(st.lists(formulas(depth - 1), min_size=2, max_size=3))
+        pick = max if name == "max" else min
+        expr, args = _apply(name, *terms)
+        return Formula(expr, draw(_call_text(name, args)),
+                       pick(t.lo for t in terms), pick(t.hi for t in terms))
+    if name in ("log2", "log10"):
+        p = draw(positive(depth - 1))
+        expr, args = _apply(name, p)
+        fn = math.log2 if name == "log2" else math.log10
+        return Formula(expr, draw(_call_text(name, args)), fn(p.lo), fn(p.hi))
+    if name in ("asinh", "erfc", "sech"):
+        a = draw(formulas(depth - 1))
+        expr, args = _apply(name, a)
+        bounds = {"asinh": _monotone(math.asinh, a), "erfc": (0.0, 2.0), "sech": (0.0, 1.0)}[name]
+        return Formula(expr, draw(_call_text(name, args)), *bounds)
+    if name == "acosh":  # an argument of at least 1 + a positive bound
+        p = draw(positive(depth - 1))
+        expr = sc.acosh(1 + p.expr)
+        text = draw(_call_text(name, [f"1 + {_wrap(p.text)}"]))
+        return Formula(expr, text, math.acosh(1 + p.lo), math.acosh(1 + p.hi))
+    if name in ("atanh", "sec"):  # an argument in [-1/2, 1/2]
+        u = draw(unit_interval(depth))
+        expr, args = _apply(name, u)
+        bounds = (-math.atanh(0.5), math.atanh(0.5)) if name == "atanh" else (1.0, 1 / math.cos(0.5))
+        return Formula(expr, draw(_call_text(name, args)), *bounds)
+    if name == "atan2":  # a positive second argument keeps away from the branch cut
+        y, p = draw(formulas(depth - 1)), draw(positive(depth - 1))
+        expr, args = _apply(name, y, p)
+        return Formula(expr, draw(_call_text(name, args)), -math.pi / 2, math.pi / 2)
+    if name in ("csc", "cot"):  # an argument in [1/2, 3/2], well inside (0, pi)
+        u = draw(unit_interval(depth))
+        expr = getattr(sc, name)(1 + u.expr)
+        text = draw(_call_text(name, [f"1 + {_wrap(u.text)}"]))
+        bounds = (1.0, 1 / math.sin(0.5)) if name == "csc" else (1 / math.tan(1.5), 1 / math.tan(0.5))
+        return Formula(expr, text, *bounds)
+    p = draw(positive(depth - 1))  # csch, coth: a positive argument
+    expr, args = _apply(name, p)
+    if name == "csch":
+        return Formula(expr, draw(_call_text(name, args)), 1 / math.sinh(p.hi), 1 / math.sinh(p.lo))
+    return Formula(expr, draw(_call_text(name, args)), 1 / math.tanh(p.hi), 1 / math.tanh(p.lo))
+
+
+OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/", "reuse")
 
 
 @st.composite
@@ -240,6 +302,12 @@ def _operation(draw, op: str, depth: int) -> Formula:
         if op == "-":
             return Formula(a.expr - b.expr, text, a.lo - b.hi, a.hi - b.lo)
         return Formula(a.expr * b.expr, text, *_interval_product(a, b))
+    if op == "reuse":  # one subformula in two places: a*b + a, often a^2 + a
+        a = draw(formulas(depth - 1))
+        b = a if draw(st.booleans()) else draw(formulas(depth - 1))
+        lo, hi = _interval_product(a, b)
+        text = f"{_wrap(a.text)}*{_wrap(b.text)} + {_wrap(a.text)}"
+        return Formula(a.expr * b.expr + a.expr, text, lo + a.lo, hi + a.hi)
     if op == "/":  # a divisor of constant sign, bounded away from zero
         a, p = draw(formulas(depth - 1)), draw(positive(depth - 1))
         inverse = Formula(1 / p.expr, "", 1 / p.hi, 1 / p.lo)

@@ -11,7 +11,7 @@ import pytest
 import sympy
 
 import symcalc as sc
-from symcalc.calculus import Derivatives
+from symcalc.convert import Derivatives
 from symcalc.expr import count_ops, postorder
 
 x, y, z, r, t = sc.symbols("x y z r t")

@@ -430,3 +430,33 @@ def test_subprocess_bad_input_has_no_traceback():
     assert done.returncode == 2
     assert done.stdout == ""
     assert "Traceback" not in done.stderr and "sin(x)" in done.stderr
+
+
+def test_a_library_error_exits_2_and_any_other_exception_exits_3(cli, monkeypatch):
+    import symcalc.cli as cli_module
+
+    def undefined(e):
+        raise sc.DomainError("log(0) is undefined")
+
+    monkeypatch.setattr(cli_module.calculus, "simplify", undefined)
+    status, out, err = cli("simplify", "x")
+    assert (status, out) == (2, "")
+    assert err.strip() == "symcalc: error: log(0) is undefined"
+
+    def bug(e):
+        raise ValueError("a bare ValueError is a fault of symcalc\nsecond line")
+
+    monkeypatch.setattr(cli_module.calculus, "simplify", bug)
+    status, out, err = cli("simplify", "x")
+    assert (status, out) == (3, "")
+    assert err.strip() == ("symcalc: internal error: ValueError: a bare ValueError is a fault of "
+                           "symcalc second line")
+    assert "Traceback" not in err
+
+
+def test_every_subcommand_is_one_row_of_the_table():
+    import symcalc.cli as cli_module
+
+    assert [c.name for c in cli_module.SUBCOMMANDS] == list(cli_module.COMMANDS)
+    choices = cli_module.build_parser()._subparsers._group_actions[0].choices
+    assert sorted(choices) == sorted(cli_module.COMMANDS)

@@ -17,8 +17,8 @@ import sympy
 
 import symcalc as sc
 from symcalc import runtime
-from symcalc.calculus import to_expr
-from symcalc.codegen import program
+from symcalc.convert import to_expr
+from symcalc.program import program
 
 from test_derivative_corpus import DERIVATIVES, GRADIENTS, HESSIANS, JACOBIANS
 
@@ -484,3 +484,69 @@ def test_a_single_float_point_follows_numpy_rules():
         assert np.isinf(grad_log(0.0)[0])
         assert np.isnan(power(-3.0)) and np.isnan(power(np.array([-3.0]))[0])
     assert power(4.0) == 8.0
+
+
+@pytest.mark.parametrize("args, name", [
+    ((None, 1.0), "x"), ((1.0, None), "y"), (("2", 1.0), "x"), (([1.0, None], 1.0), "x"),
+    ((np.array([1 + 2j]), 1.0), "x"),
+])
+def test_an_argument_that_is_not_a_real_number_is_a_type_error_naming_it(args, name):
+    f = sc.lambdify("x*exp(y) + 1", ["x", "y"])
+    with pytest.raises(TypeError, match=f"argument {name}: expected a real number"):
+        f(*args)
+
+
+# --- sums whose terms carry several numbers ------------------------------------------------------------
+def _reference_value(text: str, point: dict[str, float], wrt: str | None = None) -> float:
+    """``text`` (or its derivative in ``wrt``) read by SymPy with its own meanings of the
+    functions, evaluated by mpmath at 30 digits: independent of symcalc's parser, canonical
+    forms and printer."""
+    import mpmath
+
+    names = sorted(point)
+    meanings = {n: sympy.Symbol(n, real=True) for n in names}
+    meanings.update(sigmoid=lambda a: 1 / (1 + sympy.exp(-a)), erf=sympy.erf, exp=sympy.exp,
+                    log=sympy.log, logsumexp=lambda *a: sympy.log(sympy.Add(*map(sympy.exp, a))))
+    s = sympy.sympify(text.replace("^", "**"), locals=meanings, rational=True)
+    if wrt is not None:
+        s = sympy.diff(s, meanings[wrt])
+    f = sympy.lambdify([meanings[n] for n in names], s, modules="mpmath")
+    with mpmath.workdps(30):
+        return float(f(*(mpmath.mpf(point[n]) for n in names)))
+
+
+@pytest.mark.parametrize("text, point", [
+    ("x + 1 - 1/(1 - exp(x))", {"x": 0.8}),
+    ("3 - z - (1 - exp(3))^3", {"z": 0.3}),
+    ("0.5 + 3 + x + 2 - log(1 - sigmoid(0.5))", {"x": -1.7}),
+    ("x - 0.5 - log(sigmoid(y)) + erf(x)", {"x": 0.3, "y": -2.5}),
+])
+def test_sums_of_rewritten_and_numeric_terms_keep_their_signs(text, point):
+    names = sorted(point)
+    got = sc.lambdify(text, names)(*(point[n] for n in names))
+    assert got == pytest.approx(_reference_value(text, point), rel=RTOL)
+
+
+def test_a_gradient_term_with_two_numbers_keeps_its_sign():
+    # d/dz is exp(-z/2 - logsumexp(-z/2, 2*y))/2 - 1/2: a term that was printed as "- -1.0/2"
+    text = "1 - (logsumexp(-z/2, 2*y) - log(exp(-z/2)))"
+    point = {"x": 0.1, "y": 0.2, "z": 0.3}
+    gradient = sc.lambdify(sc.grad(text, ["x", "y", "z"]), ["x", "y", "z"])(0.1, 0.2, 0.3)
+    for name, got in zip("xyz", gradient):
+        assert got == pytest.approx(_reference_value(text, point, name), rel=RTOL, abs=1e-12)
+
+
+def test_the_printer_multiplies_every_numeric_factor_of_a_product():
+    # x + (-1)*(-2)*x: a product with two numbers, which no canonical constructor builds
+    from symcalc.compile import _source
+    from symcalc.expr import _new
+    from symcalc.program import Program
+
+    x = sc.Symbol("x")
+    factors = (sc.Num(-1), sc.Num(-2), x)
+    product = _new(sc.Mul, (sc.Mul, factors), factors)
+    total = _new(sc.Add, (sc.Add, (x, product)), (x, product))
+    for root in (product, total):
+        namespace: dict = {}
+        exec(_source(Program((x,), (root,), ()), "f"), namespace)
+        assert namespace["f"](0.5) == (1.0 if root is product else 1.5)

@@ -165,7 +165,8 @@ PRODUCTS = [
     ("directional", "logsumexp(a, b, c)", "a b c", (1, 1, 1)),
 ]
 
-# SPEC section 4: the forms a person writes; each is also checked by the oracle.
+# Derivatives keep the forms a person writes (sigmoid(x)*(1 - sigmoid(x)), 1 - tanh(x)^2, the
+# softmax for logsumexp), or an equivalent form no longer; each is also checked by the oracle.
 FORMS = [
     ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
     ("tanh(x)", "1 - tanh(x)^2"),
@@ -288,7 +289,8 @@ def test_the_oracle_rejects_results_undefined_where_f_is_defined():
 @pytest.mark.parametrize("name", sorted(sc.REGISTRY))
 def test_the_oracle_evaluates_every_registry_function_as_sympy_does(name):
     fn = sc.REGISTRY[name]
-    args = [sc.Num(sc.parse("3/10")), sc.Num(sc.parse("7/10"))][:max(fn.min_args, 1)]
+    sample = "17/10" if name == "acosh" else "3/10"  # inside the real domain
+    args = [sc.Num(sc.parse(sample)), sc.Num(sc.parse("7/10"))][:max(fn.min_args, 1)]
     call = fn(*[sc.Symbol(f"a{k}") for k in range(len(args))])
     point = {f"a{k}": oracle.mpmath.mpf(a.value.numerator) / a.value.denominator
              for k, a in enumerate(args)}

@@ -62,3 +62,18 @@ def test_plots_option_without_matplotlib_only_prints(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "matplotlib is not installed" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_the_install_commands_of_the_examples_readme_name_the_project():
+    import re
+    import tomllib
+
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r'pip install "([^"\[]+)\[(\w+)\]"`? from (this|the repository)', text)
+    assert len(commands) == 2
+    for path, extra, folder in commands:
+        where = EXAMPLES if folder == "this" else EXAMPLES.parent
+        project = (where / path).resolve() / "pyproject.toml"
+        assert project.is_file(), (path, folder)
+        extras = tomllib.loads(project.read_text())["project"]["optional-dependencies"]
+        assert extra in extras

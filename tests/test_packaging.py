@@ -4,6 +4,7 @@ README's set-up commands are the ones CI runs."""
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -37,8 +38,16 @@ def test_wheel_works_outside_the_checkout(tmp_path):
     wheel = next(wheel_dir.glob("symcalc-*.whl"))
 
     env_dir = tmp_path / "env"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # The new environment sees the dependencies installed where this test runs (lark, numpy,
+    # sympy) through a .pth file, so nothing is downloaded and nothing depends on what the base
+    # interpreter happens to have.  Plain path lines do not process the .pth files found there,
+    # so an editable install of symcalc in the running environment stays invisible.
+    site_packages = run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                        cwd=tmp_path).stdout.strip()
+    here = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    Path(site_packages, "_running_environment.pth").write_text("\n".join(sorted(here)) + "\n")
     clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     installed = run([str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)],
                     cwd=tmp_path, env=clean_env)

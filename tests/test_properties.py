@@ -48,7 +48,27 @@ ORACLE = {
     "softplus": lambda a: sp.log(1 + sp.exp(a)),
     "relu": lambda a: sp.Max(a, 0),
     "logsumexp": lambda *a: sp.log(sp.Add(*(sp.exp(t) for t in a))),
+    "log1p": lambda a: sp.log(1 + a), "expm1": lambda a: sp.exp(a) - 1,
+    # textbook definitions, not the registry's SymPy classes
+    "max": lambda *a: _fold(lambda u, v: (u + v + sp.sqrt((u - v) ** 2)) / 2, a),
+    "min": lambda *a: _fold(lambda u, v: (u + v - sp.sqrt((u - v) ** 2)) / 2, a),
+    "log2": lambda a: sp.log(a) / sp.log(2), "log10": lambda a: sp.log(a) / sp.log(10),
+    "asinh": lambda a: sp.log(a + sp.sqrt(a**2 + 1)),
+    "acosh": lambda a: sp.log(a + sp.sqrt(a**2 - 1)),
+    "atanh": lambda a: sp.log((1 + a) / (1 - a)) / 2,
+    "atan2": lambda y, x: 2 * sp.atan(y / (sp.sqrt(x**2 + y**2) + x)),  # off the cut x <= 0 = y
+    "erfc": lambda a: 1 - sp.erf(a),
+    "sec": lambda a: 1 / sp.cos(a), "csc": lambda a: 1 / sp.sin(a), "cot": lambda a: sp.cos(a) / sp.sin(a),
+    "sech": lambda a: 2 / (sp.exp(a) + sp.exp(-a)), "csch": lambda a: 2 / (sp.exp(a) - sp.exp(-a)),
+    "coth": lambda a: (sp.exp(a) + sp.exp(-a)) / (sp.exp(a) - sp.exp(-a)),
 }
+
+
+def _fold(pair, args):
+    out = args[0]
+    for a in args[1:]:
+        out = pair(out, a)
+    return out
 
 
 def _heaviside(a):
@@ -92,12 +112,17 @@ def close(a: float, b: float, rtol: float = RTOL) -> bool:
 
 
 def near_kink(e: sc.Expr, point: Mapping[str, float], margin: float = 1e-4) -> bool:
-    """True when an argument of abs, relu, sign or heaviside in ``e`` is within ``margin`` of 0."""
-    return any(
-        isinstance(node, Call) and node.fn.name in KINKS
-        and abs(value(to_oracle(node.args[0]), point)) < margin
-        for node in postorder([e])
-    )
+    """True when an argument of abs, relu, sign or heaviside in ``e`` is within ``margin`` of 0,
+    or two arguments of max or min are within ``margin`` of each other."""
+    for node in postorder([e]):
+        if isinstance(node, Call) and node.fn.name in KINKS:
+            if abs(value(to_oracle(node.args[0]), point)) < margin:
+                return True
+        if isinstance(node, Call) and node.fn.name in ("max", "min"):
+            values = sorted(value(to_oracle(a), point) for a in node.args)
+            if any(b - a < margin for a, b in zip(values, values[1:])):
+                return True
+    return False
 
 
 def central_difference(s, var: str, point: Mapping[str, float], step) -> float:

@@ -19,7 +19,7 @@ import pytest
 import symcalc as sc
 
 PACKAGE = Path(sc.__file__).resolve().parent
-CODE_GENERATOR = "codegen.py"
+CODE_GENERATOR = "compile.py"
 STRING_EVALUATORS = {"eval", "exec", "compile", "sympify", "parse_expr", "__import__"}
 
 

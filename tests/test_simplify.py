@@ -1,4 +1,5 @@
-"""Simplification: each rule, the forms of SPEC section 4, idempotence, and value preservation."""
+"""Simplification: each rule, the readable forms results must keep (no ``1*x``, ``x + 0``, ``x^1``;
+like terms collected; known forms such as ``1 - tanh(x)^2``), idempotence, and value preservation."""
 
 import math
 import random

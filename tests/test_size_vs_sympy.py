@@ -18,7 +18,7 @@ import statistics
 import sympy
 
 import symcalc as sc
-from symcalc.calculus import to_expr
+from symcalc.convert import to_expr
 from symcalc.expr import Add, Call, Constant, Mul, Num, Pow, Symbol, postorder
 
 from oracle import parse_spec

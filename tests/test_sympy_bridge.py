@@ -28,8 +28,14 @@ REFERENCE = {
     "relu": lambda x: max(x, 0.0),
     "erf": math.erf,
     "logsumexp": lambda *xs: math.log(sum(math.exp(x) for x in xs)),
+    "log1p": math.log1p, "expm1": math.expm1,
+    "max": max, "min": min, "log2": math.log2, "log10": math.log10,
+    "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh, "atan2": math.atan2,
+    "erfc": math.erfc, "sec": lambda x: 1 / math.cos(x), "csc": lambda x: 1 / math.sin(x),
+    "cot": lambda x: math.cos(x) / math.sin(x), "sech": lambda x: 1 / math.cosh(x),
+    "csch": lambda x: 1 / math.sinh(x), "coth": lambda x: math.cosh(x) / math.sinh(x),
 }
-SAMPLE_ARGS = [(0.3,), (-0.7,), (0.5, 3.0), (0.2, -1.1, 0.9)]
+SAMPLE_ARGS = [(0.3,), (-0.7,), (1.7,), (0.5, 3.0), (-2.0, -0.4), (0.2, -1.1, 0.9)]
 
 
 def test_every_registry_function_has_a_reference():
@@ -120,8 +126,8 @@ def test_from_sympy(value, text):
 
 @pytest.mark.parametrize("value", [
     sympy.I, sympy.oo, -sympy.oo, sympy.zoo, sympy.nan, sympy.Float("inf"),
-    sympy.EulerGamma, sympy.Integral(X, X), sympy.Function("f")(X), sympy.Max(X, Y),
-    sympy.Min(X, 0), sympy.acosh(X), sympy.Heaviside(X, 1), sympy.Symbol("e"),
+    sympy.EulerGamma, sympy.Integral(X, X), sympy.gamma(X), sympy.Function("f_1")(X),
+    sympy.Derivative(sympy.Function("f")(X**2), X), sympy.Heaviside(X, 1), sympy.Symbol("e"),
     sympy.Symbol("sin"), sympy.Symbol("x y"), sympy.Symbol("x") + sympy.Symbol("1a"),
 ])
 def test_from_sympy_rejects_what_has_no_counterpart(value):

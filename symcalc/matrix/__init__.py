@@ -19,25 +19,12 @@ This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbo
 
 import sys
 import types
-from typing import Any
 
 from . import nodes  # first: the node module loads the constructors it needs, in order
-from .calculus import grad, hessian, jacobian
-from .codegen import codegen, lambdify
-from .nodes import MatrixExpr
-from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, matrix, norm, ones, outer,
-                  scalar, softmax, sum_, trace, vector, zeros)
-from .parsing import parse_shaped
-from .printing import latex
-from .shapes import NoMatrixFormError, ShapeError
-from .unroll import unroll
-
-
-def is_shaped(obj: Any) -> bool:
-    """True for a matrix-layer node, or a (nested) list whose first entry is one."""
-    while isinstance(obj, (list, tuple)) and obj:
-        obj = obj[0]
-    return isinstance(obj, MatrixExpr)
+from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag, dot, eye, grad,
+                  hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
+                  norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
+                  zeros)
 
 
 class _CallableModule(types.ModuleType):

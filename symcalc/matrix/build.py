@@ -16,6 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Sequence
 
+from ..errors import DivisionByZeroError
 from .. import expr as scalar
 from ..functions import REGISTRY, Function
 from .nodes import MINUS_ONE, ONE, MatrixExpr, degree, make, number, sort_key
@@ -214,7 +215,7 @@ def mul(*factors: MatrixExpr) -> MatrixExpr:
 def divide(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
     """Entrywise ``a / b``."""
     if b.kind == "number" and b.data == 0 or b.kind == "zeros":
-        raise ZeroDivisionError("division by zero")
+        raise DivisionByZeroError("division by zero")
     return mul(a, power(b, MINUS_ONE))
 
 
@@ -236,7 +237,7 @@ def power(base: MatrixExpr, exponent: MatrixExpr) -> MatrixExpr:
             return make("pow", (base, exponent), ())
         if base.kind in ("ones", "zeros"):
             if base.kind == "zeros" and n < 0:
-                raise ZeroDivisionError("division by zero (0 raised to a negative power)")
+                raise DivisionByZeroError("division by zero (0 raised to a negative power)")
             return base
         if isinstance(n, int) or Fraction(n).denominator == 1:
             if base.kind == "pow":

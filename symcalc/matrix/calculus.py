@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+from ..errors import SymcalcError, SymcalcTypeError
 from .adjoint import gradients
 from .forward import derivative_scalar, jacobian_vector
 from .nodes import MatrixExpr, as_node
@@ -42,13 +43,13 @@ def to_variables(f: MatrixExpr, variables: object, shapes: Shapes = None) -> lis
     for v in variables:
         if isinstance(v, MatrixExpr):
             if v.kind != "symbol":
-                raise TypeError(f"a variable must be a symbol, not {v}")
+                raise SymcalcTypeError(f"a variable must be a symbol, not {v}")
             out.append(v)
             continue
         if not isinstance(v, str):
             v = getattr(v, "name", v)
             if not isinstance(v, str):
-                raise TypeError(f"a variable must be a symbol or a name, not {v!r}")
+                raise SymcalcTypeError(f"a variable must be a symbol or a name, not {v!r}")
         name = v.strip()
         if name in known:
             out.append(known[name])
@@ -57,7 +58,7 @@ def to_variables(f: MatrixExpr, variables: object, shapes: Shapes = None) -> lis
         else:
             out.append(symbol(name))  # a scalar the formula does not mention
     if len(set(out)) != len(out):
-        raise ValueError(f"a variable is listed twice in {[str(v) for v in out]}")
+        raise SymcalcError(f"a variable is listed twice in {[str(v) for v in out]}")
     return out
 
 

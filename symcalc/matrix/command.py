@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import SymcalcError
 from .calculus import grad, hessian, jacobian
 from .parsing import check_shapes, parse_shaped
 from .printing import latex
@@ -21,7 +22,7 @@ def shape_options(items: list[str]) -> dict[str, tuple]:
     for item in items:
         name, sep, sizes = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--shape {item!r}: write NAME=SIZES, e.g. A=m,n or t=n")
+            raise SymcalcError(f"--shape {item!r}: write NAME=SIZES, e.g. A=m,n or t=n")
         parts = [p.strip() for p in sizes.split(",") if p.strip()]
         shapes[name.strip()] = tuple(int(p) if p.isdigit() else p for p in parts)
     return check_shapes(shapes)
@@ -36,7 +37,7 @@ def shaped_answer(args: argparse.Namespace) -> tuple[str, str, dict]:
     f = parse_shaped(text, shapes)
     variables = list(args.variables) or sorted(s.data for s in f.free_symbols if s.shape)
     if not variables:
-        raise ValueError("name the variable(s) to differentiate by")
+        raise SymcalcError("name the variable(s) to differentiate by")
     results = [_COMMANDS[args.command](f, v, shapes) for v in variables]
     lines = [str(r) if len(variables) == 1 else f"d/d{v} = {r}" for v, r in zip(variables, results)]
     latex_lines = [f"{_SYMBOL[args.command] % v} \\left({latex(f)}\\right) = {latex(r)}"

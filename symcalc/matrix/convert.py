@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+from ..errors import SymcalcError
 from .. import expr as scalar
 from ..functions import Function
 from .nodes import MatrixExpr, make, number
@@ -46,7 +47,7 @@ _partials_cache: dict[tuple[str, int], tuple[scalar.Expr, ...]] = {}
 def partials(fn: Function, args: tuple[MatrixExpr, ...]) -> list[MatrixExpr]:
     """``d fn / d arg_i`` for each argument, entrywise, from the registry entry."""
     if len(args) > len(_PLACEHOLDERS):
-        raise ValueError(f"{fn.name} with {len(args)} arguments has no entrywise derivative here")
+        raise SymcalcError(f"{fn.name} with {len(args)} arguments has no entrywise derivative here")
     key = (fn.name, len(args))
     if key not in _partials_cache:
         _partials_cache[key] = tuple(fn.partials(*_PLACEHOLDERS[:len(args)]))

@@ -23,6 +23,7 @@ import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Optional
 
+from ..errors import SymcalcError, SymcalcTypeError
 from .shapes import Shape
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
@@ -154,9 +155,6 @@ class MatrixExpr:
         text = str(self)
         return f"MatrixExpr('{text if len(text) < 200 else text[:200] + '...'}', shape={self.shape})"
 
-    def __symcalc_latex__(self) -> str:
-        return printing.latex(self)
-
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {printing.latex(self)}$"
 
@@ -256,9 +254,9 @@ def as_node(value: object) -> MatrixExpr:
     if isinstance(value, numbers.Real):
         real = float(value)
         if real != real or real in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a finite number")
+            raise SymcalcError(f"{value!r} is not a finite number")
         return number(Fraction(repr(real)))
-    raise TypeError(f"cannot use {type(value).__name__} {value!r} in a matrix expression")
+    raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in a matrix expression")
 
 
 from .. import expr as scalar_expr  # noqa: E402

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
 from .build import describe, filled, matmul, mul, power, pull_scalars, transpose
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
@@ -21,12 +22,12 @@ _NAME = re.compile(r"[^\W\d_]\w*\Z")
 def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
     """A shaped symbol: ``symbol("A", ("m", "n"))``."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"{name!r} is not a variable name: use letters, digits and '_', "
+        raise SymcalcError(f"{name!r} is not a variable name: use letters, digits and '_', "
                          "starting with a letter")
     if name in FUNCTIONS or name in ("pi", "e"):
-        raise ValueError(f"{name!r} is a reserved name, not a variable")
+        raise SymcalcError(f"{name!r} is a reserved name, not a variable")
     if lookup(name) is not None:
-        raise ValueError(f"{name!r} is a function name, not a variable")
+        raise SymcalcError(f"{name!r} is a function name, not a variable")
     return make("symbol", (), check_shape(shape), name)
 
 

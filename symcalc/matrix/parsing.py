@@ -12,8 +12,9 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput
 
 from .. import parser as scalar_parser
-from ..errors import ParseError
+from ..errors import ParseError, SymcalcError, SymcalcTypeError
 from ..functions import ALIASES, REGISTRY, lookup
+from ..unicode_input import normalise
 from . import build, ops
 from .convert import from_scalar
 from .nodes import MatrixExpr
@@ -41,7 +42,7 @@ def _size(node: MatrixExpr, tok: Token):
         return node.data
     if node.kind == "number" and isinstance(node.data, int) and node.data > 0:
         return node.data
-    raise _Fault(TypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
+    raise _Fault(SymcalcTypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
 
 
 @v_args(inline=True)
@@ -62,7 +63,7 @@ class _Builder(Transformer):
         if text in _CONSTANTS:
             return from_scalar(scalar_parser.CONSTANTS[text])
         if text in ops.FUNCTIONS or lookup(text) is not None:
-            raise _Fault(ValueError(f"{text} is a function: write {text}(...)"), tok)
+            raise _Fault(SymcalcError(f"{text} is a function: write {text}(...)"), tok)
         return ops.symbol(text)
 
     def call(self, tok: Token, args: list) -> MatrixExpr:
@@ -73,13 +74,13 @@ class _Builder(Transformer):
             if text in ops.FUNCTIONS:
                 fn = ops.FUNCTIONS[text]
                 if text in ("outer", "dot") and len(args) != 2:
-                    raise TypeError(f"{text} takes 2 arguments, got {len(args)}")
+                    raise SymcalcTypeError(f"{text} takes 2 arguments, got {len(args)}")
                 if text not in ("outer", "dot") and len(args) != 1:
-                    raise TypeError(f"{text} takes 1 argument, got {len(args)}")
+                    raise SymcalcTypeError(f"{text} takes 1 argument, got {len(args)}")
                 return fn(*args)
             fn = lookup(text)
             if fn is None:
-                raise ValueError(_unknown_function(text))
+                raise SymcalcError(_unknown_function(text))
             return build.apply(fn, *args)
         except _Fault:
             raise
@@ -160,7 +161,7 @@ def _get_lark() -> Lark:
 def check_shapes(shapes: Mapping[str, object]) -> dict[str, tuple]:
     """``{"A": ("m", "n"), "t": "n"}`` checked: names -> shape tuples."""
     if not isinstance(shapes, Mapping):
-        raise TypeError(f"shapes must be a mapping of names to shapes, not {type(shapes).__name__}")
+        raise SymcalcTypeError(f"shapes must be a mapping of names to shapes, not {type(shapes).__name__}")
     table = {}
     for name, shape in shapes.items():
         node = ops.symbol(scalar_parser.canonical_name(str(name).strip()), check_shape(shape))
@@ -175,21 +176,22 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
     if isinstance(text, MatrixExpr):
         return text
     if not isinstance(text, str):
-        raise TypeError(f"parse() needs a string, not {type(text).__name__}")
+        raise SymcalcTypeError(f"parse() needs a string, not {type(text).__name__}")
     table = check_shapes(shapes)
     if not text.strip():
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
+    source = text
+    text, origin = normalise(source)
     _current.shapes = table
     try:
         return _get_lark().parse(text)
     except UnexpectedInput as exc:
-        raise scalar_parser._syntax_error(exc, text) from None
+        raise scalar_parser._syntax_error(exc, text, source, origin) from None
     except _Fault as fault:
         tok, error = fault.token, fault.error
+        line, column = scalar_parser._location(source, origin, tok.start_pos)
         if isinstance(error, ShapeError):
-            raise error.located(text, tok.line, tok.column) from None
-        raise ParseError(str(error), text, tok.line, tok.column) from None
+            raise error.located(source, line, column) from None
+        raise ParseError(str(error), source, line, column) from None
     finally:
         _current.shapes = {}
-
-

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from typing import Optional, Union
 
+from .. import errors
+from ..errors import SymcalcError, SymcalcTypeError
+
 Dim = Union[str, int]
 Shape = tuple  # tuple[Dim, ...] of length 0, 1 or 2
 
@@ -16,7 +19,7 @@ _SIZE_NAME = re.compile(r"[A-Za-z]\w*\Z")
 _WINDOW = 60
 
 
-class ShapeError(ValueError):
+class ShapeError(errors.ShapeError):
     """Operands whose shapes do not fit (``A@b`` with ``A`` m x n and ``b`` of size m).
 
     From text, the message shows the formula with a caret under the operator or function at
@@ -45,25 +48,25 @@ class ShapeError(ValueError):
         return type(self)(self.reason, text, line, column)
 
 
-class NoMatrixFormError(ValueError):
+class NoMatrixFormError(errors.SymcalcError):
     """A derivative that is not a scalar, vector or matrix (a 3- or 4-index tensor)."""
 
 
 def check_dim(dim: object) -> Dim:
     """A size: a name such as ``"n"`` or a positive int."""
     if isinstance(dim, bool):
-        raise TypeError(f"a size must be a name or a positive int, not {dim!r}")
+        raise SymcalcTypeError(f"a size must be a name or a positive int, not {dim!r}")
     if isinstance(dim, int):
         if dim < 1:
-            raise ValueError(f"a size must be a positive int, got {dim}")
+            raise SymcalcError(f"a size must be a positive int, got {dim}")
         return dim
     if isinstance(dim, str):
         name = dim.strip()
         if not _SIZE_NAME.match(name):
-            raise ValueError(f"{dim!r} is not a size name: use letters, digits and '_', "
+            raise SymcalcError(f"{dim!r} is not a size name: use letters, digits and '_', "
                              "starting with a letter")
         return name
-    raise TypeError(f"a size must be a name or a positive int, not {type(dim).__name__} {dim!r}")
+    raise SymcalcTypeError(f"a size must be a name or a positive int, not {type(dim).__name__} {dim!r}")
 
 
 def check_shape(shape: object) -> Shape:
@@ -73,9 +76,9 @@ def check_shape(shape: object) -> Shape:
     elif isinstance(shape, (int, str)):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)):
-        raise TypeError(f"a shape must be a tuple of sizes, not {type(shape).__name__}")
+        raise SymcalcTypeError(f"a shape must be a tuple of sizes, not {type(shape).__name__}")
     if len(shape) > 2:
-        raise ValueError(f"shapes have at most 2 sizes (vectors and matrices), got {tuple(shape)}")
+        raise SymcalcError(f"shapes have at most 2 sizes (vectors and matrices), got {tuple(shape)}")
     return tuple(check_dim(d) for d in shape)
 
 

@@ -12,6 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..errors import SymcalcError
 from .. import expr as scalar
 from ..functions import REGISTRY
 from .nodes import MatrixExpr, postorder
@@ -26,7 +27,7 @@ def concrete(shape: tuple, sizes: Mapping[str, int]) -> tuple:
     try:
         return tuple(d if isinstance(d, int) else sizes[d] for d in shape)
     except KeyError as exc:
-        raise ValueError(f"no size given for {exc.args[0]}") from None
+        raise SymcalcError(f"no size given for {exc.args[0]}") from None
 
 
 def symbol_grid(node: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:

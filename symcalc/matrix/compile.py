@@ -15,6 +15,7 @@ import weakref
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
+from ..errors import SymcalcError, SymcalcTypeError
 from .calculus import to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
@@ -203,16 +204,16 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             unchecked.add(symbol)
         symbols.append(symbol)
     if len(set(symbols)) != len(symbols):
-        raise ValueError(f"a variable is listed twice in {[s.data for s in symbols]}")
+        raise SymcalcError(f"a variable is listed twice in {[s.data for s in symbols]}")
     missing = sorted(s.data for s in free if s not in symbols)
     if missing:
-        raise ValueError(f"the formula uses {', '.join(missing)}, which the variables "
+        raise SymcalcError(f"the formula uses {', '.join(missing)}, which the variables "
                          f"{[s.data for s in symbols]} do not include")
     bound = {d for s in symbols for d in s.shape if isinstance(d, str)}
     for node in postorder(roots):
         for d in node.shape:
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
-                raise ValueError(f"size {d} is not the size of any variable, so the generated "
+                raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
     params = parameter_names(symbols)
     printer = _Printer(params)
@@ -257,7 +258,7 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Ca
     the size.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
     """
     if not isinstance(variables, (str, list, tuple)):
-        raise TypeError(f"variables must be a list of names, not {type(variables).__name__}")
+        raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")
     source = codegen(exprs, variables, shapes)
     filename = f"<symcalc-matrix-generated-{next(_generated)}>"
     code = compile(source, filename, "exec")

@@ -1,0 +1,81 @@
+"""Matchers shared by the rewrite rules of simplification and of numerical stability.
+
+A rule is a function ``node -> Expr | None`` (None: the rule does not apply).  Rules sit in
+ordered tables keyed by node type (``Add``, ``Mul``, ``Pow``, ``Call``); ``first_rewrite`` tries
+the rows for a node's type in order.  The matchers below read the canonical forms that
+``symcalc.expr`` builds: a term is a product of factors, a factor is a base to an exponent.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Callable, Mapping, Optional, Sequence
+
+from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, mul
+from .functions import Function, exp
+
+Rule = Callable[[Expr], Optional[Expr]]
+RuleTable = Mapping[type, Sequence[Rule]]
+
+
+def first_rewrite(rules: RuleTable, node: Expr) -> Optional[Expr]:
+    """The result of the first rule for ``node``'s type that changes it, or None."""
+    for rule in rules.get(type(node), ()):
+        result = rule(node)
+        if result is not None and result is not node:
+            return result
+    return None
+
+
+def factors(term: Expr) -> tuple[Expr, ...]:
+    """The factors of a term: ``2*x*y -> (2, x, y)``, ``x -> (x,)``."""
+    return term.args if isinstance(term, Mul) else (term,)
+
+
+def base_exponent(factor: Expr) -> tuple[Expr, Expr]:
+    """``b^e -> (b, e)``; any other factor ``f -> (f, 1)``."""
+    return (factor.base, factor.exponent) if isinstance(factor, Pow) else (factor, ONE)
+
+
+def is_call(node: Expr, fn: Function) -> bool:
+    """``node`` is ``fn(u)`` with one argument."""
+    return isinstance(node, Call) and node.fn is fn and len(node.args) == 1
+
+
+def call_power(factor: Expr, fn: Function) -> Optional[tuple[Expr, Fraction]]:
+    """``fn(u) -> (u, 1)``, ``fn(u)^k -> (u, k)`` for a number k; otherwise None."""
+    base, exponent = base_exponent(factor)
+    if is_call(base, fn) and isinstance(exponent, Num):
+        return base.args[0], Fraction(exponent.value)
+    return None
+
+
+def scaled_call(term: Expr, fn: Function) -> Optional[tuple[Fraction, Expr]]:
+    """``c*fn(u) -> (c, u)`` (c a number, 1 when absent); otherwise None."""
+    if is_call(term, fn):
+        return Fraction(1), term.args[0]
+    if (isinstance(term, Mul) and len(term.args) == 2 and isinstance(term.args[0], Num)
+            and is_call(term.args[1], fn)):
+        return Fraction(term.args[0].value), term.args[1].args[0]
+    return None
+
+
+def exp_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
+    """A sum of ``c*exp(u)`` terms as ``[(c, u), ...]``; ``exp(b)^k`` is ``(1, k*b)`` and a
+    number n is ``(n, 0)``.  None when ``total`` is not such a sum."""
+    if not isinstance(total, Add):
+        return None
+    terms = []
+    for term in total.args:
+        if isinstance(term, Num):
+            terms.append((Fraction(term.value), ZERO))
+            continue
+        scaled = scaled_call(term, exp)
+        powered = call_power(term, exp)
+        if scaled is not None:
+            terms.append(scaled)
+        elif powered is not None:
+            terms.append((Fraction(1), mul(Num(powered[1]), powered[0])))
+        else:
+            return None
+    return terms
