@@ -83,6 +83,8 @@ def test_distinct_size_names_never_match():
     ("inv(B).T.T", "inv(B)"),
     ("trace(outer(t, u))", "t@u"),
     ("trace(B.T)", "trace(B)"),
+    ("trace(B@Q) - trace(Q@B) + trace(B.T@Q.T)", "trace(B@Q)"),
+    ("trace(A.T@A@B) - trace(B@A.T@A)", "0"),
     ("(Q + Q.T).T", "Q + Q.T"),
     ("ones(n)*t", "t"),
     ("Q@t + Q.T@t", "(Q + Q.T)@t"),

@@ -11,8 +11,9 @@ MatrixExpr('A.T@A', shape=('n', 'n'))
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
 node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
 registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
-accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``codegen`` and
-``runtime`` (NumPy), ``unroll`` (scalar spelling at concrete sizes, for checks).
+accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
+``runtime`` (NumPy), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
+concrete sizes, for checks); ``api`` gathers the public names.
 
 This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbol.
 """

@@ -336,12 +336,12 @@ def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
         return vector if len(factors) == 2 else matmul(vector, chain(factors[2:]))
     if not shape:  # u@M@v = v@M.T@u: keep the orientation that sorts first
         flipped = [transpose(f) for f in reversed(factors)]
-        if _orientation(flipped) < _orientation(factors):
+        if orientation(flipped) < orientation(factors):
             factors = flipped
     return make("matmul", tuple(factors), shape)
 
 
-def _orientation(factors: Sequence[MatrixExpr]) -> tuple:
+def orientation(factors: Sequence[MatrixExpr]) -> tuple:
     """Fewer transposes first, then the structural order."""
     return (sum(f.kind == "transpose" for f in factors), [sort_key(f) for f in factors])
 

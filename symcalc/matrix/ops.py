@@ -12,7 +12,8 @@ import re
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
-from .build import describe, filled, matmul, mul, power, pull_scalars, transpose
+from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
+                    transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
 from .shapes import Dim, ShapeError, check_dim, check_shape
 
@@ -119,7 +120,18 @@ def trace(x: object) -> MatrixExpr:
         return sum_(x.args[0])
     if x.kind == "zeros":
         return ZERO
+    if x.kind == "matmul":  # trace(A@B) = trace(B@A) = trace(B.T@A.T): one rotation for all
+        rotated = _cyclic_form(x.args)
+        return make("trace", (rotated,), ()) if rotated.kind == "matmul" else trace(rotated)
     return make("trace", (x,), ())
+
+
+def _cyclic_form(factors: tuple) -> MatrixExpr:
+    """Of the rotations of a square chain and of its transpose, the one that sorts first."""
+    flipped = tuple(transpose(f) for f in reversed(factors))
+    candidates = [seq[k:] + seq[:k] for seq in (factors, flipped) for k in range(len(seq))]
+    best = min(candidates, key=orientation)
+    return chain(best)
 
 
 def det(x: object) -> MatrixExpr:
