@@ -41,5 +41,9 @@ from .parser import parse, symbols
 from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor
+from . import matrix
+from .matrix import (MatrixExpr, NoMatrixFormError, det, diag, dot, eye, inv, logdet, norm, ones,
+                     outer, softmax, trace, vector, zeros)
+from .matrix import sum_ as sum
 
 __version__ = "0.1.0"

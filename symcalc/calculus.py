@@ -24,6 +24,7 @@ from .functions import abs_
 from .layout import latex_matrix
 from .printing import latex as _latex
 from .simplify import simplify as _simplify
+from .matrix import api as _matrix
 
 __all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
            "hvp", "jacobian", "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
@@ -71,12 +72,15 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
     return result
 
 
-def grad(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The gradient ``[de/dx for x in variables]``.
+def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
+    """The gradient ``[de/dx for x in variables]``; shaped formulas (``shapes=`` or matrix-layer
+    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).
 
     >>> grad("x^2*y + y^3", "x y")
     [2*x*y, x^2 + 3*y^2]
     """
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
     return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
 
@@ -92,24 +96,31 @@ def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequ
     return _simplified(forward(f, dict(zip(xs, u))))
 
 
-def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str) -> Derivatives:
-    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``.
+def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
+             shapes=None) -> Derivatives:
+    """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
+    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).
 
     >>> jacobian("r*cos(t), r*sin(t)", "r t")
     [[cos(t), -r*sin(t)], [sin(t), r*cos(t)]]
     """
+    if shapes is not None or _matrix.is_shaped(es):
+        return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
     display = [[derivative(f, x) for x in xs] for f in fs]
     graph = [reverse([f], [ONE], xs) for f in fs]
     return Derivatives(display, graph)
 
 
-def hessian(e: ExprLike, variables: Iterable[VarLike] | str) -> Derivatives:
+def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
+    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).
 
     >>> hessian("x^2*y + y^3", "x y")
     [[2*y, 2*x], [2*x, 6*y]]
     """
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
     first = [derivative(f, x) for x in xs]
     gradient_graph = reverse([f], [ONE], xs)
@@ -213,11 +224,14 @@ def determinant(matrix: Sequence[Sequence[ExprLike]]) -> Expr:
 
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
-    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.
+    and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.  A shaped
+    formula (``symcalc.matrix``) is kept in its simplified form as it is built.
 
     >>> simplify("sin(x)^2 + cos(x)^2 + log(exp(y))")
     Expr('1 + y')
     """
+    if _matrix.is_shaped(e):
+        return e
     return _simplified(to_expr(e))
 
 
@@ -233,6 +247,8 @@ def latex(e: ExprLike | Sequence) -> str:
     y^{2}
     \\end{pmatrix}
     """
+    if _matrix.is_shaped(e) and not isinstance(e, Sequence):
+        return _matrix.latex(e)
     if isinstance(e, (str, Expr)) or not isinstance(e, Sequence):
         return _latex(to_expr(e))
     rows = [list(row) if isinstance(row, Sequence) and not isinstance(row, str) else [row]

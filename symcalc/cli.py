@@ -26,6 +26,7 @@ from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
 from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
                      text_labelled, text_matrix)
+from .matrix.command import shaped_answer
 from .parser import parse
 from .printing import latex, latex_name, to_str
 from .steps.derivation import explain, explain_successive, with_steps
@@ -291,6 +292,8 @@ class Subcommand:
 FORMULA = arg("formula", help="the formula ('-' reads it from standard input)")
 VARIABLES = arg("variables", nargs="*", metavar="VAR",
                 help="variables in order (default: the formula's, alphabetically)")
+SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
+            help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
 STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
 
 SUBCOMMANDS = (
@@ -304,17 +307,18 @@ SUBCOMMANDS = (
                 STEPS),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
-               (FORMULA, VARIABLES, STEPS), run_grad),
+               (FORMULA, VARIABLES, STEPS, SHAPE), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
                (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
-                    help="also print |det J|, the factor of a change of variables")),
+                    help="also print |det J|, the factor of a change of variables"),
+                SHAPE),
                run_jacobian),
     Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
-               (FORMULA, VARIABLES), run_hessian),
+               (FORMULA, VARIABLES, SHAPE), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
                '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',
@@ -401,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         return BAD_INPUT
     try:
-        answer = COMMANDS[args.command](args)
+        answer = Answer(*shaped_answer(args)) if getattr(args, "shape", None) else COMMANDS[args.command](args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status

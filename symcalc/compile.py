@@ -26,6 +26,7 @@ import numpy as np
 from . import runtime
 from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
+from .matrix import api as _matrix
 from .numpy_printer import function_body
 from .program import Outputs, Program, program, variable_symbols
 
@@ -214,6 +215,9 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
     overflow-prone patterns, and the function is vectorised over broadcasting array arguments.
     The source needs only NumPy: the helpers it calls are written out above the function.
     """
+    if _matrix.is_shaped(exprs):
+        _check_name(name)
+        return _matrix.codegen(exprs, variables, name=name)
     return codegen_module({name: exprs}, variables)
 
 
@@ -244,6 +248,8 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Callabl
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
     The standalone source is ``f.source`` (also ``symcalc.codegen``).
     """
+    if _matrix.is_shaped(exprs):
+        return _matrix.lambdify(exprs, variables)
     generated = _generate({"f": program(exprs, variables)})
     source = generated.source
     # Only the function is compiled, at its line in the whole source, against the shared helpers.

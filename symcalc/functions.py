@@ -59,6 +59,9 @@ class Function:
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))
+        for a in args:  # a shaped argument (symcalc.matrix) applies the function entrywise
+            if hasattr(a, "__symcalc_apply__"):
+                return a.__symcalc_apply__(self, args)
         exprs = tuple(as_expr(a) for a in args)
         if self.rewrite is not None:
             return self.rewrite(*exprs)

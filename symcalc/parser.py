@@ -229,7 +229,7 @@ def _get_parser() -> Lark:
     return _parser
 
 
-def parse(text: str, functions: Iterable[str | AbstractFunction] = ()) -> Expr:
+def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
@@ -240,9 +240,15 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = ()) -> Expr:
     (``parse("f(g(x))", functions=["f", "g"])``); their derivatives are spelled ``f_1``,
     ``f_1_2``, ... (see ``symcalc.undefined``).
 
+    With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
+    the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed).
+
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
     counted in the text as typed.
     """
+    if shapes is not None:
+        from .matrix.parsing import parse_shaped  # the matrix layer builds on this module
+        return parse_shaped(text, shapes)
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):

@@ -1,0 +1,41 @@
+"""Vectors and matrices with symbolic shapes: the calculus of ML written in matrix form.
+
+>>> import symcalc as sc
+>>> A = sc.matrix("A", "m", "n"); t = sc.vector("t", "n"); b = sc.vector("b", "m")
+>>> f = 0.5 * sc.norm(A @ t - b) ** 2
+>>> sc.grad(f, "t")
+MatrixExpr('A.T@(A@t - b)', shape=('n',))
+>>> sc.hessian(f, "t")
+MatrixExpr('A.T@A', shape=('n', 'n'))
+
+Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
+node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
+registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
+accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
+``runtime`` (NumPy), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
+concrete sizes, for checks); ``api`` gathers the public names.
+
+This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbol.
+"""
+
+import sys
+import types
+
+from . import nodes  # first: the node module loads the constructors it needs, in order
+from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag, dot, eye, grad,
+                  hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
+                  norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
+                  zeros)
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, name: str, rows, cols) -> MatrixExpr:
+        return matrix(name, rows, cols)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
+           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
+           "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

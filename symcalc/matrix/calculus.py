@@ -1,0 +1,121 @@
+"""Gradients, Jacobians and Hessians of shaped formulas, in matrix form.
+
+``grad`` is reverse accumulation (``symcalc.matrix.adjoint``); ``jacobian`` is forward
+accumulation of Jacobian matrices (``symcalc.matrix.forward``); ``hessian`` is the Jacobian of the
+gradient.  The size of a result does not depend on the sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+from ..errors import SymcalcError, SymcalcTypeError
+from .adjoint import gradients
+from .forward import derivative_scalar, jacobian_vector
+from .nodes import MatrixExpr, as_node
+from .ops import symbol
+from .parsing import check_shapes, parse_shaped
+from .shapes import NoMatrixFormError, ShapeError, shape_words
+
+Shapes = Optional[Mapping[str, object]]
+
+
+def to_node(e: object, shapes: Shapes = None) -> MatrixExpr:
+    """A node from a node, a formula (parsed with ``shapes``), a number or a scalar Expr."""
+    if isinstance(e, str):
+        return parse_shaped(e, shapes or {})
+    return as_node(e)
+
+
+def _single(variables: object) -> bool:
+    if isinstance(variables, MatrixExpr):
+        return True
+    return isinstance(variables, str) and len(variables.replace(",", " ").split()) == 1
+
+
+def to_variables(f: MatrixExpr, variables: object, shapes: Shapes = None) -> list[MatrixExpr]:
+    """Symbol nodes for names (or symbols); a name that ``f`` does not mention needs ``shapes``."""
+    if isinstance(variables, (str, MatrixExpr)):
+        variables = variables.replace(",", " ").split() if isinstance(variables, str) else [variables]
+    table = check_shapes(shapes or {})
+    known = {s.data: s for s in f.free_symbols}
+    out = []
+    for v in variables:
+        if isinstance(v, MatrixExpr):
+            if v.kind != "symbol":
+                raise SymcalcTypeError(f"a variable must be a symbol, not {v}")
+            out.append(v)
+            continue
+        if not isinstance(v, str):
+            v = getattr(v, "name", v)
+            if not isinstance(v, str):
+                raise SymcalcTypeError(f"a variable must be a symbol or a name, not {v!r}")
+        name = v.strip()
+        if name in known:
+            out.append(known[name])
+        elif name in table:
+            out.append(symbol(name, table[name]))
+        else:
+            out.append(symbol(name))  # a scalar the formula does not mention
+    if len(set(out)) != len(out):
+        raise SymcalcError(f"a variable is listed twice in {[str(v) for v in out]}")
+    return out
+
+
+def _result(results: list, single: bool):
+    return results[0] if single else results
+
+
+def grad(e: object, variables: object, shapes: Shapes = None):
+    """The gradient of a scalar formula with respect to each variable, shaped like it.
+
+    >>> grad("0.5*norm(A@t - b)^2", "t", shapes={"A": ("m", "n"), "t": ("n",), "b": ("m",)})
+    MatrixExpr('A.T@(A@t - b)', shape=('n',))
+
+    One variable (a name or a symbol) gives one result; a list gives a list.
+    """
+    f = to_node(e, shapes)
+    if f.shape:
+        raise ShapeError(f"grad needs a scalar formula, but {f} is {shape_words(f.shape)}: "
+                         "use jacobian")
+    xs = to_variables(f, variables, shapes)
+    return _result(gradients(f, xs), _single(variables))
+
+
+def _jacobian_one(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
+    if not x.shape:
+        return derivative_scalar(g, x)
+    if not g.shape:
+        return gradients(g, [x])[0]
+    if x.ndim == 2 or g.ndim == 2:
+        raise NoMatrixFormError(
+            f"the Jacobian of {shape_words(g.shape)} with respect to {shape_words(x.shape)} "
+            f"{x.data} is a {g.ndim + x.ndim}-index tensor and has no matrix form")
+    return jacobian_vector(g, x)
+
+
+def jacobian(e: object, variables: object, shapes: Shapes = None):
+    """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient)."""
+    g = to_node(e, shapes)
+    xs = to_variables(g, variables, shapes)
+    return _result([_jacobian_one(g, x) for x in xs], _single(variables))
+
+
+def hessian(e: object, variables: object, shapes: Shapes = None):
+    """The Hessian of a scalar formula in one vector (or scalar) variable: the Jacobian of its
+    gradient, of shape ``x.shape + x.shape``.  With several variables, the blocks
+    ``[[d2f/dxi dxj]]``."""
+    f = to_node(e, shapes)
+    if f.shape:
+        raise ShapeError(f"hessian needs a scalar formula, but {f} is {shape_words(f.shape)}")
+    xs = to_variables(f, variables, shapes)
+    for x in xs:
+        if x.ndim == 2:
+            raise NoMatrixFormError(
+                f"the Hessian with respect to the matrix {x.data} is a 4-index tensor and has "
+                "no matrix form")
+    firsts = gradients(f, xs)
+    blocks = [[_jacobian_one(first, x) for x in xs] for first in firsts]
+    return blocks[0][0] if _single(variables) else blocks
+
+

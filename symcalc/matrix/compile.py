@@ -1,0 +1,272 @@
+"""Shaped formulas -> readable NumPy source -> a compiled function.
+
+The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``slogdet`` for
+``logdet``) and stable softmax/logsumexp; sizes are read from the arrays passed in and checked
+against each other.  A node used more than once is computed once (nodes are interned, so
+common subexpressions are found by construction).  Only source printed here is compiled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import linecache
+import weakref
+from fractions import Fraction
+from typing import Any, Callable, Mapping, Optional
+
+from ..errors import SymcalcError, SymcalcTypeError
+from .calculus import to_node, to_variables
+from .parsing import check_shapes
+from .nodes import MatrixExpr, postorder
+
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+
+_CALLS = {
+    "sum": "np.sum", "norm": "np.linalg.norm", "trace": "np.trace", "det": "np.linalg.det",
+    "logdet": "_mrt.logdet", "inv": "np.linalg.inv", "diag": "np.diag", "outer": "np.outer",
+    "softmax": "_mrt.softmax", "logsumexp": "_mrt.logsumexp",
+}
+
+
+def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
+    """``inv(X) -> (X, False)``, ``inv(X).T -> (X, True)``, else None."""
+    if f.kind == "inv":
+        return f.args[0], False
+    if f.kind == "transpose" and f.args[0].kind == "inv":
+        return f.args[0].args[0], True
+    return None
+
+
+def _code_args(node: MatrixExpr) -> tuple:
+    """The nodes the generated code for ``node`` reads (a solve reads X, not inv(X))."""
+    if node.kind != "matmul":
+        return node.args
+    out = []
+    for k, f in enumerate(node.args):
+        inverse = _inverse_of(f) if k < len(node.args) - 1 else None
+        out.append(inverse[0] if inverse else f)
+    return tuple(out)
+
+
+def _code_order(roots: list[MatrixExpr]) -> list[MatrixExpr]:
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(_code_args(node)) if c not in seen)
+    return order
+
+
+class _Printer:
+    def __init__(self, params: Mapping[MatrixExpr, str]):
+        self.params = params
+        self.src: dict[MatrixExpr, tuple[str, int]] = {}
+
+    def get(self, node: MatrixExpr, least: int) -> str:
+        text, prec = self.src[node]
+        return f"({text})" if prec < least else text
+
+    @staticmethod
+    def size(dim) -> str:
+        return str(dim) if isinstance(dim, int) else f"_size[{dim!r}]"
+
+    @staticmethod
+    def number(value) -> tuple[str, int]:
+        value = Fraction(value)
+        text = str(value.numerator) if value.denominator == 1 else repr(float(value))
+        return text, (UNARY if value < 0 else ATOM)
+
+    def term(self, node: MatrixExpr) -> tuple[str, int, bool]:
+        """Source of a product without its sign, and whether it was negative."""
+        factors = node.args if node.kind == "mul" else (node,)
+        coeff = Fraction(factors[0].data) if factors[0].kind == "number" else Fraction(1)
+        rest = factors[1:] if factors[0].kind == "number" else factors
+        parts = [self.number(abs(coeff))[0]] if abs(coeff) != 1 or not rest else []
+        parts += [self.get(f, POWER) if parts or len(rest) > 1 else self.src[f][0] for f in rest]
+        return " * ".join(parts), (PRODUCT if len(parts) > 1 else self.src[rest[0]][1]
+                                   if rest else ATOM), coeff < 0
+
+    def visit(self, node: MatrixExpr) -> tuple[str, int]:
+        kind, args = node.kind, node.args
+        if kind == "symbol":
+            return self.params[node], ATOM
+        if kind == "number":
+            return self.number(node.data)
+        if kind == "constant":
+            return f"np.{node.data}", ATOM
+        if kind == "eye":
+            return f"np.eye({self.size(node.shape[0])})", ATOM
+        if kind in ("ones", "zeros"):
+            return f"np.{kind}(({', '.join(self.size(d) for d in node.shape)},))", ATOM
+        if kind == "add":
+            pieces = []
+            for i, t in enumerate(args):
+                text, prec, negative = self.term(t)
+                text = f"({text})" if prec < PRODUCT else text
+                pieces.append((" - " if negative else " + ") + text if i else
+                              ("-" if negative else "") + text)
+            return "".join(pieces), SUM
+        if kind == "mul":
+            text, prec, negative = self.term(node)
+            return ("-" + text, UNARY) if negative else (text, prec)
+        if kind == "pow":
+            return f"{self.get(args[0], ATOM)} ** {self.get(args[1], ATOM)}", POWER
+        if kind == "matmul":
+            return self.chain(args), PRODUCT
+        if kind == "transpose":
+            return f"{self.get(args[0], ATOM)}.T", ATOM
+        if kind == "apply":
+            return node.data.numpy([self.src[a][0] for a in args]), ATOM
+        return f"{_CALLS[kind]}({', '.join(self.src[a][0] for a in args)})", ATOM
+
+    def chain(self, factors: tuple) -> str:
+        """Right to left, so that matrix-vector products stay matrix-vector products; a diagonal
+        matrix scales rows or columns and is never built."""
+        column = factors[-1].ndim == 1  # everything right of a factor is then a vector
+        last = factors[-1]
+        if last.kind == "diag" and last.ndim == 2:  # M@diag(u) = M * u
+            factors = factors[:-1]
+            acc, prec = f"{self.get(factors[-1], POWER)} * {self.get(last.args[0], POWER)}", PRODUCT
+        else:
+            acc, prec = self.src[last]
+        for f in reversed(factors[:-1]):
+            inverse = _inverse_of(f)
+            wrapped = acc if prec > PRODUCT else f"({acc})"
+            if f.kind == "diag" and f.ndim == 2:  # diag(u)@M = u[:, None] * M
+                scale = self.get(f.args[0], ATOM) + ("" if column else "[:, None]")
+                acc, prec = f"{scale} * {wrapped}", PRODUCT
+            elif inverse is not None:
+                matrix = self.get(inverse[0], ATOM) + (".T" if inverse[1] else "")
+                acc, prec = f"np.linalg.solve({matrix}, {acc})", ATOM
+            else:
+                acc, prec = f"{self.get(f, POWER)} @ {wrapped}", PRODUCT
+        return acc
+
+
+def parameter_names(symbols: list[MatrixExpr]) -> dict[MatrixExpr, str]:
+    names, taken = {}, set()
+    for s in symbols:
+        name = s.data
+        if not (name.isascii() and name.isidentifier()) or keyword.iskeyword(name) or \
+                name.startswith("_") or name in ("np",):
+            name = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "v"
+                           for ch in name).lstrip("_") + "_"
+        base, k = name, 1
+        while name in taken:
+            name, k = f"{base}{k}", k + 1
+        taken.add(name)
+        names[s] = name
+    return names
+
+
+def _flatten(obj: Any, shapes) -> tuple[list[MatrixExpr], Any]:
+    """Roots in order and the nesting to rebuild (an index for each root)."""
+    roots: list[MatrixExpr] = []
+
+    def walk(o):
+        if isinstance(o, (list, tuple)):
+            return [walk(x) for x in o]
+        roots.append(to_node(o, shapes))
+        return len(roots) - 1
+
+    return roots, walk(obj)
+
+
+def _nested_source(layout, names: list[str]) -> str:
+    if isinstance(layout, int):
+        return names[layout]
+    return "[" + ", ".join(_nested_source(x, names) for x in layout) + "]"
+
+
+def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f") -> str:
+    """The Python source that ``lambdify`` compiles for the shaped ``exprs``."""
+    roots, layout = _flatten(exprs, shapes)
+    free = set().union(*(r.free_symbols for r in roots))
+    probe = roots[0]
+    for r in roots[1:]:
+        probe = probe if len(probe.free_symbols) >= len(r.free_symbols) else r
+    symbols = []
+    by_name = {}
+    for s in free:
+        by_name.setdefault(s.data, s)
+    declared = set(check_shapes(shapes or {}))
+    unchecked = set()  # variables the formula does not use and whose shape is not given
+    for v in (variables.replace(",", " ").split() if isinstance(variables, str) else variables):
+        key = v.data if isinstance(v, MatrixExpr) else str(v).strip()
+        symbol = by_name[key] if key in by_name else to_variables(probe, [v], shapes)[0]
+        if key not in by_name and key not in declared and not isinstance(v, MatrixExpr):
+            unchecked.add(symbol)
+        symbols.append(symbol)
+    if len(set(symbols)) != len(symbols):
+        raise SymcalcError(f"a variable is listed twice in {[s.data for s in symbols]}")
+    missing = sorted(s.data for s in free if s not in symbols)
+    if missing:
+        raise SymcalcError(f"the formula uses {', '.join(missing)}, which the variables "
+                         f"{[s.data for s in symbols]} do not include")
+    bound = {d for s in symbols for d in s.shape if isinstance(d, str)}
+    for node in postorder(roots):
+        for d in node.shape:
+            if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
+                raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
+                                 "code cannot know it")
+    params = parameter_names(symbols)
+    printer = _Printer(params)
+    order = _code_order(roots)
+    uses: dict[MatrixExpr, int] = {}
+    for node in order:
+        for c in set(_code_args(node)):
+            uses[c] = uses.get(c, 0) + 1
+    for r in roots:
+        uses[r] = uses.get(r, 0) + 1
+    body, counter = [], itertools.count(1)
+    for node in order:
+        printer.src[node] = printer.visit(node)
+        if uses.get(node, 0) > 1 and node.args and printer.src[node][1] < ATOM or (
+                uses.get(node, 0) > 1 and node.kind in ("apply", "inv", "norm", "softmax",
+                                                        "logsumexp", "det", "logdet", "sum")):
+            temp = f"_{next(counter)}"
+            body.append(f"{temp} = {printer.src[node][0]}")
+            printer.src[node] = (temp, ATOM)
+    args = ", ".join(params[s] for s in symbols)
+    names = ", ".join(repr(s.data) for s in symbols)
+    dims = ", ".join("None" if s in unchecked else repr(tuple(s.shape)) for s in symbols)
+    lines = ["import numpy as np", "from symcalc import runtime as _rt",
+             "from symcalc.matrix import runtime as _mrt", "", "",
+             f"def {name}({args}):"]
+    if symbols:
+        lines.append(f"    ({args}{',' if len(symbols) == 1 else ''}), _size = "
+                     f"_mrt.bind(({args}{',' if len(symbols) == 1 else ''}), ({names}{',' if len(symbols) == 1 else ''}), "
+                     f"({dims}{',' if len(symbols) == 1 else ''}))")
+    lines += [f"    {line}" for line in body]
+    lines.append(f"    return {_nested_source(layout, [printer.src[r][0] for r in roots])}")
+    return "\n".join(lines) + "\n"
+
+
+_generated = itertools.count()
+
+
+def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Callable[..., Any]:
+    """A NumPy function of the arrays ``variables`` (in that order) computing ``exprs``.
+
+    Sizes are read from the arrays; arrays whose sizes disagree raise a ``ValueError`` naming
+    the size.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
+    """
+    if not isinstance(variables, (str, list, tuple)):
+        raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")
+    source = codegen(exprs, variables, shapes)
+    filename = f"<symcalc-matrix-generated-{next(_generated)}>"
+    code = compile(source, filename, "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the source was printed from the expression graph, never user text
+    function = namespace["f"]
+    function.source = source
+    function.__doc__ = "Generated by symcalc.lambdify:\n\n" + source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    weakref.finalize(function, linecache.cache.pop, filename, None)
+    return function

@@ -1,0 +1,263 @@
+"""The matrix-layer expression graph: immutable, interned nodes, each with a ``shape``.
+
+One node class, ``MatrixExpr``, whose ``kind`` names the operation:
+
+==============  ==========================================================
+leaves          ``symbol`` ``number`` ``constant`` ``eye`` ``ones`` ``zeros``
+entrywise       ``add`` ``mul`` ``pow`` ``apply`` (a scalar registry function)
+linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
+functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
+                ``softmax`` ``logsumexp``
+==============  ==========================================================
+
+Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and
+``symcalc.matrix.ops``, which check shapes and keep one normal form, so equal formulas are the
+same object.  Traversals are iterative (``postorder``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import weakref
+from fractions import Fraction
+from typing import Callable, Iterable, Iterator, Optional
+
+from ..errors import SymcalcError, SymcalcTypeError
+from .shapes import Shape
+
+_interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
+
+# sort rank of each kind: numbers first, then names, then calls, then compound nodes
+_RANK = {"number": 0, "constant": 1, "symbol": 2, "transpose": 2, "eye": 3, "ones": 3,
+         "zeros": 3, "apply": 4, "pow": 6, "mul": 7, "matmul": 8, "add": 9}
+_KEY_TEXT = 48
+
+
+class MatrixExpr:
+    """A node of a shaped formula: a scalar, a vector or a matrix, with sizes as names.
+
+    Build with ``symcalc.vector``, ``symcalc.matrix``, the operators ``+ - * / ** @``, ``.T``
+    and the functions (``symcalc.norm``, ``symcalc.sin``, ...), or with ``symcalc.parse(text,
+    shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)``.
+    """
+
+    __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",
+                 "_text", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our operators
+
+    kind: str
+    args: tuple["MatrixExpr", ...]
+    shape: Shape
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not name.startswith("_"):
+            raise AttributeError(f"expressions are immutable: cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, (numbers.Rational, float)) and not isinstance(other, bool):
+            return self.kind == "number" and self.data == other
+        return False if isinstance(other, MatrixExpr) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __copy__(self) -> "MatrixExpr":
+        return self
+
+    def __deepcopy__(self, memo) -> "MatrixExpr":
+        return self
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def name(self) -> str:
+        """The name of a symbol (or function)."""
+        return self.data if isinstance(self.data, str) else getattr(self.data, "name", "")
+
+    @property
+    def free_symbols(self) -> frozenset["MatrixExpr"]:
+        """The symbol nodes (scalars, vectors and matrices) this expression depends on."""
+        if self._free is None:
+            for node in postorder([self], done=lambda n: n._free is not None):
+                if node.kind == "symbol":
+                    node._free = frozenset((node,))
+                else:
+                    node._free = frozenset().union(*(a._free for a in node.args))
+        return self._free
+
+    # --- operators --------------------------------------------------------------------------
+    def __add__(self, other):
+        return build.add(self, as_node(other))
+
+    def __radd__(self, other):
+        return build.add(as_node(other), self)
+
+    def __sub__(self, other):
+        return build.add(self, build.negate(as_node(other)))
+
+    def __rsub__(self, other):
+        return build.add(as_node(other), build.negate(self))
+
+    def __mul__(self, other):
+        return build.mul(self, as_node(other))
+
+    def __rmul__(self, other):
+        return build.mul(as_node(other), self)
+
+    def __truediv__(self, other):
+        return build.divide(self, as_node(other))
+
+    def __rtruediv__(self, other):
+        return build.divide(as_node(other), self)
+
+    def __pow__(self, other):
+        return build.power(self, as_node(other))
+
+    def __rpow__(self, other):
+        return build.power(as_node(other), self)
+
+    def __matmul__(self, other):
+        return build.matmul(self, as_node(other))
+
+    def __rmatmul__(self, other):
+        return build.matmul(as_node(other), self)
+
+    def __neg__(self):
+        return build.negate(self)
+
+    def __pos__(self):
+        return self
+
+    @property
+    def T(self) -> "MatrixExpr":
+        """The transpose (a vector or scalar is its own transpose, as in NumPy)."""
+        return build.transpose(self)
+
+    def __symcalc_apply__(self, fn, args: tuple) -> "MatrixExpr":
+        """A scalar registry function called with a shaped argument acts entrywise."""
+        return build.apply(fn, *(as_node(a) for a in args))
+
+    # --- display ----------------------------------------------------------------------------
+    def __str__(self) -> str:
+        return printing.to_str(self)
+
+    def __repr__(self) -> str:
+        text = str(self)
+        return f"MatrixExpr('{text if len(text) < 200 else text[:200] + '...'}', shape={self.shape})"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {printing.latex(self)}$"
+
+    def __reduce__(self):
+        shapes = {s.data: s.shape for s in self.free_symbols}
+        return (parsing.parse_shaped, (str(self), shapes))
+
+
+def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExpr:
+    """The interned node ``(kind, data, shape, args)``; constructors call this after checks."""
+    key = (kind, data, shape, args)
+    node = _interned.get(key)
+    if node is not None:
+        return node
+    node = object.__new__(MatrixExpr)
+    for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
+                        ("_hash", hash(key)), ("_key", None), ("_degree", None),
+                        ("_free", frozenset() if not args and kind != "symbol" else None),
+                        ("_text", None)):
+        object.__setattr__(node, slot, value)
+    _interned[key] = node
+    return node
+
+
+def number(value: numbers.Rational) -> MatrixExpr:
+    """An exact number (int or Fraction)."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = value.numerator
+    return make("number", (), (), value)
+
+
+ZERO = number(0)
+ONE = number(1)
+MINUS_ONE = number(-1)
+
+
+def postorder(roots: Iterable[MatrixExpr],
+              done: Optional[Callable[[MatrixExpr], bool]] = None) -> Iterator[MatrixExpr]:
+    """Every distinct node reachable from ``roots`` once, children before parents (iterative)."""
+    seen: set[int] = set()
+    stack = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+            continue
+        if id(node) in seen or (done is not None and done(node)):
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(node.args) if id(c) not in seen)
+
+
+def sort_key(node: MatrixExpr) -> tuple:
+    """A fixed structural order: by kind, then a readable prefix, then a digest (cached)."""
+    if node._key is None:
+        for n in postorder([node], done=lambda m: m._key is not None):
+            if n.kind == "number":
+                text = digest = f"{Fraction(n.data)}"
+            elif n.kind in ("symbol", "constant"):
+                text = digest = n.data + ("'" * len(n.shape))
+            elif n.kind == "transpose":
+                child = n.args[0]._key[1]
+                text, digest = child + "'", n.args[0]._key[2] + "'"
+            else:
+                head = n.kind if n.kind != "apply" else n.data.name
+                text = head + "(" + ",".join(a._key[1] for a in n.args) + ")"
+                digest = f"{head}{n.shape}(" + ",".join(a._key[2] for a in n.args) + ")"
+            digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()
+            n._key = (_RANK.get(n.kind, 5), text[:_KEY_TEXT], digest)
+    return node._key
+
+
+def degree(node: MatrixExpr) -> int:
+    """How many symbol leaves the tree holds (cached); longer terms print first in a sum."""
+    if node._degree is None:
+        for n in postorder([node], done=lambda m: m._degree is not None):
+            if n.kind == "symbol":
+                n._degree = 1
+            elif n.kind == "pow":
+                n._degree = n.args[0]._degree
+            else:
+                n._degree = sum(a._degree for a in n.args)
+    return node._degree
+
+
+def as_node(value: object) -> MatrixExpr:
+    """A node from a node, a Python number or a scalar ``symcalc.Expr``."""
+    if isinstance(value, MatrixExpr):
+        return value
+    if isinstance(value, scalar_expr.Expr):
+        return convert.from_scalar(value)
+    if isinstance(value, bool) or isinstance(value, numbers.Integral):
+        return number(int(value))
+    if isinstance(value, numbers.Rational):
+        return number(Fraction(int(value.numerator), int(value.denominator)))
+    if isinstance(value, numbers.Real):
+        real = float(value)
+        if real != real or real in (float("inf"), float("-inf")):
+            raise SymcalcError(f"{value!r} is not a finite number")
+        return number(Fraction(repr(real)))
+    raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in a matrix expression")
+
+
+from .. import expr as scalar_expr  # noqa: E402
+from . import build, convert, parsing, printing  # noqa: E402

@@ -1,0 +1,197 @@
+"""Text with shaped names -> matrix-layer nodes.  The grammar is ``grammar/matrix.lark``: the
+scalar language plus ``@`` and ``.T``.  Nothing here evaluates text."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from pathlib import Path
+from typing import Mapping, Optional
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedInput
+
+from .. import parser as scalar_parser
+from ..errors import ParseError, SymcalcError, SymcalcTypeError
+from ..functions import ALIASES, REGISTRY, lookup
+from ..unicode_input import normalise
+from . import build, ops
+from .convert import from_scalar
+from .nodes import MatrixExpr
+from .shapes import ShapeError, check_shape
+
+_CONSTANTS = {"pi", "e"}
+
+
+def _grammar_path() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "grammar" / "matrix.lark", here.parent / "grammar" / "matrix.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("the matrix grammar (grammar/matrix.lark) is missing")
+
+
+class _Fault(Exception):
+    def __init__(self, error: Exception, token: Token):
+        super().__init__(str(error))
+        self.error, self.token = error, token
+
+
+def _size(node: MatrixExpr, tok: Token):
+    if node.kind == "symbol" and not node.shape:
+        return node.data
+    if node.kind == "number" and isinstance(node.data, int) and node.data > 0:
+        return node.data
+    raise _Fault(SymcalcTypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """One method per grammar alias, building nodes with the canonical constructors."""
+
+    @property
+    def shapes(self) -> Mapping[str, tuple]:
+        return _current.shapes
+
+    def number(self, tok: Token) -> MatrixExpr:
+        return from_scalar(scalar_parser._number(str(tok)))
+
+    def name(self, tok: Token) -> MatrixExpr:
+        text = scalar_parser.canonical_name(str(tok))
+        if text in self.shapes:
+            return ops.symbol(text, self.shapes[text])
+        if text in _CONSTANTS:
+            return from_scalar(scalar_parser.CONSTANTS[text])
+        if text in ops.FUNCTIONS or lookup(text) is not None:
+            raise _Fault(SymcalcError(f"{text} is a function: write {text}(...)"), tok)
+        return ops.symbol(text)
+
+    def call(self, tok: Token, args: list) -> MatrixExpr:
+        text = scalar_parser.canonical_name(str(tok))
+        try:
+            if text in ("eye", "ones", "zeros"):
+                return ops.FUNCTIONS[text](*(_size(a, tok) for a in args))
+            if text in ops.FUNCTIONS:
+                fn = ops.FUNCTIONS[text]
+                if text in ("outer", "dot") and len(args) != 2:
+                    raise SymcalcTypeError(f"{text} takes 2 arguments, got {len(args)}")
+                if text not in ("outer", "dot") and len(args) != 1:
+                    raise SymcalcTypeError(f"{text} takes 1 argument, got {len(args)}")
+                return fn(*args)
+            fn = lookup(text)
+            if fn is None:
+                raise SymcalcError(_unknown_function(text))
+            return build.apply(fn, *args)
+        except _Fault:
+            raise
+        except (ShapeError, TypeError, ValueError, ZeroDivisionError) as exc:
+            raise _Fault(exc, tok) from None
+
+    def arguments(self, *args):
+        return list(args)
+
+    def sum(self, first, *rest):
+        result = first
+        for op, term in zip(rest[::2], rest[1::2]):
+            try:
+                result = build.add(result, term if op == "+" else build.negate(term))
+            except ShapeError as exc:
+                raise _Fault(exc, op) from None
+        return result
+
+    def product(self, first, *rest):
+        result = first
+        for op, factor in zip(rest[::2], rest[1::2]):
+            try:
+                if op == "@":
+                    result = build.matmul(result, factor)
+                elif op == "*":
+                    result = build.mul(result, factor)
+                else:
+                    result = build.divide(result, factor)
+            except (ShapeError, ZeroDivisionError) as exc:
+                raise _Fault(exc, op) from None
+        return result
+
+    def signed(self, op, operand):
+        return build.negate(operand) if op == "-" else operand
+
+    def implicit_product(self, tok, operand):
+        try:
+            return build.mul(self.number(tok), operand)
+        except ShapeError as exc:
+            raise _Fault(exc, tok) from None
+
+    def power(self, base, op, exponent):
+        try:
+            return build.power(base, exponent)
+        except (ShapeError, ZeroDivisionError) as exc:
+            raise _Fault(exc, op) from None
+
+    def transpose(self, operand, tok):
+        return build.transpose(operand)
+
+    def __default__(self, data, children, meta):
+        if data.startswith("_"):
+            return Tree(data, children, meta)
+        raise AssertionError(f"grammar rule {data!r} has no builder")
+
+
+def _unknown_function(name: str) -> str:
+    known = sorted(set(REGISTRY) | set(ALIASES) | set(ops.FUNCTIONS))
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown function {name}; did you mean {close[0]}?"
+    return f"unknown function {name}; known functions: {', '.join(known)}"
+
+
+_lark: Optional[Lark] = None
+_current = threading.local()  # the shapes of the formula being parsed, read by the builder
+
+
+def _get_lark() -> Lark:
+    """The parser; it builds nodes as it reduces (no tree, no recursion over the nesting)."""
+    global _lark
+    if _lark is None:
+        _lark = Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr",
+                     transformer=_Builder(), maybe_placeholders=False)
+    return _lark
+
+
+def check_shapes(shapes: Mapping[str, object]) -> dict[str, tuple]:
+    """``{"A": ("m", "n"), "t": "n"}`` checked: names -> shape tuples."""
+    if not isinstance(shapes, Mapping):
+        raise SymcalcTypeError(f"shapes must be a mapping of names to shapes, not {type(shapes).__name__}")
+    table = {}
+    for name, shape in shapes.items():
+        node = ops.symbol(scalar_parser.canonical_name(str(name).strip()), check_shape(shape))
+        table[node.data] = node.shape
+    return table
+
+
+def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
+    """Parse ``text`` where the names in ``shapes`` are vectors or matrices; other names are
+    scalars.  Raises ``ParseError`` for bad syntax and ``ShapeError`` (with a caret) when shapes
+    do not fit."""
+    if isinstance(text, MatrixExpr):
+        return text
+    if not isinstance(text, str):
+        raise SymcalcTypeError(f"parse() needs a string, not {type(text).__name__}")
+    table = check_shapes(shapes)
+    if not text.strip():
+        raise ParseError("empty formula", text, 1, 1, ("a formula",))
+    source = text
+    text, origin = normalise(source)
+    _current.shapes = table
+    try:
+        return _get_lark().parse(text)
+    except UnexpectedInput as exc:
+        raise scalar_parser._syntax_error(exc, text, source, origin) from None
+    except _Fault as fault:
+        tok, error = fault.token, fault.error
+        line, column = scalar_parser._location(source, origin, tok.start_pos)
+        if isinstance(error, ShapeError):
+            raise error.located(source, line, column) from None
+        raise ParseError(str(error), source, line, column) from None
+    finally:
+        _current.shapes = {}

@@ -1,0 +1,220 @@
+"""Text that ``parse(text, shapes=...)`` reads back to the same node, and LaTeX
+(``A^{\\top}``, ``\\odot`` for the entrywise product, ``x^{\\top} y`` for a dot product)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..printing import latex_name
+from .nodes import MatrixExpr, postorder
+
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+
+
+def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
+    """coefficient, numerator factors, denominator factors (as (base, positive exponent))."""
+    factors = term.args if term.kind == "mul" else (term,)
+    coeff = Fraction(1)
+    num, den = [], []
+    for f in factors:
+        if f.kind == "number":
+            coeff *= f.data
+        elif f.kind == "pow" and f.args[1].kind == "number" and f.args[1].data < 0:
+            den.append((f.args[0], -Fraction(f.args[1].data)))
+        else:
+            num.append(f)
+    return coeff, num, den
+
+
+class _Text:
+    """The infix text of every node, children first."""
+
+    def __init__(self):
+        self.done: dict[MatrixExpr, tuple[str, int]] = {}
+
+    def paren(self, node: MatrixExpr, least: int) -> str:
+        text, prec = self.done[node]
+        return f"({text})" if prec < least else text
+
+    def number(self, value: Fraction) -> tuple[str, int]:
+        value = Fraction(value)
+        if value.denominator == 1:
+            return str(value.numerator), (UNARY if value < 0 else ATOM)
+        return f"{value.numerator}/{value.denominator}", PRODUCT
+
+    def term(self, node: MatrixExpr) -> tuple[str, int]:
+        """A product written with its coefficient, its denominator after a slash."""
+        coeff, num, den = _split_term(node)
+        sign = "-" if coeff < 0 else ""
+        coeff = abs(coeff)
+        parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
+        for k, f in enumerate(num):
+            last = k == len(num) - 1
+            scalars_before = all(not g.shape for g in num[:k]) and not den
+            if f.kind == "matmul" and last and scalars_before and f.args[0].kind not in ("add", "mul"):
+                parts.append(self.paren(f, PRODUCT))
+            else:
+                parts.append(self.paren(f, POWER if f.kind == "matmul" else UNARY))
+        text = "*".join(parts)
+        below = [self.power_text(b, e) for b, e in den]
+        if coeff.denominator != 1:
+            below.insert(0, str(coeff.denominator))
+        if below:
+            text += "/" + (below[0] if len(below) == 1 else "(" + "*".join(below) + ")")
+        prec = PRODUCT if (len(parts) > 1 or below) else self.done[num[0]][1] if num else ATOM
+        return sign + text, (UNARY if sign else prec)
+
+    def power_text(self, base: MatrixExpr, exponent: Fraction) -> str:
+        if exponent == 1:
+            return self.paren(base, POWER + 1)
+        if exponent == Fraction(1, 2):
+            return f"sqrt({self.done[base][0]})"
+        text, _ = self.number(exponent)
+        exp_text = text if exponent.denominator == 1 else f"({text})"
+        return f"{self.paren(base, POWER + 1)}^{exp_text}"
+
+    def visit(self, node: MatrixExpr) -> tuple[str, int]:
+        kind, args = node.kind, node.args
+        if kind == "symbol" or kind == "constant":
+            return node.data, ATOM
+        if kind == "number":
+            return self.number(node.data)
+        if kind == "eye":
+            return f"eye({node.shape[0]})", ATOM
+        if kind in ("ones", "zeros"):
+            return f"{kind}({', '.join(map(str, node.shape))})", ATOM
+        if kind == "add":
+            pieces = []
+            for i, t in enumerate(args):
+                text, prec = self.term(t) if t.kind in ("mul", "number") else self.done[t]
+                if i and text.startswith("-"):
+                    pieces.append(" - " + text[1:])
+                elif i:
+                    pieces.append(" + " + text)
+                else:
+                    pieces.append(text)
+            return "".join(pieces), SUM
+        if kind == "mul":
+            return self.term(node)
+        if kind == "pow":
+            exponent = args[1]
+            if exponent.kind == "number" and exponent.data < 0:
+                return self.term(node)
+            if exponent.kind == "number" and exponent.data == Fraction(1, 2):
+                return self.power_text(args[0], exponent.data), ATOM
+            exp_text = self.paren(exponent, ATOM)
+            if exponent.kind == "number" and Fraction(exponent.data).denominator == 1:
+                exp_text = self.done[exponent][0]
+            return f"{self.paren(args[0], ATOM)}^{exp_text}", POWER
+        if kind == "matmul":
+            return "@".join(self.paren(f, POWER) for f in args), PRODUCT
+        if kind == "transpose":
+            return self.paren(args[0], ATOM) + ".T", ATOM
+        name = node.data.name if kind == "apply" else kind
+        return f"{name}({', '.join(self.done[a][0] for a in args)})", ATOM
+
+
+def to_str(e: MatrixExpr) -> str:
+    """Infix text that parses back (with the same shapes) to ``e``."""
+    if e._text is None:
+        printer = _Text()
+        for node in postorder([e]):
+            printer.done[node] = printer.visit(node)
+        e._text = printer.done[e][0]
+    return e._text
+
+
+# --- LaTeX ----------------------------------------------------------------------------------------
+_LATEX_OPS = {
+    "sum": lambda a: f"\\operatorname{{sum}}\\left({a[0]}\\right)",
+    "norm": lambda a: f"\\left\\lVert {a[0]} \\right\\rVert",
+    "trace": lambda a: f"\\operatorname{{tr}}\\left({a[0]}\\right)",
+    "det": lambda a: f"\\det\\left({a[0]}\\right)",
+    "logdet": lambda a: f"\\log\\det\\left({a[0]}\\right)",
+    "diag": lambda a: f"\\operatorname{{diag}}\\left({a[0]}\\right)",
+    "softmax": lambda a: f"\\operatorname{{softmax}}\\left({a[0]}\\right)",
+    "logsumexp": lambda a: f"\\operatorname{{logsumexp}}\\left({a[0]}\\right)",
+}
+
+
+class _Latex(_Text):
+    def number(self, value: Fraction) -> tuple[str, int]:
+        value = Fraction(value)
+        if value.denominator == 1:
+            return str(value.numerator), (UNARY if value < 0 else ATOM)
+        sign = "-" if value < 0 else ""
+        return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}", PRODUCT
+
+    def paren(self, node: MatrixExpr, least: int) -> str:
+        text, prec = self.done[node]
+        return f"\\left({text}\\right)" if prec < least else text
+
+    def term(self, node: MatrixExpr) -> tuple[str, int]:
+        coeff, num, den = _split_term(node)
+        sign = "-" if coeff < 0 else ""
+        coeff = abs(coeff)
+        parts = [str(coeff.numerator)] if coeff.numerator != 1 else []
+        shaped = [f for f in num if f.shape]
+        scalars = [f for f in num if not f.shape]
+        scalar_text = " ".join(self.paren(f, UNARY) for f in scalars)
+        if scalar_text:
+            parts.append(scalar_text)
+        if shaped:
+            parts.append(" \\odot ".join(self.paren(f, POWER if len(shaped) > 1 else PRODUCT)
+                                         for f in shaped))
+        top = " ".join(parts) or "1"
+        below = [self.power_text(b, e) for b, e in den]
+        if coeff.denominator != 1:
+            below.insert(0, str(coeff.denominator))
+        if below:
+            return f"{sign}\\frac{{{top}}}{{{' '.join(below)}}}", (UNARY if sign else PRODUCT)
+        prec = PRODUCT if len(parts) > 1 or len(shaped) > 1 else (
+            self.done[num[0]][1] if len(num) == 1 else PRODUCT)
+        return sign + top, (UNARY if sign else prec)
+
+    def power_text(self, base: MatrixExpr, exponent: Fraction) -> str:
+        if exponent == 1:
+            return self.done[base][0]
+        return f"{self.paren(base, POWER + 1)}^{{{self.number(exponent)[0]}}}"
+
+    def visit(self, node: MatrixExpr) -> tuple[str, int]:
+        kind, args = node.kind, node.args
+        if kind == "symbol":
+            return latex_name(node.data), ATOM
+        if kind == "constant":
+            return ("\\pi" if node.data == "pi" else "e"), ATOM
+        if kind == "eye":
+            return f"I_{{{node.shape[0]}}}", ATOM
+        if kind in ("ones", "zeros"):
+            return ("\\mathbf{1}" if kind == "ones" else "\\mathbf{0}"), ATOM
+        if kind == "pow":
+            exponent = args[1]
+            if exponent.kind == "number" and exponent.data < 0:
+                return self.term(node)
+            return f"{self.paren(args[0], ATOM)}^{{{self.done[exponent][0]}}}", POWER
+        if kind == "matmul":
+            parts = [self.paren(f, POWER) for f in args]
+            if args[0].ndim == 1:
+                parts[0] += "^{\\top}"
+            return " ".join(parts), PRODUCT
+        if kind == "transpose" and args[0].kind == "inv":
+            return self.paren(args[0].args[0], ATOM) + "^{-\\top}", ATOM
+        if kind == "transpose":
+            return self.paren(args[0], ATOM) + "^{\\top}", ATOM
+        if kind == "inv":
+            return self.paren(args[0], ATOM) + "^{-1}", ATOM
+        if kind == "outer":
+            return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
+        if kind == "apply":
+            return node.data.latex([self.done[a][0] for a in args]), ATOM
+        if kind in _LATEX_OPS:
+            return _LATEX_OPS[kind]([self.done[a][0] for a in args]), ATOM
+        return super().visit(node)
+
+
+def latex(e: MatrixExpr) -> str:
+    """LaTeX for a shaped formula."""
+    printer = _Latex()
+    for node in postorder([e]):
+        printer.done[node] = printer.visit(node)
+    return printer.done[e][0]

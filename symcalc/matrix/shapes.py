@@ -1,0 +1,92 @@
+"""Sizes, shapes and the errors of the matrix layer.
+
+A size is a name (``"n"``) or a positive int; a shape is a tuple of 0, 1 or 2 sizes.  Distinct
+size names are distinct sizes: ``m`` never matches ``n``, and ``n`` never matches ``3``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Union
+
+from .. import errors
+from ..errors import SymcalcError, SymcalcTypeError
+
+Dim = Union[str, int]
+Shape = tuple  # tuple[Dim, ...] of length 0, 1 or 2
+
+_SIZE_NAME = re.compile(r"[A-Za-z]\w*\Z")
+_WINDOW = 60
+
+
+class ShapeError(errors.ShapeError):
+    """Operands whose shapes do not fit (``A@b`` with ``A`` m x n and ``b`` of size m).
+
+    From text, the message shows the formula with a caret under the operator or function at
+    fault; ``line`` and ``column`` (1-based) say where.
+    """
+
+    def __init__(self, reason: str, text: Optional[str] = None, line: int = 0, column: int = 0):
+        self.reason, self.text, self.line, self.column = reason, text, line, column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.text is None:
+            return self.reason
+        lines = self.text.split("\n")
+        source = lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        caret = self.column - 1
+        if len(source) > 2 * _WINDOW:
+            start = max(0, caret - _WINDOW)
+            source = ("..." if start else "") + source[start:start + 2 * _WINDOW] + "..."
+            caret = caret - start + (3 if start else 0)
+        return (f"{self.reason} (line {self.line}, column {self.column})\n"
+                f"  {source}\n  {' ' * caret}^")
+
+    def located(self, text: str, line: int, column: int) -> "ShapeError":
+        """The same error shown under ``text`` at ``line``, ``column``."""
+        return type(self)(self.reason, text, line, column)
+
+
+class NoMatrixFormError(errors.SymcalcError):
+    """A derivative that is not a scalar, vector or matrix (a 3- or 4-index tensor)."""
+
+
+def check_dim(dim: object) -> Dim:
+    """A size: a name such as ``"n"`` or a positive int."""
+    if isinstance(dim, bool):
+        raise SymcalcTypeError(f"a size must be a name or a positive int, not {dim!r}")
+    if isinstance(dim, int):
+        if dim < 1:
+            raise SymcalcError(f"a size must be a positive int, got {dim}")
+        return dim
+    if isinstance(dim, str):
+        name = dim.strip()
+        if not _SIZE_NAME.match(name):
+            raise SymcalcError(f"{dim!r} is not a size name: use letters, digits and '_', "
+                             "starting with a letter")
+        return name
+    raise SymcalcTypeError(f"a size must be a name or a positive int, not {type(dim).__name__} {dim!r}")
+
+
+def check_shape(shape: object) -> Shape:
+    """A shape tuple from a tuple/list of sizes (or one size, or ``"m,n"``)."""
+    if isinstance(shape, str):
+        shape = tuple(p for p in shape.replace(",", " ").split())
+    elif isinstance(shape, (int, str)):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise SymcalcTypeError(f"a shape must be a tuple of sizes, not {type(shape).__name__}")
+    if len(shape) > 2:
+        raise SymcalcError(f"shapes have at most 2 sizes (vectors and matrices), got {tuple(shape)}")
+    return tuple(check_dim(d) for d in shape)
+
+
+def shape_words(shape: Shape) -> str:
+    """``() -> "a scalar"``, ``("n",) -> "a vector of size n"``, ``("m", "n") -> "an m x n matrix"``."""
+    if not shape:
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a vector of size {shape[0]}"
+    article = "an" if str(shape[0])[:1] in "aefhilmnorsx8" else "a"
+    return f"{article} {shape[0]} x {shape[1]} matrix"

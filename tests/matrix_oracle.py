@@ -1,0 +1,133 @@
+"""Independent checks of derivatives in matrix form.
+
+A matrix result is confirmed three ways, at small concrete sizes and random arrays:
+
+1. unrolled: the shaped formula is spelt out entry by entry as scalar expressions
+   (``symcalc.matrix.unroll``: ``A`` becomes ``A_1_1 ... A_m_n``), the scalar engine
+   differentiates every entry by every entry of the variable, and the values must equal the
+   matrix result's, entry by entry;
+2. optionally against SymPy, differentiating the same unrolled scalar formulas;
+3. against central finite differences of the shaped formula's own NumPy function.
+
+A transposed or mis-ordered factor changes the numbers at once, so each check catches it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Optional
+
+import numpy as np
+
+import symcalc as sc
+from symcalc.matrix.nodes import MatrixExpr
+from symcalc.matrix.unroll import concrete, symbol_grid, unroll
+
+SIZES = {"m": 3, "n": 2, "k": 3, "p": 2, "h": 2}
+RTOL, ATOL = 1e-8, 1e-10
+FD_RTOL, FD_ATOL = 1e-5, 1e-6
+
+
+def random_arrays(symbols: Iterable[MatrixExpr], sizes: Mapping[str, int], seed: int = 0,
+                  spd: Iterable[str] = (), positive: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Random values for each symbol; names in ``spd`` get symmetric positive-definite
+    matrices, names in ``positive`` entries in (0.5, 2)."""
+    rng = np.random.default_rng(seed)
+    spd, positive = set(spd), set(positive)
+    out = {}
+    for s in sorted(symbols, key=lambda s: s.data):
+        shape = concrete(s.shape, sizes)
+        if s.data in spd:
+            m = rng.normal(size=shape)
+            out[s.data] = m @ m.T + shape[0] * np.eye(shape[0])
+        elif s.data in positive:
+            out[s.data] = rng.uniform(0.5, 2.0, size=shape)
+        else:
+            out[s.data] = rng.normal(size=shape)
+    return out
+
+
+def _entry_values(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:
+    values = {}
+    for name, array in arrays.items():
+        if array.ndim == 0:
+            values[name] = float(array)
+        for index in np.ndindex(*array.shape):
+            if array.ndim:
+                values[name + "".join(f"_{i + 1}" for i in index)] = float(array[index])
+    return values
+
+
+def scalar_values(exprs: np.ndarray, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Values of an object array of scalar expressions, through the scalar code generator."""
+    values = _entry_values(arrays)
+    names = sorted(values)
+    flat = list(exprs.flat)
+    if not flat:
+        return np.zeros(exprs.shape)
+    f = sc.lambdify(flat, names)
+    return np.asarray(f(*(values[n] for n in names)), dtype=float).reshape(exprs.shape)
+
+
+def matrix_value(e: MatrixExpr, arrays: Mapping[str, np.ndarray], shapes=None) -> np.ndarray:
+    names = sorted(arrays)
+    f = sc.matrix.lambdify(e, names, shapes=shapes)
+    return np.asarray(f(*(arrays[n] for n in names)), dtype=float)
+
+
+def unrolled_derivative(f: MatrixExpr, x: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:
+    """``d f[i] / d x[j]`` for every entry pair, with the scalar engine: shape f + x."""
+    fs = unroll(f, sizes)
+    xs = symbol_grid(x, sizes)
+    out = np.empty(fs.shape + xs.shape, dtype=object)
+    for i in np.ndindex(*fs.shape):
+        for j in np.ndindex(*xs.shape):
+            out[i + j] = sc.diff(fs[i], xs[j])
+    return out
+
+
+def sympy_derivative(f: MatrixExpr, x: MatrixExpr, sizes, arrays) -> np.ndarray:
+    import sympy
+
+    fs = unroll(f, sizes)
+    xs = symbol_grid(x, sizes)
+    subs = {sympy.Symbol(k): v for k, v in _entry_values(arrays).items()}
+    out = np.empty(fs.shape + xs.shape)
+    for i in np.ndindex(*fs.shape):
+        s = sc.to_sympy(fs[i])
+        for j in np.ndindex(*xs.shape):
+            out[i + j] = float(sympy.diff(s, sc.to_sympy(xs[j])).evalf(30, subs=subs))
+    return out
+
+
+def finite_differences(f: MatrixExpr, x: MatrixExpr, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    base = arrays[x.data]
+    fvalue = matrix_value(f, arrays)
+    out = np.empty(fvalue.shape + base.shape)
+    for j in np.ndindex(*base.shape):
+        h = 1e-6 * max(1.0, abs(float(base[j])))
+        up, down = base.copy(), base.copy()
+        up[j] += h
+        down[j] -= h
+        out[(Ellipsis,) + j] = (matrix_value(f, {**arrays, x.data: up})
+                                - matrix_value(f, {**arrays, x.data: down})) / (2 * h)
+    return out
+
+
+def check(f: MatrixExpr, x: MatrixExpr, result: MatrixExpr, sizes: Optional[Mapping] = None,
+          seed: int = 0, spd: Iterable[str] = (), positive: Iterable[str] = (),
+          with_sympy: bool = False) -> None:
+    """``result`` is d f / d x (shape ``f.shape + x.shape``), checked every way listed above."""
+    sizes = dict(SIZES, **(sizes or {}))
+    assert result.shape == f.shape + x.shape, (result.shape, f.shape, x.shape)
+    symbols = f.free_symbols | result.free_symbols | {x}
+    arrays = random_arrays(symbols, sizes, seed, spd, positive)
+    got = matrix_value(result, arrays, {s.data: s.shape for s in symbols})
+    expected = scalar_values(unrolled_derivative(f, x, sizes), arrays)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL,
+                               err_msg=f"{result} disagrees with the unrolled derivative")
+    if with_sympy:
+        np.testing.assert_allclose(got, sympy_derivative(f, x, sizes, arrays), rtol=RTOL,
+                                   atol=ATOL, err_msg=f"{result} disagrees with SymPy")
+    np.testing.assert_allclose(got, finite_differences(f, x, arrays), rtol=FD_RTOL, atol=FD_ATOL,
+                               err_msg=f"{result} disagrees with finite differences")

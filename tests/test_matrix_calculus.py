@@ -1,0 +1,202 @@
+"""Derivatives in matrix form: the identities people check first, each printed as a person writes
+it and proved by unrolling to scalars (scalar engine and SymPy) and by central differences."""
+
+import pytest
+
+import symcalc as sc
+from matrix_oracle import check
+
+LSQ = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
+LOGISTIC = {"X": ("m", "n"), "w": ("n",), "y": ("m",)}
+
+
+def symbol(f, name):
+    return next(s for s in f.free_symbols if s.data == name)
+
+
+def test_least_squares_gradient_hessian_and_gradient_in_the_matrix():
+    f = sc.parse("0.5*norm(A@t - b)^2", shapes=LSQ)
+    g, h, ga = sc.grad(f, "t"), sc.hessian(f, "t"), sc.grad(f, "A")
+    assert (str(g), str(h), str(ga)) == ("A.T@(A@t - b)", "A.T@A", "outer(A@t - b, t)")
+    assert g.shape == ("n",) and h.shape == ("n", "n") and ga.shape == ("m", "n")
+    check(f, symbol(f, "t"), g, with_sympy=True)
+    check(g, symbol(f, "t"), h)
+    check(f, symbol(f, "A"), ga, with_sympy=True)
+
+
+def test_python_operators_build_the_same_formula():
+    A, t, b = sc.matrix("A", "m", "n"), sc.vector("t", "n"), sc.vector("b", "m")
+    f = 0.5 * sc.norm(A @ t - b) ** 2
+    assert f is sc.parse("0.5*norm(A@t - b)^2", shapes=LSQ)
+    assert f.shape == () and sc.grad(f, "t") is sc.grad("0.5*norm(A@t - b)^2", "t", shapes=LSQ)
+
+
+def test_quadratic_form():
+    f = sc.parse("x@Q@x", shapes={"x": "n", "Q": "n,n"})
+    g = sc.grad(f, "x")
+    assert str(g) == "(Q + Q.T)@x"
+    assert str(sc.hessian(f, "x")) == "Q + Q.T"
+    check(f, symbol(f, "x"), g, with_sympy=True)
+    check(g, symbol(f, "x"), sc.hessian(f, "x"))
+    check(f, symbol(f, "Q"), sc.grad(f, "Q"))
+
+
+def test_trace_of_a_product():
+    f = sc.parse("trace(A@X@B)", shapes={"A": "p,m", "X": "m,n", "B": "n,p"})
+    g = sc.grad(f, "X")
+    assert str(g) == "A.T@B.T"
+    check(f, symbol(f, "X"), g, with_sympy=True)
+
+
+def test_logdet_and_det():
+    f = sc.parse("logdet(X)", shapes={"X": "n,n"})
+    assert str(sc.grad(f, "X")) == "inv(X).T"
+    check(f, symbol(f, "X"), sc.grad(f, "X"), spd="X", with_sympy=True)
+    d = sc.parse("det(X)", shapes={"X": "m,m"})
+    assert str(sc.grad(d, "X")) == "det(X)*inv(X).T"
+    check(d, symbol(d, "X"), sc.grad(d, "X"), spd="X")
+
+
+def test_logsumexp_softmax_and_its_hessian():
+    f = sc.parse("logsumexp(z)", shapes={"z": "k"})
+    g, h = sc.grad(f, "z"), sc.hessian(f, "z")
+    assert str(g) == "softmax(z)"
+    assert str(h) == "diag(softmax(z)) - outer(softmax(z), softmax(z))"
+    z = symbol(f, "z")
+    check(f, z, g, with_sympy=True)
+    check(g, z, h)
+
+
+def test_logistic_regression():
+    f = sc.parse("sum(softplus(X@w)) - y@X@w", shapes=LOGISTIC)
+    g, h = sc.grad(f, "w"), sc.hessian(f, "w")
+    assert str(g) == "X.T@(sigmoid(X@w) - y)"
+    assert str(h) == "X.T@diag(sigmoid(X@w)*(1 - sigmoid(X@w)))@X"
+    w = symbol(f, "w")
+    check(f, w, g, with_sympy=True)
+    check(g, w, h)
+    check(f, symbol(f, "X"), sc.grad(f, "X"))
+
+
+def test_norm_and_its_hessian():
+    f = sc.parse("norm(x)", shapes={"x": "n"})
+    assert str(sc.grad(f, "x")) == "x/norm(x)"
+    x = symbol(f, "x")
+    check(f, x, sc.grad(f, "x"), with_sympy=True)
+    check(sc.grad(f, "x"), x, sc.hessian(f, "x"))
+    frobenius = sc.parse("norm(A)", shapes={"A": "m,n"})
+    check(frobenius, symbol(frobenius, "A"), sc.grad(frobenius, "A"))
+
+
+def test_two_layer_tanh_network_in_each_weight_matrix():
+    shapes = {"W1": "h,n", "W2": "k,h", "b1": "h", "b2": "k", "x": "n", "y": "k"}
+    f = sc.parse("0.5*norm(W2@tanh(W1@x + b1) + b2 - y)^2", shapes=shapes)
+    g2 = sc.grad(f, "W2")
+    assert str(g2) == "outer(W2@tanh(W1@x + b1) + b2 - y, tanh(W1@x + b1))"
+    g1 = sc.grad(f, "W1")
+    assert str(g1) == "outer((W2.T@(W2@tanh(W1@x + b1) + b2 - y))*(1 - tanh(W1@x + b1)^2), x)"
+    for name in ("W1", "W2", "b1", "b2"):
+        check(f, symbol(f, name), sc.grad(f, name))
+
+
+def test_softmax_cross_entropy():
+    shapes = {"W": "k,n", "x": "n", "y": "k"}
+    f = sc.parse("logsumexp(W@x) - y@W@x", shapes=shapes)
+    assert str(sc.grad(f, "W")) == "outer(softmax(W@x) - y, x)"
+    check(f, symbol(f, "W"), sc.grad(f, "W"), with_sympy=True)
+    g = sc.grad(f, "x")
+    check(g, symbol(f, "x"), sc.hessian(f, "x"))
+
+
+@pytest.mark.parametrize("text, shapes, var", [
+    ("sum(exp(A@t))", LSQ, "t"),
+    ("sum(A*A)", LSQ, "A"),
+    ("t@inv(B)@t", {"t": "n", "B": "n,n"}, "B"),
+    ("trace(inv(B)@C)", {"B": "n,n", "C": "n,n"}, "B"),
+    ("sum(A.T@b)^2 + s*norm(t)", {**LSQ, "s": ()}, "s"),
+    ("b@A@t/(1 + t@t)", LSQ, "t"),
+    ("sum(sin(A)*A)", LSQ, "A"),
+    ("sum(softmax(A@t)*b)", LSQ, "t"),
+    ("sum(diag(outer(t, u)))", {"t": "n", "u": "n"}, "u"),
+    ("sum(t^3)/norm(t)", {"t": "n"}, "t"),
+])
+def test_more_rules(text, shapes, var):
+    f = sc.parse(text, shapes=shapes)
+    x = symbol(f, var)
+    spd = ("B",) if "inv" in text else ()
+    check(f, x, sc.grad(f, var), spd=spd)
+    if x.ndim == 1:
+        check(sc.grad(f, var), x, sc.hessian(f, var), spd=spd)
+
+
+@pytest.mark.parametrize("text, shapes, var", [
+    ("sigmoid(W@x + c)", {"W": "m,n", "x": "n", "c": "m"}, "x"),
+    ("softmax(W@x)", {"W": "k,n", "x": "n"}, "x"),
+    ("x*norm(x)", {"x": "n"}, "x"),
+    ("s*A@t + exp(s)*b", {**LSQ, "s": ()}, "s"),
+    ("A*s^2", {"A": "m,n", "s": ()}, "s"),
+])
+def test_jacobians(text, shapes, var):
+    g = sc.parse(text, shapes=shapes)
+    x = symbol(g, var)
+    j = sc.jacobian(g, var)
+    assert j.shape == g.shape + x.shape
+    check(g, x, j)
+
+
+def test_jacobian_of_sigmoid_layer_reads_as_a_person_writes_it():
+    j = sc.jacobian("sigmoid(W@x + c)", "x", shapes={"W": "m,n", "x": "n", "c": "m"})
+    assert str(j) == "diag(sigmoid(W@x + c)*(1 - sigmoid(W@x + c)))@W"
+
+
+def test_derivatives_without_matrix_form_say_so():
+    f = sc.parse("0.5*norm(A@t - b)^2", shapes=LSQ)
+    with pytest.raises(sc.NoMatrixFormError, match="4-index tensor"):
+        sc.hessian(f, "A")
+    with pytest.raises(sc.NoMatrixFormError, match="no matrix form"):
+        sc.jacobian(sc.parse("A@t", shapes=LSQ), "A")
+    with pytest.raises(ValueError, match="scalar"):
+        sc.grad(sc.parse("A@t", shapes=LSQ), "t")
+
+
+def test_a_variable_the_formula_does_not_mention_gets_zeros():
+    f = sc.parse("norm(t)", shapes=LSQ)
+    assert str(sc.grad(f, "b", shapes=LSQ)) == "zeros(m)"
+    assert sc.grad(f, ["t", "b"], shapes=LSQ)[1].shape == ("m",)
+
+
+def test_result_size_does_not_depend_on_the_sizes():
+    texts = []
+    for m, n in (("m", "n"), (3, 2), (300, 200)):
+        shapes = {"A": (m, n), "t": (n,), "b": (m,)}
+        texts.append(str(sc.hessian("0.5*norm(A@t - b)^2", "t", shapes=shapes)))
+    assert texts == ["A.T@A"] * 3
+
+
+def test_hessian_blocks_in_a_vector_and_a_scalar():
+    shapes = {"t": "n", "B": "n,n", "s": ()}
+    f = sc.parse("s^2*t@B@t + exp(s)*norm(t)", shapes=shapes)
+    blocks = sc.hessian(f, ["t", "s"])
+    t, s = symbol(f, "t"), symbol(f, "s")
+    assert str(blocks[0][1]) == str(blocks[1][0]) == "2*s*((B + B.T)@t) + exp(s)*t/norm(t)"
+    assert str(blocks[0][0]) == "s^2*(B + B.T) + exp(s)*eye(n)/norm(t) - exp(s)*outer(t, t)/norm(t)^3"
+    for first, x in ((sc.grad(f, "t"), t), (sc.grad(f, "s"), s)):
+        for block, y in zip(blocks[[t, s].index(x)], (t, s)):
+            check(first, y, block)
+
+
+def test_sqrt_of_a_dot_product():
+    f = sc.parse("sqrt(t@t + 1)", shapes={"t": "n"})
+    assert str(sc.grad(f, "t")) == "t/sqrt(t@t + 1)"
+    check(f, symbol(f, "t"), sc.grad(f, "t"), with_sympy=True)
+
+
+def test_a_variable_exponent_and_second_derivatives_in_a_scalar():
+    f = sc.parse("sum(u^s) + logdet(B + s^2*eye(n)) + det(B + s*eye(n))",
+                 shapes={"u": "n", "B": "n,n", "s": ()})
+    s = symbol(f, "s")
+    g = sc.grad(f, "s")
+    check(f, s, g, spd="B", positive="u")
+    check(g, s, sc.hessian(f, "s"), spd="B", positive="u")
+    check(f, symbol(f, "u"), sc.grad(f, "u"), spd="B", positive="u")
+    check(f, symbol(f, "B"), sc.grad(f, "B"), spd="B", positive="u")

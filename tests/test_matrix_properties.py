@@ -1,0 +1,128 @@
+"""Property tests: random shaped formulas, their gradients and Hessians in matrix form, against
+the scalar engine's derivatives of the same formulas unrolled at small sizes."""
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+import symcalc as sc
+from matrix_oracle import matrix_value, random_arrays, scalar_values, unrolled_derivative
+
+SIZES = {"m": 2, "n": 3}
+SHAPES = {"A": ("m", "n"), "B": ("n", "n"), "t": ("n",), "u": ("n",), "b": ("m",), "s": ()}
+SYM = {name: sc.matrix.ops.symbol(name, shape) for name, shape in SHAPES.items()}
+S, N, M, MN, NN, NM = (), ("n",), ("m",), ("m", "n"), ("n", "n"), ("n", "m")
+LEAVES = {S: ["s", 2, "1/2"], N: ["t", "u"], M: ["b"], MN: ["A"], NN: ["B"], NM: ["A.T"]}
+ENTRYWISE = ["sin", "cos", "tanh", "sigmoid", "softplus"]
+EXAMPLES = max(10, settings.default.max_examples // 3)  # 20 in CI, more with --slow
+
+
+def leaf(name):
+    return sc.parse(str(name), shapes=SHAPES)
+
+
+@st.composite
+def shaped(draw, shape, depth=3):
+    """A random formula of the given shape."""
+    if depth == 0 or draw(st.integers(0, 4)) == 0:
+        return leaf(draw(st.sampled_from(LEAVES[shape])))
+    sub = lambda s: shaped(s, depth - 1)  # noqa: E731
+    choices = ["add", "sub", "mul", "scale", "fn", "square"]
+    choices += {
+        S: ["dot", "bilinear", "sum", "norm", "trace", "lse", "logdet", "det"],
+        N: ["AT", "Bx", "softmax", "diag", "rowA"],
+        M: ["Ax"],
+        MN: ["outer", "AB"],
+        NN: ["BT", "outerN", "AtA", "BB", "diagN", "inv"],
+        NM: ["T"],
+    }[shape]
+    kind = draw(st.sampled_from(choices))
+    if kind == "add":
+        return draw(sub(shape)) + draw(sub(shape))
+    if kind == "sub":
+        return draw(sub(shape)) - draw(sub(shape))
+    if kind == "mul":
+        return draw(sub(shape)) * draw(sub(shape))
+    if kind == "scale":
+        return draw(sub(S)) * draw(sub(shape))
+    if kind == "fn":
+        return getattr(sc, draw(st.sampled_from(ENTRYWISE)))(draw(sub(shape)))
+    if kind == "square":
+        return draw(sub(shape)) ** 2
+    table = {
+        "dot": lambda: draw(sub(N)) @ draw(sub(N)),
+        "bilinear": lambda: draw(sub(M)) @ draw(sub(MN)) @ draw(sub(N)),
+        "sum": lambda: sc.sum(draw(sub(draw(st.sampled_from([N, MN]))))),
+        "norm": lambda: sc.norm(draw(sub(draw(st.sampled_from([N, M, MN]))))),
+        "trace": lambda: sc.trace(draw(sub(NN))),
+        "lse": lambda: sc.matrix.logsumexp(draw(sub(N))),
+        "logdet": lambda: sc.logdet(spd(draw(sub(NN)))),
+        "det": lambda: sc.det(spd(draw(sub(NN)))),
+        "inv": lambda: sc.inv(spd(draw(sub(NN)))),
+        "AT": lambda: draw(sub(NM)) @ draw(sub(M)),
+        "Bx": lambda: draw(sub(NN)) @ draw(sub(N)),
+        "softmax": lambda: sc.softmax(draw(sub(N))),
+        "diag": lambda: sc.diag(draw(sub(NN))),
+        "rowA": lambda: draw(sub(M)) @ draw(sub(MN)),
+        "Ax": lambda: draw(sub(MN)) @ draw(sub(N)),
+        "outer": lambda: sc.outer(draw(sub(M)), draw(sub(N))),
+        "AB": lambda: draw(sub(MN)) @ draw(sub(NN)),
+        "BT": lambda: draw(sub(NN)).T,
+        "outerN": lambda: sc.outer(draw(sub(N)), draw(sub(N))),
+        "AtA": lambda: draw(sub(NM)) @ draw(sub(MN)),
+        "BB": lambda: draw(sub(NN)) @ draw(sub(NN)),
+        "diagN": lambda: sc.diag(draw(sub(N))),
+        "T": lambda: draw(sub(MN)).T,
+    }
+    return table[kind]()
+
+
+def spd(m):
+    """A symmetric positive-definite matrix from any square one: safe for inv and logdet."""
+    return m @ m.T + 3 * sc.eye("n")
+
+
+def assert_close(got, expected, what):
+    scale = max(1.0, float(np.max(np.abs(expected))) if expected.size else 1.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9 * scale, err_msg=what)
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(S), st.data())
+def test_gradient_agrees_with_the_unrolled_scalar_gradient(f, data):
+    assert sc.parse(str(f), shapes=SHAPES) is f
+    names = sorted(s.data for s in f.free_symbols)
+    if not names:
+        return
+    x = SYM[data.draw(st.sampled_from(names))]
+    g = sc.grad(f, x)
+    assert g.shape == x.shape and sc.parse(str(g), shapes=SHAPES) is g
+    arrays = random_arrays(SYM.values(), SIZES, seed=data.draw(st.integers(0, 99)))
+    expected = scalar_values(unrolled_derivative(f, x, SIZES), arrays)
+    assert_close(matrix_value(g, arrays, SHAPES), expected, f"grad of {f} in {x.data}: {g}")
+
+
+@settings(max_examples=EXAMPLES // 2 + 5)
+@given(shaped(S, depth=2), st.sampled_from(["t", "u", "s"]))
+def test_hessian_agrees_with_the_unrolled_scalar_hessian(f, name):
+    x = SYM[name]
+    try:
+        h = sc.hessian(f, x)
+    except sc.NoMatrixFormError:
+        return  # a matrix in the formula depends on x: no matrix form, and it says so
+    assert h.shape == x.shape + x.shape
+    arrays = random_arrays(SYM.values(), SIZES, seed=1)
+    expected = scalar_values(unrolled_derivative(sc.grad(f, x), x, SIZES), arrays)
+    assert_close(matrix_value(h, arrays, SHAPES), expected, f"hessian of {f} in {name}: {h}")
+
+
+@settings(max_examples=EXAMPLES // 2 + 5)
+@given(shaped(N, depth=2))
+def test_jacobian_agrees_with_the_unrolled_scalar_jacobian(g):
+    x = SYM["t"]
+    try:
+        j = sc.jacobian(g, x)
+    except sc.NoMatrixFormError:
+        return
+    arrays = random_arrays(SYM.values(), SIZES, seed=2)
+    expected = scalar_values(unrolled_derivative(g, x, SIZES), arrays)
+    assert_close(matrix_value(j, arrays, SHAPES), expected, f"jacobian of {g}: {j}")
