@@ -241,6 +241,10 @@ PUBLIC_CALLS = {
 TAKES_NO_FORMULA = {"from_sympy",  # a SymPy expression in, an Expr out
                     "function"}  # a name in, an abstract function out
 BUILDERS = {name for name, fn in vars(sc).items() if isinstance(fn, sc.functions.Function)}
+# builders of shaped formulas: they take shaped expressions, names and sizes (a formula string
+# has no shapes to give them; sc.parse(text, shapes=...) is the way in from text)
+SHAPED_BUILDERS = {"det", "diag", "dot", "eye", "inv", "logdet", "matrix", "norm", "ones", "outer",
+                   "softmax", "sum", "trace", "vector", "zeros"}
 
 
 def _public_callables() -> list[str]:
@@ -250,7 +254,8 @@ def _public_callables() -> list[str]:
 
 def test_every_public_callable_is_covered():
     missing = [n for n in _public_callables()
-               if n not in PUBLIC_CALLS and n not in TAKES_NO_FORMULA and n not in BUILDERS]
+               if n not in PUBLIC_CALLS and n not in TAKES_NO_FORMULA and n not in BUILDERS
+               and n not in SHAPED_BUILDERS]
     assert not missing, f"add a row to PUBLIC_CALLS for sc.{', sc.'.join(missing)}"
 
 
