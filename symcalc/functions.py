@@ -1,4 +1,4 @@
-"""The function registry: one entry per function, holding every fact symcalc knows about it.
+"""The functions: one registry entry each, holding every fact symcalc knows about it.
 
 An entry states the function's arity, its local partial derivatives (as symcalc expressions), its
 NumPy form, its SymPy form, its LaTeX form, the exact values it folds, and which function it
@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .errors import DomainError
 from .expr import (
@@ -27,95 +26,16 @@ from .expr import (
     Expr,
     Mul,
     Num,
-    as_expr,
-    make_call,
     mul,
     power,
 )
 
-Partials = Callable[..., Sequence[Expr]]
-CodeForm = Callable[[Sequence[str]], str]
-
-
-@dataclass(frozen=True, eq=False)
-class Function:
-    """Everything about one function.  Call it to build the expression ``name(args)``."""
-
-    name: str
-    min_args: int
-    max_args: Optional[int]  # None: any number of arguments
-    partials: Partials  # (args...) -> [d f / d arg_i for each argument]
-    numpy: CodeForm  # argument sources -> NumPy source
-    sympy: Callable[..., Any]  # (sympy module, *sympy args) -> SymPy expression
-    latex: CodeForm  # argument LaTeX -> LaTeX
-    evaluate: Optional[Callable[..., Optional[Expr]]] = None  # exact values, e.g. sin(0) -> 0
-    undoes: Optional[str] = None  # f(g(x)) = x wherever defined, for g named here
-    pythagorean: Optional[tuple[str, int]] = None  # f(x)^2 + s*g(x)^2 = 1 for all x, for (g, s)
-    reflection: Optional[tuple[int, int]] = None  # f(-x) = a + b*f(x) for all x, for (a, b)
-    needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
-    rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
-    sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
-    real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
-
-    def __call__(self, *args: object) -> Expr:
-        self.check_arity(len(args))
-        for a in args:  # a shaped argument (symcalc.matrix) applies the function entrywise
-            if hasattr(a, "__symcalc_apply__"):
-                return a.__symcalc_apply__(self, args)
-        exprs = tuple(as_expr(a) for a in args)
-        if self.rewrite is not None:
-            return self.rewrite(*exprs)
-        return make_call(self, exprs)
-
-    def check_arity(self, count: int) -> None:
-        if count < self.min_args or (self.max_args is not None and count > self.max_args):
-            raise TypeError(f"{self.name} {self.arity_text()}, got {count}")
-
-    def arity_text(self) -> str:
-        def n(k: int) -> str:
-            return f"{k} argument" + ("" if k == 1 else "s")
-
-        if self.max_args is None:
-            return f"takes at least {n(self.min_args)}"
-        if self.min_args == self.max_args:
-            return f"takes {n(self.min_args)}"
-        return f"takes {self.min_args} or {n(self.max_args)}"
-
-    def __repr__(self) -> str:
-        return f"<symcalc function {self.name}>"
-
-
-REGISTRY: dict[str, Function] = {}
-ALIASES = {"ln": "log"}
-
-
-def _register(fn: Function) -> Function:
-    REGISTRY[fn.name] = fn
-    return fn
-
-
-def lookup(name: str) -> Optional[Function]:
-    """The registry entry for a function name or alias, or None."""
-    return REGISTRY.get(ALIASES.get(name, name))
-
-
-# --- helpers for the forms -------------------------------------------------------------------
-def _np(template: str) -> CodeForm:
-    return lambda a: template.format(*a)
-
-
-def _tex(command: str) -> CodeForm:
-    return lambda a: f"{command}\\left({a[0]}\\right)"
-
-
-def _at(value: Expr, result: Expr) -> Callable[[Expr], Optional[Expr]]:
-    """An exact value: f(value) = result."""
-    return lambda x: result if x is value else None
-
-
-def _num(fn: Callable[[Fraction], Fraction]) -> Callable[[Expr], Optional[Expr]]:
-    """Exact folding for functions whose value at a rational is rational."""
-    return lambda x: Num(fn(Fraction(x.value))) if isinstance(x, Num) else None
+from .registry import ALIASES, REGISTRY, CodeForm, Function, lookup  # noqa: F401  (re-exported)
+from .registry import exact_at as _at
+from .registry import latex_command as _tex
+from .registry import numpy_template as _np
+from .registry import rational_values as _num
+from .registry import register as _register
 
 
 def _sign(v: Fraction) -> int:

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Sequence, Union
 
 from .bigint import power_fits
-from .expr import ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from .expr import ZERO, Add, Constant, Expr, Mul, Num, Pow, Symbol, postorder
 from .program import Program
 
 SUM, PRODUCT, UNARY, POWER, ATOM = range(5)  # Python precedence of a printed piece
