@@ -33,7 +33,7 @@ def test_nodes_are_immutable_and_hashable():
 
 
 def test_interning_does_not_leak():
-    from symcalc.expr import _interned
+    from symcalc.nodes import _interned
 
     gc.collect()
     before = len(_interned)

@@ -40,3 +40,28 @@ def test_threads_building_the_same_formulas_get_the_same_objects():
                     assert sc.simplify(e - e0) == 0
     finally:
         sys.setswitchinterval(old)
+
+
+def test_threads_building_the_same_shaped_formulas_get_the_same_objects():
+    shapes = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for round_ in range(10):
+            text = f"0.5*norm(A@t - b)^2 + {round_}*sum(t)"
+            results: list = [None] * 8
+            start = threading.Barrier(8)
+
+            def work(k: int) -> None:
+                start.wait()
+                f = sc.parse(text, shapes=shapes)
+                results[k] = (f, sc.grad(f, "t"))
+
+            threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert all(f is results[0][0] and g is results[0][1] for f, g in results)
+    finally:
+        sys.setswitchinterval(old)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+import threading
 import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Optional
@@ -27,6 +28,7 @@ from ..errors import SymcalcError, SymcalcTypeError
 from .shapes import Shape
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
+_intern_lock = threading.Lock()
 
 # sort rank of each kind: numbers first, then names, then calls, then compound nodes
 _RANK = {"number": 0, "constant": 1, "symbol": 2, "transpose": 2, "eye": 3, "ones": 3,
@@ -169,14 +171,18 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExp
     node = _interned.get(key)
     if node is not None:
         return node
-    node = object.__new__(MatrixExpr)
-    for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
-                        ("_hash", hash(key)), ("_key", None), ("_degree", None),
-                        ("_free", frozenset() if not args and kind != "symbol" else None),
-                        ("_text", None)):
-        object.__setattr__(node, slot, value)
-    _interned[key] = node
-    return node
+    with _intern_lock:  # re-checked under the lock: two threads always get the same node
+        node = _interned.get(key)
+        if node is not None:
+            return node
+        node = object.__new__(MatrixExpr)
+        for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
+                            ("_hash", hash(key)), ("_key", None), ("_degree", None),
+                            ("_free", frozenset() if not args and kind != "symbol" else None),
+                            ("_text", None)):
+            object.__setattr__(node, slot, value)
+        _interned[key] = node
+        return node
 
 
 def number(value: numbers.Rational) -> MatrixExpr:
