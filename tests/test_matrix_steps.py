@@ -50,6 +50,21 @@ def rebuild(node, args):
     return _REBUILD[node.kind](*args)
 
 
+def central(g, x, arrays, shapes):
+    """Central differences of ``g`` in the symbol ``x``; ``shapes`` for every name in arrays
+    (a substituted formula may no longer mention a symbol that tells a size)."""
+    base = arrays[x.data]
+    out = np.empty(np.shape(matrix_value(g, arrays, shapes)) + base.shape)
+    for j in np.ndindex(*base.shape):
+        h = 1e-6 * max(1.0, abs(float(base[j])))
+        up, down = base.copy(), base.copy()
+        up[j] += h
+        down[j] -= h
+        out[(Ellipsis,) + j] = (matrix_value(g, {**arrays, x.data: up}, shapes)
+                                - matrix_value(g, {**arrays, x.data: down}, shapes)) / (2 * h)
+    return out
+
+
 def close(got, expected, what):
     scale = max(1.0, float(np.max(np.abs(expected))) if np.size(expected) else 1.0)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * scale, err_msg=what)
@@ -69,8 +84,8 @@ def check_trace(f, x, sizes, seed=0):
         bar = matrix_value(step.result, arrays, shapes)
         # the adjoint of the node: the gradient of the output with respect to it
         g = substitute(f, node, fresh)
-        close(bar, finite_differences(g, fresh, at) if g.free_symbols >= {fresh}
-              else np.zeros_like(bar), f"bar of {node} in {f}")
+        wide = {**shapes, "node_value": node.shape}
+        close(bar, central(g, fresh, at, wide), f"bar of {node} in {f}")
         # each contribution: d/d(child) of sum(bar * node), the adjoint held fixed
         held = ops.symbol("held_bar", node.shape)
         pair = lambda e: ops.sum_(build.mul(held, e)) if e.shape else build.mul(held, e)  # noqa
@@ -82,7 +97,8 @@ def check_trace(f, x, sizes, seed=0):
             # only this operation's own operand changes, not other paths to the same node
             probe = pair(rebuild(node, [child_fresh if a is child else a for a in node.args]))
             point = {**arrays, "held_bar": bar, "child_value": matrix_value(child, arrays, shapes)}
-            close(got, finite_differences(probe, child_fresh, point),
+            close(got, central(probe, child_fresh, point,
+                               {**shapes, "held_bar": node.shape, "child_value": child.shape}),
                   f"{step.rule} contribution of {node} to {child}")
     close(matrix_value(d.result, arrays, shapes), finite_differences(f, x, arrays),
           f"grad of {f}")
