@@ -166,3 +166,18 @@ def test_inverse_times_diagonal_compiles():
     arrays["B"] += 3 * np.eye(3)
     expected = np.linalg.inv(arrays["B"]).T @ np.diag(arrays["t"])
     close(matrix_value(e, arrays, shapes), expected, str(e))
+
+
+def test_command_line_steps(capsys):
+    from symcalc.cli import main
+
+    text, var, shapes = LEAST_SQUARES
+    argv = ["grad", text, var, "--shape", "A=m,n", "--shape", "t=n", "--shape", "b=m", "--steps"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    expected = sc.explain(text, var, shapes=shapes)
+    assert out[:len(str(expected).splitlines())] == str(expected).splitlines()
+    assert out[-1] == str(sc.grad(text, var, shapes=shapes))
+    assert main(argv + ["--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["steps"] == [json.loads(json.dumps(expected.to_dict()))]
