@@ -26,10 +26,11 @@ from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
 from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
                      text_labelled, text_matrix)
-from .matrix.command import shaped_answer
+from .matrix.command import shape_options, shaped_answer
+from .matrix.parsing import parse_shaped
 from .parser import parse
 from .printing import latex, latex_name, to_str
-from .steps.derivation import explain, explain_successive, with_steps
+from .steps.derivation import Derivations, explain, explain_successive, with_steps
 from .taylor import taylor
 from .verify import check_gradient
 
@@ -196,6 +197,17 @@ def run_grad(args: argparse.Namespace) -> Answer:
                       Answer(text_labelled([f"d/d{x}" for x in xs], result),
                              latex_display(f"{lhs} = {latex_matrix(column)}"),
                              describe("grad", f, xs, list(result))))
+
+
+def run_shaped(args: argparse.Namespace) -> Answer:
+    """``--shape``: the matrix layer's answer; with ``--steps`` (grad), the backpropagation."""
+    answer = Answer(*shaped_answer(args))
+    if not getattr(args, "steps", False):
+        return answer
+    shapes = shape_options(args.shape)
+    f = parse_shaped(answer.data["input"], shapes)
+    return with_steps(True, lambda: Derivations(explain(f, v, shapes=shapes)
+                                                for v in answer.data["variables"]), answer)
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
@@ -405,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         return BAD_INPUT
     try:
-        answer = Answer(*shaped_answer(args)) if getattr(args, "shape", None) else COMMANDS[args.command](args)
+        answer = run_shaped(args) if getattr(args, "shape", None) else COMMANDS[args.command](args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status

@@ -8,7 +8,7 @@ matrix is summed (``c̄ += sum(Z̄ * Y)``).
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from ..functions import REGISTRY
 from .build import add, chain, matmul, mul, negate, power, transpose
@@ -112,9 +112,23 @@ def _fit(contribution: MatrixExpr, child: MatrixExpr) -> MatrixExpr:
     return contribution
 
 
-def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr]) -> list[MatrixExpr]:
+def contributions(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
+    """What ``node``'s rule sends to each child that ``wanted`` accepts, given the adjoint
+    ``bar`` of ``node``: pairs (child, contribution shaped like the child)."""
+    for child, contribution in _rule(node.kind)(node, bar, wanted):
+        if wanted(child):
+            yield child, _fit(contribution, child)
+
+
+# called once per contribution: (node, its adjoint, child, what it sends to the child)
+Recorder = Callable[[MatrixExpr, MatrixExpr, MatrixExpr, MatrixExpr], None]
+
+
+def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
+              record: Optional[Recorder] = None) -> list[MatrixExpr]:
     """The adjoint of each symbol in ``wrt`` for the scalar ``f`` (zeros where f does not
-    depend on it), shaped like the symbol."""
+    depend on it), shaped like the symbol.  ``record``, if given, sees every contribution in
+    the order they are summed (``symcalc.explain`` shows them as steps)."""
     targets = set(wrt)
     order = list(postorder([f]))
     relevant = {n for n in order if n.free_symbols & targets}
@@ -123,8 +137,8 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr]) -> list[MatrixExpr]:
         bar = bars.get(node)
         if bar is None or not node.args or node not in relevant:
             continue
-        for child, contribution in _rule(node.kind)(node, bar, relevant.__contains__):
-            if child in relevant:
-                part = _fit(contribution, child)
-                bars[child] = add(bars[child], part) if child in bars else part
+        for child, part in contributions(node, bar, relevant.__contains__):
+            if record is not None:
+                record(node, bar, child, part)
+            bars[child] = add(bars[child], part) if child in bars else part
     return [bars[x] if x in bars else zeros(*x.shape) for x in wrt]

@@ -130,7 +130,8 @@ class _Printer:
         matrix scales rows or columns and is never built."""
         column = factors[-1].ndim == 1  # everything right of a factor is then a vector
         last = factors[-1]
-        if last.kind == "diag" and last.ndim == 2:  # M@diag(u) = M * u
+        # M@diag(u) = M * u (not when M is an inverse: that one is a solve, inv(X) is not built)
+        if last.kind == "diag" and last.ndim == 2 and _inverse_of(factors[-2]) is None:
             factors = factors[:-1]
             acc, prec = f"{self.get(factors[-1], POWER)} * {self.get(last.args[0], POWER)}", PRODUCT
         else:

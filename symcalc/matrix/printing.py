@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Mapping, Optional
 
 from ..printing import latex_name
 from .nodes import MatrixExpr, postorder
@@ -29,8 +30,9 @@ def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
 class _Text:
     """The infix text of every node, children first."""
 
-    def __init__(self):
+    def __init__(self, names: Optional[Mapping[MatrixExpr, str]] = None):
         self.done: dict[MatrixExpr, tuple[str, int]] = {}
+        self.names = names or {}
 
     def paren(self, node: MatrixExpr, least: int) -> str:
         text, prec = self.done[node]
@@ -86,7 +88,9 @@ class _Text:
         if kind == "add":
             pieces = []
             for i, t in enumerate(args):
-                text, prec = self.term(t) if t.kind in ("mul", "number") else self.done[t]
+                named = t in self.names
+                text, prec = self.term(t) if t.kind in ("mul", "number") and not named \
+                    else self.done[t]
                 if i and text.startswith("-"):
                     pieces.append(" - " + text[1:])
                 elif i:
@@ -114,8 +118,11 @@ class _Text:
         return f"{name}({', '.join(self.done[a][0] for a in args)})", ATOM
 
 
-def to_str(e: MatrixExpr) -> str:
-    """Infix text that parses back (with the same shapes) to ``e``."""
+def to_str(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> str:
+    """Infix text that parses back (with the same shapes) to ``e``; ``names`` writes the
+    nodes it lists as the given text (e.g. intermediate nodes as ``v1``)."""
+    if names:
+        return _named(_Text(names), e, names)
     if e._text is None:
         printer = _Text()
         for node in postorder([e]):
@@ -212,8 +219,16 @@ class _Latex(_Text):
         return super().visit(node)
 
 
-def latex(e: MatrixExpr) -> str:
-    """LaTeX for a shaped formula."""
+def _named(printer: _Text, e: MatrixExpr, names: Mapping[MatrixExpr, str]) -> str:
+    for node in postorder([e]):
+        printer.done[node] = (names[node], ATOM) if node in names else printer.visit(node)
+    return printer.done[e][0]
+
+
+def latex(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> str:
+    """LaTeX for a shaped formula; ``names`` as for ``to_str``, in LaTeX."""
+    if names:
+        return _named(_Latex(names), e, names)
     printer = _Latex()
     for node in postorder([e]):
         printer.done[node] = printer.visit(node)

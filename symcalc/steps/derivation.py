@@ -23,12 +23,16 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar, Union
 from ..calculus import diff
 from ..convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
 from ..expr import ZERO, Expr, Symbol
+from ..matrix.api import MatrixExpr, is_shaped
+from ..matrix.calculus import to_node, to_variables
+from ..matrix.shapes import ShapeError, shape_words
 from . import render
+from .backprop import Backprop, backprop
 from .rules import trace
 from .step import Step
 from .tidy import simplification_steps
 
-__all__ = ["Derivation", "Derivations", "Step", "explain", "explain_successive", "with_steps"]
+__all__ = ["Backprop", "Derivation", "Derivations", "Step", "explain", "explain_successive", "with_steps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,12 +96,22 @@ class Derivations(list):
         return self.latex()
 
 
-def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]]) -> Union[Derivation, Derivations]:
+def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]], *,
+            shapes=None) -> Union[Derivation, Derivations, Backprop]:
     """How ``diff(e, var)`` comes about: a ``Derivation`` whose steps name the rules applied.
 
     With a list of variables, one ``Derivation`` per variable (a ``Derivations`` list), the
-    partial derivatives that make up the gradient.
+    partial derivatives that make up the gradient.  A shaped formula (``shapes=`` or a
+    matrix-layer node) gives a ``Backprop``: the forward pass and the adjoint steps of
+    ``sc.grad(e, var)``.
     """
+    if shapes is not None or is_shaped(e):
+        f = to_node(e, shapes)
+        if f.shape:
+            raise ShapeError(f"explain needs a scalar formula, but {f} is {shape_words(f.shape)}")
+        xs = to_variables(f, var, shapes)
+        return backprop(f, xs[0]) if len(xs) == 1 and isinstance(var, (str, MatrixExpr)) \
+            else Derivations(backprop(f, x) for x in xs)
     f = to_expr(e)
     if isinstance(var, (Symbol, str)) and len(to_symbols(var)) == 1:
         return _explain(f, to_symbol(var) if isinstance(var, Symbol) else to_symbols(var)[0])
