@@ -127,29 +127,36 @@ def _median_in_turn(functions: list[Callable[[], Any]], repeat: int, min_sample:
     return [statistics.median(t) for t in samples]
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+def _timed(fn: Callable[[Any], Any], repeat: int, prepare: Callable[[], Any] = lambda: None) -> tuple[float, Any]:
+    """Median seconds of ``fn(prepare())``, ``prepare`` (a fresh parse, say) untimed."""
     times, result = [], None
     for _ in range(repeat):
+        result = None
+        argument = prepare()
         gc.collect()
         start = time.perf_counter()
-        result = fn()
+        result = fn(argument)
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
 
 
 def _symcalc_and_numpy(loss: Loss, quantity: str, sizes: tuple, repeat: int, min_sample: float) -> dict:
     import symcalc as sc
+    from symcalc.matrix import convert
 
     derivative = sc.grad if quantity == "grad" else sc.hessian
     (small_m, small_n), (m, n) = sizes
     mine = Figures()
-    f = sc.parse(loss.formula, shapes=loss.shapes)
-    mine.build, result = _timed(lambda: derivative(f, loss.wrt), repeat)
+    build = lambda f: derivative(f, loss.wrt)  # noqa: E731
+
+    def fresh(shapes):  # every build pays for the registry partials it converts
+        getattr(convert, "_partials_cache", {}).clear()
+        return sc.parse(loss.formula, shapes=shapes)
+    mine.build, result = _timed(build, repeat, lambda: fresh(loss.shapes))
     mine.form = str(result)
     for label, (rows, cols) in (("build_small", (small_m, small_n)), ("build_full", (m, n))):
         fixed = {k: tuple({"m": rows, "n": cols}[d] for d in v) for k, v in loss.shapes.items()}
-        g = sc.parse(loss.formula, shapes=fixed)
-        setattr(mine, label, _timed(lambda: derivative(g, loss.wrt), repeat)[0])
+        setattr(mine, label, _timed(build, repeat, lambda: fresh(fixed))[0])
     generated = sc.lambdify(result, list(loss.variables))
     numpy = hand_written(loss, quantity)
     data = loss.data(m, n, seed=0)
@@ -172,10 +179,10 @@ def _jax(loss: Loss, quantity: str, sizes: tuple, repeat: int, min_sample: float
     for label, (rows, cols) in (("build_small", sizes[0]), ("build_full", sizes[1])):
         examples = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in loss.data(rows, cols, seed=0)]
 
-        def build():
-            f = jax_loss(loss, jax.numpy)  # a new closure: nothing traced before is reused
+        def build(f):
             return jax.jit(transform(f, argnums=1)).lower(*examples).compile()
-        seconds, compiled = _timed(build, repeat)
+        # a new closure each time: nothing traced before is reused
+        seconds, compiled = _timed(build, repeat, lambda: jax_loss(loss, jax.numpy))
         setattr(figures, label, seconds)
     figures.build = figures.build_full
     data = [jax.device_put(a) for a in loss.data(*sizes[1], seed=0)]
@@ -200,12 +207,11 @@ def _sympy(loss: Loss, quantity: str, sizes: tuple, repeat: int, min_sample: flo
         softplus = (M * v).applyfunc(lambda z: sp.log(1 + sp.exp(z)))
         f = sp.OneMatrix(1, m) * softplus - u.T * M * v
 
-    def build():
-        sp.core.cache.clear_cache()
+    def build(_):
         g = f.diff(v)
         return g if quantity == "grad" else g.diff(v)
     try:
-        figures.build, result = _timed(build, repeat)
+        figures.build, result = _timed(build, repeat, sp.core.cache.clear_cache)
     except Exception as exc:
         figures.errors.append(f"{quantity}: .diff raises {_describe(exc)}")
         return {"SymPy": figures}
