@@ -127,7 +127,8 @@ def _median_in_turn(functions: list[Callable[[], Any]], repeat: int, min_sample:
     return [statistics.median(t) for t in samples]
 
 
-def _timed(fn: Callable[[Any], Any], repeat: int, prepare: Callable[[], Any] = lambda: None) -> tuple[float, Any]:
+def _timed(fn: Callable[[Any], Any], repeat: int,
+           prepare: Callable[[], Any] = lambda: None) -> tuple[float, Any]:
     """Median seconds of ``fn(prepare())``, ``prepare`` (a fresh parse, say) untimed."""
     times, result = [], None
     for _ in range(repeat):
@@ -249,7 +250,8 @@ def _relative_error(values: Any, reference: np.ndarray) -> float:
 
 
 def _in_child(task: Callable, args: tuple, limit: float) -> dict | str:
-    """``task(*args)`` in a forked child; ``TIMEOUT`` when it does not answer within ``limit``."""
+    """``task(*args)`` in a forked child: what it returns, its error message as text, or
+    ``TIMEOUT`` when it does not answer within ``limit`` seconds (then it is killed)."""
     context = multiprocessing.get_context("fork")
     mine, theirs = context.Pipe()
 
@@ -266,10 +268,10 @@ def _in_child(task: Callable, args: tuple, limit: float) -> dict | str:
             child.kill()
             return TIMEOUT
         try:
-            kind, payload = mine.recv()
+            _, payload = mine.recv()  # the figures, or the error message
         except EOFError:
             return "the measuring process died"
-        return payload if kind == "ok" else payload
+        return payload
     finally:
         child.join()
         mine.close()
@@ -347,7 +349,8 @@ def goals(results: dict) -> list[dict]:
         if figures:
             targets.append({"goal": text, "met": all(v <= GOAL for v in figures.values()),
                             "figures": figures,
-                            "summary": ", ".join(f"{k} {v:.2f}x NumPy's time" for k, v in figures.items())})
+                            "summary": ", ".join(f"{k} {v:.2f}x NumPy's time"
+                                                 for k, v in figures.items())})
     return targets
 
 
