@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import checks  # noqa: E402
+import matrix_suite  # noqa: E402
 import report  # noqa: E402
 import tools  # noqa: E402
 from measure import Job, Outcome, Settings, Worker  # noqa: E402
@@ -90,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     settings = settings_from(args)
     cases = suite(quick=args.quick)
+    with_matrix = True
     if args.cases:
         wanted = set(args.cases.split(","))
         cases = [c for c in cases if c.name in wanted]
+        with_matrix = "matrix" in wanted
     names = tools.available()
     if args.tools:
         names = [t for t in names if t in args.tools.split(",")]
@@ -104,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in machine().items():
         say(f"  {k}: {v}")
     say(f"  repeat {settings.repeat}, limit {settings.limit:g} s per measurement, N = {settings.points}")
-    say("  cases: " + ", ".join(f"{c.name} ({c.parameters})" for c in cases))
+    (sm, sn), (mm, mn) = matrix_suite.sizes_for(args.quick)
+    say("  cases: " + ", ".join([f"{c.name} ({c.parameters})" for c in cases]
+                                + ([f"matrix (m = {mm}, n = {mn}; builds also at {sm} x {sn})"]
+                                   if with_matrix else [])))
 
     results: dict[tuple[str, str], dict[str, Outcome]] = {job.key: {} for job in jobs}
     workers = {tool: Worker(tool, jobs, settings) for tool in names}
@@ -127,12 +133,24 @@ def main(argv: list[str] | None = None) -> int:
                  for key, by_tool in results.items()
                  if any(o.stable is not None for o in by_tool.values())}
     targets = report.goals(results, settings.limit)
+    matrix_results: dict = {}
+    if with_matrix:
+        say("measuring matrix ...")
+        matrix_tools = ["symcalc"] + [t for t in names if t in matrix_suite.TASKS and t != "symcalc"]
+        matrix_results = matrix_suite.measure(matrix_tools, args.quick, settings.repeat,
+                                              settings.limit, settings.min_sample)
+        failures += matrix_suite.failures(matrix_results)
+        targets += matrix_suite.goals(matrix_results)
 
-    say("")
-    say(report.figures_table(results, names, settings.limit, settings.points))
-    say("")
-    say("ratios peer/symcalc (above 1: symcalc is faster or smaller)")
-    say(report.ratios_table(results, [t for t in names if t != "symcalc"], settings.limit))
+    if jobs:
+        say("")
+        say(report.figures_table(results, names, settings.limit, settings.points))
+        say("")
+        say("ratios peer/symcalc (above 1: symcalc is faster or smaller)")
+        say(report.ratios_table(results, [t for t in names if t != "symcalc"], settings.limit))
+    if matrix_results:
+        say("")
+        say(matrix_suite.report(matrix_results, matrix_tools, args.quick, settings.limit))
     say("")
     for label, by_tool in stability.items():
         say(f"{label} at x near 1000: " + ", ".join(
@@ -152,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                              eval_over_f=report.eval_over_f(results, key, tool),
                              **{f: getattr(o, f) for f in ("build", "size", "eval", "call", "stable")},
                              errors=o.errors)
-                        for key, by_tool in results.items() for tool, o in by_tool.items()],
+                        for key, by_tool in results.items() for tool, o in by_tool.items()]
+            + [dict(case="matrix", loss=key[0], quantity=key[1], tool=tool,
+                    **{f: getattr(o, f) for f in ("build", "build_small", "build_full", "eval")},
+                    errors=o.errors)
+               for key, by_tool in matrix_results.items() for tool, o in by_tool.items()],
             "goals": targets, "failures": failures, "errors": errors,
         }
         text = json.dumps(document, indent=2, default=_plain)

@@ -14,6 +14,7 @@ import sympy
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import matrix_suite  # noqa: E402
 import measure  # noqa: E402
 import suite  # noqa: E402
 import tools  # noqa: E402
@@ -96,3 +97,44 @@ def test_quick_run_prints_every_case_and_no_failure():
     assert "FAILURE" not in run.stdout
     assert "correctness: all tools agree" in run.stdout
     assert "ratios peer/symcalc" in run.stdout
+    for loss in matrix_suite.LOSSES:
+        for quantity in matrix_suite.QUANTITIES:
+            assert f"\nmatrix/{loss.name}/{quantity}" in run.stdout
+    assert "generated gradient within 1.3x of hand-written NumPy" in run.stdout
+
+
+def _numpy_loss(loss, M, v, u):
+    z = M @ v
+    if loss.name == "lstsq":
+        return 0.5 * np.sum((z - u) ** 2)
+    return np.sum(np.logaddexp(0, z)) - u @ z
+
+
+@pytest.mark.parametrize("loss", matrix_suite.LOSSES, ids=lambda loss: loss.name)
+def test_matrix_references_match_finite_differences_and_symcalc(loss):
+    M, v, u = loss.data(30, 4, seed=0)
+    h, unit = 1e-5, np.eye(4)
+    gradient = matrix_suite.hand_written(loss, "grad")(M, v, u)
+    differences = [(_numpy_loss(loss, M, v + h * e, u) - _numpy_loss(loss, M, v - h * e, u)) / (2 * h)
+                   for e in unit]
+    assert np.allclose(gradient, differences, rtol=1e-6, atol=1e-7)
+    hessian = matrix_suite.hand_written(loss, "hessian")(M, v, u)
+    columns = [(matrix_suite.hand_written(loss, "grad")(M, v + h * e, u)
+                - matrix_suite.hand_written(loss, "grad")(M, v - h * e, u)) / (2 * h) for e in unit]
+    assert np.allclose(hessian, np.array(columns).T, rtol=1e-6, atol=1e-7)
+    f = sc.parse(loss.formula, shapes=loss.shapes)
+    for derivative, expected in ((sc.grad, gradient), (sc.hessian, hessian)):
+        generated = sc.lambdify(derivative(f, loss.wrt), list(loss.variables))
+        assert matrix_suite._relative_error(generated(M, v, u), expected) <= matrix_suite.AGREEMENT
+
+
+def test_matrix_check_reports_a_wrong_value_and_a_hang_is_cut_off():
+    right = np.array([1.0, 2.0])
+    results = {("lstsq", "grad"): {"symcalc": matrix_suite.Figures(values=right + 1e-6),
+                                   "NumPy": matrix_suite.Figures(values=right),
+                                   "JAX": matrix_suite.Figures(values=right)}}
+    assert [m.split(":")[1].strip() for m in matrix_suite.failures(results)] == \
+        ["symcalc differs from hand-written NumPy (relative error 5.00e-07)"]
+    start = time.perf_counter()
+    assert matrix_suite._in_child(time.sleep, (60,), limit=1.0) == matrix_suite.TIMEOUT
+    assert time.perf_counter() - start < 30
