@@ -98,7 +98,9 @@ def _monotone(fn: Callable[[float], float], a: Formula) -> tuple[float, float]:
 
 
 def _sigmoid(v: float) -> float:
-    return 1 / (1 + math.exp(-v))
+    if v >= 0:
+        return 1 / (1 + math.exp(-v))
+    return math.exp(v) / (1 + math.exp(v))  # no overflow for a bound far below 0
 
 
 def _softplus(v: float) -> float:
