@@ -9,6 +9,7 @@ the rows for a node's type in order.  The matchers below read the canonical form
 from __future__ import annotations
 
 from fractions import Fraction
+from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
 from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, split_coefficient
@@ -114,3 +115,13 @@ def multiple_of(w: Expr, u: Expr) -> Optional[Fraction]:
         return None
     k = Fraction(cw) / Fraction(cu)
     return k if add(w, mul(Num(-k), u)) is ZERO else None
+
+
+def rational_content(total: Add) -> Fraction:
+    """The largest positive rational that divides every coefficient of the sum exactly."""
+    numerators, denominators = 0, 1
+    for t in total.args:
+        c = Fraction(split_coefficient(t)[0])
+        numerators = gcd(numerators, c.numerator)
+        denominators = denominators * c.denominator // gcd(denominators, c.denominator)
+    return Fraction(numerators, denominators)

@@ -21,13 +21,12 @@ Sums are multiplied out only when the expansion is small and the result shorter.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import gcd
 
 from .expr import (MINUS_ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, count_ops,
                    mul, negate, postorder, power, split_coefficient, store, with_args)
 from .functions import REGISTRY, exp, sigmoid
-from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps, multiple_of,
-                       one_plus_exp)
+from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
+                       multiple_of, one_plus_exp, rational_content)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
@@ -95,7 +94,7 @@ def _tidy_product(node: Mul) -> Expr | None:
     changed = False
     for k, f in enumerate(parts):
         if isinstance(f, Add):
-            content = _content(f)
+            content = rational_content(f)
             if content != 1:
                 parts[k] = mul(Num(1 / content), f)
                 coeff *= content
@@ -116,16 +115,6 @@ def _absorb_sign(node: Expr) -> Expr | None:
             parts[k] = mul(MINUS_ONE, f)
             return mul(Num(-node.args[0].value), *parts)
     return None
-
-
-def _content(total: Add) -> Fraction:
-    """The largest positive rational that divides every coefficient of the sum exactly."""
-    numerators, denominators = 0, 1
-    for t in total.args:
-        c = Fraction(split_coefficient(t)[0])
-        numerators = gcd(numerators, c.numerator)
-        denominators = denominators * c.denominator // gcd(denominators, c.denominator)
-    return Fraction(numerators, denominators)
 
 
 def _negative_base(node: Pow) -> Expr | None:

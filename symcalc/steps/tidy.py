@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
-from math import gcd
 from typing import Callable, Optional
 
 from ..expr import (ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, power,
                     split_coefficient, with_args)
 from ..functions import lookup
+from ..patterns import rational_content
 from ..printing import latex
 from .step import Step
 
@@ -251,21 +251,11 @@ def _numbers_out_of_sums(e: Expr) -> Optional[Expr]:
         return None
     coefficient, factors, changed = Fraction(1), [], False
     for f in e.args:
-        content = _content(f) if isinstance(f, Add) else Fraction(1)
+        content = rational_content(f) if isinstance(f, Add) else Fraction(1)
         if content != 1:
             f, coefficient, changed = mul(Num(1 / content), f), coefficient * content, True
         factors.append(f)
     return mul(Num(coefficient), *factors) if changed else None
-
-
-def _content(total: Add) -> Fraction:
-    """The largest positive rational that divides every coefficient of the sum exactly."""
-    numerators, denominators = 0, 1
-    for t in total.args:
-        c = Fraction(split_coefficient(t)[0])
-        numerators = gcd(numerators, c.numerator)
-        denominators = denominators * c.denominator // gcd(denominators, c.denominator)
-    return Fraction(numerators, denominators)
 
 
 def _sign_into_sum(e: Expr) -> Optional[Expr]:
