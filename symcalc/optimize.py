@@ -153,6 +153,12 @@ LARGEST_CONDITION = 1e12  # damping also shifts a positive definite Hessian this
 
 def _step(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, line_search: bool,
           damping: bool) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):  # far out, g.d may overflow: no descent
+        return _checked_step(expr, xs, a, line_search, damping)
+
+
+def _checked_step(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, line_search: bool,
+                  damping: bool) -> np.ndarray:
     g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
     h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
     d = _damped_direction(g, h) if damping else _plain_direction(g, h, expr, xs, a)
@@ -218,8 +224,9 @@ def _armijo_length(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, d: np.ndar
 
 def _at_rounding_level(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, g: np.ndarray) -> bool:
     """Whether the decrease the quadratic model still promises is below the rounding of f."""
-    d = _damped_direction(g, _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a))
-    promised = -0.5 * float(g @ d)
+    h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        promised = -0.5 * float(g @ _damped_direction(g, h))
     return promised <= 16 * np.finfo(float).eps * max(1.0, abs(_value(expr, xs, a)))
 
 
