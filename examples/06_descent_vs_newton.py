@@ -5,6 +5,12 @@ jumps to the stationary point of the quadratic model, solving H d = -grad f.  On
 quadratic model is exact, so Newton arrives in one step, while gradient descent needs many steps
 and diverges once the learning rate exceeds 2 / (largest eigenvalue of H).  On Rosenbrock's curved
 valley Newton needs a handful of steps and gradient descent thousands.
+
+The plain Newton step is only as good as the quadratic model: where the Hessian is not positive
+definite it heads for a saddle or a maximum, and where the model is poor it can overshoot and
+diverge.  ``sc.newton`` damps the Hessian (H + lambda I, Levenberg-Marquardt) until it is positive
+definite and backtracks along the step until f decreases enough (Armijo), so every step goes
+downhill; it reaches the minimum from starts where the plain step fails.
 """
 
 import numpy as np
@@ -71,14 +77,24 @@ def rosenbrock(limit: int, figures: Figures) -> None:
             too_large = describe(*outcome, minimum)
         except ValueError as error:  # the gradient overflowed: the iterates ran off to infinity
             too_large = f"diverged ({error})"
+    damped = sc.newton(f, names, start)
+    damped_count = next(i for i, p in enumerate(damped.path)
+                        if np.linalg.norm(p - minimum) < TOLERANCE)
     table(["method", "lr", "reaches the minimum in"],
           [("Newton", "", describe(newton_count, newton_path, minimum)),
+           ("damped Newton, line search", "", f"{damped_count} steps, each downhill"),
            ("gradient descent", 1e-3, describe(descent_count, descent_path, minimum)),
            ("gradient descent", 0.01, too_large)])
     assert newton_count is not None and newton_count <= 10
     # gradient descent crawls along the curved valley: at least 100 times as many steps
     assert (descent_count or limit) >= 100 * newton_count
     assert too_large.startswith("diverged")
+    # the plain step goes uphill on the way; the line search keeps every step downhill, at the
+    # price of more (shorter) steps in the curved valley
+    F = sc.lambdify(f, names)
+    assert any(F(*b) > F(*a) for a, b in zip(newton_path, newton_path[1:]))
+    assert all(F(*b) < F(*a) for a, b in zip(damped.path, damped.path[1:]))
+    assert damped.converged and newton_count < damped_count <= 30
 
     if figures:
         fig, axes = figures.new(width=7, height=5.5)
@@ -98,9 +114,40 @@ def rosenbrock(limit: int, figures: Figures) -> None:
         figures.save(fig, "06_descent_paths.png")
 
 
+def hard_starts() -> None:
+    """Starts from which the plain Newton step fails and the damped method does not."""
+    print("Where the plain Newton step fails")
+    rows = []
+    cases = [("sqrt(1 + x^2) + sqrt(1 + y^2)", [1.5, 0.5], [0.0, 0.0]),
+             ("x^4 - 2*x^2 + y^2", [0.1, 1.0], [1.0, 0.0])]
+    for formula, start, minimum in cases:
+        f, names = sc.parse(formula), ["x", "y"]
+        try:
+            count, path = run(lambda p: sc.newton_step(f, names, p), start, minimum, 50)
+            plain, end = describe(count, path, minimum), path[-1]
+        except ValueError as error:  # the Hessian became numerically singular far away
+            plain, end = f"diverged ({error.args[0].split(':')[0]})", None
+        damped = sc.newton(f, names, start)
+        reached = tuple(float(v) for v in np.round(damped.point, 9) + 0)  # + 0 turns -0.0 into 0.0
+        rows.append((formula, tuple(start), plain, f"{damped.steps} steps to {reached}"))
+        F = sc.lambdify(f, names)
+        assert all(F(*b) < F(*a) for a, b in zip(damped.path, damped.path[1:]))
+        assert damped.converged and damped.steps <= 10
+        assert np.linalg.norm(damped.point - minimum) < TOLERANCE
+        assert not plain.endswith("steps")  # the plain step does not reach the minimum
+        hessian = np.array(sc.lambdify(sc.hessian(f, names), names)(*damped.point), dtype=float)
+        assert np.linalg.eigvalsh(hessian).min() > 0  # a minimum, not a saddle
+        if formula.startswith("x^4"):  # the plain step walks into the saddle point (0, 0)
+            assert end is not None and np.linalg.norm(end) < 1e-12
+            rows[-1] = rows[-1][:2] + ("converges to the saddle (0, 0)",) + rows[-1][3:]
+    table(["f(x, y)", "start", "plain Newton", "damped Newton with line search"], rows)
+    print()
+
+
 def main() -> None:
     args = options(__doc__)
     quadratic()
+    hard_starts()
     rosenbrock(3000 if args.quick else 60000, Figures(args.plots))
 
 

@@ -36,7 +36,7 @@ from .functions import min_ as min
 from .functions import (acosh, asinh, atan2, atanh, cot, coth, csc, csch, erfc, log2, log10, sec,
                         sech)
 from .undefined import function
-from .optimize import gradient_step, newton_step
+from .optimize import gradient_step, newton, newton_step
 from .parser import parse, symbols
 from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy

@@ -3,13 +3,17 @@
 Around a point a, ``f(a + d) ~ f(a) + g.d`` (linear model) and
 ``f(a + d) ~ f(a) + g.d + 1/2 d^T H d`` (quadratic model), with g the gradient and H the Hessian
 at a.  Gradient descent steps along ``-lr * g``; Newton's method steps to the stationary point of
-the quadratic model, the solution of ``H d = -g``.  Both evaluate g and H with code compiled by
-``lambdify``; the compiled functions are cached, so iterating a step costs only the evaluation.
+the quadratic model, the solution of ``H d = -g``; far from a minimum that step may go uphill
+or to a saddle, so ``newton`` damps the Hessian until it is positive definite
+(Levenberg-Marquardt) and backtracks along the step until f decreases enough (Armijo).  All
+evaluate f, g and H with code compiled by ``lambdify``; the compiled functions are cached, so
+iterating a step costs only the evaluation.
 """
 
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
@@ -44,33 +48,211 @@ def gradient_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point,
     return -float(lr) * g
 
 
-def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point) -> np.ndarray:
-    """Newton's step: the solution ``d`` of ``H d = -g`` at ``at``, as a float array.
+def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *,
+                line_search: bool = False, damping: bool = False) -> np.ndarray:
+    """Newton's step at ``at`` as a float array: the solution ``d`` of ``H d = -g`` by default.
 
     ``at + d`` is the stationary point of the quadratic model of ``f`` at ``at`` (its minimum when
     the Hessian is positive definite), so a quadratic with a positive definite Hessian is
-    minimised in one step.  The system is solved by LU factorisation; the inverse is never formed.
-    Raises ``ValueError`` when the Hessian is singular (or numerically so) at ``at``, or when the
-    gradient or Hessian is not finite there.
+    minimised in one step.  The system is solved by factorisation; the inverse is never formed.
+
+    With the defaults (``line_search=False, damping=False``) this is the plain step, which can go
+    uphill or towards a saddle point.  Raises ``ValueError`` when the Hessian is singular (or
+    numerically so) at ``at``, or when the gradient or Hessian is not finite there.
+
+    ``damping=True`` solves ``(H + lambda I) d = -g`` instead, with ``lambda = 0`` when ``H`` is
+    positive definite and well conditioned, else the first of ``l0, 2 l0, 4 l0, ...`` (with
+    ``l0 = 1e-3 s - min(diag H)``, at least ``1e-3 s``, ``s`` the largest entry of ``|H|`` or 1)
+    for which the Cholesky factorisation succeeds and ``d`` is a descent direction
+    (Levenberg-Marquardt); a singular Hessian is then no error.
+    ``line_search=True`` returns ``t d`` for the first ``t`` of ``1, 1/2, 1/4, ...`` that
+    decreases ``f`` by at least ``1e-4 t |g.d|`` (Armijo); it raises ``ValueError`` when ``d``
+    is not a descent direction (use ``damping=True``), and returns a zero step when no step
+    length decreases ``f`` in floating point (at a minimum, up to rounding).
 
     >>> newton_step("(x - 3)^2 + (y + 1)^2", "x y", [0, 0]).tolist()
     [3.0, -1.0]
+    >>> bool(newton_step("x^4 - 2*x^2", "x", [0.1], line_search=True, damping=True)[0] > 0)
+    True
     """
+    _check_flag("line_search", line_search)
+    _check_flag("damping", damping)
     expr, xs = to_expr(f), tuple(to_symbols(variables))
-    a = _point(at, xs)
+    a = np.array(_point(at, xs))
+    return _step(expr, xs, a, line_search, damping)
+
+
+@dataclass(frozen=True, eq=False)
+class NewtonResult:
+    """The outcome of :func:`newton`: the last point, f there, the number of steps taken, whether
+    the gradient tolerance was met, and the path of iterates (the start first)."""
+
+    point: np.ndarray
+    value: float
+    steps: int
+    converged: bool
+    gradient_norm: float
+    path: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"point": self.point.tolist(), "value": self.value, "steps": self.steps,
+                "converged": self.converged, "gradient_norm": self.gradient_norm,
+                "path": self.path.tolist()}
+
+
+def newton(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *, tol: float = 1e-8,
+           max_steps: int = 100) -> NewtonResult:
+    """Minimise ``f`` by damped Newton steps with an Armijo line search, starting from ``at``.
+
+    Each step is ``newton_step(f, variables, point, line_search=True, damping=True)``, so every
+    step taken decreases ``f``, from any start where f, its gradient and Hessian are finite.
+    Stops when the largest entry of ``|grad f|`` is at most ``tol`` (``converged=True``), when
+    no step decreases ``f`` in floating point (converged if f cannot gain more than rounding
+    there), or after ``max_steps`` steps (``converged=False``).  A stationary point that is not
+    a minimum (a saddle with zero gradient) stops the method too: it uses derivatives only.
+
+    >>> result = newton("(1 - x)^2 + 100*(y - x^2)^2", "x y", [-1.2, 1])
+    >>> result.converged, [round(v, 9) for v in result.point.tolist()]
+    (True, [1.0, 1.0])
+    """
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise SymcalcTypeError(f"the tolerance must be a number, not {tol!r}")
+    if not (np.isfinite(tol) and tol > 0):
+        raise SymcalcError(f"the tolerance must be a positive finite number, got {tol}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral):
+        raise SymcalcTypeError(f"max_steps must be an integer, not {max_steps!r}")
+    if max_steps < 1:
+        raise SymcalcError(f"max_steps must be at least 1, got {max_steps}")
+    expr, xs = to_expr(f), tuple(to_symbols(variables))
+    path = [np.array(_point(at, xs))]
+    converged = False
+    for _ in range(int(max_steps) + 1):
+        a = path[-1]
+        g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
+        if not g.size or np.max(np.abs(g)) <= tol:
+            converged = True
+            break
+        if len(path) > max_steps:
+            break
+        d = _step(expr, xs, a, True, True)
+        if not np.any(d):  # no decrease possible in floating point
+            converged = _at_rounding_level(expr, xs, a, g)
+            break
+        path.append(a + d)
+    a = path[-1]
+    g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
+    return NewtonResult(point=a, value=_value(expr, xs, a), steps=len(path) - 1,
+                        converged=converged, gradient_norm=float(np.max(np.abs(g), initial=0.0)),
+                        path=np.array(path))
+
+
+# --- Newton directions and the line search -----------------------------------------------------
+ARMIJO = 1e-4  # the fraction of the decrease predicted by the linear model that a step must give
+LARGEST_CONDITION = 1e12  # damping also shifts a positive definite Hessian this ill-conditioned
+
+
+def _step(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, line_search: bool,
+          damping: bool) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):  # far out, g.d may overflow: no descent
+        return _checked_step(expr, xs, a, line_search, damping)
+
+
+def _checked_step(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, line_search: bool,
+                  damping: bool) -> np.ndarray:
     g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
     h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    d = _damped_direction(g, h) if damping else _plain_direction(g, h, expr, xs, a)
+    if not line_search or not np.any(d):
+        return d
+    slope = float(g @ d)
+    if not slope < 0:
+        raise DomainError(f"the Newton direction of {expr} at {_show(xs, a)} is not a descent "
+                          f"direction (the Hessian is not positive definite there); pass "
+                          f"damping=True")
+    return _armijo_length(expr, xs, a, d, slope) * d
+
+
+def _plain_direction(g: np.ndarray, h: np.ndarray, expr: Expr, xs: Sequence[Symbol],
+                     a: np.ndarray) -> np.ndarray:
     condition = np.linalg.cond(h) if h.size else 1.0
     if not condition < 1 / np.finfo(float).eps:
         raise DomainError(f"the Hessian of {expr} is singular at {_show(xs, a)} (condition number "
-                         f"{condition:.3g}): the quadratic model has no unique stationary point")
+                          f"{condition:.3g}): the quadratic model has no unique stationary point")
     try:
         return np.linalg.solve(h, -g)
     except np.linalg.LinAlgError as error:
         raise DomainError(f"the Hessian of {expr} is singular at {_show(xs, a)}: {error}") from None
 
 
+def _damped_direction(g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The solution of ``(H + lambda I) d = -g`` for the first shift that makes a descent direction.
+
+    The shifts are 0, then ``-min(diag H) + 1e-3 s`` (at least ``1e-3 s``, with ``s >= max|H|``),
+    doubling; a shift above the largest eigenvalue's magnitude always works, so few tries are
+    needed."""
+    if not np.any(g):
+        return np.zeros_like(g)
+    scale = max(1.0, float(np.max(np.abs(h))))
+    identity = np.eye(len(g))
+    first = max(1e-3 * scale, 1e-3 * scale - float(np.min(np.diag(h))))
+    for shift in [0.0] + [first * 2.0 ** k for k in range(80)]:
+        shifted = h + shift * identity
+        try:
+            np.linalg.cholesky(shifted)
+        except np.linalg.LinAlgError:
+            continue
+        if not np.linalg.cond(shifted) < LARGEST_CONDITION:
+            continue
+        d = np.linalg.solve(shifted, -g)
+        if np.all(np.isfinite(d)) and g @ d < 0:
+            return d
+    return -g / (first * 2.0 ** 80)  # not reached for finite g and H: steepest descent
+
+
+def _armijo_length(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, d: np.ndarray,
+                   slope: float) -> float:
+    """The first of 1, 1/2, 1/4, ... meeting the Armijo condition, or 0.0 when none does."""
+    start = _value(expr, xs, a)
+    length = 1.0
+    for _ in range(60):
+        trial = _value(expr, xs, a + length * d, strict=False)
+        if trial <= start + ARMIJO * length * slope and trial < start:
+            return length
+        length /= 2
+    return 0.0
+
+
+def _at_rounding_level(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, g: np.ndarray) -> bool:
+    """Whether the decrease the quadratic model still promises is below the rounding of f."""
+    h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        promised = -0.5 * float(g @ _damped_direction(g, h))
+    return promised <= 16 * np.finfo(float).eps * max(1.0, abs(_value(expr, xs, a)))
+
+
+def _value(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, strict: bool = True) -> float:
+    """f at the point; with ``strict=False`` a non-finite value is ``inf`` instead of an error."""
+    if strict:
+        return float(_evaluate(_compiled_function(expr, xs), "value", expr, xs, a))
+    try:
+        with np.errstate(all="ignore"):
+            value = float(_compiled_function(expr, xs)(*a))
+    except (ArithmeticError, ValueError):
+        return np.inf
+    return value if np.isfinite(value) else np.inf
+
+
+def _check_flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise SymcalcTypeError(f"{name} must be True or False, not {value!r}")
+
+
 # --- helpers ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _compiled_function(f: Expr, xs: tuple[Symbol, ...]) -> Callable[..., np.ndarray]:
+    return lambdify(f, xs)
+
+
 @lru_cache(maxsize=64)
 def _compiled_gradient(f: Expr, xs: tuple[Symbol, ...]) -> Callable[..., np.ndarray]:
     return lambdify(grad(f, xs), xs)

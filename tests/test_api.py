@@ -229,6 +229,7 @@ PUBLIC_CALLS = {
     "jvp": [((FS, VS, V), {0, 2})],
     "lambdify": [((FS, VS), {0}), ((F, "x y"), {0})],
     "latex": [((F,), {0}), ((FS,), {0}), (([FS, FS],), {0})],
+    "newton": [(("(x - 1)^2 + x*y + y^2", VS, [0.0, 0.0]), {0})],
     "newton_step": [(("(x - 1)^2 + x*y + y^2", VS, [0.0, 0.0]), {0})],
     "parse": [((F,), set())],
     "simplify": [(("x + x",), {0})],

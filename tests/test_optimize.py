@@ -1,4 +1,5 @@
-"""Gradient and Newton steps against SymPy's derivatives, on quadratics and on Rosenbrock."""
+"""Gradient and Newton steps against SymPy's derivatives, on quadratics and on Rosenbrock; the
+damped Newton method with a line search from starts where the plain step fails."""
 
 import importlib
 
@@ -37,8 +38,9 @@ def random_quadratic(rng, d):
     return " + ".join(terms), names
 
 
+@pytest.mark.parametrize("options", [{}, {"line_search": True, "damping": True}])
 @pytest.mark.parametrize("d", [1, 2, 3, 5])
-def test_newton_minimises_a_quadratic_in_one_step(d):
+def test_newton_minimises_a_quadratic_in_one_step(d, options):
     rng = np.random.default_rng(d)
     formula, names = random_quadratic(rng, d)
     xs = sympy.symbols(names)
@@ -47,7 +49,7 @@ def test_newton_minimises_a_quadratic_in_one_step(d):
     minimum = np.array([float(solution[x]) for x in xs])
     for _ in range(3):
         start = rng.normal(scale=10, size=d)
-        reached = start + sc.newton_step(formula, names, start)
+        reached = start + sc.newton_step(formula, names, start, **options)
         np.testing.assert_allclose(reached, minimum, rtol=1e-9, atol=1e-9)
 
 
@@ -104,6 +106,100 @@ def test_compiled_derivatives_are_reused():
     assert after.hits == before.hits + 1 and after.misses == before.misses
 
 
+# --- the damped Newton method with a line search ------------------------------------------------
+def rosenbrock_value(point):
+    """Rosenbrock's function in plain floating point, independent of symcalc."""
+    x, y = point
+    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+
+
+@pytest.mark.parametrize("start", [(-1.2, 1.0), (2.0, 2.0), (-2.0, -1.0), (0.0, 3.0), (0.0, 0.0)])
+def test_newton_minimises_rosenbrock_from_several_starts(start):
+    result = sc.newton(ROSENBROCK, "x y", start)
+    assert result.converged
+    np.testing.assert_allclose(result.point, [1, 1], atol=1e-9)  # the minimum, known exactly
+    g, _ = sympy_gradient_and_hessian(ROSENBROCK, ["x", "y"], result.point)
+    assert np.max(np.abs(g)) <= 1e-8 and result.gradient_norm <= 1e-8
+    assert result.steps <= 30  # measured 14 to 25
+    assert len(result.path) == result.steps + 1 and tuple(result.path[0]) == start
+    values = [rosenbrock_value(p) for p in result.path]
+    assert all(after < before for before, after in zip(values, values[1:]))
+
+
+def test_damped_newton_leaves_a_saddle_that_plain_newton_walks_into():
+    formula, names, start = "x^4 - 2*x^2 + y^2", ["x", "y"], [0.1, 1.0]
+    _, h = sympy_gradient_and_hessian(formula, names, start)
+    assert np.linalg.eigvalsh(h).min() < 0 < np.linalg.eigvalsh(h).max()  # indefinite at the start
+    plain = np.array(start)
+    for _ in range(10):
+        plain = plain + sc.newton_step(formula, names, plain)
+    np.testing.assert_allclose(plain, [0, 0], atol=1e-12)  # the saddle point
+    result = sc.newton(formula, names, start)
+    assert result.converged and result.steps <= 10
+    g, h = sympy_gradient_and_hessian(formula, names, result.point)
+    assert np.max(np.abs(g)) <= 1e-8 and np.linalg.eigvalsh(h).min() > 0  # a minimum, by SymPy
+    np.testing.assert_allclose(result.point, [1, 0], atol=1e-9)
+    f = sympy.lambdify(sympy.symbols(names), sympy.sympify(formula))
+    values = [f(*p) for p in result.path]
+    assert all(after < before for before, after in zip(values, values[1:]))
+    assert result.value == pytest.approx(-1, abs=1e-15)
+
+
+def test_damped_newton_converges_where_plain_newton_diverges():
+    # 1-D: the plain step maps x to -x^3, so it diverges from |x| > 1
+    formula, start = "sqrt(1 + x^2) + sqrt(1 + y^2)", [1.5, 0.5]
+    plain = np.array(start)
+    for _ in range(3):
+        plain = plain + sc.newton_step(formula, "x y", plain)
+    expected = 1.5
+    for _ in range(3):
+        expected = -expected ** 3
+    np.testing.assert_allclose(plain[0], expected, rtol=1e-12)  # -56815.1: running away
+    result = sc.newton(formula, "x y", start)
+    assert result.converged and np.max(np.abs(result.point)) < 1e-8 and result.steps <= 10
+
+
+@pytest.mark.parametrize("formula, at", [
+    ("exp(x)*sin(y) + x^4", [0.3, -0.7]),  # indefinite Hessian
+    ("x^2 + y", [1, 2]),  # singular Hessian
+    (ROSENBROCK, [0.0, 3.0]),
+])
+def test_damped_step_is_a_descent_step(formula, at):
+    g, _ = sympy_gradient_and_hessian(formula, ["x", "y"], at)
+    f = sympy.lambdify(sympy.symbols("x y"), sympy.sympify(formula))
+    damped = sc.newton_step(formula, "x y", at, damping=True)
+    assert g @ damped < 0
+    searched = sc.newton_step(formula, "x y", at, damping=True, line_search=True)
+    assert f(*(np.array(at) + searched)) < f(*at)
+    np.testing.assert_allclose(searched / np.linalg.norm(searched),
+                               damped / np.linalg.norm(damped), rtol=1e-12)
+
+
+def test_newton_stops_after_max_steps_without_claiming_convergence():
+    result = sc.newton(ROSENBROCK, "x y", [-1.2, 1.0], max_steps=3)
+    assert result.steps == 3 and not result.converged
+    assert result.value == pytest.approx(rosenbrock_value(result.point), rel=1e-12)
+
+
+def test_newton_at_a_minimum_takes_no_step():
+    result = sc.newton("(x - 2)^2 + y^2", "x y", {"x": 2, "y": 0})
+    assert result.converged and result.steps == 0 and result.to_dict()["point"] == [2.0, 0.0]
+
+
+def test_newton_on_a_function_unbounded_below_ends_unconverged():
+    result = sc.newton("x^2 - y^2", "x y", [1.0, 1e-3])
+    assert not result.converged and result.value < -1e100
+
+
+def test_newton_reuses_the_compiled_derivatives():
+    f = sc.parse("x^4 + x*y + 2*y^2 + cos(y)")
+    sc.newton(f, "x y", [1, 2])
+    before = [c.cache_info() for c in (optimize._compiled_function, optimize._compiled_hessian)]
+    sc.newton(f, "x y", [3, -4])
+    after = [c.cache_info() for c in (optimize._compiled_function, optimize._compiled_hessian)]
+    assert [a.misses for a in after] == [b.misses for b in before]
+
+
 # --- errors ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("formula, at", [
     ("x^2 + y", [1, 2]), ("(x + y)^2", [1, 2]), ("x^3", [0]),
@@ -149,3 +245,24 @@ def test_bad_points(at, words):
 def test_point_must_be_numbers():
     with pytest.raises(TypeError, match="numbers"):
         sc.newton_step("x^2", ["x"], ["a"])
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: sc.newton("x^2", "x", [1], tol=0), sc.SymcalcError, "tolerance"),
+    (lambda: sc.newton("x^2", "x", [1], tol=float("nan")), sc.SymcalcError, "tolerance"),
+    (lambda: sc.newton("x^2", "x", [1], tol="1e-8"), sc.SymcalcTypeError, "tolerance"),
+    (lambda: sc.newton("x^2", "x", [1], max_steps=0), sc.SymcalcError, "max_steps"),
+    (lambda: sc.newton("x^2", "x", [1], max_steps=2.5), sc.SymcalcTypeError, "max_steps"),
+    (lambda: sc.newton("x^2", "x", [1], max_steps=True), sc.SymcalcTypeError, "max_steps"),
+    (lambda: sc.newton("x^2 + y^2", "x y", [1]), sc.SymcalcError, "needs 2 values"),
+    (lambda: sc.newton("log(x)", "x", [-1]), sc.DomainError, "not finite"),
+    (lambda: sc.newton("x +", "x", [1]), sc.ParseError, None),
+    (lambda: sc.newton_step("x^2", "x", [1], damping=1), sc.SymcalcTypeError, "damping"),
+    (lambda: sc.newton_step("x^2", "x", [1], line_search="yes"), sc.SymcalcTypeError,
+     "line_search"),
+    (lambda: sc.newton_step("x^4 - 2*x^2", "x", [0.1], line_search=True), sc.DomainError,
+     "not a descent direction"),
+])
+def test_bad_newton_input(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
