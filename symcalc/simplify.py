@@ -216,9 +216,8 @@ def _expand_products(node: Add) -> Expr | None:
     # (x + 1)^2 - x^2 - 2*x - 1 -> 0,  sigmoid(u)*(1 - y) - y*(1 - sigmoid(u)) -> sigmoid(u) - y:
     # the products of sums (and small whole powers of sums) in the terms are multiplied out when
     # that gives at most EXPANSION_BUDGET terms and a shorter result
-    expanded: list[Expr] = []
-    atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
-    changed = False
+    split: list[tuple[list[Expr], list[tuple[Expr, ...]]]] = []  # (other factors, sums) per term
+    count = 0  # terms after expansion: counted before any product is built
     for term in node.args:
         sums: list[tuple[Expr, ...]] = []
         others: list[Expr] = []
@@ -231,15 +230,25 @@ def _expand_products(node: Add) -> Expr | None:
                 sums.extend([base.args] * exponent.value)
             else:
                 others.append(f)
+        size = 1
+        for total in sums:
+            size *= len(total)
+        count += size
+        if count > EXPANSION_BUDGET:  # the expanded sum would have more terms than the budget
+            return None
+        split.append((others, sums))
+    changed = any(sums for _, sums in split)
+    if not changed:
+        return None
+    expanded: list[Expr] = []
+    atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
+    for term, (others, sums) in zip(node.args, split):
         atoms.update(others if sums else (term,))
         for total in sums:
             atoms.update(total)
         partial = [mul(*others)]
         for total in sums:
-            if len(partial) * len(total) + len(expanded) > EXPANSION_BUDGET:
-                return None
             partial = [mul(p, t) for p in partial for t in total]
-        changed = changed or bool(sums)
         expanded.extend(partial)
     if not changed:
         return None
