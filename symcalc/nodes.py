@@ -27,7 +27,30 @@ Rational = Union[int, Fraction]
 _interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
 
 
-class Expr:
+class Immutable:
+    """What every interned node shares, scalar (``Expr``) or shaped (``symcalc.matrix``): public
+    attributes cannot be set (underscored slots are private caches filled lazily), copies are the
+    node itself, and ``!=`` is the negation of ``==``."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not name.startswith("_"):
+            raise AttributeError(f"expressions are immutable: cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class Expr(Immutable):
     """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
 
     __slots__ = (
@@ -38,11 +61,6 @@ class Expr:
     args: tuple["Expr", ...]
 
     # --- identity -------------------------------------------------------------------------
-    def __setattr__(self, name: str, value: object) -> None:
-        if not name.startswith("_"):  # underscored slots are private caches filled lazily
-            raise AttributeError(f"expressions are immutable: cannot set {name!r}")
-        object.__setattr__(self, name, value)
-
     def __hash__(self) -> int:
         return self._hash
 
@@ -55,10 +73,6 @@ class Expr:
             return isinstance(self, Num) and self.value == other
         return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
     def __reduce__(self):  # pickling goes through the text form, so interning holds
         from .parser import parse
         from .printing import to_str
@@ -66,11 +80,6 @@ class Expr:
                            if isinstance(node, Call) and getattr(node.fn, "base", "")})
         return (parse, (to_str(self), abstract))
 
-    def __copy__(self) -> "Expr":
-        return self
-
-    def __deepcopy__(self, memo) -> "Expr":
-        return self
 
     # --- arithmetic: the canonical constructors, bound by symcalc.expr ------------------------
     def __add__(self, other):

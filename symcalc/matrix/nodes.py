@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
+from ..nodes import Immutable
 from .shapes import Shape
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
@@ -36,7 +37,7 @@ _RANK = {"number": 0, "constant": 1, "symbol": 2, "transpose": 2, "eye": 3, "one
 _KEY_TEXT = 48
 
 
-class MatrixExpr:
+class MatrixExpr(Immutable):
     """A node of a shaped formula: a scalar, a vector or a matrix, with sizes as names.
 
     Build with ``symcalc.vector``, ``symcalc.matrix``, the operators ``+ - * / ** @``, ``.T``
@@ -52,11 +53,6 @@ class MatrixExpr:
     args: tuple["MatrixExpr", ...]
     shape: Shape
 
-    def __setattr__(self, name: str, value: object) -> None:
-        if not name.startswith("_"):
-            raise AttributeError(f"expressions are immutable: cannot set {name!r}")
-        object.__setattr__(self, name, value)
-
     def __hash__(self) -> int:
         return self._hash
 
@@ -66,16 +62,6 @@ class MatrixExpr:
         if isinstance(other, (numbers.Rational, float)) and not isinstance(other, bool):
             return self.kind == "number" and self.data == other
         return False if isinstance(other, MatrixExpr) else NotImplemented
-
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __copy__(self) -> "MatrixExpr":
-        return self
-
-    def __deepcopy__(self, memo) -> "MatrixExpr":
-        return self
 
     @property
     def ndim(self) -> int:
