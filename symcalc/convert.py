@@ -64,6 +64,9 @@ def to_symbols(vs: Iterable[VarLike] | str) -> list[Symbol]:
     """Symbols from names separated by spaces or commas, or from an iterable of variables."""
     if isinstance(vs, (str, Symbol)):
         vs = vs.replace(",", " ").split() if isinstance(vs, str) else [vs]
+    if not isinstance(vs, Iterable):
+        raise SymcalcTypeError(f"variables must be names, Symbols or a list of them, not "
+                               f"{type(vs).__name__} {vs!r}")
     symbols = [to_symbol(v) for v in vs]
     if len(set(symbols)) != len(symbols):
         raise SymcalcError(f"a variable is listed twice in {[str(s) for s in symbols]}")

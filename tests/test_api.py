@@ -299,3 +299,10 @@ def test_from_sympy_takes_sympy_and_refuses_strings_clearly():
     assert sc.from_sympy(sympy.sympify("x*y")) is x * y
     with pytest.raises(TypeError, match="SymPy expression"):
         sc.from_sympy("x*y")
+
+
+@pytest.mark.parametrize("call", [lambda: sc.grad("x", 5), lambda: sc.hessian("x*y", 2.5),
+                                  lambda: sc.jacobian(["x"], None)])
+def test_variables_that_are_not_names_or_a_list_are_a_clear_type_error(call):
+    with pytest.raises(sc.SymcalcTypeError, match="variables must be names"):
+        call()
