@@ -22,10 +22,9 @@ import numbers
 import threading
 import weakref
 from fractions import Fraction
-from typing import Callable, Iterable, Iterator, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from ..nodes import Immutable
+from ..nodes import Immutable, postorder  # one walk for every node with .args
 from .shapes import Shape
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
@@ -181,23 +180,6 @@ def number(value: numbers.Rational) -> MatrixExpr:
 ZERO = number(0)
 ONE = number(1)
 MINUS_ONE = number(-1)
-
-
-def postorder(roots: Iterable[MatrixExpr],
-              done: Optional[Callable[[MatrixExpr], bool]] = None) -> Iterator[MatrixExpr]:
-    """Every distinct node reachable from ``roots`` once, children before parents (iterative)."""
-    seen: set[int] = set()
-    stack = [(r, False) for r in reversed(list(roots))]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
-            continue
-        if id(node) in seen or (done is not None and done(node)):
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((c, False) for c in reversed(node.args) if id(c) not in seen)
 
 
 def sort_key(node: MatrixExpr) -> tuple:
