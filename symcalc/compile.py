@@ -196,11 +196,14 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
     for name, prog in programs.items():
         parameters = parameter_names(prog.variables)
         args = ", ".join(parameters[s] for s in prog.variables)
-        inner = f"_{name}_body"
-        lines = [f"def {inner}({args}{', ' if args else ''}_shape):"]
-        lines += ["    " + line for line in function_body(prog, parameters)]
+        inner, arrays = f"_{name}_body", f"_{name}_arrays"
+        head = f"({args}{', ' if args else ''}_shape):"
+        lines = [f"def {inner}{head}"] + ["    " + line for line in function_body(prog, parameters, plan=False)]
+        if args:  # the memory-planned body, for array arguments
+            lines += ["", "", f"def {arrays}{head}"]
+            lines += ["    " + line for line in function_body(prog, parameters)]
         lines += ["", "", f"def {name}({args}):"]
-        lines += [f"    return _rt.evaluate({inner}, {args})" if args else f"    return {inner}(())"]
+        lines += [f"    return _rt.evaluate({inner}, {arrays}, {args})" if args else f"    return {inner}(())"]
         pieces.append("\n".join(lines) + "\n")
     text = "\n\n".join(pieces)
     helpers = tuple(sorted(set(_HELPER_CALL.findall(text))))
@@ -230,8 +233,9 @@ def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol 
     symbols = variable_symbols(variables)
     for name in functions:
         _check_name(name)
-        if f"_{name}_body" in functions:
-            raise SymcalcError(f"the function names {name!r} and '_{name}_body' collide")
+        for inner in (f"_{name}_body", f"_{name}_arrays"):
+            if inner in functions:
+                raise SymcalcError(f"the function names {name!r} and {inner!r} collide")
     return _generate({name: program(exprs, symbols) for name, exprs in functions.items()}).source
 
 

@@ -17,6 +17,7 @@ from typing import Sequence, Union
 
 from .bigint import power_fits
 from .expr import ZERO, Add, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from .memory_plan import planned_body
 from .program import Program
 
 SUM, PRODUCT, UNARY, POWER, ATOM = range(5)  # Python precedence of a printed piece
@@ -179,7 +180,7 @@ class _Printer:
     """Turns a Program into the statements of a function body."""
 
     def __init__(self, prog: Program, parameters: dict[Symbol, str]):
-        self.lines: list[str] = []
+        self.assignments: list[tuple[str, str]] = []  # (temporary, text), in order
         self.pieces: dict[Expr, _Piece] = {
             s: _Piece(name, ATOM) for s, name in parameters.items()}
         self.assigned: set[Expr] = set()
@@ -206,7 +207,7 @@ class _Printer:
 
     def _assign(self, text: str) -> _Piece:
         name = f"_t{next(self._temps)}"
-        self.lines.append(f"{name} = {text}")
+        self.assignments.append((name, text))
         return _Piece(name, ATOM)
 
     def _piece(self, node: Expr) -> _Piece:
@@ -306,23 +307,38 @@ class _Printer:
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 
-def function_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
+def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
     """The statements computing ``prog`` from the parameters (named as given) and ``_shape``,
-    the broadcast shape of the arguments, ending with a ``return``."""
+    the broadcast shape of the arguments, ending with a ``return``.
+
+    ``plan=True``: the body for NumPy arrays, which frees each temporary after its last use,
+    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``).
+    ``plan=False``: pure assignments only, with a list output assembled by ``_rt.assemble``;
+    it also runs on Python floats, and on arrays that cannot be written in place.
+    """
     printer = _Printer(prog, parameters)
     printer.run()
-    body = list(printer.lines)
-    everything = set(prog.variables)
     if not prog.shape:
         (root,) = prog.roots
         value = printer.pieces[root].text
+        everything = set(prog.variables)
         covers = root.free_symbols == everything and everything
-        body.append(f"return {value}" if covers else f"return _rt.filled(_shape, {value})")
+        outputs = [("return", value if covers else f"_rt.filled(_shape, {value})")]
     else:
-        has_zeros = ZERO in prog.roots
-        body.append(f"_out = np.{'zeros' if has_zeros else 'empty'}({prog.shape!r} + _shape)")
-        for index, root in zip(itertools.product(*(range(n) for n in prog.shape)), prog.roots):
-            if root is not ZERO:
-                body.append(f"_out[{', '.join(map(str, index))}] = {printer.pieces[root].text}")
-        body.append("return _out")
-    return body
+        indices = itertools.product(*(range(n) for n in prog.shape))
+        outputs = [(f"_out[{', '.join(map(str, index))}]", printer.pieces[root].text)
+                   for index, root in zip(indices, prog.roots)]
+    if plan:
+        body = []
+        if prog.shape:
+            zeros = ZERO in prog.roots
+            body.append(f"_out = np.{'zeros' if zeros else 'empty'}({prog.shape!r} + _shape)")
+            outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
+                       if root is not ZERO]
+        body += planned_body(printer.assignments, outputs, list(parameters.values()))
+        return body + (["return _out"] if prog.shape else [])
+    body = [f"{name} = {text}" for name, text in printer.assignments]
+    if not prog.shape:
+        return body + [f"return {outputs[0][1]}"]
+    return body + [f"return _rt.assemble({prog.shape!r}, ["] + [
+        f"    {text}," for _, text in outputs] + ["], _shape)"]

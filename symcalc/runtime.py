@@ -59,8 +59,9 @@ def numpy_scalars(*args: float) -> tuple[np.float64, ...]:
     return tuple(np.float64(a) for a in args)
 
 
-def evaluate(body: Callable[..., Array], *args: Any) -> Array:
-    """Run a generated function body on prepared arguments.
+def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: Any) -> Array:
+    """Run a generated function on its arguments: ``arrays``, the memory-planned body, when every
+    argument is an array; ``body``, the pure one, otherwise.
 
     At a single point the body runs on Python floats, the fastest way; where they raise (1/0,
     overflow) or turn complex, the point is computed again in NumPy scalars, which give inf or
@@ -74,6 +75,8 @@ def evaluate(body: Callable[..., Array], *args: Any) -> Array:
         except ArgumentError as exc:
             name = body.__code__.co_varnames[exc.position]
             raise TypeError(f"argument {name}: {exc}") from None
+        if shape and _all_arrays(map(type, values)):
+            return arrays(*values, shape)
     try:
         result = body(*values, shape)
     except FLOAT_FAULTS:
@@ -83,6 +86,9 @@ def evaluate(body: Callable[..., Array], *args: Any) -> Array:
     if result is None or isinstance(result, complex):
         result = body(*numpy_scalars(*values), shape)
     return result
+
+
+_all_arrays = {np.ndarray}.issuperset
 
 
 class ArgumentError(TypeError):
@@ -109,9 +115,17 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
     """``value`` broadcast to ``shape`` as a new float array (a float for the empty shape)."""
     if not shape:
         return float(value)
-    out = np.empty(shape)
-    out[...] = value
-    return out
+    return np.zeros(shape) + value
+
+
+def assemble(nesting: tuple[int, ...], rows: Sequence[Array], shape: tuple[int, ...]) -> Array:
+    """The output rows (floats, or arrays that broadcast to ``shape``) as one new float array
+    of shape ``nesting + shape``, built without writing into an array."""
+    if not shape:
+        stacked = np.array(rows, dtype=float)  # a complex row raises TypeError, as for floats
+        return stacked if len(nesting) == 1 else stacked.reshape(nesting)
+    stacked = np.stack([np.broadcast_to(row, shape) for row in rows]).astype(float, copy=False)
+    return stacked.reshape(nesting + shape)
 
 
 # --- stable elementwise functions -------------------------------------------------------------

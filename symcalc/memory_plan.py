@@ -1,0 +1,191 @@
+"""Memory planning: the printed assignments of a function body -> a body for array arguments
+whose memory is the live set, not every intermediate.
+
+The printer (``symcalc.numpy_printer``) gives the temporaries ``_tN = text`` in order and the
+text of each output.  Here
+
+- each output row is computed as soon as its operands are (rather than all at the end), straight
+  into ``_out[i]``: one ufunc with ``out=_out[i]``, or an assignment into the row;
+- a temporary whose last use is an output row, and that one ufunc computes, is computed in that
+  row, and the row's own operation then runs in place there;
+- an operation that one ufunc computes and that is the last use of a temporary of the same
+  variables (so of the same shape: the planned body only ever runs on array arguments) writes
+  into that temporary's buffer (``_t3 *= x``, ``np.sin(_t3, out=_t3)``);
+- every other temporary is deleted after its last use.
+
+Parameters are never written: only buffers that a ufunc of this body allocated are reused.  All
+of this works on the printed text, so what runs is exactly what is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+_ROW = r"_out\[[\d, ]+\]"
+_ATOM = rf"(?:{_ROW}|[A-Za-z_]\w*|\d[\d.]*(?:e[+-]?\d+)?)"  # a name, an output row or a number
+_BINARY = re.compile(rf"^({_ATOM}) (\*\*|[*/+-]) ({_ATOM})$")
+_NEGATION = re.compile(rf"^-({_ATOM})$")
+_CALL = re.compile(rf"^np\.(\w+)\(({_ATOM})(?:, ({_ATOM}))?\)$")
+_TEMP = re.compile(r"\b_t\d+\b")
+_IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+_OPERATORS = {"*": "multiply", "/": "divide", "+": "add", "-": "subtract", "**": "power"}
+_COMMUTATIVE = {"*", "+"}
+
+
+@dataclass(frozen=True)
+class _Ufunc:
+    """A statement that one NumPy ufunc computes: ``np.<name>(*operands)``."""
+
+    name: str
+    operands: tuple[str, ...]
+    operator: Optional[str] = None  # "*" for a product, which has an augmented form "t *= b"
+
+    def into(self, out: str, texts: Sequence[str]) -> str:
+        return f"np.{self.name}({', '.join(texts)}, out={out})"
+
+    def in_place(self, buffer: str, texts: Sequence[str], position: int) -> str:
+        """The statement computing this into ``buffer``, which is operand ``position``."""
+        if self.operator and (position == 0 or self.operator in _COMMUTATIVE):
+            return f"{buffer} {self.operator}= {texts[1 - position]}"
+        return self.into(buffer, texts)
+
+
+def _ufunc(text: str) -> Optional[_Ufunc]:
+    match = _BINARY.match(text)
+    if match:
+        left, operator, right = match.groups()
+        return _Ufunc(_OPERATORS[operator], (left, right), operator)
+    match = _NEGATION.match(text)
+    if match:
+        return _Ufunc("negative", (match.group(1),))
+    match = _CALL.match(text)
+    if match:
+        name, *operands = (g for g in match.groups() if g is not None)
+        function = getattr(np, name, None)
+        if isinstance(function, np.ufunc) and function.nin == len(operands) and function.nout == 1:
+            return _Ufunc(name, tuple(operands))
+    return None
+
+
+@dataclass
+class _Statement:
+    target: str  # a temporary "_tN", an output row "_out[i]", or "return"
+    text: str
+    reads: tuple[str, ...]  # the temporaries the text reads
+
+
+def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple[str, str]],
+                 parameters: Sequence[str]) -> list[str]:
+    """The planned statements for the temporaries ``assignments`` (name, text) and the outputs
+    (target, text): targets are output rows ``_out[i, j]``, or one ``"return"`` (whose text is
+    the whole return expression).  The caller allocates ``_out`` first and returns it after."""
+    free = _free_names(assignments, set(parameters))
+    sequence = _schedule(assignments, outputs)
+    last = {}
+    for k, statement in enumerate(sequence):
+        for name in statement.reads:
+            last[name] = k
+    placed = _placements(sequence, last)
+    names = {temp: row for temp, row in placed.items()}  # a temporary's current spelling
+    owned: set[str] = set()  # temporaries holding a buffer this body allocated
+    lines: list[str] = []
+    for k, statement in enumerate(sequence):
+        text = _TEMP.sub(lambda m: names.get(m.group(), m.group()), statement.text)
+        op = _ufunc(text)
+        target = statement.target
+        consumed = None
+        if target == "return":
+            lines.append(f"return {text}")
+            continue
+        if target.startswith("_out"):
+            if text != target:  # a row already computed where its temporary was
+                lines.append(f"{target} = {text}" if op is None else op.into(target, op.operands))
+        elif target in placed:
+            row = placed[target]
+            lines.append(f"{row} = {text}" if op is None else op.into(row, op.operands))
+        else:
+            consumed = _reusable(op, statement, k, names, owned, last, free) if op else None
+            if consumed is None:
+                lines.append(f"{target} = {text}")
+                if op is not None and free[target]:
+                    owned.add(target)
+            else:
+                buffer = names[consumed]
+                lines.append(op.in_place(buffer, op.operands, op.operands.index(buffer)))
+                names[target] = buffer
+                owned.add(target)
+        if k + 1 < len(sequence):
+            dead = [names.get(t, t) for t in statement.reads
+                    if last[t] == k and t != consumed and t not in placed]
+            if dead:
+                lines.append(f"del {', '.join(dict.fromkeys(dead))}")
+    return lines
+
+
+def _free_names(assignments: Sequence[tuple[str, str]], parameters: set[str]) -> dict[str, frozenset]:
+    """The parameters each temporary depends on (read from the text)."""
+    free: dict[str, frozenset] = {}
+    for name, text in assignments:
+        found = set(_IDENTIFIER.findall(text)) & parameters
+        for temp in _TEMP.findall(text):
+            found |= free[temp]
+        free[name] = frozenset(found)
+    return free
+
+
+def _schedule(assignments: Sequence[tuple[str, str]],
+              outputs: Sequence[tuple[str, str]]) -> list[_Statement]:
+    """The temporaries in order, each output row right after the last temporary it reads, the
+    return last."""
+    position = {name: k for k, (name, _) in enumerate(assignments)}
+    after: list[list[_Statement]] = [[] for _ in range(len(assignments) + 1)]
+    final = []
+    for target, text in outputs:
+        statement = _Statement(target, text, tuple(dict.fromkeys(_TEMP.findall(text))))
+        if target == "return":
+            final.append(statement)
+        else:
+            after[max((position[t] + 1 for t in statement.reads), default=0)].append(statement)
+    sequence = list(after[0])
+    for (name, text), rows in zip(assignments, after[1:]):
+        sequence.append(_Statement(name, text, tuple(dict.fromkeys(_TEMP.findall(text)))))
+        sequence.extend(rows)
+    return sequence + final
+
+
+def _placements(sequence: Sequence[_Statement], last: dict[str, int]) -> dict[str, str]:
+    """Temporaries computed by one ufunc straight into an output row: the row that is exactly
+    the temporary, or else the row that is its last use."""
+    placed: dict[str, str] = {}
+    claimed: set[str] = set()
+    defined = {s.target: s for s in sequence if s.target.startswith("_t")}
+    for statement in sequence:
+        if statement.target.startswith("_out") and statement.text in defined:
+            temp = statement.text
+            if temp not in placed and statement.target not in claimed and _ufunc(defined[temp].text):
+                placed[temp] = statement.target
+                claimed.add(statement.target)
+    for temp, statement in defined.items():
+        if temp in placed or not _ufunc(statement.text):
+            continue
+        user = sequence[last[temp]]
+        if user.target.startswith("_out") and user.target not in claimed:
+            placed[temp] = user.target
+            claimed.add(user.target)
+    return placed
+
+
+def _reusable(op: _Ufunc, statement: _Statement, k: int, names: dict[str, str], owned: set[str],
+              last: dict[str, int], free: dict[str, frozenset]) -> Optional[str]:
+    """A temporary whose buffer ``statement`` may overwrite: an operand allocated by this body,
+    not used after, of the statement's variables (so of its shape)."""
+    for temp in statement.reads:
+        if (temp in owned and last[temp] == k and free[temp] == free[statement.target]
+                and names.get(temp, temp) in op.operands):
+            return temp
+    return None
