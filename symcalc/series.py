@@ -69,10 +69,19 @@ class Propagation:
         return raw_add(a, b) if self.raw else add(a, b)
 
     def mul(self, a: Expr, b: Expr) -> Expr:
-        return raw_mul(a, b) if self.raw else mul(a, b)
+        if not self.raw:
+            return mul(a, b)
+        if isinstance(a, Num) or isinstance(b, Num):
+            return self.scale(a.value, b) if isinstance(a, Num) else self.scale(b.value, a)
+        return raw_mul(a, b)
 
     def scale(self, q: Fraction | int, a: Expr) -> Expr:
-        return a if q == 1 else self.mul(Num(q), a)
+        """``q * a``; in the graph mode ``q * (p * b)`` is folded to ``(q*p) * b``."""
+        if self.raw and isinstance(a, Mul) and len(a.args) == 2 and isinstance(a.args[0], Num):
+            q, a = q * a.args[0].value, a.args[1]
+        if q == 1:
+            return a
+        return raw_mul(Num(q), a) if self.raw else mul(Num(q), a)
 
     def total(self, terms: Iterable[Expr]) -> Expr:
         result = ZERO
@@ -254,7 +263,7 @@ def derivative_graph(e: Expr, variable: Symbol, order: int) -> Expr:
     if variable not in e.free_symbols:
         return ZERO
     p = Propagation([e], variable, order)
-    return raw_mul(Num(math.factorial(order)), p.c(e, order))
+    return p.scale(math.factorial(order), p.c(e, order))
 
 
 def coefficients(e: Expr, variable: Symbol, point: Expr, order: int) -> list[Expr]:
