@@ -118,6 +118,17 @@ def test_large_derivatives_are_the_shared_graph():
     assert small == pytest.approx(float(reference.subs(s, 0.7)), rel=1e-12)
 
 
+def test_a_graph_too_long_to_print_is_an_error_not_a_hang():
+    d = sc.diff("tan(x)", "x", 30)  # the readable form is far over the budget
+    assert sc.count_ops(d) <= 1000
+    with pytest.raises(sc.SymcalcError, match="too large to print"):
+        str(d)
+    d29 = sc.lambdify(sc.diff("tan(x)", "x", 29), "x")(0.0)
+    exact = coefficients(sc.parse("tan(x)"), X, ZERO, 29)[29].value * math.factorial(29)
+    assert d29 == pytest.approx(float(exact), rel=1e-10)  # the tangent numbers
+    assert sc.lambdify(d, "x")(0.0) == pytest.approx(0.0, abs=1e-6 * float(exact))
+
+
 def test_orders_zero_and_one_and_constants():
     assert sc.diff("x^2", "x", 0) is sc.parse("x^2")
     assert sc.diff("y^2", "x", 3) is ZERO
