@@ -13,8 +13,8 @@ from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from itertools import combinations
 from typing import Iterable, Mapping, Sequence
 
-from .convert import (Derivatives, ExprLike, VarLike, check_order, split_formulas, to_expr, to_exprs,
-                      to_symbol, to_symbols)
+from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
+                      to_expr, to_exprs, to_symbol, to_symbols)
 from .diff import forward, reverse
 from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
 from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
@@ -23,6 +23,7 @@ from .expr import count_ops as _count_ops
 from .functions import abs_
 from .layout import latex_matrix
 from .printing import latex as _latex
+from .series import derivative_graph
 from .simplify import simplify as _simplify
 from .matrix import api as _matrix
 
@@ -38,12 +39,26 @@ def derivative(e: Expr, var: Symbol) -> Expr:
     return _simplified(forward(e, {var: ONE}))
 
 
-def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
+_READABLE_STEP_INPUT = 60  # operations: a readable step of a high-order derivative starts from no more
+_READABLE_RESULT = 1000  # operations: a high-order readable derivative larger than this is not kept
+
+
+def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Expr:
     """Derivative of ``e``.
 
     ``diff(e, "x")`` is de/dx, ``diff(e, "x", 3)`` the third derivative, ``diff(e, "x", "y")`` the
     mixed partial d^2 e/(dy dx), ``diff(e, "x", 2, "y")`` d^3 e/(dy dx^2).  With no variable and an
     expression of one variable, that variable is used.
+
+    A derivative of order 2 or more is also built by Taylor-mode arithmetic (``symcalc.series``)
+    as one shared graph, whose size grows polynomially in the order, while the readable form
+    (simplified, canonical) may swell exponentially.  The readable form is built one
+    differentiation at a time while it stays small: each step after the first starts from at
+    most 60 operations, and the result has at most 1000.  Within that budget ``diff`` returns the
+    readable form, and ``lambdify``/``codegen`` of that very expression compile the graph
+    instead when it needs fewer operations.  Beyond the budget ``diff`` returns the graph itself:
+    an ``Expr`` of the same value, raw (not canonical), whose printed text may be long;
+    ``readable=True`` builds the readable form whatever its size, ``readable=False`` never.
 
     >>> diff("x^3*y", "x", 2)
     Expr('6*x*y')
@@ -64,12 +79,33 @@ def diff(e: ExprLike, *spec: VarLike | int) -> Expr:
         if len(free) != 1:
             raise SymcalcError("diff(e) needs a variable when e does not have exactly one")
         steps = [(free[0], 1)]
+    if readable is not True and any(count >= 2 for _, count in steps):
+        return _high_order(result, steps, readable is None)
     for var, count in steps:
         for _ in range(count):
             if result is ZERO:
                 break
             result = derivative(result, var)
     return result
+
+
+def _high_order(f: Expr, steps: list[tuple[Symbol, int]], want_readable: bool) -> Expr:
+    """The derivative as a Taylor-mode graph, and as a readable form while within the budget."""
+    graph, readable, first = f, f if want_readable else None, True
+    for var, count in steps:
+        graph = derivative_graph(graph, var, count)
+        for _ in range(count):
+            if readable is None or readable is ZERO:
+                break
+            if not first and _count_ops([readable]) > _READABLE_STEP_INPUT:
+                readable = None
+                break
+            readable, first = derivative(readable, var), False
+    if readable is None or _count_ops([readable]) > _READABLE_RESULT:
+        return graph
+    if graph is not readable and readable.args:
+        graph_forms[readable] = graph
+    return readable
 
 
 def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:

@@ -15,6 +15,7 @@ one without importing the API.
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import Iterable, Sequence, Union
 
 from .errors import SymcalcError, SymcalcTypeError
@@ -42,6 +43,11 @@ class Derivatives(list):
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {latex_matrix(self)}$"
+
+
+# A readable high-order derivative -> the same derivative as a shared Taylor-mode graph (see
+# symcalc.calculus.diff); code generation compiles whichever needs fewer operations.
+graph_forms: "weakref.WeakKeyDictionary[Expr, Expr]" = weakref.WeakKeyDictionary()
 
 
 def to_expr(e: ExprLike) -> Expr:

@@ -31,7 +31,9 @@ from .expr import (
 )
 
 from .registry import ALIASES, REGISTRY, CodeForm, Function, lookup  # noqa: F401  (re-exported)
+from .registry import LOG_SERIES as _LOG_SERIES
 from .registry import exact_at as _at
+from .registry import follows as _follows
 from .registry import latex_command as _tex
 from .registry import numpy_template as _np
 from .registry import rational_values as _num
@@ -114,28 +116,28 @@ sin = _register(Function(
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
     evaluate=_sin_value, undoes="asin", pythagorean=("cos", 1), sympy_names=("sin",),
-    real=math.sin,
+    real=math.sin, series=_follows(lambda y, u: cos(u)),
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
     evaluate=_cos_value, undoes="acos", pythagorean=("sin", 1), sympy_names=("cos",),
-    real=math.cos,
+    real=math.cos, series=_follows(lambda y, u: sin(u), -1),
 ))
 tan = _register(Function(
     "tan", 1, 1,
     partials=lambda x: [1 + tan(x) ** 2],
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
     evaluate=_tan_value, undoes="atan", sympy_names=("tan",),
-    real=math.tan,
+    real=math.tan, series=_follows(lambda y, u: 1 + y ** 2),
 ))
 exp = _register(Function(
     "exp", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
     evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
-    real=math.exp,
+    real=math.exp, series=_follows(lambda y, u: y),
 ))
 
 
@@ -169,6 +171,7 @@ log = _register(Function(
     latex=lambda a: f"\\log\\left({a[0]}\\right)" if len(a) == 1
     else f"\\log_{{{a[1]}}}\\left({a[0]}\\right)",
     evaluate=_log_value, undoes="exp", needs_stable_forms=True, sympy_names=("log",),
+    series=_LOG_SERIES,
     real=lambda x, *b: math.log(x) / math.log(b[0]) if b else math.log(x),
 ))
 sqrt = _register(Function(
@@ -209,21 +212,21 @@ sinh = _register(Function(
     partials=lambda x: [cosh(x)],
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
-    real=math.sinh,
+    real=math.sinh, series=_follows(lambda y, u: cosh(u)),
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), sympy_names=("cosh",),
-    real=math.cosh,
+    real=math.cosh, series=_follows(lambda y, u: sinh(u)),
 ))
 tanh = _register(Function(
     "tanh", 1, 1,
     partials=lambda x: [1 - tanh(x) ** 2],
     numpy=_np("np.tanh({0})"), sympy=lambda sp, x: sp.tanh(x), latex=_tex("\\tanh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("tanh",),
-    real=math.tanh,
+    real=math.tanh, series=_follows(lambda y, u: 1 - y ** 2),
 ))
 asin = _register(Function(
     "asin", 1, 1,
@@ -252,7 +255,7 @@ sigmoid = _register(Function(
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
     evaluate=_at(ZERO, HALF), reflection=(1, -1), needs_stable_forms=True,
-    real=_real_sigmoid,
+    real=_real_sigmoid, series=_follows(lambda y, u: y * (1 - y)),
 ))
 softplus = _register(Function(
     "softplus", 1, 1,

@@ -13,8 +13,8 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from .bigint import int_to_digits
-from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, degree, postorder,
-                   store)
+from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, degree,
+                   postorder, store)
 
 # precedence of a printed piece: what binds it (higher binds tighter)
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
@@ -303,8 +303,17 @@ def _text_piece(node: Expr) -> _Piece:
 _TEXT_LAYOUT = _Layout(_TextStyle(), _text_piece)
 
 
+_MAX_TEXT = 10_000_000  # characters: a shared graph (a high-order derivative) can be far longer
+
+
 def to_str(e: Expr) -> str:
-    """Infix text of ``e`` that ``symcalc.parse`` reads back to an equal expression."""
+    """Infix text of ``e`` that ``symcalc.parse`` reads back to an equal expression.
+
+    A graph whose text would be longer than ten million characters (a raw high-order derivative
+    written out as a tree) is a ``SymcalcError`` instead of a hang.
+    """
+    if e._text is None:
+        _check_text_size(e)
     for node in postorder([e], done=lambda n: n._text is not None):
         store(node, "_text", _TEXT_LAYOUT.node(node))
     return e._text.text
@@ -318,6 +327,19 @@ _GREEK_NAMES = {
 }
 _TRAILING_DIGITS = re.compile(r"^(.*?[^\d])(\d+)$")
 _ACCENTS = ("hat", "bar", "tilde", "dot")
+
+
+def _check_text_size(e: Expr) -> None:
+    """A lower bound of the length of ``e``'s text (each node written once per use), checked."""
+    size: dict[Expr, int] = {}
+    for node in postorder([e], done=lambda n: n._text is not None):
+        size[node] = 1 + sum(len(a._text.text) if a._text is not None else size[a] for a in node.args)
+        if size[node] > _MAX_TEXT:
+            from .errors import SymcalcError
+            raise SymcalcError(f"the expression is too large to print: its text would be longer "
+                               f"than {_MAX_TEXT:,} characters, although it has only "
+                               f"{count_ops([e]):,} operations once shared; lambdify or codegen "
+                               f"compile it, and count_ops measures it")
 
 
 def latex_name(name: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, Sequence, Union
 
 from .errors import SymcalcError, SymcalcTypeError
-from .convert import Derivatives, to_expr, to_symbols
+from .convert import Derivatives, graph_forms, to_expr, to_symbols
 from .expr import (ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, postorder,
                    raw_mul, structural_key)
 from .stability import Stabiliser, same_kind
@@ -126,6 +126,8 @@ def _flatten(obj: Any, stabilise: Stabiliser, level: int) -> tuple[list[Expr], t
         return (graph if count_ops(graph) < count_ops(readable) else readable), shape
     if hasattr(obj, "shape") and hasattr(obj, "tolist"):  # a NumPy array of expressions
         obj = obj.tolist()
+    if isinstance(obj, Expr) and obj in graph_forms:  # a high-order derivative: see calculus.diff
+        return _flatten(Derivatives([obj], [graph_forms[obj]]), stabilise, level)[0], ()
     if not isinstance(obj, (list, tuple)):
         return [to_expr(obj)], ()
     if level >= _MAX_NESTING:

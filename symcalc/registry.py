@@ -36,6 +36,7 @@ class Function:
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
     real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
+    series: Optional["SeriesRule"] = None  # Taylor-mode recurrence (symcalc.series); None: generic
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))
@@ -63,6 +64,39 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<symcalc function {self.name}>"
+
+
+@dataclass(frozen=True)
+class SeriesRule:
+    """How the Taylor coefficients of ``y = f(u)`` follow from lower ones (see symcalc.series).
+
+    ``uses(y, *args)`` names the auxiliary expressions (such as ``cos(u)`` for ``sin``) whose
+    coefficients below order k the step reads; ``step(s, k, y, *args)`` returns ``y_k`` for
+    k >= 1, reading coefficients through ``s`` (a ``symcalc.series.Propagation``).
+    """
+
+    uses: Callable[..., tuple[Expr, ...]]
+    step: Callable[..., Expr]  # (s, k, y, used) -> y_k, ``used`` the tuple ``uses`` gave
+
+
+def follows(derivative: Callable[[Expr, Expr], Expr], sign: int = 1) -> SeriesRule:
+    """The rule of ``y' = sign * derivative(y, u) * u'``: y_k = sign/k sum_j j u_j g_(k-j).
+
+    ``derivative`` builds g from y and u: ``exp`` is ``follows(lambda y, u: y)``, ``sin`` is
+    ``follows(lambda y, u: cos(u))``, ``tanh`` is ``follows(lambda y, u: 1 - y^2)``.
+    """
+    return SeriesRule(uses=lambda y, u: (derivative(y, u),),
+                      step=lambda s, k, y, used: s.chain(y.args[0], used[0], k, sign))
+
+
+def _log_step(s, k: int, y: Expr, used) -> Expr:
+    """u y' = u': y_k = (u_k - 1/k sum_{j<k} j y_j u_(k-j)) / u_0."""
+    u = y.args[0]
+    inner = s.total(s.mul(s.derivative_coefficient(y, j), s.c(u, k - j)) for j in range(1, k))
+    return s.mul(s.inv(u), s.add(s.c(u, k), s.scale(Fraction(-1, k), inner)))
+
+
+LOG_SERIES = SeriesRule(uses=lambda y, u: (), step=_log_step)
 
 
 REGISTRY: dict[str, Function] = {}

@@ -1,25 +1,24 @@
 """Taylor polynomials of one or several variables, with exact coefficients.
 
-Each distinct partial derivative is computed once: the derivative for the multi-index
-``(i1 <= i2 <= ... <= ik)`` is the derivative along ``x_ik`` of the one for ``(i1, ..., ik-1)``,
-so degree k reuses degree k - 1 and mixed partials that differ only in the order of
-differentiation are never recomputed.  The chain of derivatives is kept in the canonical form the
-differentiation engine builds, without further simplification: only the values at the point are
-simplified, which keeps high orders small (the 20th derivative of ``tan(x)`` stays ~50 operations).
+The coefficients come from Taylor-mode arithmetic (``symcalc.series``): truncated power series
+pushed through the expression graph once, never a chain of derivatives.  With several variables
+the series are nested, one variable at a time: the coefficients of ``f`` in ``x1`` at ``a1`` are
+expressions of the other variables, whose coefficients in ``x2`` at ``a2`` are found the same way,
+and so on, each to the order that the total degree leaves.  At a rational point the coefficients
+are exact numbers; ``sin(1)`` stays symbolic; every coefficient is simplified at the end.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
 from .convert import ExprLike, VarLike, check_order, to_expr, to_symbol
-from .diff import forward
 from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
-from .expr import ONE, ZERO, Expr, Num, Symbol, add, mul, power, rebuild
+from .expr import ZERO, Expr, Num, Symbol, add, mul, power, rebuild
 from .numeric import is_defined
+from .series import coefficients
 from .simplify import simplify
 
 
@@ -65,27 +64,51 @@ def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,
         steps = _displacement_symbols(f, centre, variables)
     else:
         steps = [x - centre[x] for x in variables]
-    at = {x: centre[x] for x in variables}
+    at = [centre[x] for x in variables]
 
-    values = {f: _value_at(f, f, at, point)}
+    values = {(): _value_at(f, f, {x: centre[x] for x in variables}, point)}
     _check_defined(f, values, point)  # first, so that an undefined f is named as such
-    terms = [values[f]]
-    previous: dict[tuple[int, ...], Expr] = {(): f}
-    for degree in range(1, order + 1):
-        current: dict[tuple[int, ...], Expr] = {}
-        for index in combinations_with_replacement(range(len(variables)), degree):
-            parent = previous[index[:-1]]
-            d = ZERO if parent is ZERO else forward(parent, {variables[index[-1]]: ONE})
-            current[index] = d
-            if d is not ZERO:
-                if d not in values:
-                    values[d] = _value_at(d, f, at, point)
-                terms.append(_term(values[d], index, steps))
-        if all(d is ZERO for d in current.values()):
-            break  # every higher derivative vanishes too
-        previous = current
+    stage = {(): f}  # the coefficient expressions of the leading variables' exponents
+    for i, x in enumerate(variables):
+        last = i == len(variables) - 1
+        deeper: dict[tuple[int, ...], Expr] = {}
+        for index, c in stage.items():
+            left = order - sum(index)
+            for k, ck in enumerate(_expand(c, x, at[i], left, f, point)):
+                if ck is not ZERO:
+                    deeper[index + (k,)] = ck if last else _simplified(ck, f, point)
+        stage = deeper
+    terms = []
+    for exponents, c in stage.items():
+        index = tuple(i for i, k in enumerate(exponents) for _ in range(k))
+        value = values[()] if not index else _simplified(mul(c, Num(_factorial(index))), f, point)
+        values[index] = value
+        terms.append(_term(value, index, steps))
     _check_defined(f, values, point)
     return add(*terms)  # coefficients are simplified; simplifying the sum could factor terms
+
+
+def _expand(e: Expr, x: Symbol, a: Expr, order: int, f: Expr, point: Mapping) -> list[Expr]:
+    """The Taylor coefficients of ``e`` in ``x`` at ``a`` up to ``order``, or the DomainError that
+    says ``f`` has no expansion at the point."""
+    try:
+        return coefficients(e, x, a, order)
+    except (DivisionByZeroError, DomainError) as error:
+        raise DomainError(f"{f} has no Taylor expansion at {_show(point)}: it or one of its "
+                          f"derivatives is undefined there ({error})") from None
+
+
+def _simplified(e: Expr, f: Expr, point: Mapping) -> Expr:
+    try:
+        return simplify(e)
+    except DivisionByZeroError as error:
+        raise DomainError(f"{f} has no Taylor expansion at {_show(point)}: one of its derivatives "
+                          f"is undefined there ({error})") from None
+
+
+def _factorial(index: tuple[int, ...]) -> int:
+    """``alpha!`` for the multi-index."""
+    return math.prod(math.factorial(k) for _, k in _counts(index))
 
 
 def _centre(f: Expr, point: Mapping[VarLike, ExprLike]) -> dict[Symbol, Expr]:
@@ -149,13 +172,12 @@ def _value_at(d: Expr, f: Expr, at: Mapping[Symbol, Expr], point: Mapping) -> Ex
                          f"there (division by zero)") from None
 
 
-def _check_defined(f: Expr, values: Mapping[Expr, Expr], point: Mapping) -> None:
+def _check_defined(f: Expr, values: Mapping[tuple[int, ...], Expr], point: Mapping) -> None:
     """A DomainError if a numeric coefficient is not a real number (``log(0)``, ``asin(2)``)."""
-    numeric = [(d, v) for d, v in values.items() if not v.free_symbols]
-    d = next((d for d, v in numeric if not is_defined(v)), None)
-    if d is None:
+    index = next((i for i, v in values.items() if not v.free_symbols and not is_defined(v)), None)
+    if index is None:
         return
-    what = "its value" if d is f else f"its derivative {simplify(d)}"
+    what = "its value" if not index else f"its derivative of order {len(index)}"
     raise DomainError(f"{f} has no Taylor expansion at {_show(point)}: {what} is undefined "
                      f"there (not a real number)")
 

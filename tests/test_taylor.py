@@ -11,6 +11,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+import sympy.polys.ring_series
+import sympy.polys.rings
 
 import symcalc as sc
 
@@ -174,21 +176,39 @@ def test_coefficients_stay_exact():
     assert sympy.Poly(to_sympy(result), X) == expected  # rational coefficients, term by term
 
 
-def test_each_distinct_partial_is_differentiated_once(monkeypatch):
+def test_one_series_propagation_per_coefficient_of_the_leading_variables(monkeypatch):
     calls = []
-    original = taylor_module.forward
+    original = taylor_module.coefficients
 
-    def counting(e, tangents):
-        calls.append((e, tangents))
-        return original(e, tangents)
+    def counting(e, x, a, order):
+        calls.append((e, x, order))
+        return original(e, x, a, order)
 
-    monkeypatch.setattr(taylor_module, "forward", counting)
+    monkeypatch.setattr(taylor_module, "coefficients", counting)
     sc.taylor("exp(x + 2*y + 3*z)", {"x": 0, "y": 0, "z": 0}, 4)
-    # one call per multi-index of degree 1..4 in 3 variables: C(3 + 4, 4) - 1
-    assert len(calls) == math.comb(3 + 4, 4) - 1
+    # one for f, one per coefficient in x (degree 0..4), one per pair of degrees in x, y (<= 4)
+    assert len(calls) == 1 + 5 + math.comb(4 + 2, 2)
+    assert [order for _, _, order in calls[1:6]] == [4, 3, 2, 1, 0]  # each to the degree left
     calls.clear()
-    sc.taylor("x^2*y", {"x": 1, "y": 1}, 8)  # a polynomial: stops once every derivative is 0
-    assert len(calls) <= sum(k + 1 for k in range(1, 5))
+    sc.taylor("x^2*y", {"x": 1, "y": 1}, 8)  # a polynomial: zero coefficients are not expanded
+    assert len(calls) == 1 + 3
+
+
+def test_order_20_and_three_variables_at_order_6():
+    ours = sc.taylor("exp(sin(x))/(1 + x^2)", {"x": 0}, 20)
+    several = sc.taylor("exp(x*y)*sin(x + z)/(1 + y^2)", {"x": 0, "y": 0, "z": 0}, 6)
+    # SymPy's series arithmetic (sympy.series itself takes minutes at this order)
+    ring, t = sympy.polys.rings.ring("x", sympy.QQ)
+    rs = sympy.polys.ring_series
+    expected = rs.rs_mul(rs.rs_exp(rs.rs_sin(t, t, 21), t, 21),
+                         rs.rs_series_inversion(1 + t**2, t, 21), t, 21)
+    assert sympy.Poly(to_sympy(ours), X) == sympy.Poly(expected.as_expr(), X)
+    f = sympy.exp(X * Y) * sympy.sin(X + Z) / (1 + Y**2)
+    s = sympy.Symbol("s")
+    for u, v, w in [(1, 2, -1), (3, -1, 2), (1, 0, 5)]:  # along lines: SymPy's univariate series
+        line = {X: u * s, Y: v * s, Z: w * s}
+        expected = sympy.series(f.subs(line), s, 0, 7).removeO()
+        assert sympy.expand(to_sympy(several).subs(line) - expected) == 0
 
 
 @pytest.mark.parametrize("formula, at, order", [
