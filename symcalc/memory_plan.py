@@ -19,6 +19,7 @@ of this works on the printed text, so what runs is exactly what is shown.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -112,10 +113,10 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             consumed = _reusable(op, statement, k, names, owned, last, free) if op else None
             if consumed is None:
                 lines.append(f"{target} = {text}")
-                if op is not None and free[target]:
+                if free[target] and _fresh(text):
                     owned.add(target)
             else:
-                buffer = names[consumed]
+                buffer = names.get(consumed, consumed)
                 lines.append(op.in_place(buffer, op.operands, op.operands.index(buffer)))
                 names[target] = buffer
                 owned.add(target)
@@ -125,6 +126,19 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             if dead:
                 lines.append(f"del {', '.join(dict.fromkeys(dead))}")
     return lines
+
+
+def _fresh(text: str) -> bool:
+    """Whether ``text`` always gives a new array (for array operands): its last operation is an
+    arithmetic operator or a NumPy ufunc."""
+    node = ast.parse(text, mode="eval").body
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return not isinstance(node.op, ast.Not)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        holder = node.func.value
+        return (isinstance(holder, ast.Name) and holder.id == "np"
+                and isinstance(getattr(np, node.func.attr, None), np.ufunc))
+    return False
 
 
 def _free_names(assignments: Sequence[tuple[str, str]], parameters: set[str]) -> dict[str, frozenset]:
