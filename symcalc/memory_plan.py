@@ -26,15 +26,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-_ROW = r"_out\[[\d, ]+\]"
-_ATOM = rf"(?:{_ROW}|[A-Za-z_]\w*|\d[\d.]*(?:e[+-]?\d+)?)"  # a name, an output row or a number
-_BINARY = re.compile(rf"^({_ATOM}) (\*\*|[*/+-]) ({_ATOM})$")
-_NEGATION = re.compile(rf"^-({_ATOM})$")
-_CALL = re.compile(rf"^np\.(\w+)\(({_ATOM})(?:, ({_ATOM}))?\)$")
 _TEMP = re.compile(r"\b_t\d+\b")
 _IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
-_OPERATORS = {"*": "multiply", "/": "divide", "+": "add", "-": "subtract", "**": "power"}
+_OPERATORS = {ast.Add: ("add", "+"), ast.Sub: ("subtract", "-"), ast.Mult: ("multiply", "*"),
+              ast.Div: ("divide", "/"), ast.Pow: ("power", "**")}
 _COMMUTATIVE = {"*", "+"}
 
 
@@ -57,19 +53,24 @@ class _Ufunc:
 
 
 def _ufunc(text: str) -> Optional[_Ufunc]:
-    match = _BINARY.match(text)
-    if match:
-        left, operator, right = match.groups()
-        return _Ufunc(_OPERATORS[operator], (left, right), operator)
-    match = _NEGATION.match(text)
-    if match:
-        return _Ufunc("negative", (match.group(1),))
-    match = _CALL.match(text)
-    if match:
-        name, *operands = (g for g in match.groups() if g is not None)
-        function = getattr(np, name, None)
-        if isinstance(function, np.ufunc) and function.nin == len(operands) and function.nout == 1:
-            return _Ufunc(name, tuple(operands))
+    """The last operation of ``text`` as a ufunc of the texts of its operands, when it is an
+    arithmetic operator or a NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``)."""
+    node = ast.parse(text, mode="eval").body
+
+    def segment(part: ast.expr) -> str:
+        return ast.get_source_segment(text, part)
+
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        name, symbol = _OPERATORS[type(node.op)]
+        return _Ufunc(name, (segment(node.left), segment(node.right)), symbol)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _Ufunc("negative", (segment(node.operand),))
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.keywords
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"):
+        function = getattr(np, node.func.attr, None)
+        if (isinstance(function, np.ufunc) and function.nin == len(node.args)
+                and function.nout == 1 and not any(isinstance(a, ast.Starred) for a in node.args)):
+            return _Ufunc(node.func.attr, tuple(segment(a) for a in node.args))
     return None
 
 
