@@ -2,15 +2,16 @@
 whose memory is the live set, not every intermediate.
 
 The printer (``symcalc.numpy_printer``) gives the temporaries ``_tN = text`` in order and the
-text of each output.  Here
+text of each output.  Here, where the last operation of a text is an arithmetic operator or a
+NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``):
 
 - each output row is computed as soon as its operands are (rather than all at the end), straight
-  into ``_out[i]``: one ufunc with ``out=_out[i]``, or an assignment into the row;
-- a temporary whose last use is an output row, and that one ufunc computes, is computed in that
-  row, and the row's own operation then runs in place there;
-- an operation that one ufunc computes and that is the last use of a temporary of the same
-  variables (so of the same shape: the planned body only ever runs on array arguments) writes
-  into that temporary's buffer (``_t3 *= x``, ``np.sin(_t3, out=_t3)``);
+  into ``_out[i]`` (``np.add(a * b, c, out=_out[i])``), or else assigned into the row;
+- a temporary whose last use is an output row is computed in that row, and the row's own
+  operation then runs in place there;
+- an operation that is the last use of a temporary of the same variables writes into that
+  temporary's buffer (``_t3 *= x``, ``np.sin(_t3, out=_t3)``): the planned body runs only when
+  every argument is an array, so the same variables mean the same shape;
 - every other temporary is deleted after its last use.
 
 Parameters are never written: only buffers that a ufunc of this body allocated are reused.  All
