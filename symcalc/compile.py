@@ -217,8 +217,18 @@ def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
     """The body of the public function: Python floats straight to the pure body (the cheapest
     single-point call), anything else, and a point where floats fail, through ``evaluate``."""
     args = ", ".join(names)
-    floats = " is ".join(f"type({n})" for n in names) + " is float"
-    return [f"    if {floats}:",
+    checks = [f"type({n})" for n in names] + ["float"]
+    lines, line = [], "    if "
+    for k, check in enumerate(checks):  # type(x) is type(y) is float, wrapped near 100 columns
+        piece = check + ("" if k + 1 == len(checks) else " is ")
+        if len(line) + len(piece) > 96 and line.strip() not in ("if", "if ("):
+            lines.append(line.rstrip())
+            line = "            "
+        line += piece
+    if lines:
+        lines[0] = lines[0].replace("if ", "if (", 1)
+        line += ")"
+    return lines + [line + ":",
             "        try:",
             f"            value = {inner}({args}, ())",
             "            if type(value) is not complex:",
