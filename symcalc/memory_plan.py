@@ -37,7 +37,7 @@ _COMMUTATIVE = {"*", "+"}
 
 @dataclass(frozen=True)
 class _Ufunc:
-    """A statement that one NumPy ufunc computes: ``np.<name>(*operands)``."""
+    """The last operation of a statement, a NumPy ufunc: ``np.<name>(*operands)``."""
 
     name: str
     operands: tuple[str, ...]
