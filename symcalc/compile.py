@@ -34,8 +34,8 @@ from .program import Outputs, Program, program, variable_symbols
 # the final source calls it as ``NAME``, defined above the function.
 _HELPER_CALL = re.compile(r"(?<![\w.])_rt\.([A-Za-z]\w*)")
 
-# Names the generated function bodies refer to: a parameter must not shadow them.
-_RESERVED = frozenset({"np"} | {name for name, value in vars(runtime).items()
+# Names the generated functions refer to: a parameter must not shadow them.
+_RESERVED = frozenset({"np", "type", "float", "complex", "FLOAT_FAULTS"} | {name for name, value in vars(runtime).items()
                                 if inspect.isfunction(value) and not name.startswith("_")})
 
 
@@ -203,11 +203,39 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
             lines += ["", "", f"def {arrays}{head}"]
             lines += ["    " + line for line in function_body(prog, parameters)]
         lines += ["", "", f"def {name}({args}):"]
-        lines += [f"    return _rt.evaluate({inner}, {arrays}, {args})" if args else f"    return {inner}(())"]
+        if args:
+            lines += _wrapper(inner, arrays, [parameters[s] for s in prog.variables])
+        else:
+            lines += [f"    return {inner}(())"]
         pieces.append("\n".join(lines) + "\n")
     text = "\n\n".join(pieces)
     helpers = tuple(sorted(set(_HELPER_CALL.findall(text))))
     return _Generated(_HELPER_CALL.sub(r"\1", text), helpers)
+
+
+def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
+    """The body of the public function: Python floats straight to the pure body (the cheapest
+    single-point call), anything else, and a point where floats fail, through ``evaluate``."""
+    args = ", ".join(names)
+    checks = [f"type({n})" for n in names] + ["float"]
+    lines, line = [], "    if "
+    for k, check in enumerate(checks):  # type(x) is type(y) is float, wrapped near 100 columns
+        piece = check + ("" if k + 1 == len(checks) else " is ")
+        if len(line) + len(piece) > 96 and line.strip() not in ("if", "if ("):
+            lines.append(line.rstrip())
+            line = "            "
+        line += piece
+    if lines:
+        lines[0] = lines[0].replace("if ", "if (", 1)
+        line += ")"
+    return lines + [line + ":",
+            "        try:",
+            f"            value = {inner}({args}, ())",
+            "            if type(value) is not complex:",
+            "                return value",
+            "        except _rt.FLOAT_FAULTS:",
+            "            pass",
+            f"    return _rt.evaluate({inner}, {arrays}, {args})"]
 
 
 def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f") -> str:

@@ -2,15 +2,16 @@
 whose memory is the live set, not every intermediate.
 
 The printer (``symcalc.numpy_printer``) gives the temporaries ``_tN = text`` in order and the
-text of each output.  Here
+text of each output.  Here, where the last operation of a text is an arithmetic operator or a
+NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``):
 
 - each output row is computed as soon as its operands are (rather than all at the end), straight
-  into ``_out[i]``: one ufunc with ``out=_out[i]``, or an assignment into the row;
-- a temporary whose last use is an output row, and that one ufunc computes, is computed in that
-  row, and the row's own operation then runs in place there;
-- an operation that one ufunc computes and that is the last use of a temporary of the same
-  variables (so of the same shape: the planned body only ever runs on array arguments) writes
-  into that temporary's buffer (``_t3 *= x``, ``np.sin(_t3, out=_t3)``);
+  into ``_out[i]`` (``np.add(a * b, c, out=_out[i])``), or else assigned into the row;
+- a temporary whose last use is an output row is computed in that row, and the row's own
+  operation then runs in place there;
+- an operation that is the last use of a temporary of the same variables writes into that
+  temporary's buffer (``_t3 *= x``, ``np.sin(_t3, out=_t3)``): the planned body runs only when
+  every argument is an array, so the same variables mean the same shape;
 - every other temporary is deleted after its last use.
 
 Parameters are never written: only buffers that a ufunc of this body allocated are reused.  All
@@ -19,27 +20,24 @@ of this works on the printed text, so what runs is exactly what is shown.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-_ROW = r"_out\[[\d, ]+\]"
-_ATOM = rf"(?:{_ROW}|[A-Za-z_]\w*|\d[\d.]*(?:e[+-]?\d+)?)"  # a name, an output row or a number
-_BINARY = re.compile(rf"^({_ATOM}) (\*\*|[*/+-]) ({_ATOM})$")
-_NEGATION = re.compile(rf"^-({_ATOM})$")
-_CALL = re.compile(rf"^np\.(\w+)\(({_ATOM})(?:, ({_ATOM}))?\)$")
 _TEMP = re.compile(r"\b_t\d+\b")
 _IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
-_OPERATORS = {"*": "multiply", "/": "divide", "+": "add", "-": "subtract", "**": "power"}
+_OPERATORS = {ast.Add: ("add", "+"), ast.Sub: ("subtract", "-"), ast.Mult: ("multiply", "*"),
+              ast.Div: ("divide", "/"), ast.Pow: ("power", "**")}
 _COMMUTATIVE = {"*", "+"}
 
 
 @dataclass(frozen=True)
 class _Ufunc:
-    """A statement that one NumPy ufunc computes: ``np.<name>(*operands)``."""
+    """The last operation of a statement, a NumPy ufunc: ``np.<name>(*operands)``."""
 
     name: str
     operands: tuple[str, ...]
@@ -56,19 +54,24 @@ class _Ufunc:
 
 
 def _ufunc(text: str) -> Optional[_Ufunc]:
-    match = _BINARY.match(text)
-    if match:
-        left, operator, right = match.groups()
-        return _Ufunc(_OPERATORS[operator], (left, right), operator)
-    match = _NEGATION.match(text)
-    if match:
-        return _Ufunc("negative", (match.group(1),))
-    match = _CALL.match(text)
-    if match:
-        name, *operands = (g for g in match.groups() if g is not None)
-        function = getattr(np, name, None)
-        if isinstance(function, np.ufunc) and function.nin == len(operands) and function.nout == 1:
-            return _Ufunc(name, tuple(operands))
+    """The last operation of ``text`` as a ufunc of the texts of its operands, when it is an
+    arithmetic operator or a NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``)."""
+    node = ast.parse(text, mode="eval").body
+
+    def segment(part: ast.expr) -> str:
+        return ast.get_source_segment(text, part)
+
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        name, symbol = _OPERATORS[type(node.op)]
+        return _Ufunc(name, (segment(node.left), segment(node.right)), symbol)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _Ufunc("negative", (segment(node.operand),))
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.keywords
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"):
+        function = getattr(np, node.func.attr, None)
+        if (isinstance(function, np.ufunc) and function.nin == len(node.args)
+                and function.nout == 1 and not any(isinstance(a, ast.Starred) for a in node.args)):
+            return _Ufunc(node.func.attr, tuple(segment(a) for a in node.args))
     return None
 
 
@@ -112,10 +115,10 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             consumed = _reusable(op, statement, k, names, owned, last, free) if op else None
             if consumed is None:
                 lines.append(f"{target} = {text}")
-                if op is not None and free[target]:
+                if free[target] and _fresh(text):
                     owned.add(target)
             else:
-                buffer = names[consumed]
+                buffer = names.get(consumed, consumed)
                 lines.append(op.in_place(buffer, op.operands, op.operands.index(buffer)))
                 names[target] = buffer
                 owned.add(target)
@@ -125,6 +128,19 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             if dead:
                 lines.append(f"del {', '.join(dict.fromkeys(dead))}")
     return lines
+
+
+def _fresh(text: str) -> bool:
+    """Whether ``text`` always gives a new array (for array operands): its last operation is an
+    arithmetic operator or a NumPy ufunc."""
+    node = ast.parse(text, mode="eval").body
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return not isinstance(node.op, ast.Not)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        holder = node.func.value
+        return (isinstance(holder, ast.Name) and holder.id == "np"
+                and isinstance(getattr(np, node.func.attr, None), np.ufunc))
+    return False
 
 
 def _free_names(assignments: Sequence[tuple[str, str]], parameters: set[str]) -> dict[str, frozenset]:

@@ -52,9 +52,11 @@ def _is_single_call(text: str) -> bool:
     return False
 
 
-def _number(value: Union[int, Fraction]) -> _Piece:
+def _number(value: Union[int, Fraction], exponent: bool = False) -> _Piece:
+    """A number as a float literal (``2.0 * x``: float arithmetic on Python floats is twice as fast
+    as mixing in an int); an exponent stays an integer (``x ** 2``)."""
     if isinstance(value, int) and abs(value) < 2 ** 53:
-        text = str(value)
+        text = str(value) if exponent else repr(float(value))
     else:
         try:
             text = repr(float(value))
@@ -303,7 +305,8 @@ class _Printer:
                 return _Piece(f"1.0 / np.sqrt({base.text})", PRODUCT, depth)
             if v == 1:
                 return base
-        exponent_piece = self.pieces.get(exponent) or _number(exponent.value)
+        exponent_piece = (_number(exponent.value, exponent=True) if isinstance(exponent, Num)
+                          else self.pieces[exponent])
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 

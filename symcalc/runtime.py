@@ -36,7 +36,7 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
     """
     if _all_floats(map(type, args)):  # the single-point fast path, checked in C
         return args, ()
-    converted = [a if type(a) is float else _as_float(a, k) for k, a in enumerate(args)]
+    converted = [a if _ready(a) else _as_float(a, k) for k, a in enumerate(args)]
     shapes = [a.shape for a in converted if type(a) is np.ndarray]
     if not shapes:
         return tuple(converted), ()
@@ -47,6 +47,13 @@ def prepare(*args: Any) -> tuple[tuple[Array, ...], tuple[int, ...]]:
 
 
 _all_floats = {float}.issuperset
+_FLOAT64 = np.dtype(float)
+
+
+def _ready(value: Any) -> bool:
+    """A Python float, or a float64 array of at least one dimension: taken as it is."""
+    kind = type(value)
+    return kind is float or (kind is np.ndarray and value.dtype is _FLOAT64 and value.ndim > 0)
 
 
 # What Python float arithmetic raises (or returns) where NumPy would give inf or nan: a generated

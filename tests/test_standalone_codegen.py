@@ -188,7 +188,7 @@ def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
     monkeypatch.setattr(compile_module.inspect, "getsource", unavailable)
     try:
         f = sc.lambdify("sigmoid(x)*y", ["x", "y"])
-        assert "from symcalc.runtime import evaluate, sigmoid" in f.source
+        assert "from symcalc.runtime import FLOAT_FAULTS, evaluate, sigmoid" in f.source
         namespace: dict = {}
         exec(compile(f.source, "<fallback>", "exec"), namespace)
         assert namespace["f"](0.0, 3.0) == f(0.0, 3.0) == 1.5

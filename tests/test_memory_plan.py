@@ -1,0 +1,261 @@
+"""The memory-planned body of generated NumPy code (``symcalc.memory_plan``) and the pure body.
+
+The planned body runs on array arguments: it frees each temporary after its last use, reuses
+buffers and writes outputs in place.  These tests check its peak memory with ``tracemalloc``
+(which sees NumPy's allocations), that it computes exactly what the pure body computes and what
+the independent mpmath evaluation of ``tests/oracle.py`` gives, that it never writes into an
+argument, and that broadcasting and single points still work.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symcalc as sc
+from symcalc.compile import parameter_names
+from symcalc.numpy_printer import function_body
+from symcalc.program import program
+
+from oracle import value as exact_value
+from strategies import VARIABLES, Formula, formulas, points
+
+
+def product_names(d: int) -> list[str]:
+    return [f"x{i}" for i in range(1, d + 1)]
+
+
+def bodies(f):
+    """The pure body and the planned body behind a lambdified ``f``."""
+    return f.__globals__["_f_body"], f.__globals__["_f_arrays"]
+
+
+def peak_bytes(call) -> int:
+    call()  # warm-up: NumPy's own caches are filled outside the measurement
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# --- memory --------------------------------------------------------------------------------------
+def test_product_gradient_peak_is_the_output_and_a_few_temporaries():
+    d, n = 30, 100_000
+    names = product_names(d)
+    g = sc.lambdify(sc.grad("*".join(names), names), names)
+    rng = np.random.default_rng(0)
+    args = [rng.uniform(0.5, 1.5, n) for _ in names]
+    array = 8 * n
+    planned = peak_bytes(lambda: g(*args))
+    assert planned <= (d + 12) * array  # the output (d rows) and about a dozen temporaries
+    pure, _ = bodies(g)
+    unplanned = peak_bytes(lambda: pure(*args, (n,)))
+    assert unplanned >= 2 * d * array  # every partial product at once: what the plan avoids
+
+
+def test_a_long_chain_of_temporaries_keeps_few_alive():
+    # sin(sin(...)) with each level used twice: a temporary per level, each dead after the next
+    e = sc.Symbol("x")
+    for _ in range(40):
+        e = sc.sin(e) * sc.cos(e)
+    f = sc.lambdify(e, ["x"])
+    x = np.linspace(-0.1, 0.1, 100_000)
+    assert peak_bytes(lambda: f(x)) <= 8 * 8 * x.size
+    pure, planned = bodies(f)
+    np.testing.assert_array_equal(planned(x, x.shape), pure(x, x.shape))
+
+
+# --- the planned body computes what the pure body computes ----------------------------------------
+def _outputs(f: Formula):
+    """A list, a nested list and one expression: the three kinds of output."""
+    gradient = list(sc.grad(f.expr, VARIABLES))
+    return [gradient, [gradient, [f.expr, 2, 0]], f.expr]
+
+
+def _columns(pts):
+    base = np.array([[p[v] for v in VARIABLES] for p in pts])
+    return [np.ascontiguousarray(base[:, k]) for k in range(len(VARIABLES))]
+
+
+@settings(deadline=None)
+@given(formulas(3), points(3))
+def test_planned_and_pure_bodies_agree_and_match_the_oracle(f: Formula, pts):
+    columns = _columns(pts)
+    for outputs in _outputs(f):
+        compiled = sc.lambdify(outputs, list(VARIABLES))
+        pure, planned = bodies(compiled)
+        copies = [c.copy() for c in columns]
+        with np.errstate(all="ignore"):
+            got = compiled(*columns)
+            expected = pure(*columns, columns[0].shape)
+        for before, after in zip(copies, columns):
+            np.testing.assert_array_equal(before, after)  # no argument is ever written
+        np.testing.assert_array_equal(got, expected)
+        rows = np.asarray(got).reshape(-1, len(pts))
+        exprs = _flatten(outputs)
+        for k, p in enumerate(pts):
+            point = {name: p[name] for name in VARIABLES}
+            for e, row in zip(exprs, rows):
+                want = exact_value(e, point)
+                if want is not None and math.isfinite(row[k]):
+                    assert row[k] == pytest.approx(float(want), rel=1e-8, abs=1e-8), str(e)
+            single = compiled(*(float(p[name]) for name in VARIABLES))  # one point: the pure body
+            np.testing.assert_allclose(np.ravel(single), rows[:, k], rtol=1e-12, atol=1e-300)
+
+
+def _flatten(outputs) -> list:
+    if not isinstance(outputs, list):
+        return [outputs]
+    return [e for item in outputs for e in _flatten(item)]
+
+
+@settings(deadline=None, max_examples=25)
+@given(formulas(3), st.sampled_from(["scalar", "grid", "column"]))
+def test_broadcasting_arguments_of_different_shapes(f: Formula, kind):
+    gradient = sc.grad(f.expr, VARIABLES)
+    compiled = sc.lambdify([list(gradient), [f.expr, 1, 0]], list(VARIABLES))
+    x = np.linspace(-1.5, 1.5, 4)
+    if kind == "scalar":  # a number with arrays: the pure body
+        args = [x, 0.75, x[::-1].copy()]
+    elif kind == "grid":  # (N, 1) with (1, M): the planned body
+        args = [x[:, None], x[None, :3].copy(), np.array([[0.5]])]
+    else:
+        args = [x[:, None], x[:, None] / 2, x[None, :]]
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    with np.errstate(all="ignore"):
+        got = compiled(*args)
+    assert got.shape == (2, 3) + shape
+    full = [np.broadcast_to(a, shape) for a in args]
+    for index in np.ndindex(shape):
+        with np.errstate(all="ignore"):
+            one = compiled(*(float(a[index]) for a in full))
+        np.testing.assert_allclose(got[(...,) + index], one, rtol=1e-12, atol=1e-300)
+
+
+def test_constant_and_missing_variable_rows_are_broadcast():
+    f = sc.lambdify([["x", 3], ["0", "y^2"]], ["x", "y"])
+    x, y = np.arange(3.0), np.arange(3.0) + 1
+    expected = np.array([[x, np.full(3, 3.0)], [np.zeros(3), y * y]])
+    np.testing.assert_array_equal(f(x, y), expected)
+    pure, _ = bodies(f)
+    np.testing.assert_array_equal(pure(x, y, (3,)), expected)
+    np.testing.assert_array_equal(f(1.0, 2.0), [[1.0, 3.0], [0.0, 4.0]])
+    g = sc.lambdify("2*x", ["x", "y"])  # misses y: filled to the broadcast shape
+    assert g(np.ones(2), np.ones((3, 1))).shape == (3, 2)
+
+
+# --- the two bodies as text ------------------------------------------------------------------------
+def _body_tree(outputs, names, plan):
+    prog = program(outputs, names)
+    text = "\n".join(function_body(prog, parameter_names(prog.variables), plan=plan))
+    return ast.parse("def _b():\n" + "\n".join("    " + line for line in text.splitlines()))
+
+
+@pytest.mark.parametrize("outputs", [
+    sc.grad("x*y*z*exp(x*y)", ["x", "y", "z"]),
+    sc.hessian("sin(x*y) + x^3*z", ["x", "y", "z"]),
+    "exp(x)*y + z",
+])
+def test_the_pure_body_only_assigns_names(outputs):
+    tree = _body_tree(outputs, ["x", "y", "z"], plan=False)
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.AugAssign, ast.Delete))
+        assert not (isinstance(node, ast.keyword) and node.arg == "out")
+        if isinstance(node, ast.Assign):
+            assert all(isinstance(t, ast.Name) for t in node.targets)
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in ("empty", "zeros")
+    planned = _body_tree(outputs, ["x", "y", "z"], plan=True)
+    if not isinstance(outputs, str):  # the planned body writes its rows into _out
+        assert any((isinstance(n, ast.keyword) and n.arg == "out")
+                   or (isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript))
+                   for n in ast.walk(planned))
+
+
+def test_the_planned_body_never_writes_a_parameter():
+    for outputs in (sc.grad("x*y*z*w", ["x", "y", "z", "w"]), "sin(x)*y - z/w",
+                    sc.hessian("exp(x*y) + z^2*w", ["x", "y", "z", "w"])):
+        tree = _body_tree(outputs, ["x", "y", "z", "w"], plan=True)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AugAssign):
+                assert node.target.id.startswith("_t")
+            if isinstance(node, ast.keyword) and node.arg == "out":
+                assert ast.unparse(node.value).startswith(("_t", "_out["))
+
+
+def test_codegen_shows_both_bodies_tidily():
+    names = product_names(4)
+    source = sc.codegen(sc.grad("*".join(names), names), names)
+    planned = source[source.index("def _f_arrays"):source.index("def f(")]
+    assert "out=_out[" in planned and "return _out" in planned
+    assert "return evaluate(_f_body, _f_arrays, x1, x2, x3, x4)" in source
+    namespace: dict = {}
+    exec(compile(source, "<standalone>", "exec"), namespace)
+    args = [np.arange(1.0, 4.0) + k for k in range(4)]
+    np.testing.assert_array_equal(namespace["f"](*args), sc.lambdify(
+        sc.grad("*".join(names), names), names)(*args))
+
+
+FORMS = ["x - y", "y / x", "x^y", "-x", "sin(x)", "atan2(y, x)", "max(x, 0)", "x*y", "x + y",
+         "2 - x", "1/x", "x^2", "softplus(y)", "heaviside(x)"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_each_single_ufunc_form_into_rows_and_in_place(form):
+    # as a row by itself, as a temporary placed in a row, and in place in a dying temporary
+    t = sc.parse(form)
+    x, y = sc.symbols("x y")
+    outputs = [t, t * y, sc.exp(sc.parse(re.sub(r"\bx\b", "(x*y)", form))) * x, sc.sin(t) * t]
+    f = sc.lambdify(outputs, ["x", "y"])
+    xs, ys = np.array([0.5, 1.25, 2.0, 3.5]), np.array([1.5, 0.75, 2.5, 1.0])
+    got = f(xs, ys)
+    pure, _ = bodies(f)
+    np.testing.assert_array_equal(got, pure(xs, ys, xs.shape))
+    for k in range(xs.size):
+        for e, row in zip(outputs, got):
+            want = exact_value(e, {"x": xs[k], "y": ys[k]})
+            assert row[k] == pytest.approx(float(want), rel=1e-12), (str(e), k)
+
+
+@pytest.mark.parametrize("formula", ["exp(sin(x*y))*cos(x*y)*x", "logsumexp(x*y, x, y)*tanh(x - y)",
+                                     "sqrt(x^2 + y^2)*atan2(y, x)", "sin(cos(x - y))/(2 + x*y)"])
+def test_gradients_and_hessians_with_reused_buffers(formula):
+    xs, ys = np.array([0.5, 1.25, 2.0, 3.5]), np.array([1.5, -0.75, 2.5, 1.0])
+    for outputs in (sc.grad(formula, ["x", "y"]), sc.hessian(formula, ["x", "y"])):
+        f = sc.lambdify(outputs, ["x", "y"])
+        got = f(xs, ys)
+        pure, _ = bodies(f)
+        np.testing.assert_array_equal(got, pure(xs, ys, xs.shape))
+        rows = got.reshape(-1, xs.size)
+        for k in range(xs.size):
+            for e, row in zip(_flatten([list(r) for r in outputs] if isinstance(outputs[0], list)
+                                       else list(outputs)), rows):
+                want = exact_value(e, {"x": xs[k], "y": ys[k]})
+                assert row[k] == pytest.approx(float(want), rel=1e-10, abs=1e-12), (str(e), k)
+
+
+@pytest.mark.parametrize("operator", ["-", "/", "^", "+", "*"])
+def test_a_dying_temporary_on_the_right_of_an_operator(operator):
+    # a = sin(x*y) dies in b = x <op> a, which reuses a's buffer: computing x <op> a, not a <op> x
+    a = sc.parse("sin(x*y)")
+    b = sc.parse(f"x {operator} sin(x*y)")
+    x, y = sc.symbols("x y")
+    outputs = [a * x, b * y, sc.sin(b) * y, sc.sin(b) * x]
+    f = sc.lambdify(outputs, ["x", "y"])
+    planned = f.source[f.source.index("def _f_arrays"):]
+    assert "_t1" not in planned  # b took the buffer of a, _t0
+    xs, ys = np.array([0.5, 1.25, 2.0]), np.array([1.5, -0.75, 2.5])
+    got = f(xs, ys)
+    for k in range(xs.size):
+        for e, row in zip(outputs, got):
+            want = exact_value(e, {"x": xs[k], "y": ys[k]})
+            assert row[k] == pytest.approx(float(want), rel=1e-12), (str(e), k)
