@@ -306,13 +306,23 @@ class _Printer:
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 
-def function_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
+def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
     """The statements computing ``prog`` from the parameters (named as given) and ``_shape``,
-    the broadcast shape of the arguments, ending with a ``return``."""
+    the broadcast shape of the arguments, ending with a ``return``.
+
+    ``plan=False`` gives a pure body: nothing is written in place, the outputs are put together
+    by ``_rt.assemble``, so the body runs on any array type with NumPy's protocols (Dask, CuPy)
+    and, with ``np`` bound to ``jax.numpy``, under JAX."""
     printer = _Printer(prog, parameters)
     printer.run()
     body = list(printer.lines)
     everything = set(prog.variables)
+    if not plan:
+        values = [printer.pieces[root].text for root in prog.roots]
+        covers = not prog.shape and prog.roots[0].free_symbols == everything and everything
+        rows = f"({', '.join(values)}{',' if len(values) == 1 else ''})"
+        return body + [f"return {values[0]}" if covers
+                       else f"return _rt.assemble(_shape, {prog.shape!r}, {rows})"]
     if not prog.shape:
         (root,) = prog.roots
         value = printer.pieces[root].text

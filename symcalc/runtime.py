@@ -114,6 +114,29 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
     return out
 
 
+def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Array]) -> Array:
+    """The outputs ``rows`` (in row-major order) as one array of shape ``nesting + shape``, each
+    broadcast to ``shape`` (a constant too), without writing into an array: the rows are
+    stacked, and NumPy dispatches ``stack`` to Dask or CuPy when a row is one of their arrays.
+    """
+    if not nesting:
+        (row,) = rows
+        if getattr(row, "shape", None) == shape:
+            return row
+        return np.broadcast_to(row, shape) * 1.0  # a new array, not a read-only view; keeps -0.0
+    stacked = np.stack([r if getattr(r, "shape", None) == shape else np.broadcast_to(r, shape)
+                        for r in rows])
+    return stacked if len(nesting) == 1 else np.reshape(stacked, nesting + shape)
+
+
+def float_array(x: Any) -> Array:
+    """``x`` as a float array; an array of another library that follows NumPy's protocols (Dask,
+    CuPy) stays what it is, so the helpers build its lazy or device computation."""
+    if type(x) is not np.ndarray and hasattr(x, "__array_function__") and x.dtype.kind == "f":
+        return x
+    return np.asarray(x, dtype=float)
+
+
 # --- stable elementwise functions -------------------------------------------------------------
 def sigmoid(x: Array) -> Array:
     """``1 / (1 + exp(-x))`` without overflow and with full relative precision for large ``|x|``."""
@@ -122,7 +145,7 @@ def sigmoid(x: Array) -> Array:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     e = np.exp(-np.abs(x))  # never overflows
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
@@ -135,6 +158,8 @@ def logsumexp(*args: Array) -> Array:
         return _logsumexp_floats(args)
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])
+    if not all(isinstance(a, (int, float, np.generic, np.ndarray)) for a in args):
+        return _shifted_logsumexp(args)  # another array type (Dask): no test of its values
     # Without a shift the sum of positive terms is accurate unless it overflows or underflows;
     # only then is the shifted form (twice the work) needed.
     with np.errstate(over="ignore"):
@@ -154,6 +179,11 @@ def logsumexp(*args: Array) -> Array:
         safe = np.all((total > _SAFE_LOW) & (total < np.inf))
     if safe:
         return np.log(total)
+    return _shifted_logsumexp(args)
+
+
+def _shifted_logsumexp(args: Sequence[Array]) -> Array:
+    """``max + log(sum(exp(a - max)))``: never overflows; only ufuncs and ``where``."""
     top = functools.reduce(np.maximum, args)
     shift = np.where(np.isfinite(top), top, 0.0)  # all -inf, or an inf: no shift needed
     total = np.exp(args[0] - shift)
@@ -196,7 +226,7 @@ def erf_numpy(x: Array) -> Array:
     ``erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))`` evaluated
     bottom-up with a fixed depth.
     """
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     a = np.abs(x)
     small = a < _SERIES_LIMIT
     # series, evaluated where it is used (other points get a harmless value)
@@ -210,7 +240,7 @@ def erf_numpy(x: Array) -> Array:
     near = _TWO_OVER_SQRT_PI * np.exp(-s * s) * total
     far = 1.0 - _erfc_tail(np.where(small, _SERIES_LIMIT, a))
     result = np.sign(x) * np.where(small, near, far)
-    return result if result.ndim else float(result)
+    return float(result) if type(result) is np.ndarray and not result.ndim else result
 
 
 def _erfc_tail(t: np.ndarray) -> np.ndarray:
@@ -229,11 +259,11 @@ def erfc_numpy(x: Array) -> Array:
     ``x >= 1.5`` comes from the continued fraction directly, and below it ``1 - erf(x)`` is at
     least 0.03, so little is lost (relative error below 1e-13 everywhere).
     """
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     far = x >= _ERFC_TAIL_FROM
     tail = _erfc_tail(np.where(far, x, _ERFC_TAIL_FROM))
     result = np.where(far, tail, 1.0 - np.asarray(erf_numpy(np.where(far, 0.0, x))))
-    return result if result.ndim else float(result)
+    return float(result) if type(result) is np.ndarray and not result.ndim else result
 
 
 def _pick_erf() -> Callable[[Array], Array]:
