@@ -1,10 +1,11 @@
-"""Naming and compiling: a ``Program`` -> Python source -> a compiled NumPy function.
+"""Naming and generating: a ``Program`` -> Python source -> a compiled function.
 
 ``codegen`` gives standalone source: NumPy imports, then the helpers of ``symcalc.runtime`` that the
 function calls (their source copied from that module, so each is written once), then the function.
-``lambdify`` compiles only the function (never any user text: the source was printed from the
-expression graph) against the shared runtime helpers, registers the whole source with
-``linecache`` so that tracebacks show the generated lines, and returns the function.
+``lambdify`` prints the function and its pure body (``function_body(..., plan=False)``) and hands
+them to the backend named: ``symcalc.generated`` compiles them (never any user text: the source was
+printed from the expression graph) against the shared runtime helpers, so tracebacks show the
+generated lines, and returns a picklable function.  ``BACKENDS`` lists the backends.
 """
 
 from __future__ import annotations

@@ -82,13 +82,13 @@ class GeneratedFunction:
     def _call_method(self) -> Callable[..., Any]:
         """``__call__`` written with the function's own parameters: no ``*args`` to pack."""
         names = self._planned.__code__.co_varnames[:self.arity]
-        plain = " and ".join(f"type({n}) in _plain" for n in names)
+        plain = " and ".join(f"_type({n}) in _plain" for n in names)  # a variable may be "type"
         listed = ", ".join(names)
         text = (f"def f(_self, {listed}):\n"
                 f"    if {plain}:\n"
                 f"        return _f({listed})\n"
                 f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
-        namespace = compile_source(text, text, {"_f": self._planned, "_plain": self._plain},
+        namespace = compile_source(text, text, {"_f": self._planned, "_plain": self._plain, "_type": type},
                                    "call")
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]

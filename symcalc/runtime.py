@@ -262,7 +262,7 @@ def erfc_numpy(x: Array) -> Array:
     x = float_array(x)
     far = x >= _ERFC_TAIL_FROM
     tail = _erfc_tail(np.where(far, x, _ERFC_TAIL_FROM))
-    result = np.where(far, tail, 1.0 - np.asarray(erf_numpy(np.where(far, 0.0, x))))
+    result = np.where(far, tail, 1.0 - erf_numpy(np.where(far, 0.0, x)))
     return float(result) if type(result) is np.ndarray and not result.ndim else result
 
 

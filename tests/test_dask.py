@@ -118,3 +118,14 @@ def test_a_formula_and_its_gradient_on_a_distributed_cluster():
     np.testing.assert_allclose(got_slope, g(0.3, x, y).sum(axis=-1), rtol=1e-13)
     np.testing.assert_allclose(blocks, f(x, 0.3, 1.0), rtol=1e-14)
     np.testing.assert_array_equal(remote, g(0.3, x, y))
+
+
+def test_the_numpy_erf_without_scipy_stays_lazy(monkeypatch):
+    from symcalc import runtime
+    monkeypatch.setattr(runtime, "_erf_impl", runtime.erf_numpy)
+    monkeypatch.setattr(runtime, "_erfc_impl", runtime.erfc_numpy)
+    x = np.linspace(-6, 6, 13)
+    f = sc.lambdify(["erf(x)", "erfc(x)"], "x")
+    got = lazily(f, da.from_array(x, chunks=5)).compute()
+    np.testing.assert_array_equal(got, f(x))
+    assert got[1, -1] == pytest.approx(math.erfc(6.0), rel=1e-13)
