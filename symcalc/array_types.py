@@ -66,7 +66,11 @@ def _pure(function: Any, args: tuple, lazy: bool) -> Any:
         dtype = wanted or (array.dtype if array.dtype.kind == "f" else np.dtype(np.float64))
         converted.append(array if array.dtype == dtype else array.astype(dtype))
         dtypes.append(dtype)
-    shape = np.broadcast_shapes(*(a.shape for a in converted if not isinstance(a, float)))
+    shapes = [a.shape for a in converted if not isinstance(a, float)]
+    if any(n != n for s in shapes for n in s):  # NaN: a Dask array of unknown chunk sizes
+        raise SymcalcError("an argument has an unknown length (a Dask array whose chunk sizes "
+                           "are unknown): call its .compute_chunk_sizes() first")
+    shape = np.broadcast_shapes(*shapes)
     result = function.pure_body("symcalc.runtime")(*converted, shape)
     dtype = wanted or (np.result_type(*dtypes) if dtypes else np.dtype(np.float64))
     if lazy and library(result) != "dask":  # constant outputs: still a Dask array

@@ -25,7 +25,12 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 from symcalc import jax_runtime  # noqa: E402  (needs JAX)
 
-jax_runtime.require()  # float64, as backend="jax" turns on (tests/test_array_types.py checks that)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def float64():
+    """As ``backend="jax"`` turns on (``tests/test_array_types.py`` checks that it does)."""
+    jax_runtime.require()
 
 
 @functools.lru_cache(maxsize=None)

@@ -129,3 +129,12 @@ def test_the_numpy_erf_without_scipy_stays_lazy(monkeypatch):
     got = lazily(f, da.from_array(x, chunks=5)).compute()
     np.testing.assert_array_equal(got, f(x))
     assert got[1, -1] == pytest.approx(math.erfc(6.0), rel=1e-13)
+
+
+def test_unknown_chunk_sizes_are_a_clear_error():
+    x = da.from_array(np.linspace(-1, 1, 8), chunks=4)
+    with pytest.raises(sc.SymcalcError, match="compute_chunk_sizes"):
+        sc.lambdify("x + 1", "x")(x[x > 0])
+    positive = x[x > 0].compute_chunk_sizes()
+    np.testing.assert_allclose(sc.lambdify("x + 1", "x")(positive).compute(),
+                               np.linspace(-1, 1, 8)[4:] + 1)
