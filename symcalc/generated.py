@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import ShapeError, SymcalcError
+from .errors import ShapeError, SymcalcError, SymcalcTypeError
 
 _generated = itertools.count()
 
@@ -94,6 +94,10 @@ class GeneratedFunction:
         return namespace["f"]
 
     def __call__(self, *args: Any) -> Any:
+        if len(args) != self.arity:
+            names = ", ".join(self._planned.__code__.co_varnames[:self.arity])
+            raise SymcalcTypeError(f"the function takes {self.arity} arguments ({names}), "
+                                   f"not {len(args)}")
         if self.backend == "jax":
             return self.jax(args, self.dtype)
         if self._plain.issuperset(map(type, args)):

@@ -135,3 +135,8 @@ def test_packed_jax_function_and_its_gradient():
     v = jnp.array([-1.2, 1.0])
     np.testing.assert_allclose(jax.grad(f)(v), g(np.asarray(v)), rtol=1e-14)
     assert f(jnp.ones((4, 2))).shape == (4,)
+
+
+def test_a_wrong_number_of_arguments_is_a_type_error():
+    with pytest.raises(sc.SymcalcTypeError, match=r"takes 3 arguments \(x, y, z\), not 2"):
+        compiled("x*y*z")(1.0, 2.0)
