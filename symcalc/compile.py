@@ -1,10 +1,11 @@
-"""Naming and compiling: a ``Program`` -> Python source -> a compiled NumPy function.
+"""Naming and generating: a ``Program`` -> Python source -> a compiled function.
 
 ``codegen`` gives standalone source: NumPy imports, then the helpers of ``symcalc.runtime`` that the
 function calls (their source copied from that module, so each is written once), then the function.
-``lambdify`` compiles only the function (never any user text: the source was printed from the
-expression graph) against the shared runtime helpers, registers the whole source with
-``linecache`` so that tracebacks show the generated lines, and returns the function.
+``lambdify`` prints the function and its pure body (``function_body(..., plan=False)``) and hands
+them to the backend named: ``symcalc.generated`` compiles them (never any user text: the source was
+printed from the expression graph) against the shared runtime helpers, so tracebacks show the
+generated lines, and returns a picklable function.  ``BACKENDS`` lists the backends.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import itertools
 import keyword
-import linecache
 import re
 import unicodedata
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -26,6 +24,7 @@ import numpy as np
 from . import runtime
 from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
+from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
 from .numpy_printer import function_body
 from .program import Outputs, Program, program, variable_symbols
@@ -191,6 +190,12 @@ def _check_name(name: str) -> None:
                            "choose another function name")
 
 
+@functools.lru_cache(maxsize=8)
+def _body(prog: Program, plan: bool) -> tuple[str, ...]:
+    """The statements of a body of ``prog`` (printed once for the source and the backends)."""
+    return tuple(function_body(prog, parameter_names(prog.variables), plan=plan))
+
+
 def _generate(programs: Mapping[str, Program]) -> _Generated:
     pieces = []
     for name, prog in programs.items():
@@ -198,10 +203,10 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
         args = ", ".join(parameters[s] for s in prog.variables)
         inner, arrays = f"_{name}_body", f"_{name}_arrays"
         head = f"({args}{', ' if args else ''}_shape):"
-        lines = [f"def {inner}{head}"] + ["    " + line for line in function_body(prog, parameters, plan=False)]
+        lines = [f"def {inner}{head}"] + ["    " + line for line in _body(prog, plan=False)]
         if args:  # the memory-planned body, for array arguments
             lines += ["", "", f"def {arrays}{head}"]
-            lines += ["    " + line for line in function_body(prog, parameters)]
+            lines += ["    " + line for line in _body(prog, plan=True)]
         lines += ["", "", f"def {name}({args}):"]
         if args:
             lines += _wrapper(inner, arrays, [parameters[s] for s in prog.variables])
@@ -267,33 +272,74 @@ def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol 
     return _generate({name: program(exprs, symbols) for name, exprs in functions.items()}).source
 
 
-_generated = itertools.count()
+def _pure_body(prog: Program) -> tuple[str, tuple[str, ...]]:
+    """``def _f_pure(...)``: the pure body (no writes), and the runtime helpers it calls."""
+    parameters = parameter_names(prog.variables)
+    args = "".join(f"{parameters[s]}, " for s in prog.variables)
+    lines = [f"def _f_pure({args}_shape):"]
+    lines += ["    " + line for line in _body(prog, plan=False)]
+    text = "\n".join(lines) + "\n"
+    return _HELPER_CALL.sub(r"\1", text), tuple(sorted(set(_HELPER_CALL.findall(text))))
 
 
-def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Callable[..., Any]:
-    """A fast NumPy function of ``variables`` (in that order) computing ``exprs``.
+def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> GeneratedFunction:
+    generated = _generate({"f": prog})
+    pure, pure_helpers = _pure_body(prog)
+    return generated_function(backend, generated.source, generated.text, pure, generated.helpers,
+                             pure_helpers, len(prog.variables), prog.shape, dtype)
+
+
+def _jax_function(prog: Program, dtype: Any) -> GeneratedFunction:
+    try:
+        from . import jax_runtime
+    except ImportError:
+        raise SymcalcError('backend="jax" needs JAX, which is not installed: '
+                           'pip install "symcalc[jax]"') from None
+    jax_runtime.require()
+    return _numpy_function(prog, dtype, backend="jax")
+
+
+# The backends of lambdify: name -> a function building the callable from a Program and a dtype.
+BACKENDS: dict[str, Callable[[Program, Any], Callable[..., Any]]] = {
+    "numpy": _numpy_function,
+    "jax": _jax_function,
+}
+
+
+def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: str = "numpy", *,
+             dtype: Any = float, packed: bool = False) -> Callable[..., Any]:
+    """A fast function of ``variables`` (in that order) computing ``exprs``.
 
     Arguments broadcast against each other; integers are computed as floats; an output that
     is constant or misses a variable is broadcast to the common shape.  A list (or list of lists)
-    of expressions gives one ndarray of shape ``nesting + broadcast shape``.  ``Derivatives``
+    of expressions gives one array of shape ``nesting + broadcast shape``.  ``Derivatives``
     results (``grad``, ``jacobian``, ``hessian``, ``vjp``, ``hvp``) compile their shared
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
-    The standalone source is ``f.source`` (also ``symcalc.codegen``).
+    The standalone NumPy source is ``f.source`` (also ``symcalc.codegen``).  The function pickles
+    (its source is sent and compiled again), so it runs on ``dask.distributed`` workers.
+
+    ``backend``: ``"numpy"`` (the default) or ``"jax"``: ``jax.numpy`` under ``jax.jit`` (GPU
+    where JAX has one); it composes with ``jax.grad`` and ``jax.vmap``.  Asking for it turns on
+    JAX's float64 mode (``jax.config.update("jax_enable_x64", True)``), process-wide.  The NumPy
+    backend's function also takes JAX arrays (computed by ``jax.numpy`` in their own precision,
+    under ``jax.jit``), Dask arrays (giving a lazy Dask array), pandas Series (giving a Series with
+    the same index; a DataFrame for a flat list of outputs) and CuPy arrays.
+
+    ``dtype``: the float type of the results, ``float`` (float64) by default; ``None`` keeps the
+    inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
+    variables in order along the last axis of one array, shape ``(d,)`` or ``(N, d)``: what
+    ``scipy.optimize.minimize(f, x0, jac=g)`` calls.  A batch gives shape ``(N,) + nesting``.
     """
+    dtype = check_dtype(dtype)
     if _matrix.is_shaped(exprs):
+        if backend != "numpy" or packed or dtype is None or np.dtype(dtype) != np.float64:
+            raise SymcalcError("formulas of vectors and matrices compile for the NumPy backend "
+                               "only, without packed= or dtype=")
         return _matrix.lambdify(exprs, variables)
-    generated = _generate({"f": program(exprs, variables)})
-    source = generated.source
-    # Only the function is compiled, at its line in the whole source, against the shared helpers.
-    offset = source.count("\n") - generated.text.count("\n")
-    filename = f"<symcalc-generated-{next(_generated)}>"
-    code = compile("\n" * offset + generated.text, filename, "exec")
-    namespace: dict[str, Any] = {"np": np}
-    namespace.update((name, getattr(runtime, name)) for name in generated.helpers)
-    exec(code, namespace)  # the source was printed from the expression graph, never user text
-    function = namespace["f"]
-    function.source = source
-    function.__doc__ = "Generated by symcalc.lambdify (helpers: symcalc.runtime):\n\n" + generated.text
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    weakref.finalize(function, linecache.cache.pop, filename, None)
-    return function
+    build = BACKENDS.get(backend) if isinstance(backend, str) else None
+    if build is None:
+        raise SymcalcError(f"unknown backend {backend!r}; the backends are "
+                           f"{', '.join(map(repr, BACKENDS))}")
+    prog = program(exprs, variables)
+    function = build(prog, dtype)
+    return Packed(function, len(prog.variables), prog.shape) if packed else function

@@ -316,17 +316,19 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
 
     ``plan=True``: the body for NumPy arrays, which frees each temporary after its last use,
     reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``).
-    ``plan=False``: pure assignments only, with a list output assembled by ``_rt.assemble``;
-    it also runs on Python floats, and on arrays that cannot be written in place.
+    ``plan=False``: pure assignments only, the outputs put together by ``_rt.assemble`` (by
+    stacking, which NumPy dispatches to Dask or CuPy); it runs on Python floats, on arrays that
+    cannot be written in place, and, with ``np`` bound to ``jax.numpy``, under JAX.
     """
     printer = _Printer(prog, parameters)
     printer.run()
+    covers = False
     if not prog.shape:
         (root,) = prog.roots
         value = printer.pieces[root].text
         everything = set(prog.variables)
-        covers = root.free_symbols == everything and everything
-        outputs = [("return", value if covers else f"_rt.filled(_shape, {value})")]
+        covers = bool(root.free_symbols == everything and everything)
+        outputs = [("return", value if covers or not plan else f"_rt.filled(_shape, {value})")]
     else:
         indices = itertools.product(*(range(n) for n in prog.shape))
         outputs = [(f"_out[{', '.join(map(str, index))}]", printer.pieces[root].text)
@@ -341,7 +343,7 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         body += planned_body(printer.assignments, outputs, list(parameters.values()))
         return body + (["return _out"] if prog.shape else [])
     body = [f"{name} = {text}" for name, text in printer.assignments]
-    if not prog.shape:
+    if covers:
         return body + [f"return {outputs[0][1]}"]
-    return body + [f"return _rt.assemble({prog.shape!r}, ["] + [
-        f"    {text}," for _, text in outputs] + ["], _shape)"]
+    return body + [f"return _rt.assemble(_shape, {prog.shape!r}, ("] + [
+        f"    {text}," for _, text in outputs] + ["))"]

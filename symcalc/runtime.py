@@ -125,14 +125,37 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
     return np.zeros(shape) + value
 
 
-def assemble(nesting: tuple[int, ...], rows: Sequence[Array], shape: tuple[int, ...]) -> Array:
-    """The output rows (floats, or arrays that broadcast to ``shape``) as one new float array
-    of shape ``nesting + shape``, built without writing into an array."""
-    if not shape:
-        stacked = np.array(rows, dtype=float)  # a complex row raises TypeError, as for floats
+_NUMBER_TYPES = frozenset({float, int, bool, complex})
+
+
+def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Array]) -> Array:
+    """The outputs ``rows`` (in row-major order) as one array of shape ``nesting + shape``, each
+    broadcast to ``shape`` (a constant too), without writing into an array: the rows are
+    stacked, and NumPy dispatches ``stack`` to Dask or CuPy when a row is one of their arrays.
+    At a single point (Python or NumPy numbers) the result is a float, or a float array of shape
+    ``nesting``; a complex row raises TypeError, as Python floats do.
+    """
+    if not shape and all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+        if not nesting:
+            return float(rows[0])
+        stacked = np.array(rows, dtype=float)
         return stacked if len(nesting) == 1 else stacked.reshape(nesting)
-    stacked = np.stack([np.broadcast_to(row, shape) for row in rows]).astype(float, copy=False)
-    return stacked.reshape(nesting + shape)
+    if not nesting:
+        (row,) = rows
+        if getattr(row, "shape", None) == shape:
+            return row
+        return np.broadcast_to(row, shape) * 1.0  # a new array, not a read-only view; keeps -0.0
+    stacked = np.stack([r if getattr(r, "shape", None) == shape else np.broadcast_to(r, shape)
+                        for r in rows])
+    return stacked if len(nesting) == 1 else np.reshape(stacked, nesting + shape)
+
+
+def float_array(x: Any) -> Array:
+    """``x`` as a float array; an array of another library that follows NumPy's protocols (Dask,
+    CuPy) stays what it is, so the helpers build its lazy or device computation."""
+    if type(x) is not np.ndarray and hasattr(x, "__array_function__") and x.dtype.kind == "f":
+        return x
+    return np.asarray(x, dtype=float)
 
 
 # --- stable elementwise functions -------------------------------------------------------------
@@ -143,7 +166,7 @@ def sigmoid(x: Array) -> Array:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     e = np.exp(-np.abs(x))  # never overflows
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
@@ -156,6 +179,8 @@ def logsumexp(*args: Array) -> Array:
         return _logsumexp_floats(args)
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])
+    if not all(isinstance(a, (int, float, np.generic, np.ndarray)) for a in args):
+        return _shifted_logsumexp(args)  # another array type (Dask): no test of its values
     # Without a shift the sum of positive terms is accurate unless it overflows or underflows;
     # only then is the shifted form (twice the work) needed.
     with np.errstate(over="ignore"):
@@ -175,6 +200,11 @@ def logsumexp(*args: Array) -> Array:
         safe = np.all((total > _SAFE_LOW) & (total < np.inf))
     if safe:
         return np.log(total)
+    return _shifted_logsumexp(args)
+
+
+def _shifted_logsumexp(args: Sequence[Array]) -> Array:
+    """``max + log(sum(exp(a - max)))``: never overflows; only ufuncs and ``where``."""
     top = functools.reduce(np.maximum, args)
     shift = np.where(np.isfinite(top), top, 0.0)  # all -inf, or an inf: no shift needed
     total = np.exp(args[0] - shift)
@@ -217,7 +247,7 @@ def erf_numpy(x: Array) -> Array:
     ``erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))`` evaluated
     bottom-up with a fixed depth.
     """
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     a = np.abs(x)
     small = a < _SERIES_LIMIT
     # series, evaluated where it is used (other points get a harmless value)
@@ -231,7 +261,7 @@ def erf_numpy(x: Array) -> Array:
     near = _TWO_OVER_SQRT_PI * np.exp(-s * s) * total
     far = 1.0 - _erfc_tail(np.where(small, _SERIES_LIMIT, a))
     result = np.sign(x) * np.where(small, near, far)
-    return result if result.ndim else float(result)
+    return float(result) if type(result) is np.ndarray and not result.ndim else result
 
 
 def _erfc_tail(t: np.ndarray) -> np.ndarray:
@@ -250,11 +280,11 @@ def erfc_numpy(x: Array) -> Array:
     ``x >= 1.5`` comes from the continued fraction directly, and below it ``1 - erf(x)`` is at
     least 0.03, so little is lost (relative error below 1e-13 everywhere).
     """
-    x = np.asarray(x, dtype=float)
+    x = float_array(x)
     far = x >= _ERFC_TAIL_FROM
     tail = _erfc_tail(np.where(far, x, _ERFC_TAIL_FROM))
-    result = np.where(far, tail, 1.0 - np.asarray(erf_numpy(np.where(far, 0.0, x))))
-    return result if result.ndim else float(result)
+    result = np.where(far, tail, 1.0 - erf_numpy(np.where(far, 0.0, x)))
+    return float(result) if type(result) is np.ndarray and not result.ndim else result
 
 
 def _pick_erf() -> Callable[[Array], Array]:

@@ -34,7 +34,8 @@ def product_names(d: int) -> list[str]:
 
 def bodies(f):
     """The pure body and the planned body behind a lambdified ``f``."""
-    return f.__globals__["_f_body"], f.__globals__["_f_arrays"]
+    namespace = f.numpy_function.__globals__
+    return namespace["_f_body"], namespace["_f_arrays"]
 
 
 def peak_bytes(call) -> int:

@@ -1,0 +1,142 @@
+"""``backend="jax"``: the same values as the NumPy backend and as an independent evaluation
+(mpmath, ``tests/oracle.py``), float64, stable where the NumPy code is, and a function that
+``jax.jit``, ``jax.grad`` and ``jax.vmap`` transform; ``jax.grad`` agrees with symcalc's gradient.
+
+JAX compiles each new function and shape, which is slow: few, chosen cases, and a cache of the
+compiled functions shared by the tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import symcalc as sc
+from oracle import value
+from strategies import VARIABLES, formulas, points
+from symcalc import runtime
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+from symcalc import jax_runtime  # noqa: E402  (needs JAX)
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def float64():
+    """As ``backend="jax"`` turns on (``tests/test_array_types.py`` checks that it does)."""
+    jax_runtime.require()
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(text: str, variables: str = "x y z", backend: str = "jax"):
+    return sc.lambdify(text, variables, backend=backend)
+
+
+def test_every_helper_generated_code_calls_has_a_jax_version():
+    called = {"assemble"}  # the pure body's own helper
+    for fn in sc.REGISTRY.values():
+        count = max(fn.min_args, 3 if fn.max_args is None else fn.max_args)
+        called |= set(re.findall(r"_rt\.(\w+)", fn.numpy(["a", "b", "c"][:count])))
+    assert {"sigmoid", "logsumexp", "erf", "erfc"} <= called
+    for name in called:
+        assert callable(getattr(jax_runtime, name)), name
+        assert callable(getattr(runtime, name)), name
+
+
+@settings(max_examples=12)
+@given(formulas(3), points(4))
+def test_random_formulas_match_numpy_and_mpmath(f, pts):
+    columns = [np.array([p[v] for p in pts]) for v in VARIABLES]
+    jax_fn = sc.lambdify(f.expr, VARIABLES, backend="jax")
+    got = np.asarray(jax_fn(*columns))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, sc.lambdify(f.expr, VARIABLES)(*columns), rtol=1e-12,
+                               atol=1e-14)
+    for k, p in enumerate(pts):
+        want = value(f.expr, p)
+        if want is not None:
+            assert math.isclose(got[k], float(want), rel_tol=1e-8, abs_tol=1e-10), (f.text, p)
+
+
+GRADIENT_CASES = ["x^2*y + sin(z)*exp(x)", "sigmoid(x*y) + softplus(z) + erf(x)",
+                  "logsumexp(x, y, z) + sqrt(x^2 + 1)*log(y^2 + 2)", "erfc(2*x + y)/(z^2 + 1)"]
+
+
+@pytest.mark.parametrize("text", GRADIENT_CASES)
+def test_jax_grad_equals_symcalcs_gradient(text):
+    f = compiled(text)
+    gradient = sc.grad(text, VARIABLES)
+    symbolic = sc.lambdify(gradient, VARIABLES)
+    for point in [(0.3, -1.2, 0.7), (-1.5, 0.4, 2.0)]:
+        got = np.array(jax.grad(f, argnums=(0, 1, 2))(*point))
+        np.testing.assert_allclose(got, symbolic(*point), rtol=1e-12, atol=1e-14)
+        named = dict(zip(VARIABLES, point))
+        for k, g in enumerate(gradient):
+            assert math.isclose(got[k], float(value(g, named)), rel_tol=1e-10, abs_tol=1e-12)
+
+
+def test_vmap_and_jit_compose():
+    f = compiled("x*exp(y) + logsumexp(x, y, z)")
+    xs, ys = jnp.linspace(-2, 2, 5), jnp.linspace(0, 1, 5)
+    mapped = jax.vmap(f, in_axes=(0, 0, None))(xs, ys, 0.5)
+    np.testing.assert_allclose(mapped, f(xs, ys, 0.5), rtol=1e-14)
+    per_point = jax.vmap(jax.grad(f), in_axes=(0, 0, None))(xs, ys, 0.5)
+    g = sc.lambdify(sc.grad("x*exp(y) + logsumexp(x, y, z)", ["x"]), VARIABLES)
+    np.testing.assert_allclose(per_point, g(np.asarray(xs), np.asarray(ys), 0.5)[0], rtol=1e-12)
+    outer = jax.jit(lambda a: 2 * f(a, 1.0, a))
+    assert float(outer(0.5)) == pytest.approx(2 * float(f(0.5, 1.0, 0.5)), rel=1e-15)
+
+
+def test_list_outputs_constants_and_broadcasting():
+    f = sc.lambdify([["x*y", "2"], ["0", "y"]], "x y", backend="jax")
+    x = np.linspace(0, 1, 3)[:, None]
+    got = f(x, np.array([1.0, 2.0]))
+    assert got.shape == (2, 2, 3, 2) and got.dtype == jnp.float64
+    np.testing.assert_array_equal(got, sc.lambdify([["x*y", "2"], ["0", "y"]], "x y")(
+        x, np.array([1.0, 2.0])))
+
+
+def test_stable_where_the_numpy_code_is_and_gradients_stay_finite():
+    f = compiled("sigmoid(x) + softplus(y) + logsumexp(x, y, z)")
+    for point in [(-800.0, 1000.0, 700.0), (800.0, -1000.0, -750.0)]:
+        np.testing.assert_allclose(float(f(*point)), compiled(
+            "sigmoid(x) + softplus(y) + logsumexp(x, y, z)", backend="numpy")(*point), rtol=1e-15)
+        assert np.all(np.isfinite(jax.grad(f, argnums=(0, 1, 2))(*point)))
+    assert float(compiled("sigmoid(x)", "x")(-700.0)) == pytest.approx(math.exp(-700), rel=1e-13)
+
+
+def test_float32_can_stay_float32():
+    x = jnp.ones(3, dtype=jnp.float32)
+    assert sc.lambdify("x/3", "x", backend="jax")(x).dtype == jnp.float64
+    assert sc.lambdify("x/3", "x", backend="jax", dtype=None)(x).dtype == jnp.float32
+
+
+def test_the_numpy_backend_takes_jax_arrays_and_jax_transformations():
+    f = compiled("x^2*sigmoid(y) + erf(z)", backend="numpy")
+    point = (0.5, -0.25, 1.5)
+    got = f(*(jnp.asarray(v) for v in point))
+    assert isinstance(got, jax.Array)
+    assert float(got) == pytest.approx(f(*point), rel=1e-15)
+    assert float(jax.jit(f)(*point)) == pytest.approx(f(*point), rel=1e-15)
+    g = sc.lambdify(sc.grad("x^2*sigmoid(y) + erf(z)", VARIABLES), VARIABLES)
+    np.testing.assert_allclose(jax.grad(f, argnums=(0, 1, 2))(*point), g(*point), rtol=1e-13)
+    assert f(*(jnp.asarray(v, dtype=jnp.float32) for v in point)).dtype == jnp.float32
+
+
+def test_packed_jax_function_and_its_gradient():
+    f = sc.lambdify("(1 - x)^2 + 100*(y - x^2)^2", "x y", backend="jax", packed=True)
+    g = sc.lambdify(sc.grad("(1 - x)^2 + 100*(y - x^2)^2", "x y"), "x y", packed=True)
+    v = jnp.array([-1.2, 1.0])
+    np.testing.assert_allclose(jax.grad(f)(v), g(np.asarray(v)), rtol=1e-14)
+    assert f(jnp.ones((4, 2))).shape == (4,)
+
+
+def test_a_wrong_number_of_arguments_is_a_type_error():
+    with pytest.raises(sc.SymcalcTypeError, match=r"takes 3 arguments \(x, y, z\), not 2"):
+        compiled("x*y*z")(1.0, 2.0)
