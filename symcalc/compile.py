@@ -238,7 +238,8 @@ def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol 
 _generated = itertools.count()
 
 
-def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Callable[..., Any]:
+def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str,
+             backend: str = "numpy") -> Callable[..., Any]:
     """A fast NumPy function of ``variables`` (in that order) computing ``exprs``.
 
     Arguments broadcast against each other; integers are computed as floats; an output that
@@ -247,7 +248,15 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Callabl
     results (``grad``, ``jacobian``, ``hessian``, ``vjp``, ``hvp``) compile their shared
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
     The standalone source is ``f.source`` (also ``symcalc.codegen``).
+
+    ``backend="numexpr"`` (the extra ``symcalc[numexpr]``) gives the same values computed by
+    fused, multi-threaded numexpr kernels: much faster on large arrays.
     """
+    if backend == "numexpr":
+        from . import numexpr_backend  # imports numexpr: only when asked for
+        return numexpr_backend.lambdify(exprs, variables)
+    if backend != "numpy":
+        raise SymcalcError(f"unknown backend {backend!r}: use 'numpy' or 'numexpr'")
     if _matrix.is_shaped(exprs):
         return _matrix.lambdify(exprs, variables)
     generated = _generate({"f": program(exprs, variables)})
