@@ -207,14 +207,22 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
     return _Generated(_HELPER_CALL.sub(r"\1", text), helpers)
 
 
-def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f") -> str:
+def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f",
+            backend: str = "numpy") -> str:
     """Readable, standalone Python source of a NumPy function computing ``exprs`` from ``variables``.
 
     ``exprs`` may be an expression, a formula string, a list or a list of lists (for example a
     gradient or a Hessian); each shared node is computed once, numerically stable forms replace
     overflow-prone patterns, and the function is vectorised over broadcasting array arguments.
     The source needs only NumPy: the helpers it calls are written out above the function.
+    ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
     """
+    if backend == "numexpr":
+        _check_name(name)
+        from . import numexpr_backend  # imports numexpr: only when asked for
+        return numexpr_backend.codegen(exprs, variables, name)
+    if backend != "numpy":
+        raise SymcalcError(f"unknown backend {backend!r}: use 'numpy' or 'numexpr'")
     if _matrix.is_shaped(exprs):
         _check_name(name)
         return _matrix.codegen(exprs, variables, name=name)

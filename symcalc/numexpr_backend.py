@@ -33,7 +33,7 @@ from . import runtime
 from .compile import helper_source, parameter_names
 from .compile import lambdify as numpy_lambdify
 from .errors import SymcalcError
-from .expr import ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from .expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
 from .numpy_printer import numeric_power
 from .program import Outputs, Program, program
 
@@ -445,8 +445,8 @@ def codegen(exprs: Outputs, variables: Any, name: str = "f") -> str:
     prog = program(exprs, variables)
     kernels, text, helpers = _generate(prog, numexpr, name)
     args = ", ".join(parameter_names(prog.variables)[s] for s in prog.variables)
-    wrapper = (f"def {name}({args}):\n    return evaluate(_{name}_body{', ' if args else ''}{args})\n"
-               if args else f"def {name}():\n    return _{name}_body(())\n")
+    call = f"evaluate(_{name}_body, {args})" if args else f"_{name}_body(())"
+    wrapper = f"def {name}({args}):\n    return {call}\n"
     head = helper_source(tuple(sorted(set(helpers) | {"evaluate"})))
     return (f"{head}\nimport numexpr as _ne\n\n{kernels}\n\n\n"
             + _HELPER_CALL.sub(r"\1", text) + "\n\n" + wrapper)

@@ -189,6 +189,8 @@ def test_bad_arguments_and_backends():
         f(np.ones(3), "a")
     with pytest.raises(sc.SymcalcError, match="unknown backend"):
         sc.lambdify("x", "x", backend="fortran")
+    with pytest.raises(sc.SymcalcError, match="unknown backend"):
+        sc.codegen("x", "x", backend="fortran")
 
 
 def test_variables_named_like_numexpr_functions():
@@ -200,7 +202,7 @@ def test_variables_named_like_numexpr_functions():
 
 def test_codegen_prints_runnable_standalone_source():
     g = sc.grad("logsumexp(x, y) * sin(x*y)", "x y")
-    source = numexpr_backend.codegen(g, "x y")
+    source = sc.codegen(g, "x y", backend="numexpr")
     namespace: dict = {}
     exec(compile(source, "<generated>", "exec"), namespace)
     columns = grid(2, seed=8)
