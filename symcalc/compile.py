@@ -246,6 +246,12 @@ def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol 
 _generated = itertools.count()
 
 
+def execute_generated(text: str, namespace: dict[str, Any]) -> None:
+    """Run source that a symcalc printer generated from an expression graph (never user text)
+    in ``namespace``: other backends compile here too, the one place that compiles."""
+    exec(compile(text, f"<symcalc-generated-{next(_generated)}>", "exec"), namespace)
+
+
 def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str,
              backend: str = "numpy") -> Callable[..., Any]:
     """A fast NumPy function of ``variables`` (in that order) computing ``exprs``.

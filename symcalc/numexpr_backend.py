@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from . import runtime
-from .compile import helper_source, parameter_names
+from .compile import execute_generated, helper_source, parameter_names
 from .compile import lambdify as numpy_lambdify
 from .errors import SymcalcError
 from .expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
@@ -460,7 +460,7 @@ def lambdify(exprs: Outputs, variables: Any) -> Callable[..., Any]:
     at_a_point = numpy_lambdify(exprs, variables)
     kernels, text, _ = _generate(prog, numexpr, "f")
     namespace: dict[str, Any] = {"np": np, "_ne": numexpr, "_rt": runtime}
-    exec(kernels + "\n" + text, namespace)  # printed from the expression graph, never user text
+    execute_generated(kernels + "\n" + text, namespace)
     body = namespace["_f_body"]
 
     def run(*args: Any) -> Any:
