@@ -34,6 +34,7 @@ from .compile import execute_generated, helper_source, parameter_names
 from .compile import lambdify as numpy_lambdify
 from .errors import SymcalcError
 from .expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from .matrix import api as _matrix
 from .numpy_printer import numeric_power
 from .program import Outputs, Program, program
 
@@ -438,11 +439,17 @@ def _generate(prog: Program, numexpr: Any, name: str) -> tuple[str, str, tuple[s
     return "\n".join(kernels), text, helpers
 
 
+def _numexpr_program(exprs: Outputs, variables: Any) -> tuple[Any, Program]:
+    if _matrix.is_shaped(exprs):
+        raise SymcalcError('backend="numexpr" computes scalar formulas and lists of them; a shaped '
+                           '(matrix) formula uses the NumPy backend')
+    return import_numexpr(), program(exprs, variables)
+
+
 def codegen(exprs: Outputs, variables: Any, name: str = "f") -> str:
     """Standalone source of a function evaluating ``exprs`` with numexpr kernels: NumPy,
     numexpr and the ``symcalc.runtime`` helpers it calls, then the kernels, then the function."""
-    numexpr = import_numexpr()
-    prog = program(exprs, variables)
+    numexpr, prog = _numexpr_program(exprs, variables)
     kernels, text, helpers = _generate(prog, numexpr, name)
     args = ", ".join(parameter_names(prog.variables)[s] for s in prog.variables)
     call = f"evaluate(_{name}_body, {args})" if args else f"_{name}_body(())"
@@ -455,8 +462,7 @@ def codegen(exprs: Outputs, variables: Any, name: str = "f") -> str:
 def lambdify(exprs: Outputs, variables: Any) -> Callable[..., Any]:
     """``symcalc.lambdify(exprs, variables, backend="numexpr")``: the same values, shapes and
     broadcasting as the NumPy backend, computed by fused, multi-threaded numexpr kernels."""
-    numexpr = import_numexpr()
-    prog = program(exprs, variables)
+    numexpr, prog = _numexpr_program(exprs, variables)
     at_a_point = numpy_lambdify(exprs, variables)
     kernels, text, _ = _generate(prog, numexpr, "f")
     namespace: dict[str, Any] = {"np": np, "_ne": numexpr, "_rt": runtime}

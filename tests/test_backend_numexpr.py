@@ -191,6 +191,8 @@ def test_bad_arguments_and_backends():
         sc.lambdify("x", "x", backend="fortran")
     with pytest.raises(sc.SymcalcError, match="unknown backend"):
         sc.codegen("x", "x", backend="fortran")
+    with pytest.raises(sc.SymcalcError, match="shaped"):
+        sc.lambdify(sc.trace(sc.matrix("A", 2, 2)), ["A"], backend="numexpr")
 
 
 def test_variables_named_like_numexpr_functions():
