@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import itertools
 import keyword
 import re
 import unicodedata
@@ -243,14 +244,22 @@ def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
             f"    return _rt.evaluate({inner}, {arrays}, {args})"]
 
 
-def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f") -> str:
+def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f",
+            backend: str = "numpy") -> str:
     """Readable, standalone Python source of a NumPy function computing ``exprs`` from ``variables``.
 
     ``exprs`` may be an expression, a formula string, a list or a list of lists (for example a
     gradient or a Hessian); each shared node is computed once, numerically stable forms replace
     overflow-prone patterns, and the function is vectorised over broadcasting array arguments.
     The source needs only NumPy: the helpers it calls are written out above the function.
+    ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
     """
+    if backend == "numexpr":
+        _check_name(name)
+        from . import numexpr_backend  # imports numexpr: only when asked for
+        return numexpr_backend.codegen(exprs, variables, name)
+    if backend != "numpy":
+        raise SymcalcError(f"unknown backend {backend!r} for codegen: it prints 'numpy' and 'numexpr'")
     if _matrix.is_shaped(exprs):
         _check_name(name)
         return _matrix.codegen(exprs, variables, name=name)
@@ -282,6 +291,15 @@ def _pure_body(prog: Program) -> tuple[str, tuple[str, ...]]:
     return _HELPER_CALL.sub(r"\1", text), tuple(sorted(set(_HELPER_CALL.findall(text))))
 
 
+_generated = itertools.count()
+
+
+def execute_generated(text: str, namespace: dict[str, Any]) -> None:
+    """Run source that a symcalc printer generated from an expression graph (never user text)
+    in ``namespace``: other backends compile here too, the one place that compiles."""
+    exec(compile(text, f"<symcalc-generated-{next(_generated)}>", "exec"), namespace)
+
+
 def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> GeneratedFunction:
     generated = _generate({"f": prog})
     pure, pure_helpers = _pure_body(prog)
@@ -299,9 +317,17 @@ def _jax_function(prog: Program, dtype: Any) -> GeneratedFunction:
     return _numpy_function(prog, dtype, backend="jax")
 
 
+def _numexpr_function(prog: Program, dtype: Any) -> Callable[..., Any]:
+    if dtype is None or np.dtype(dtype) != np.float64:
+        raise SymcalcError('backend="numexpr" computes in float64: leave dtype at its default')
+    from . import numexpr_backend  # imports numexpr: only when asked for
+    return numexpr_backend.function(prog, _numpy_function(prog, dtype))
+
+
 # The backends of lambdify: name -> a function building the callable from a Program and a dtype.
 BACKENDS: dict[str, Callable[[Program, Any], Callable[..., Any]]] = {
     "numpy": _numpy_function,
+    "numexpr": _numexpr_function,
     "jax": _jax_function,
 }
 
@@ -318,8 +344,10 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     The standalone NumPy source is ``f.source`` (also ``symcalc.codegen``).  The function pickles
     (its source is sent and compiled again), so it runs on ``dask.distributed`` workers.
 
-    ``backend``: ``"numpy"`` (the default) or ``"jax"``: ``jax.numpy`` under ``jax.jit`` (GPU
-    where JAX has one); it composes with ``jax.grad`` and ``jax.vmap``.  Asking for it turns on
+    ``backend``: ``"numpy"`` (the default); ``"numexpr"``: the same values computed by fused,
+    multi-threaded numexpr kernels (extra ``symcalc[numexpr]``), much faster on large arrays; or
+    ``"jax"``: ``jax.numpy`` under ``jax.jit`` (GPU where JAX has one); it composes with
+    ``jax.grad`` and ``jax.vmap``.  Asking for it turns on
     JAX's float64 mode (``jax.config.update("jax_enable_x64", True)``), process-wide.  The NumPy
     backend's function also takes JAX arrays (computed by ``jax.numpy`` in their own precision,
     under ``jax.jit``), Dask arrays (giving a lazy Dask array), pandas Series (giving a Series with
@@ -333,7 +361,7 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     dtype = check_dtype(dtype)
     if _matrix.is_shaped(exprs):
         if backend != "numpy" or packed or dtype is None or np.dtype(dtype) != np.float64:
-            raise SymcalcError("formulas of vectors and matrices compile for the NumPy backend "
+            raise SymcalcError("shaped formulas (of vectors and matrices) compile for the NumPy backend "
                                "only, without packed= or dtype=")
         return _matrix.lambdify(exprs, variables)
     build = BACKENDS.get(backend) if isinstance(backend, str) else None

@@ -117,6 +117,7 @@ sin = _register(Function(
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
     evaluate=_sin_value, undoes="asin", pythagorean=("cos", 1), sympy_names=("sin",),
     real=math.sin, series=_follows(lambda y, u: cos(u)),
+    numexpr=_np("sin({0})"),
 ))
 cos = _register(Function(
     "cos", 1, 1,
@@ -124,6 +125,7 @@ cos = _register(Function(
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
     evaluate=_cos_value, undoes="acos", pythagorean=("sin", 1), sympy_names=("cos",),
     real=math.cos, series=_follows(lambda y, u: sin(u), -1),
+    numexpr=_np("cos({0})"),
 ))
 tan = _register(Function(
     "tan", 1, 1,
@@ -131,6 +133,7 @@ tan = _register(Function(
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
     evaluate=_tan_value, undoes="atan", sympy_names=("tan",),
     real=math.tan, series=_follows(lambda y, u: 1 + y ** 2),
+    numexpr=_np("tan({0})"),
 ))
 exp = _register(Function(
     "exp", 1, 1,
@@ -138,6 +141,7 @@ exp = _register(Function(
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
     evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
     real=math.exp, series=_follows(lambda y, u: y),
+    numexpr=_np("exp({0})"),
 ))
 
 
@@ -173,13 +177,14 @@ log = _register(Function(
     evaluate=_log_value, undoes="exp", needs_stable_forms=True, sympy_names=("log",),
     series=_LOG_SERIES,
     real=lambda x, *b: math.log(x) / math.log(b[0]) if b else math.log(x),
+    numexpr=lambda a: f"log({a[0]})" if len(a) == 1 else f"(log({a[0]}) / log({a[1]}))",
 ))
 sqrt = _register(Function(
     "sqrt", 1, 1,
     partials=lambda x: [HALF / sqrt(x)],
     numpy=_np("np.sqrt({0})"), sympy=lambda sp, x: sp.sqrt(x), latex=lambda a: f"\\sqrt{{{a[0]}}}",
     rewrite=lambda x: power(x, HALF),
-    real=math.sqrt,
+    real=math.sqrt, numexpr=_np("sqrt({0})"),
 ))
 abs_ = _register(Function(
     "abs", 1, 1,
@@ -189,7 +194,7 @@ abs_ = _register(Function(
     evaluate=lambda x: (Num(abs(x.value)) if isinstance(x, Num)
                         else x if isinstance(x, Call) and x.fn.name == "abs" else None),
     sympy_names=("Abs",),
-    real=abs,
+    real=abs, numexpr=_np("abs({0})"),
 ))
 sign = _register(Function(
     "sign", 1, 1,
@@ -197,7 +202,7 @@ sign = _register(Function(
     numpy=_np("np.sign({0})"), sympy=lambda sp, x: sp.sign(x),
     latex=_tex("\\operatorname{sign}"),
     evaluate=_num(_sign), sympy_names=("sign",),
-    real=lambda x: float((x > 0) - (x < 0)),
+    real=lambda x: float((x > 0) - (x < 0)), numexpr=_np("sign({0})"),
 ))
 heaviside = _register(Function(
     "heaviside", 1, 1,
@@ -205,7 +210,7 @@ heaviside = _register(Function(
     numpy=_np("np.heaviside({0}, 0.5)"), sympy=lambda sp, x: sp.Heaviside(x),
     latex=_tex("H"),
     evaluate=_num(lambda v: Fraction(_sign(v) + 1, 2)), sympy_names=("Heaviside",),
-    real=lambda x: 1.0 if x > 0 else 0.5 if x == 0 else 0.0,
+    real=lambda x: 1.0 if x > 0 else 0.5 if x == 0 else 0.0, numexpr=_np("(0.5 + 0.5 * sign({0}))"),
 ))
 sinh = _register(Function(
     "sinh", 1, 1,
@@ -213,6 +218,7 @@ sinh = _register(Function(
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
     real=math.sinh, series=_follows(lambda y, u: cosh(u)),
+    numexpr=_np("sinh({0})"),
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
@@ -220,6 +226,7 @@ cosh = _register(Function(
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), sympy_names=("cosh",),
     real=math.cosh, series=_follows(lambda y, u: sinh(u)),
+    numexpr=_np("cosh({0})"),
 ))
 tanh = _register(Function(
     "tanh", 1, 1,
@@ -227,27 +234,28 @@ tanh = _register(Function(
     numpy=_np("np.tanh({0})"), sympy=lambda sp, x: sp.tanh(x), latex=_tex("\\tanh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("tanh",),
     real=math.tanh, series=_follows(lambda y, u: 1 - y ** 2),
+    numexpr=_np("tanh({0})"),
 ))
 asin = _register(Function(
     "asin", 1, 1,
     partials=lambda x: [1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arcsin({0})"), sympy=lambda sp, x: sp.asin(x), latex=_tex("\\arcsin"),
     evaluate=_at(ZERO, ZERO), sympy_names=("asin",),
-    real=math.asin,
+    real=math.asin, numexpr=_np("arcsin({0})"),
 ))
 acos = _register(Function(
     "acos", 1, 1,
     partials=lambda x: [-1 / sqrt(1 - x ** 2)],
     numpy=_np("np.arccos({0})"), sympy=lambda sp, x: sp.acos(x), latex=_tex("\\arccos"),
     evaluate=_at(ONE, ZERO), sympy_names=("acos",),
-    real=math.acos,
+    real=math.acos, numexpr=_np("arccos({0})"),
 ))
 atan = _register(Function(
     "atan", 1, 1,
     partials=lambda x: [1 / (1 + x ** 2)],
     numpy=_np("np.arctan({0})"), sympy=lambda sp, x: sp.atan(x), latex=_tex("\\arctan"),
     evaluate=_at(ZERO, ZERO), sympy_names=("atan",),
-    real=math.atan,
+    real=math.atan, numexpr=_np("arctan({0})"),
 ))
 sigmoid = _register(Function(
     "sigmoid", 1, 1,
@@ -256,6 +264,7 @@ sigmoid = _register(Function(
     latex=_tex("\\sigma"),
     evaluate=_at(ZERO, HALF), reflection=(1, -1), needs_stable_forms=True,
     real=_real_sigmoid, series=_follows(lambda y, u: y * (1 - y)),
+    numexpr=_np("(where({0} >= 0, 1.0, exp(-abs({0}))) / (1.0 + exp(-abs({0}))))"),
 ))
 softplus = _register(Function(
     "softplus", 1, 1,
@@ -264,6 +273,7 @@ softplus = _register(Function(
     latex=_tex("\\operatorname{softplus}"),
     evaluate=lambda x: log(Num(2)) if x is ZERO else None,
     real=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+    numexpr=_np("(maximum({0}, 0.0) + log1p(exp(-abs({0}))))"),
 ))
 relu = _register(Function(
     "relu", 1, 1,
@@ -271,7 +281,7 @@ relu = _register(Function(
     numpy=_np("np.maximum({0}, 0)"), sympy=lambda sp, x: sp.Max(x, 0),
     latex=_tex("\\operatorname{relu}"),
     evaluate=_num(lambda v: max(v, Fraction(0))),
-    real=lambda x: max(x, 0.0),
+    real=lambda x: max(x, 0.0), numexpr=_np("maximum({0}, 0.0)"),
 ))
 erf = _register(Function(
     "erf", 1, 1,
@@ -297,7 +307,7 @@ log1p = _register(Function(
     numpy=_np("np.log1p({0})"), sympy=lambda sp, x: sp.log(1 + x),
     latex=lambda a: f"\\log\\left(1 + {a[0]}\\right)",
     evaluate=_at(ZERO, ZERO), undoes="expm1",
-    real=math.log1p,
+    real=math.log1p, numexpr=_np("log1p({0})"),
 ))
 expm1 = _register(Function(
     "expm1", 1, 1,
@@ -305,7 +315,7 @@ expm1 = _register(Function(
     numpy=_np("np.expm1({0})"), sympy=lambda sp, x: sp.exp(x) - 1,
     latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
     evaluate=_at(ZERO, ZERO), undoes="log1p",
-    real=math.expm1,
+    real=math.expm1, numexpr=_np("expm1({0})"),
 ))
 
 
@@ -343,7 +353,7 @@ max_ = _register(Function(
     numpy=_nested("np.maximum"), sympy=lambda sp, *xs: sp.Max(*xs),
     latex=lambda a: f"\\max\\left({', '.join(a)}\\right)",
     evaluate=_max_value, sympy_names=("Max",),
-    real=max,
+    real=max, numexpr=_nested("maximum"),
 ))
 min_ = _register(Function(
     "min", 2, None,
@@ -351,7 +361,7 @@ min_ = _register(Function(
     numpy=_nested("np.minimum"), sympy=lambda sp, *xs: sp.Min(*xs),
     latex=lambda a: f"\\min\\left({', '.join(a)}\\right)",
     evaluate=_extremum(min), sympy_names=("Min",),
-    real=min,
+    real=min, numexpr=_nested("minimum"),
 ))
 
 
@@ -376,7 +386,7 @@ log2 = _register(Function(
     numpy=_np("np.log2({0})"), sympy=lambda sp, x: sp.log(x, 2),
     latex=lambda a: f"\\log_{{2}}\\left({a[0]}\\right)",
     evaluate=_log_base_value(2),
-    real=math.log2,
+    real=math.log2, numexpr=_np("log2({0})"),
 ))
 log10 = _register(Function(
     "log10", 1, 1,
@@ -384,7 +394,7 @@ log10 = _register(Function(
     numpy=_np("np.log10({0})"), sympy=lambda sp, x: sp.log(x, 10),
     latex=lambda a: f"\\log_{{10}}\\left({a[0]}\\right)",
     evaluate=_log_base_value(10),
-    real=math.log10,
+    real=math.log10, numexpr=_np("log10({0})"),
 ))
 asinh = _register(Function(
     "asinh", 1, 1,
@@ -392,7 +402,7 @@ asinh = _register(Function(
     numpy=_np("np.arcsinh({0})"), sympy=lambda sp, x: sp.asinh(x),
     latex=_tex("\\operatorname{arsinh}"),
     evaluate=_at(ZERO, ZERO), undoes="sinh", sympy_names=("asinh",),
-    real=math.asinh,
+    real=math.asinh, numexpr=_np("arcsinh({0})"),
 ))
 acosh = _register(Function(
     "acosh", 1, 1,
@@ -400,7 +410,7 @@ acosh = _register(Function(
     numpy=_np("np.arccosh({0})"), sympy=lambda sp, x: sp.acosh(x),
     latex=_tex("\\operatorname{arcosh}"),
     evaluate=_at(ONE, ZERO), sympy_names=("acosh",),
-    real=math.acosh,
+    real=math.acosh, numexpr=_np("arccosh({0})"),
 ))
 atanh = _register(Function(
     "atanh", 1, 1,
@@ -408,7 +418,7 @@ atanh = _register(Function(
     numpy=_np("np.arctanh({0})"), sympy=lambda sp, x: sp.atanh(x),
     latex=_tex("\\operatorname{artanh}"),
     evaluate=_at(ZERO, ZERO), undoes="tanh", sympy_names=("atanh",),
-    real=math.atanh,
+    real=math.atanh, numexpr=_np("arctanh({0})"),
 ))
 
 
@@ -426,7 +436,7 @@ atan2 = _register(Function(
     numpy=_np("np.arctan2({0}, {1})"), sympy=lambda sp, y, x: sp.atan2(y, x),
     latex=lambda a: f"\\operatorname{{atan2}}\\left({a[0]}, {a[1]}\\right)",
     evaluate=_atan2_value, sympy_names=("atan2",),
-    real=math.atan2,
+    real=math.atan2, numexpr=_np("arctan2({0}, {1})"),
 ))
 erfc = _register(Function(
     "erfc", 1, 1,
@@ -458,21 +468,21 @@ sec = _register(Function(
     partials=lambda x: [sec(x) * tan(x)],
     numpy=_np("(1 / np.cos({0}))"), sympy=lambda sp, x: sp.sec(x), latex=_tex("\\sec"),
     evaluate=_reciprocal_value(_cos_value), sympy_names=("sec",),
-    real=lambda x: 1 / math.cos(x),
+    real=lambda x: 1 / math.cos(x), numexpr=_np("(1.0 / cos({0}))"),
 ))
 csc = _register(Function(
     "csc", 1, 1,
     partials=lambda x: [-csc(x) * cot(x)],
     numpy=_np("(1 / np.sin({0}))"), sympy=lambda sp, x: sp.csc(x), latex=_tex("\\csc"),
     evaluate=_reciprocal_value(_sin_value), sympy_names=("csc",),
-    real=lambda x: 1 / math.sin(x),
+    real=lambda x: 1 / math.sin(x), numexpr=_np("(1.0 / sin({0}))"),
 ))
 cot = _register(Function(
     "cot", 1, 1,
     partials=lambda x: [-1 - cot(x) ** 2],
     numpy=_np("(1 / np.tan({0}))"), sympy=lambda sp, x: sp.cot(x), latex=_tex("\\cot"),
     evaluate=_cot_value, sympy_names=("cot",),
-    real=lambda x: math.cos(x) / math.sin(x),
+    real=lambda x: math.cos(x) / math.sin(x), numexpr=_np("(1.0 / tan({0}))"),
 ))
 sech = _register(Function(
     "sech", 1, 1,
@@ -480,7 +490,7 @@ sech = _register(Function(
     numpy=_np("(1 / np.cosh({0}))"), sympy=lambda sp, x: sp.sech(x),
     latex=_tex("\\operatorname{sech}"),
     evaluate=_at(ZERO, ONE), sympy_names=("sech",),
-    real=lambda x: 1 / math.cosh(x),
+    real=lambda x: 1 / math.cosh(x), numexpr=_np("(1.0 / cosh({0}))"),
 ))
 csch = _register(Function(
     "csch", 1, 1,
@@ -488,7 +498,7 @@ csch = _register(Function(
     numpy=_np("(1 / np.sinh({0}))"), sympy=lambda sp, x: sp.csch(x),
     latex=_tex("\\operatorname{csch}"),
     sympy_names=("csch",),
-    real=lambda x: 1 / math.sinh(x),
+    real=lambda x: 1 / math.sinh(x), numexpr=_np("(1.0 / sinh({0}))"),
 ))
 coth = _register(Function(
     "coth", 1, 1,
@@ -496,5 +506,5 @@ coth = _register(Function(
     numpy=_np("(1 / np.tanh({0}))"), sympy=lambda sp, x: sp.coth(x),
     latex=_tex("\\operatorname{coth}"),
     sympy_names=("coth",),
-    real=lambda x: math.cosh(x) / math.sinh(x),
+    real=lambda x: math.cosh(x) / math.sinh(x), numexpr=_np("(1.0 / tanh({0}))"),
 ))

@@ -1,7 +1,7 @@
 """The registry of functions: what an entry holds, the table of entries, and name look-up.
 
 Each entry (a ``Function``) states a function's arity, its local partial derivatives (as symcalc
-expressions), its NumPy, SymPy and LaTeX forms, the exact values it folds, its float value and
+expressions), its NumPy, numexpr, SymPy and LaTeX forms, the exact values it folds, its float value and
 the identities it takes part in.  The entries themselves are in ``symcalc.functions``.
 """
 
@@ -37,6 +37,7 @@ class Function:
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
     real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
     series: Optional["SeriesRule"] = None  # Taylor-mode recurrence (symcalc.series); None: generic
+    numexpr: Optional[CodeForm] = None  # numexpr source (symcalc.numexpr_backend); None: NumPy's
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))
