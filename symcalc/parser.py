@@ -8,6 +8,7 @@ calls of registered functions, and each piece is turned into a node by the const
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,6 +23,15 @@ from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
 from .functions import ALIASES, REGISTRY, Function, lookup
 from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
 from .unicode_input import normalise
+
+try:  # the optional ``fast`` extra: Lark's LALR tables driven by compiled code
+    import lark_cython
+except ImportError:  # pragma: no cover - the pure-Python parser below is the fallback
+    lark_cython = None
+
+# Parse with lark-cython when it is installed; False (or SYMCALC_PURE_PARSER=1 in the environment)
+# forces the pure-Python Lark parser.  Both give the same nodes and the same ParseErrors.
+USE_LARK_CYTHON = lark_cython is not None and not os.environ.get("SYMCALC_PURE_PARSER")
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
@@ -60,6 +70,8 @@ class _Fault(Exception):
 
 def canonical_name(name: str) -> str:
     """Spell out Unicode Greek letters: ``θ_1 -> theta_1``."""
+    if name.isascii():
+        return name
     return "".join(GREEK.get(ch, ch) for ch in name)
 
 
@@ -97,6 +109,8 @@ def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
 
 def _number(text: str) -> Expr:
     """Exact value of a numeric literal: 12 -> 12, 0.5 -> 1/2, 2.5e3 -> 2500."""
+    if text.isdecimal():
+        return Num(bigint.int_from_digits(text))
     mantissa, _, exponent = text.lower().partition("e")
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0") or "0"
@@ -113,10 +127,10 @@ class _Builder(Transformer):
     """One method per grammar alias; each builds nodes with the canonical constructors."""
 
     def number(self, tok: Token) -> Expr:
-        return _number(str(tok))
+        return _number(tok.value)
 
     def name(self, tok: Token) -> Expr:
-        text = canonical_name(str(tok))
+        text = canonical_name(tok.value)
         if text in CONSTANTS:
             return CONSTANTS[text]
         if lookup(text) is not None or text in _ABSTRACT.get():
@@ -124,7 +138,7 @@ class _Builder(Transformer):
         return Symbol(text)
 
     def call(self, tok: Token, args: list[Expr]) -> Expr:
-        text = canonical_name(str(tok))
+        text = canonical_name(tok.value)
         fn = lookup(text) or _abstract_function(text, len(args), tok)
         try:
             return fn(*args)
@@ -139,13 +153,13 @@ class _Builder(Transformer):
     def sum(self, first: Expr, *rest) -> Expr:
         terms = [first]
         for op, term in zip(rest[::2], rest[1::2]):
-            terms.append(term if op == "+" else negate(term))
+            terms.append(term if op.value == "+" else negate(term))
         return add(*terms)
 
     def product(self, first: Expr, *rest) -> Expr:
         factors = [first]
         for op, factor in zip(rest[::2], rest[1::2]):
-            if op == "/":
+            if op.value == "/":
                 try:
                     factor = power(factor, MINUS_ONE)
                 except ZeroDivisionError:
@@ -154,10 +168,10 @@ class _Builder(Transformer):
         return mul(*factors)
 
     def signed(self, op: Token, operand: Expr) -> Expr:
-        return negate(operand) if op == "-" else operand
+        return negate(operand) if op.value == "-" else operand
 
     def implicit_product(self, tok: Token, operand: Expr) -> Expr:
-        return mul(_number(str(tok)), operand)
+        return mul(_number(tok.value), operand)
 
     def power(self, base: Expr, op: Token, exponent: Expr) -> Expr:
         try:
@@ -213,20 +227,24 @@ def _unknown_function(name: str) -> str:
     return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
 
 
-_parser: Optional[Lark] = None
+_parsers: dict[bool, Lark] = {}  # built once per process: False -> pure Lark, True -> lark-cython
 
 
 def _get_parser() -> Lark:
-    global _parser
-    if _parser is None:
-        _parser = Lark(
+    """The LALR parser, building nodes as it reduces (no parse tree), for the chosen engine."""
+    fast = USE_LARK_CYTHON and lark_cython is not None
+    parser = _parsers.get(fast)
+    if parser is None:
+        parser = _parsers[fast] = Lark(
             _grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
+            lexer="contextual",  # it reports the terminals expected in the state the error is in
             transformer=_Builder(),
             propagate_positions=False,
             maybe_placeholders=False,
+            _plugins=lark_cython.plugins if fast else {},
         )
-    return _parser
+    return parser
 
 
 def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None) -> Expr:
@@ -279,6 +297,8 @@ def _location(source: str, origin: Sequence[int], pos: int) -> tuple[int, int]:
 def _syntax_error(exc: UnexpectedInput, text: str, source: str,
                   origin: Sequence[int]) -> ParseError:
     token = getattr(exc, "token", None)
+    if token is not None and not isinstance(token, Token):  # lark-cython's token is not a str
+        token = Token(token.type, token.value, token.start_pos, token.line, token.column)
     pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else \
         getattr(token, "start_pos", None)
     line, column = _location(source, origin, pos) if pos is not None else (1, 1)
