@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import bigint
@@ -122,14 +122,17 @@ def _number(text: str) -> Expr:
     return mul(value, power(Num(10), Num(shift)))
 
 
-@v_args(inline=True)
 class _Builder(Transformer):
-    """One method per grammar alias; each builds nodes with the canonical constructors."""
+    """One method per grammar alias; each gets the list of its rule's children (names and numbers
+    as tokens, the rest as nodes) and builds nodes with the canonical constructors.  The methods
+    take the list as it is, with no ``v_args`` wrapper: the parser calls them once per reduction.
+    """
 
-    def number(self, tok: Token) -> Expr:
-        return _number(tok.value)
+    def number(self, children: list) -> Expr:
+        return _number(children[0].value)
 
-    def name(self, tok: Token) -> Expr:
+    def name(self, children: list) -> Expr:
+        tok = children[0]
         text = canonical_name(tok.value)
         if text in CONSTANTS:
             return CONSTANTS[text]
@@ -137,7 +140,8 @@ class _Builder(Transformer):
             raise _Fault(f"{text} is a function: write {text}(...)", tok)
         return Symbol(text)
 
-    def call(self, tok: Token, args: list[Expr]) -> Expr:
+    def call(self, children: list) -> Expr:
+        tok, args = children
         text = canonical_name(tok.value)
         fn = lookup(text) or _abstract_function(text, len(args), tok)
         try:
@@ -147,18 +151,37 @@ class _Builder(Transformer):
         except (ZeroDivisionError, ValueError) as exc:
             raise _Fault(str(exc), tok) from None
 
-    def arguments(self, *args: Expr) -> list[Expr]:
-        return list(args)
+    def first_argument(self, children: list) -> list[Expr]:
+        return children
 
-    def sum(self, first: Expr, *rest) -> Expr:
-        terms = [first]
-        for op, term in zip(rest[::2], rest[1::2]):
-            terms.append(term if op.value == "+" else negate(term))
+    def next_argument(self, children: list) -> list[Expr]:
+        args, arg = children
+        args.append(arg)
+        return args
+
+    def start_chain(self, children: list) -> list:
+        """``a op b``: the start of a chain of sums or of products, [a, op, b, op, c, ...]."""
+        return children
+
+    def extend_chain(self, children: list) -> list:
+        chain, op, operand = children
+        chain.append(op)
+        chain.append(operand)
+        return chain
+
+    def sum(self, children: list) -> Expr:
+        chain = children[0]
+        terms = [chain[0]]
+        for k in range(1, len(chain), 2):
+            term = chain[k + 1]
+            terms.append(term if chain[k].value == "+" else negate(term))
         return add(*terms)
 
-    def product(self, first: Expr, *rest) -> Expr:
-        factors = [first]
-        for op, factor in zip(rest[::2], rest[1::2]):
+    def product(self, children: list) -> Expr:
+        chain = children[0]
+        factors = [chain[0]]
+        for k in range(1, len(chain), 2):
+            op, factor = chain[k], chain[k + 1]
             if op.value == "/":
                 try:
                     factor = power(factor, MINUS_ONE)
@@ -167,21 +190,26 @@ class _Builder(Transformer):
             factors.append(factor)
         return mul(*factors)
 
-    def signed(self, op: Token, operand: Expr) -> Expr:
+    def signed(self, children: list) -> Expr:
+        op, operand = children
         return negate(operand) if op.value == "-" else operand
 
-    def implicit_product(self, tok: Token, operand: Expr) -> Expr:
+    def implicit_product(self, children: list) -> Expr:
+        tok, operand = children
         return mul(_number(tok.value), operand)
 
-    def power(self, base: Expr, op: Token, exponent: Expr) -> Expr:
+    def implicit_power(self, children: list) -> Expr:
+        tok, base, op, exponent = children
+        return mul(_number(tok.value), self.power([base, op, exponent]))
+
+    def power(self, children: list) -> Expr:
+        base, op, exponent = children
         try:
             return power(base, exponent)
         except ZeroDivisionError:
             raise _Fault("division by zero (0 raised to a negative power)", op) from None
 
     def __default__(self, data, children, meta):
-        if data.startswith("_"):  # Lark's helper rule for a repetition; its parent inlines it
-            return Tree(data, children, meta)
         raise AssertionError(f"grammar rule {data!r} has no builder")  # a grammar/parser mismatch
 
 
