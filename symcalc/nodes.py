@@ -240,15 +240,22 @@ class Num(Expr):
     __slots__ = ("value",)
 
     def __new__(cls, value: Rational) -> "Num":
-        node = _numbers.get(value)
-        if node is not None and type(node.value) is type(value):
-            return node
-        if isinstance(value, Fraction) and value.denominator == 1:
-            value = value.numerator
+        if type(value) is Fraction:  # cached by (numerator, denominator): hashing a Fraction is slow
+            key = (value.numerator, value.denominator)
+            node = _numbers.get(key)
+            if node is not None:
+                return node
+            if value.denominator == 1:
+                value = value.numerator
+        else:
+            key = value
+            node = _numbers.get(key)
+            if node is not None and type(node.value) is type(value):
+                return node
         node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
-        _numbers[value] = node
+        _numbers[key] = node
         return node
 
     @property
