@@ -61,9 +61,6 @@ class Expr(Immutable):
     args: tuple["Expr", ...]
 
     # --- identity -------------------------------------------------------------------------
-    def __hash__(self) -> int:
-        return self._hash
-
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
@@ -72,6 +69,11 @@ class Expr(Immutable):
         if isinstance(other, (numbers.Rational, float)) and not isinstance(other, bool):
             return isinstance(self, Num) and self.value == other
         return NotImplemented
+
+    # Nodes are interned, so equal means identical and the identity hash (computed in C, with no
+    # Python call on every dict and set look-up) is consistent with ==.  Num, which also equals
+    # the plain number, hashes as its value instead.
+    __hash__ = object.__hash__
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
         from .parser import parse
@@ -135,13 +137,11 @@ class Expr(Immutable):
     def free_symbols(self) -> frozenset["Symbol"]:
         """The symbols this expression depends on."""
         if self._free is None:
-            for node in postorder([self], done=lambda n: n._free is not None):
-                if isinstance(node, Symbol):
-                    store(node, "_free", frozenset((node,)))
-                elif len(node.args) == 1:
-                    store(node, "_free", node.args[0]._free)
-                else:
-                    store(node, "_free", frozenset().union(*(a._free for a in node.args)))
+            if all(a._free is not None for a in self.args):  # the common case: no walk needed
+                _store_free(self)
+            else:
+                for node in postorder([self], done=lambda n: n._free is not None):
+                    _store_free(node)
         return self._free
 
     @property
@@ -217,7 +217,6 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     store(node, "args", args)
-    store(node, "_hash", hash(key))
     store(node, "_depth", 1 + max([a._depth for a in args]) if args else 1)
     store(node, "_free", None)
     store(node, "_skey", None)
@@ -257,6 +256,9 @@ class Num(Expr):
             _numbers.clear()
         _numbers[key] = node
         return node
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def is_integer(self) -> bool:
@@ -355,6 +357,16 @@ def as_expr(value: object) -> Expr:
             raise SymcalcError(f"{value!r} is not a finite number")
         return Num(Fraction(repr(real)))
     raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
+
+
+def _store_free(node: Expr) -> None:
+    """Set ``node._free`` from its arguments' symbol sets, which are already set."""
+    if isinstance(node, Symbol):
+        store(node, "_free", frozenset((node,)))
+    elif len(node.args) == 1:
+        store(node, "_free", node.args[0]._free)
+    else:
+        store(node, "_free", frozenset().union(*(a._free for a in node.args)))
 
 
 # --- traversal --------------------------------------------------------------------------------
