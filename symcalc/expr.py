@@ -47,22 +47,30 @@ def structural_key(node: Expr) -> str:
     graph whose tree would be exponentially large.
     """
     if node._skey is None:
-        for n in postorder([node], done=lambda m: m._skey is not None):
-            if isinstance(n, Num):
-                v = n.value
-                text = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
-                digest = text
-            elif isinstance(n, (Symbol, Constant)):
-                text = n.name if isinstance(n, Symbol) else "#" + n.name
-                digest = text
-            else:
-                head = n.fn.name if isinstance(n, Call) else type(n).__name__
-                parts = [a._skey.split("\0", 1) for a in n.args]
-                text = head + "(" + ",".join(p[0] for p in parts) + ")"
-                digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
-            digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
-            store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
+        if all(a._skey is not None for a in node.args):  # the common case: no walk needed
+            _store_key(node)
+        else:
+            for n in postorder([node], done=lambda m: m._skey is not None):
+                _store_key(n)
     return node._skey
+
+
+def _store_key(n: Expr) -> None:
+    """Set ``n._skey`` from its arguments' keys, which are already set."""
+    if isinstance(n, Num):
+        v = n.value
+        text = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
+        digest = text
+    elif isinstance(n, (Symbol, Constant)):
+        text = n.name if isinstance(n, Symbol) else "#" + n.name
+        digest = text
+    else:
+        head = n.fn.name if isinstance(n, Call) else type(n).__name__
+        parts = [a._skey.split("\0", 1) for a in n.args]
+        text = head + "(" + ",".join(p[0] for p in parts) + ")"
+        digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
+    digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
+    store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
 
 
 def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
