@@ -189,6 +189,7 @@ class Expr(Immutable):
 # Writes a slot without the immutability guard: for constructors and the private caches.
 store = object.__setattr__
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
+_drop_entry = _interned._remove  # the table's callback: drops an entry when its node dies
 
 
 _intern_lock = threading.Lock()
@@ -226,7 +227,8 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     store(node, "_raw", False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
         store(node, name, value)
-    _interned[key] = node
+    # what ``_interned[key] = node`` stores, without WeakValueDictionary.__setitem__'s Python frame
+    _interned_refs[key] = weakref.KeyedRef(node, _drop_entry, key)
     return node
 
 
