@@ -47,22 +47,30 @@ def structural_key(node: Expr) -> str:
     graph whose tree would be exponentially large.
     """
     if node._skey is None:
-        for n in postorder([node], done=lambda m: m._skey is not None):
-            if isinstance(n, Num):
-                v = n.value
-                text = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
-                digest = text
-            elif isinstance(n, (Symbol, Constant)):
-                text = n.name if isinstance(n, Symbol) else "#" + n.name
-                digest = text
-            else:
-                head = n.fn.name if isinstance(n, Call) else type(n).__name__
-                parts = [a._skey.split("\0", 1) for a in n.args]
-                text = head + "(" + ",".join(p[0] for p in parts) + ")"
-                digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
-            digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
-            store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
+        if all(a._skey is not None for a in node.args):  # the common case: no walk needed
+            _store_key(node)
+        else:
+            for n in postorder([node], done=lambda m: m._skey is not None):
+                _store_key(n)
     return node._skey
+
+
+def _store_key(n: Expr) -> None:
+    """Set ``n._skey`` from its arguments' keys, which are already set."""
+    if isinstance(n, Num):
+        v = n.value
+        text = f"{v.numerator:x}/{v.denominator:x}" if isinstance(v, Fraction) else f"{v:x}"
+        digest = text
+    elif isinstance(n, (Symbol, Constant)):
+        text = n.name if isinstance(n, Symbol) else "#" + n.name
+        digest = text
+    else:
+        head = n.fn.name if isinstance(n, Call) else type(n).__name__
+        parts = [a._skey.split("\0", 1) for a in n.args]
+        text = head + "(" + ",".join(p[0] for p in parts) + ")"
+        digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
+    digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
+    store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
 
 
 def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
@@ -127,6 +135,16 @@ def _scaled(coeff: Rational, rest: Expr) -> Expr:
     return _new(Mul, (Mul, args), args)
 
 
+# Exact arithmetic on coefficients, skipping the Fraction operation (slow, in Python) when one side
+# is the int 0 or 1: the result is the other side, of the same type as the full operation gives.
+def _plus(a: Rational, b: Rational) -> Rational:
+    return b if type(a) is int and a == 0 else a + b
+
+
+def _times(a: Rational, b: Rational) -> Rational:
+    return b if type(a) is int and a == 1 else a * b
+
+
 def add(*terms: Expr) -> Expr:
     """The canonical sum of ``terms``."""
     constant: Rational = 0
@@ -138,7 +156,7 @@ def add(*terms: Expr) -> Expr:
             stack.extend((scale, t) for t in reversed(term.args))
             continue
         if isinstance(term, Num):
-            constant += scale * term.value
+            constant = _plus(constant, term.value if scale == 1 else scale * term.value)
             continue
         if term._raw and isinstance(term, Mul):  # -1*(-1*x) or 2*(1/2): canonical first
             canonical = mul(*term.args)
@@ -146,13 +164,16 @@ def add(*terms: Expr) -> Expr:
                 stack.append((scale, canonical))
                 continue
         coeff, rest = split_coefficient(term)
+        if scale != 1:
+            coeff = scale * coeff
         if isinstance(rest, Num):  # a raw product that folds to a number: exp(u)/exp(u)
-            constant += scale * coeff * rest.value
+            constant = _plus(constant, coeff * rest.value)
             continue
         if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
-            stack.append((scale * coeff, rest))
+            stack.append((coeff, rest))
             continue
-        coeffs[rest] = coeffs.get(rest, 0) + scale * coeff
+        previous = coeffs.get(rest)
+        coeffs[rest] = coeff if previous is None else previous + coeff
     rests = [r for r, c in coeffs.items() if c != 0]
     rests.sort(key=_term_key)
     out = [_scaled(coeffs[r], r) for r in rests]
@@ -176,7 +197,7 @@ def mul(*factors: Expr) -> Expr:
         if isinstance(f, Mul):
             stack.extend(reversed(f.args))
         elif isinstance(f, Num):
-            coeff *= f.value
+            coeff = _times(coeff, f.value)
         else:
             base, exp = _base_exponent(f)
             exponents.setdefault(base, []).append(exp)

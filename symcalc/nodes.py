@@ -61,9 +61,6 @@ class Expr(Immutable):
     args: tuple["Expr", ...]
 
     # --- identity -------------------------------------------------------------------------
-    def __hash__(self) -> int:
-        return self._hash
-
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
@@ -72,6 +69,11 @@ class Expr(Immutable):
         if isinstance(other, (numbers.Rational, float)) and not isinstance(other, bool):
             return isinstance(self, Num) and self.value == other
         return NotImplemented
+
+    # Nodes are interned, so equal means identical and the identity hash (computed in C, with no
+    # Python call on every dict and set look-up) is consistent with ==.  Num, which also equals
+    # the plain number, hashes as its value instead.
+    __hash__ = object.__hash__
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
         from .parser import parse
@@ -135,13 +137,11 @@ class Expr(Immutable):
     def free_symbols(self) -> frozenset["Symbol"]:
         """The symbols this expression depends on."""
         if self._free is None:
-            for node in postorder([self], done=lambda n: n._free is not None):
-                if isinstance(node, Symbol):
-                    store(node, "_free", frozenset((node,)))
-                elif len(node.args) == 1:
-                    store(node, "_free", node.args[0]._free)
-                else:
-                    store(node, "_free", frozenset().union(*(a._free for a in node.args)))
+            if all(a._free is not None for a in self.args):  # the common case: no walk needed
+                _store_free(self)
+            else:
+                for node in postorder([self], done=lambda n: n._free is not None):
+                    _store_free(node)
         return self._free
 
     @property
@@ -189,6 +189,7 @@ class Expr(Immutable):
 # Writes a slot without the immutability guard: for constructors and the private caches.
 store = object.__setattr__
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
+_drop_entry = _interned._remove  # the table's callback: drops an entry when its node dies
 
 
 _intern_lock = threading.Lock()
@@ -217,7 +218,6 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     store(node, "args", args)
-    store(node, "_hash", hash(key))
     store(node, "_depth", 1 + max([a._depth for a in args]) if args else 1)
     store(node, "_free", None)
     store(node, "_skey", None)
@@ -227,7 +227,8 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     store(node, "_raw", False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
         store(node, name, value)
-    _interned[key] = node
+    # what ``_interned[key] = node`` stores, without WeakValueDictionary.__setitem__'s Python frame
+    _interned_refs[key] = weakref.KeyedRef(node, _drop_entry, key)
     return node
 
 
@@ -240,16 +241,26 @@ class Num(Expr):
     __slots__ = ("value",)
 
     def __new__(cls, value: Rational) -> "Num":
-        node = _numbers.get(value)
-        if node is not None and type(node.value) is type(value):
-            return node
-        if isinstance(value, Fraction) and value.denominator == 1:
-            value = value.numerator
+        if type(value) is Fraction:  # cached by (numerator, denominator): hashing a Fraction is slow
+            key = (value.numerator, value.denominator)
+            node = _numbers.get(key)
+            if node is not None:
+                return node
+            if value.denominator == 1:
+                value = value.numerator
+        else:
+            key = value
+            node = _numbers.get(key)
+            if node is not None and type(node.value) is type(value):
+                return node
         node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
-        _numbers[value] = node
+        _numbers[key] = node
         return node
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def is_integer(self) -> bool:
@@ -348,6 +359,16 @@ def as_expr(value: object) -> Expr:
             raise SymcalcError(f"{value!r} is not a finite number")
         return Num(Fraction(repr(real)))
     raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in an expression")
+
+
+def _store_free(node: Expr) -> None:
+    """Set ``node._free`` from its arguments' symbol sets, which are already set."""
+    if isinstance(node, Symbol):
+        store(node, "_free", frozenset((node,)))
+    elif len(node.args) == 1:
+        store(node, "_free", node.args[0]._free)
+    else:
+        store(node, "_free", frozenset().union(*(a._free for a in node.args)))
 
 
 # --- traversal --------------------------------------------------------------------------------

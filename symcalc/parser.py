@@ -8,12 +8,13 @@ calls of registered functions, and each piece is turned into a node by the const
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import bigint
@@ -22,6 +23,15 @@ from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
 from .functions import ALIASES, REGISTRY, Function, lookup
 from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
 from .unicode_input import normalise
+
+try:  # the optional ``fast`` extra: Lark's LALR tables driven by compiled code
+    import lark_cython
+except ImportError:  # pragma: no cover - the pure-Python parser below is the fallback
+    lark_cython = None
+
+# Parse with lark-cython when it is installed; False (or SYMCALC_PURE_PARSER=1 in the environment)
+# forces the pure-Python Lark parser.  Both give the same nodes and the same ParseErrors.
+USE_LARK_CYTHON = lark_cython is not None and not os.environ.get("SYMCALC_PURE_PARSER")
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
@@ -60,6 +70,8 @@ class _Fault(Exception):
 
 def canonical_name(name: str) -> str:
     """Spell out Unicode Greek letters: ``θ_1 -> theta_1``."""
+    if name.isascii():
+        return name
     return "".join(GREEK.get(ch, ch) for ch in name)
 
 
@@ -97,6 +109,8 @@ def symbols(names: str | Iterable[str]) -> tuple[Symbol, ...] | Symbol:
 
 def _number(text: str) -> Expr:
     """Exact value of a numeric literal: 12 -> 12, 0.5 -> 1/2, 2.5e3 -> 2500."""
+    if text.isdecimal():
+        return Num(bigint.int_from_digits(text))
     mantissa, _, exponent = text.lower().partition("e")
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0") or "0"
@@ -108,23 +122,27 @@ def _number(text: str) -> Expr:
     return mul(value, power(Num(10), Num(shift)))
 
 
-@v_args(inline=True)
 class _Builder(Transformer):
-    """One method per grammar alias; each builds nodes with the canonical constructors."""
+    """One method per grammar alias; each gets the list of its rule's children (names and numbers
+    as tokens, the rest as nodes) and builds nodes with the canonical constructors.  The methods
+    take the list as it is, with no ``v_args`` wrapper: the parser calls them once per reduction.
+    """
 
-    def number(self, tok: Token) -> Expr:
-        return _number(str(tok))
+    def number(self, children: list) -> Expr:
+        return _number(children[0].value)
 
-    def name(self, tok: Token) -> Expr:
-        text = canonical_name(str(tok))
+    def name(self, children: list) -> Expr:
+        tok = children[0]
+        text = canonical_name(tok.value)
         if text in CONSTANTS:
             return CONSTANTS[text]
         if lookup(text) is not None or text in _ABSTRACT.get():
             raise _Fault(f"{text} is a function: write {text}(...)", tok)
         return Symbol(text)
 
-    def call(self, tok: Token, args: list[Expr]) -> Expr:
-        text = canonical_name(str(tok))
+    def call(self, children: list) -> Expr:
+        tok, args = children
+        text = canonical_name(tok.value)
         fn = lookup(text) or _abstract_function(text, len(args), tok)
         try:
             return fn(*args)
@@ -133,19 +151,38 @@ class _Builder(Transformer):
         except (ZeroDivisionError, ValueError) as exc:
             raise _Fault(str(exc), tok) from None
 
-    def arguments(self, *args: Expr) -> list[Expr]:
-        return list(args)
+    def first_argument(self, children: list) -> list[Expr]:
+        return children
 
-    def sum(self, first: Expr, *rest) -> Expr:
-        terms = [first]
-        for op, term in zip(rest[::2], rest[1::2]):
-            terms.append(term if op == "+" else negate(term))
+    def next_argument(self, children: list) -> list[Expr]:
+        args, arg = children
+        args.append(arg)
+        return args
+
+    def start_chain(self, children: list) -> list:
+        """``a op b``: the start of a chain of sums or of products, [a, op, b, op, c, ...]."""
+        return children
+
+    def extend_chain(self, children: list) -> list:
+        chain, op, operand = children
+        chain.append(op)
+        chain.append(operand)
+        return chain
+
+    def sum(self, children: list) -> Expr:
+        chain = children[0]
+        terms = [chain[0]]
+        for k in range(1, len(chain), 2):
+            term = chain[k + 1]
+            terms.append(term if chain[k].value == "+" else negate(term))
         return add(*terms)
 
-    def product(self, first: Expr, *rest) -> Expr:
-        factors = [first]
-        for op, factor in zip(rest[::2], rest[1::2]):
-            if op == "/":
+    def product(self, children: list) -> Expr:
+        chain = children[0]
+        factors = [chain[0]]
+        for k in range(1, len(chain), 2):
+            op, factor = chain[k], chain[k + 1]
+            if op.value == "/":
                 try:
                     factor = power(factor, MINUS_ONE)
                 except ZeroDivisionError:
@@ -153,21 +190,26 @@ class _Builder(Transformer):
             factors.append(factor)
         return mul(*factors)
 
-    def signed(self, op: Token, operand: Expr) -> Expr:
-        return negate(operand) if op == "-" else operand
+    def signed(self, children: list) -> Expr:
+        op, operand = children
+        return negate(operand) if op.value == "-" else operand
 
-    def implicit_product(self, tok: Token, operand: Expr) -> Expr:
-        return mul(_number(str(tok)), operand)
+    def implicit_product(self, children: list) -> Expr:
+        tok, operand = children
+        return mul(_number(tok.value), operand)
 
-    def power(self, base: Expr, op: Token, exponent: Expr) -> Expr:
+    def implicit_power(self, children: list) -> Expr:
+        tok, base, op, exponent = children
+        return mul(_number(tok.value), self.power([base, op, exponent]))
+
+    def power(self, children: list) -> Expr:
+        base, op, exponent = children
         try:
             return power(base, exponent)
         except ZeroDivisionError:
             raise _Fault("division by zero (0 raised to a negative power)", op) from None
 
     def __default__(self, data, children, meta):
-        if data.startswith("_"):  # Lark's helper rule for a repetition; its parent inlines it
-            return Tree(data, children, meta)
         raise AssertionError(f"grammar rule {data!r} has no builder")  # a grammar/parser mismatch
 
 
@@ -213,20 +255,24 @@ def _unknown_function(name: str) -> str:
     return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
 
 
-_parser: Optional[Lark] = None
+_parsers: dict[bool, Lark] = {}  # built once per process: False -> pure Lark, True -> lark-cython
 
 
 def _get_parser() -> Lark:
-    global _parser
-    if _parser is None:
-        _parser = Lark(
+    """The LALR parser, building nodes as it reduces (no parse tree), for the chosen engine."""
+    fast = USE_LARK_CYTHON and lark_cython is not None
+    parser = _parsers.get(fast)
+    if parser is None:
+        parser = _parsers[fast] = Lark(
             _grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
+            lexer="contextual",  # it reports the terminals expected in the state the error is in
             transformer=_Builder(),
             propagate_positions=False,
             maybe_placeholders=False,
+            _plugins=lark_cython.plugins if fast else {},
         )
-    return _parser
+    return parser
 
 
 def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None) -> Expr:
@@ -279,6 +325,8 @@ def _location(source: str, origin: Sequence[int], pos: int) -> tuple[int, int]:
 def _syntax_error(exc: UnexpectedInput, text: str, source: str,
                   origin: Sequence[int]) -> ParseError:
     token = getattr(exc, "token", None)
+    if token is not None and not isinstance(token, Token):  # lark-cython's token is not a str
+        token = Token(token.type, token.value, token.start_pos, token.line, token.column)
     pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else \
         getattr(token, "start_pos", None)
     line, column = _location(source, origin, pos) if pos is not None else (1, 1)

@@ -121,7 +121,7 @@ def rational_content(total: Add) -> Fraction:
     """The largest positive rational that divides every coefficient of the sum exactly."""
     numerators, denominators = 0, 1
     for t in total.args:
-        c = Fraction(split_coefficient(t)[0])
+        c = split_coefficient(t)[0]  # an int or a Fraction: both have numerator and denominator
         numerators = gcd(numerators, c.numerator)
         denominators = denominators * c.denominator // gcd(denominators, c.denominator)
     return Fraction(numerators, denominators)

@@ -28,3 +28,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(params=["lark-cython", "pure"])
+def parser_engine(request, monkeypatch):
+    """Run a test with each parser engine: lark-cython (the ``fast`` extra) and pure Lark."""
+    from symcalc import parser
+
+    if request.param == "lark-cython" and parser.lark_cython is None:
+        pytest.skip("lark-cython is not installed")
+    monkeypatch.setattr(parser, "USE_LARK_CYTHON", request.param == "lark-cython")
+    return request.param

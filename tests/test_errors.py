@@ -11,6 +11,8 @@ import symcalc as sc
 from symcalc.expr import Num
 from symcalc.numeric import float_value, is_defined
 
+pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
+
 
 def test_the_classes_form_one_tree_under_value_error():
     for cls in (sc.ParseError, sc.ShapeError, sc.DomainError, sc.SymcalcTypeError,

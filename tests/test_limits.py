@@ -64,6 +64,7 @@ x, y = sc.symbols("x y")
 
 
 # --- deep nesting ----------------------------------------------------------------------------------
+@pytest.mark.usefixtures("parser_engine")
 def test_ten_thousand_nested_parentheses():
     text = "(" * 10_000 + "x + 1" + ")" * 10_000
     with within(10, 100), shallow_stack():
@@ -71,6 +72,7 @@ def test_ten_thousand_nested_parentheses():
     assert e is x + 1
 
 
+@pytest.mark.usefixtures("parser_engine")
 def test_ten_thousand_nested_sines_parse_print_and_parse_back():
     text = "sin(" * 10_000 + "x" + ")" * 10_000
     with within(30, 400), shallow_stack():
@@ -172,6 +174,7 @@ def test_deep_expression_built_with_python_operators_differentiates():
 
 
 # --- long input ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("parser_engine")
 def test_one_megabyte_formula():
     text = " + ".join(f"x{i % 1000}*y{i % 7}" for i in range(110_000))
     assert len(text) > 1_000_000
@@ -182,6 +185,7 @@ def test_one_megabyte_formula():
         sc.symbols(f"y{i}") for i in range(7)}
 
 
+@pytest.mark.usefixtures("parser_engine")
 def test_one_megabyte_formula_with_an_error_at_the_end():
     text = "x + " * 250_000 + "* y"
     with within(60), pytest.raises(sc.ParseError) as caught:
@@ -192,6 +196,7 @@ def test_one_megabyte_formula_with_an_error_at_the_end():
 
 # --- huge numbers ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["9^9^9", "10^10^10^10", "(1/3)^(9^9^9)", "1e999999999999"])
+@pytest.mark.usefixtures("parser_engine")
 def test_towers_of_powers_stay_unevaluated(text):
     with within(5, 50):
         e = sc.parse(text)
@@ -220,6 +225,7 @@ def test_roots_of_huge_order_finish(text):
 
 
 @pytest.mark.parametrize("exponent", ["9" * 5000, "-" + "9" * 5000, "+" + "1" * 4400])
+@pytest.mark.usefixtures("parser_engine")
 def test_scientific_notation_with_a_huge_exponent(exponent):
     # used to raise Python's ValueError for converting more than 4300 digits
     with within(5, 50):
@@ -310,6 +316,7 @@ def test_gradient_of_a_long_product_is_linear_in_size():
     (lambda: sc.parse("sin(" * 10_000 + "x" + ")" * 9_999), sc.ParseError),
     (lambda: sc.parse("(" * 10_000 + "x"), sc.ParseError),
 ])
+@pytest.mark.usefixtures("parser_engine")
 def test_bad_requests_raise_clear_errors(call, error):
     with within(30, 300), pytest.raises(error):
         call()

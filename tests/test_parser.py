@@ -8,6 +8,8 @@ import pytest
 import symcalc as sc
 from symcalc.expr import Num, Pow
 
+pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
+
 x, y, z, a, b, c, n = sc.symbols("x y z a b c n")
 
 # Each formula and the tree it must give, built independently with Python operators.

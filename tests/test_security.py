@@ -18,6 +18,8 @@ import pytest
 
 import symcalc as sc
 
+pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
+
 PACKAGE = Path(sc.__file__).resolve().parent
 CODE_GENERATOR = {"compile.py", "generated.py"}  # printing and compiling; compiling again when unpickled
 STRING_EVALUATORS = {"eval", "exec", "compile", "sympify", "parse_expr", "__import__"}

@@ -20,6 +20,8 @@ from oracle import check_derivative
 from strategies import formulas
 from symcalc.unicode_input import normalise
 
+pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
+
 SAME_AS = [
     ("x²", "x^2"),
     ("x³ + x²", "x^3 + x^2"),
