@@ -2,7 +2,8 @@
 stops reporting.
 
 ``stream(task, args, limit)`` forks a child that runs ``task(send, *args)``; the task calls
-``send(key, value)`` for every figure it has.  The parent waits at most ``limit`` seconds for each
+``send(key, value)`` for every figure it has (``send("step", name)`` names the step under way,
+``send("tick")`` only shows it is alive).  The parent waits at most ``limit`` seconds for each
 message: when none comes, the child is killed and the figures received so far are returned with
 ``timed_out`` set.  An exception in the task is returned as its message.  The parent never imports
 what the task uses (JAX, Dask, SymPy), so every child starts clean.
@@ -72,7 +73,7 @@ def stream(task: Callable[..., None], args: tuple, limit: float,
                 out.error = key
             elif key == "step":
                 out.step = value
-            else:
+            elif key != "tick":  # a tick only shows the child is alive
                 out.figures[key] = value
     finally:
         child.join()
