@@ -214,3 +214,36 @@ def test_dask_hand_written_gradient_matches_finite_differences():
     h, unit = 1e-6, np.eye(4)
     expected = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in unit]
     assert np.allclose(dask_case.hand_written_gradient(list(x)), expected, rtol=1e-6)
+
+
+def test_a_backend_lambdify_offers_is_timed_and_one_it_refuses_is_na(monkeypatch):
+    import backends
+
+    plain = sc.lambdify
+
+    def with_backends(exprs, variables, backend="numpy"):
+        if backend not in ("numpy", "fake"):
+            raise sc.SymcalcError(f"unknown backend {backend!r}")
+        return plain(exprs, variables)
+    monkeypatch.setattr(sc, "lambdify", with_backends)  # the children are forked: they see it
+    settings = measure.Settings(repeat=1, limit=30.0, points=10, min_sample=0.0)
+    results = backends.measure([suite.product_case(d=2)], ("numpy", "fake", "missing"), (10,),
+                               settings, peers=())
+    grad = results[("product", "grad")]
+    assert isinstance(grad["symcalc/fake"]["eval 10"], float)
+    assert grad["symcalc/fake"]["check 10"] == grad["symcalc/numpy"]["check 10"]
+    assert "unknown backend" in grad["symcalc/missing"]["unavailable"]
+    assert backends.failures(results) == []
+    assert "n/a" in backends.report(results, (10,), 30.0)
+
+
+def test_a_lazy_gradient_is_computed_chunk_by_chunk_and_its_memory_reported(monkeypatch):
+    import dask_case
+
+    hand_written = dask_case._gradient_function
+    monkeypatch.setattr(dask_case, "_gradient_function",  # symcalc as it will be: lazy for Dask
+                        lambda tool, d: hand_written("hand-written Dask", d))
+    results = dask_case.measure(2, 20_000, 5_000, limit=60.0)
+    assert isinstance(results["symcalc"]["wall"], float) and results["symcalc"]["peak"] >= 0
+    assert dask_case.failures(results) == []
+    assert "MiB" in dask_case.report(results, 2, 20_000, 5_000, 60.0).splitlines()[3]
