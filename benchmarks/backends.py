@@ -216,6 +216,8 @@ def _cell(figures: dict, N: int, limit: float) -> str:
         return "constant"
     if value is None and "error" in figures:
         return "error"
+    if value is None and figures.get("timeout") == TIMEOUT:
+        return f">{limit:g} s (build)"
     return seconds(value, limit)
 
 
