@@ -88,8 +88,14 @@ def test_a_hanging_step_is_cut_off_and_the_run_goes_on(monkeypatch):
     assert isinstance(outcomes[("product", "hessian")].eval, float)
 
 
+def _run(*flags: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), *flags],
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def test_quick_run_prints_every_case_and_no_failure():
-    run = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick"],
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--backends", "none",
+                          "--cases", "parse,nested,rosenbrock,logsumexp,mlp,product,lstsq,matrix"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     for case in suite.suite(quick=True):
@@ -138,3 +144,106 @@ def test_matrix_check_reports_a_wrong_value_and_a_hang_is_cut_off():
     start = time.perf_counter()
     assert matrix_suite._in_child(time.sleep, (60,), limit=1.0) == matrix_suite.TIMEOUT
     assert time.perf_counter() - start < 30
+
+
+def test_backends_table_has_every_backend_and_n_and_the_ratios():
+    run = _run("--quick", "--cases", "product", "--points", "50,300", "--tools", "symcalc,SymPy,JAX")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "eval N=50" in run.stdout and "eval N=300" in run.stdout
+    for tool in ("symcalc/numpy", "symcalc/numexpr", "symcalc/jax", "SymPy cse", "JAX jit"):
+        assert tool in run.stdout
+    assert "JAX jit/best fused" in run.stdout and "SymPy/numpy" in run.stdout
+    assert "correctness: all tools agree" in run.stdout
+
+
+def test_backend_cells_say_na_when_a_backend_is_missing_and_skip_beyond_memory():
+    import backends
+    from report import seconds
+
+    assert backends._cell({"unavailable": "TypeError"}, 10, 60) == "n/a"
+    assert backends._cell({"eval 10": "memory"}, 10, 60) == "skip (mem)"
+    assert backends._cell({"eval 10": 0.5}, 10, 60) == seconds(0.5, 60)
+    assert not backends.fits(suite.rosenbrock_case(), "hessian", 1_000_000)
+    assert backends.fits(suite.rosenbrock_case(), "grad", 1_000_000)
+    reference = {"check 5": [1.0, 2.0]}
+    results = {("c", "f"): {"symcalc/numpy": reference, "JAX jit": {"check 5": [1.0, 2.1]}}}
+    assert "JAX jit differs from symcalc/numpy at N = 5" in backends.failures(results)[0]
+
+
+def test_highorder_run_gives_every_tool_and_order_and_taylor():
+    run = _run("--quick", "--cases", "highorder", "--depth", "3", "--orders", "2",
+               "--taylor-orders", "4,2", "--points", "100", "--backends", "none")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for row in ("nested f", "nested d1", "nested d2", "taylor x^4", "taylor xyz^2"):
+        assert f"highorder/{row} " in run.stdout
+    import highorder
+
+    for tool in highorder.NESTED_TOOLS + highorder.TAYLOR_TOOLS:
+        assert (f" {tool} " in run.stdout) == highorder.installed(tool)
+    assert "highorder ratios peer/symcalc" in run.stdout
+    assert "correctness: all tools agree" in run.stdout
+
+
+def test_highorder_stops_a_tool_after_its_timeout():
+    import highorder
+
+    settings = measure.Settings(repeat=1, limit=0.5, points=10, min_sample=0.0)
+    results = highorder.measure(60, 2, 10, settings, taylor_orders=(), only={"SymPy"})
+    sympy_rows = [results[row]["SymPy"] for row in ("nested d1", "nested d2")]
+    assert "timeout" in sympy_rows[0] or "timeout" in sympy_rows[1]
+    assert sympy_rows[1].get("skipped") or "timeout" in sympy_rows[1]
+    assert ">0.5 s" in highorder.report(results, 10, 0.5)
+
+
+def test_dask_run_reports_time_and_memory_or_eager():
+    run = _run("--cases", "dask", "--dask-points", "20000", "--dask-chunk", "5000", "--limit", "30",
+               "--repeat", "1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "dask/grad" in run.stdout and "peak memory" in run.stdout
+    assert "hand-written Dask" in run.stdout
+    symcalc_line = next(line for line in run.stdout.splitlines() if line.startswith("dask/grad"))
+    assert "n/a (eager)" in symcalc_line or "MiB" in symcalc_line
+    assert "correctness: all tools agree" in run.stdout
+
+
+def test_dask_hand_written_gradient_matches_finite_differences():
+    import dask_case
+
+    x = np.random.default_rng(0).uniform(-1, 1, 4)
+    f = suite.rosenbrock_case(4).array_function(np)
+    h, unit = 1e-6, np.eye(4)
+    expected = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in unit]
+    assert np.allclose(dask_case.hand_written_gradient(list(x)), expected, rtol=1e-6)
+
+
+def test_a_backend_lambdify_offers_is_timed_and_one_it_refuses_is_na(monkeypatch):
+    import backends
+
+    plain = sc.lambdify
+
+    def with_backends(exprs, variables, backend="numpy"):
+        if backend not in ("numpy", "fake"):
+            raise sc.SymcalcError(f"unknown backend {backend!r}")
+        return plain(exprs, variables)
+    monkeypatch.setattr(sc, "lambdify", with_backends)  # the children are forked: they see it
+    settings = measure.Settings(repeat=1, limit=30.0, points=10, min_sample=0.0)
+    results = backends.measure([suite.product_case(d=2)], ("numpy", "fake", "missing"), (10,),
+                               settings, peers=())
+    grad = results[("product", "grad")]
+    assert isinstance(grad["symcalc/fake"]["eval 10"], float)
+    assert grad["symcalc/fake"]["check 10"] == grad["symcalc/numpy"]["check 10"]
+    assert "unknown backend" in grad["symcalc/missing"]["unavailable"]
+    assert backends.failures(results) == []
+    assert "n/a" in backends.report(results, (10,), 30.0)
+
+
+def test_a_lazy_gradient_is_computed_chunk_by_chunk_and_its_memory_reported(monkeypatch):
+    import dask_case
+
+    hand_written = dask_case._gradient_function
+    monkeypatch.setattr(dask_case, "_gradient_function",  # symcalc as it will be: lazy for Dask
+                        lambda tool, d: hand_written("hand-written Dask", d))
+    results = dask_case.measure(2, 20_000, 5_000, limit=60.0)
+    assert isinstance(results["symcalc"]["wall"], float) and results["symcalc"]["peak"] >= 0
+    assert dask_case.failures(results) == []
+    assert "MiB" in dask_case.report(results, 2, 20_000, 5_000, 60.0).splitlines()[3]
