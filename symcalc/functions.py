@@ -116,32 +116,28 @@ sin = _register(Function(
     partials=lambda x: [cos(x)],
     numpy=_np("np.sin({0})"), sympy=lambda sp, x: sp.sin(x), latex=_tex("\\sin"),
     evaluate=_sin_value, undoes="asin", pythagorean=("cos", 1), sympy_names=("sin",),
-    real=math.sin, series=_follows(lambda y, u: cos(u)),
-    numexpr=_np("sin({0})"),
+    real=math.sin, series=_follows(lambda y, u: cos(u)), numexpr=_np("sin({0})"),
 ))
 cos = _register(Function(
     "cos", 1, 1,
     partials=lambda x: [-sin(x)],
     numpy=_np("np.cos({0})"), sympy=lambda sp, x: sp.cos(x), latex=_tex("\\cos"),
     evaluate=_cos_value, undoes="acos", pythagorean=("sin", 1), sympy_names=("cos",),
-    real=math.cos, series=_follows(lambda y, u: sin(u), -1),
-    numexpr=_np("cos({0})"),
+    real=math.cos, series=_follows(lambda y, u: sin(u), -1), numexpr=_np("cos({0})"),
 ))
 tan = _register(Function(
     "tan", 1, 1,
     partials=lambda x: [1 + tan(x) ** 2],
     numpy=_np("np.tan({0})"), sympy=lambda sp, x: sp.tan(x), latex=_tex("\\tan"),
     evaluate=_tan_value, undoes="atan", sympy_names=("tan",),
-    real=math.tan, series=_follows(lambda y, u: 1 + y ** 2),
-    numexpr=_np("tan({0})"),
+    real=math.tan, series=_follows(lambda y, u: 1 + y ** 2), numexpr=_np("tan({0})"),
 ))
 exp = _register(Function(
     "exp", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
     evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
-    real=math.exp, series=_follows(lambda y, u: y),
-    numexpr=_np("exp({0})"),
+    real=math.exp, series=_follows(lambda y, u: y), numexpr=_np("exp({0})"),
 ))
 
 
@@ -217,24 +213,21 @@ sinh = _register(Function(
     partials=lambda x: [cosh(x)],
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
-    real=math.sinh, series=_follows(lambda y, u: cosh(u)),
-    numexpr=_np("sinh({0})"),
+    real=math.sinh, series=_follows(lambda y, u: cosh(u)), numexpr=_np("sinh({0})"),
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), sympy_names=("cosh",),
-    real=math.cosh, series=_follows(lambda y, u: sinh(u)),
-    numexpr=_np("cosh({0})"),
+    real=math.cosh, series=_follows(lambda y, u: sinh(u)), numexpr=_np("cosh({0})"),
 ))
 tanh = _register(Function(
     "tanh", 1, 1,
     partials=lambda x: [1 - tanh(x) ** 2],
     numpy=_np("np.tanh({0})"), sympy=lambda sp, x: sp.tanh(x), latex=_tex("\\tanh"),
     evaluate=_at(ZERO, ZERO), sympy_names=("tanh",),
-    real=math.tanh, series=_follows(lambda y, u: 1 - y ** 2),
-    numexpr=_np("tanh({0})"),
+    real=math.tanh, series=_follows(lambda y, u: 1 - y ** 2), numexpr=_np("tanh({0})"),
 ))
 asin = _register(Function(
     "asin", 1, 1,
