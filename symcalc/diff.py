@@ -68,7 +68,11 @@ def forward(e: Expr, tangents: Mapping[Symbol, Expr]) -> Expr:
     if not (e.free_symbols & seeded):
         return ZERO
     dot: dict[Expr, Expr] = {}
-    constant = lambda n: not (n.free_symbols & seeded)  # noqa: E731
+
+    def constant(n: Expr) -> bool:
+        free = n._free  # the cached symbol set, read without the property's call when present
+        return seeded.isdisjoint(n.free_symbols if free is None else free)
+
     for node in postorder([e], done=constant):
         dot[node] = _tangent(node, dot, tangents)
     return dot[e]
@@ -99,7 +103,11 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
     its canonical form.
     """
     targets = frozenset(wrt)
-    relevant = lambda n: bool(n.free_symbols & targets)  # noqa: E731
+
+    def relevant(n: Expr) -> bool:
+        free = n._free  # the cached symbol set, read without the property's call when present
+        return not targets.isdisjoint(n.free_symbols if free is None else free)
+
     order = list(postorder([o for o in outputs if relevant(o)], done=lambda n: not relevant(n)))
     adjoint: dict[Expr, Expr] = {}
 

@@ -150,27 +150,37 @@ def add(*terms: Expr) -> Expr:
     constant: Rational = 0
     coeffs: dict[Expr, Rational] = {}
     stack: list[tuple[Rational, Expr]] = [(1, t) for t in reversed(terms)]
+    pop, push = stack.pop, stack.append
     while stack:
-        scale, term = stack.pop()
-        if isinstance(term, Add):
+        scale, term = pop()
+        kind = type(term)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Add:
             stack.extend((scale, t) for t in reversed(term.args))
             continue
-        if isinstance(term, Num):
+        if kind is Num:
             constant = _plus(constant, term.value if scale == 1 else scale * term.value)
             continue
-        if term._raw and isinstance(term, Mul):  # -1*(-1*x) or 2*(1/2): canonical first
-            canonical = mul(*term.args)
-            if canonical is not term:
-                stack.append((scale, canonical))
-                continue
-        coeff, rest = split_coefficient(term)
+        if term._raw:
+            if kind is Mul:  # -1*(-1*x) or 2*(1/2): canonical first
+                canonical = mul(*term.args)
+                if canonical is not term:
+                    push((scale, canonical))
+                    continue
+            coeff, rest = split_coefficient(term)
+        elif kind is Mul and type(term.args[0]) is Num:  # split_coefficient, inline
+            args = term.args
+            coeff = args[0].value
+            rest = args[1] if len(args) == 2 else _new(Mul, (Mul, args[1:]), args[1:])
+        else:
+            coeff, rest = 1, term
         if scale != 1:
             coeff = scale * coeff
-        if isinstance(rest, Num):  # a raw product that folds to a number: exp(u)/exp(u)
+        kind = type(rest)
+        if kind is Num:  # a raw product that folds to a number: exp(u)/exp(u)
             constant = _plus(constant, coeff * rest.value)
             continue
-        if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
-            stack.append((coeff, rest))
+        if kind is Add:  # only from a non-canonical product such as 2*(x + 1)
+            push((coeff, rest))
             continue
         previous = coeffs.get(rest)
         coeffs[rest] = coeff if previous is None else previous + coeff
@@ -192,15 +202,21 @@ def mul(*factors: Expr) -> Expr:
     coeff: Rational = 1
     exponents: dict[Expr, list[Expr]] = {}
     stack = list(reversed(factors))
+    pop = stack.pop
     while stack:
-        f = stack.pop()
-        if isinstance(f, Mul):
+        f = pop()
+        kind = type(f)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Mul:
             stack.extend(reversed(f.args))
-        elif isinstance(f, Num):
+        elif kind is Num:
             coeff = _times(coeff, f.value)
         else:
-            base, exp = _base_exponent(f)
-            exponents.setdefault(base, []).append(exp)
+            base, exp = f.args if kind is Pow else (f, ONE)
+            seen = exponents.get(base)
+            if seen is None:
+                exponents[base] = [exp]
+            else:
+                seen.append(exp)
     if coeff == 0:
         return ZERO
     out: list[Expr] = []
