@@ -78,9 +78,14 @@ def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
 
 
 def _factor_key(factor: Expr) -> tuple:
-    base, exp = _base_exponent(factor)
-    exp_rank = (0, -exp.value) if isinstance(exp, Num) else (1, structural_key(exp))
-    return (_RANK[type(base).__name__], structural_key(base), exp_rank)
+    """Order of a factor in a product (cached): by the kind of its base, the base, the exponent."""
+    key = factor._fkey
+    if key is None:
+        base, exp = _base_exponent(factor)
+        exp_rank = (0, -exp.value) if isinstance(exp, Num) else (1, structural_key(exp))
+        key = (_RANK[type(base).__name__], structural_key(base), exp_rank)
+        store(factor, "_fkey", key)
+    return key
 
 
 def degree(term: Expr) -> Rational:
@@ -112,16 +117,23 @@ def _term_key(rest: Expr) -> tuple:
 # --- canonical constructors ----------------------------------------------------------------------
 def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
     """``3*x*y -> (3, x*y)``; ``x -> (1, x)``; ``5 -> (5, 1)``."""
-    if isinstance(term, Num):
+    kind = type(term)  # the node classes have no subclasses: this is isinstance, faster
+    if kind is Num:
         return term.value, ONE
-    if term._raw and isinstance(term, Mul):
+    if kind is not Mul:
+        return 1, term
+    if term._raw:
         # a raw product may nest products and numbers anywhere: -1*(-1*x) must give (1, x)
         term = mul(*term.args)
-        if isinstance(term, Num):
+        kind = type(term)
+        if kind is Num:
             return term.value, ONE
-    if isinstance(term, Mul) and isinstance(term.args[0], Num):
-        rest = term.args[1:]
-        return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
+        if kind is not Mul:
+            return 1, term
+    args = term.args
+    if type(args[0]) is Num:
+        rest = args[1:]
+        return args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
     return 1, term
 
 

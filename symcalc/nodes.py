@@ -54,7 +54,7 @@ class Expr(Immutable):
     """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
 
     __slots__ = (
-        "args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "_simple", "_raw",
+        "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
         "__weakref__",
     )
 
@@ -222,6 +222,7 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     _set_free(node, None)
     _set_skey(node, None)
     _set_order(node, None)
+    _set_fkey(node, None)
     _set_text(node, None)
     _set_simple(node, None)
     _set_raw(node, False)  # True: built by raw_add/raw_mul, maybe not in canonical form
@@ -235,7 +236,7 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
 # The slots' own setters: what ``store`` does, without looking the name up on every call.
 _set_args, _set_depth, _set_raw = Expr.args.__set__, Expr._depth.__set__, Expr._raw.__set__
 _set_free, _set_skey, _set_order = Expr._free.__set__, Expr._skey.__set__, Expr._order.__set__
-_set_text, _set_simple = Expr._text.__set__, Expr._simple.__set__
+_set_fkey, _set_text, _set_simple = Expr._fkey.__set__, Expr._text.__set__, Expr._simple.__set__
 
 
 _numbers: dict = {}  # value -> Num, so common numbers skip the interning look-up
@@ -259,7 +260,9 @@ class Num(Expr):
             node = _numbers.get(key)
             if node is not None and type(node.value) is type(value):
                 return node
-        node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
+        # a fraction's interning key is its two integers: hashing a Fraction is slow
+        intern_key = (cls, value) if type(value) is not Fraction else (cls, key[0], key[1])
+        node = _new(cls, intern_key, (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
         _numbers[key] = node
