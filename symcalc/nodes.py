@@ -260,9 +260,7 @@ class Num(Expr):
             node = _numbers.get(key)
             if node is not None and type(node.value) is type(value):
                 return node
-        # a fraction's interning key is its two integers: hashing a Fraction is slow
-        intern_key = (cls, value) if type(value) is not Fraction else (cls, key[0], key[1])
-        node = _new(cls, intern_key, (), value=value, _hash=hash(value), _free=frozenset())
+        node = _new(cls, (cls, value), (), value=value, _hash=hash(value), _free=frozenset())
         if len(_numbers) > 50_000:  # a bounded cache of the numbers in use
             _numbers.clear()
         _numbers[key] = node
