@@ -58,22 +58,27 @@ def local_factors(node: Expr, i: int) -> tuple[Expr, ...]:
     raise TypeError(f"cannot differentiate {type(node).__name__}")  # leaves have no arguments
 
 
-def forward(e: Expr, tangents: Mapping[Symbol, Expr]) -> Expr:
+def forward(e: Expr, tangents: Mapping[Symbol, Expr], memo: dict | None = None) -> Expr:
     """Directional derivative of ``e``: the sum over symbols s of ``de/ds * tangents[s]``.
 
     With ``tangents = {x: 1}`` this is ``de/dx``.  Nodes that depend on none of the seeded symbols
-    are skipped.  The result is built with the canonical constructors.
+    are skipped.  The result is built with the canonical constructors.  ``memo``, a dict kept
+    between calls with equal ``tangents``, holds the tangents of the nodes already visited, so
+    that expressions sharing subexpressions (the rows of a Hessian) differentiate each once.
     """
     seeded = frozenset(tangents)
     if not (e.free_symbols & seeded):
         return ZERO
-    dot: dict[Expr, Expr] = {}
+    dot: dict[Expr, Expr] = {} if memo is None else memo
 
     def constant(n: Expr) -> bool:
         free = n._free  # the cached symbol set, read without the property's call when present
         return seeded.isdisjoint(n.free_symbols if free is None else free)
 
-    for node in postorder([e], done=constant):
+    def known(n: Expr) -> bool:
+        return constant(n) or n in dot
+
+    for node in postorder([e], done=constant if memo is None else known):
         dot[node] = _tangent(node, dot, tangents)
     return dot[e]
 
