@@ -269,11 +269,24 @@ def _scaled_sum(coeff: Rational, total: Add) -> Expr:
         return add(*(mul(Num(coeff), t) for t in total.args))
     terms = []
     for t in total.args:
-        if isinstance(t, Num):
+        kind = type(t)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Num:
             terms.append(Num(coeff * t.value))
-        else:
-            c, rest = split_coefficient(t)
-            terms.append(_scaled(coeff * c, rest))
+            continue
+        if kind is Mul and not t._raw:  # _scaled(split_coefficient(t)), without building the rest
+            factors = t.args
+            if type(factors[0]) is not Num:
+                scaled, rest = coeff, factors
+            elif len(factors) > 2:
+                scaled, rest = coeff * factors[0].value, factors[1:]
+            else:
+                scaled = 1
+            if scaled != 1:
+                args = (Num(scaled),) + rest
+                terms.append(_new(Mul, (Mul, args), args))
+                continue
+        c, rest = split_coefficient(t)
+        terms.append(_scaled(coeff * c, rest))
     args = tuple(terms)
     return _new(Add, (Add, args), args)
 
