@@ -163,10 +163,12 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
     n = len(xs)
     display = [[ZERO] * n for _ in range(n)]
     graph = [[ZERO] * n for _ in range(n)]
+    tangents = [{} for _ in xs]  # per variable: the rows share subexpressions, differentiated once
     for i in range(n):
         row = reverse([gradient_graph[i]], [ONE], xs[i:])
         for j in range(i, n):
-            display[i][j] = display[j][i] = derivative(first[i], xs[j])
+            entry = _simplified(forward(first[i], {xs[j]: ONE}, tangents[j]))
+            display[i][j] = display[j][i] = entry
             graph[i][j] = graph[j][i] = row[j - i]
     return Derivatives(display, graph)
 

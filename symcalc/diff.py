@@ -58,18 +58,27 @@ def local_factors(node: Expr, i: int) -> tuple[Expr, ...]:
     raise TypeError(f"cannot differentiate {type(node).__name__}")  # leaves have no arguments
 
 
-def forward(e: Expr, tangents: Mapping[Symbol, Expr]) -> Expr:
+def forward(e: Expr, tangents: Mapping[Symbol, Expr], memo: dict | None = None) -> Expr:
     """Directional derivative of ``e``: the sum over symbols s of ``de/ds * tangents[s]``.
 
     With ``tangents = {x: 1}`` this is ``de/dx``.  Nodes that depend on none of the seeded symbols
-    are skipped.  The result is built with the canonical constructors.
+    are skipped.  The result is built with the canonical constructors.  ``memo``, a dict kept
+    between calls with equal ``tangents``, holds the tangents of the nodes already visited, so
+    that expressions sharing subexpressions (the rows of a Hessian) differentiate each once.
     """
     seeded = frozenset(tangents)
     if not (e.free_symbols & seeded):
         return ZERO
-    dot: dict[Expr, Expr] = {}
-    constant = lambda n: not (n.free_symbols & seeded)  # noqa: E731
-    for node in postorder([e], done=constant):
+    dot: dict[Expr, Expr] = {} if memo is None else memo
+
+    def constant(n: Expr) -> bool:
+        free = n._free  # the cached symbol set, read without the property's call when present
+        return seeded.isdisjoint(n.free_symbols if free is None else free)
+
+    def known(n: Expr) -> bool:
+        return constant(n) or n in dot
+
+    for node in postorder([e], done=constant if memo is None else known):
         dot[node] = _tangent(node, dot, tangents)
     return dot[e]
 
@@ -99,7 +108,11 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
     its canonical form.
     """
     targets = frozenset(wrt)
-    relevant = lambda n: bool(n.free_symbols & targets)  # noqa: E731
+
+    def relevant(n: Expr) -> bool:
+        free = n._free  # the cached symbol set, read without the property's call when present
+        return not targets.isdisjoint(n.free_symbols if free is None else free)
+
     order = list(postorder([o for o in outputs if relevant(o)], done=lambda n: not relevant(n)))
     adjoint: dict[Expr, Expr] = {}
 

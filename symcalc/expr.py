@@ -78,9 +78,14 @@ def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
 
 
 def _factor_key(factor: Expr) -> tuple:
-    base, exp = _base_exponent(factor)
-    exp_rank = (0, -exp.value) if isinstance(exp, Num) else (1, structural_key(exp))
-    return (_RANK[type(base).__name__], structural_key(base), exp_rank)
+    """Order of a factor in a product (cached): by the kind of its base, the base, the exponent."""
+    key = factor._fkey
+    if key is None:
+        base, exp = _base_exponent(factor)
+        exp_rank = (0, -exp.value) if isinstance(exp, Num) else (1, structural_key(exp))
+        key = (_RANK[type(base).__name__], structural_key(base), exp_rank)
+        store(factor, "_fkey", key)
+    return key
 
 
 def degree(term: Expr) -> Rational:
@@ -112,16 +117,23 @@ def _term_key(rest: Expr) -> tuple:
 # --- canonical constructors ----------------------------------------------------------------------
 def split_coefficient(term: Expr) -> tuple[Rational, Expr]:
     """``3*x*y -> (3, x*y)``; ``x -> (1, x)``; ``5 -> (5, 1)``."""
-    if isinstance(term, Num):
+    kind = type(term)  # the node classes have no subclasses: this is isinstance, faster
+    if kind is Num:
         return term.value, ONE
-    if term._raw and isinstance(term, Mul):
+    if kind is not Mul:
+        return 1, term
+    if term._raw:
         # a raw product may nest products and numbers anywhere: -1*(-1*x) must give (1, x)
         term = mul(*term.args)
-        if isinstance(term, Num):
+        kind = type(term)
+        if kind is Num:
             return term.value, ONE
-    if isinstance(term, Mul) and isinstance(term.args[0], Num):
-        rest = term.args[1:]
-        return term.args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
+        if kind is not Mul:
+            return 1, term
+    args = term.args
+    if type(args[0]) is Num:
+        rest = args[1:]
+        return args[0].value, rest[0] if len(rest) == 1 else _new(Mul, (Mul, rest), rest)
     return 1, term
 
 
@@ -150,27 +162,37 @@ def add(*terms: Expr) -> Expr:
     constant: Rational = 0
     coeffs: dict[Expr, Rational] = {}
     stack: list[tuple[Rational, Expr]] = [(1, t) for t in reversed(terms)]
+    pop, push = stack.pop, stack.append
     while stack:
-        scale, term = stack.pop()
-        if isinstance(term, Add):
+        scale, term = pop()
+        kind = type(term)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Add:
             stack.extend((scale, t) for t in reversed(term.args))
             continue
-        if isinstance(term, Num):
+        if kind is Num:
             constant = _plus(constant, term.value if scale == 1 else scale * term.value)
             continue
-        if term._raw and isinstance(term, Mul):  # -1*(-1*x) or 2*(1/2): canonical first
-            canonical = mul(*term.args)
-            if canonical is not term:
-                stack.append((scale, canonical))
-                continue
-        coeff, rest = split_coefficient(term)
+        if term._raw:
+            if kind is Mul:  # -1*(-1*x) or 2*(1/2): canonical first
+                canonical = mul(*term.args)
+                if canonical is not term:
+                    push((scale, canonical))
+                    continue
+            coeff, rest = split_coefficient(term)
+        elif kind is Mul and type(term.args[0]) is Num:  # split_coefficient, inline
+            args = term.args
+            coeff = args[0].value
+            rest = args[1] if len(args) == 2 else _new(Mul, (Mul, args[1:]), args[1:])
+        else:
+            coeff, rest = 1, term
         if scale != 1:
             coeff = scale * coeff
-        if isinstance(rest, Num):  # a raw product that folds to a number: exp(u)/exp(u)
+        kind = type(rest)
+        if kind is Num:  # a raw product that folds to a number: exp(u)/exp(u)
             constant = _plus(constant, coeff * rest.value)
             continue
-        if isinstance(rest, Add):  # only from a non-canonical product such as 2*(x + 1)
-            stack.append((coeff, rest))
+        if kind is Add:  # only from a non-canonical product such as 2*(x + 1)
+            push((coeff, rest))
             continue
         previous = coeffs.get(rest)
         coeffs[rest] = coeff if previous is None else previous + coeff
@@ -192,15 +214,21 @@ def mul(*factors: Expr) -> Expr:
     coeff: Rational = 1
     exponents: dict[Expr, list[Expr]] = {}
     stack = list(reversed(factors))
+    pop = stack.pop
     while stack:
-        f = stack.pop()
-        if isinstance(f, Mul):
+        f = pop()
+        kind = type(f)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Mul:
             stack.extend(reversed(f.args))
-        elif isinstance(f, Num):
+        elif kind is Num:
             coeff = _times(coeff, f.value)
         else:
-            base, exp = _base_exponent(f)
-            exponents.setdefault(base, []).append(exp)
+            base, exp = f.args if kind is Pow else (f, ONE)
+            seen = exponents.get(base)
+            if seen is None:
+                exponents[base] = [exp]
+            else:
+                seen.append(exp)
     if coeff == 0:
         return ZERO
     out: list[Expr] = []
@@ -241,11 +269,24 @@ def _scaled_sum(coeff: Rational, total: Add) -> Expr:
         return add(*(mul(Num(coeff), t) for t in total.args))
     terms = []
     for t in total.args:
-        if isinstance(t, Num):
+        kind = type(t)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Num:
             terms.append(Num(coeff * t.value))
-        else:
-            c, rest = split_coefficient(t)
-            terms.append(_scaled(coeff * c, rest))
+            continue
+        if kind is Mul and not t._raw:  # _scaled(split_coefficient(t)), without building the rest
+            factors = t.args
+            if type(factors[0]) is not Num:
+                scaled, rest = coeff, factors
+            elif len(factors) > 2:
+                scaled, rest = coeff * factors[0].value, factors[1:]
+            else:
+                scaled = 1
+            if scaled != 1:
+                args = (Num(scaled),) + rest
+                terms.append(_new(Mul, (Mul, args), args))
+                continue
+        c, rest = split_coefficient(t)
+        terms.append(_scaled(coeff * c, rest))
     args = tuple(terms)
     return _new(Add, (Add, args), args)
 

@@ -58,7 +58,11 @@ def _ufunc(text: str) -> Optional[_Ufunc]:
     arithmetic operator or a NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``)."""
     node = ast.parse(text, mode="eval").body
 
+    one_line = text.isascii() and "\n" not in text  # then offsets are indices into text
+
     def segment(part: ast.expr) -> str:
+        if one_line:  # what get_source_segment gives, without splitting text into lines again
+            return text[part.col_offset:part.end_col_offset]
         return ast.get_source_segment(text, part)
 
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:

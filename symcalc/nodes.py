@@ -54,7 +54,7 @@ class Expr(Immutable):
     """A node of the expression graph.  Build nodes with the operators or ``symcalc.parse``."""
 
     __slots__ = (
-        "args", "_hash", "_depth", "_free", "_skey", "_order", "_text", "_simple", "_raw",
+        "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
         "__weakref__",
     )
 
@@ -217,19 +217,26 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
-    store(node, "args", args)
-    store(node, "_depth", 1 + max([a._depth for a in args]) if args else 1)
-    store(node, "_free", None)
-    store(node, "_skey", None)
-    store(node, "_order", None)
-    store(node, "_text", None)
-    store(node, "_simple", None)
-    store(node, "_raw", False)  # True: built by raw_add/raw_mul, maybe not in canonical form
+    _set_args(node, args)
+    _set_depth(node, 1 + max([a._depth for a in args]) if args else 1)
+    _set_free(node, None)
+    _set_skey(node, None)
+    _set_order(node, None)
+    _set_fkey(node, None)
+    _set_text(node, None)
+    _set_simple(node, None)
+    _set_raw(node, False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
         store(node, name, value)
     # what ``_interned[key] = node`` stores, without WeakValueDictionary.__setitem__'s Python frame
     _interned_refs[key] = weakref.KeyedRef(node, _drop_entry, key)
     return node
+
+
+# The slots' own setters: what ``store`` does, without looking the name up on every call.
+_set_args, _set_depth, _set_raw = Expr.args.__set__, Expr._depth.__set__, Expr._raw.__set__
+_set_free, _set_skey, _set_order = Expr._free.__set__, Expr._skey.__set__, Expr._order.__set__
+_set_fkey, _set_text, _set_simple = Expr._fkey.__set__, Expr._text.__set__, Expr._simple.__set__
 
 
 _numbers: dict = {}  # value -> Num, so common numbers skip the interning look-up

@@ -310,6 +310,22 @@ class _Printer:
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 
+_last_printed: tuple = (None, None, None)  # (program, parameters, printer): the two bodies share it
+
+
+def _printed(prog: Program, parameters: dict[Symbol, str]) -> _Printer:
+    """The printer run over ``prog``; kept for the next call, as both bodies of a program print
+    the same pieces.  The printer is not changed once it has run."""
+    global _last_printed
+    last_prog, last_parameters, printer = _last_printed
+    if last_prog is prog and last_parameters == parameters:
+        return printer
+    printer = _Printer(prog, parameters)
+    printer.run()
+    _last_printed = (prog, dict(parameters), printer)
+    return printer
+
+
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
     """The statements computing ``prog`` from the parameters (named as given) and ``_shape``,
     the broadcast shape of the arguments, ending with a ``return``.
@@ -320,8 +336,7 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     stacking, which NumPy dispatches to Dask or CuPy); it runs on Python floats, on arrays that
     cannot be written in place, and, with ``np`` bound to ``jax.numpy``, under JAX.
     """
-    printer = _Printer(prog, parameters)
-    printer.run()
+    printer = _printed(prog, parameters)
     covers = False
     if not prog.shape:
         (root,) = prog.roots
