@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import runtime
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
 
 _generated = itertools.count()
@@ -82,16 +83,31 @@ class GeneratedFunction:
             self._fast_call = self._call_method()
 
     def _call_method(self) -> Callable[..., Any]:
-        """``__call__`` written with the function's own parameters: no ``*args`` to pack."""
+        """``__call__`` written with the function's own parameters: no ``*args`` to pack, and
+        one type check for a point of Python floats, which goes straight to the pure body (as
+        the printed ``f`` does, so it is not checked twice)."""
         names = self._planned.__code__.co_varnames[:self.arity]
-        plain = " and ".join(f"_type({n}) in _plain" for n in names)  # a variable may be "type"
         listed = ", ".join(names)
-        text = (f"def f(_self, {listed}):\n"
-                f"    if {plain}:\n"
-                f"        return _f({listed})\n"
-                f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
-        namespace = compile_source(text, text, {"_f": self._planned, "_plain": self._plain, "_type": type},
-                                   "call")
+        plain = " and ".join(f"type({n}) in _plain" for n in names)
+        text = f"def f(_self, {listed}):\n"
+        if float in self._plain:  # not for dtype=np.float32, whose floats give float32 results
+            floats = " is ".join([f"type({n})" for n in names] + ["float"])
+            text += (f"    if {floats}:\n"
+                     f"        try:\n"
+                     f"            value = _body({listed}, ())\n"
+                     f"            if type(value) is not complex:\n"
+                     f"                return value\n"
+                     f"        except FLOAT_FAULTS:\n"
+                     f"            pass\n"
+                     f"        return evaluate(_body, _arrays, {listed})\n")
+        text += (f"    if {plain}:\n"
+                 f"        return _f({listed})\n"
+                 f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
+        namespace = self._planned.__globals__
+        helpers = {"_f": self._planned, "_body": namespace["_f_body"],
+                   "_arrays": namespace["_f_arrays"], "_plain": self._plain,
+                   "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate}
+        namespace = compile_source(text, text, helpers, "call")
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
 
