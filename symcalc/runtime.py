@@ -126,6 +126,7 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
 
 
 _NUMBER_TYPES = frozenset({float, int, bool, complex})
+_plain_numbers = (_NUMBER_TYPES | {np.float64}).issuperset
 
 
 def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Array]) -> Array:
@@ -135,7 +136,8 @@ def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Ar
     At a single point (Python or NumPy numbers) the result is a float, or a float array of shape
     ``nesting``; a complex row raises TypeError, as Python floats do.
     """
-    if not shape and all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+    if not shape and (_plain_numbers(map(type, rows))  # checked in C: the common case
+                      or all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows)):
         if not nesting:
             return float(rows[0])
         stacked = np.array(rows, dtype=float)
@@ -175,7 +177,7 @@ def logsumexp(*args: Array) -> Array:
     """``log(exp(a) + exp(b) + ...)`` elementwise over broadcast arguments, shifted by the maximum."""
     if len(args) == 1:
         return args[0] + 0.0
-    if all(isinstance(a, float) for a in args):
+    if _all_floats(map(type, args)) or all(isinstance(a, float) for a in args):
         return _logsumexp_floats(args)
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])
