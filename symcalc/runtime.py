@@ -136,12 +136,18 @@ def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Ar
     At a single point (Python or NumPy numbers) the result is a float, or a float array of shape
     ``nesting``; a complex row raises TypeError, as Python floats do.
     """
-    if not shape and (_plain_numbers(map(type, rows))  # checked in C: the common case
-                      or all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows)):
-        if not nesting:
-            return float(rows[0])
-        stacked = np.array(rows, dtype=float)
-        return stacked if len(nesting) == 1 else stacked.reshape(nesting)
+    if not shape:
+        if _plain_numbers(map(type, rows)):  # checked in C: the common case, a point of floats
+            if len(nesting) == 1:
+                return np.fromiter(rows, _FLOAT64, nesting[0])
+            if not nesting:
+                return float(rows[0])
+            return np.fromiter(rows, _FLOAT64, len(rows)).reshape(nesting)
+        if all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+            if not nesting:
+                return float(rows[0])
+            stacked = np.array(rows, dtype=float)
+            return stacked if len(nesting) == 1 else stacked.reshape(nesting)
     if not nesting:
         (row,) = rows
         if getattr(row, "shape", None) == shape:
