@@ -94,9 +94,9 @@ class GeneratedFunction:
             floats = " is ".join([f"type({n})" for n in names] + ["float"])
             text += (f"    if {floats}:\n"
                      f"        try:\n"
-                     f"            value = _body({listed}, ())\n"
-                     f"            if type(value) is not complex:\n"
-                     f"                return value\n"
+                     f"            _value = _body({listed}, ())\n"
+                     f"            if type(_value) is not complex:\n"
+                     f"                return _value\n"
                      f"        except FLOAT_FAULTS:\n"
                      f"            pass\n"
                      f"        return evaluate(_body, _arrays, {listed})\n")
