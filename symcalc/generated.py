@@ -14,6 +14,7 @@ float32, ``symcalc.jax_runtime`` for JAX).  ``Packed`` turns ``f(x, y, ...)`` in
 
 from __future__ import annotations
 
+import ast
 import importlib
 import itertools
 import linecache
@@ -50,6 +51,27 @@ def _helper_namespace(module_name: str, helpers: tuple[str, ...]) -> dict[str, A
     """``np`` and the helpers as the runtime module ``module_name`` defines them."""
     module = importlib.import_module(module_name)
     return {"np": module.np, **{name: getattr(module, name) for name in helpers}}
+
+
+# A pure body of at most this many lines is written into the call method itself: at a single
+# point, passing the arguments on to another function costs more than such a body's arithmetic.
+_INLINED_LINES = 60
+
+
+def _inlined_statements(pure: str) -> list[str] | None:
+    """The lines of the pure body ``pure`` (``def _f_pure(..., _shape)``) at a single point, for
+    the call method: ``_shape = ()``, its statements, its final ``return X`` as ``_value = X``.
+    None for a long body, or one whose only return is not its last statement."""
+    lines = pure.splitlines()
+    if len(lines) > _INLINED_LINES:
+        return None
+    (function,) = ast.parse(pure).body
+    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    if returns != [function.body[-1]] or not lines[returns[0].lineno - 1].startswith("    return "):
+        return None
+    index = returns[0].lineno - 1
+    lines[index] = "    _value = " + lines[index][len("    return "):]
+    return ["_shape = ()"] + [line[4:] if line.startswith("    ") else line for line in lines[1:]]
 
 
 class GeneratedFunction:
@@ -92,9 +114,12 @@ class GeneratedFunction:
         text = f"def f(_self, {listed}):\n"
         if float in self._plain:  # not for dtype=np.float32, whose floats give float32 results
             floats = " is ".join([f"type({n})" for n in names] + ["float"])
+            inlined = _inlined_statements(self._pure_text)
+            if inlined is None:
+                inlined = [f"_value = _body({listed}, ())"]
             text += (f"    if {floats}:\n"
                      f"        try:\n"
-                     f"            _value = _body({listed}, ())\n"
+                     + "".join(f"            {line}\n" for line in inlined) +
                      f"            if type(_value) is not complex:\n"
                      f"                return _value\n"
                      f"        except FLOAT_FAULTS:\n"
@@ -104,7 +129,7 @@ class GeneratedFunction:
                  f"        return _f({listed})\n"
                  f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
         namespace = self._planned.__globals__
-        helpers = {"_f": self._planned, "_body": namespace["_f_body"],
+        helpers = {**namespace, "_f": self._planned, "_body": namespace["_f_body"],
                    "_arrays": namespace["_f_arrays"], "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate}
         namespace = compile_source(text, text, helpers, "call")
