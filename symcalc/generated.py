@@ -18,6 +18,7 @@ import ast
 import importlib
 import itertools
 import linecache
+import math
 import re
 import types
 import weakref
@@ -88,7 +89,32 @@ def _inlined_statements(pure: str) -> list[str] | None:
         return None
     index = returns[0].lineno - 1
     lines[index] = "    _value = " + lines[index][len("    return "):]
+    nesting = _assembled_nesting(returns[0])
+    last = returns[0].end_lineno - 1
+    head = f"    _value = assemble(_shape, {nesting}, ("
+    if nesting and lines[index] == head and lines[last] == "    ))":
+        # every row is a number at a point of floats: the array is built without the checks of
+        # assemble (a complex row raises TypeError there and here)
+        lines[index] = "    _value = _fromiter(("
+        reshape = "" if len(nesting) == 1 else f".reshape({nesting})"
+        lines[last] = f"    ), _FLOAT64, {math.prod(nesting)}){reshape}"
     return ["_shape = ()"] + [line[4:] if line.startswith("    ") else line for line in lines[1:]]
+
+
+def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
+    """``nesting`` when ``statement`` is ``return assemble(_shape, nesting, (rows...))``."""
+    call = statement.value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "assemble" and len(call.args) == 3 and not call.keywords):
+        return None
+    shape, nesting, rows = call.args
+    if not (isinstance(shape, ast.Name) and shape.id == "_shape" and isinstance(rows, ast.Tuple)
+            and isinstance(nesting, ast.Tuple) and nesting.elts):
+        return None
+    sizes = tuple(getattr(size, "value", None) for size in nesting.elts)
+    if not all(type(size) is int for size in sizes) or math.prod(sizes) != len(rows.elts):
+        return None
+    return sizes
 
 
 class GeneratedFunction:
@@ -149,7 +175,8 @@ class GeneratedFunction:
         namespace = self._planned.__globals__
         helpers = {**namespace, "_f": self._planned, "_body": namespace["_f_body"],
                    "_arrays": namespace["_f_arrays"], "_plain": self._plain,
-                   "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate}
+                   "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
+                   "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float)}
         namespace = compile_source(text, text, helpers, "call")
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
