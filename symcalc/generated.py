@@ -9,7 +9,10 @@ It holds two bodies printed from the same ``Program``: the planned NumPy body (f
 outputs into one new array) and the pure body (``function_body(..., plan=False)``: no writes,
 outputs stacked by the runtime's ``assemble``).  NumPy input takes the planned body; other arrays
 take the pure one, compiled on first use (``symcalc.array_types`` for Dask, pandas, CuPy and
-float32, ``symcalc.jax_runtime`` for JAX).  ``Packed`` turns ``f(x, y, ...)`` into ``f(v)``.
+float32, ``symcalc.jax_runtime`` for JAX).  A point of Python floats takes the pure body too, run
+by the call method itself after one type check (a short body's statements are written into it),
+with the printed ``f``'s fallback to NumPy scalars on 1/0, overflow or a complex result.
+``Packed`` turns ``f(x, y, ...)`` into ``f(v)``.
 """
 
 from __future__ import annotations
