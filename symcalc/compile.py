@@ -236,9 +236,9 @@ def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
         line += ")"
     return lines + [line + ":",
             "        try:",
-            f"            value = {inner}({args}, ())",
-            "            if type(value) is not complex:",
-            "                return value",
+            f"            _value = {inner}({args}, ())",  # a parameter may be named value
+            "            if type(_value) is not complex:",
+            "                return _value",
             "        except _rt.FLOAT_FAULTS:",
             "            pass",
             f"    return _rt.evaluate({inner}, {arrays}, {args})"]

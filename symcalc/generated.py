@@ -9,19 +9,27 @@ It holds two bodies printed from the same ``Program``: the planned NumPy body (f
 outputs into one new array) and the pure body (``function_body(..., plan=False)``: no writes,
 outputs stacked by the runtime's ``assemble``).  NumPy input takes the planned body; other arrays
 take the pure one, compiled on first use (``symcalc.array_types`` for Dask, pandas, CuPy and
-float32, ``symcalc.jax_runtime`` for JAX).  ``Packed`` turns ``f(x, y, ...)`` into ``f(v)``.
+float32, ``symcalc.jax_runtime`` for JAX).  A point of Python floats takes the pure body too, run
+by the call method itself after one type check (a short body's statements are written into it),
+with the printed ``f``'s fallback to NumPy scalars on 1/0, overflow or a complex result.
+``Packed`` turns ``f(x, y, ...)`` into ``f(v)``.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import itertools
 import linecache
+import math
+import re
+import types
 import weakref
 from typing import Any, Callable
 
 import numpy as np
 
+from . import runtime
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
 
 _generated = itertools.count()
@@ -45,10 +53,71 @@ def compile_source(text: str, source: str, helpers: dict[str, Any],
     return namespace
 
 
-def _helper_namespace(module_name: str, helpers: tuple[str, ...]) -> dict[str, Any]:
-    """``np`` and the helpers as the runtime module ``module_name`` defines them."""
+def _helper_namespace(module_name: str, helpers: tuple[str, ...], text: str) -> dict[str, Any]:
+    """``np`` and the helpers as the runtime module ``module_name`` defines them, for ``text``."""
     module = importlib.import_module(module_name)
-    return {"np": module.np, **{name: getattr(module, name) for name in helpers}}
+    namespace = {name: getattr(module, name) for name in helpers}
+    return {"np": _numpy_names(module.np, text), **namespace}
+
+
+_NUMPY_NAME = re.compile(r"(?<![\w.])np\.([A-Za-z_]\w*)")
+
+
+def _numpy_names(numpy: Any, text: str) -> types.ModuleType:
+    """A module holding the names ``np.NAME`` of ``text``, the same objects as ``numpy``'s, to be
+    ``np`` there: NumPy defines a module ``__getattr__``, which keeps Python from caching the
+    look-up of ``np.NAME`` (at a single point, a third of the cost of ``np.sin``)."""
+    names = types.ModuleType(numpy.__name__)
+    for name in set(_NUMPY_NAME.findall(text)):
+        if hasattr(numpy, name):
+            setattr(names, name, getattr(numpy, name))
+    return names
+
+
+# A pure body of at most this many lines is written into the call method itself: at a single
+# point, passing the arguments on to another function costs more than such a body's arithmetic.
+_INLINED_LINES = 60
+
+
+def _inlined_statements(pure: str) -> list[str] | None:
+    """The lines of the pure body ``pure`` (``def _f_pure(..., _shape)``) at a single point, for
+    the call method: ``_shape = ()``, its statements, its final ``return X`` as ``_value = X``.
+    None for a long body, or one whose only return is not its last statement."""
+    lines = pure.splitlines()
+    if len(lines) > _INLINED_LINES:
+        return None
+    (function,) = ast.parse(pure).body
+    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    if returns != [function.body[-1]] or not lines[returns[0].lineno - 1].startswith("    return "):
+        return None
+    index = returns[0].lineno - 1
+    lines[index] = "    _value = " + lines[index][len("    return "):]
+    nesting = _assembled_nesting(returns[0])
+    last = returns[0].end_lineno - 1
+    head = f"    _value = assemble(_shape, {nesting}, ("
+    if nesting and lines[index] == head and lines[last] == "    ))":
+        # every row is a number at a point of floats: the array is built without the checks of
+        # assemble (a complex row raises TypeError there and here)
+        lines[index] = "    _value = _fromiter(("
+        reshape = "" if len(nesting) == 1 else f".reshape({nesting})"
+        lines[last] = f"    ), _FLOAT64, {math.prod(nesting)}){reshape}"
+    return ["_shape = ()"] + [line[4:] if line.startswith("    ") else line for line in lines[1:]]
+
+
+def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
+    """``nesting`` when ``statement`` is ``return assemble(_shape, nesting, (rows...))``."""
+    call = statement.value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "assemble" and len(call.args) == 3 and not call.keywords):
+        return None
+    shape, nesting, rows = call.args
+    if not (isinstance(shape, ast.Name) and shape.id == "_shape" and isinstance(rows, ast.Tuple)
+            and isinstance(nesting, ast.Tuple) and nesting.elts):
+        return None
+    sizes = tuple(getattr(size, "value", None) for size in nesting.elts)
+    if not all(type(size) is int for size in sizes) or math.prod(sizes) != len(rows.elts):
+        return None
+    return sizes
 
 
 class GeneratedFunction:
@@ -68,9 +137,10 @@ class GeneratedFunction:
         self._pure_text, self._pure_helpers = pure, pure_helpers
         self._pure_bodies: dict[str, Callable[..., Any]] = {}
         self._jitted: dict[Any, Callable[..., Any]] = {}
-        namespace = compile_source(text, source, _helper_namespace("symcalc.runtime", helpers))
+        helper_values = _helper_namespace("symcalc.runtime", helpers, text)
+        namespace = compile_source(text, source, helper_values)
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
-        # the function ``f`` of the printed source: floats to its pure body, arrays to its planned one
+        # the function ``f`` of the printed source (the call method skips it for floats)
         self.numpy_function = self._planned = namespace["f"]
         self.__doc__ = "Generated by symcalc.lambdify (helpers: symcalc.runtime):\n\n" + text
         if self.dtype == np.float64:
@@ -82,16 +152,35 @@ class GeneratedFunction:
             self._fast_call = self._call_method()
 
     def _call_method(self) -> Callable[..., Any]:
-        """``__call__`` written with the function's own parameters: no ``*args`` to pack."""
+        """``__call__`` written with the function's own parameters: no ``*args`` to pack, and
+        one type check for a point of Python floats, which goes straight to the pure body (as
+        the printed ``f`` does, so it is not checked twice)."""
         names = self._planned.__code__.co_varnames[:self.arity]
-        plain = " and ".join(f"_type({n}) in _plain" for n in names)  # a variable may be "type"
         listed = ", ".join(names)
-        text = (f"def f(_self, {listed}):\n"
-                f"    if {plain}:\n"
-                f"        return _f({listed})\n"
-                f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
-        namespace = compile_source(text, text, {"_f": self._planned, "_plain": self._plain, "_type": type},
-                                   "call")
+        plain = " and ".join(f"type({n}) in _plain" for n in names)
+        text = f"def f(_self, {listed}):\n"
+        if float in self._plain:  # not for dtype=np.float32, whose floats give float32 results
+            floats = " is ".join([f"type({n})" for n in names] + ["float"])
+            inlined = _inlined_statements(self._pure_text)
+            if inlined is None:
+                inlined = [f"_value = _body({listed}, ())"]
+            text += (f"    if {floats}:\n"
+                     f"        try:\n"
+                     + "".join(f"            {line}\n" for line in inlined) +
+                     f"            if type(_value) is not complex:\n"
+                     f"                return _value\n"
+                     f"        except FLOAT_FAULTS:\n"
+                     f"            pass\n"
+                     f"        return evaluate(_body, _arrays, {listed})\n")
+        text += (f"    if {plain}:\n"
+                 f"        return _f({listed})\n"
+                 f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
+        namespace = self._planned.__globals__
+        helpers = {**namespace, "_f": self._planned, "_body": namespace["_f_body"],
+                   "_arrays": namespace["_f_arrays"], "_plain": self._plain,
+                   "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
+                   "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float)}
+        namespace = compile_source(text, text, helpers, "call")
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
 
@@ -127,7 +216,8 @@ class GeneratedFunction:
         body = self._pure_bodies.get(runtime_module)
         if body is None:
             namespace = compile_source(self._pure_text, self._pure_text,
-                                       _helper_namespace(runtime_module, self._pure_helpers), "pure")
+                                       _helper_namespace(runtime_module, self._pure_helpers,
+                                                         self._pure_text), "pure")
             weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
             body = self._pure_bodies[runtime_module] = namespace["_f_pure"]
         return body

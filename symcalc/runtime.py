@@ -126,6 +126,7 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
 
 
 _NUMBER_TYPES = frozenset({float, int, bool, complex})
+_plain_numbers = (_NUMBER_TYPES | {np.float64}).issuperset
 
 
 def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Array]) -> Array:
@@ -135,11 +136,18 @@ def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Ar
     At a single point (Python or NumPy numbers) the result is a float, or a float array of shape
     ``nesting``; a complex row raises TypeError, as Python floats do.
     """
-    if not shape and all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
-        if not nesting:
-            return float(rows[0])
-        stacked = np.array(rows, dtype=float)
-        return stacked if len(nesting) == 1 else stacked.reshape(nesting)
+    if not shape:
+        if _plain_numbers(map(type, rows)):  # checked in C: the common case, a point of floats
+            if len(nesting) == 1:
+                return np.fromiter(rows, _FLOAT64, nesting[0])
+            if not nesting:
+                return float(rows[0])
+            return np.fromiter(rows, _FLOAT64, len(rows)).reshape(nesting)
+        if all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+            if not nesting:
+                return float(rows[0])
+            stacked = np.array(rows, dtype=float)
+            return stacked if len(nesting) == 1 else stacked.reshape(nesting)
     if not nesting:
         (row,) = rows
         if getattr(row, "shape", None) == shape:
@@ -175,7 +183,7 @@ def logsumexp(*args: Array) -> Array:
     """``log(exp(a) + exp(b) + ...)`` elementwise over broadcast arguments, shifted by the maximum."""
     if len(args) == 1:
         return args[0] + 0.0
-    if all(isinstance(a, float) for a in args):
+    if _all_floats(map(type, args)) or all(isinstance(a, float) for a in args):
         return _logsumexp_floats(args)
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])

@@ -517,6 +517,30 @@ def test_a_single_float_point_follows_numpy_rules():
     assert power(4.0) == 8.0
 
 
+@pytest.mark.parametrize("name", ["x", "value"])
+def test_a_point_computed_again_in_numpy_keeps_its_argument(name):
+    # the fallback after a complex result gets the arguments, whatever the variable is called
+    power = sc.lambdify(f"{name}^1.3 + {name}", [name])
+    namespace: dict = {}
+    exec(sc.codegen(f"{name}^1.3 + {name}", [name]), namespace)
+    with np.errstate(all="ignore"):
+        for f in (power, power.numpy_function, namespace["f"]):
+            assert np.isnan(f(-2.0))
+            assert f(2.0) == 2.0 ** 1.3 + 2.0
+
+
+@pytest.mark.parametrize("outputs", [["x^1.5", "x*y"], [["x^1.5", "1/x"], ["y", "2"]]])
+@pytest.mark.parametrize("point", [(-1.0, 2.0), (0.0, 2.0), (2.0, 3.0)])
+def test_a_list_of_outputs_at_a_float_point_matches_the_array_path(outputs, point):
+    # complex rows (x^1.5 at -1) and 1/0 at a point of floats give what arrays give
+    f = sc.lambdify(outputs, "x y")
+    with np.errstate(all="ignore"):
+        at_point = f(*point)
+        expected = f(*(np.array([v]) for v in point))[..., 0]
+    assert type(at_point) is np.ndarray and at_point.dtype == np.float64
+    np.testing.assert_array_equal(at_point, expected)
+
+
 @pytest.mark.parametrize("args, name", [
     ((None, 1.0), "x"), ((1.0, None), "y"), (("2", 1.0), "x"), (([1.0, None], 1.0), "x"),
     ((np.array([1 + 2j]), 1.0), "x"),
