@@ -91,13 +91,14 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
     """The planned statements for the temporaries ``assignments`` (name, text) and the outputs
     (target, text): targets are output rows ``_out[i, j]``, or one ``"return"`` (whose text is
     the whole return expression).  The caller allocates ``_out`` first and returns it after."""
-    free = _free_names(assignments, set(parameters))
     sequence = _schedule(assignments, outputs)
     last = {}
     for k, statement in enumerate(sequence):
         for name in statement.reads:
             last[name] = k
     placed = _placements(sequence, last)
+    # a temporary computed in an output row has the row's full shape, whatever it depends on
+    free = _free_names(assignments, set(parameters), set(placed))
     names = {temp: row for temp, row in placed.items()}  # a temporary's current spelling
     owned: set[str] = set()  # temporaries holding a buffer this body allocated
     lines: list[str] = []
@@ -147,10 +148,15 @@ def _fresh(text: str) -> bool:
     return False
 
 
-def _free_names(assignments: Sequence[tuple[str, str]], parameters: set[str]) -> dict[str, frozenset]:
-    """The parameters each temporary depends on (read from the text)."""
+def _free_names(assignments: Sequence[tuple[str, str]], parameters: set[str],
+                full: set[str]) -> dict[str, frozenset]:
+    """The parameters each temporary depends on (read from the text), which fix its shape; a
+    temporary of ``full`` (held in an output row) counts as depending on all of them."""
     free: dict[str, frozenset] = {}
     for name, text in assignments:
+        if name in full:
+            free[name] = frozenset(parameters)
+            continue
         found = set(_IDENTIFIER.findall(text)) & parameters
         for temp in _TEMP.findall(text):
             found |= free[temp]

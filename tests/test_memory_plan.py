@@ -142,6 +142,18 @@ def test_broadcasting_arguments_of_different_shapes(f: Formula, kind):
         np.testing.assert_allclose(got[(...,) + index], one, rtol=1e-12, atol=1e-300)
 
 
+def test_a_temporary_held_in_an_output_row_has_the_full_shape():
+    # exp(coth(e)) is computed in the row of the constant e-term, shape (4, 3); the temporary of
+    # x alone, shape (4, 1), must not take a product with it in place
+    e = "exp(coth(e))^erf(sqrt(pi)^x)"
+    compiled = sc.lambdify([list(sc.grad(e, "x y z")), [e, 1, 0]], "x y z")
+    x = np.linspace(0.1, 1.0, 4)
+    got = compiled(x[:, None], x[None, :3], np.array([[0.5]]))
+    for i, j in np.ndindex(4, 3):
+        np.testing.assert_allclose(got[:, :, i, j], compiled(float(x[i]), float(x[j]), 0.5),
+                                   rtol=1e-13)
+
+
 def test_constant_and_missing_variable_rows_are_broadcast():
     f = sc.lambdify([["x", 3], ["0", "y^2"]], ["x", "y"])
     x, y = np.arange(3.0), np.arange(3.0) + 1
