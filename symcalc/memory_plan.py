@@ -96,7 +96,9 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
     for k, statement in enumerate(sequence):
         for name in statement.reads:
             last[name] = k
-    placed = _placements(sequence, last)
+    own = _free_names(assignments, set(parameters), set())
+    constant = {name for name, names in own.items() if not names}
+    placed = _placements(sequence, last, constant)
     # a temporary computed in an output row has the row's full shape, whatever it depends on
     free = _free_names(assignments, set(parameters), set(placed))
     names = {temp: row for temp, row in placed.items()}  # a temporary's current spelling
@@ -112,7 +114,11 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             continue
         if target.startswith("_out"):
             if text != target:  # a row already computed where its temporary was
-                lines.append(f"{target} = {text}" if op is None else op.into(target, op.operands))
+                varying = set(_IDENTIFIER.findall(statement.text)) & set(parameters) or any(
+                    t not in constant for t in statement.reads)
+                # a constant row is computed once, as a number, then broadcast into the row
+                lines.append(f"{target} = {text}" if op is None or not varying
+                             else op.into(target, op.operands))
         elif target in placed:
             row = placed[target]
             lines.append(f"{row} = {text}" if op is None else op.into(row, op.operands))
@@ -184,20 +190,23 @@ def _schedule(assignments: Sequence[tuple[str, str]],
     return sequence + final
 
 
-def _placements(sequence: Sequence[_Statement], last: dict[str, int]) -> dict[str, str]:
+def _placements(sequence: Sequence[_Statement], last: dict[str, int],
+                constant: set[str]) -> dict[str, str]:
     """Temporaries computed by one ufunc straight into an output row: the row that is exactly
-    the temporary, or else the row that is its last use."""
+    the temporary, or else the row that is its last use.  A ``constant`` temporary (of no
+    parameter) stays a number."""
     placed: dict[str, str] = {}
     claimed: set[str] = set()
     defined = {s.target: s for s in sequence if s.target.startswith("_t")}
     for statement in sequence:
         if statement.target.startswith("_out") and statement.text in defined:
             temp = statement.text
-            if temp not in placed and statement.target not in claimed and _ufunc(defined[temp].text):
+            if (temp not in placed and temp not in constant and statement.target not in claimed
+                    and _ufunc(defined[temp].text)):
                 placed[temp] = statement.target
                 claimed.add(statement.target)
     for temp, statement in defined.items():
-        if temp in placed or not _ufunc(statement.text):
+        if temp in placed or temp in constant or not _ufunc(statement.text):
             continue
         user = sequence[last[temp]]
         if user.target.startswith("_out") and user.target not in claimed:
