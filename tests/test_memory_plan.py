@@ -272,3 +272,42 @@ def test_a_dying_temporary_on_the_right_of_an_operator(operator):
         for e, row in zip(outputs, got):
             want = exact_value(e, {"x": xs[k], "y": ys[k]})
             assert row[k] == pytest.approx(float(want), rel=1e-12), (str(e), k)
+
+
+@settings(deadline=None, max_examples=25)
+@given(formulas(3))
+def test_long_calls_computed_in_blocks_equal_one_call(f: Formula):
+    from symcalc import runtime
+
+    outputs = [list(sc.grad(f.expr, VARIABLES)), [f.expr, 1, 0]]
+    compiled = sc.lambdify(outputs, list(VARIABLES))
+    grid = np.linspace(-1.5, 1.5, 103)
+    columns = [grid, grid[::-1].copy(), np.cos(grid)]
+    _, planned = bodies(compiled)
+    with np.errstate(all="ignore"):
+        whole = planned(*columns, grid.shape)
+        previous, runtime.BLOCK = runtime.BLOCK, 16  # 103 points: six blocks and a short one
+        try:
+            blocked = compiled(*columns)
+        finally:
+            runtime.BLOCK = previous
+    assert blocked.shape == whole.shape
+    np.testing.assert_allclose(blocked, whole, rtol=1e-15, atol=0)
+
+
+def test_a_long_call_runs_in_blocks_of_bounded_memory():
+    from symcalc import runtime
+
+    names = [f"x{k}" for k in range(30)]
+    gradient = sc.lambdify(sc.grad("*".join(names), names), names)
+    n = 8 * runtime.BLOCK
+    columns = [np.full(n, 1.0 + k / 100) for k in range(30)]
+    tracemalloc.start()
+    try:
+        result = gradient(*columns)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    output = result.nbytes
+    assert peak <= output + 12 * 30 * runtime.BLOCK * 8 + 2 ** 20  # the output, a block's worth
+    np.testing.assert_allclose(result[:, -1], gradient(*(float(c[-1]) for c in columns)), rtol=1e-14)
