@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import itertools
 import keyword
 import re
 import unicodedata
@@ -191,10 +190,9 @@ def _check_name(name: str) -> None:
                            "choose another function name")
 
 
-@functools.lru_cache(maxsize=8)
-def _body(prog: Program, plan: bool) -> tuple[str, ...]:
-    """The statements of a body of ``prog`` (printed once for the source and the backends)."""
-    return tuple(function_body(prog, parameter_names(prog.variables), plan=plan))
+def _body(prog: Program, plan: bool) -> list[str]:
+    """The statements of a body of ``prog`` (the printer's pieces are shared by both bodies)."""
+    return function_body(prog, parameter_names(prog.variables), plan=plan)
 
 
 def _generate(programs: Mapping[str, Program]) -> _Generated:
@@ -289,15 +287,6 @@ def _pure_body(prog: Program) -> tuple[str, tuple[str, ...]]:
     lines += ["    " + line for line in _body(prog, plan=False)]
     text = "\n".join(lines) + "\n"
     return _HELPER_CALL.sub(r"\1", text), tuple(sorted(set(_HELPER_CALL.findall(text))))
-
-
-_generated = itertools.count()
-
-
-def execute_generated(text: str, namespace: dict[str, Any]) -> None:
-    """Run source that a symcalc printer generated from an expression graph (never user text)
-    in ``namespace``: other backends compile here too, the one place that compiles."""
-    exec(compile(text, f"<symcalc-generated-{next(_generated)}>", "exec"), namespace)
 
 
 def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> GeneratedFunction:
