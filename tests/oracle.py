@@ -241,16 +241,30 @@ def _time_budget(seconds: float):
         raise _OutOfTime  # without an alarm there is no bound: let the numeric check decide
 
     def expire(signum, frame):
-        raise _OutOfTime
+        if not _inside_finaliser(frame):
+            raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, expire)
-    # repeat: an alarm that lands in a finaliser is swallowed there, the next one is not
+    # repeat: an alarm that lands in a finaliser is let pass (raising there would only print a
+    # warning), the next one, 50 ms later, interrupts the block
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _inside_finaliser(frame) -> bool:
+    """Whether ``frame`` runs inside a ``__del__`` or the weakref module (its callbacks and
+    finalisers), where an exception cannot propagate; elsewhere in that module an alarm is only
+    put off by one repeat."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith("weakref.py"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 # --- numeric side ----------------------------------------------------------------------------

@@ -21,6 +21,11 @@ import tools  # noqa: E402
 
 import symcalc as sc  # noqa: E402
 
+# The benchmark runner forks its measuring children from a parent that never imports JAX.  In the
+# test process other tests have loaded JAX, which then warns at every fork; the children forked
+# here run NumPy, SymPy and Dask only, never JAX, so the warning does not apply to them.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+
 
 FULL_SIZE = [c for c in suite.suite() if c.name != "parse"]  # the full parse case is slow in SymPy
 
