@@ -11,6 +11,7 @@ import decimal
 import itertools
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence, Union
@@ -310,20 +311,31 @@ class _Printer:
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 
-_last_printed: tuple = (None, None, None)  # (program, parameters, printer): the two bodies share it
+# Program -> (parameters, printer): both bodies of a program print the same pieces, and a function
+# whose planned body is printed at its first call on arrays keeps its Program, hence its pieces.
+_printers: "weakref.WeakKeyDictionary[Program, tuple[dict, _Printer]]" = weakref.WeakKeyDictionary()
 
 
 def _printed(prog: Program, parameters: dict[Symbol, str]) -> _Printer:
-    """The printer run over ``prog``; kept for the next call, as both bodies of a program print
-    the same pieces.  The printer is not changed once it has run."""
-    global _last_printed
-    last_prog, last_parameters, printer = _last_printed
-    if last_prog is prog and last_parameters == parameters:
-        return printer
+    """The printer run over ``prog``, kept while ``prog`` lives.  The printer is not changed once
+    it has run."""
+    known = _printers.get(prog)
+    if known is not None and known[0] == parameters:
+        return known[1]
     printer = _Printer(prog, parameters)
     printer.run()
-    _last_printed = (prog, dict(parameters), printer)
+    _printers[prog] = (dict(parameters), printer)
     return printer
+
+
+def fills_output(prog: Program) -> bool:
+    """Whether the planned body of ``prog`` broadcasts its one output with ``_rt.filled``: the
+    output misses a variable (or there is none), so it may not have the arguments' shape."""
+    if prog.shape:
+        return False
+    (root,) = prog.roots
+    everything = set(prog.variables)
+    return not (root.free_symbols == everything and everything)
 
 
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
@@ -339,10 +351,8 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     printer = _printed(prog, parameters)
     covers = False
     if not prog.shape:
-        (root,) = prog.roots
-        value = printer.pieces[root].text
-        everything = set(prog.variables)
-        covers = bool(root.free_symbols == everything and everything)
+        value = printer.pieces[prog.roots[0]].text
+        covers = not fills_output(prog)
         outputs = [("return", value if covers or not plan else f"_rt.filled(_shape, {value})")]
     else:
         indices = itertools.product(*(range(n) for n in prog.shape))
