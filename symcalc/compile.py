@@ -95,41 +95,50 @@ class _Statement:
 # Read once per process, the module is split into statements by scanning its lines, not by
 # parsing it (several times slower); tests/test_helper_source.py checks the split against ast.
 # A string literal (an f-string, whose braces read names, is kept whole) or a comment:
-_LITERAL = re.compile(r"""(?<!\w)(?i:[rbuf]{0,2})("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}"""
-                      r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|#[^\n]*""")
+_LITERAL = re.compile(r"""(?=[#"'rbufRBUF])(?:#[^\n]*|(?<!\w)(?i:[rbuf]{0,2})"""
+                      r"""("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))""")
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 _IMPORT = re.compile(r"(?<![\w.])(?:from\s+\S+\s+)?import\s[^\n]*")
 _CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
+_COLUMN_0 = re.compile(r"^[^\s#)\]}]", re.MULTILINE)  # a line beginning in column 0
 _DEFINED = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 _TARGETS = re.compile(r"(?:[A-Za-z_]\w*\s*=(?!=)\s*)+")
 _TARGET = re.compile(r"([A-Za-z_]\w*)\s*(?::|(?:[-+*/%&|^@]|//|\*\*|>>|<<)=)")
 
 
 def _blanked(match: re.Match) -> str:
-    """A comment or a string with its characters (but the first and last) made spaces."""
+    """A comment as ``#``; a string as its first and last characters around blank lines (as
+    many line breaks as it has), so that no line within it begins a statement."""
     text = match.group()
     if text[0] == "#":
-        return "#" + " " * (len(text) - 1)
+        return "#"
     if "f" in text[:len(text) - len(match.group(1))].lower():
         return text
-    return text[0] + re.sub(r"[^\n]", " ", text[1:-1]) + text[-1]
+    return text[0] + " " + "\n" * text.count("\n") + " " + text[-1]
 
 
-def _statement_lines(code: list[str]) -> list[tuple[int, int]]:
+def _statement_lines(code: str) -> list[tuple[int, int]]:
     """(first, end) line indices of each top-level statement of ``code`` (strings and comments
     blanked): a statement starts at a line that begins in column 0 outside brackets, and ends at
     its last line with code."""
-    starts, depth, continued = [], 0, False
-    for i, line in enumerate(code):
-        if (depth == 0 and not continued and line[:1] not in ("", " ", "\t", "#", ")", "]", "}")
-                and not _CLAUSE.match(line) and not (starts and code[i - 1].startswith("@"))):
-            starts.append(i)
-        depth += sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
-        continued = line.rstrip().endswith("\\")
+    starts: list[int] = []
+    depth, line, last = 0, 0, 0
+    for candidate in _COLUMN_0.finditer(code):
+        at = candidate.start()
+        part = code[last:at]
+        depth += (part.count("(") + part.count("[") + part.count("{")
+                  - part.count(")") - part.count("]") - part.count("}"))
+        line += part.count("\n")
+        last = at
+        before = code[code.rfind("\n", 0, at - 1) + 1:at - 1] if at else ""
+        if (depth == 0 and not before.rstrip().endswith("\\") and not _CLAUSE.match(code, at)
+                and not (starts and before.startswith("@"))):
+            starts.append(line)
+    lines = code.split("\n")
     spans = []
-    for first, following in zip(starts, starts[1:] + [len(code)]):
+    for first, following in zip(starts, starts[1:] + [len(lines)]):
         end = following
-        while end > first + 1 and code[end - 1].strip() in ("", "#"):
+        while end > first + 1 and lines[end - 1].strip() in ("", "#"):
             end -= 1
         spans.append((first, end))
     return spans
@@ -139,10 +148,11 @@ def _statement_lines(code: list[str]) -> list[tuple[int, int]]:
 def _runtime_statements() -> tuple[_Statement, ...]:
     text = inspect.getsource(runtime)
     lines = text.splitlines()
-    code = _LITERAL.sub(_blanked, text).splitlines()
+    blanked = _LITERAL.sub(_blanked, text)
+    code = blanked.split("\n")
     statements = []
     previous_end = 0
-    for start, end in _statement_lines(code):
+    for start, end in _statement_lines(blanked):
         first = start
         while (first > previous_end and lines[first - 1].startswith("#")
                and not lines[first - 1].startswith("# ---")):
@@ -165,7 +175,8 @@ def _runtime_statements() -> tuple[_Statement, ...]:
 
 def _read_names(statement: str) -> frozenset[str]:
     """The names ``statement`` spells, but attributes and the names of its imports."""
-    return frozenset(_NAME.findall(_IMPORT.sub("", statement)))
+    return frozenset(_NAME.findall(_IMPORT.sub("", statement) if "import" in statement
+                                   else statement))
 
 
 def _imported_names(statement: str) -> frozenset[str]:

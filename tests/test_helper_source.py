@@ -98,8 +98,9 @@ try:
 except ImportError:
     scipy = None
 '''
-    code = compile_module._LITERAL.sub(compile_module._blanked, source).splitlines()
-    spans = compile_module._statement_lines(code)
+    blanked = compile_module._LITERAL.sub(compile_module._blanked, source)
+    code = blanked.split("\n")
+    spans = compile_module._statement_lines(blanked)
     firsts = [source.splitlines()[a].split()[0] for a, _ in spans]
     assert firsts == ['"""Doc:', "import", "from", "LIMIT", "A", "T:", "T", "@decorate", "try:"]
     tree = ast.parse(source).body
