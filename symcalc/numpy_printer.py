@@ -27,8 +27,8 @@ _MAX_INLINE_TEXT = 100
 _MAX_OPERANDS = 32  # a wider sum or product is computed in chunks
 
 
-@dataclass(frozen=True)
-class _Piece:
+@dataclass(slots=True)
+class _Piece:  # never changed once made (not frozen: a frozen dataclass is slower to make)
     text: str
     prec: int
     depth: int = 0
@@ -164,10 +164,14 @@ def _float_piece(value: float) -> _Piece:
 def _coefficient(factors: Sequence[Expr]) -> Union[int, Fraction]:
     """The product of the numeric factors (1 when there is none)."""
     value: Union[int, Fraction] = 1
+    first = True
     for f in factors:
         if isinstance(f, Num):
-            value *= f.value
-    if isinstance(value, Fraction) and value.denominator == 1:
+            if first:  # 1 * Fraction goes through Fraction's reflected operator
+                value, first = f.value, False
+            else:
+                value *= f.value
+    if type(value) is Fraction and value.denominator == 1:
         value = value.numerator
     return value
 
@@ -197,16 +201,17 @@ class _Printer:
                 self.uses[a] = self.uses.get(a, 0) + 1
 
     def run(self) -> None:
+        pieces, uses, make = self.pieces, self.uses, self._piece
         for node in self.order:
-            if node in self.pieces:
+            if node in pieces:
                 continue
-            piece = self._piece(node)
-            shared = self.uses[node] > 1 and not _scaled_variable(node)
+            piece = make(node)
+            shared = uses[node] > 1 and not _scaled_variable(node)
             if node.args and (shared or piece.depth > _MAX_INLINE_DEPTH
                               or len(piece.text) > _MAX_INLINE_TEXT):
                 piece = self._assign(piece.text)
                 self.assigned.add(node)
-            self.pieces[node] = piece
+            pieces[node] = piece
 
     def _assign(self, text: str) -> _Piece:
         name = f"_t{next(self._temps)}"
@@ -218,7 +223,8 @@ class _Printer:
             return _number(node.value)
         if isinstance(node, Constant):
             return _Piece(f"np.{node.name}", ATOM)
-        depth = 1 + max(self.pieces[a].depth for a in node.args)
+        pieces = self.pieces
+        depth = 1 + max([pieces[a].depth for a in node.args])
         if isinstance(node, Add):
             return self._chunked(node.args, self._sum, depth)
         if isinstance(node, Mul):
@@ -227,7 +233,7 @@ class _Printer:
             if not _printable_power(node.base, node.exponent):
                 return _float_piece(numeric_power(node.base.value, node.exponent.value))
             return self._power(self.pieces[node.base], node.exponent, depth)
-        text = node.fn.numpy([self.pieces[a].text for a in node.args])
+        text = node.fn.numpy([pieces[a].text for a in node.args])
         return _Piece(text if _is_single_call(text) else f"({text})", ATOM, depth)
 
     def _chunked(self, args: Sequence[Expr], combine, depth: int) -> _Piece:
@@ -270,23 +276,27 @@ class _Printer:
             coefficient = -coefficient
         negative, magnitude = coefficient < 0, abs(coefficient)
         numbers_written = False
+        pieces, assigned = self.pieces, self.assigned
         for f in factors:
             if isinstance(f, Num):
                 if numbers_written:
                     continue
                 numbers_written = True
-                if isinstance(magnitude, Fraction) and magnitude.numerator == 1:
+                if type(magnitude) is Fraction and magnitude.numerator == 1:
                     denominator.append(_number(magnitude.denominator).text)  # x/3, exact division
                 elif magnitude != 1:
                     numerator.append(_number(magnitude).text)
-            elif (isinstance(f, Pow) and f not in self.assigned and isinstance(f.exponent, Num)
+            elif (isinstance(f, Pow) and f not in assigned and isinstance(f.exponent, Num)
                   and f.exponent.value < 0 and _printable_power(f.base, f.exponent)):
-                base = self.pieces[f.base]
+                base = pieces[f.base]
                 denominator.append(self._power(base, Num(-f.exponent.value), 0).at_least(POWER))
             else:
                 # Python's * is left-associative: a leading product needs no parentheses
-                lead = not numerator and isinstance(f, Mul)
-                numerator.append(self.pieces[f].at_least(PRODUCT if lead else POWER))
+                piece = pieces[f]
+                if piece.prec >= (PRODUCT if not numerator and isinstance(f, Mul) else POWER):
+                    numerator.append(piece.text)
+                else:
+                    numerator.append(f"({piece.text})")
         text = " * ".join(numerator) if numerator else "1.0"
         if denominator:
             below = denominator[0] if len(denominator) == 1 else f"({' * '.join(denominator)})"
@@ -335,7 +345,8 @@ def fills_output(prog: Program) -> bool:
         return False
     (root,) = prog.roots
     everything = set(prog.variables)
-    return not (root.free_symbols == everything and everything)
+    free = root.free_symbols if prog.free_symbols is None else prog.free_symbols
+    return not (free == everything and everything)
 
 
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
