@@ -30,8 +30,9 @@ from .numpy_printer import fills_output, function_body
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
-# the final source calls it as ``NAME``, defined above the function.
-_HELPER_CALL = re.compile(r"(?<![\w.])_rt\.([A-Za-z]\w*)")
+# the final source calls it as ``NAME``, defined above the function.  (The literal first, then the
+# look-behind: the regex engine then skips to each "_rt." instead of trying every position.)
+_HELPER_CALL = re.compile(r"_rt\.(?<![\w.]_rt\.)([A-Za-z]\w*)")
 
 # Names the generated functions refer to: a parameter must not shadow them.
 _RESERVED = frozenset({"np", "type", "float", "complex", "FLOAT_FAULTS"} | {name for name, value in vars(runtime).items()

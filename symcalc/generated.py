@@ -64,7 +64,8 @@ def _helper_namespace(module_name: str, helpers: tuple[str, ...], text: str) -> 
     return {"np": _numpy_names(module.np, text), **namespace}
 
 
-_NUMPY_NAME = re.compile(r"(?<![\w.])np\.([A-Za-z_]\w*)")
+_NUMPY_NAME = re.compile(  # the literal first: the engine skips to each "np."
+    r"np\.(?<![\w.]np\.)([A-Za-z_]\w*)")
 
 
 def _numpy_names(numpy: Any, text: str) -> types.ModuleType:

@@ -260,12 +260,17 @@ class _Printer:
 
     def _signed(self, term: Expr) -> tuple[bool, _Piece]:
         """(is negative, piece of the magnitude) for a term of a sum."""
+        piece = self.pieces[term]
         if term not in self.assigned:
             if isinstance(term, Num) and term.value < 0:
                 return True, _number(-term.value)
-            if isinstance(term, Mul) and _coefficient(term.args) < 0:
-                return True, self._product(term.args, self.pieces[term].depth, negate_coefficient=True)
-        return False, self.pieces[term]
+            if isinstance(term, Mul):
+                if len(term.args) <= _MAX_OPERANDS:  # printed by _product: "-" + the magnitude
+                    if piece.prec == UNARY:
+                        return True, _Piece(piece.text[1:], PRODUCT, piece.depth)
+                elif _coefficient(term.args) < 0:
+                    return True, self._product(term.args, piece.depth, negate_coefficient=True)
+        return False, piece
 
     def _product(self, factors: Sequence[Expr], depth: int, first: _Piece | None = None,
                  negate_coefficient: bool = False) -> _Piece:
