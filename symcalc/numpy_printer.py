@@ -38,6 +38,7 @@ class _Piece:  # never changed once made (not frozen: a frozen dataclass is slow
 
 
 _CALL = re.compile(r"[A-Za-z_][\w.]*\(")
+_PARENS = re.compile(r"[()]")
 
 
 def _is_single_call(text: str) -> bool:
@@ -46,10 +47,10 @@ def _is_single_call(text: str) -> bool:
     if not match or not text.endswith(")"):
         return False
     depth = 0
-    for i in range(match.end() - 1, len(text)):
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
+    for paren in _PARENS.finditer(text, match.end() - 1):
+        depth += 1 if paren.group() == "(" else -1
         if depth == 0:
-            return i == len(text) - 1
+            return paren.end() == len(text)
     return False
 
 
