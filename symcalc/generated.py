@@ -95,6 +95,7 @@ class _Compiled:
         self.namespace = compile_source(text, source, values)
         self._complete = complete
         self._lock = threading.Lock()
+        self._rebinds: list[tuple[dict[str, Any], dict[str, str]]] = []
 
     def function(self, name: str) -> Callable[..., Any]:
         """The compiled function ``name`` of the whole source."""
@@ -105,6 +106,15 @@ class _Compiled:
     def stand_in(self, name: str) -> Callable[..., Any]:
         """``name`` if it is compiled, else a function that compiles the rest and calls it."""
         return self.namespace.get(name) or (lambda *args: self.function(name)(*args))
+
+    def rebind(self, namespace: dict[str, Any], names: dict[str, str]) -> None:
+        """Once the rest is compiled, ``namespace[key]`` is the function ``names[key]`` (in place
+        of its stand-in)."""
+        with self._lock:
+            if self._complete is not None:
+                self._rebinds.append((namespace, names))
+                return
+        namespace.update({key: self.namespace[name] for key, name in names.items()})
 
     def finish(self) -> None:
         """Print and compile the rest of the source, where it is not done yet."""
@@ -130,7 +140,9 @@ class _Compiled:
             exec(code, namespace)  # printed from the expression graph, never user text
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             self.source, self.text, self.helpers = source, text, helpers
-            self._complete = None
+            for other, names in self._rebinds:
+                other.update({key: namespace[name] for key, name in names.items()})
+            self._complete, self._rebinds = None, []
 
 
 # A pure body of at most this many lines is written into the call method itself: at a single
@@ -276,6 +288,7 @@ class GeneratedFunction:
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
                    "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float)}
         namespace = compile_source(text, text, helpers, "call")
+        compiled.rebind(namespace, {"_f": "f", "_arrays": "_f_arrays"})
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
 

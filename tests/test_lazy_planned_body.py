@@ -50,6 +50,10 @@ def test_points_do_not_print_the_planned_body_and_arrays_do():
     got = f(GRID[0], GRID[1])
     assert not printed_later(f)
     assert_exact(e, got, GRID)
+    # the call method now calls the compiled functions themselves, not their stand-ins
+    call_globals = f._fast_call.__globals__
+    assert call_globals["_f"] is f.numpy_function
+    assert call_globals["_arrays"] is f.numpy_function.__globals__["_f_arrays"]
     assert f.source == sc.codegen(e, ["x", "y"])
 
 
