@@ -17,7 +17,7 @@ import keyword
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -82,15 +82,23 @@ def _ascii_spelling(name: str) -> str:
 
 
 # --- the helpers' source, copied from symcalc.runtime ---------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class _Statement:
     """A top-level statement of ``symcalc.runtime``: its text (with the comment just above it),
-    the names it binds and the other names it reads (every name it spells, but attributes)."""
+    the names it binds and the other names it reads (every name it spells, but attributes),
+    read from its ``code`` (strings and comments blanked) when first asked."""
 
     text: str
     binds: frozenset[str]
-    reads: frozenset[str]
     kind: str  # "import", "definition" (a function or class) or "assignment"
+    code: str = ""
+    known_reads: Optional[frozenset[str]] = None
+
+    @property
+    def reads(self) -> frozenset[str]:
+        if self.known_reads is None:
+            self.known_reads = _read_names(self.code) - self.binds
+        return self.known_reads
 
 
 # Read once per process, the module is split into statements by scanning its lines, not by
@@ -169,8 +177,7 @@ def _runtime_statements() -> tuple[_Statement, ...]:
             kind, binds = "definition", frozenset({_DEFINED.match(head).group(1)})
         else:
             kind, binds = "assignment", _assigned_names(head)
-        statements.append(_Statement("\n".join(lines[first:end]), binds,
-                                     _read_names(statement) - binds, kind))
+        statements.append(_Statement("\n".join(lines[first:end]), binds, kind, statement))
     return tuple(statements)
 
 

@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence, Union
@@ -192,14 +193,10 @@ class _Printer:
         self.pieces: dict[Expr, _Piece] = {
             s: _Piece(name, ATOM) for s, name in parameters.items()}
         self.assigned: set[Expr] = set()
-        self.uses: dict[Expr, int] = {}
         self._temps = itertools.count()
-        for root in prog.roots:
-            self.uses[root] = self.uses.get(root, 0) + 1
         self.order = list(postorder(prog.roots))
-        for node in self.order:
-            for a in node.args:
-                self.uses[a] = self.uses.get(a, 0) + 1
+        self.uses: Counter[Expr] = Counter(prog.roots)  # as a root, and as an argument
+        self.uses.update(itertools.chain.from_iterable(node.args for node in self.order))
 
     def run(self) -> None:
         pieces, uses, make = self.pieces, self.uses, self._piece
@@ -227,8 +224,12 @@ class _Printer:
         pieces = self.pieces
         depth = 1 + max([pieces[a].depth for a in node.args])
         if isinstance(node, Add):
+            if len(node.args) <= _MAX_OPERANDS:
+                return self._sum(node.args, depth)
             return self._chunked(node.args, self._sum, depth)
         if isinstance(node, Mul):
+            if len(node.args) <= _MAX_OPERANDS:
+                return self._product(node.args, depth)
             return self._chunked(node.args, self._product, depth)
         if isinstance(node, Pow):
             if not _printable_power(node.base, node.exponent):
@@ -249,8 +250,9 @@ class _Printer:
     def _sum(self, terms: Sequence[Expr], depth: int, first: _Piece | None = None) -> _Piece:
         text = first.text if first else ""
         signed = [self._signed(term) for term in terms]
-        signed.sort(key=lambda pair: pair[0])  # positive terms first: y - x^2, not -x^2 + y
-        for negative, magnitude in signed:
+        # positive terms first (y - x^2, not -x^2 + y), each in its order
+        ordered = [pair for pair in signed if not pair[0]] + [pair for pair in signed if pair[0]]
+        for negative, magnitude in ordered:
             if not text:
                 text = f"-{magnitude.at_least(PRODUCT)}" if negative else magnitude.text
             elif negative:

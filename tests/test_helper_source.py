@@ -63,7 +63,7 @@ def test_the_copied_helpers_are_those_the_parsed_statements_give(monkeypatch):
     names = sorted(set().union(*(s.binds for s in scanned if s.kind != "import")))
     got = {name: compile_module.helper_source((name,)) for name in names}
     got["all"] = compile_module.helper_source(tuple(names))
-    reference = tuple(compile_module._Statement(text, binds, reads, kind)
+    reference = tuple(compile_module._Statement(text, binds, kind, known_reads=reads)
                       for text, binds, reads, kind in reference_statements())
     monkeypatch.setattr(compile_module, "_runtime_statements", lambda: reference)
     compile_module.helper_source.cache_clear()
