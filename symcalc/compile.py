@@ -105,7 +105,8 @@ class _Statement:
 # parsing it (several times slower); tests/test_helper_source.py checks the split against ast.
 # A string literal (an f-string, whose braces read names, is kept whole) or a comment:
 _LITERAL = re.compile(r"""(?=[#"'rbufRBUF])(?:#[^\n]*|(?<!\w)(?i:[rbuf]{0,2})"""
-                      r"""("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))""")
+                      r"""("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}"""
+                      r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))""")
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 _IMPORT = re.compile(r"(?<![\w.])(?:from\s+\S+\s+)?import\s[^\n]*")
 _CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")

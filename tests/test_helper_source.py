@@ -39,7 +39,8 @@ def reference_statements() -> list[tuple[str, frozenset, frozenset, str]]:
             binds = frozenset((a.asname or a.name).split(".")[0] for a in node.names)
             kind = "import"
         else:
-            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [getattr(node, "target", None)])
             binds = frozenset(t.id for t in targets if isinstance(t, ast.Name))
             kind = "assignment"
         reads = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
