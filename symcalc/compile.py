@@ -2,22 +2,22 @@
 
 ``codegen`` gives standalone source: NumPy imports, then the helpers of ``symcalc.runtime`` that the
 function calls (their source copied from that module, so each is written once), then the function.
-``lambdify`` prints the function and its pure body (``function_body(..., plan=False)``) and hands
-them to the backend named: ``symcalc.generated`` compiles them (never any user text: the source was
+``lambdify`` prints the pure body (``function_body(..., plan=False)``) and hands it to the backend
+named, with the means to print the rest (the planned body and ``f``) at the first call on arrays:
+``symcalc.generated`` compiles them (never any user text: the source was
 printed from the expression graph) against the shared runtime helpers, so tracebacks show the
 generated lines, and returns a picklable function.  ``BACKENDS`` lists the backends.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
 import keyword
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -26,12 +26,13 @@ from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
-from .numpy_printer import function_body
+from .numpy_printer import fills_output, function_body
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
-# the final source calls it as ``NAME``, defined above the function.
-_HELPER_CALL = re.compile(r"(?<![\w.])_rt\.([A-Za-z]\w*)")
+# the final source calls it as ``NAME``, defined above the function.  (The literal first, then the
+# look-behind: the regex engine then skips to each "_rt." instead of trying every position.)
+_HELPER_CALL = re.compile(r"_rt\.(?<![\w.]_rt\.)([A-Za-z]\w*)")
 
 # Names the generated functions refer to: a parameter must not shadow them.
 _RESERVED = frozenset({"np", "type", "float", "complex", "FLOAT_FAULTS"} | {name for name, value in vars(runtime).items()
@@ -81,48 +82,134 @@ def _ascii_spelling(name: str) -> str:
 
 
 # --- the helpers' source, copied from symcalc.runtime ---------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class _Statement:
     """A top-level statement of ``symcalc.runtime``: its text (with the comment just above it),
-    the names it binds and the names it reads."""
+    the names it binds and the other names it reads (every name it spells, but attributes),
+    read from its ``code`` (strings and comments blanked) when first asked."""
 
     text: str
     binds: frozenset[str]
-    reads: frozenset[str]
     kind: str  # "import", "definition" (a function or class) or "assignment"
+    code: str = ""
+    known_reads: Optional[frozenset[str]] = None
+
+    @property
+    def reads(self) -> frozenset[str]:
+        if self.known_reads is None:
+            self.known_reads = _read_names(self.code) - self.binds
+        return self.known_reads
+
+
+# Read once per process, the module is split into statements by scanning its lines, not by
+# parsing it (several times slower); tests/test_helper_source.py checks the split against ast.
+# A string literal (an f-string, whose braces read names, is kept whole) or a comment:
+_LITERAL = re.compile(r"""(?=[#"'rbufRBUF])(?:#[^\n]*|(?<!\w)(?i:[rbuf]{0,2})"""
+                      r"""("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}"""
+                      r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))""")
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_IMPORT = re.compile(r"(?<![\w.])(?:from\s+\S+\s+)?import\s[^\n]*")
+_CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
+_COLUMN_0 = re.compile(r"^[^\s#)\]}]", re.MULTILINE)  # a line beginning in column 0
+_DEFINED = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
+_TARGETS = re.compile(r"(?:[A-Za-z_]\w*\s*=(?!=)\s*)+")
+_TARGET = re.compile(r"([A-Za-z_]\w*)\s*(?::|(?:[-+*/%&|^@]|//|\*\*|>>|<<)=)")
+
+
+def _blanked(match: re.Match) -> str:
+    """A comment as ``#``; a string as its first and last characters around blank lines (as
+    many line breaks as it has), so that no line within it begins a statement."""
+    text = match.group()
+    if text[0] == "#":
+        return "#"
+    if "f" in text[:len(text) - len(match.group(1))].lower():
+        return text
+    return text[0] + " " + "\n" * text.count("\n") + " " + text[-1]
+
+
+def _statement_lines(code: str) -> list[tuple[int, int]]:
+    """(first, end) line indices of each top-level statement of ``code`` (strings and comments
+    blanked): a statement starts at a line that begins in column 0 outside brackets, and ends at
+    its last line with code."""
+    starts: list[int] = []
+    depth, line, last = 0, 0, 0
+    for candidate in _COLUMN_0.finditer(code):
+        at = candidate.start()
+        part = code[last:at]
+        depth += (part.count("(") + part.count("[") + part.count("{")
+                  - part.count(")") - part.count("]") - part.count("}"))
+        line += part.count("\n")
+        last = at
+        before = code[code.rfind("\n", 0, at - 1) + 1:at - 1] if at else ""
+        if (depth == 0 and not before.rstrip().endswith("\\") and not _CLAUSE.match(code, at)
+                and not (starts and before.startswith("@"))):
+            starts.append(line)
+    lines = code.split("\n")
+    spans = []
+    for first, following in zip(starts, starts[1:] + [len(lines)]):
+        end = following
+        while end > first + 1 and lines[end - 1].strip() in ("", "#"):
+            end -= 1
+        spans.append((first, end))
+    return spans
 
 
 @functools.lru_cache(maxsize=None)
 def _runtime_statements() -> tuple[_Statement, ...]:
     text = inspect.getsource(runtime)
     lines = text.splitlines()
+    blanked = _LITERAL.sub(_blanked, text)
+    code = blanked.split("\n")
     statements = []
     previous_end = 0
-    for node in ast.parse(text).body:
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        first = start - 1
+    for start, end in _statement_lines(blanked):
+        first = start
         while (first > previous_end and lines[first - 1].startswith("#")
                and not lines[first - 1].startswith("# ---")):
             first -= 1  # the comment that explains the statement
-        previous_end = node.end_lineno
-        is_docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-        if is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
-            continue
-        reads = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-        kind = ("import" if isinstance(node, (ast.Import, ast.ImportFrom)) else "definition"
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else "assignment")
-        statements.append(_Statement("\n".join(lines[first:node.end_lineno]), _bound_names(node),
-                                     reads, kind))
+        previous_end = end
+        statement = "\n".join(code[start:end])
+        head = next(line for line in code[start:end] if not line.startswith("@"))
+        if head[0] in "\"'" or head.startswith("from __future__ "):
+            continue  # the module's docstring; the future import
+        if head.startswith(("import ", "from ")):
+            kind, binds = "import", _imported_names(statement)
+        elif _DEFINED.match(head):
+            kind, binds = "definition", frozenset({_DEFINED.match(head).group(1)})
+        else:
+            kind, binds = "assignment", _assigned_names(head)
+        statements.append(_Statement("\n".join(lines[first:end]), binds, kind, statement))
     return tuple(statements)
 
 
-def _bound_names(node: ast.stmt) -> frozenset[str]:
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        return frozenset({node.name})
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return frozenset((a.asname or a.name).split(".")[0] for a in node.names)
-    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-    return frozenset(t.id for t in targets if isinstance(t, ast.Name))
+def _read_names(statement: str) -> frozenset[str]:
+    """The names ``statement`` spells, but attributes and the names of its imports."""
+    return frozenset(_NAME.findall(_IMPORT.sub("", statement) if "import" in statement
+                                   else statement))
+
+
+def _imported_names(statement: str) -> frozenset[str]:
+    names = statement.split(" import ", 1)[1] if statement.startswith("from ") else statement[7:]
+    bound = set()
+    for part in names.replace("(", " ").replace(")", " ").replace("\\", " ").split(","):
+        words = part.split()
+        if words:
+            bound.add(words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0])
+    return frozenset(bound)
+
+
+def _assigned_names(head: str) -> frozenset[str]:
+    """The names an assignment (``a = b = ...``, ``a: T = ...``, ``a += ...``) binds."""
+    chain = _TARGETS.match(head)
+    if chain:
+        return frozenset(name.strip() for name in chain.group().split("=")[:-1])
+    single = _TARGET.match(head)
+    if single and not keyword.iskeyword(single.group(1)):
+        return frozenset({single.group(1)})
+    if head.startswith("for "):
+        target = head[4:].split(" in ", 1)[0].strip()
+        return frozenset({target} if target.isidentifier() else ())
+    return frozenset()
 
 
 @functools.lru_cache(maxsize=None)
@@ -290,10 +377,29 @@ def _pure_body(prog: Program) -> tuple[str, tuple[str, ...]]:
 
 
 def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> GeneratedFunction:
-    generated = _generate({"f": prog})
     pure, pure_helpers = _pure_body(prog)
-    return generated_function(backend, generated.source, generated.text, pure, generated.helpers,
-                             pure_helpers, len(prog.variables), prog.shape, dtype)
+    arity = len(prog.variables)
+    if not arity:  # no planned body: the whole source now
+        generated = _generate({"f": prog})
+        return generated_function(backend, generated.source, generated.text, pure,
+                                  generated.helpers, pure_helpers, arity, prog.shape, dtype)
+    # The source up to the pure body now; the planned body and f (which only calls on arrays
+    # need) at the first such call, by ``_complete``.  The helpers written above the pure body
+    # are those of the whole source, so its lines are where the whole source has them.
+    text = pure.replace("def _f_pure(", "def _f_body(", 1)
+    parameters = parameter_names(prog.variables)
+    wrapper = "\n".join(_wrapper("_f_body", "_f_arrays", [parameters[s] for s in prog.variables]))
+    calls = set(pure_helpers) | set(_HELPER_CALL.findall(wrapper))
+    helpers = tuple(sorted(calls | ({"filled"} if fills_output(prog) else set())))
+    return generated_function(backend, helper_source(helpers) + "\n\n" + text, text, pure, helpers,
+                              pure_helpers, arity, prog.shape, dtype,
+                              complete=functools.partial(_complete, prog))
+
+
+def _complete(prog: Program) -> tuple[str, str, tuple[str, ...]]:
+    """The whole source of lambdify's function ``f`` of ``prog``: (source, text, helpers)."""
+    generated = _generate({"f": prog})
+    return generated.source, generated.text, generated.helpers
 
 
 def _jax_function(prog: Program, dtype: Any) -> GeneratedFunction:

@@ -11,7 +11,10 @@ outputs stacked by the runtime's ``assemble``).  NumPy input takes the planned b
 take the pure one, compiled on first use (``symcalc.array_types`` for Dask, pandas, CuPy and
 float32, ``symcalc.jax_runtime`` for JAX).  A point of Python floats takes the pure body too, run
 by the call method itself after one type check (a short body's statements are written into it),
-with the printed ``f``'s fallback to NumPy scalars on 1/0, overflow or a complex result.
+with the printed ``f``'s fallback to NumPy scalars on 1/0, overflow or a complex result.  The
+planned body, and ``f``, which calls it, are printed and compiled at the first call on NumPy
+arrays or when the source is asked for (``_Compiled``): a function only called at points never
+prints them.
 ``Packed`` turns ``f(x, y, ...)`` into ``f(v)``.
 """
 
@@ -23,6 +26,7 @@ import itertools
 import linecache
 import math
 import re
+import threading
 import types
 import weakref
 from typing import Any, Callable
@@ -60,7 +64,8 @@ def _helper_namespace(module_name: str, helpers: tuple[str, ...], text: str) -> 
     return {"np": _numpy_names(module.np, text), **namespace}
 
 
-_NUMPY_NAME = re.compile(r"(?<![\w.])np\.([A-Za-z_]\w*)")
+_NUMPY_NAME = re.compile(  # the literal first: the engine skips to each "np."
+    r"np\.(?<![\w.]np\.)([A-Za-z_]\w*)")
 
 
 def _numpy_names(numpy: Any, text: str) -> types.ModuleType:
@@ -72,6 +77,72 @@ def _numpy_names(numpy: Any, text: str) -> types.ModuleType:
         if hasattr(numpy, name):
             setattr(names, name, getattr(numpy, name))
     return names
+
+
+class _Compiled:
+    """The namespace of a generated function's compiled source (``source`` ends with ``text``).
+
+    ``complete`` (or None): gives the whole source, of which ``source`` is the beginning, up to the
+    pure body ``_f_body``; the rest (the planned body ``_f_arrays`` and ``f``) is compiled into the
+    same namespace when first needed: at the first call on arrays, or when the source is asked for.
+    A function only ever called at points never prints its planned body.
+    """
+
+    def __init__(self, source: str, text: str, helpers: tuple[str, ...],
+                 complete: Callable[[], tuple[str, str, tuple[str, ...]]] | None = None):
+        self.source, self.text, self.helpers = source, text, helpers
+        values = _helper_namespace("symcalc.runtime", helpers, text)
+        self.namespace = compile_source(text, source, values)
+        self._complete = complete
+        self._lock = threading.Lock()
+        self._rebinds: list[tuple[dict[str, Any], dict[str, str]]] = []
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The compiled function ``name`` of the whole source."""
+        if self._complete is not None:
+            self.finish()
+        return self.namespace[name]
+
+    def stand_in(self, name: str) -> Callable[..., Any]:
+        """``name`` if it is compiled, else a function that compiles the rest and calls it."""
+        return self.namespace.get(name) or (lambda *args: self.function(name)(*args))
+
+    def rebind(self, namespace: dict[str, Any], names: dict[str, str]) -> None:
+        """Once the rest is compiled, ``namespace[key]`` is the function ``names[key]`` (in place
+        of its stand-in)."""
+        with self._lock:
+            if self._complete is not None:
+                self._rebinds.append((namespace, names))
+                return
+        namespace.update({key: self.namespace[name] for key, name in names.items()})
+
+    def finish(self) -> None:
+        """Print and compile the rest of the source, where it is not done yet."""
+        with self._lock:
+            if self._complete is None:
+                return
+            source, text, helpers = self._complete()
+            start = source.index("\ndef _f_arrays(") + 1
+            rest, first = source[start:], source.count("\n", 0, start)
+            namespace, filename = self.namespace, self.namespace["__file__"]
+            lines = source[:start].count("\n") - self.source.count("\n") - 2
+            if lines:  # other helpers than foreseen above the pure body: its lines move
+                body = namespace["_f_body"]
+                body.__code__ = body.__code__.replace(
+                    co_firstlineno=body.__code__.co_firstlineno + lines)
+            for name in helpers:
+                namespace.setdefault(name, getattr(runtime, name))
+            numpy = namespace["np"]
+            for name in set(_NUMPY_NAME.findall(rest)):
+                if hasattr(np, name):
+                    setattr(numpy, name, getattr(np, name))
+            code = compile("\n" * first + rest, filename, "exec")
+            exec(code, namespace)  # printed from the expression graph, never user text
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            self.source, self.text, self.helpers = source, text, helpers
+            for other, names in self._rebinds:
+                other.update({key: namespace[name] for key, name in names.items()})
+            self._complete, self._rebinds = None, []
 
 
 # A pure body of at most this many lines is written into the call method itself: at a single
@@ -120,6 +191,19 @@ def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
     return sizes
 
 
+class _Documentation:
+    """A class's docstring, and for an instance of it the functions it was generated as."""
+
+    def __init__(self, doc: str):
+        self.doc = doc
+
+    def __get__(self, instance: Any, owner: type) -> str:
+        if instance is None:
+            return self.doc
+        text = instance._whole().text
+        return "Generated by symcalc.lambdify (helpers: symcalc.runtime):\n\n" + text
+
+
 class GeneratedFunction:
     """A function generated by ``symcalc.lambdify``; call it like the function it prints.
 
@@ -128,21 +212,20 @@ class GeneratedFunction:
     the function ``f`` of that source, compiled.
     """
 
+    __doc__ = _Documentation(__doc__)
+
     def __init__(self, backend: str, source: str, text: str, pure: str,
                  helpers: tuple[str, ...], pure_helpers: tuple[str, ...], arity: int,
-                 nesting: tuple[int, ...], dtype: Any = float):
-        self._state = (backend, source, text, pure, helpers, pure_helpers, arity, nesting, dtype)
-        self.backend, self.source, self.arity, self.nesting = backend, source, arity, nesting
+                 nesting: tuple[int, ...], dtype: Any = float,
+                 complete: Callable[[], tuple[str, str, tuple[str, ...]]] | None = None):
+        self.backend, self.arity, self.nesting, self._dtype = backend, arity, nesting, dtype
         self.dtype = None if dtype is None else np.dtype(dtype)
         self._pure_text, self._pure_helpers = pure, pure_helpers
         self._pure_bodies: dict[str, Callable[..., Any]] = {}
         self._jitted: dict[Any, Callable[..., Any]] = {}
-        helper_values = _helper_namespace("symcalc.runtime", helpers, text)
-        namespace = compile_source(text, source, helper_values)
-        weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
-        # the function ``f`` of the printed source (the call method skips it for floats)
-        self.numpy_function = self._planned = namespace["f"]
-        self.__doc__ = "Generated by symcalc.lambdify (helpers: symcalc.runtime):\n\n" + text
+        # ``complete``: the rest of the source (see _Compiled), printed when first needed
+        self._compiled = _Compiled(source, text, helpers, complete)
+        weakref.finalize(self, linecache.cache.pop, self._compiled.namespace["__file__"], None)
         if self.dtype == np.float64:
             self._plain = _NUMPY_TYPES
         else:  # float32 input may stay float32: only Python numbers take the planned body
@@ -151,11 +234,35 @@ class GeneratedFunction:
         if backend == "numpy" and arity:
             self._fast_call = self._call_method()
 
+    @property
+    def source(self) -> str:
+        """The standalone source (NumPy only)."""
+        return self._whole().source
+
+    @property
+    def numpy_function(self) -> Callable[..., Any]:
+        """The function ``f`` of the printed source, compiled (the call method skips it for
+        floats)."""
+        return self._compiled.function("f")
+
+    _planned = numpy_function
+
+    @property
+    def _state(self) -> tuple:
+        whole = self._whole()
+        return (self.backend, whole.source, whole.text, self._pure_text, whole.helpers,
+                self._pure_helpers, self.arity, self.nesting, self._dtype)
+
+    def _whole(self) -> _Compiled:
+        self._compiled.finish()
+        return self._compiled
+
     def _call_method(self) -> Callable[..., Any]:
         """``__call__`` written with the function's own parameters: no ``*args`` to pack, and
         one type check for a point of Python floats, which goes straight to the pure body (as
         the printed ``f`` does, so it is not checked twice)."""
-        names = self._planned.__code__.co_varnames[:self.arity]
+        compiled = self._compiled
+        names = compiled.namespace["_f_body"].__code__.co_varnames[:self.arity]
         listed = ", ".join(names)
         plain = " and ".join(f"type({n}) in _plain" for n in names)
         text = f"def f(_self, {listed}):\n"
@@ -175,18 +282,19 @@ class GeneratedFunction:
         text += (f"    if {plain}:\n"
                  f"        return _f({listed})\n"
                  f"    return _self.on_arrays(({listed}{',' if self.arity == 1 else ''}))\n")
-        namespace = self._planned.__globals__
-        helpers = {**namespace, "_f": self._planned, "_body": namespace["_f_body"],
-                   "_arrays": namespace["_f_arrays"], "_plain": self._plain,
+        namespace = compiled.namespace
+        helpers = {**namespace, "_f": compiled.stand_in("f"), "_body": namespace["_f_body"],
+                   "_arrays": compiled.stand_in("_f_arrays"), "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
                    "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float)}
         namespace = compile_source(text, text, helpers, "call")
+        compiled.rebind(namespace, {"_f": "f", "_arrays": "_f_arrays"})
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
-            names = ", ".join(self._planned.__code__.co_varnames[:self.arity])
+            names = ", ".join(self._compiled.namespace["_f_body"].__code__.co_varnames[:self.arity])
             raise SymcalcTypeError(f"the function takes {self.arity} arguments ({names}), "
                                    f"not {len(args)}")
         if self.backend == "jax":
@@ -232,14 +340,16 @@ class GeneratedFunction:
         return jitted(*args)
 
 
-def generated_function(*state: Any) -> GeneratedFunction:
+def generated_function(*state: Any, complete: Any = None) -> GeneratedFunction:
     """A ``GeneratedFunction``, for the NumPy backend with a call method generated with the
     function's own parameters: a call at one point costs little more than the bare function
-    (a generic ``__call__(self, *args)`` would add several times its overhead)."""
-    function = GeneratedFunction(*state)
+    (a generic ``__call__(self, *args)`` would add several times its overhead).  ``complete``:
+    see ``_Compiled``."""
+    function = GeneratedFunction(*state, complete=complete)
     if function._fast_call is not None:
         function.__class__ = type("GeneratedFunction", (GeneratedFunction,),
-                                  {"__call__": function._fast_call, "__module__": __name__})
+                                  {"__call__": function._fast_call, "__module__": __name__,
+                                   "__doc__": GeneratedFunction.__dict__["__doc__"]})
     return function
 
 

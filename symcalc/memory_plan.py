@@ -21,6 +21,7 @@ of this works on the printed text, so what runs is exactly what is shown.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -53,10 +54,16 @@ class _Ufunc:
         return self.into(buffer, texts)
 
 
+@functools.lru_cache(maxsize=256)  # _ufunc and then _fresh read the same statement
+def _expression(text: str) -> ast.expr:
+    """The parsed expression ``text`` (not to be changed)."""
+    return ast.parse(text, mode="eval").body
+
+
 def _ufunc(text: str) -> Optional[_Ufunc]:
     """The last operation of ``text`` as a ufunc of the texts of its operands, when it is an
     arithmetic operator or a NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``)."""
-    node = ast.parse(text, mode="eval").body
+    node = _expression(text)
 
     one_line = text.isascii() and "\n" not in text  # then offsets are indices into text
 
@@ -144,7 +151,7 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
 def _fresh(text: str) -> bool:
     """Whether ``text`` always gives a new array (for array operands): its last operation is an
     arithmetic operator or a NumPy ufunc."""
-    node = ast.parse(text, mode="eval").body
+    node = _expression(text)
     if isinstance(node, (ast.BinOp, ast.UnaryOp)):
         return not isinstance(node.op, ast.Not)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):

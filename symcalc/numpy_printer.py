@@ -11,6 +11,8 @@ import decimal
 import itertools
 import math
 import re
+import weakref
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence, Union
@@ -26,8 +28,8 @@ _MAX_INLINE_TEXT = 100
 _MAX_OPERANDS = 32  # a wider sum or product is computed in chunks
 
 
-@dataclass(frozen=True)
-class _Piece:
+@dataclass(slots=True)
+class _Piece:  # never changed once made (not frozen: a frozen dataclass is slower to make)
     text: str
     prec: int
     depth: int = 0
@@ -37,6 +39,7 @@ class _Piece:
 
 
 _CALL = re.compile(r"[A-Za-z_][\w.]*\(")
+_PARENS = re.compile(r"[()]")
 
 
 def _is_single_call(text: str) -> bool:
@@ -45,10 +48,10 @@ def _is_single_call(text: str) -> bool:
     if not match or not text.endswith(")"):
         return False
     depth = 0
-    for i in range(match.end() - 1, len(text)):
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
+    for paren in _PARENS.finditer(text, match.end() - 1):
+        depth += 1 if paren.group() == "(" else -1
         if depth == 0:
-            return i == len(text) - 1
+            return paren.end() == len(text)
     return False
 
 
@@ -163,10 +166,14 @@ def _float_piece(value: float) -> _Piece:
 def _coefficient(factors: Sequence[Expr]) -> Union[int, Fraction]:
     """The product of the numeric factors (1 when there is none)."""
     value: Union[int, Fraction] = 1
+    first = True
     for f in factors:
         if isinstance(f, Num):
-            value *= f.value
-    if isinstance(value, Fraction) and value.denominator == 1:
+            if first:  # 1 * Fraction goes through Fraction's reflected operator
+                value, first = f.value, False
+            else:
+                value *= f.value
+    if type(value) is Fraction and value.denominator == 1:
         value = value.numerator
     return value
 
@@ -186,26 +193,23 @@ class _Printer:
         self.pieces: dict[Expr, _Piece] = {
             s: _Piece(name, ATOM) for s, name in parameters.items()}
         self.assigned: set[Expr] = set()
-        self.uses: dict[Expr, int] = {}
         self._temps = itertools.count()
-        for root in prog.roots:
-            self.uses[root] = self.uses.get(root, 0) + 1
         self.order = list(postorder(prog.roots))
-        for node in self.order:
-            for a in node.args:
-                self.uses[a] = self.uses.get(a, 0) + 1
+        self.uses: Counter[Expr] = Counter(prog.roots)  # as a root, and as an argument
+        self.uses.update(itertools.chain.from_iterable(node.args for node in self.order))
 
     def run(self) -> None:
+        pieces, uses, make = self.pieces, self.uses, self._piece
         for node in self.order:
-            if node in self.pieces:
+            if node in pieces:
                 continue
-            piece = self._piece(node)
-            shared = self.uses[node] > 1 and not _scaled_variable(node)
+            piece = make(node)
+            shared = uses[node] > 1 and not _scaled_variable(node)
             if node.args and (shared or piece.depth > _MAX_INLINE_DEPTH
                               or len(piece.text) > _MAX_INLINE_TEXT):
                 piece = self._assign(piece.text)
                 self.assigned.add(node)
-            self.pieces[node] = piece
+            pieces[node] = piece
 
     def _assign(self, text: str) -> _Piece:
         name = f"_t{next(self._temps)}"
@@ -217,16 +221,21 @@ class _Printer:
             return _number(node.value)
         if isinstance(node, Constant):
             return _Piece(f"np.{node.name}", ATOM)
-        depth = 1 + max(self.pieces[a].depth for a in node.args)
+        pieces = self.pieces
+        depth = 1 + max([pieces[a].depth for a in node.args])
         if isinstance(node, Add):
+            if len(node.args) <= _MAX_OPERANDS:
+                return self._sum(node.args, depth)
             return self._chunked(node.args, self._sum, depth)
         if isinstance(node, Mul):
+            if len(node.args) <= _MAX_OPERANDS:
+                return self._product(node.args, depth)
             return self._chunked(node.args, self._product, depth)
         if isinstance(node, Pow):
             if not _printable_power(node.base, node.exponent):
                 return _float_piece(numeric_power(node.base.value, node.exponent.value))
             return self._power(self.pieces[node.base], node.exponent, depth)
-        text = node.fn.numpy([self.pieces[a].text for a in node.args])
+        text = node.fn.numpy([pieces[a].text for a in node.args])
         return _Piece(text if _is_single_call(text) else f"({text})", ATOM, depth)
 
     def _chunked(self, args: Sequence[Expr], combine, depth: int) -> _Piece:
@@ -241,8 +250,9 @@ class _Printer:
     def _sum(self, terms: Sequence[Expr], depth: int, first: _Piece | None = None) -> _Piece:
         text = first.text if first else ""
         signed = [self._signed(term) for term in terms]
-        signed.sort(key=lambda pair: pair[0])  # positive terms first: y - x^2, not -x^2 + y
-        for negative, magnitude in signed:
+        # positive terms first (y - x^2, not -x^2 + y), each in its order
+        ordered = [pair for pair in signed if not pair[0]] + [pair for pair in signed if pair[0]]
+        for negative, magnitude in ordered:
             if not text:
                 text = f"-{magnitude.at_least(PRODUCT)}" if negative else magnitude.text
             elif negative:
@@ -253,12 +263,17 @@ class _Printer:
 
     def _signed(self, term: Expr) -> tuple[bool, _Piece]:
         """(is negative, piece of the magnitude) for a term of a sum."""
+        piece = self.pieces[term]
         if term not in self.assigned:
             if isinstance(term, Num) and term.value < 0:
                 return True, _number(-term.value)
-            if isinstance(term, Mul) and _coefficient(term.args) < 0:
-                return True, self._product(term.args, self.pieces[term].depth, negate_coefficient=True)
-        return False, self.pieces[term]
+            if isinstance(term, Mul):
+                if len(term.args) <= _MAX_OPERANDS:  # printed by _product: "-" + the magnitude
+                    if piece.prec == UNARY:
+                        return True, _Piece(piece.text[1:], PRODUCT, piece.depth)
+                elif _coefficient(term.args) < 0:
+                    return True, self._product(term.args, piece.depth, negate_coefficient=True)
+        return False, piece
 
     def _product(self, factors: Sequence[Expr], depth: int, first: _Piece | None = None,
                  negate_coefficient: bool = False) -> _Piece:
@@ -269,23 +284,27 @@ class _Printer:
             coefficient = -coefficient
         negative, magnitude = coefficient < 0, abs(coefficient)
         numbers_written = False
+        pieces, assigned = self.pieces, self.assigned
         for f in factors:
             if isinstance(f, Num):
                 if numbers_written:
                     continue
                 numbers_written = True
-                if isinstance(magnitude, Fraction) and magnitude.numerator == 1:
+                if type(magnitude) is Fraction and magnitude.numerator == 1:
                     denominator.append(_number(magnitude.denominator).text)  # x/3, exact division
                 elif magnitude != 1:
                     numerator.append(_number(magnitude).text)
-            elif (isinstance(f, Pow) and f not in self.assigned and isinstance(f.exponent, Num)
+            elif (isinstance(f, Pow) and f not in assigned and isinstance(f.exponent, Num)
                   and f.exponent.value < 0 and _printable_power(f.base, f.exponent)):
-                base = self.pieces[f.base]
+                base = pieces[f.base]
                 denominator.append(self._power(base, Num(-f.exponent.value), 0).at_least(POWER))
             else:
                 # Python's * is left-associative: a leading product needs no parentheses
-                lead = not numerator and isinstance(f, Mul)
-                numerator.append(self.pieces[f].at_least(PRODUCT if lead else POWER))
+                piece = pieces[f]
+                if piece.prec >= (PRODUCT if not numerator and isinstance(f, Mul) else POWER):
+                    numerator.append(piece.text)
+                else:
+                    numerator.append(f"({piece.text})")
         text = " * ".join(numerator) if numerator else "1.0"
         if denominator:
             below = denominator[0] if len(denominator) == 1 else f"({' * '.join(denominator)})"
@@ -310,20 +329,32 @@ class _Printer:
         return _Piece(f"{base.at_least(ATOM)} ** {exponent_piece.at_least(ATOM)}", POWER, depth)
 
 
-_last_printed: tuple = (None, None, None)  # (program, parameters, printer): the two bodies share it
+# Program -> (parameters, printer): both bodies of a program print the same pieces, and a function
+# whose planned body is printed at its first call on arrays keeps its Program, hence its pieces.
+_printers: "weakref.WeakKeyDictionary[Program, tuple[dict, _Printer]]" = weakref.WeakKeyDictionary()
 
 
 def _printed(prog: Program, parameters: dict[Symbol, str]) -> _Printer:
-    """The printer run over ``prog``; kept for the next call, as both bodies of a program print
-    the same pieces.  The printer is not changed once it has run."""
-    global _last_printed
-    last_prog, last_parameters, printer = _last_printed
-    if last_prog is prog and last_parameters == parameters:
-        return printer
+    """The printer run over ``prog``, kept while ``prog`` lives.  The printer is not changed once
+    it has run."""
+    known = _printers.get(prog)
+    if known is not None and known[0] == parameters:
+        return known[1]
     printer = _Printer(prog, parameters)
     printer.run()
-    _last_printed = (prog, dict(parameters), printer)
+    _printers[prog] = (dict(parameters), printer)
     return printer
+
+
+def fills_output(prog: Program) -> bool:
+    """Whether the planned body of ``prog`` broadcasts its one output with ``_rt.filled``: the
+    output misses a variable (or there is none), so it may not have the arguments' shape."""
+    if prog.shape:
+        return False
+    (root,) = prog.roots
+    everything = set(prog.variables)
+    free = root.free_symbols if prog.free_symbols is None else prog.free_symbols
+    return not (free == everything and everything)
 
 
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
@@ -339,10 +370,8 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     printer = _printed(prog, parameters)
     covers = False
     if not prog.shape:
-        (root,) = prog.roots
-        value = printer.pieces[root].text
-        everything = set(prog.variables)
-        covers = bool(root.free_symbols == everything and everything)
+        value = printer.pieces[prog.roots[0]].text
+        covers = not fills_output(prog)
         outputs = [("return", value if covers or not plan else f"_rt.filled(_shape, {value})")]
     else:
         indices = itertools.product(*(range(n) for n in prog.shape))

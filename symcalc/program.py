@@ -9,9 +9,9 @@ share their partial products.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Iterable
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from .errors import SymcalcError, SymcalcTypeError
 from .convert import Derivatives, graph_forms, to_expr, to_symbols
@@ -30,6 +30,8 @@ class Program:
     variables: tuple[Symbol, ...]
     roots: tuple[Expr, ...]
     shape: tuple[int, ...]
+    # the symbols the roots depend on, found while the program was built (None: not known)
+    free_symbols: Optional[frozenset[Symbol]] = field(default=None, compare=False, repr=False)
 
     @property
     def operation_count(self) -> int:
@@ -50,17 +52,19 @@ def program(exprs: Outputs, variables: Iterable[Symbol | str] | str) -> Program:
     symbols = variable_symbols(variables)
     stabilise = Stabiliser()
     roots, shape = _flatten(exprs, stabilise, 0)
-    roots = _share_products(stabilise.all(roots))
-    free = set().union(*(r.free_symbols for r in roots)) if roots else set()
+    roots = stabilise.all(roots)
+    order = list(postorder(roots))
+    free = frozenset(node for node in order if isinstance(node, Symbol))  # sharing keeps leaves
+    roots = _share_products(roots, order)
     missing = sorted(s.name for s in free - set(symbols))
     if missing:
         raise SymcalcError(f"the expression depends on {', '.join(missing)}, which "
                          f"{'is' if len(missing) == 1 else 'are'} not among the variables "
                          f"{[s.name for s in symbols]}")
-    return Program(symbols, tuple(roots), shape)
+    return Program(symbols, tuple(roots), shape, free)
 
 
-def _share_products(roots: list[Expr]) -> list[Expr]:
+def _share_products(roots: list[Expr], order: list[Expr]) -> list[Expr]:
     """Products of three or more factors, rewritten as binary products that share their partial
     products: a linear-time stand-in for a search for common subproducts, which matters for
     high-order derivatives.
@@ -68,9 +72,9 @@ def _share_products(roots: list[Expr]) -> list[Expr]:
     The factors of every product are put in one global order (by depth, then structure).  The
     product is split at its least used factor: the factors before it are multiplied from the
     first on, those after it from the last on.  Products that differ in one factor, such as the
-    terms of a product rule, then share both their prefixes and their suffixes.
+    terms of a product rule, then share both their prefixes and their suffixes.  ``order``: the
+    nodes of ``roots`` in postorder.
     """
-    order = list(postorder(roots))
     uses: dict[Expr, int] = {}
     for node in order:
         if isinstance(node, Mul) and len(node.args) > 2:

@@ -57,6 +57,7 @@ class Propagation:
         self._derivs: dict[tuple[Expr, int], Expr] = {}
         self._inverses: dict[Expr, Expr] = {}
         self._plans: dict[Expr, tuple[tuple[Expr, ...], tuple[Expr, ...], Step]] = {}
+        self._kids: dict[Expr, list[Expr]] = {}  # the varying arguments and same-order auxiliaries
         nodes, need = self._schedule(list(roots))
         for k in range(order + 1):
             for node in nodes:
@@ -113,9 +114,10 @@ class Propagation:
 
     def chain(self, u: Expr, g: Expr, k: int, sign: int = 1) -> Expr:
         """y_k for ``y' = sign * g * u'``: ``sign/k * sum_(j=1..k) j u_j g_(k-j)``."""
-        terms = (self.mul(self.derivative_coefficient(u, j), self.c(g, k - j))
-                 for j in range(1, k + 1))
-        return self.scale(Fraction(sign, k), self.total(terms))
+        total, mul, du, c = ZERO, self.mul, self.derivative_coefficient, self.c
+        for j in range(1, k + 1):  # what self.total of the terms gives, without a generator
+            total = self.add(total, mul(du(u, j), c(g, k - j)))
+        return self.scale(_fraction(sign, k), total)
 
     def convolution(self, a: Expr, b: Expr, k: int) -> Expr:
         """The k-th coefficient of ``a*b``; a square uses its symmetry."""
@@ -154,8 +156,11 @@ class Propagation:
                 return nodes, need
 
     def _children(self, node: Expr) -> list[Expr]:
-        same = self._plan(node)[0]
-        return [a for a in node.args + same if self._varies(a)]
+        children = self._kids.get(node)
+        if children is None:
+            same = self._plan(node)[0]
+            children = self._kids[node] = [a for a in node.args + same if self._varies(a)]
+        return children
 
     def _topological(self, starts: list[Expr]) -> list[Expr]:
         order: list[Expr] = []
@@ -253,6 +258,17 @@ class Propagation:
     def coefficients(self, e: Expr) -> list[Expr]:
         """``[e_0, ..., e_order]`` (shorter lists are padded: constants have only ``e_0``)."""
         return [self.c(e, k) for k in range(self.order + 1)]
+
+
+_fractions: dict[tuple[int, int], Fraction] = {}
+
+
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    """``Fraction(numerator, denominator)``, made once."""
+    value = _fractions.get((numerator, denominator))
+    if value is None:
+        value = _fractions[(numerator, denominator)] = Fraction(numerator, denominator)
+    return value
 
 
 def derivative_graph(e: Expr, variable: Symbol, order: int) -> Expr:
