@@ -106,9 +106,17 @@ def _inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
             constants["_CONSTANT"] = np.array([ast.literal_eval(row) for row in rows],
                                               dtype=float).reshape(nesting)
             return ["_value = _CONSTANT.copy()"]
-        lines[index] = "    _value = _fromiter(("
         reshape = "" if len(nesting) == 1 else f".reshape({nesting})"
-        lines[last] = f"    ), _FLOAT64, {math.prod(nesting)}){reshape}"
+        if all(_is_exp(row) for row in rows):
+            # one np.exp of an array rather than one of each number (the same values: the same
+            # loop of NumPy runs on one element or many)
+            lines[index:last + 1] = (
+                ["    _value = np.exp(_fromiter(("]
+                + [f"        {ast.unparse(row.args[0])}," for row in rows]
+                + [f"    ), _FLOAT64, {math.prod(nesting)})){reshape}"])
+        else:
+            lines[index] = "    _value = _fromiter(("
+            lines[last] = f"    ), _FLOAT64, {math.prod(nesting)}){reshape}"
     return ["_shape = ()"] + [line[4:] if line.startswith("    ") else line for line in lines[1:]]
 
 
@@ -117,15 +125,18 @@ def _inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
 _ARITHMETIC_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
-def _float_arithmetic(statements: list[str], names: tuple[str, ...]) -> list[str] | None:
-    """``statements`` (a scalar body's lines at a point) rewritten so that, when their value is a
-    Python float, it is what the pure body gives on the arguments converted to floats, or None
-    when they are not plain arithmetic that uses every argument.
+def _float_arithmetic(statements: list[str], names: tuple[str, ...]
+                      ) -> tuple[list[str], list[str]] | None:
+    """``(checked, lines)``: ``statements`` (a scalar body's lines at a point) rewritten so that,
+    when the arguments ``checked`` are Python floats and the value is one, it is what the pure
+    body gives on the arguments converted to floats; None when the statements are not plain
+    arithmetic that uses every argument.
 
     Every operation then has a float operand: an integer literal becomes a float one, and of two
-    operands that may be integers the left one is multiplied by ``1.0`` (exact), so integer
-    arguments never meet in exact integer arithmetic, and a list or a string meets a float, which
-    raises TypeError.  NumPy scalars and arrays give NumPy results, so they take the usual path.
+    operands that may be integers, one is a checked argument (at most two are checked) or the
+    left one is multiplied by ``1.0`` (exact).  So integer arguments never meet in exact integer
+    arithmetic, and a list or a string meets a float, which raises TypeError.  NumPy scalars and
+    arrays give NumPy results, so they take the usual path.
     """
     try:
         module = ast.parse("\n".join(line for line in statements if line != "_shape = ()"))
@@ -133,6 +144,7 @@ def _float_arithmetic(statements: list[str], names: tuple[str, ...]) -> list[str
         return None
     floats: set[str] = set()  # the temporaries that are Python floats when the body is
     used: set[str] = set()
+    checked: list[str] = []
 
     def rewrite(node: ast.expr) -> tuple[ast.expr, bool] | None:
         """(the node rewritten, is it surely a float), or None for a node that is not arithmetic."""
@@ -153,7 +165,13 @@ def _float_arithmetic(statements: list[str], names: tuple[str, ...]) -> list[str
                 return None
             operand = left[0]
             if not (left[1] or right[1]):
-                operand = ast.BinOp(ast.Constant(1.0), ast.Mult(), operand)
+                name = next((n.id for n in (left[0], right[0]) if isinstance(n, ast.Name)
+                             and n.id in names), None)
+                if name is not None and len(checked) < 2:
+                    checked.append(name)  # a checked float
+                    floats.add(name)
+                else:
+                    operand = ast.BinOp(ast.Constant(1.0), ast.Mult(), operand)
             return ast.BinOp(operand, node.op, right[0]), True
         return None
 
@@ -170,7 +188,7 @@ def _float_arithmetic(statements: list[str], names: tuple[str, ...]) -> list[str
         lines.append(f"{target} = {ast.unparse(value[0])}")
     if not lines or not lines[-1].startswith("_value = ") or not used.issuperset(names):
         return None
-    return lines
+    return checked or [names[0]], lines
 
 
 def _is_number(node: ast.expr) -> bool:
@@ -178,6 +196,13 @@ def _is_number(node: ast.expr) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) is float
+
+
+def _is_exp(node: ast.expr) -> bool:
+    """Is ``node`` ``np.exp(u)``?"""
+    return (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "exp"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np")
 
 
 def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
@@ -228,23 +253,24 @@ class GeneratedFunction:
             self._fast_call = self._call_method()
 
     def _call_method(self) -> Callable[..., Any]:
-        """``__call__`` written with the function's own parameters: no ``*args`` to pack, and
-        one type check for a point of Python floats, which goes straight to the pure body (as
-        the printed ``f`` does, so it is not checked twice)."""
+        """``__call__`` written with the function's own parameters (a static method: Python
+        then passes the arguments on as they are): no ``*args`` to pack, and one type check for
+        a point of Python floats, which goes straight to the pure body (as the printed ``f``
+        does, so it is not checked twice); plain arithmetic runs before any check."""
         names = self._planned.__code__.co_varnames[:self.arity]
         listed = ", ".join(names)
         plain = " and ".join(f"type({n}) in _plain" for n in names)
-        text = f"def f(_self, {listed}):\n"
+        text = f"def f({listed}):\n"
         constants: dict[str, np.ndarray] = {}
         if float in self._plain:  # not for dtype=np.float32, whose floats give float32 results
             floats = " is ".join([f"type({n})" for n in names] + ["float"])
             inlined = _inlined_statements(self._pure_text, constants=constants)
             arithmetic = inlined and _float_arithmetic(inlined, names)
-            if arithmetic:  # the ends are checked so that arrays seldom run the body here
-                ends = " is ".join(f"type({n})" for n in dict.fromkeys((names[0], names[-1])))
-                text += (f"    if {ends} is float:\n"
+            if arithmetic:  # (arrays take the usual path, unless the checked ones are floats)
+                checked, lines = arithmetic
+                text += (f"    if {' is '.join(f'type({n})' for n in checked)} is float:\n"
                          f"        try:\n"
-                         + "".join(f"            {line}\n" for line in arithmetic) +
+                         + "".join(f"            {line}\n" for line in lines) +
                          f"            if type(_value) is float:\n"
                          f"                return _value\n"
                          f"        except FLOAT_FAULTS:\n"
@@ -273,7 +299,8 @@ class GeneratedFunction:
         helpers = {**namespace, "_f": self._planned, "_body": namespace["_f_body"],
                    "_arrays": namespace["_f_arrays"], "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
-                   "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float), **constants}
+                   "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float), **constants,
+                   "_self": weakref.proxy(self)}  # weak: the class holds the call method
         namespace = compile_source(text, text, helpers, "call")
         weakref.finalize(self, linecache.cache.pop, namespace["__file__"], None)
         return namespace["f"]
@@ -333,7 +360,8 @@ def generated_function(*state: Any) -> GeneratedFunction:
     function = GeneratedFunction(*state)
     if function._fast_call is not None:
         function.__class__ = type("GeneratedFunction", (GeneratedFunction,),
-                                  {"__call__": function._fast_call, "__module__": __name__})
+                                  {"__call__": staticmethod(function._fast_call),
+                                   "__module__": __name__})
     return function
 
 
