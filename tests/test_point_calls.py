@@ -1,0 +1,144 @@
+"""Single-point calls of generated functions: the call method's fast paths give what the general
+path gives (the planned body on the arguments converted to floats), for every kind of argument,
+and values that agree with an independent evaluation (mpmath, ``tests/oracle.py``)."""
+
+from __future__ import annotations
+
+import linecache
+import math
+import random
+
+import mpmath
+import numpy as np
+import pytest
+
+import symcalc as sc
+from symcalc.generated import _float_arithmetic
+
+from oracle import value
+
+ARITHMETIC = [
+    ("x*y*z*w", "x y z w"),
+    ("x + y*z + w", "x y z w"),
+    ("(x - y^2)^2/3 + z/w - 2*x*w", "x y z w"),
+    ("100*(y - x^2)^2 + (1 - x)^2", "x y"),
+    ("0.5*((2*x - 3*y + 1)^2 + (x + y - 4)^2)", "x y"),
+]
+
+
+def _general(f, *args):
+    """What the general path gives: the planned body on the arguments as floats."""
+    return f.planned(*(float(a) for a in args))
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and (a == b or (math.isnan(a) and math.isnan(b)))
+
+
+@pytest.mark.parametrize("text, names", ARITHMETIC)
+def test_arithmetic_bodies_take_the_fast_path_and_match_an_independent_evaluation(text, names):
+    f = sc.lambdify(text, names)
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "if type(_value) is float:" in source  # the body is plain arithmetic
+    rng = random.Random(0)
+    variables = names.split()
+    for _ in range(20):
+        point = [rng.uniform(-3, 3) for _ in variables]
+        got = f(*point)
+        assert type(got) is float
+        assert got == _general(f, *point)
+        expected = value(sc.parse(text), {n: mpmath.mpf(v) for n, v in zip(variables, point)})
+        assert got == pytest.approx(float(expected), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("text, names", ARITHMETIC)
+def test_every_kind_of_argument_gives_what_the_general_path_gives(text, names):
+    f = sc.lambdify(text, names)
+    n = len(names.split())
+    rng = random.Random(1)
+    kinds = [float, int, bool, np.float64, np.array, np.float32]
+    for _ in range(60):
+        point = [rng.choice([-2, -1, 1, 2, 3]) * 1.0 for _ in range(n)]
+        args = [rng.choice(kinds)(v) for v in point]
+        got, expected = f(*args), _general(f, *args)
+        assert float(got) == expected
+        if all(type(a) in (float, int, bool, np.float64) or np.ndim(a) == 0 for a in args):
+            assert type(got) is float
+
+
+def test_integer_arguments_are_converted_before_they_meet():
+    # (2^53 + 1)^2 in integers is exact; as floats each factor is 2^53 first
+    f = sc.lambdify("x + y*z + w", "x y z w")
+    big = 2 ** 53 + 1
+    got = f(0.0, big, big, 0.0)
+    assert got == float(big) * float(big) == _general(f, 0.0, big, big, 0.0)
+    assert got != float(big * big)
+
+
+def test_integer_arguments_past_the_checked_ones_are_converted_too():
+    f = sc.lambdify("a*b + c*d + u*v", "a b c d u v")
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "1.0 * " in source  # two arguments are checked, the third product is converted
+    big = 2 ** 53 + 1
+    for args in [(1.5, 2.0, 0.5, 3.0, big, big), (1.5, big, 0.5, big, big, 3.0),
+                 (1.5, 2.0, 0.5, 3.0, True, 7), (1.5, 2.0, 0.5, 3.0, np.float64(2.5), big)]:
+        got = f(*args)
+        assert type(got) is float and got == _general(f, *args)
+
+
+def test_arrays_take_the_array_path_even_between_floats():
+    f = sc.lambdify("x*y*z*w", "x y z w")
+    y = np.linspace(-1, 1, 7)
+    got = f(2.0, y, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 0.5)
+    assert type(got) is np.ndarray and got.shape == (7,)
+    assert np.array_equal(got, 2.0 * y * np.arange(1.0, 8.0) * 0.5)
+
+
+def test_faults_at_a_point_give_what_numpy_gives():
+    f = sc.lambdify("x/y + z^0.5*w", "x y z w")
+    with np.errstate(all="ignore"):
+        assert f(1.0, 0.0, 1.0, 1.0) == math.inf
+        assert math.isnan(f(1.0, 1.0, -1.0, 1.0))
+    g = sc.lambdify("x^400*y", "x y")
+    with np.errstate(all="ignore"):
+        assert g(10.0, 1.0) == math.inf
+
+
+def test_bad_arguments_raise_as_before():
+    f = sc.lambdify("x*y*z", "x y z")
+    for bad in ("ab", None, 1j):
+        with pytest.raises(TypeError):
+            f(1.0, bad, 1.0)
+    with pytest.raises(TypeError):
+        f(1.0, 3, "ab")
+
+
+def test_only_plain_arithmetic_that_uses_every_argument_is_rewritten():
+    names = ("x", "y", "z")
+    # x and y are checked to be floats; z*z would multiply two integers: 1.0 goes first
+    assert _float_arithmetic(["_value = x * y + z"], names) == (["x"], ["_value = x * y + z"])
+    assert _float_arithmetic(["_value = 2 * x + y ** 2 * z"], names) == (
+        ["x"], ["_value = 2.0 * x + y ** 2.0 * z"])
+    assert _float_arithmetic(["_t0 = x * y", "_t1 = y * z", "_value = _t0 - z * z + _t1"],
+                             names) == (["x", "y"], ["_t0 = x * y", "_t1 = y * z",
+                                                     "_value = _t0 - 1.0 * z * z + _t1"])
+    assert _float_arithmetic(["_value = x * 2 + y"], names) is None  # z unused
+    assert _float_arithmetic(["_value = np.sin(x) * y * z"], names) is None
+
+
+@pytest.mark.parametrize("count", [2, 7, 33])
+def test_exponential_outputs_are_one_numpy_exp_with_the_values_of_one_per_number(count):
+    names = [f"x_{i}" for i in range(1, count + 1)]
+    f = sc.lambdify(sc.grad("logsumexp(" + ", ".join(names) + ")", names), names)
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "_value = np.exp(_fromiter((" in source
+    rng = random.Random(count)
+    for scale in (1.0, 30.0, 1000.0, -1000.0):
+        point = [scale + rng.uniform(-3, 3) for _ in names]
+        got = f(*point)
+        assert np.array_equal(got, f.planned(*point)) and np.all(np.isfinite(got))
+        assert got.shape == (count,) and got.sum() == pytest.approx(1.0, rel=1e-14)
+        top = max(point)
+        exact = [mpmath.exp(mpmath.mpf(x) - top) for x in point]
+        total = mpmath.fsum(exact)
+        assert np.allclose(got, [float(e / total) for e in exact], rtol=1e-11, atol=0)
