@@ -20,10 +20,12 @@ Sums are multiplied out only when the expansion is small and the result shorter.
 
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 
-from .expr import (MINUS_ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, count_ops,
-                   mul, negate, postorder, power, split_coefficient, store, with_args)
+from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
+                   add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
+                   with_args)
 from .functions import REGISTRY, exp, sigmoid
 from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
                        multiple_of, one_plus_exp, rational_content)
@@ -237,23 +239,83 @@ def _expand_products(node: Add) -> Expr | None:
         if count > EXPANSION_BUDGET:  # the expanded sum would have more terms than the budget
             return None
         split.append((others, sums))
-    changed = any(sums for _, sums in split)
-    if not changed:
+    if not any(sums for _, sums in split):
         return None
-    expanded: list[Expr] = []
+    expanded: list[tuple[Rational, Expr]] = []  # (coefficient, rest) of the expanded terms
     atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
+    exact = True  # the pairs are the terms the sum will have before like terms are collected
     for term, (others, sums) in zip(node.args, split):
         atoms.update(others if sums else (term,))
         for total in sums:
             atoms.update(total)
-        partial = [mul(*others)]
-        for total in sums:
-            partial = [mul(p, t) for p in partial for t in total]
-        expanded.extend(partial)
-    if not changed:
-        return None
-    candidate = add(*expanded)
-    return candidate if _ops_above(candidate, atoms, new=True) < _ops_above(node, atoms) else None
+        if not sums:
+            expanded.append(split_coefficient(term))
+            continue
+        coeff, rest = split_coefficient(term)
+        products = _expanded_products(rest, others[1:] if coeff != 1 else others, sums)
+        if products is None:  # multiplied out with its coefficient, as the sum builds it
+            partial = [mul(*others)]
+            for total in sums:
+                partial = [mul(p, t) for p in partial for t in total]
+            expanded.extend((1, p) for p in partial)
+            exact = False
+        else:
+            expanded.extend((coeff * k, p) for k, p in products)
+    before = _ops_above(node, atoms)
+    if exact and _fewest_ops_above(expanded, atoms) >= before:
+        return None  # cannot be shorter: decided without building the expansion
+    candidate = add_scaled(expanded)
+    return candidate if _ops_above(candidate, atoms, new=True) < before else None
+
+
+# term without its coefficient -> its products multiplied out, each as (coefficient, rest)
+# (None: one of the products is a sum)
+_EXPANSIONS: "weakref.WeakKeyDictionary[Expr, tuple | None]" = weakref.WeakKeyDictionary()
+
+
+def _expanded_products(rest: Expr, others: list[Expr], sums: list[tuple[Expr, ...]]):
+    """The products of ``others`` with one term of each of ``sums`` (``rest`` is their product),
+    built left to right as ``_expand_products`` does, once per ``rest``: the terms of a Hessian's
+    entries share them.  A coefficient c in front only scales each product (the sum takes c*p
+    apart into c times p's coefficient and p's factors) unless a product is a sum, which c would
+    distribute over: then None, and the caller multiplies with the coefficient in place."""
+    if rest in _EXPANSIONS:
+        return _EXPANSIONS[rest]
+    partial = [mul(*others)]
+    found: tuple | None = None
+    for total in sums:
+        if any(isinstance(p, Add) for p in partial):
+            break
+        partial = [mul(p, t) for p in partial for t in total]
+    else:
+        if not any(isinstance(p, Add) for p in partial):
+            found = tuple(split_coefficient(p) for p in partial)
+    _EXPANSIONS[rest] = found
+    return found
+
+
+def _fewest_ops_above(expanded: list[tuple[Rational, Expr]], atoms: set[Expr]) -> int:
+    """A lower bound of ``_ops_above(add_scaled(expanded), atoms, new=True)``, from the terms
+    the sum will have after collecting like terms: the sum's own operations and each new term's
+    own (its factors may be shared with other forms, so they count nothing here)."""
+    collected: dict[Expr, Rational] = {}
+    for c, rest in expanded:
+        if isinstance(rest, Add):
+            return 0  # a sum would be taken apart: no bound
+        collected[rest] = collected.get(rest, 0) + c
+    terms = [(c, rest) for rest, c in collected.items() if c != 0]
+    if len(terms) < 2:
+        return 0
+    atom_rests = {split_coefficient(a)[1] for a in atoms}
+    bound = len(terms) - 1
+    for c, rest in terms:
+        if c == 1:  # the term is rest itself
+            if rest not in atoms:
+                bound += (len(rest.args) - 1 if isinstance(rest, Mul)
+                          else int(isinstance(rest, (Pow, Call))))
+        elif rest is not ONE and rest not in atom_rests:  # c*rest: one factor more
+            bound += len(rest.args) if isinstance(rest, Mul) else 1
+    return bound
 
 
 def _ops_above(e: Expr, atoms: set[Expr], new: bool = False) -> int:
