@@ -55,6 +55,7 @@ class Expr(Immutable):
 
     __slots__ = (
         "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
+        "_expansions",  # left unset until simplify stores products multiplied out over this sum
         "__weakref__",
     )
 

@@ -20,7 +20,6 @@ Sums are multiplied out only when the expansion is small and the result shorter.
 
 from __future__ import annotations
 
-import weakref
 from fractions import Fraction
 
 from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
@@ -220,18 +219,23 @@ def _expand_products(node: Add) -> Expr | None:
     # that gives at most EXPANSION_BUDGET terms and a shorter result
     split: list[tuple[list[Expr], list[tuple[Expr, ...]]]] = []  # (other factors, sums) per term
     count = 0  # terms after expansion: counted before any product is built
+    anchors: list[Expr] = []  # per term, its first sum
     for term in node.args:
         sums: list[tuple[Expr, ...]] = []
         others: list[Expr] = []
+        anchor: Expr = ONE
         for f in factors(term):
             base, exponent = base_exponent(f)
             if isinstance(f, Add):
                 sums.append(f.args)
+                anchor = f if anchor is ONE else anchor
             elif (isinstance(base, Add) and isinstance(exponent, Num) and exponent.is_integer
                   and 2 <= exponent.value <= 4):
                 sums.extend([base.args] * exponent.value)
+                anchor = base if anchor is ONE else anchor
             else:
                 others.append(f)
+        anchors.append(anchor)
         size = 1
         for total in sums:
             size *= len(total)
@@ -244,7 +248,7 @@ def _expand_products(node: Add) -> Expr | None:
     expanded: list[tuple[Rational, Expr]] = []  # (coefficient, rest) of the expanded terms
     atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
     exact = True  # the pairs are the terms the sum will have before like terms are collected
-    for term, (others, sums) in zip(node.args, split):
+    for term, anchor, (others, sums) in zip(node.args, anchors, split):
         atoms.update(others if sums else (term,))
         for total in sums:
             atoms.update(total)
@@ -252,7 +256,7 @@ def _expand_products(node: Add) -> Expr | None:
             expanded.append(split_coefficient(term))
             continue
         coeff, rest = split_coefficient(term)
-        products = _expanded_products(rest, others[1:] if coeff != 1 else others, sums)
+        products = _expanded_products(anchor, rest, others[1:] if coeff != 1 else others, sums)
         if products is None:  # multiplied out with its coefficient, as the sum builds it
             partial = [mul(*others)]
             for total in sums:
@@ -268,19 +272,20 @@ def _expand_products(node: Add) -> Expr | None:
     return candidate if _ops_above(candidate, atoms, new=True) < before else None
 
 
-# term without its coefficient -> its products multiplied out, each as (coefficient, rest)
-# (None: one of the products is a sum)
-_EXPANSIONS: "weakref.WeakKeyDictionary[Expr, tuple | None]" = weakref.WeakKeyDictionary()
-
-
-def _expanded_products(rest: Expr, others: list[Expr], sums: list[tuple[Expr, ...]]):
-    """The products of ``others`` with one term of each of ``sums`` (``rest`` is their product),
-    built left to right as ``_expand_products`` does, once per ``rest``: the terms of a Hessian's
-    entries share them.  A coefficient c in front only scales each product (the sum takes c*p
-    apart into c times p's coefficient and p's factors) unless a product is a sum, which c would
-    distribute over: then None, and the caller multiplies with the coefficient in place."""
-    if rest in _EXPANSIONS:
-        return _EXPANSIONS[rest]
+def _expanded_products(anchor: Add, rest: Expr, others: list[Expr], sums: list[tuple[Expr, ...]]):
+    """The products of ``others`` with one term of each of ``sums`` (``rest`` is their product,
+    ``anchor`` its first sum), each as (coefficient, rest), built left to right as
+    ``_expand_products`` does, once per ``rest``: the terms of a Hessian's entries share them.  A
+    coefficient c in front only scales each product (the sum takes c*p apart into c times p's
+    coefficient and p's factors) unless a product is a sum, which c would distribute over: then
+    None, and the caller multiplies with the coefficient in place.  They are kept on ``anchor``,
+    which lives as long as the formulas that hold it (``rest`` often does not)."""
+    cache = getattr(anchor, "_expansions", None)
+    if cache is None:
+        cache = {}
+        store(anchor, "_expansions", cache)
+    elif rest in cache:
+        return cache[rest]
     partial = [mul(*others)]
     found: tuple | None = None
     for total in sums:
@@ -290,7 +295,7 @@ def _expanded_products(rest: Expr, others: list[Expr], sums: list[tuple[Expr, ..
     else:
         if not any(isinstance(p, Add) for p in partial):
             found = tuple(split_coefficient(p) for p in partial)
-    _EXPANSIONS[rest] = found
+    cache[rest] = found
     return found
 
 
@@ -306,14 +311,14 @@ def _fewest_ops_above(expanded: list[tuple[Rational, Expr]], atoms: set[Expr]) -
     terms = [(c, rest) for rest, c in collected.items() if c != 0]
     if len(terms) < 2:
         return 0
-    atom_rests = {split_coefficient(a)[1] for a in atoms}
+    atom_terms = {split_coefficient(a) for a in atoms}  # a term that is an atom counts nothing
     bound = len(terms) - 1
     for c, rest in terms:
         if c == 1:  # the term is rest itself
             if rest not in atoms:
                 bound += (len(rest.args) - 1 if isinstance(rest, Mul)
                           else int(isinstance(rest, (Pow, Call))))
-        elif rest is not ONE and rest not in atom_rests:  # c*rest: one factor more
+        elif rest is not ONE and (c, rest) not in atom_terms:  # c*rest: one factor more
             bound += len(rest.args) if isinstance(rest, Mul) else 1
     return bound
 
