@@ -160,25 +160,31 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
         return not targets.isdisjoint(n.free_symbols if free is None else free)
 
     order = list(postorder([o for o in outputs if relevant(o)], done=lambda n: not relevant(n)))
+    ids = {id(n) for n in order}  # the relevant nodes: a look-up instead of a set intersection
+
+    def is_relevant(n: Expr) -> bool:
+        return id(n) in ids
+
     adjoint: dict[Expr, Expr] = {}
 
     def push(node: Expr, contribution: Expr) -> None:
-        if contribution is ZERO or not relevant(node):
+        if contribution is ZERO:
             return
         previous = adjoint.get(node)
         adjoint[node] = contribution if previous is None else raw_add(previous, contribution)
 
     for out, seed in zip(outputs, seeds):
-        push(out, seed)
+        if id(out) in ids:
+            push(out, seed)
     for node in reversed(order):
         bar = adjoint.get(node)
         if bar is None or bar is ZERO or isinstance(node, Symbol):
             continue
         if isinstance(node, Mul):  # the same local rule, with shared prefix and suffix products
-            _push_product(node.args, bar, push, relevant)
+            _push_product(node.args, bar, push, is_relevant)
             continue
         for i, arg in enumerate(node.args):
-            if relevant(arg):  # raw products: n*(a + b) stays one shared node, not n*a + n*b
+            if id(arg) in ids:  # raw products: n*(a + b) stays one shared node, not n*a + n*b
                 local = ONE
                 for factor in local_factors(node, i):
                     local = raw_mul(local, factor)
@@ -195,8 +201,10 @@ def _push_product(factors: Sequence[Expr], bar: Expr, push, relevant) -> None:
     n = len(factors)
     if n == 2:
         a, b = factors
-        push(a, raw_mul(bar, b))
-        push(b, raw_mul(bar, a))
+        if relevant(a):
+            push(a, raw_mul(bar, b))
+        if relevant(b):
+            push(b, raw_mul(bar, a))
         return
     prefix = [ONE] * n  # prefix[i] = factors[0] * ... * factors[i-1]
     for i in range(1, n):

@@ -383,23 +383,28 @@ def _store_free(node: Expr) -> None:
 def postorder(roots: Iterable[Expr], done: Callable[[Expr], bool] | None = None) -> Iterator[Expr]:
     """Yield every distinct node reachable from ``roots`` once, children before parents.
 
-    Nodes for which ``done(node)`` is true are neither yielded nor entered.  Iterative, so depth
-    is unbounded.
+    Nodes for which ``done(node)`` is true are neither yielded nor entered; ``done`` is asked
+    about a node only after the nodes before it (its elder siblings' subgraphs) were yielded.
+    Iterative, so depth is unbounded.
     """
     seen: set[int] = set()
-    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
+    mark = seen.add
+    for root in roots:
+        if id(root) in seen or (done is not None and done(root)):
             continue
-        if id(node) in seen or (done is not None and done(node)):
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for child in reversed(node.args):
-            if id(child) not in seen:
-                stack.append((child, False))
+        mark(id(root))
+        stack = [(root, iter(root.args))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in seen and (done is None or not done(child)):
+                    mark(id(child))
+                    push((child, iter(child.args)))
+                    break
+            else:
+                pop()
+                yield node
 
 
 def count_ops(roots: Iterable[Expr]) -> int:

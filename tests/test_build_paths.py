@@ -102,3 +102,28 @@ def test_reused_expansions_scale_with_the_coefficient(c):
     import sympy
     from symcalc.sympy_bridge import to_sympy
     assert sympy.simplify(to_sympy(e) - to_sympy(expected)) == 0
+
+
+def _reference_postorder(roots, done=None):
+    """Postorder by the textbook two-visit stack: the order ``postorder`` must keep."""
+    seen, out = set(), []
+    stack = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            out.append(node)
+        elif id(node) not in seen and not (done is not None and done(node)):
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.args) if id(c) not in seen)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(exprs(), exprs())
+def test_postorder_keeps_its_order(e, g):
+    roots = [e, g, sc.grad(e, sorted(e.free_symbols, key=str) or ["x"]).graph[0]]
+    assert list(postorder(roots)) == _reference_postorder(roots)
+    calls = [n for n in postorder(roots) if isinstance(n, Add)]
+    skip = set(calls[::2])
+    assert list(postorder(roots, skip.__contains__)) == _reference_postorder(roots, skip.__contains__)
