@@ -34,6 +34,19 @@ EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are
 
 def simplify(e: Expr) -> Expr:
     """The simplest equivalent form symcalc knows of ``e``; idempotent."""
+    if e._simple is None:
+        _simplify_graph(e)
+    result = e._simple
+    tidy = _absorb_sign(result)
+    if tidy is None or tidy is result:
+        return result
+    store(e, "_simple", tidy)
+    store(tidy, "_simple", tidy)
+    return tidy
+
+
+def _simplify_graph(e: Expr) -> None:
+    """Store the simplified form of every node of ``e`` not simplified yet, bottom-up."""
     nodes = list(postorder([e], done=lambda n: n._simple is not None))
     inner = _inner_raw_products(nodes, e)
     for node in nodes:
@@ -51,13 +64,6 @@ def simplify(e: Expr) -> Expr:
             candidate = simplify(better)
         store(node, "_simple", candidate)
         store(candidate, "_simple", candidate)
-    result = e._simple
-    tidy = _absorb_sign(result)
-    if tidy is None or tidy is result:
-        return result
-    store(e, "_simple", tidy)
-    store(tidy, "_simple", tidy)
-    return tidy
 
 
 def _inner_raw_products(nodes: list[Expr], root: Expr) -> set[Expr]:

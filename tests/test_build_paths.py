@@ -126,4 +126,5 @@ def test_postorder_keeps_its_order(e, g):
     assert list(postorder(roots)) == _reference_postorder(roots)
     calls = [n for n in postorder(roots) if isinstance(n, Add)]
     skip = set(calls[::2])
-    assert list(postorder(roots, skip.__contains__)) == _reference_postorder(roots, skip.__contains__)
+    done = skip.__contains__
+    assert list(postorder(roots, done)) == _reference_postorder(roots, done)
