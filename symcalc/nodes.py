@@ -414,11 +414,19 @@ def count_ops(roots: Iterable[Expr]) -> int:
     numbers are free.  This is the size the benchmarks report.
     """
     total = 0
-    for node in postorder(roots):
-        if isinstance(node, (Add, Mul)):
+    seen: set[int] = set()
+    stack = list(roots)  # the order of the visit does not matter: no postorder needed
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = type(node)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Add or kind is Mul:
             total += len(node.args) - 1
-        elif isinstance(node, (Pow, Call)):
+        elif kind is Pow or kind is Call:
             total += 1
+        stack.extend(node.args)
     return total
 
 

@@ -128,3 +128,16 @@ def test_postorder_keeps_its_order(e, g):
     skip = set(calls[::2])
     done = skip.__contains__
     assert list(postorder(roots, done)) == _reference_postorder(roots, done)
+
+
+@settings(max_examples=60, deadline=None)
+@given(exprs(), exprs())
+def test_count_ops_counts_each_shared_node_once(e, g):
+    roots = [e, g, sc.grad(e, sorted(e.free_symbols, key=str) or ["x"]).graph[0]]
+    expected = 0
+    for node in _reference_postorder(roots):
+        if isinstance(node, (Add, sc.Mul)):
+            expected += len(node.args) - 1
+        elif isinstance(node, (sc.Pow, sc.Call)):
+            expected += 1
+    assert sc.count_ops(roots) == expected
