@@ -114,16 +114,21 @@ def _times_local(d, factors: tuple[Expr, ...]):
             return _scaled_pair(c, total)
         return mul(_materialized(d), *factors)
     kind = type(d)
-    if kind is Num or (kind is Add and not d._raw):
+    if kind is Mul and d._raw and type(d.args[0]) is Num and len(d.args) == 2:
+        # f'(u)*u' from a call, u' a number: mul flattens it as it does c*S
+        c, rest = d.args[0].value, [d.args[1]]
+    elif kind is Num or (kind is Add and not d._raw):
         c = d.value if kind is Num else 1
         rest = [] if kind is Num else [d]
-        for f in factors:
-            if type(f) is Num:
-                c = c * f.value
-            else:
-                rest.append(f)
-        if len(rest) == 1 and type(rest[0]) is Add and not rest[0]._raw:
-            return _scaled_pair(c, rest[0])
+    else:
+        return mul(d, *factors)
+    for f in factors:
+        if type(f) is Num:
+            c = c * f.value
+        else:
+            rest.append(f)
+    if len(rest) == 1 and type(rest[0]) is Add and not rest[0]._raw:
+        return _scaled_pair(c, rest[0])
     return mul(d, *factors)
 
 
