@@ -317,15 +317,19 @@ def _fewest_ops_above(expanded: list[tuple[Rational, Expr]], atoms: set[Expr]) -
     terms = [(c, rest) for rest, c in collected.items() if c != 0]
     if len(terms) < 2:
         return 0
-    atom_terms = {split_coefficient(a) for a in atoms}  # a term that is an atom counts nothing
+    # a term that is an atom counts nothing: the atoms c*f*g..., as (c, (f, g, ...))
+    scaled_atoms = {(a.args[0].value, a.args[1:]) for a in atoms
+                    if type(a) is Mul and type(a.args[0]) is Num}
     bound = len(terms) - 1
     for c, rest in terms:
         if c == 1:  # the term is rest itself
             if rest not in atoms:
                 bound += (len(rest.args) - 1 if isinstance(rest, Mul)
                           else int(isinstance(rest, (Pow, Call))))
-        elif rest is not ONE and (c, rest) not in atom_terms:  # c*rest: one factor more
-            bound += len(rest.args) if isinstance(rest, Mul) else 1
+        elif rest is not ONE:  # c*rest: one factor more
+            rest_factors = rest.args if type(rest) is Mul else (rest,)
+            if (c, rest_factors) not in scaled_atoms:
+                bound += len(rest_factors)
     return bound
 
 
