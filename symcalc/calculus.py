@@ -166,9 +166,11 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
     tangents = [{} for _ in xs]  # per variable: the rows share subexpressions, differentiated once
     for i in range(n):
         row = reverse([gradient_graph[i]], [ONE], xs[i:])
+        free = first[i].free_symbols
         for j in range(i, n):
-            entry = _simplified(forward(first[i], {xs[j]: ONE}, tangents[j]))
-            display[i][j] = display[j][i] = entry
+            if xs[j] in free:  # else the entry is 0, as forward and simplify would give
+                entry = _simplified(forward(first[i], {xs[j]: ONE}, tangents[j]))
+                display[i][j] = display[j][i] = entry
             graph[i][j] = graph[j][i] = row[j - i]
     return Derivatives(display, graph)
 

@@ -15,6 +15,7 @@ Both walk the graph in topological order without recursion and visit each shared
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Mapping, Sequence
 
 from .expr import (
@@ -25,9 +26,11 @@ from .expr import (
     Call,
     Expr,
     Mul,
+    Num,
     Pow,
     Symbol,
     add,
+    add_scaled,
     mul,
     postorder,
     power,
@@ -51,7 +54,8 @@ def local_factors(node: Expr, i: int) -> tuple[Expr, ...]:
     if isinstance(node, Pow):
         base, exponent = node.args
         if i == 0:  # d(b^g)/db = g*b^(g-1)
-            return exponent, power(base, add(exponent, MINUS_ONE))
+            lower = Num(exponent.value - 1) if type(exponent) is Num else add(exponent, MINUS_ONE)
+            return exponent, power(base, lower)
         return node, log(base)  # d(b^g)/dg = b^g*log(b)
     if isinstance(node, Call):
         return (node.partials()[i],)
@@ -80,25 +84,72 @@ def forward(e: Expr, tangents: Mapping[Symbol, Expr], memo: dict | None = None) 
 
     for node in postorder([e], done=constant if memo is None else known):
         dot[node] = _tangent(node, dot, tangents)
-    return dot[e]
+    return _materialized(dot[e])
 
 
-def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Expr]) -> Expr:
+# A tangent c*S, with S a canonical sum and c a number other than 0 and 1, is held as the pair
+# (c, S) while it is only scaled or summed: the tangent of a squared residual r^2/2 is r*r' (r
+# scaled twice), and a sum of them takes every scaled residual apart again, so distributing c
+# over S once, where the sum is built (``add_scaled``), saves building each scaled sum.  The
+# result is what ``mul(Num(c), S)`` and the sums of it give.
+def _scaled_pair(c, total: Add):
+    if c == 0:
+        return ZERO
+    if type(c) is Fraction and c.denominator == 1:  # 2*(1/2): int arithmetic from here on
+        c = c.numerator
+    return total if c == 1 else (c, total)
+
+
+def _materialized(d) -> Expr:
+    return mul(Num(d[0]), d[1]) if type(d) is tuple else d
+
+
+def _times_local(d, factors: tuple[Expr, ...]):
+    """``mul(d, *factors)``, or a pair (c, S) standing for it (see above)."""
+    if type(d) is tuple:
+        c, total = d
+        if all(type(f) is Num for f in factors):
+            for f in factors:
+                c = c * f.value
+            return _scaled_pair(c, total)
+        return mul(_materialized(d), *factors)
+    kind = type(d)
+    if kind is Mul and d._raw and type(d.args[0]) is Num and len(d.args) == 2:
+        # f'(u)*u' from a call, u' a number: mul flattens it as it does c*S
+        c, rest = d.args[0].value, [d.args[1]]
+    elif kind is Num or (kind is Add and not d._raw):
+        c = d.value if kind is Num else 1
+        rest = [] if kind is Num else [d]
+    else:
+        return mul(d, *factors)
+    for f in factors:
+        if type(f) is Num:
+            c = c * f.value
+        else:
+            rest.append(f)
+    if len(rest) == 1 and type(rest[0]) is Add and not rest[0]._raw:
+        return _scaled_pair(c, rest[0])
+    return mul(d, *factors)
+
+
+def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Expr]):
     if isinstance(node, Symbol):
         return tangents[node]
     if isinstance(node, Call) and len(node.args) == 1:
         # raw: a chain f(g(h(x))) costs O(depth), not O(depth^2)
-        return raw_mul(node.partials()[0], dot.get(node.args[0], ZERO))
+        return raw_mul(node.partials()[0], _materialized(dot.get(node.args[0], ZERO)))
     terms = []
     for i, arg in enumerate(node.args):
         d = dot.get(arg, ZERO)  # absent: does not depend on the seeds
         if d is not ZERO:
-            terms.append(mul(d, *local_factors(node, i)))
+            terms.append(_times_local(d, local_factors(node, i)))
     if isinstance(node, Pow) and len(terms) == 2:
         # base and exponent both vary: the power factored out reads b^g*(g'*log(b) + g*b'/b)
         inverse = power(node, MINUS_ONE)
-        return mul(node, add(*(mul(t, inverse) for t in terms)))
-    return add(*terms)
+        return mul(node, add(*(mul(_materialized(t), inverse) for t in terms)))
+    if len(terms) == 1 and type(terms[0]) is tuple:  # c*S: add would only give it back
+        return terms[0]
+    return add_scaled([t if type(t) is tuple else (1, t) for t in terms])
 
 
 def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol]) -> list[Expr]:
@@ -114,25 +165,31 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
         return not targets.isdisjoint(n.free_symbols if free is None else free)
 
     order = list(postorder([o for o in outputs if relevant(o)], done=lambda n: not relevant(n)))
+    ids = {id(n) for n in order}  # the relevant nodes: a look-up instead of a set intersection
+
+    def is_relevant(n: Expr) -> bool:
+        return id(n) in ids
+
     adjoint: dict[Expr, Expr] = {}
 
     def push(node: Expr, contribution: Expr) -> None:
-        if contribution is ZERO or not relevant(node):
+        if contribution is ZERO:
             return
         previous = adjoint.get(node)
         adjoint[node] = contribution if previous is None else raw_add(previous, contribution)
 
     for out, seed in zip(outputs, seeds):
-        push(out, seed)
+        if id(out) in ids:
+            push(out, seed)
     for node in reversed(order):
         bar = adjoint.get(node)
         if bar is None or bar is ZERO or isinstance(node, Symbol):
             continue
         if isinstance(node, Mul):  # the same local rule, with shared prefix and suffix products
-            _push_product(node.args, bar, push, relevant)
+            _push_product(node.args, bar, push, is_relevant)
             continue
         for i, arg in enumerate(node.args):
-            if relevant(arg):  # raw products: n*(a + b) stays one shared node, not n*a + n*b
+            if id(arg) in ids:  # raw products: n*(a + b) stays one shared node, not n*a + n*b
                 local = ONE
                 for factor in local_factors(node, i):
                     local = raw_mul(local, factor)
@@ -149,8 +206,10 @@ def _push_product(factors: Sequence[Expr], bar: Expr, push, relevant) -> None:
     n = len(factors)
     if n == 2:
         a, b = factors
-        push(a, raw_mul(bar, b))
-        push(b, raw_mul(bar, a))
+        if relevant(a):
+            push(a, raw_mul(bar, b))
+        if relevant(b):
+            push(b, raw_mul(bar, a))
         return
     prefix = [ONE] * n  # prefix[i] = factors[0] * ... * factors[i-1]
     for i in range(1, n):

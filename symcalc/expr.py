@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Sequence
 
 from . import bigint
 from .errors import DivisionByZeroError
@@ -27,8 +27,8 @@ from .nodes import (E, HALF, MINUS_ONE, ONE, PI, ZERO, Add, Call, Constant, Expr
 __all__ = [
     "E", "HALF", "MINUS_ONE", "ONE", "PI", "ZERO", "Add", "Call", "Constant", "Expr", "Mul", "Num",
     "Pow", "Rational", "Symbol", "as_expr", "count_ops", "postorder", "store", "structural_key",
-    "degree", "split_coefficient", "add", "mul", "negate", "power", "make_call", "with_args",
-    "rebuild", "raw_add", "raw_mul",
+    "degree", "split_coefficient", "add", "add_scaled", "mul", "negate", "power", "make_call",
+    "with_args", "rebuild", "raw_add", "raw_mul",
 ]
 
 
@@ -159,9 +159,19 @@ def _times(a: Rational, b: Rational) -> Rational:
 
 def add(*terms: Expr) -> Expr:
     """The canonical sum of ``terms``."""
+    return _sum_of_scaled([(1, t) for t in reversed(terms)])
+
+
+def add_scaled(pairs: Sequence[tuple[Rational, Expr]]) -> Expr:
+    """The canonical sum of ``scale * term`` over ``pairs``: ``add`` of the scaled terms, without
+    building them (a scaled sum is taken apart here anyway)."""
+    return _sum_of_scaled(list(reversed(pairs)))
+
+
+def _sum_of_scaled(stack: list[tuple[Rational, Expr]]) -> Expr:
+    """The canonical sum of the (scale, term) pairs of ``stack``, taken from its end."""
     constant: Rational = 0
     coeffs: dict[Expr, Rational] = {}
-    stack: list[tuple[Rational, Expr]] = [(1, t) for t in reversed(terms)]
     pop, push = stack.pop, stack.append
     while stack:
         scale, term = pop()

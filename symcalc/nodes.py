@@ -55,6 +55,7 @@ class Expr(Immutable):
 
     __slots__ = (
         "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
+        "_expansions",  # left unset until simplify stores products multiplied out over this sum
         "__weakref__",
     )
 
@@ -382,23 +383,28 @@ def _store_free(node: Expr) -> None:
 def postorder(roots: Iterable[Expr], done: Callable[[Expr], bool] | None = None) -> Iterator[Expr]:
     """Yield every distinct node reachable from ``roots`` once, children before parents.
 
-    Nodes for which ``done(node)`` is true are neither yielded nor entered.  Iterative, so depth
-    is unbounded.
+    Nodes for which ``done(node)`` is true are neither yielded nor entered; ``done`` is asked
+    about a node only after the nodes before it (its elder siblings' subgraphs) were yielded.
+    Iterative, so depth is unbounded.
     """
     seen: set[int] = set()
-    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
+    mark = seen.add
+    for root in roots:
+        if id(root) in seen or (done is not None and done(root)):
             continue
-        if id(node) in seen or (done is not None and done(node)):
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for child in reversed(node.args):
-            if id(child) not in seen:
-                stack.append((child, False))
+        mark(id(root))
+        stack = [(root, iter(root.args))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in seen and (done is None or not done(child)):
+                    mark(id(child))
+                    push((child, iter(child.args)))
+                    break
+            else:
+                pop()
+                yield node
 
 
 def count_ops(roots: Iterable[Expr]) -> int:
@@ -408,11 +414,19 @@ def count_ops(roots: Iterable[Expr]) -> int:
     numbers are free.  This is the size the benchmarks report.
     """
     total = 0
-    for node in postorder(roots):
-        if isinstance(node, (Add, Mul)):
+    seen: set[int] = set()
+    stack = list(roots)  # the order of the visit does not matter: no postorder needed
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = type(node)  # the node classes have no subclasses: this is isinstance, faster
+        if kind is Add or kind is Mul:
             total += len(node.args) - 1
-        elif isinstance(node, (Pow, Call)):
+        elif kind is Pow or kind is Call:
             total += 1
+        stack.extend(node.args)
     return total
 
 

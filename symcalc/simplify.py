@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import (MINUS_ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, count_ops,
-                   mul, negate, postorder, power, split_coefficient, store, with_args)
+from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
+                   add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
+                   with_args)
 from .functions import REGISTRY, exp, sigmoid
 from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
                        multiple_of, one_plus_exp, rational_content)
@@ -33,6 +34,19 @@ EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are
 
 def simplify(e: Expr) -> Expr:
     """The simplest equivalent form symcalc knows of ``e``; idempotent."""
+    if e._simple is None:
+        _simplify_graph(e)
+    result = e._simple
+    tidy = _absorb_sign(result)
+    if tidy is None or tidy is result:
+        return result
+    store(e, "_simple", tidy)
+    store(tidy, "_simple", tidy)
+    return tidy
+
+
+def _simplify_graph(e: Expr) -> None:
+    """Store the simplified form of every node of ``e`` not simplified yet, bottom-up."""
     nodes = list(postorder([e], done=lambda n: n._simple is not None))
     inner = _inner_raw_products(nodes, e)
     for node in nodes:
@@ -50,13 +64,6 @@ def simplify(e: Expr) -> Expr:
             candidate = simplify(better)
         store(node, "_simple", candidate)
         store(candidate, "_simple", candidate)
-    result = e._simple
-    tidy = _absorb_sign(result)
-    if tidy is None or tidy is result:
-        return result
-    store(e, "_simple", tidy)
-    store(tidy, "_simple", tidy)
-    return tidy
 
 
 def _inner_raw_products(nodes: list[Expr], root: Expr) -> set[Expr]:
@@ -218,18 +225,23 @@ def _expand_products(node: Add) -> Expr | None:
     # that gives at most EXPANSION_BUDGET terms and a shorter result
     split: list[tuple[list[Expr], list[tuple[Expr, ...]]]] = []  # (other factors, sums) per term
     count = 0  # terms after expansion: counted before any product is built
+    anchors: list[Expr] = []  # per term, its first sum
     for term in node.args:
         sums: list[tuple[Expr, ...]] = []
         others: list[Expr] = []
+        anchor: Expr = ONE
         for f in factors(term):
             base, exponent = base_exponent(f)
             if isinstance(f, Add):
                 sums.append(f.args)
+                anchor = f if anchor is ONE else anchor
             elif (isinstance(base, Add) and isinstance(exponent, Num) and exponent.is_integer
                   and 2 <= exponent.value <= 4):
                 sums.extend([base.args] * exponent.value)
+                anchor = base if anchor is ONE else anchor
             else:
                 others.append(f)
+        anchors.append(anchor)
         size = 1
         for total in sums:
             size *= len(total)
@@ -237,23 +249,88 @@ def _expand_products(node: Add) -> Expr | None:
         if count > EXPANSION_BUDGET:  # the expanded sum would have more terms than the budget
             return None
         split.append((others, sums))
-    changed = any(sums for _, sums in split)
-    if not changed:
+    if not any(sums for _, sums in split):
         return None
-    expanded: list[Expr] = []
+    expanded: list[tuple[Rational, Expr]] = []  # (coefficient, rest) of the expanded terms
     atoms: set[Expr] = set()  # what both forms share: only the operations above them are compared
-    for term, (others, sums) in zip(node.args, split):
+    exact = True  # the pairs are the terms the sum will have before like terms are collected
+    for term, anchor, (others, sums) in zip(node.args, anchors, split):
         atoms.update(others if sums else (term,))
         for total in sums:
             atoms.update(total)
-        partial = [mul(*others)]
-        for total in sums:
-            partial = [mul(p, t) for p in partial for t in total]
-        expanded.extend(partial)
-    if not changed:
-        return None
-    candidate = add(*expanded)
-    return candidate if _ops_above(candidate, atoms, new=True) < _ops_above(node, atoms) else None
+        if not sums:
+            expanded.append(split_coefficient(term))
+            continue
+        coeff, rest = split_coefficient(term)
+        products = _expanded_products(anchor, rest, others[1:] if coeff != 1 else others, sums)
+        if products is None:  # multiplied out with its coefficient, as the sum builds it
+            partial = [mul(*others)]
+            for total in sums:
+                partial = [mul(p, t) for p in partial for t in total]
+            expanded.extend((1, p) for p in partial)
+            exact = False
+        else:
+            expanded.extend((coeff * k, p) for k, p in products)
+    before = _ops_above(node, atoms)
+    if exact and _fewest_ops_above(expanded, atoms) >= before:
+        return None  # cannot be shorter: decided without building the expansion
+    candidate = add_scaled(expanded)
+    return candidate if _ops_above(candidate, atoms, new=True) < before else None
+
+
+def _expanded_products(anchor: Add, rest: Expr, others: list[Expr], sums: list[tuple[Expr, ...]]):
+    """The products of ``others`` with one term of each of ``sums`` (``rest`` is their product,
+    ``anchor`` its first sum), each as (coefficient, rest), built left to right as
+    ``_expand_products`` does, once per ``rest``: the terms of a Hessian's entries share them.  A
+    coefficient c in front only scales each product (the sum takes c*p apart into c times p's
+    coefficient and p's factors) unless a product is a sum, which c would distribute over: then
+    None, and the caller multiplies with the coefficient in place.  They are kept on ``anchor``,
+    which lives as long as the formulas that hold it (``rest`` often does not)."""
+    cache = getattr(anchor, "_expansions", None)
+    if cache is None:
+        cache = {}
+        store(anchor, "_expansions", cache)
+    elif rest in cache:
+        return cache[rest]
+    partial = [mul(*others)]
+    found: tuple | None = None
+    for total in sums:
+        if any(isinstance(p, Add) for p in partial):
+            break
+        partial = [mul(p, t) for p in partial for t in total]
+    else:
+        if not any(isinstance(p, Add) for p in partial):
+            found = tuple(split_coefficient(p) for p in partial)
+    cache[rest] = found
+    return found
+
+
+def _fewest_ops_above(expanded: list[tuple[Rational, Expr]], atoms: set[Expr]) -> int:
+    """A lower bound of ``_ops_above(add_scaled(expanded), atoms, new=True)``, from the terms
+    the sum will have after collecting like terms: the sum's own operations and each new term's
+    own (its factors may be shared with other forms, so they count nothing here)."""
+    collected: dict[Expr, Rational] = {}
+    for c, rest in expanded:
+        if isinstance(rest, Add):
+            return 0  # a sum would be taken apart: no bound
+        collected[rest] = collected.get(rest, 0) + c
+    terms = [(c, rest) for rest, c in collected.items() if c != 0]
+    if len(terms) < 2:
+        return 0
+    # a term that is an atom counts nothing: the atoms c*f*g..., as (c, (f, g, ...))
+    scaled_atoms = {(a.args[0].value, a.args[1:]) for a in atoms
+                    if type(a) is Mul and type(a.args[0]) is Num}
+    bound = len(terms) - 1
+    for c, rest in terms:
+        if c == 1:  # the term is rest itself
+            if rest not in atoms:
+                bound += (len(rest.args) - 1 if isinstance(rest, Mul)
+                          else int(isinstance(rest, (Pow, Call))))
+        elif rest is not ONE:  # c*rest: one factor more
+            rest_factors = rest.args if type(rest) is Mul else (rest,)
+            if (c, rest_factors) not in scaled_atoms:
+                bound += len(rest_factors)
+    return bound
 
 
 def _ops_above(e: Expr, atoms: set[Expr], new: bool = False) -> int:
