@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
+from . import runtime
+
 np = jnp  # the array module of the printed bodies, which call it ``np``
 Array = Any  # a JAX array or tracer
 
@@ -61,14 +63,44 @@ def sigmoid(x: Array) -> Array:
 
 
 def logsumexp(*args: Array) -> Array:
-    """``log(exp(a) + exp(b) + ...)`` elementwise, shifted by the (constant) maximum."""
+    """``log(exp(a) + exp(b) + ...)`` elementwise, as the NumPy runtime computes it: the plain sum
+    of exponentials where that neither overflows nor underflows anywhere, else the sum shifted by
+    the maximum.
+
+    The plain sum is one fused loop.  The shifted form is a separate branch (``lax.cond``), so
+    XLA does not copy the maximum of all the arguments into every consumer of the result (which
+    made a gradient of 100 arguments recompute 100 maxima per output).  The derivative is given
+    directly (``softmax``), so no gradient goes through the branch or an overflowed exponential.
+    """
+    dtype = jnp.result_type(float, *args)  # numbers in the formula become floats, weakly typed
+    return _logsumexp(*(jnp.asarray(a, dtype) for a in args))
+
+
+@jax.custom_jvp
+def _logsumexp(*args: Array) -> Array:
     if len(args) == 1:
         return args[0] + 0.0
     if len(args) == 2:
         return jnp.logaddexp(args[0], args[1])
+    total = jnp.exp(args[0])
+    for a in args[1:]:
+        total = total + jnp.exp(a)
+    safe = jnp.all((total > runtime._SAFE_LOW) & (total < jnp.inf))
+    return jax.lax.cond(safe, lambda t, _: jnp.log(t), lambda _, a: _shifted_logsumexp(a),
+                        total, args)
+
+
+@_logsumexp.defjvp
+def _logsumexp_jvp(primals: tuple, tangents: tuple) -> tuple[Array, Array]:
+    value = _logsumexp(*primals)
+    slope = sum(jnp.exp(a - value) * t for a, t in zip(primals, tangents))
+    return value, jnp.broadcast_to(slope, jnp.shape(value))
+
+
+def _shifted_logsumexp(args: Sequence[Array]) -> Array:
+    """``max + log(sum(exp(a - max)))``: never overflows."""
     top = functools.reduce(jnp.maximum, args)
-    # all -inf, or an inf: no shift; the shift's own gradient cancels, so it is held constant
-    shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0.0))
+    shift = jnp.where(jnp.isfinite(top), top, 0.0)  # all -inf, or an inf: no shift
     total = jnp.exp(args[0] - shift)
     for a in args[1:]:
         total = total + jnp.exp(a - shift)

@@ -140,3 +140,43 @@ def test_packed_jax_function_and_its_gradient():
 def test_a_wrong_number_of_arguments_is_a_type_error():
     with pytest.raises(sc.SymcalcTypeError, match=r"takes 3 arguments \(x, y, z\), not 2"):
         compiled("x*y*z")(1.0, 2.0)
+
+
+MANY = "a b c d u v w t"
+SPREADS = {"moderate": 0.0, "overflowing": 1000.0, "underflowing": -1000.0}
+
+
+@pytest.mark.parametrize("offset", SPREADS.values(), ids=list(SPREADS))
+def test_logsumexp_of_many_arguments_and_its_gradient_match_numpy_and_mpmath(offset):
+    # one batch takes the plain sum, the others the shifted one (offset: at every point, or mixed)
+    rng = np.random.default_rng(3)
+    columns = [rng.uniform(-2, 2, 5) + offset for _ in MANY.split()]
+    columns[0][1] += 2000.0  # one point overflows in every batch: the batch takes the shifted sum
+    mixed = [c.copy() for c in columns]
+    mixed[0][1] -= 2000.0  # as columns, but no point overflows
+    text = "logsumexp(a, b, c, d, u, v, w, t) + logsumexp(a, 2)"
+    gradient = sc.grad(text, MANY)
+    exprs = [sc.parse(text)] + list(gradient)
+    jax_fn, numpy_fn = (sc.lambdify(exprs, MANY, backend=b) for b in ("jax", "numpy"))
+    for cols in (columns, mixed):
+        got = np.asarray(jax_fn(*cols))
+        np.testing.assert_allclose(got, numpy_fn(*cols), rtol=1e-13)
+        for j, expr in enumerate(exprs):
+            for k in range(5):
+                want = value(expr, {v: cols[i][k] for i, v in enumerate(MANY.split())})
+                assert math.isclose(got[j, k], float(want), rel_tol=1e-12, abs_tol=1e-300)
+    f = compiled(text, MANY)
+    point = [c[1] for c in columns]
+    autodiff = np.array(jax.grad(f, argnums=tuple(range(8)))(*point))
+    np.testing.assert_allclose(autodiff, sc.lambdify(gradient, MANY)(*point), rtol=1e-13)
+    summed = jax.grad(lambda *cols: jnp.sum(jax.vmap(f)(*cols)), argnums=0)(*columns)
+    assert np.all(np.isfinite(summed))
+
+
+def test_the_maximum_of_many_arguments_is_not_recomputed_for_each_output():
+    names = " ".join(f"x{k}" for k in range(12))
+    gradient = sc.lambdify(sc.grad(f"logsumexp({names.replace(' ', ', ')})", names), names,
+                           backend="jax")
+    columns = [jnp.linspace(-1.0, 1.0, 7) + k for k in range(12)]
+    hlo = jax.jit(gradient).lower(*columns).compile().as_text()
+    assert hlo.count(" maximum(") <= 11  # one chain of maxima; it was 11 per output
