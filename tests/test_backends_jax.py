@@ -180,3 +180,42 @@ def test_the_maximum_of_many_arguments_is_not_recomputed_for_each_output():
     columns = [jnp.linspace(-1.0, 1.0, 7) + k for k in range(12)]
     hlo = jax.jit(gradient).lower(*columns).compile().as_text()
     assert hlo.count(" maximum(") <= 11  # one chain of maxima; it was 11 per output
+
+
+LAYER = "(0.5*tanh(x - 2*y) - 1.5*tanh(y*z + 0.25) + tanh(x + z)^2 - 0.5)^2"
+
+
+def test_outputs_sharing_expensive_values_are_computed_in_two_stages_with_the_same_values():
+    gradient = sc.grad(LAYER, VARIABLES)
+    hessian = sc.hessian(LAYER, VARIABLES)
+    rng = np.random.default_rng(5)
+    columns = [rng.uniform(-2, 2, 9) for _ in VARIABLES]
+    for result in (gradient, hessian):
+        f = sc.lambdify(result, VARIABLES, backend="jax")
+        got = np.asarray(f(*columns))
+        np.testing.assert_allclose(got, sc.lambdify(result, VARIABLES)(*columns), rtol=1e-13,
+                                   atol=1e-15)
+        np.testing.assert_allclose(got, np.asarray(jax.jit(f)(*columns)), rtol=1e-14, atol=1e-15)
+        flat = np.asarray(result, dtype=object).ravel()
+        for k in (0, 4, 8):
+            point = {v: columns[i][k] for i, v in enumerate(VARIABLES)}
+            for j, entry in enumerate(flat):
+                assert math.isclose(got.reshape(len(flat), -1)[j, k], float(value(entry, point)),
+                                    rel_tol=1e-12, abs_tol=1e-13)
+    body = f.pure_body("symcalc.jax_runtime")
+    run = lambda *a: body(*a, np.broadcast_shapes(*(np.shape(c) for c in a)))  # noqa: E731
+    assert jax_runtime._Staged.of(run, tuple(columns)) is not None  # tanh(...) is kept
+    one = sc.lambdify(LAYER, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    assert jax_runtime._Staged.of(lambda *a: one(*a, (9,)), tuple(columns)) is None
+
+
+def test_a_staged_function_composes_with_jax_transformations():
+    gradient = sc.lambdify(sc.grad(LAYER, VARIABLES), VARIABLES, backend="jax")
+    point = (0.3, -0.7, 1.1)
+    hessian = jax.jacfwd(lambda *p: gradient(*p), argnums=(0, 1, 2))(*point)
+    want = sc.lambdify(sc.hessian(LAYER, VARIABLES), VARIABLES)(*point)
+    np.testing.assert_allclose(np.array(hessian), want, rtol=1e-12, atol=1e-14)
+    xs = jnp.linspace(-1, 1, 4)
+    mapped = jax.vmap(gradient, in_axes=(0, None, None))(xs, -0.7, 1.1)
+    np.testing.assert_allclose(np.asarray(mapped).T, gradient(np.asarray(xs), -0.7, 1.1),
+                               rtol=1e-14)
