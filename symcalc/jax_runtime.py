@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from typing import Any, Callable, Sequence
 
 import jax
@@ -35,8 +36,8 @@ def jit(body: Callable[..., Array], dtype: Any) -> Callable[..., Array]:
     """``body(*args, shape)`` as a jitted function of the arguments, converted to ``dtype``
     (``None``: each float input keeps its type, other input becomes JAX's default float).
 
-    Called on arrays (not under a JAX transformation), a function of several outputs runs in
-    two stages (``_Staged``); under ``jax.jit``, ``grad`` or ``vmap`` it is one function."""
+    Called on arrays (not under a JAX transformation), the traced program may be rewritten
+    (``_Rewritten``); under ``jax.jit``, ``grad`` or ``vmap`` it is the plain traced body."""
 
     def run(*args: Any) -> Array:
         arrays = [_as_float(a, dtype) for a in args]
@@ -45,17 +46,17 @@ def jit(body: Callable[..., Array], dtype: Any) -> Callable[..., Array]:
         return result.astype(dtype or jnp.result_type(*arrays))
 
     whole = jax.jit(run)
-    staged: dict[tuple, Callable[..., Array]] = {}
+    rewritten: dict[tuple, Callable[..., Array]] = {}
 
     @functools.wraps(whole)
     def call(*args: Any) -> Array:
         if any(isinstance(a, jax.core.Tracer) for a in args):
             return whole(*args)
-        key = tuple((type(a), numpy.shape(a), str(getattr(a, "dtype", "")), getattr(a, "weak_type", 0))
-                    for a in args)
-        function = staged.get(key)
+        key = tuple((type(a), numpy.shape(a), str(getattr(a, "dtype", "")),
+                     getattr(a, "weak_type", False)) for a in args)
+        function = rewritten.get(key)
         if function is None:
-            function = staged[key] = _Staged.of(run, args) or whole
+            function = rewritten[key] = _Rewritten.of(run, args) or whole
         return function(*args)
 
     return call
@@ -67,55 +68,68 @@ _EXPENSIVE = frozenset({
     "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "erfc",
     "erf_inv", "lgamma", "digamma", "pow", "sqrt", "rsqrt", "cbrt", "cond", "pjit", "jit",
     "custom_jvp_call", "custom_vjp_call"})
+_WITHIN_ONE = frozenset({"sin", "cos", "tanh", "erf", "logistic"})  # values in [-1, 1]
+_Literal = jax.extend.core.Literal
 
 
-class _Staged:
-    """A function of several outputs as two XLA programs: the first computes the values that
-    the second would otherwise recompute, the second the outputs from them.
+class _Rewritten:
+    """The traced program of a generated function, evaluated again with two changes.
 
-    In one program XLA fuses everything into one loop whose outputs are assembled by a
-    concatenation, and computes each output's operands anew, shared ``tanh`` or ``sin`` calls
-    included: the gradient of a 16-unit ``tanh`` layer in 8 inputs ran 30 to 60 times slower
-    than one output.  The values kept are the expensive ones (``_EXPENSIVE``, or computed from
-    one that is not kept) used more than once.  Both programs evaluate the same traced
-    operations; XLA may round an operation differently in another loop (by an ulp).
+    - Several outputs run as two XLA programs: the first computes the values that the second
+      would otherwise recompute, the second the outputs from them.  In one program XLA fuses
+      everything into one loop whose outputs are assembled by a concatenation, and computes
+      each output's operands anew, shared ``tanh`` or ``sin`` calls included: the gradient of a
+      16-unit ``tanh`` layer in 8 inputs ran 30 to 60 times slower than one output.  The values
+      kept are the expensive ones (``_EXPENSIVE``, or computed from one that is not kept) used
+      more than once.
+    - ``sin`` and ``cos`` of an argument that is itself a ``sin``, ``cos``, ``tanh``, ``erf``
+      or ``sigmoid`` (so in [-1, 1]) are their Taylor polynomials (``_sin_within_one``), which
+      XLA vectorises; its float64 ``sin`` and ``cos`` are one library call per point, several
+      times slower.
+
+    The values agree with the traced body's to an ulp or two (XLA may also round an operation
+    differently in another loop).
     """
 
-    def __init__(self, jaxpr: Any, consts: list, kept: list) -> None:
-        self.jaxpr, self.consts, self.kept = jaxpr, consts, kept
+    def __init__(self, jaxpr: Any, consts: list, kept: list, polynomial: set) -> None:
+        self.jaxpr, self.consts, self.kept, self.polynomial = jaxpr, consts, kept, polynomial
         self.first = jax.jit(self._first)
         self.second = jax.jit(self._second)
 
     @classmethod
-    def of(cls, run: Callable[..., Array], args: tuple) -> "_Staged | None":
-        """The staged form of ``run`` at arguments like ``args``, or None where one program
-        does as well (a single output, or nothing expensive used twice)."""
+    def of(cls, run: Callable[..., Array], args: tuple) -> "_Rewritten | None":
+        """The rewritten form of ``run`` at arguments like ``args``, or None where there is
+        nothing to rewrite."""
         closed = jax.make_jaxpr(run)(*args)
         jaxpr = closed.jaxpr
         shape = jnp.broadcast_shapes(*(numpy.shape(a) for a in args))
-        if len(jaxpr.outvars) != 1 or len(jaxpr.outvars[0].aval.shape) <= len(shape):
-            return None
+        several = (len(jaxpr.outvars) == 1 and len(jaxpr.outvars[0].aval.shape) > len(shape))
         uses: dict[Any, int] = {}
         for eqn in jaxpr.eqns:
             for v in eqn.invars:
-                if not isinstance(v, jax.extend.core.Literal):
+                if not isinstance(v, _Literal):
                     uses[v] = uses.get(v, 0) + 1
         costly: set = set()
         kept: list = []
+        within_one: set = set()
+        polynomial: set = set()
         for eqn in jaxpr.eqns:
-            if eqn.primitive.name in _EXPENSIVE or any(v in costly for v in eqn.invars
-                                                       if not isinstance(v, jax.extend.core.Literal)):
+            name = eqn.primitive.name
+            if name in _WITHIN_ONE or (name == "neg" and eqn.invars[0] in within_one):
+                within_one.update(eqn.outvars)
+            if name in ("sin", "cos") and eqn.invars[0] in within_one and \
+                    jnp.issubdtype(eqn.invars[0].aval.dtype, jnp.floating):
+                polynomial.update(eqn.outvars)
+            if several and (name in _EXPENSIVE or any(
+                    v in costly for v in eqn.invars if not isinstance(v, _Literal))):
                 for v in eqn.outvars:
-                    if uses.get(v, 0) > 1:
-                        kept.append(v)
-                    else:
-                        costly.add(v)
-        if not kept:
+                    (kept.append if uses.get(v, 0) > 1 else costly.add)(v)
+        if not kept and not polynomial:
             return None
-        return cls(jaxpr, closed.consts, kept)
+        return cls(jaxpr, closed.consts, kept, polynomial)
 
     def __call__(self, *args: Any) -> Array:
-        return self.second(args, self.first(args))
+        return self.second(args, self.first(args) if self.kept else [])
 
     def _first(self, args: tuple) -> list:
         return self._evaluate(args, {}, self.kept)
@@ -127,16 +141,44 @@ class _Staged:
         env = {**dict(zip(self.jaxpr.constvars, self.consts)),
                **dict(zip(self.jaxpr.invars, args)), **env}
         missing = [v for v in wanted if v not in env]
-        read = lambda v: v.val if isinstance(v, jax.extend.core.Literal) else env[v]  # noqa: E731
+        read = lambda v: v.val if isinstance(v, _Literal) else env[v]  # noqa: E731
         for eqn in self.jaxpr.eqns:
             if not missing:
                 break
             if all(v in env for v in eqn.outvars):
                 continue
-            out = _bind(eqn, list(map(read, eqn.invars)))
+            values = list(map(read, eqn.invars))
+            if eqn.outvars[0] in self.polynomial:
+                function = _sin_within_one if eqn.primitive.name == "sin" else _cos_within_one
+                out = function(values[0]).astype(eqn.outvars[0].aval.dtype)
+            else:
+                out = _bind(eqn, values)
             env.update(zip(eqn.outvars, out if eqn.primitive.multiple_results else [out]))
             missing = [v for v in missing if v not in env]
         return [read(v) for v in wanted]
+
+
+# Taylor coefficients 1/n! with alternating signs: on [-1, 1] the first term left out is below
+# 1/23! < 4e-23, far under float64 rounding.
+_SIN_TERMS = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(11))
+_COS_TERMS = tuple((-1) ** k / math.factorial(2 * k) for k in range(11))
+
+
+def _horner(terms: tuple, z: Array) -> Array:
+    total = terms[-1]
+    for c in reversed(terms[:-1]):
+        total = total * z + c
+    return total
+
+
+def _sin_within_one(x: Array) -> Array:
+    """``sin(x)`` for ``|x| <= 1`` (NaN stays NaN, -0.0 stays -0.0)."""
+    return x * _horner(_SIN_TERMS, x * x)
+
+
+def _cos_within_one(x: Array) -> Array:
+    """``cos(x)`` for ``|x| <= 1``."""
+    return _horner(_COS_TERMS, x * x)
 
 
 def _bind(eqn: Any, values: list) -> Any:

@@ -204,9 +204,9 @@ def test_outputs_sharing_expensive_values_are_computed_in_two_stages_with_the_sa
                                     rel_tol=1e-12, abs_tol=1e-13)
     body = f.pure_body("symcalc.jax_runtime")
     run = lambda *a: body(*a, np.broadcast_shapes(*(np.shape(c) for c in a)))  # noqa: E731
-    assert jax_runtime._Staged.of(run, tuple(columns)) is not None  # tanh(...) is kept
+    assert jax_runtime._Rewritten.of(run, tuple(columns)) is not None  # tanh(...) is kept
     one = sc.lambdify(LAYER, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
-    assert jax_runtime._Staged.of(lambda *a: one(*a, (9,)), tuple(columns)) is None
+    assert jax_runtime._Rewritten.of(lambda *a: one(*a, (9,)), tuple(columns)) is None
 
 
 def test_a_staged_function_composes_with_jax_transformations():
@@ -219,3 +219,37 @@ def test_a_staged_function_composes_with_jax_transformations():
     mapped = jax.vmap(gradient, in_axes=(0, None, None))(xs, -0.7, 1.1)
     np.testing.assert_allclose(np.asarray(mapped).T, gradient(np.asarray(xs), -0.7, 1.1),
                                rtol=1e-14)
+
+
+def test_sin_and_cos_polynomials_within_one_are_correctly_rounded_to_an_ulp_or_two():
+    import mpmath
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.uniform(-1, 1, 2000), [1.0, -1.0, 0.5, 1e-300, 5e-324, 1e-8, 0.0]])
+    for function, exact in ((jax_runtime._sin_within_one, mpmath.sin),
+                            (jax_runtime._cos_within_one, mpmath.cos)):
+        got = np.asarray(jax.jit(function)(x))
+        want = np.array([float(exact(mpmath.mpf(float(v)))) for v in x])
+        assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), function.__name__
+    assert math.copysign(1.0, float(jax_runtime._sin_within_one(jnp.float64(-0.0)))) == -1.0
+    assert math.isnan(float(jax_runtime._cos_within_one(jnp.float64(math.nan))))
+
+
+def test_nested_sines_use_the_polynomials_only_where_the_argument_is_within_one():
+    text = "sin(sin(sin(x))) + cos(3*tanh(y)) + cos(sigmoid(z) - sin(x))"
+    exprs = [sc.parse(text)] + list(sc.grad(text, VARIABLES)) + [sc.diff(text, "x", 3)]
+    columns = [np.array([0.3, -2.5, 1e6, 40.0, -0.0]), np.array([1.0, -3.0, 0.2, 5.0, 0.0]),
+               np.array([-0.4, 2.0, 7.0, -30.0, 1e-9])]
+    f = sc.lambdify(exprs, VARIABLES, backend="jax")
+    got = np.asarray(f(*columns))
+    np.testing.assert_allclose(got, sc.lambdify(exprs, VARIABLES)(*columns), rtol=1e-13,
+                               atol=1e-15)
+    for j, expr in enumerate(exprs):
+        for k in range(5):
+            want = float(value(expr, {v: columns[i][k] for i, v in enumerate(VARIABLES)}))
+            assert math.isclose(got[j, k], want, rel_tol=1e-12, abs_tol=1e-14), (expr, k)
+    body = sc.lambdify(text, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    rewritten = jax_runtime._Rewritten.of(lambda *a: body(*a, (5,)), tuple(columns))
+    # sin(sin(x)) and sin(sin(sin(x))) become polynomials; sin(x), cos(3*tanh(y)) and
+    # cos(sigmoid(z) - sin(x)) keep the library call
+    assert rewritten is not None and len(rewritten.polynomial) == 2
