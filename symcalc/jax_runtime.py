@@ -3,7 +3,9 @@ forms, so one printed pure body (``function_body(..., plan=False)``) runs under 
 ``np`` and to the helpers by name, and here ``np`` is ``jax.numpy``.
 
 ``jit`` wraps such a body in ``jax.jit``; the result composes with ``jax.grad`` and
-``jax.vmap``.  Imported only when JAX is asked for (``backend="jax"``, or JAX arrays given to a
+``jax.vmap``.  Called on arrays, it runs the traced body rewritten for XLA's CPU code
+(``_Rewritten``: shared values of several outputs computed once, ``sin`` and ``cos`` within
+[-1, 1] as polynomials).  Imported only when JAX is asked for (``backend="jax"``, or JAX arrays given to a
 generated function).
 """
 
@@ -82,8 +84,8 @@ class _Rewritten:
       16-unit ``tanh`` layer in 8 inputs ran 30 to 60 times slower than one output.  The values
       kept are the expensive ones (``_EXPENSIVE``, or computed from one that is not kept) used
       more than once.
-    - ``sin`` and ``cos`` of an argument that is itself a ``sin``, ``cos``, ``tanh``, ``erf``
-      or ``sigmoid`` (so in [-1, 1]) are their Taylor polynomials (``_sin_within_one``), which
+    - ``sin`` and ``cos`` of an argument that is itself a ``sin``, ``cos``, ``tanh`` or ``erf``
+      (or minus one; so in [-1, 1]) are their Taylor polynomials (``_sin_within_one``), which
       XLA vectorises; its float64 ``sin`` and ``cos`` are one library call per point, several
       times slower.
 
@@ -115,10 +117,12 @@ class _Rewritten:
         polynomial: set = set()
         for eqn in jaxpr.eqns:
             name = eqn.primitive.name
-            if name in _WITHIN_ONE or (name == "neg" and eqn.invars[0] in within_one):
+            first = eqn.invars[0] if eqn.invars and not isinstance(eqn.invars[0], _Literal) \
+                else None
+            if name in _WITHIN_ONE or (name == "neg" and first in within_one):
                 within_one.update(eqn.outvars)
-            if name in ("sin", "cos") and eqn.invars[0] in within_one and \
-                    jnp.issubdtype(eqn.invars[0].aval.dtype, jnp.floating):
+            if name in ("sin", "cos") and first in within_one and \
+                    jnp.issubdtype(first.aval.dtype, jnp.floating):
                 polynomial.update(eqn.outvars)
             if several and (name in _EXPENSIVE or any(
                     v in costly for v in eqn.invars if not isinstance(v, _Literal))):
