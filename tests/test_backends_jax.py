@@ -140,3 +140,116 @@ def test_packed_jax_function_and_its_gradient():
 def test_a_wrong_number_of_arguments_is_a_type_error():
     with pytest.raises(sc.SymcalcTypeError, match=r"takes 3 arguments \(x, y, z\), not 2"):
         compiled("x*y*z")(1.0, 2.0)
+
+
+MANY = "a b c d u v w t"
+SPREADS = {"moderate": 0.0, "overflowing": 1000.0, "underflowing": -1000.0}
+
+
+@pytest.mark.parametrize("offset", SPREADS.values(), ids=list(SPREADS))
+def test_logsumexp_of_many_arguments_and_its_gradient_match_numpy_and_mpmath(offset):
+    # one batch takes the plain sum, the others the shifted one (offset: at every point, or mixed)
+    rng = np.random.default_rng(3)
+    columns = [rng.uniform(-2, 2, 5) + offset for _ in MANY.split()]
+    columns[0][1] += 2000.0  # one point overflows in every batch: the batch takes the shifted sum
+    mixed = [c.copy() for c in columns]
+    mixed[0][1] -= 2000.0  # as columns, but no point overflows
+    text = "logsumexp(a, b, c, d, u, v, w, t) + logsumexp(a, 2)"
+    gradient = sc.grad(text, MANY)
+    exprs = [sc.parse(text)] + list(gradient)
+    jax_fn, numpy_fn = (sc.lambdify(exprs, MANY, backend=b) for b in ("jax", "numpy"))
+    for cols in (columns, mixed):
+        got = np.asarray(jax_fn(*cols))
+        np.testing.assert_allclose(got, numpy_fn(*cols), rtol=1e-13)
+        for j, expr in enumerate(exprs):
+            for k in range(5):
+                want = value(expr, {v: cols[i][k] for i, v in enumerate(MANY.split())})
+                assert math.isclose(got[j, k], float(want), rel_tol=1e-12, abs_tol=1e-300)
+    f = compiled(text, MANY)
+    point = [c[1] for c in columns]
+    autodiff = np.array(jax.grad(f, argnums=tuple(range(8)))(*point))
+    np.testing.assert_allclose(autodiff, sc.lambdify(gradient, MANY)(*point), rtol=1e-13)
+    summed = jax.grad(lambda *cols: jnp.sum(jax.vmap(f)(*cols)), argnums=0)(*columns)
+    assert np.all(np.isfinite(summed))
+
+
+def test_the_maximum_of_many_arguments_is_not_recomputed_for_each_output():
+    names = " ".join(f"x{k}" for k in range(12))
+    gradient = sc.lambdify(sc.grad(f"logsumexp({names.replace(' ', ', ')})", names), names,
+                           backend="jax")
+    columns = [jnp.linspace(-1.0, 1.0, 7) + k for k in range(12)]
+    hlo = jax.jit(gradient).lower(*columns).compile().as_text()
+    assert hlo.count(" maximum(") <= 11  # one chain of maxima; it was 11 per output
+
+
+LAYER = "(0.5*tanh(x - 2*y) - 1.5*tanh(y*z + 0.25) + tanh(x + z)^2 - 0.5)^2"
+
+
+def test_outputs_sharing_expensive_values_are_computed_in_two_stages_with_the_same_values():
+    gradient = sc.grad(LAYER, VARIABLES)
+    hessian = sc.hessian(LAYER, VARIABLES)
+    rng = np.random.default_rng(5)
+    columns = [rng.uniform(-2, 2, 9) for _ in VARIABLES]
+    for result in (gradient, hessian):
+        f = sc.lambdify(result, VARIABLES, backend="jax")
+        got = np.asarray(f(*columns))
+        np.testing.assert_allclose(got, sc.lambdify(result, VARIABLES)(*columns), rtol=1e-13,
+                                   atol=1e-15)
+        np.testing.assert_allclose(got, np.asarray(jax.jit(f)(*columns)), rtol=1e-14, atol=1e-15)
+        flat = np.asarray(result, dtype=object).ravel()
+        for k in (0, 4, 8):
+            point = {v: columns[i][k] for i, v in enumerate(VARIABLES)}
+            for j, entry in enumerate(flat):
+                assert math.isclose(got.reshape(len(flat), -1)[j, k], float(value(entry, point)),
+                                    rel_tol=1e-12, abs_tol=1e-13)
+    body = f.pure_body("symcalc.jax_runtime")
+    run = lambda *a: body(*a, np.broadcast_shapes(*(np.shape(c) for c in a)))  # noqa: E731
+    assert jax_runtime._Rewritten.of(run, tuple(columns)) is not None  # tanh(...) is kept
+    one = sc.lambdify(LAYER, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    assert jax_runtime._Rewritten.of(lambda *a: one(*a, (9,)), tuple(columns)) is None
+
+
+def test_a_staged_function_composes_with_jax_transformations():
+    gradient = sc.lambdify(sc.grad(LAYER, VARIABLES), VARIABLES, backend="jax")
+    point = (0.3, -0.7, 1.1)
+    hessian = jax.jacfwd(lambda *p: gradient(*p), argnums=(0, 1, 2))(*point)
+    want = sc.lambdify(sc.hessian(LAYER, VARIABLES), VARIABLES)(*point)
+    np.testing.assert_allclose(np.array(hessian), want, rtol=1e-12, atol=1e-14)
+    xs = jnp.linspace(-1, 1, 4)
+    mapped = jax.vmap(gradient, in_axes=(0, None, None))(xs, -0.7, 1.1)
+    np.testing.assert_allclose(np.asarray(mapped).T, gradient(np.asarray(xs), -0.7, 1.1),
+                               rtol=1e-14)
+
+
+def test_sin_and_cos_polynomials_within_one_are_correctly_rounded_to_an_ulp_or_two():
+    import mpmath
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.uniform(-1, 1, 2000), [1.0, -1.0, 0.5, 1e-300, 5e-324, 1e-8, 0.0]])
+    for function, exact in ((jax_runtime._sin_within_one, mpmath.sin),
+                            (jax_runtime._cos_within_one, mpmath.cos)):
+        got = np.asarray(jax.jit(function)(x))
+        want = np.array([float(exact(mpmath.mpf(float(v)))) for v in x])
+        assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), function.__name__
+    assert math.copysign(1.0, float(jax_runtime._sin_within_one(jnp.float64(-0.0)))) == -1.0
+    assert math.isnan(float(jax_runtime._cos_within_one(jnp.float64(math.nan))))
+
+
+def test_nested_sines_use_the_polynomials_only_where_the_argument_is_within_one():
+    text = "sin(sin(sin(x))) + cos(3*tanh(y)) + cos(sigmoid(z) - sin(x))"
+    exprs = [sc.parse(text)] + list(sc.grad(text, VARIABLES)) + [sc.diff(text, "x", 3)]
+    columns = [np.array([0.3, -2.5, 1e6, 40.0, -0.0]), np.array([1.0, -3.0, 0.2, 5.0, 0.0]),
+               np.array([-0.4, 2.0, 7.0, -30.0, 1e-9])]
+    f = sc.lambdify(exprs, VARIABLES, backend="jax")
+    got = np.asarray(f(*columns))
+    np.testing.assert_allclose(got, sc.lambdify(exprs, VARIABLES)(*columns), rtol=1e-13,
+                               atol=1e-15)
+    for j, expr in enumerate(exprs):
+        for k in range(5):
+            want = float(value(expr, {v: columns[i][k] for i, v in enumerate(VARIABLES)}))
+            assert math.isclose(got[j, k], want, rel_tol=1e-12, abs_tol=1e-14), (expr, k)
+    body = sc.lambdify(text, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    rewritten = jax_runtime._Rewritten.of(lambda *a: body(*a, (5,)), tuple(columns))
+    # sin(sin(x)) and sin(sin(sin(x))) become polynomials; sin(x), cos(3*tanh(y)) and
+    # cos(sigmoid(z) - sin(x)) keep the library call
+    assert rewritten is not None and len(rewritten.polynomial) == 2
