@@ -331,7 +331,8 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     the broadcast shape of the arguments, ending with a ``return``.
 
     ``plan=True``: the body for NumPy arrays, which frees each temporary after its last use,
-    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``).
+    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``),
+    or into the array ``_out`` its caller passes.
     ``plan=False``: pure assignments only, the outputs put together by ``_rt.assemble`` (by
     stacking, which NumPy dispatches to Dask or CuPy); it runs on Python floats, on arrays that
     cannot be written in place, and, with ``np`` bound to ``jax.numpy``, under JAX.
@@ -352,7 +353,10 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         body = []
         if prog.shape:
             zeros = ZERO in prog.roots
-            body.append(f"_out = np.{'zeros' if zeros else 'empty'}({prog.shape!r} + _shape)")
+            # a caller computing a long call block by block passes the block's slice of the
+            # whole output (zero where this body writes nothing)
+            body += ["if _out is None:",
+                     f"    _out = np.{'zeros' if zeros else 'empty'}({prog.shape!r} + _shape)"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]
         body += planned_body(printer.assignments, outputs, list(parameters.values()))

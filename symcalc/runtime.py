@@ -105,15 +105,27 @@ BLOCK = 1 << 14
 
 def in_blocks(arrays: Callable[..., Array], values: Sequence[Array], shape: tuple[int, ...]) -> Array:
     """``arrays(*values, shape)`` computed block by block along the last axis (every value has
-    ``shape``): elementwise code gives the same numbers, and its temporaries stay small."""
+    ``shape``): elementwise code gives the same numbers, and its temporaries stay small.
+
+    ``arrays(*block, block_shape, out)`` writes a block's outputs straight into ``out``, that
+    block's slice of the whole result, and returns it; a result that is another array (a single
+    output) is copied in.  The result is allocated zeroed, as fresh memory from the system
+    already is, for a body that leaves its zero rows unwritten.
+    """
     n, outer = shape[-1], shape[:-1]
     out = None
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
-        part = arrays(*(v[..., start:stop] for v in values), outer + (stop - start,))
+        block = [v[..., start:stop] for v in values]
         if out is None:
-            out = np.empty(np.shape(part)[:-1] + (n,))
-        out[..., start:stop] = part
+            part = arrays(*block, outer + (stop - start,))
+            out = np.zeros(np.shape(part)[:-1] + (n,))
+            out[..., start:stop] = part
+            continue
+        target = out[..., start:stop]
+        part = arrays(*block, outer + (stop - start,), target)
+        if part is not target:
+            target[...] = part
     return out
 
 

@@ -311,3 +311,44 @@ def test_a_long_call_runs_in_blocks_of_bounded_memory():
     output = result.nbytes
     assert peak <= output + 12 * 30 * runtime.BLOCK * 8 + 2 ** 20  # the output, a block's worth
     np.testing.assert_allclose(result[:, -1], gradient(*(float(c[-1]) for c in columns)), rtol=1e-14)
+
+
+def test_a_long_call_writes_each_block_into_its_slice_of_the_result(monkeypatch):
+    from symcalc import runtime
+
+    x, y = sc.symbols("x y")
+    f = sc.parse("x^3*y + sin(x*y)")
+    hessian = sc.hessian(f, ["x", "y"])
+    outputs = [list(hessian[0]) + [0], list(hessian[1]) + [sc.cos(x) - y]]
+    compiled = sc.lambdify(outputs, ["x", "y"])
+    _, planned = bodies(compiled)
+    given_out = []
+
+    def spy(*args):
+        given_out.append(args[-1] if len(args) == 4 else None)
+        return planned(*args)
+
+    monkeypatch.setattr(runtime, "BLOCK", 16)
+    xs, ys = np.linspace(-2, 2, 100), np.linspace(3, -1, 100)
+    result = runtime.in_blocks(spy, [xs, ys], xs.shape)
+    assert len(given_out) == 7 and given_out[0] is None  # the first block sizes the result
+    for out in given_out[1:]:
+        assert out.shape == (2, 3, 16) or out.shape == (2, 3, 4)
+        assert np.shares_memory(out, result)
+    for k in (0, 17, 50, 99):
+        want = [[float(exact_value(e, {"x": xs[k], "y": ys[k]})) for e in row] for row in outputs]
+        np.testing.assert_allclose(result[..., k], want, rtol=1e-13, atol=1e-13)
+    assert not result[0, 2].any()  # the zero row, never written, is zero in every block
+
+
+def test_a_single_output_in_blocks_equals_the_exact_values(monkeypatch):
+    from symcalc import runtime
+
+    f = sc.lambdify("exp(x)*y - log(1 + y^2)", ["x", "y"])
+    monkeypatch.setattr(runtime, "BLOCK", 16)
+    xs, ys = np.linspace(-2, 2, 100), np.linspace(3, -1, 100)
+    result = f(xs, ys)
+    assert result.shape == (100,)
+    for k in (0, 16, 33, 99):
+        want = float(exact_value(sc.parse("exp(x)*y - log(1 + y^2)"), {"x": xs[k], "y": ys[k]}))
+        assert result[k] == pytest.approx(want, rel=1e-13)
