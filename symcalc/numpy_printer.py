@@ -352,11 +352,14 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     if plan:
         body = []
         if prog.shape:
-            zeros = ZERO in prog.roots
+            zero_rows = sum(root is ZERO for root in prog.roots)
+            # mostly zero rows (a Hessian of a sum of terms in few variables): memory the system
+            # maps only where rows are written
+            allocate = ("_rt.sparse_zeros" if 3 * zero_rows > 2 * len(prog.roots)
+                        else "np.zeros" if zero_rows else "np.empty")
             # a caller computing a long call block by block passes the block's slice of the
             # whole output (zero where this body writes nothing)
-            body += ["if _out is None:",
-                     f"    _out = np.{'zeros' if zeros else 'empty'}({prog.shape!r} + _shape)"]
+            body += ["if _out is None:", f"    _out = {allocate}({prog.shape!r} + _shape)"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]
         body += planned_body(printer.assignments, outputs, list(parameters.values()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import mmap
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -154,6 +155,31 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
     if not shape:
         return float(value)
     return np.zeros(shape) + value
+
+
+# NumPy asks the system for huge pages (2 MiB, cleared whole when first written) for arrays of
+# at least 4 MiB.
+_HUGE_PAGE = 1 << 21
+_HUGE_PAGES_FROM = 1 << 22
+
+
+def sparse_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """``np.zeros(shape)`` for an output most of whose rows (its slices ``out[i, ..., :]``) stay
+    zero.
+
+    A large one is mapped without huge pages, so the system clears and maps only the 4 KiB
+    pages of the rows written, not the 2 MiB around each: for a Hessian with a few nonzero
+    rows, most of the cost of the call.  Smaller arrays, rows of 2 MiB or more (which fill huge
+    pages of their own), and systems without private anonymous maps take ``np.zeros``.
+    """
+    nbytes = 8 * math.prod(shape)
+    if (nbytes < _HUGE_PAGES_FROM or 8 * shape[-1] >= _HUGE_PAGE
+            or not hasattr(mmap, "MAP_PRIVATE")):
+        return np.zeros(shape)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # when the system gives huge pages unasked
+        memory.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(memory, dtype=float).reshape(shape)  # the array keeps the map alive
 
 
 _NUMBER_TYPES = frozenset({float, int, bool, complex})

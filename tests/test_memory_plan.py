@@ -352,3 +352,34 @@ def test_a_single_output_in_blocks_equals_the_exact_values(monkeypatch):
     for k in (0, 16, 33, 99):
         want = float(exact_value(sc.parse("exp(x)*y - log(1 + y^2)"), {"x": xs[k], "y": ys[k]}))
         assert result[k] == pytest.approx(want, rel=1e-13)
+
+
+def test_a_mostly_zero_output_is_mapped_page_by_page_and_exact():
+    from symcalc import runtime
+
+    names = [f"x{k}" for k in range(12)]
+    f = " + ".join(f"{a}^2*{b}" for a, b in zip(names, names[1:]))
+    hessian = sc.hessian(f, names)
+    compiled = sc.lambdify(hessian, names)
+    planned = compiled.source[compiled.source.index("def _f_arrays"):]
+    assert "sparse_zeros((12, 12) + _shape)" in planned  # 110 of the 144 rows are zero
+    n = 4000  # 4.6 MB: above the size from which NumPy asks for huge pages
+    columns = [np.linspace(-1, 1, n) * (1 + k / 10) for k in range(12)]
+    result = compiled(*columns)
+    assert type(result) is np.ndarray and result.shape == (12, 12, n) and result.flags.writeable
+    for k in (0, 1234, n - 1):
+        point = {name: columns[i][k] for i, name in enumerate(names)}
+        want = [[float(exact_value(e, point)) for e in row] for row in hessian]
+        np.testing.assert_allclose(result[..., k], want, rtol=1e-14, atol=0)
+    result[3, 7] = 2.0  # a zero row is ordinary memory
+    assert result[3, 7].sum() == 2.0 * n
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (60, 60, 300), (3, 300000), (2, 2, 5000)])
+def test_sparse_zeros_are_zeros(shape):
+    from symcalc import runtime
+
+    zeros = runtime.sparse_zeros(shape)
+    assert zeros.shape == shape and zeros.dtype == np.float64 and not zeros.any()
+    zeros.reshape(-1)[-1] = 1.0  # a view: the array is contiguous
+    assert zeros.sum() == 1.0
