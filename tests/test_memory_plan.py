@@ -383,3 +383,26 @@ def test_sparse_zeros_are_zeros(shape):
     assert zeros.shape == shape and zeros.dtype == np.float64 and not zeros.any()
     zeros.reshape(-1)[-1] = 1.0  # a view: the array is contiguous
     assert zeros.sum() == 1.0
+
+
+def test_temporaries_read_once_are_made_where_they_are_read():
+    # sum_k v_k*tanh(linear form k): the printer names each tanh argument; the planned body
+    # computes each where the sum reads it, so the sixteen are never alive together
+    rng = np.random.default_rng(3)
+    names = [f"x{i}" for i in range(8)]
+    units = []
+    for row in np.round(rng.uniform(-1, 1, (16, 10)), 2):
+        linear = " + ".join(f"({w})*{x}" for w, x in zip(row[2:], names))
+        units.append(f"({row[0]})*tanh({linear} + ({row[1]}))")
+    text = f"({' + '.join(units)} - 0.5)^2"
+    f = sc.lambdify(text, names)
+    planned = f.source[f.source.index("def _f_arrays"):f.source.index("def f(")]
+    pure = f.source[f.source.index("def _f_body"):f.source.index("def _f_arrays")]
+    assert len(re.findall(r"_t\d+ = ", pure)) >= 10 and len(re.findall(r"_t\d+ = ", planned)) <= 2
+    n = 20_000
+    columns = [np.linspace(-2, 2, n) * np.cos(k) for k in range(8)]
+    assert peak_bytes(lambda: f(*columns)) <= 6 * 8 * n  # not sixteen arrays
+    expr = sc.parse(text)
+    for k in (0, 777, n - 1):
+        want = float(exact_value(expr, dict(zip(names, (c[k] for c in columns)))))
+        assert f(*columns)[k] == pytest.approx(want, rel=1e-13)
