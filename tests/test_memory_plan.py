@@ -406,3 +406,23 @@ def test_temporaries_read_once_are_made_where_they_are_read():
     for k in (0, 777, n - 1):
         want = float(exact_value(expr, dict(zip(names, (c[k] for c in columns)))))
         assert f(*columns)[k] == pytest.approx(want, rel=1e-13)
+
+
+def test_arrays_of_every_layout_give_the_same_values():
+    # float64 arrays of one shape take the planned body at once; any other mix goes through
+    # prepare (conversion, broadcasting): the numbers are the same either way
+    f = sc.lambdify(["x*y^2 - sin(x)", "exp(y)/(1 + x^2)"], ["x", "y"])
+    xs, ys = np.array([0.5, -1.25, 2.0]), np.array([1.5, 0.75, -2.5])
+    want = np.array([[float(exact_value(sc.parse(e), {"x": a, "y": b}))
+                      for a, b in zip(xs, ys)] for e in ("x*y^2 - sin(x)", "exp(y)/(1 + x^2)")])
+    for x, y in [(xs, ys), (xs.astype(">f8"), ys), (xs, ys.astype(np.float32).astype(float)),
+                 (np.array([1, 2, 3]), ys), (xs[:, None], ys[None, :])]:
+        got = f(x, y)
+        if got.ndim == 3:  # broadcast (3, 1) with (1, 3): the diagonal is the points
+            got = got[:, np.arange(3), np.arange(3)]
+        xv = np.asarray(x, dtype=float).ravel()
+        expect = np.array([[float(exact_value(sc.parse(e), {"x": a, "y": b}))
+                            for a, b in zip(xv, np.asarray(y, float).ravel())]
+                           for e in ("x*y^2 - sin(x)", "exp(y)/(1 + x^2)")])
+        np.testing.assert_allclose(got, expect, rtol=1e-14)
+    np.testing.assert_allclose(f(xs, ys), want, rtol=1e-14)
