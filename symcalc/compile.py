@@ -291,7 +291,7 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
         head = f"({args}{', ' if args else ''}_shape):"
         lines = [f"def {inner}{head}"] + ["    " + line for line in _body(prog, plan=False)]
         if args:  # the memory-planned body, for array arguments
-            lines += ["", "", f"def {arrays}{head}"]
+            lines += ["", "", f"def {arrays}({args}, _shape, _out=None):"]
             lines += ["    " + line for line in _body(prog, plan=True)]
         lines += ["", "", f"def {name}({args}):"]
         if args:

@@ -5,6 +5,8 @@ The printer (``symcalc.numpy_printer``) gives the temporaries ``_tN = text`` in 
 text of each output.  Here, where the last operation of a text is an arithmetic operator or a
 NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``):
 
+- a temporary read once and computed from the parameters alone is written into the statement
+  that reads it, so a statement gathering many is not preceded by all of them at once;
 - each output row is computed as soon as its operands are (rather than all at the end), straight
   into ``_out[i]`` (``np.add(a * b, c, out=_out[i])``), or else assigned into the row;
 - a temporary whose last use is an output row is computed in that row, and the row's own
@@ -98,6 +100,7 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
     """The planned statements for the temporaries ``assignments`` (name, text) and the outputs
     (target, text): targets are output rows ``_out[i, j]``, or one ``"return"`` (whose text is
     the whole return expression).  The caller allocates ``_out`` first and returns it after."""
+    assignments, outputs = _inline_single_use(assignments, outputs)
     sequence = _schedule(assignments, outputs)
     last = {}
     for k, statement in enumerate(sequence):
@@ -146,6 +149,31 @@ def planned_body(assignments: Sequence[tuple[str, str]], outputs: Sequence[tuple
             if dead:
                 lines.append(f"del {', '.join(dict.fromkeys(dead))}")
     return lines
+
+
+def _inline_single_use(assignments: Sequence[tuple[str, str]],
+                       outputs: Sequence[tuple[str, str]]) -> tuple[list, list]:
+    """The temporaries read once and computed from the parameters alone, written (in
+    parentheses: the same operations in the same order, so the same numbers) into the statement
+    that reads them.
+
+    A statement gathering many of them (the hidden units of a network) would otherwise find them
+    all alive at once; C's allocator gives memory freed above its top 128 KiB back to the system
+    at once, so the next call would pay a page fault per 4 KiB to take it back.  Inline, each
+    is made just before it is used, from memory just freed."""
+    uses: dict[str, int] = {}
+    for _, text in [*assignments, *outputs]:
+        for temp in _TEMP.findall(text):
+            uses[temp] = uses.get(temp, 0) + 1
+    # one level only: the printer's bound on nesting at most doubles
+    inlined = {name: f"({text})" for name, text in assignments
+               if uses.get(name) == 1 and not _TEMP.search(text)}
+
+    def substituted(text: str) -> str:
+        return _TEMP.sub(lambda m: inlined.get(m.group(), m.group()), text)
+
+    return ([(name, substituted(text)) for name, text in assignments if name not in inlined],
+            [(target, substituted(text)) for target, text in outputs])
 
 
 def _fresh(text: str) -> bool:

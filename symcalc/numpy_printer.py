@@ -362,7 +362,8 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     the broadcast shape of the arguments, ending with a ``return``.
 
     ``plan=True``: the body for NumPy arrays, which frees each temporary after its last use,
-    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``).
+    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``),
+    or into the array ``_out`` its caller passes.
     ``plan=False``: pure assignments only, the outputs put together by ``_rt.assemble`` (by
     stacking, which NumPy dispatches to Dask or CuPy); it runs on Python floats, on arrays that
     cannot be written in place, and, with ``np`` bound to ``jax.numpy``, under JAX.
@@ -380,8 +381,14 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     if plan:
         body = []
         if prog.shape:
-            zeros = ZERO in prog.roots
-            body.append(f"_out = np.{'zeros' if zeros else 'empty'}({prog.shape!r} + _shape)")
+            zero_rows = sum(root is ZERO for root in prog.roots)
+            # mostly zero rows (a Hessian of a sum of terms in few variables): memory the system
+            # maps only where rows are written
+            allocate = ("_rt.sparse_zeros" if 3 * zero_rows > 2 * len(prog.roots)
+                        else "np.zeros" if zero_rows else "np.empty")
+            # a caller computing a long call block by block passes the block's slice of the
+            # whole output (zero where this body writes nothing)
+            body += ["if _out is None:", f"    _out = {allocate}({prog.shape!r} + _shape)"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]
         body += planned_body(printer.assignments, outputs, list(parameters.values()))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import math
+import mmap
+import operator
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -76,6 +78,11 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
     """
     if _all_floats(map(type, args)):  # the single-point fast path of prepare, inlined
         values, shape = args, ()
+    elif _all_arrays(map(type, args)) and _one_layout(args):  # what prepare takes as it is
+        shape = args[0].shape
+        if shape[-1] >= 2 * BLOCK:
+            return in_blocks(arrays, args, shape)
+        return arrays(*args, shape)
     else:
         try:
             values, shape = prepare(*args)
@@ -98,6 +105,18 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
 
 
 _all_arrays = {np.ndarray}.issuperset
+_dtype_of = operator.attrgetter("dtype")
+_shape_of = operator.attrgetter("shape")
+
+
+def _one_layout(arrays: Sequence[np.ndarray]) -> bool:
+    """Whether the arrays are float64 and of one shape of at least one dimension (checked in C,
+    which for tens of arguments costs a fraction of checking them one by one)."""
+    dtypes = set(map(_dtype_of, arrays))
+    if len(dtypes) != 1 or dtypes.pop() is not _FLOAT64:
+        return False
+    shapes = set(map(_shape_of, arrays))
+    return len(shapes) == 1 and len(shapes.pop()) > 0
 
 # Points per block of a long call: a block's temporaries stay in the processor's cache.
 BLOCK = 1 << 14
@@ -105,15 +124,27 @@ BLOCK = 1 << 14
 
 def in_blocks(arrays: Callable[..., Array], values: Sequence[Array], shape: tuple[int, ...]) -> Array:
     """``arrays(*values, shape)`` computed block by block along the last axis (every value has
-    ``shape``): elementwise code gives the same numbers, and its temporaries stay small."""
+    ``shape``): elementwise code gives the same numbers, and its temporaries stay small.
+
+    ``arrays(*block, block_shape, out)`` writes a block's outputs straight into ``out``, that
+    block's slice of the whole result, and returns it; a result that is another array (a single
+    output) is copied in.  The result is allocated zeroed, as fresh memory from the system
+    already is, for a body that leaves its zero rows unwritten.
+    """
     n, outer = shape[-1], shape[:-1]
     out = None
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
-        part = arrays(*(v[..., start:stop] for v in values), outer + (stop - start,))
+        block = [v[..., start:stop] for v in values]
         if out is None:
-            out = np.empty(np.shape(part)[:-1] + (n,))
-        out[..., start:stop] = part
+            part = arrays(*block, outer + (stop - start,))
+            out = np.zeros(np.shape(part)[:-1] + (n,))
+            out[..., start:stop] = part
+            continue
+        target = out[..., start:stop]
+        part = arrays(*block, outer + (stop - start,), target)
+        if part is not target:
+            target[...] = part
     return out
 
 
@@ -142,6 +173,31 @@ def filled(shape: tuple[int, ...], value: Array) -> Array:
     if not shape:
         return float(value)
     return np.zeros(shape) + value
+
+
+# NumPy asks the system for huge pages (2 MiB, cleared whole when first written) for arrays of
+# at least 4 MiB.
+_HUGE_PAGE = 1 << 21
+_HUGE_PAGES_FROM = 1 << 22
+
+
+def sparse_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """``np.zeros(shape)`` for an output most of whose rows (its slices ``out[i, ..., :]``) stay
+    zero.
+
+    A large one is mapped without huge pages, so the system clears and maps only the 4 KiB
+    pages of the rows written, not the 2 MiB around each: for a Hessian with a few nonzero
+    rows, most of the cost of the call.  Smaller arrays, rows of 2 MiB or more (which fill huge
+    pages of their own), and systems without private anonymous maps take ``np.zeros``.
+    """
+    nbytes = 8 * math.prod(shape)
+    if (nbytes < _HUGE_PAGES_FROM or 8 * shape[-1] >= _HUGE_PAGE
+            or not hasattr(mmap, "MAP_PRIVATE")):
+        return np.zeros(shape)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # when the system gives huge pages unasked
+        memory.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(memory, dtype=float).reshape(shape)  # the array keeps the map alive
 
 
 _NUMBER_TYPES = frozenset({float, int, bool, complex})

@@ -311,3 +311,118 @@ def test_a_long_call_runs_in_blocks_of_bounded_memory():
     output = result.nbytes
     assert peak <= output + 12 * 30 * runtime.BLOCK * 8 + 2 ** 20  # the output, a block's worth
     np.testing.assert_allclose(result[:, -1], gradient(*(float(c[-1]) for c in columns)), rtol=1e-14)
+
+
+def test_a_long_call_writes_each_block_into_its_slice_of_the_result(monkeypatch):
+    from symcalc import runtime
+
+    x, y = sc.symbols("x y")
+    f = sc.parse("x^3*y + sin(x*y)")
+    hessian = sc.hessian(f, ["x", "y"])
+    outputs = [list(hessian[0]) + [0], list(hessian[1]) + [sc.cos(x) - y]]
+    compiled = sc.lambdify(outputs, ["x", "y"])
+    _, planned = bodies(compiled)
+    given_out = []
+
+    def spy(*args):
+        given_out.append(args[-1] if len(args) == 4 else None)
+        return planned(*args)
+
+    monkeypatch.setattr(runtime, "BLOCK", 16)
+    xs, ys = np.linspace(-2, 2, 100), np.linspace(3, -1, 100)
+    result = runtime.in_blocks(spy, [xs, ys], xs.shape)
+    assert len(given_out) == 7 and given_out[0] is None  # the first block sizes the result
+    for out in given_out[1:]:
+        assert out.shape == (2, 3, 16) or out.shape == (2, 3, 4)
+        assert np.shares_memory(out, result)
+    for k in (0, 17, 50, 99):
+        want = [[float(exact_value(e, {"x": xs[k], "y": ys[k]})) for e in row] for row in outputs]
+        np.testing.assert_allclose(result[..., k], want, rtol=1e-13, atol=1e-13)
+    assert not result[0, 2].any()  # the zero row, never written, is zero in every block
+
+
+def test_a_single_output_in_blocks_equals_the_exact_values(monkeypatch):
+    from symcalc import runtime
+
+    f = sc.lambdify("exp(x)*y - log(1 + y^2)", ["x", "y"])
+    monkeypatch.setattr(runtime, "BLOCK", 16)
+    xs, ys = np.linspace(-2, 2, 100), np.linspace(3, -1, 100)
+    result = f(xs, ys)
+    assert result.shape == (100,)
+    for k in (0, 16, 33, 99):
+        want = float(exact_value(sc.parse("exp(x)*y - log(1 + y^2)"), {"x": xs[k], "y": ys[k]}))
+        assert result[k] == pytest.approx(want, rel=1e-13)
+
+
+def test_a_mostly_zero_output_is_mapped_page_by_page_and_exact():
+    from symcalc import runtime
+
+    names = [f"x{k}" for k in range(12)]
+    f = " + ".join(f"{a}^2*{b}" for a, b in zip(names, names[1:]))
+    hessian = sc.hessian(f, names)
+    compiled = sc.lambdify(hessian, names)
+    planned = compiled.source[compiled.source.index("def _f_arrays"):]
+    assert "sparse_zeros((12, 12) + _shape)" in planned  # 110 of the 144 rows are zero
+    n = 4000  # 4.6 MB: above the size from which NumPy asks for huge pages
+    columns = [np.linspace(-1, 1, n) * (1 + k / 10) for k in range(12)]
+    result = compiled(*columns)
+    assert type(result) is np.ndarray and result.shape == (12, 12, n) and result.flags.writeable
+    for k in (0, 1234, n - 1):
+        point = {name: columns[i][k] for i, name in enumerate(names)}
+        want = [[float(exact_value(e, point)) for e in row] for row in hessian]
+        np.testing.assert_allclose(result[..., k], want, rtol=1e-14, atol=0)
+    result[3, 7] = 2.0  # a zero row is ordinary memory
+    assert result[3, 7].sum() == 2.0 * n
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (60, 60, 300), (3, 300000), (2, 2, 5000)])
+def test_sparse_zeros_are_zeros(shape):
+    from symcalc import runtime
+
+    zeros = runtime.sparse_zeros(shape)
+    assert zeros.shape == shape and zeros.dtype == np.float64 and not zeros.any()
+    zeros.reshape(-1)[-1] = 1.0  # a view: the array is contiguous
+    assert zeros.sum() == 1.0
+
+
+def test_temporaries_read_once_are_made_where_they_are_read():
+    # sum_k v_k*tanh(linear form k): the printer names each tanh argument; the planned body
+    # computes each where the sum reads it, so the sixteen are never alive together
+    rng = np.random.default_rng(3)
+    names = [f"x{i}" for i in range(8)]
+    units = []
+    for row in np.round(rng.uniform(-1, 1, (16, 10)), 2):
+        linear = " + ".join(f"({w})*{x}" for w, x in zip(row[2:], names))
+        units.append(f"({row[0]})*tanh({linear} + ({row[1]}))")
+    text = f"({' + '.join(units)} - 0.5)^2"
+    f = sc.lambdify(text, names)
+    planned = f.source[f.source.index("def _f_arrays"):f.source.index("def f(")]
+    pure = f.source[f.source.index("def _f_body"):f.source.index("def _f_arrays")]
+    assert len(re.findall(r"_t\d+ = ", pure)) >= 10 and len(re.findall(r"_t\d+ = ", planned)) <= 2
+    n = 20_000
+    columns = [np.linspace(-2, 2, n) * np.cos(k) for k in range(8)]
+    assert peak_bytes(lambda: f(*columns)) <= 6 * 8 * n  # not sixteen arrays
+    expr = sc.parse(text)
+    for k in (0, 777, n - 1):
+        want = float(exact_value(expr, dict(zip(names, (c[k] for c in columns)))))
+        assert f(*columns)[k] == pytest.approx(want, rel=1e-13)
+
+
+def test_arrays_of_every_layout_give_the_same_values():
+    # float64 arrays of one shape take the planned body at once; any other mix goes through
+    # prepare (conversion, broadcasting): the numbers are the same either way
+    f = sc.lambdify(["x*y^2 - sin(x)", "exp(y)/(1 + x^2)"], ["x", "y"])
+    xs, ys = np.array([0.5, -1.25, 2.0]), np.array([1.5, 0.75, -2.5])
+    want = np.array([[float(exact_value(sc.parse(e), {"x": a, "y": b}))
+                      for a, b in zip(xs, ys)] for e in ("x*y^2 - sin(x)", "exp(y)/(1 + x^2)")])
+    for x, y in [(xs, ys), (xs.astype(">f8"), ys), (xs, ys.astype(np.float32).astype(float)),
+                 (np.array([1, 2, 3]), ys), (xs[:, None], ys[None, :])]:
+        got = f(x, y)
+        if got.ndim == 3:  # broadcast (3, 1) with (1, 3): the diagonal is the points
+            got = got[:, np.arange(3), np.arange(3)]
+        xv = np.asarray(x, dtype=float).ravel()
+        expect = np.array([[float(exact_value(sc.parse(e), {"x": a, "y": b}))
+                            for a, b in zip(xv, np.asarray(y, float).ravel())]
+                           for e in ("x*y^2 - sin(x)", "exp(y)/(1 + x^2)")])
+        np.testing.assert_allclose(got, expect, rtol=1e-14)
+    np.testing.assert_allclose(f(xs, ys), want, rtol=1e-14)
