@@ -26,7 +26,7 @@ from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
-from .numpy_printer import fills_output, function_body
+from .numpy_printer import fills_output, function_body, output_allocation
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
@@ -390,7 +390,11 @@ def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> Genera
     parameters = parameter_names(prog.variables)
     wrapper = "\n".join(_wrapper("_f_body", "_f_arrays", [parameters[s] for s in prog.variables]))
     calls = set(pure_helpers) | set(_HELPER_CALL.findall(wrapper))
-    helpers = tuple(sorted(calls | ({"filled"} if fills_output(prog) else set())))
+    if fills_output(prog):
+        calls.add("filled")
+    if prog.shape and output_allocation(prog) == "_rt.sparse_zeros":
+        calls.add("sparse_zeros")
+    helpers = tuple(sorted(calls))
     return generated_function(backend, helper_source(helpers) + "\n\n" + text, text, pure, helpers,
                               pure_helpers, arity, prog.shape, dtype,
                               complete=functools.partial(_complete, prog))

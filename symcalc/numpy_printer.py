@@ -357,6 +357,16 @@ def fills_output(prog: Program) -> bool:
     return not (free == everything and everything)
 
 
+def output_allocation(prog: Program) -> str:
+    """The call that allocates the planned body's output array (``prog`` has a shape)."""
+    zero_rows = sum(root is ZERO for root in prog.roots)
+    # mostly zero rows (a Hessian of a sum of terms in few variables): memory the system maps
+    # only where rows are written
+    if 3 * zero_rows > 2 * len(prog.roots):
+        return "_rt.sparse_zeros"
+    return "np.zeros" if zero_rows else "np.empty"
+
+
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
     """The statements computing ``prog`` from the parameters (named as given) and ``_shape``,
     the broadcast shape of the arguments, ending with a ``return``.
@@ -381,14 +391,10 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     if plan:
         body = []
         if prog.shape:
-            zero_rows = sum(root is ZERO for root in prog.roots)
-            # mostly zero rows (a Hessian of a sum of terms in few variables): memory the system
-            # maps only where rows are written
-            allocate = ("_rt.sparse_zeros" if 3 * zero_rows > 2 * len(prog.roots)
-                        else "np.zeros" if zero_rows else "np.empty")
             # a caller computing a long call block by block passes the block's slice of the
             # whole output (zero where this body writes nothing)
-            body += ["if _out is None:", f"    _out = {allocate}({prog.shape!r} + _shape)"]
+            allocate = f"{output_allocation(prog)}({prog.shape!r} + _shape)"
+            body += ["if _out is None:", f"    _out = {allocate}"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]
         body += planned_body(printer.assignments, outputs, list(parameters.values()))

@@ -22,6 +22,7 @@ symcalc's ``vjp`` and ``hvp`` hold their vectors constant) and may be any expres
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import random
 import signal
@@ -256,12 +257,14 @@ def _time_budget(seconds: float):
 
 
 def _inside_finaliser(frame) -> bool:
-    """Whether ``frame`` runs inside a ``__del__`` or the weakref module (its callbacks and
-    finalisers), where an exception cannot propagate; elsewhere in that module an alarm is only
-    put off by one repeat."""
+    """Whether ``frame`` runs inside a ``__del__``, a garbage-collector callback or the weakref
+    module (its callbacks and finalisers), where an exception cannot propagate; elsewhere in that
+    module an alarm is only put off by one repeat."""
+    callbacks = {getattr(c, "__code__", None) for c in gc.callbacks}
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "__del__" or code.co_filename.endswith("weakref.py"):
+        if (code.co_name == "__del__" or code in callbacks
+                or code.co_filename.endswith("weakref.py")):
             return True
         frame = frame.f_back
     return False

@@ -57,6 +57,18 @@ def test_points_do_not_print_the_planned_body_and_arrays_do():
     assert f.source == sc.codegen(e, ["x", "y"])
 
 
+@pytest.mark.parametrize("outputs", [["x*y", 0, 0, 0], ["x*y", "sin(z)", 0, 0]],
+                         ids=["mostly zero", "half zero"])
+def test_the_pure_body_keeps_its_lines_whatever_the_planned_body_allocates(outputs):
+    exprs = [sc.parse(str(e)) for e in outputs]
+    fn = sc.lambdify(exprs, list(VARIABLES))
+    provisional = fn._compiled.source
+    assert_exact(exprs, fn(*GRID), GRID)
+    assert not printed_later(fn)
+    assert fn.source.startswith(provisional + "\n\n")
+    assert fn.source == sc.codegen(exprs, list(VARIABLES))
+
+
 @settings(deadline=None, max_examples=30)
 @given(formulas(3), st.sampled_from(["arrays", "source", "pickle", "doc", "threads"]))
 def test_whatever_comes_first_the_function_is_the_printed_one(f: Formula, first: str):
