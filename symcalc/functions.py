@@ -24,7 +24,6 @@ from .expr import (
     ZERO,
     Call,
     Expr,
-    Mul,
     Num,
     mul,
     power,
@@ -38,64 +37,14 @@ from .registry import latex_command as _tex
 from .registry import numpy_template as _np
 from .registry import rational_values as _num
 from .registry import register as _register
+from .trig_values import cos_value as _cos_value
+from .trig_values import sin_value as _sin_value
+from .trig_values import tan_value as _tan_value
+from .trig_values import twelfths as _twelfths
 
 
 def _sign(v: Fraction) -> int:
     return (v > 0) - (v < 0)
-
-
-def _pi_multiple(x: Expr) -> Optional[Fraction]:
-    """k when x is k*pi for a rational k, else None."""
-    if x is PI:
-        return Fraction(1)
-    if isinstance(x, Mul) and len(x.args) == 2 and x.args[1] is PI and isinstance(x.args[0], Num):
-        return Fraction(x.args[0].value)
-    return None
-
-
-def _twelfths(x: Expr) -> Optional[int]:
-    """n when x is n*pi/12 for an integer n (0 included), else None."""
-    if x is ZERO:
-        return 0
-    k = _pi_multiple(x)
-    return int(12 * k) if k is not None and (12 * k).denominator == 1 else None
-
-
-def _surd(scale: Fraction, n: int) -> Expr:
-    """``scale*sqrt(n)``, e.g. sqrt(3)/2."""
-    return Num(scale) * power(Num(n), HALF)
-
-
-# sin at r*pi/12 for r = 0..6, where exact and short: the multiples of pi/6 and pi/4
-_SIN_FIRST_QUADRANT = {0: ZERO, 2: HALF, 3: _surd(HALF.value, 2), 4: _surd(HALF.value, 3), 6: ONE}
-
-
-def _sin_value(x: Expr) -> Optional[Expr]:
-    n = _twelfths(x)
-    if n is None:
-        return None
-    n %= 24
-    sign, n = (1, n) if n <= 12 else (-1, n - 12)  # sin(x + pi) = -sin(x)
-    value = _SIN_FIRST_QUADRANT.get(min(n, 12 - n))  # sin(pi - x) = sin(x)
-    return None if value is None else Num(sign) * value
-
-
-def _cos_value(x: Expr) -> Optional[Expr]:
-    n = _twelfths(x)
-    return None if n is None else _sin_value(Num(Fraction(n + 6, 12)) * PI)  # sin(x + pi/2)
-
-
-_TAN_FIRST_QUADRANT = {0: ZERO, 2: _surd(Fraction(1, 3), 3), 3: ONE, 4: _surd(Fraction(1), 3)}
-
-
-def _tan_value(x: Expr) -> Optional[Expr]:
-    n = _twelfths(x)
-    if n is None:
-        return None
-    n %= 12  # tan has period pi; undefined at pi/2 (left as it is)
-    sign, n = (1, n) if n < 6 else (-1, 12 - n)  # tan(pi - x) = -tan(x)
-    value = _TAN_FIRST_QUADRANT.get(n)
-    return None if value is None else Num(sign) * value
 
 
 def _real_sigmoid(x: float) -> float:

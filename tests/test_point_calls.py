@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symcalc as sc
-from symcalc.generated import _float_arithmetic
+from symcalc.point_source import float_arithmetic
 
 from oracle import value
 
@@ -116,14 +116,14 @@ def test_bad_arguments_raise_as_before():
 def test_only_plain_arithmetic_that_uses_every_argument_is_rewritten():
     names = ("x", "y", "z")
     # x and y are checked to be floats; z*z would multiply two integers: 1.0 goes first
-    assert _float_arithmetic(["_value = x * y + z"], names) == (["x"], ["_value = x * y + z"])
-    assert _float_arithmetic(["_value = 2 * x + y ** 2 * z"], names) == (
+    assert float_arithmetic(["_value = x * y + z"], names) == (["x"], ["_value = x * y + z"])
+    assert float_arithmetic(["_value = 2 * x + y ** 2 * z"], names) == (
         ["x"], ["_value = 2.0 * x + y ** 2.0 * z"])
-    assert _float_arithmetic(["_t0 = x * y", "_t1 = y * z", "_value = _t0 - z * z + _t1"],
+    assert float_arithmetic(["_t0 = x * y", "_t1 = y * z", "_value = _t0 - z * z + _t1"],
                              names) == (["x", "y"], ["_t0 = x * y", "_t1 = y * z",
                                                      "_value = _t0 - 1.0 * z * z + _t1"])
-    assert _float_arithmetic(["_value = x * 2 + y"], names) is None  # z unused
-    assert _float_arithmetic(["_value = np.sin(x) * y * z"], names) is None
+    assert float_arithmetic(["_value = x * 2 + y"], names) is None  # z unused
+    assert float_arithmetic(["_value = np.sin(x) * y * z"], names) is None
 
 
 @pytest.mark.parametrize("count", [2, 7, 33])

@@ -1,0 +1,160 @@
+"""The statements a generated function's call method runs itself at a point of Python floats.
+
+A short pure body is written into the call method (``inlined_statements``), so a call at one
+point does not pass its arguments on to another function; a body of plain arithmetic runs before
+any type check (``float_arithmetic``), its result kept only when it is a Python float.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import numpy as np
+
+
+# A pure body of at most this many lines is written into the call method itself: at a single
+# point, passing the arguments on to another function costs more than such a body's arithmetic.
+_INLINED_LINES = 60
+
+
+def inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
+                        constants: dict[str, np.ndarray] | None = None) -> list[str] | None:
+    """The lines of the pure body ``pure`` (``def _f_pure(..., _shape)``) at a single point, for
+    the call method: ``_shape = ()``, its statements, its final ``return X`` as ``_value = X``.
+    None for a body longer than ``max_lines``, or one whose only return is not its last
+    statement.  Outputs that are all numbers become an array computed once, copied at each call,
+    when ``constants`` is given (it receives the array, named ``_CONSTANT``)."""
+    lines = pure.splitlines()
+    if max_lines is not None and len(lines) > max_lines:
+        return None
+    (function,) = ast.parse(pure).body
+    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    if returns != [function.body[-1]] or not lines[returns[0].lineno - 1].startswith("    return "):
+        return None
+    index = returns[0].lineno - 1
+    lines[index] = "    _value = " + lines[index][len("    return "):]
+    nesting = _assembled_nesting(returns[0])
+    last = returns[0].end_lineno - 1
+    head = f"    _value = assemble(_shape, {nesting}, ("
+    if nesting and lines[index] == head and lines[last] == "    ))":
+        # every row is a number at a point of floats: the array is built without the checks of
+        # assemble (a complex row raises TypeError there and here)
+        rows = returns[0].value.args[2].elts
+        if constants is not None and index == 1 and all(_is_number(row) for row in rows):
+            constants["_CONSTANT"] = np.array([ast.literal_eval(row) for row in rows],
+                                              dtype=float).reshape(nesting)
+            return ["_value = _CONSTANT.copy()"]
+        reshape = "" if len(nesting) == 1 else f".reshape({nesting})"
+        if all(_is_exp(row) for row in rows):
+            # one np.exp of an array rather than one of each number (the same values: the same
+            # loop of NumPy runs on one element or many)
+            lines[index:last + 1] = (
+                ["    _value = np.exp(_fromiter(("]
+                + [f"        {ast.unparse(row.args[0])}," for row in rows]
+                + [f"    ), _FLOAT64, {math.prod(nesting)})){reshape}"])
+        else:
+            lines[index] = "    _value = _fromiter(("
+            lines[last] = f"    ), _FLOAT64, {math.prod(nesting)}){reshape}"
+    return ["_shape = ()"] + [line[4:] if line.startswith("    ") else line for line in lines[1:]]
+
+
+# A body of only arithmetic on its arguments needs no type check of them at a point of floats: the
+# call method runs it first and keeps its value when that is a Python float.
+_ARITHMETIC_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def float_arithmetic(statements: list[str], names: tuple[str, ...]
+                      ) -> tuple[list[str], list[str]] | None:
+    """``(checked, lines)``: ``statements`` (a scalar body's lines at a point) rewritten so that,
+    when the arguments ``checked`` are Python floats and the value is one, it is what the pure
+    body gives on the arguments converted to floats; None when the statements are not plain
+    arithmetic that uses every argument.
+
+    Every operation then has a float operand: an integer literal becomes a float one, and of two
+    operands that may be integers, one is a checked argument (at most two are checked) or the
+    left one is multiplied by ``1.0`` (exact).  So integer arguments never meet in exact integer
+    arithmetic, and a list or a string meets a float, which raises TypeError.  NumPy scalars and
+    arrays give NumPy results, so they take the usual path.
+    """
+    try:
+        module = ast.parse("\n".join(line for line in statements if line != "_shape = ()"))
+    except SyntaxError:
+        return None
+    floats: set[str] = set()  # the temporaries that are Python floats when the body is
+    used: set[str] = set()
+    checked: list[str] = []
+
+    def rewrite(node: ast.expr) -> tuple[ast.expr, bool] | None:
+        """(the node rewritten, is it surely a float), or None for a node that is not arithmetic."""
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            try:
+                return ast.Constant(float(node.value)), True
+            except OverflowError:
+                return None
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+            return (node, node.id in floats) if node.id in names or node.id in floats else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = rewrite(node.operand)
+            return None if inner is None else (ast.UnaryOp(node.op, inner[0]), inner[1])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC_OPERATORS):
+            left, right = rewrite(node.left), rewrite(node.right)
+            if left is None or right is None:
+                return None
+            operand = left[0]
+            if not (left[1] or right[1]):
+                name = next((n.id for n in (left[0], right[0]) if isinstance(n, ast.Name)
+                             and n.id in names), None)
+                if name is not None and len(checked) < 2:
+                    checked.append(name)  # a checked float
+                    floats.add(name)
+                else:
+                    operand = ast.BinOp(ast.Constant(1.0), ast.Mult(), operand)
+            return ast.BinOp(operand, node.op, right[0]), True
+        return None
+
+    lines = []
+    for statement in module.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            return None
+        value = rewrite(statement.value)
+        target = statement.targets[0].id
+        if value is None or not value[1] or target in names:
+            return None
+        floats.add(target)
+        lines.append(f"{target} = {ast.unparse(value[0])}")
+    if not lines or not lines[-1].startswith("_value = ") or not used.issuperset(names):
+        return None
+    return checked or [names[0]], lines
+
+
+def _is_number(node: ast.expr) -> bool:
+    """Is ``node`` a float literal, or one negated?"""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is float
+
+
+def _is_exp(node: ast.expr) -> bool:
+    """Is ``node`` ``np.exp(u)``?"""
+    return (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "exp"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np")
+
+
+def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
+    """``nesting`` when ``statement`` is ``return assemble(_shape, nesting, (rows...))``."""
+    call = statement.value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "assemble" and len(call.args) == 3 and not call.keywords):
+        return None
+    shape, nesting, rows = call.args
+    if not (isinstance(shape, ast.Name) and shape.id == "_shape" and isinstance(rows, ast.Tuple)
+            and isinstance(nesting, ast.Tuple) and nesting.elts):
+        return None
+    sizes = tuple(getattr(size, "value", None) for size in nesting.elts)
+    if not all(type(size) is int for size in sizes) or math.prod(sizes) != len(rows.elts):
+        return None
+    return sizes
