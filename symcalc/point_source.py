@@ -28,19 +28,24 @@ def inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
     lines = pure.splitlines()
     if max_lines is not None and len(lines) > max_lines:
         return None
-    (function,) = ast.parse(pure).body
-    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
-    if returns != [function.body[-1]] or not lines[returns[0].lineno - 1].startswith("    return "):
+    # generated code spells the keyword "return" nowhere else, so its lines are found by text,
+    # and only the final statement is parsed (parsing a long body costs more than printing it)
+    returns = [k for k, line in enumerate(lines) if _is_return(line.lstrip())]
+    if len(returns) != 1 or not lines[returns[0]].startswith("    return "):
         return None
-    index = returns[0].lineno - 1
+    index = returns[0]
     lines[index] = "    _value = " + lines[index][len("    return "):]
-    nesting = _assembled_nesting(returns[0])
-    last = returns[0].end_lineno - 1
+    try:
+        (final,) = ast.parse("\n".join(line[4:] for line in lines[index:])).body
+    except (SyntaxError, ValueError):  # not the last statement
+        return None
+    nesting = _assembled_nesting(final)
+    last = index + final.end_lineno - 1
     head = f"    _value = assemble(_shape, {nesting}, ("
     if nesting and lines[index] == head and lines[last] == "    ))":
         # every row is a number at a point of floats: the array is built without the checks of
         # assemble (a complex row raises TypeError there and here)
-        rows = returns[0].value.args[2].elts
+        rows = final.value.args[2].elts
         if constants is not None and index == 1 and all(_is_number(row) for row in rows):
             constants["_CONSTANT"] = np.array([ast.literal_eval(row) for row in rows],
                                               dtype=float).reshape(nesting)
@@ -144,8 +149,12 @@ def _is_exp(node: ast.expr) -> bool:
             and isinstance(node.func.value, ast.Name) and node.func.value.id == "np")
 
 
-def _assembled_nesting(statement: ast.Return) -> tuple[int, ...] | None:
-    """``nesting`` when ``statement`` is ``return assemble(_shape, nesting, (rows...))``."""
+def _is_return(statement: str) -> bool:
+    return statement == "return" or statement.startswith(("return ", "return("))
+
+
+def _assembled_nesting(statement: ast.Assign) -> tuple[int, ...] | None:
+    """``nesting`` when ``statement`` is ``_value = assemble(_shape, nesting, (rows...))``."""
     call = statement.value
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and call.func.id == "assemble" and len(call.args) == 3 and not call.keywords):
