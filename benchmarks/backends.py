@@ -75,6 +75,17 @@ def _sample(value: Any, points_last: bool = True) -> list[float]:
 
 
 # --- the children -------------------------------------------------------------------------------
+def _fitting_columns(send, case: Case, quantity: str, sizes: tuple, seed: int):
+    """``(N, input columns)`` for each size whose call fits in memory; the others are reported
+    as skipped."""
+    for N in sizes:
+        if not fits(case, quantity, N):
+            send(f"eval {N}", "memory")
+            continue
+        send("step", f"eval {N}")
+        yield N, input_columns(N, len(case.variables), seed)
+
+
 def _symcalc(send, case: Case, quantity: str, backend: str, sizes: tuple, settings: Settings) -> None:
     import symcalc as sc
 
@@ -89,12 +100,7 @@ def _symcalc(send, case: Case, quantity: str, backend: str, sizes: tuple, settin
             send("unavailable", child.describe(exc))
             return
         function = sc.lambdify(result, list(case.variables))  # NumPy code, before backends
-    for N in sizes:
-        if not fits(case, quantity, N):
-            send(f"eval {N}", "memory")
-            continue
-        send("step", f"eval {N}")
-        args = input_columns(N, len(case.variables), settings.seed)
+    for N, args in _fitting_columns(send, case, quantity, sizes, settings.seed):
         if backend == "jax":
             import jax
 
@@ -110,12 +116,7 @@ def _sympy(send, case: Case, quantity: str, sizes: tuple, settings: Settings) ->
     result = f if quantity == "f" else adapter.build(f, case, quantity)
     send("step", "compile")
     vectorised, _ = adapter.compile(result, case, quantity)
-    for N in sizes:
-        if not fits(case, quantity, N):
-            send(f"eval {N}", "memory")
-            continue
-        send("step", f"eval {N}")
-        args = input_columns(N, len(case.variables), settings.seed)
+    for N, args in _fitting_columns(send, case, quantity, sizes, settings.seed):
         values = vectorised(args)
         send(f"check {N}", _sample(values))
         if all(np.ndim(leaf) == 0 for leaf in tools.flatten(values)):
@@ -126,16 +127,12 @@ def _sympy(send, case: Case, quantity: str, sizes: tuple, settings: Settings) ->
 
 def _jax(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -> None:
     adapter = tools.Jax()
-    for N in sizes:
-        if not fits(case, quantity, N):
-            send(f"eval {N}", "memory")
-            continue
-        send("step", f"eval {N}")
+    for N, columns in _fitting_columns(send, case, quantity, sizes, settings.seed):
         adapter.n_points = N
         f = adapter.fresh(case)
         built = f if quantity == "f" else adapter.build(f, case, quantity)  # compile builds f
         vectorised, _ = adapter.compile(built, case, quantity)
-        P = adapter.points(np.stack(input_columns(N, len(case.variables), settings.seed), axis=1))
+        P = adapter.points(np.stack(columns, axis=1))
         send(f"check {N}", _sample(vectorised(P), points_last=False))
         send(f"eval {N}", time_call(lambda: vectorised(P), settings, lambda: send("tick")))
 

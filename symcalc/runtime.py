@@ -79,10 +79,7 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
     if _all_floats(map(type, args)):  # the single-point fast path of prepare, inlined
         values, shape = args, ()
     elif _all_arrays(map(type, args)) and _one_layout(args):  # what prepare takes as it is
-        shape = args[0].shape
-        if shape[-1] >= 2 * BLOCK:
-            return in_blocks(arrays, args, shape)
-        return arrays(*args, shape)
+        return _planned(arrays, args, args[0].shape)
     else:
         try:
             values, shape = prepare(*args)
@@ -90,9 +87,7 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
             name = body.__code__.co_varnames[exc.position]
             raise TypeError(f"argument {name}: {exc}") from None
         if shape and _all_arrays(map(type, values)):
-            if shape[-1] >= 2 * BLOCK and all(v.shape == shape for v in values):
-                return in_blocks(arrays, values, shape)
-            return arrays(*values, shape)
+            return _planned(arrays, values, shape)
     try:
         result = body(*values, shape)
     except FLOAT_FAULTS:
@@ -102,6 +97,15 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
     if result is None or isinstance(result, complex):
         result = body(*numpy_scalars(*values), shape)
     return result
+
+
+def _planned(arrays: Callable[..., Array], values: Sequence[np.ndarray],
+             shape: tuple[int, ...]) -> Array:
+    """The planned body on NumPy arrays, block by block for a long call whose values all have
+    the whole shape."""
+    if shape[-1] >= 2 * BLOCK and all(v.shape == shape for v in values):
+        return in_blocks(arrays, values, shape)
+    return arrays(*values, shape)
 
 
 _all_arrays = {np.ndarray}.issuperset
