@@ -17,6 +17,10 @@ import numpy as np
 # point, passing the arguments on to another function costs more than such a body's arithmetic.
 _INLINED_LINES = 60
 
+# Outputs with at least this many number rows, half of them or more, are filled in by index at a
+# point, not built from every row.
+_FILLED_FROM = 32
+
 
 def inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
                         constants: dict[str, np.ndarray] | None = None) -> list[str] | None:
@@ -51,7 +55,26 @@ def inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
                                               dtype=float).reshape(nesting)
             return ["_value = _CONSTANT.copy()"]
         reshape = "" if len(nesting) == 1 else f".reshape({nesting})"
-        if all(_is_exp(row) for row in rows):
+        numbers = [k for k, row in enumerate(rows) if _is_number(row)]
+        if (constants is not None and len(numbers) >= _FILLED_FROM
+                and 2 * len(numbers) >= len(rows)):
+            # mostly numbers (a Hessian's zeros): a copy of an array of them, the other rows
+            # written in by index; turning thousands of floats into an array costs far more
+            texts = lines[index + 1:last]
+            if len(texts) != len(rows):  # a row over several lines
+                texts = [f"        {ast.unparse(row)}," for row in rows]
+            base = np.zeros(len(rows))
+            for k in numbers:
+                base[k] = ast.literal_eval(rows[k])
+            computed = sorted(set(range(len(rows))).difference(numbers))
+            constants["_BASE"] = base
+            constants["_WHERE"] = np.array(computed, dtype=np.intp)
+            lines[index:last + 1] = (
+                ["    _value = _BASE.copy()", "    _value[_WHERE] = _fromiter(("]
+                + [texts[k] for k in computed]
+                + [f"    ), _FLOAT64, {len(computed)})"]
+                + ([f"    _value = _value{reshape}"] if reshape else []))
+        elif all(_is_exp(row) for row in rows):
             # one np.exp of an array rather than one of each number (the same values: the same
             # loop of NumPy runs on one element or many)
             lines[index:last + 1] = (

@@ -142,3 +142,48 @@ def test_exponential_outputs_are_one_numpy_exp_with_the_values_of_one_per_number
         exact = [mpmath.exp(mpmath.mpf(x) - top) for x in point]
         total = mpmath.fsum(exact)
         assert np.allclose(got, [float(e / total) for e in exact], rtol=1e-11, atol=0)
+
+
+def _banded_hessian(d: int):
+    names = [f"x_{i}" for i in range(1, d + 1)]
+    text = " + ".join(f"(x_{i + 1} - x_{i}^2)^2 + 3*x_{i}^2*x_{i + 1}^(5/2)" for i in range(1, d))
+    return text, names, sc.lambdify(sc.hessian(text, names), names)
+
+
+def test_mostly_constant_outputs_are_filled_in_by_index_with_the_values_of_every_row():
+    text, names, f = _banded_hessian(10)
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "_value[_WHERE] = _fromiter((" in source  # 72 zeros of 100 entries
+    import sympy
+
+    xs = sympy.symbols(names)
+    exact = sympy.lambdify(xs, sympy.hessian(sympy.sympify(text.replace("^", "**")), xs), "mpmath")
+    rng = random.Random(5)
+    for _ in range(20):
+        point = [rng.uniform(0.1, 2) for _ in names]
+        got = f(*point)
+        assert type(got) is np.ndarray and got.shape == (10, 10)
+        assert np.array_equal(got, f.planned(*point))
+        with mpmath.workdps(30):
+            expected = np.array(exact(*[mpmath.mpf(v) for v in point]).tolist(), dtype=float)
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+        assert np.count_nonzero(got) == np.count_nonzero(expected)
+    # a row that turns complex (a negative number to the power 1/2) at a point of floats: the
+    # point is computed again as NumPy computes it
+    point = [-0.5] * 10
+    with np.errstate(invalid="ignore"):
+        got, general = f(*point), f.planned(*point)
+    assert np.array_equal(got, general, equal_nan=True) and np.isnan(got).any()
+    assert got[0, 9] == 0.0
+    got[0, 9] = 5.0  # each call gives an array of its own
+    assert f(*[0.5] * 10)[0, 9] == 0.0
+
+
+def test_dense_outputs_at_a_point_are_built_from_every_row():
+    names = [f"x_{i}" for i in range(1, 9)]
+    f = sc.lambdify(sc.hessian("exp(" + " + ".join(f"{k}*x_{k}" for k in range(1, 9)) + ")",
+                               names), names)
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "_WHERE" not in source
+    point = [0.01 * k for k in range(8)]
+    assert np.array_equal(f(*point), f.planned(*point))
