@@ -1,6 +1,8 @@
 """Shaped formulas: construction, shape checks with clear errors, simplification as a person
 writes it, printing that parses back, LaTeX, and NumPy code generation."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,8 @@ def test_shape_errors_name_both_operands_and_their_shapes(build, text):
         build()
     with pytest.raises(ShapeError) as from_text:
         P(text)
+    # each message names an operand with its shape: "A (an m x n matrix)"
+    assert re.search(r"\w \(an? (\w x \w matrix|vector of size \w|scalar)\)", str(from_python.value))
     assert isinstance(from_text.value, ValueError)
     assert "^" in str(from_text.value).splitlines()[-1]
 

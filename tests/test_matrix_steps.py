@@ -16,7 +16,7 @@ import symcalc as sc
 from matrix_oracle import finite_differences, matrix_value, random_arrays
 from symcalc.matrix import build, ops
 from symcalc.matrix.nodes import postorder
-from test_matrix_properties import EXAMPLES, SHAPES, SIZES, S, shaped
+from test_matrix_properties import EXAMPLES, SIZES, S, shaped
 
 LEAST_SQUARES = ("0.5*norm(A@t - b)^2", "t", {"A": ("m", "n"), "t": ("n",), "b": ("m",)})
 LOGISTIC = ("sum(softplus(X@w)) - y@X@w", "w", {"X": ("m", "n"), "w": ("n",), "y": ("m",)})
