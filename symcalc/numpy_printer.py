@@ -367,6 +367,21 @@ def output_allocation(prog: Program) -> str:
     return "np.zeros" if zero_rows else "np.empty"
 
 
+def _written_rows(prog: Program) -> str:
+    """The arguments of ``sparse_zeros`` after the shape: the number of rows, and the runs of
+    rows that are not zero; nothing for another allocation."""
+    if output_allocation(prog) != "_rt.sparse_zeros":
+        return ""
+    runs: list[list[int]] = []
+    for k, root in enumerate(prog.roots):
+        if root is not ZERO:
+            if runs and runs[-1][1] == k:
+                runs[-1][1] = k + 1
+            else:
+                runs.append([k, k + 1])
+    return f", {len(prog.roots)}, {tuple(map(tuple, runs))!r}"
+
+
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
     """The statements computing ``prog`` from the parameters (named as given) and ``_shape``,
     the broadcast shape of the arguments, ending with a ``return``.
@@ -393,7 +408,7 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         if prog.shape:
             # a caller computing a long call block by block passes the block's slice of the
             # whole output (zero where this body writes nothing)
-            allocate = f"{output_allocation(prog)}({prog.shape!r} + _shape)"
+            allocate = f"{output_allocation(prog)}({prog.shape!r} + _shape{_written_rows(prog)})"
             body += ["if _out is None:", f"    _out = {allocate}"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]

@@ -185,14 +185,18 @@ _HUGE_PAGE = 1 << 21
 _HUGE_PAGES_FROM = 1 << 22
 
 
-def sparse_zeros(shape: tuple[int, ...]) -> np.ndarray:
-    """``np.zeros(shape)`` for an output most of whose rows (its slices ``out[i, ..., :]``) stay
-    zero.
+def sparse_zeros(shape: tuple[int, ...], rows: int = 1,
+                 written: Sequence[tuple[int, int]] = ()) -> np.ndarray:
+    """``np.zeros(shape)`` for an output most of whose ``rows`` (its slices ``out[i, ..., :]``,
+    counted in row-major order) stay zero; ``written``: the runs ``(first, stop)`` of the rows
+    the caller then writes.
 
     A large one is mapped without huge pages, so the system clears and maps only the 4 KiB
     pages of the rows written, not the 2 MiB around each: for a Hessian with a few nonzero
-    rows, most of the cost of the call.  Smaller arrays, rows of 2 MiB or more (which fill huge
-    pages of their own), and systems without private anonymous maps take ``np.zeros``.
+    rows, most of the cost of the call.  Those pages are mapped at once, one request per run,
+    where the system can (each page's first write would stop the program).  Smaller arrays,
+    rows of 2 MiB or more (which fill huge pages of their own), and systems without private
+    anonymous maps take ``np.zeros``.
     """
     nbytes = 8 * math.prod(shape)
     if (nbytes < _HUGE_PAGES_FROM or 8 * shape[-1] >= _HUGE_PAGE
@@ -201,7 +205,18 @@ def sparse_zeros(shape: tuple[int, ...]) -> np.ndarray:
     memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     if hasattr(mmap, "MADV_NOHUGEPAGE"):  # when the system gives huge pages unasked
         memory.madvise(mmap.MADV_NOHUGEPAGE)
+        row = nbytes // rows
+        try:
+            for first, stop in written:
+                start = first * row & -mmap.PAGESIZE
+                memory.madvise(_POPULATE_WRITE, start, min(stop * row, nbytes) - start)
+        except OSError:  # a system before Linux 5.14: the pages are mapped as they are written
+            pass
     return np.frombuffer(memory, dtype=float).reshape(shape)  # the array keeps the map alive
+
+
+# Linux's madvise(MADV_POPULATE_WRITE): map and clear the pages of a range now.
+_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 _NUMBER_TYPES = frozenset({float, int, bool, complex})
