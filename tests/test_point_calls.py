@@ -11,11 +11,14 @@ import random
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import symcalc as sc
 from symcalc.point_source import float_arithmetic
 
 from oracle import value
+from strategies import BOX, VARIABLES, formulas
 
 ARITHMETIC = [
     ("x*y*z*w", "x y z w"),
@@ -187,3 +190,29 @@ def test_dense_outputs_at_a_point_are_built_from_every_row():
     assert "_WHERE" not in source
     point = [0.01 * k for k in range(8)]
     assert np.array_equal(f(*point), f.planned(*point))
+
+
+@given(st.lists(formulas(3), min_size=4, max_size=4),
+       st.lists(st.floats(BOX[0], BOX[1], allow_nan=False), min_size=12, max_size=12))
+def test_mostly_constant_jacobians_of_random_formulas_at_a_point(parts, point):
+    # each formula in variables of its own: 36 of the 48 entries are zero, so a point call fills
+    # in the others by index; it must give what the general path and an exact evaluation give
+    names = [f"{v}{k}" for k in range(4) for v in VARIABLES]
+    outputs = [sc.subs(part.expr, {sc.symbols(v): sc.symbols(f"{v}{k}") for v in VARIABLES})
+               for k, part in enumerate(parts)]
+    jacobian = sc.jacobian(outputs, names)
+    f = sc.lambdify(jacobian, names)
+    source = "".join(linecache.cache[f._fast_call.__code__.co_filename][2])
+    assert "_value[_WHERE] = _fromiter((" in source or "_value = _CONSTANT.copy()" in source
+    with np.errstate(all="ignore"):
+        got, general = f(*point), f.planned(*point)
+        column = f(*[np.array([v]) for v in point])[..., 0]
+    assert type(got) is np.ndarray and got.shape == (4, 12)
+    assert np.array_equal(got, general, equal_nan=True)
+    assert np.allclose(got, column, rtol=1e-13, atol=1e-13, equal_nan=True)
+    exact = {name: mpmath.mpf(v) for name, v in zip(names, point)}
+    for i, row in enumerate(jacobian):
+        for j, entry in enumerate(row):
+            expected = value(entry, exact)
+            if expected is not None and math.isfinite(got[i, j]):
+                assert got[i, j] == pytest.approx(float(expected), rel=1e-9, abs=1e-9)
