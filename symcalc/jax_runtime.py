@@ -52,16 +52,35 @@ def jit(body: Callable[..., Array], dtype: Any) -> Callable[..., Array]:
 
     @functools.wraps(whole)
     def call(*args: Any) -> Array:
-        if any(isinstance(a, jax.core.Tracer) for a in args):
+        key = tuple(map(_key, args))
+        if _TRACED in key:
             return whole(*args)
-        key = tuple((type(a), numpy.shape(a), str(getattr(a, "dtype", "")),
-                     getattr(a, "weak_type", False)) for a in args)
         function = rewritten.get(key)
         if function is None:
             function = rewritten[key] = _Rewritten.of(run, args) or whole
         return function(*args)
 
     return call
+
+
+_TRACED = object()  # the key of an argument that is a tracer
+
+
+def _key(value: Any) -> Any:
+    """What a traced program depends on in an argument: its kind, shape and dtype."""
+    kind = type(value)
+    if kind in _ARRAY_TYPES:  # the common case, checked first (``str`` of a dtype is slow)
+        return kind, value.shape, value.dtype, value.weak_type
+    if isinstance(value, jax.core.Tracer):
+        return _TRACED
+    if isinstance(value, jax.Array):  # a concrete JAX array
+        _ARRAY_TYPES.add(kind)
+        return kind, value.shape, value.dtype, value.weak_type
+    return (kind, numpy.shape(value), str(getattr(value, "dtype", "")),
+            getattr(value, "weak_type", False))
+
+
+_ARRAY_TYPES: set[type] = set()  # the concrete types of JAX arrays met so far
 
 
 # Primitives worth computing once: transcendental functions, and calls holding a computation.

@@ -253,3 +253,30 @@ def test_nested_sines_use_the_polynomials_only_where_the_argument_is_within_one(
     # sin(sin(x)) and sin(sin(sin(x))) become polynomials; sin(x), cos(3*tanh(y)) and
     # cos(sigmoid(z) - sin(x)) keep the library call
     assert rewritten is not None and len(rewritten.polynomial) == 2
+
+
+def test_each_kind_shape_and_dtype_of_jax_array_gets_its_own_traced_program():
+    # the programs are kept by what they were traced for: calls alternating between shapes,
+    # dtypes and argument kinds must each get the values of their own
+    for result in (sc.grad(LAYER, VARIABLES), sc.hessian(LAYER, VARIABLES)):
+        _check_alternating_calls(sc.lambdify(result, VARIABLES, backend="jax", dtype=None),
+                                 sc.lambdify(result, VARIABLES))
+
+
+def _check_alternating_calls(f, numpy_f):
+    rng = np.random.default_rng(11)
+    calls = []
+    for shape in [(5,), (7,), (2, 3), (5,)]:
+        columns = [rng.uniform(-2, 2, shape) for _ in VARIABLES]
+        calls.append(([jnp.asarray(c) for c in columns], numpy_f(*columns), jnp.float64))
+        calls.append(([jnp.asarray(c, dtype=jnp.float32) for c in columns],
+                      numpy_f(*[c.astype(np.float32).astype(float) for c in columns]),
+                      jnp.float32))
+    calls.append(([jnp.asarray(0.5), 1.5, np.float64(-0.25)], numpy_f(0.5, 1.5, -0.25), None))
+    for _ in range(2):
+        for args, want, dtype in calls:
+            got = f(*args)
+            assert got.shape == want.shape and (dtype is None or got.dtype == dtype)
+            tolerance = 1e-5 if dtype == jnp.float32 else 1e-13
+            np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=tolerance,
+                                       atol=tolerance)
