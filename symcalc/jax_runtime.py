@@ -71,6 +71,8 @@ def _key(value: Any) -> Any:
     kind = type(value)
     if kind in _ARRAY_TYPES:  # the common case, checked first (``str`` of a dtype is slow)
         return kind, value.shape, value.dtype, value.weak_type
+    if kind is numpy.ndarray:
+        return kind, value.shape, value.dtype
     if isinstance(value, jax.core.Tracer):
         return _TRACED
     if isinstance(value, jax.Array):  # a concrete JAX array

@@ -272,6 +272,8 @@ def _check_alternating_calls(f, numpy_f):
         calls.append(([jnp.asarray(c, dtype=jnp.float32) for c in columns],
                       numpy_f(*[c.astype(np.float32).astype(float) for c in columns]),
                       jnp.float32))
+        calls.append((columns, numpy_f(*columns), jnp.float64))  # NumPy arrays
+        calls.append(([c.astype(np.float32) for c in columns], calls[-2][1], jnp.float32))
     calls.append(([jnp.asarray(0.5), 1.5, np.float64(-0.25)], numpy_f(0.5, 1.5, -0.25), None))
     for _ in range(2):
         for args, want, dtype in calls:
