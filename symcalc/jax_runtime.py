@@ -223,10 +223,16 @@ def _as_float(value: Any, dtype: Any) -> Array:
 
 def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Array]) -> Array:
     """The outputs ``rows`` as one array of shape ``nesting + shape`` (constants broadcast)."""
+    if nesting and all(type(r) in _NUMBERS for r in rows):  # one broadcast, not a stack of many
+        table = jnp.asarray(rows, dtype=float).reshape(nesting + (1,) * len(shape))
+        return jnp.broadcast_to(table, nesting + shape)
     rows = [jnp.broadcast_to(r, shape) for r in rows]
     if not nesting:
         return rows[0]
     return jnp.stack(rows).reshape(nesting + shape)
+
+
+_NUMBERS = frozenset({float, int})
 
 
 def sigmoid(x: Array) -> Array:

@@ -282,3 +282,19 @@ def _check_alternating_calls(f, numpy_f):
             tolerance = 1e-5 if dtype == jnp.float32 else 1e-13
             np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=tolerance,
                                        atol=tolerance)
+
+
+def test_a_constant_output_is_broadcast_to_the_points_and_composes():
+    hessian = sc.hessian("0.5*(3*x - y + 2)^2 + (x + 4*y)^2 - x*y", "x y")
+    f = sc.lambdify(hessian, "x y", backend="jax")
+    want = np.array([[float(e) for e in row] for row in hessian])  # [[9 + 2, -3 + 8 - 1], ...]
+    assert want.tolist() == [[11.0, 4.0], [4.0, 33.0]]
+    x, y = jnp.linspace(0, 1, 6).reshape(2, 3), jnp.ones((2, 3))
+    got = f(x, y)
+    assert got.shape == (2, 2, 2, 3) and got.dtype == jnp.float64
+    np.testing.assert_array_equal(got, np.broadcast_to(want[..., None, None], (2, 2, 2, 3)))
+    np.testing.assert_array_equal(got, sc.lambdify(hessian, "x y")(np.asarray(x), np.asarray(y)))
+    np.testing.assert_array_equal(f(0.5, 2.0), want)
+    np.testing.assert_array_equal(jax.jit(f)(x, y), got)
+    mapped = jax.vmap(f)(jnp.arange(4.0), jnp.arange(4.0))
+    np.testing.assert_array_equal(mapped, np.broadcast_to(want, (4, 2, 2)))
