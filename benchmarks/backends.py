@@ -8,6 +8,12 @@ plain ``lambdify``, whose code is NumPy's.  Each tool measures a quantity in its
 (``child.stream``), at every N in turn; a step silent for ``limit`` seconds is cut off.  An N at
 which the inputs and outputs alone would exceed ``MEMORY_BUDGET`` bytes is skipped.
 
+symcalc's NumPy backend and SymPy are the exception: both run the same kind of code (one NumPy
+call per operation), so one child times them in turn (``_paired``), and a machine whose speed
+drifts slows both alike.  What remains is where the allocator places each function's arrays: the
+same NumPy calls were seen to take up to 1.6x longer in one layout than in another, so a ratio
+within about 30% of 1 between programs of the same operations is noise.
+
 Before timing, every tool's values at the first ``CHECKED`` points are compared with symcalc's
 NumPy values (relative ``AGREEMENT``); a disagreement is a failure.
 """
@@ -20,7 +26,7 @@ import numpy as np
 
 import child
 import tools
-from measure import Settings, time_call
+from measure import Settings, time_call, time_calls
 from report import _table, seconds
 from suite import Case
 
@@ -110,6 +116,76 @@ def _symcalc(send, case: Case, quantity: str, backend: str, sizes: tuple, settin
         send(f"eval {N}", time_call(lambda: _ready(function(*args)), settings, lambda: send("tick")))
 
 
+def _paired(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -> None:
+    """symcalc's NumPy backend and SymPy's ``lambdify(cse=True)`` in one child, their samples
+    taken in turn; figures ``numpy:<key>`` and ``sympy:<key>``, steps ``numpy:``, ``sympy:``
+    or ``pair:`` (both)."""
+    import symcalc as sc
+
+    adapter = tools.Symcalc()
+    f = adapter.fresh(case)
+    result = f if quantity == "f" else adapter.build(f, case, quantity)
+    send("step", "numpy:compile")
+    try:
+        function = sc.lambdify(result, list(case.variables), backend="numpy")
+    except (TypeError, sc.SymcalcError):
+        function = sc.lambdify(result, list(case.variables))  # NumPy code, before backends
+    peer = tools.Sympy()
+    send("step", "sympy:compile")
+    g = peer.fresh(case)
+    vectorised, _ = peer.compile(g if quantity == "f" else peer.build(g, case, quantity),
+                                 case, quantity)
+
+    def both(key: str, value: Any = None) -> None:
+        if key == "step":
+            send("step", f"pair:{value}")
+        else:  # an N skipped for memory
+            send(f"numpy:{key}", value)
+            send(f"sympy:{key}", value)
+
+    tick = lambda: send("tick")  # noqa: E731
+    for N, args in _fitting_columns(both, case, quantity, sizes, settings.seed):
+        mine = lambda: function(*args)  # noqa: E731
+        theirs = lambda: vectorised(args)  # noqa: E731
+        send(f"numpy:check {N}", _sample(mine()))
+        values = theirs()
+        send(f"sympy:check {N}", _sample(values))
+        if all(np.ndim(leaf) == 0 for leaf in tools.flatten(values)):
+            send(f"sympy:eval {N}", "constant")  # numbers, not broadcast to N points
+            send(f"numpy:eval {N}", time_call(mine, settings, tick))
+            continue
+        numpy_time, sympy_time = time_calls([mine, theirs], settings, tick)
+        send(f"numpy:eval {N}", numpy_time)
+        send(f"sympy:eval {N}", sympy_time)
+
+
+def _numpy_and_sympy(case: Case, quantity: str, sizes: tuple, settings: Settings
+                     ) -> tuple[dict, dict]:
+    """The figures of symcalc/numpy and of SymPy cse from one ``_paired`` child; the sizes it
+    did not time symcalc at (SymPy too slow to build or to run) come from a child of its own."""
+    got = child.stream(_paired, (case, quantity, sizes, settings), settings.limit)
+    figures: dict = {"numpy": {}, "sympy": {}}
+    for key, value in got.figures.items():
+        tool, _, rest = key.partition(":")
+        figures[tool][rest] = value
+    tool, _, step = got.step.partition(":")
+    stopped = ["numpy", "sympy"] if tool == "pair" else [tool]
+    for name in stopped if got.timed_out or got.error else []:
+        if got.error:
+            figures[name]["error"] = got.error
+        else:
+            figures[name][step if step.startswith("eval") else "timeout"] = TIMEOUT
+    numpy = figures["numpy"]
+    missing = tuple(N for N in sizes if not isinstance(numpy.get(f"eval {N}"), (float, str))
+                    or numpy.get(f"eval {N}") == TIMEOUT)
+    if missing:
+        alone = _run(_symcalc, (case, quantity, "numpy", missing, settings), settings.limit)
+        numpy.pop("error", None)
+        numpy.pop("timeout", None)
+        numpy.update(alone)
+    return numpy, figures["sympy"]
+
+
 def _sympy(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -> None:
     adapter = tools.Sympy()
     f = adapter.fresh(case)
@@ -151,11 +227,18 @@ def measure(cases: list[Case], backends: tuple[str, ...], sizes: tuple[int, ...]
     for case, quantity in evaluated(cases):
         say(f"measuring backends {case.name}/{quantity} ...")
         by_tool: dict = {}
+        paired = None
+        if "SymPy" in peers and "numpy" in backends:
+            paired = _numpy_and_sympy(case, quantity, sizes, settings)
         for backend in backends:
+            if backend == "numpy" and paired is not None:
+                by_tool["symcalc/numpy"] = paired[0]
+                continue
             by_tool[f"symcalc/{backend}"] = _run(_symcalc, (case, quantity, backend, sizes, settings),
                                                  settings.limit)
         if "SymPy" in peers:
-            by_tool["SymPy cse"] = _run(_sympy, (case, quantity, sizes, settings), settings.limit)
+            by_tool["SymPy cse"] = (paired[1] if paired is not None
+                                    else _run(_sympy, (case, quantity, sizes, settings), settings.limit))
         if "JAX" in peers and _installed("jax"):
             by_tool["JAX jit"] = _run(_jax, (case, quantity, sizes, settings), settings.limit)
         results[(case.name, quantity)] = by_tool

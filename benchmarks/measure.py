@@ -67,8 +67,10 @@ def _clock(fn: Callable[[], Any], number: int) -> float:
     return time.perf_counter() - start
 
 
-def time_call(fn: Callable[[], Any], settings: Settings, tick: Callable[[], None]) -> float:
-    """Median seconds per call of ``fn`` over ``settings.repeat`` samples (after one warm-up call)."""
+def _calibrated(fn: Callable[[], Any], settings: Settings,
+                tick: Callable[[], None]) -> tuple[int, float]:
+    """``(number, seconds)``: how many calls of ``fn`` (after one warm-up call) last at least
+    ``settings.min_sample``, and how long they took."""
     fn()
     tick()
     number = 1
@@ -76,13 +78,31 @@ def time_call(fn: Callable[[], Any], settings: Settings, tick: Callable[[], None
         elapsed = _clock(fn, number)
         tick()
         if elapsed >= settings.min_sample or number >= 1_000_000:
-            break
+            return number, elapsed
         number = max(2 * number, int(number * 1.2 * settings.min_sample / max(elapsed, 1e-9)))
+
+
+def time_call(fn: Callable[[], Any], settings: Settings, tick: Callable[[], None]) -> float:
+    """Median seconds per call of ``fn`` over ``settings.repeat`` samples (after one warm-up call)."""
+    number, elapsed = _calibrated(fn, settings, tick)
     samples = [elapsed / number]
     for _ in range(settings.repeat - 1):
         samples.append(_clock(fn, number) / number)
         tick()
     return statistics.median(samples)
+
+
+def time_calls(fns: list[Callable[[], Any]], settings: Settings,
+               tick: Callable[[], None]) -> list[float]:
+    """``time_call`` of several functions at once, their samples taken in turn (a, b, a, b, ...):
+    a machine whose speed drifts slows them alike, so their ratio holds."""
+    numbers = [_calibrated(fn, settings, tick)[0] for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(settings.repeat):
+        for fn, number, mine in zip(fns, numbers, samples):
+            mine.append(_clock(fn, number) / number)
+            tick()
+    return [statistics.median(mine) for mine in samples]
 
 
 def _values(result: Any) -> list[float]:

@@ -252,3 +252,30 @@ def test_a_lazy_gradient_is_computed_chunk_by_chunk_and_its_memory_reported(monk
     assert isinstance(results["symcalc"]["wall"], float) and results["symcalc"]["peak"] >= 0
     assert dask_case.failures(results) == []
     assert "MiB" in dask_case.report(results, 2, 20_000, 5_000, 60.0).splitlines()[3]
+
+
+def test_numpy_and_sympy_are_timed_in_one_child_and_symcalc_alone_when_sympy_stalls(monkeypatch):
+    import backends
+    import tools
+
+    settings = measure.Settings(repeat=2, limit=5.0, points=10, min_sample=0.0)
+    case = suite.product_case(d=3)
+    numpy, sympy = backends._numpy_and_sympy(case, "grad", (10, 20), settings)
+    for N in (10, 20):
+        assert isinstance(numpy[f"eval {N}"], float) and isinstance(sympy[f"eval {N}"], float)
+        np.testing.assert_allclose(numpy[f"check {N}"], sympy[f"check {N}"], rtol=1e-12)
+
+    def stalled(self, *args):
+        time.sleep(60)
+    monkeypatch.setattr(tools.Sympy, "compile", stalled)  # the children are forked: they see it
+    settings = measure.Settings(repeat=1, limit=1.0, points=10, min_sample=0.0)
+    numpy, sympy = backends._numpy_and_sympy(case, "grad", (10,), settings)
+    assert sympy == {"timeout": backends.TIMEOUT}
+    assert isinstance(numpy["eval 10"], float) and "timeout" not in numpy
+
+
+def test_functions_timed_in_turn_keep_their_own_figures():
+    settings = measure.Settings(repeat=3, limit=5.0, points=10, min_sample=0.01)
+    fast, slow = measure.time_calls([lambda: None, lambda: time.sleep(0.002)], settings,
+                                    lambda: None)
+    assert fast < 0.0005 < 0.002 <= slow < 0.05
