@@ -27,8 +27,10 @@ def inlined_statements(pure: str, max_lines: int | None = _INLINED_LINES,
     """The lines of the pure body ``pure`` (``def _f_pure(..., _shape)``) at a single point, for
     the call method: ``_shape = ()``, its statements, its final ``return X`` as ``_value = X``.
     None for a body longer than ``max_lines``, or one whose only return is not its last
-    statement.  Outputs that are all numbers become an array computed once, copied at each call,
-    when ``constants`` is given (it receives the array, named ``_CONSTANT``)."""
+    statement.  When ``constants`` is given (it receives the arrays, by name), outputs that are all
+    numbers become an array computed once (``_CONSTANT``), copied at each call, and outputs
+    mostly of numbers a copy of such an array (``_BASE``) with the other rows written in at the
+    indices ``_WHERE``."""
     lines = pure.splitlines()
     if max_lines is not None and len(lines) > max_lines:
         return None
