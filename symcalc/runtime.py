@@ -133,23 +133,31 @@ def in_blocks(arrays: Callable[..., Array], values: Sequence[Array], shape: tupl
     ``arrays(*block, block_shape, out)`` writes a block's outputs straight into ``out``, that
     block's slice of the whole result, and returns it; a result that is another array (a single
     output) is copied in.  The result is allocated zeroed, as fresh memory from the system
-    already is, for a body that leaves its zero rows unwritten.
+    already is, for a body that leaves its zero rows unwritten; the body run at the first point
+    gives its layout, and a result most of whose rows are zero there is a ``sparse_zeros``.
     """
     n, outer = shape[-1], shape[:-1]
-    out = None
+    probe = np.asarray(arrays(*[v[..., :1] for v in values], outer + (1,)))
+    nesting = probe.shape[:probe.ndim - len(shape)]
+    rows = math.prod(nesting)
+    written = np.reshape(probe, (rows, -1)).any(axis=1)
+    if nesting and 3 * (rows - np.count_nonzero(written)) > 2 * rows:
+        out = sparse_zeros(nesting + shape, rows, _runs(written))
+    else:
+        out = np.zeros(nesting + shape)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
-        block = [v[..., start:stop] for v in values]
-        if out is None:
-            part = arrays(*block, outer + (stop - start,))
-            out = np.zeros(np.shape(part)[:-1] + (n,))
-            out[..., start:stop] = part
-            continue
         target = out[..., start:stop]
-        part = arrays(*block, outer + (stop - start,), target)
+        part = arrays(*[v[..., start:stop] for v in values], outer + (stop - start,), target)
         if part is not target:
             target[...] = part
     return out
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """The runs ``(first, stop)`` of the true entries of a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags, [0])).astype(np.int8)))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
 class ArgumentError(TypeError):

@@ -331,7 +331,8 @@ def test_a_long_call_writes_each_block_into_its_slice_of_the_result(monkeypatch)
     monkeypatch.setattr(runtime, "BLOCK", 16)
     xs, ys = np.linspace(-2, 2, 100), np.linspace(3, -1, 100)
     result = runtime.in_blocks(spy, [xs, ys], xs.shape)
-    assert len(given_out) == 7 and given_out[0] is None  # the first block sizes the result
+    # the body at the first point gives the layout; then every block is written in place
+    assert len(given_out) == 8 and given_out[0] is None
     for out in given_out[1:]:
         assert out.shape == (2, 3, 16) or out.shape == (2, 3, 4)
         assert np.shares_memory(out, result)
@@ -430,3 +431,34 @@ def test_arrays_of_every_layout_give_the_same_values():
                            for e in ("x*y^2 - sin(x)", "exp(y)/(1 + x^2)")])
         np.testing.assert_allclose(got, expect, rtol=1e-14)
     np.testing.assert_allclose(f(xs, ys), want, rtol=1e-14)
+
+
+def test_a_long_call_of_a_mostly_zero_output_maps_only_the_written_rows(monkeypatch):
+    from symcalc import runtime
+
+    names = [f"x{k}" for k in range(12)]
+    f = " + ".join(f"{a}^2*{b}" for a, b in zip(names, names[1:]))
+    hessian = sc.hessian(f, names)
+    compiled = sc.lambdify(hessian, names)
+    _, planned = bodies(compiled)
+    allocations = []
+
+    def spy(shape, rows=1, written=()):
+        allocations.append((shape, rows, tuple(written)))
+        return sparse_zeros(shape, rows, written)
+    sparse_zeros = runtime.sparse_zeros
+    monkeypatch.setattr(runtime, "sparse_zeros", spy)
+    monkeypatch.setattr(runtime, "BLOCK", 1024)
+    n = 4000  # 4.6 MB: a private map, written block by block
+    columns = [np.linspace(-1, 1, n) * (1 + k / 10) for k in range(12)]
+    result = runtime.in_blocks(planned, columns, (n,))
+    whole = planned(*columns, (n,))  # in one piece
+    np.testing.assert_array_equal(result, whole)
+    nonzero = {12 * i + j for i, row in enumerate(hessian) for j, e in enumerate(row) if e != 0}
+    shape, rows, written = allocations[-1]
+    assert shape == (12, 12, n) and rows == 144
+    assert {k for first, stop in written for k in range(first, stop)} == nonzero
+    for k in (0, 1500, n - 1):
+        point = {name: columns[i][k] for i, name in enumerate(names)}
+        want = [[float(exact_value(e, point)) for e in row] for row in hessian]
+        np.testing.assert_allclose(result[..., k], want, rtol=1e-14, atol=0)
