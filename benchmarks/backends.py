@@ -310,6 +310,23 @@ def _ratio(peer: Optional[float], mine: Optional[float]) -> str:
     return f"{peer / mine:.3g}x" if peer is not None and mine else "-"
 
 
+def goals(results: dict, sizes: tuple[int, ...]) -> list[dict]:
+    """The goal "the NumPy backend at least as fast as SymPy", read from the paired timings (see
+    the module docstring), in the form of ``report.goals``; none without SymPy figures."""
+    pairs = []
+    for (name, quantity), by_tool in results.items():
+        for N in sizes:
+            mine, peer = _time(by_tool.get("symcalc/numpy"), N), _time(by_tool.get("SymPy cse"), N)
+            if mine and peer is not None:
+                pairs.append((f"{name}/{quantity} N={N:,}", peer / mine))
+    if not pairs:
+        return []
+    missed = [(key, value) for key, value in pairs if value < 1]
+    return [{"goal": "NumPy backend at least as fast as SymPy's lambdify(cse=True), timed in turn",
+             "met": not missed, "figures": {key: round(value, 4) for key, value in pairs},
+             "summary": ", ".join(f"{key} {value:.3g}x" for key, value in (missed or pairs))}]
+
+
 def report(results: dict, sizes: tuple[int, ...], limit: float) -> str:
     """The figures table (one row per tool) and the ratios table (one row per N)."""
     rows = []

@@ -279,3 +279,18 @@ def test_functions_timed_in_turn_keep_their_own_figures():
     fast, slow = measure.time_calls([lambda: None, lambda: time.sleep(0.002)], settings,
                                     lambda: None)
     assert fast < 0.0005 < 0.002 <= slow < 0.05
+
+
+def test_the_evaluation_goal_reads_the_paired_timings():
+    import backends
+
+    results = {("a", "f"): {"symcalc/numpy": {"eval 10": 1.0, "eval 20": 2.0},
+                            "SymPy cse": {"eval 10": 2.0, "eval 20": 1.0}},
+               ("b", "grad"): {"symcalc/numpy": {"eval 10": 1.0},
+                               "SymPy cse": {"eval 10": "constant"}}}
+    (goal,) = backends.goals(results, (10, 20))
+    assert not goal["met"] and goal["figures"] == {"a/f N=10": 2.0, "a/f N=20": 0.5}
+    assert goal["summary"] == "a/f N=20 0.5x"
+    results[("a", "f")]["SymPy cse"]["eval 20"] = 3.0
+    assert backends.goals(results, (10, 20))[0]["met"]
+    assert backends.goals({("a", "f"): {"symcalc/numpy": {"eval 10": 1.0}}}, (10,)) == []
