@@ -92,20 +92,43 @@ def _fitting_columns(send, case: Case, quantity: str, sizes: tuple, seed: int):
         yield N, input_columns(N, len(case.variables), seed)
 
 
-def _symcalc(send, case: Case, quantity: str, backend: str, sizes: tuple, settings: Settings) -> None:
+def _symcalc_function(send, case: Case, quantity: str, backend: str, step: str = "compile"):
+    """symcalc's ``lambdify(..., backend=backend)`` of the quantity; None (reported
+    unavailable) for a backend this symcalc does not offer."""
     import symcalc as sc
 
     adapter = tools.Symcalc()
     f = adapter.fresh(case)
     result = f if quantity == "f" else adapter.build(f, case, quantity)
-    send("step", "compile")
+    send("step", step)
     try:
-        function = sc.lambdify(result, list(case.variables), backend=backend)
+        return sc.lambdify(result, list(case.variables), backend=backend)
     except (TypeError, sc.SymcalcError) as exc:
         if backend != "numpy":
             send("unavailable", child.describe(exc))
-            return
-        function = sc.lambdify(result, list(case.variables))  # NumPy code, before backends
+            return None
+        return sc.lambdify(result, list(case.variables))  # NumPy code, before backends
+
+
+def _sympy_function(send, case: Case, quantity: str, step: str = "compile"):
+    """SymPy's ``lambdify(cse=True)`` of the quantity, called with the list of columns."""
+    adapter = tools.Sympy()
+    f = adapter.fresh(case)
+    result = f if quantity == "f" else adapter.build(f, case, quantity)
+    send("step", step)
+    vectorised, _ = adapter.compile(result, case, quantity)
+    return vectorised
+
+
+def _constant(values: Any) -> bool:
+    """Whether SymPy gave numbers, not N values: nothing to time."""
+    return all(np.ndim(leaf) == 0 for leaf in tools.flatten(values))
+
+
+def _symcalc(send, case: Case, quantity: str, backend: str, sizes: tuple, settings: Settings) -> None:
+    function = _symcalc_function(send, case, quantity, backend)
+    if function is None:
+        return
     for N, args in _fitting_columns(send, case, quantity, sizes, settings.seed):
         if backend == "jax":
             import jax
@@ -120,21 +143,8 @@ def _paired(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -
     """symcalc's NumPy backend and SymPy's ``lambdify(cse=True)`` in one child, their samples
     taken in turn; figures ``numpy:<key>`` and ``sympy:<key>``, steps ``numpy:``, ``sympy:``
     or ``pair:`` (both)."""
-    import symcalc as sc
-
-    adapter = tools.Symcalc()
-    f = adapter.fresh(case)
-    result = f if quantity == "f" else adapter.build(f, case, quantity)
-    send("step", "numpy:compile")
-    try:
-        function = sc.lambdify(result, list(case.variables), backend="numpy")
-    except (TypeError, sc.SymcalcError):
-        function = sc.lambdify(result, list(case.variables))  # NumPy code, before backends
-    peer = tools.Sympy()
-    send("step", "sympy:compile")
-    g = peer.fresh(case)
-    vectorised, _ = peer.compile(g if quantity == "f" else peer.build(g, case, quantity),
-                                 case, quantity)
+    function = _symcalc_function(send, case, quantity, "numpy", "numpy:compile")
+    vectorised = _sympy_function(send, case, quantity, "sympy:compile")
 
     def both(key: str, value: Any = None) -> None:
         if key == "step":
@@ -150,8 +160,8 @@ def _paired(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -
         send(f"numpy:check {N}", _sample(mine()))
         values = theirs()
         send(f"sympy:check {N}", _sample(values))
-        if all(np.ndim(leaf) == 0 for leaf in tools.flatten(values)):
-            send(f"sympy:eval {N}", "constant")  # numbers, not broadcast to N points
+        if _constant(values):
+            send(f"sympy:eval {N}", "constant")
             send(f"numpy:eval {N}", time_call(mine, settings, tick))
             continue
         numpy_time, sympy_time = time_calls([mine, theirs], settings, tick)
@@ -187,16 +197,12 @@ def _numpy_and_sympy(case: Case, quantity: str, sizes: tuple, settings: Settings
 
 
 def _sympy(send, case: Case, quantity: str, sizes: tuple, settings: Settings) -> None:
-    adapter = tools.Sympy()
-    f = adapter.fresh(case)
-    result = f if quantity == "f" else adapter.build(f, case, quantity)
-    send("step", "compile")
-    vectorised, _ = adapter.compile(result, case, quantity)
+    vectorised = _sympy_function(send, case, quantity)
     for N, args in _fitting_columns(send, case, quantity, sizes, settings.seed):
         values = vectorised(args)
         send(f"check {N}", _sample(values))
-        if all(np.ndim(leaf) == 0 for leaf in tools.flatten(values)):
-            send(f"eval {N}", "constant")  # numbers, not broadcast to N points: nothing to time
+        if _constant(values):
+            send(f"eval {N}", "constant")
             continue
         send(f"eval {N}", time_call(lambda: vectorised(args), settings, lambda: send("tick")))
 

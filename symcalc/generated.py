@@ -257,7 +257,7 @@ class GeneratedFunction:
             packed = f"({listed}{',' if self.arity == 1 else ''})"
             text += (f"    if type({names[0]}) is _ndarray:\n"
                      f"        _args = {packed}\n"
-                     f"        if _all_arrays(map(type, _args)) and _one_layout(_args):\n"
+                     f"        if _one_layout(_args):\n"
                      f"            return _planned(_arrays, _args, {names[0]}.shape)\n")
         text += (f"    if {plain}:\n"
                  f"        return _f({listed})\n"
@@ -267,8 +267,8 @@ class GeneratedFunction:
                    "_arrays": compiled.stand_in("_f_arrays"), "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
                    "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float), **constants,
-                   "_ndarray": np.ndarray, "_all_arrays": runtime._all_arrays,
-                   "_one_layout": runtime._one_layout, "_planned": runtime._planned,
+                   "_ndarray": np.ndarray, "_one_layout": runtime._one_layout,
+                   "_planned": runtime._planned,
                    "_self": weakref.proxy(self)}  # weak: the class holds the call method
         namespace = compile_source(text, text, helpers, "call")
         compiled.rebind(namespace, {"_f": "f", "_arrays": "_f_arrays"})

@@ -475,8 +475,7 @@ def function(prog: Program, at_a_point: Callable[..., Any]) -> Callable[..., Any
     arity = len(prog.variables)
 
     def run(*args: Any) -> Any:
-        if (len(args) == arity and runtime._all_arrays(map(type, args))
-                and runtime._one_layout(args)):  # float64 arrays of one shape, as prepare keeps
+        if len(args) == arity and runtime._one_layout(args):  # as prepare would keep them
             return body(*args, args[0].shape)
         if len(args) != arity or not all(type(a) in _PLAIN for a in args):
             return at_a_point(*args)  # points, other arrays, errors: as the NumPy backend

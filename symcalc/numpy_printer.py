@@ -21,6 +21,7 @@ from .bigint import power_fits
 from .expr import ZERO, Add, Constant, Expr, Mul, Num, Pow, Symbol, postorder
 from .memory_plan import planned_body
 from .program import Program
+from .runtime import row_runs
 
 SUM, PRODUCT, UNARY, POWER, ATOM = range(5)  # Python precedence of a printed piece
 _MAX_INLINE_DEPTH = 6  # deeper nesting is split into assignments, for readability and the compiler
@@ -369,17 +370,9 @@ def output_allocation(prog: Program) -> str:
 
 def _written_rows(prog: Program) -> str:
     """The arguments of ``sparse_zeros`` after the shape: the number of rows, and the runs of
-    rows that are not zero; nothing for another allocation."""
-    if output_allocation(prog) != "_rt.sparse_zeros":
-        return ""
-    runs: list[list[int]] = []
-    for k, root in enumerate(prog.roots):
-        if root is not ZERO:
-            if runs and runs[-1][1] == k:
-                runs[-1][1] = k + 1
-            else:
-                runs.append([k, k + 1])
-    return f", {len(prog.roots)}, {tuple(map(tuple, runs))!r}"
+    rows that are not zero."""
+    runs = row_runs([root is not ZERO for root in prog.roots])
+    return f", {len(prog.roots)}, {tuple(runs)!r}"
 
 
 def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = True) -> list[str]:
@@ -408,7 +401,9 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         if prog.shape:
             # a caller computing a long call block by block passes the block's slice of the
             # whole output (zero where this body writes nothing)
-            allocate = f"{output_allocation(prog)}({prog.shape!r} + _shape{_written_rows(prog)})"
+            allocation = output_allocation(prog)
+            written = _written_rows(prog) if allocation == "_rt.sparse_zeros" else ""
+            allocate = f"{allocation}({prog.shape!r} + _shape{written})"
             body += ["if _out is None:", f"    _out = {allocate}"]
             outputs = [(target, text) for (target, text), root in zip(outputs, prog.roots)
                        if root is not ZERO]
