@@ -4,12 +4,15 @@ like terms collected; known forms such as ``1 - tanh(x)^2``), idempotence, and v
 import math
 import random
 
+import mpmath
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
+
+from oracle import value as real_value
 
 x, y = sc.symbols("x y")
 
@@ -111,10 +114,13 @@ expressions = st.recursive(leaves, _grow, max_leaves=8)
 
 @settings(max_examples=40)
 @given(expressions, st.floats(0.1, 1.5), st.floats(-1.5, 1.5))
+@example(sc.parse("log(exp(-2*x*(-2*x)^x))"), 1.5, 0.0)  # complex inside: not a real function there
 def test_simplify_keeps_the_value_and_is_idempotent(e, px, py):
     s = sc.simplify(e)
     assert sc.simplify(s) is s
     point = {"x": px, "y": py}
+    if real_value(e, {k: mpmath.mpf(v) for k, v in point.items()}) is None:
+        return  # undefined in real arithmetic somewhere inside (log(exp(u)) = u holds for real u)
     try:
         expected = value(e, point)
     except (ZeroDivisionError, TypeError):
