@@ -414,3 +414,35 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         return body + [f"return {outputs[0][1]}"]
     return body + [f"return _rt.assemble(_shape, {prog.shape!r}, ("] + [
         f"    {text}," for _, text in outputs] + ["))"]
+
+
+def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
+    """The statements of ``prog``'s function as a person writes it: the arguments as NumPy floats
+    or float arrays, one assignment per shared node, then the result, broadcast to the arguments'
+    shape: a list output is one array of shape ``prog.shape`` + that shape, written entry by entry
+    (an entry equal to another is written with it; zero entries stay as allocated).  The values
+    are those of ``function_body``; what ``codegen`` prints by default."""
+    printer = _printed(prog, parameters)
+    names = list(parameters.values())
+    body = [f"{name} = np.asarray({name}, dtype=float)[()]" for name in names]
+    if body:
+        body[0] += "  # a NumPy float, or an array of floats"
+    body += [f"{name} = {text}" for name, text in printer.assignments]
+    shape = f"np.broadcast_shapes({', '.join(f'{name}.shape' for name in names)})"
+    everything = frozenset(prog.variables)
+    if not prog.shape:
+        (root,) = prog.roots
+        piece = printer.pieces[root]
+        if not names or root.free_symbols >= everything:
+            return body + [f"return {piece.text}"]
+        return body + [f"return {piece.at_least(PRODUCT)} * np.ones({shape})  # the arguments' shape"]
+    allocation = "np.zeros" if any(root is ZERO for root in prog.roots) else "np.empty"
+    size = f"{prog.shape!r} + {shape}" if names else repr(prog.shape)
+    body.append(f"_out = {allocation}({size})")
+    targets: dict[Expr, list[str]] = {}  # each distinct entry: where it goes
+    indices = itertools.product(*(range(n) for n in prog.shape))
+    for index, root in zip(indices, prog.roots):
+        if root is not ZERO:
+            targets.setdefault(root, []).append(f"_out[{', '.join(map(str, index))}]")
+    body += [f"{' = '.join(places)} = {printer.pieces[root].text}" for root, places in targets.items()]
+    return body + ["return _out"]

@@ -217,18 +217,21 @@ def test_logsumexp_gradient_at_large_arguments():
 
 
 # --- sharing and names ------------------------------------------------------------------------------
-def bodies(source: str) -> list[str]:
-    """The pure body and the memory-planned body of the generated function ``f``."""
+def bodies(outputs, variables) -> list[str]:
+    """The function ``f`` that ``codegen`` prints by default, and the pure body and the
+    memory-planned body of the one it prints with ``planned=True``."""
+    readable = sc.codegen(outputs, variables)
+    source = sc.codegen(outputs, variables, planned=True)
     pure = source[source.index("def _f_body"):source.index("def _f_arrays")]
-    return [pure, source[source.index("def _f_arrays"):source.index("def f(")]]
+    return [readable[readable.index("def f("):], pure,
+            source[source.index("def _f_arrays"):source.index("def f(")]]
 
 
 def test_a_node_used_k_times_is_assigned_once():
-    for source in bodies(sc.codegen("sin(x*y) + sin(x*y)^2 + exp(sin(x*y)) + cos(sin(x*y))",
-                                    ["x", "y"])):
+    for source in bodies("sin(x*y) + sin(x*y)^2 + exp(sin(x*y)) + cos(sin(x*y))", ["x", "y"]):
         assert source.count("np.sin(") == 1
         assert source.count("x * y") == 1
-    for source in bodies(sc.codegen(sc.grad("exp(x*y)*sin(x*y)", ["x", "y"]), ["x", "y"])):
+    for source in bodies(sc.grad("exp(x*y)*sin(x*y)", ["x", "y"]), ["x", "y"]):
         assert source.count("np.exp(") == 1 and source.count("np.sin(") == 1
 
 
@@ -327,7 +330,7 @@ def test_a_missing_variable_is_named():
     (lambda: sc.codegen("x", ["x"], name=3), "not a valid function name", False),
     (lambda: sc.codegen("x", ["x"], name="f-g"), "not a valid function name", False),
     (lambda: sc.codegen("x", ["x"], name="evaluate"), "helper", False),
-    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"]), "collide", False),
+    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"], planned=True), "collide", False),
     (lambda: codegen_module(["x"], ["x"]), "mapping of names", True),
 ])
 def test_bad_input_to_code_generation_is_a_symcalc_error(call, message, wrong_type):
@@ -451,7 +454,7 @@ def test_product_gradient_code_is_linear_in_d():
     for d, count in counts.items():
         assert count <= 3 * d
     assert counts[40] - counts[20] == 2 * (counts[20] - counts[10])  # exactly linear
-    for source in bodies(sc.codegen(sc.grad(*product_case(30)), product_case(30)[1])):
+    for source in bodies(sc.grad(*product_case(30)), product_case(30)[1]):
         products = source.count("*") + source.count("np.multiply(")
         assert products <= 3 * 30 + 5  # the readable forms would need 30*29 products
 
