@@ -312,7 +312,8 @@ class _Printer:
             text = f"{text} / {below}"
         if negative:
             return _Piece(f"-{text}", UNARY, depth)
-        return _Piece(text, PRODUCT, depth)
+        # a leading negated factor (-a * b) makes the product a negation too: a sum prints a - a * b
+        return _Piece(text, UNARY if text.startswith("-") else PRODUCT, depth)
 
     def _power(self, base: _Piece, exponent: Expr, depth: int) -> _Piece:
         if isinstance(exponent, Num):

@@ -608,3 +608,11 @@ def test_the_printer_multiplies_every_numeric_factor_of_a_product():
         namespace: dict = {}
         exec(_generate({"f": Program((x,), (root,), ())}).source, namespace)
         assert namespace["f"](0.5) == (1.0 if root is product else 1.5)
+
+
+def test_a_negated_leading_factor_is_subtracted_in_a_sum():
+    hessian = sc.hessian("logsumexp(x, y, 2*x) + sigmoid(x*y)", ["x", "y"])
+    for source in bodies(hessian, ["x", "y"]):
+        assert "+ -" not in source and "+ (-" not in source, source
+    f, x = sc.lambdify(hessian, ["x", "y"]), np.linspace(-3, 3, 7)
+    np.testing.assert_array_equal(f(x, 0.5), np.stack([f(v, 0.5) for v in x], axis=-1))
