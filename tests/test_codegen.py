@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+import textwrap
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -616,3 +618,14 @@ def test_a_negated_leading_factor_is_subtracted_in_a_sum():
         assert "+ -" not in source and "+ (-" not in source, source
     f, x = sc.lambdify(hessian, ["x", "y"]), np.linspace(-3, 3, 7)
     np.testing.assert_array_equal(f(x, 0.5), np.stack([f(v, 0.5) for v in x], axis=-1))
+
+
+def test_the_readme_and_the_docstring_show_what_codegen_prints():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    call = '`print(sc.codegen(sc.grad("x*exp(y)", ["x", "y"]), ["x", "y"]))` prints\n\n```python\n'
+    start = readme.index(call) + len(call)
+    assert readme[start:readme.index("```", start)] == sc.codegen(sc.grad("x*exp(y)", ["x", "y"]),
+                                                                  ["x", "y"])
+    doc = textwrap.dedent(sc.codegen.__doc__.split("``codegen(\"x*y\", [\"x\", \"y\"])`` is::\n\n")[1]
+                          .split("\n\n    ``planned=True``")[0])
+    assert doc.strip() == sc.codegen("x*y", ["x", "y"]).strip()
