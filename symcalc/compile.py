@@ -29,7 +29,7 @@ from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
-from .numpy_printer import fills_output, function_body, output_allocation, readable_body
+from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
@@ -443,7 +443,7 @@ def _readable(programs: Mapping[str, Program]) -> _Generated:
     pieces = []
     for name, prog in programs.items():
         parameters = parameter_names(prog.variables)
-        lines = [f"def {name}({', '.join(parameters[s] for s in prog.variables)}):"]
+        lines = wrapped(f"def {name}(", [parameters[s] for s in prog.variables], "):")
         lines += ["    " + line for line in readable_body(prog, parameters)]
         pieces.append("\n".join(lines) + "\n")
     text = "\n\n".join(pieces)

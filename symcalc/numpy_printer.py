@@ -430,6 +430,9 @@ def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
         body[0] += "  # a NumPy float, or an array of floats"
     body += [f"{name} = {text}" for name, text in printer.assignments]
     shape = f"np.broadcast_shapes({', '.join(f'{name}.shape' for name in names)})"
+    if len(shape) > _MAX_INLINE_TEXT - 30:  # many arguments: the shape on lines of its own
+        body += wrapped("_shape = np.broadcast_shapes(", [f"{name}.shape" for name in names], ")")
+        shape = "_shape"
     everything = frozenset(prog.variables)
     if not prog.shape:
         (root,) = prog.roots
@@ -447,3 +450,18 @@ def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
             targets.setdefault(root, []).append(f"_out[{', '.join(map(str, index))}]")
     body += [f"{' = '.join(places)} = {printer.pieces[root].text}" for root, places in targets.items()]
     return body + ["return _out"]
+
+
+def wrapped(head: str, items: list[str], tail: str, width: int = _MAX_INLINE_TEXT - 4) -> list[str]:
+    """``head`` + the items, separated by commas, + ``tail``, in lines of at most ``width``
+    characters (an item longer than that alone on a line), continued under the first item."""
+    if not items:
+        return [head + tail]
+    lines, line = [], head
+    for k, item in enumerate(items):
+        piece = item + (", " if k + 1 < len(items) else tail)
+        if len(line.rstrip()) + len(piece.rstrip()) > width and line.strip() != head.strip():
+            lines.append(line.rstrip())
+            line = " " * len(head)
+        line += piece
+    return lines + [line]

@@ -336,3 +336,20 @@ def test_default_source_at_single_points_computes_as_lambdify_does():
         for point in rng.uniform(-40, 40, (300, 3)).tolist():
             assert f(*point) == g(*point), (formula, point)
             assert f(*map(np.float64, point)) == g(*point), (formula, point)
+
+
+def test_default_source_without_variables_and_with_many():
+    for outputs in ("3/4", ["3", "0"], [["pi", "0"], ["0", "2^-1100"]]):
+        namespace: dict = {}
+        exec(compile(sc.codegen(outputs, []), "<codegen>", "exec"), namespace)
+        got, want = namespace["f"](), sc.lambdify(outputs, [])()
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_array_equal(got, want)
+    names = [f"x{k}" for k in range(1, 31)]
+    gradient = sc.grad("*".join(names), names)
+    source = sc.codegen(gradient, names)
+    assert max(map(len, source.splitlines())) <= 100
+    namespace = {}
+    exec(compile(source, "<codegen>", "exec"), namespace)
+    args = [np.linspace(0.5, 1.5, 4) + k / 30 for k in range(29)] + [2.0]
+    np.testing.assert_array_equal(namespace["f"](*args), sc.lambdify(gradient, names)(*args))
