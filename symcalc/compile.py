@@ -406,8 +406,8 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
 
     ``planned=True``: the source of ``lambdify``'s function instead, whose body for arrays is
     planned for memory and computes long calls block by block, with the helpers that call
-    machinery needs.  ``backend="numexpr"``: the source of ``lambdify``'s numexpr function
-    (needs numexpr too).
+    machinery needs (a formula of vectors and matrices has one form, printed either way).
+    ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
     """
     if backend == "numexpr":
         _check_name(name)
