@@ -3,7 +3,7 @@
 The registry's NumPy forms (``symcalc.functions``) and the code generator call a helper NAME as
 ``_rt.NAME``.  ``lambdify`` binds those names to the functions of this module; ``codegen`` copies
 the source of each helper a function calls, and of everything that helper uses, from this file
-into the generated file, which so needs only NumPy.  Hence the rules of this module: at module
+into the generated file (by default without annotations), which so needs only NumPy.  Hence the rules of this module: at module
 level it imports only the standard library and NumPy (SciPy is imported inside a function, when
 present), and every helper works from the names of this module alone.
 

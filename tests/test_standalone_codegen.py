@@ -166,11 +166,12 @@ def test_sigmoid_softplus_logsumexp_and_their_gradients_at_1000():
                 assert g == pytest.approx(float(w), rel=1e-14, abs=1e-300), (x, g, w)
 
 
-def test_every_runtime_helper_compiles_alone():
+@pytest.mark.parametrize("plain", [False, True])
+def test_every_runtime_helper_compiles_alone(plain):
     for name, value in vars(runtime).items():
         if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == runtime.__name__:
             namespace: dict = {}
-            exec(compile(helper_source((name,)), f"<{name}>", "exec"), namespace)
+            exec(compile(helper_source((name,), plain), f"<{name}>", "exec"), namespace)
             assert callable(namespace[name])
 
 
