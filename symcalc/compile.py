@@ -269,6 +269,9 @@ def _module_spacing(statements: list[tuple[str, str]]) -> str:
     return out
 
 
+_EQUALS = re.compile(r"\s*=\s*")
+
+
 def _without_annotations(text: str) -> str:
     """``text``, a top-level statement, without the annotations of its parameters and return
     values (``rows: int = 1`` -> ``rows=1``) and of its annotated assignments (``a: T = v`` ->
@@ -292,7 +295,7 @@ def _without_annotations(text: str) -> str:
                     continue
                 start = at(arg.lineno, arg.col_offset) + len(arg.arg)
                 end = at(arg.annotation.end_lineno, arg.annotation.end_col_offset)
-                equals = re.compile(r"\s*=\s*").match(text, end) if id(arg) in defaulted else None
+                equals = _EQUALS.match(text, end) if id(arg) in defaulted else None
                 cuts.append((start, equals.end(), "=") if equals else (start, end, ""))
             if node.returns is not None:
                 arrow = text.rindex("->", 0, at(node.returns.lineno, node.returns.col_offset))
@@ -525,8 +528,9 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     of expressions gives one array of shape ``nesting + broadcast shape``.  ``Derivatives``
     results (``grad``, ``jacobian``, ``hessian``, ``vjp``, ``hvp``) compile their shared
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
-    Its standalone NumPy source is ``f.source`` (also ``symcalc.codegen(..., planned=True)``).  The function pickles
-    (its source is sent and compiled again), so it runs on ``dask.distributed`` workers.
+    Its standalone NumPy source is ``f.source`` (also ``symcalc.codegen(..., planned=True)``).
+    The function pickles (its source is sent and compiled again), so it runs on
+    ``dask.distributed`` workers.
 
     ``backend``: ``"numpy"`` (the default); ``"numexpr"``: the same values computed by fused,
     multi-threaded numexpr kernels (extra ``symcalc[numexpr]``), much faster on large arrays; or

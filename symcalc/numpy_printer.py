@@ -439,7 +439,8 @@ def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
         piece = printer.pieces[root]
         if not names or root.free_symbols >= everything:
             return body + [f"return {piece.text}"]
-        return body + [f"return {piece.at_least(PRODUCT)} * np.ones({shape})  # the arguments' shape"]
+        broadcast = f"{piece.at_least(PRODUCT)} * np.ones({shape})"
+        return body + [f"return {broadcast}  # the arguments' shape"]
     allocation = "np.zeros" if any(root is ZERO for root in prog.roots) else "np.empty"
     size = f"{prog.shape!r} + {shape}" if names else repr(prog.shape)
     body.append(f"_out = {allocation}({size})")
@@ -448,7 +449,8 @@ def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
     for index, root in zip(indices, prog.roots):
         if root is not ZERO:
             targets.setdefault(root, []).append(f"_out[{', '.join(map(str, index))}]")
-    body += [f"{' = '.join(places)} = {printer.pieces[root].text}" for root, places in targets.items()]
+    body += [f"{' = '.join(places)} = {printer.pieces[root].text}"
+             for root, places in targets.items()]
     return body + ["return _out"]
 
 
@@ -460,7 +462,7 @@ def wrapped(head: str, items: list[str], tail: str, width: int = _MAX_INLINE_TEX
     lines, line = [], head
     for k, item in enumerate(items):
         piece = item + (", " if k + 1 < len(items) else tail)
-        if len(line.rstrip()) + len(piece.rstrip()) > width and line.strip() != head.strip():
+        if k and len(line.rstrip()) + len(piece.rstrip()) > width:
             lines.append(line.rstrip())
             line = " " * len(head)
         line += piece

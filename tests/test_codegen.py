@@ -626,6 +626,6 @@ def test_the_readme_and_the_docstring_show_what_codegen_prints():
     start = readme.index(call) + len(call)
     assert readme[start:readme.index("```", start)] == sc.codegen(sc.grad("x*exp(y)", ["x", "y"]),
                                                                   ["x", "y"])
-    doc = textwrap.dedent(sc.codegen.__doc__.split("``codegen(\"x*y\", [\"x\", \"y\"])`` is::\n\n")[1]
-                          .split("\n\n    ``planned=True``")[0])
+    example = sc.codegen.__doc__.split('``codegen("x*y", ["x", "y"])`` is::\n\n')[1]
+    doc = textwrap.dedent(example.split("\n\n    ``planned=True``")[0])
     assert doc.strip() == sc.codegen("x*y", ["x", "y"]).strip()
