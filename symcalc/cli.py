@@ -269,7 +269,7 @@ def run_codegen(args: argparse.Namespace) -> Answer:
         functions[f"grad_{args.name}"] = calculus.grad(f, xs)
     if args.hessian:
         functions[f"hessian_{args.name}"] = calculus.hessian(f, xs)
-    source = codegen_module(functions, xs)
+    source = codegen_module(functions, xs, planned=args.planned)
     data = {"command": "codegen", "input": to_str(f), "variables": names(xs),
             "functions": {name: strings(value) for name, value in functions.items()},
             "source": source}
@@ -348,7 +348,10 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--grad", action="store_true", help="also the gradient, grad_NAME"),
                 arg("--hessian", action="store_true", help="also the Hessian, hessian_NAME"),
-                arg("--name", type=function_name, default="f", help="function name (default: f)")),
+                arg("--name", type=function_name, default="f", help="function name (default: f)"),
+                arg("--planned", action="store_true",
+                    help="lambdify's source: a body planned for memory for arrays, and its call "
+                         "machinery")),
                run_codegen),
     Subcommand("check", "check the gradient against SymPy and finite differences",
                'symcalc check "sin(x)*exp(x)" x\n'

@@ -1,7 +1,9 @@
 """Naming and generating: a ``Program`` -> Python source -> a compiled function.
 
 ``codegen`` gives standalone source: NumPy imports, then the helpers of ``symcalc.runtime`` that the
-function calls (their source copied from that module, so each is written once), then the function.
+function calls (their source copied from that module, so each is written once, here without
+annotations), then the function as a person writes it (``numpy_printer.readable_body``); with
+``planned=True``, the source of ``lambdify``'s function instead.
 ``lambdify`` prints the pure body (``function_body(..., plan=False)``) and hands it to the backend
 named, with the means to print the rest (the planned body and ``f``) at the first call on arrays:
 ``symcalc.generated`` compiles them (never any user text: the source was
@@ -11,6 +13,7 @@ generated lines, and returns a picklable function.  ``BACKENDS`` lists the backe
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import keyword
@@ -26,7 +29,7 @@ from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
-from .numpy_printer import fills_output, function_body, output_allocation
+from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
@@ -99,6 +102,14 @@ class _Statement:
         if self.known_reads is None:
             self.known_reads = _read_names(self.code) - self.binds
         return self.known_reads
+
+    @functools.cached_property
+    def plain(self) -> tuple[str, frozenset[str]]:
+        """The text without annotations, and the names it reads."""
+        if self.kind == "import":
+            return self.text, self.reads
+        text = _without_annotations(self.text)
+        return text, _read_names(_LITERAL.sub(_blanked, text)) - self.binds
 
 
 # Read once per process, the module is split into statements by scanning its lines, not by
@@ -213,10 +224,11 @@ def _assigned_names(head: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def helper_source(names: tuple[str, ...]) -> str:
+def helper_source(names: tuple[str, ...], plain: bool = False) -> str:
     """The imports and the source of the ``symcalc.runtime`` helpers ``names`` and of everything
-    they use, in the module's order: the top of a standalone generated file.  Where symcalc is
-    installed without its source files, the helpers are imported from ``symcalc.runtime``."""
+    they use, in the module's order: the top of a standalone generated file.  ``plain``: without
+    annotations (so without the names only they need).  Where symcalc is installed without its
+    source files, the helpers are imported from ``symcalc.runtime``."""
     try:
         statements = _runtime_statements()
     except OSError:
@@ -232,26 +244,70 @@ def helper_source(names: tuple[str, ...]) -> str:
         for k, s in enumerate(statements):
             if name in s.binds and k not in needed:
                 needed.add(k)
-                wanted |= s.reads & defined
-    chosen = [s for k, s in enumerate(statements) if k in needed]
-    imports = [s.text for s in chosen if s.kind == "import"]
+                wanted |= (s.plain[1] if plain else s.reads) & defined
+    chosen = [(s.kind, s.plain[0] if plain else s.text) for k, s in enumerate(statements)
+              if k in needed]
+    imports = [text for kind, text in chosen if kind == "import"]
     standard = [text for text in imports if "numpy" not in text]
     numpy = [text for text in imports if "numpy" in text]
-    parts = ["from __future__ import annotations"] + ["\n".join(g) for g in (standard, numpy) if g]
-    helpers = [s for s in chosen if s.kind != "import"]
+    parts = [] if plain else ["from __future__ import annotations"]
+    parts += ["\n".join(g) for g in (standard, numpy) if g]
+    helpers = [(kind, text) for kind, text in chosen if kind != "import"]
     if helpers:
         parts.append("\n# Helpers from symcalc.runtime: this file needs only NumPy.\n"
                      + _module_spacing(helpers))
     return "\n\n".join(parts) + "\n"
 
 
-def _module_spacing(statements: list[_Statement]) -> str:
-    """The statements joined as in a module: two blank lines around a function or class."""
-    out = statements[0].text
-    for before, statement in zip(statements, statements[1:]):
-        apart = "definition" in (before.kind, statement.kind)
-        out += ("\n\n\n" if apart else "\n") + statement.text
+def _module_spacing(statements: list[tuple[str, str]]) -> str:
+    """The statements (kind, text) joined as in a module: two blank lines around a function or
+    class."""
+    out = statements[0][1]
+    for (before, _), (kind, text) in zip(statements, statements[1:]):
+        apart = "definition" in (before, kind)
+        out += ("\n\n\n" if apart else "\n") + text
     return out
+
+
+_EQUALS = re.compile(r"\s*=\s*")
+
+
+def _without_annotations(text: str) -> str:
+    """``text``, a top-level statement, without the annotations of its parameters and return
+    values (``rows: int = 1`` -> ``rows=1``) and of its annotated assignments (``a: T = v`` ->
+    ``a = v``): what needs no ``typing`` import."""
+    starts = [0]
+    for line in text.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+
+    def at(line: int, column: int) -> int:  # runtime.py is ASCII: columns are characters
+        return starts[line - 1] + column
+
+    cuts: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            defaults = a.posonlyargs + a.args
+            defaulted = set(map(id, defaults[len(defaults) - len(a.defaults):]))
+            defaulted |= {id(arg) for arg, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None}
+            for arg in [*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]:
+                if arg is None or arg.annotation is None:
+                    continue
+                start = at(arg.lineno, arg.col_offset) + len(arg.arg)
+                end = at(arg.annotation.end_lineno, arg.annotation.end_col_offset)
+                equals = _EQUALS.match(text, end) if id(arg) in defaulted else None
+                cuts.append((start, equals.end(), "=") if equals else (start, end, ""))
+            if node.returns is not None:
+                arrow = text.rindex("->", 0, at(node.returns.lineno, node.returns.col_offset))
+                end = at(node.returns.end_lineno, node.returns.end_col_offset)
+                cuts.append((len(text[:arrow].rstrip()), end, ""))
+        elif isinstance(node, ast.AnnAssign) and node.value is not None and node.simple:
+            start = at(node.target.end_lineno, node.target.end_col_offset)
+            end = at(node.annotation.end_lineno, node.annotation.end_col_offset)
+            cuts.append((start, end, ""))
+    for start, end, replacement in sorted(cuts, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
 
 
 # --- source and function -------------------------------------------------------------------------
@@ -261,11 +317,12 @@ class _Generated:
 
     text: str
     helpers: tuple[str, ...]
+    plain: bool = False  # the helpers without annotations
 
     @property
     def source(self) -> str:
         """Standalone source: imports and helpers, then the functions."""
-        return helper_source(self.helpers) + "\n\n" + self.text
+        return helper_source(self.helpers, self.plain) + "\n\n" + self.text
 
 
 def _check_name(name: str) -> None:
@@ -330,13 +387,29 @@ def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
 
 
 def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f",
-            backend: str = "numpy") -> str:
+            backend: str = "numpy", *, planned: bool = False) -> str:
     """Readable, standalone Python source of a NumPy function computing ``exprs`` from ``variables``.
 
     ``exprs`` may be an expression, a formula string, a list or a list of lists (for example a
-    gradient or a Hessian); each shared node is computed once, numerically stable forms replace
-    overflow-prone patterns, and the function is vectorised over broadcasting array arguments.
-    The source needs only NumPy: the helpers it calls are written out above the function.
+    gradient or a Hessian).  The function is written as a person would write it: the arguments
+    as NumPy floats or float arrays, one assignment ``_tN = ...`` per shared node, numerically
+    stable forms in place of overflow-prone patterns, and the result broadcast to the arguments'
+    shape (a list: one array of shape ``nesting + broadcast shape``), with the values
+    ``lambdify`` gives.  The source needs only NumPy: the stable helpers it calls (``sigmoid``,
+    ``logsumexp``, ...) are written out above the function.  For example
+    ``codegen("x*y", ["x", "y"])`` is::
+
+        import numpy as np
+
+
+        def f(x, y):
+            x = np.asarray(x, dtype=float)[()]  # a NumPy float, or an array of floats
+            y = np.asarray(y, dtype=float)[()]
+            return x * y
+
+    ``planned=True``: the source of ``lambdify``'s function instead, whose body for arrays is
+    planned for memory and computes long calls block by block, with the helpers that call
+    machinery needs (a formula of vectors and matrices has one form, printed either way).
     ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
     """
     if backend == "numexpr":
@@ -348,12 +421,13 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
     if _matrix.is_shaped(exprs):
         _check_name(name)
         return _matrix.codegen(exprs, variables, name=name)
-    return codegen_module({name: exprs}, variables)
+    return codegen_module({name: exprs}, variables, planned=planned)
 
 
-def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol | str] | str) -> str:
+def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol | str] | str, *,
+                   planned: bool = False) -> str:
     """Standalone source of several functions of the same ``variables`` (name -> outputs), with
-    the imports and helpers written once."""
+    the imports and helpers written once; ``planned`` as for ``codegen``."""
     if not isinstance(functions, Mapping):
         raise SymcalcTypeError(f"the functions must be a mapping of names to outputs, "
                                f"not {type(functions).__name__}")
@@ -361,9 +435,23 @@ def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol 
     for name in functions:
         _check_name(name)
         for inner in (f"_{name}_body", f"_{name}_arrays"):
-            if inner in functions:
+            if planned and inner in functions:
                 raise SymcalcError(f"the function names {name!r} and {inner!r} collide")
-    return _generate({name: program(exprs, symbols) for name, exprs in functions.items()}).source
+    programs = {name: program(exprs, symbols) for name, exprs in functions.items()}
+    return (_generate(programs) if planned else _readable(programs)).source
+
+
+def _readable(programs: Mapping[str, Program]) -> _Generated:
+    """The functions as ``readable_body`` writes them, each calling the helpers it needs."""
+    pieces = []
+    for name, prog in programs.items():
+        parameters = parameter_names(prog.variables)
+        lines = wrapped(f"def {name}(", [parameters[s] for s in prog.variables], "):")
+        lines += ["    " + line for line in readable_body(prog, parameters)]
+        pieces.append("\n".join(lines) + "\n")
+    text = "\n\n".join(pieces)
+    helpers = tuple(sorted(set(_HELPER_CALL.findall(text))))
+    return _Generated(_HELPER_CALL.sub(r"\1", text), helpers, plain=True)
 
 
 def _pure_body(prog: Program) -> tuple[str, tuple[str, ...]]:
@@ -440,8 +528,9 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     of expressions gives one array of shape ``nesting + broadcast shape``.  ``Derivatives``
     results (``grad``, ``jacobian``, ``hessian``, ``vjp``, ``hvp``) compile their shared
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
-    The standalone NumPy source is ``f.source`` (also ``symcalc.codegen``).  The function pickles
-    (its source is sent and compiled again), so it runs on ``dask.distributed`` workers.
+    Its standalone NumPy source is ``f.source`` (also ``symcalc.codegen(..., planned=True)``).
+    The function pickles (its source is sent and compiled again), so it runs on
+    ``dask.distributed`` workers.
 
     ``backend``: ``"numpy"`` (the default); ``"numexpr"``: the same values computed by fused,
     multi-threaded numexpr kernels (extra ``symcalc[numexpr]``), much faster on large arrays; or

@@ -312,7 +312,8 @@ class _Printer:
             text = f"{text} / {below}"
         if negative:
             return _Piece(f"-{text}", UNARY, depth)
-        return _Piece(text, PRODUCT, depth)
+        # a leading negated factor (-a * b) makes the product a negation too: a sum prints a - a * b
+        return _Piece(text, UNARY if text.startswith("-") else PRODUCT, depth)
 
     def _power(self, base: _Piece, exponent: Expr, depth: int) -> _Piece:
         if isinstance(exponent, Num):
@@ -414,3 +415,55 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
         return body + [f"return {outputs[0][1]}"]
     return body + [f"return _rt.assemble(_shape, {prog.shape!r}, ("] + [
         f"    {text}," for _, text in outputs] + ["))"]
+
+
+def readable_body(prog: Program, parameters: dict[Symbol, str]) -> list[str]:
+    """The statements of ``prog``'s function as a person writes it: the arguments as NumPy floats
+    or float arrays, one assignment per shared node, then the result, broadcast to the arguments'
+    shape: a list output is one array of shape ``prog.shape`` + that shape, written entry by entry
+    (an entry equal to another is written with it; zero entries stay as allocated).  The values
+    are those of ``function_body``; what ``codegen`` prints by default."""
+    printer = _printed(prog, parameters)
+    names = list(parameters.values())
+    body = [f"{name} = np.asarray({name}, dtype=float)[()]" for name in names]
+    if body:
+        body[0] += "  # a NumPy float, or an array of floats"
+    body += [f"{name} = {text}" for name, text in printer.assignments]
+    shape = f"np.broadcast_shapes({', '.join(f'{name}.shape' for name in names)})"
+    if len(shape) > _MAX_INLINE_TEXT - 30:  # many arguments: the shape on lines of its own
+        body += wrapped("_shape = np.broadcast_shapes(", [f"{name}.shape" for name in names], ")")
+        shape = "_shape"
+    everything = frozenset(prog.variables)
+    if not prog.shape:
+        (root,) = prog.roots
+        piece = printer.pieces[root]
+        if not names or root.free_symbols >= everything:
+            return body + [f"return {piece.text}"]
+        broadcast = f"{piece.at_least(PRODUCT)} * np.ones({shape})"
+        return body + [f"return {broadcast}  # the arguments' shape"]
+    allocation = "np.zeros" if any(root is ZERO for root in prog.roots) else "np.empty"
+    size = f"{prog.shape!r} + {shape}" if names else repr(prog.shape)
+    body.append(f"_out = {allocation}({size})")
+    targets: dict[Expr, list[str]] = {}  # each distinct entry: where it goes
+    indices = itertools.product(*(range(n) for n in prog.shape))
+    for index, root in zip(indices, prog.roots):
+        if root is not ZERO:
+            targets.setdefault(root, []).append(f"_out[{', '.join(map(str, index))}]")
+    body += [f"{' = '.join(places)} = {printer.pieces[root].text}"
+             for root, places in targets.items()]
+    return body + ["return _out"]
+
+
+def wrapped(head: str, items: list[str], tail: str, width: int = _MAX_INLINE_TEXT - 4) -> list[str]:
+    """``head`` + the items, separated by commas, + ``tail``, in lines of at most ``width``
+    characters (an item longer than that alone on a line), continued under the first item."""
+    if not items:
+        return [head + tail]
+    lines, line = [], head
+    for k, item in enumerate(items):
+        piece = item + (", " if k + 1 < len(items) else tail)
+        if k and len(line.rstrip()) + len(piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = " " * len(head)
+        line += piece
+    return lines + [line]

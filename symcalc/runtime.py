@@ -3,9 +3,10 @@
 The registry's NumPy forms (``symcalc.functions``) and the code generator call a helper NAME as
 ``_rt.NAME``.  ``lambdify`` binds those names to the functions of this module; ``codegen`` copies
 the source of each helper a function calls, and of everything that helper uses, from this file
-into the generated file, which so needs only NumPy.  Hence the rules of this module: at module
-level it imports only the standard library and NumPy (SciPy is imported inside a function, when
-present), and every helper works from the names of this module alone.
+into the generated file (by default without annotations), which so needs only NumPy.  Hence the
+rules of this module: at module level it imports only the standard library and NumPy (SciPy is
+imported inside a function, when present), and every helper works from the names of this module
+alone.
 
 Each helper accepts Python floats, NumPy scalars and arrays (broadcasting like a ufunc), and has a
 fast path for a single point, which is what an optimiser calling a generated function in a loop

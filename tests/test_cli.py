@@ -315,6 +315,21 @@ def test_codegen_text_is_runnable_and_stable(cli):
     np.testing.assert_allclose(functions["grad_f"](1000.0, -1000.0), [1.0, 0.0], atol=1e-300)
 
 
+def test_codegen_prints_the_function_alone_and_planned_prints_lambdify_s_source(cli):
+    status, out, _ = cli("codegen", "x*y", "x", "y")
+    assert status == 0
+    assert out.rstrip("\n") == (
+        "import numpy as np\n\n\n"
+        "def f(x, y):\n"
+        "    x = np.asarray(x, dtype=float)[()]  # a NumPy float, or an array of floats\n"
+        "    y = np.asarray(y, dtype=float)[()]\n"
+        "    return x * y")
+    status, out, _ = cli("codegen", "x*y", "x", "y", "--planned")
+    f = sc.lambdify("x*y", ["x", "y"])
+    assert status == 0 and out.rstrip("\n") == f.source.rstrip("\n")
+    assert compiled(out)["f"](np.arange(3.0), 2).tolist() == [0.0, 2.0, 4.0]
+
+
 # --- check -----------------------------------------------------------------------------------------------
 def test_check_agrees_and_its_table_matches_an_independent_computation(cli):
     formula = "sin(x)*exp(y) + x^3*y"

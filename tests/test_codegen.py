@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+import textwrap
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,18 +219,21 @@ def test_logsumexp_gradient_at_large_arguments():
 
 
 # --- sharing and names ------------------------------------------------------------------------------
-def bodies(source: str) -> list[str]:
-    """The pure body and the memory-planned body of the generated function ``f``."""
+def bodies(outputs, variables) -> list[str]:
+    """The function ``f`` that ``codegen`` prints by default, and the pure body and the
+    memory-planned body of the one it prints with ``planned=True``."""
+    readable = sc.codegen(outputs, variables)
+    source = sc.codegen(outputs, variables, planned=True)
     pure = source[source.index("def _f_body"):source.index("def _f_arrays")]
-    return [pure, source[source.index("def _f_arrays"):source.index("def f(")]]
+    return [readable[readable.index("def f("):], pure,
+            source[source.index("def _f_arrays"):source.index("def f(")]]
 
 
 def test_a_node_used_k_times_is_assigned_once():
-    for source in bodies(sc.codegen("sin(x*y) + sin(x*y)^2 + exp(sin(x*y)) + cos(sin(x*y))",
-                                    ["x", "y"])):
+    for source in bodies("sin(x*y) + sin(x*y)^2 + exp(sin(x*y)) + cos(sin(x*y))", ["x", "y"]):
         assert source.count("np.sin(") == 1
         assert source.count("x * y") == 1
-    for source in bodies(sc.codegen(sc.grad("exp(x*y)*sin(x*y)", ["x", "y"]), ["x", "y"])):
+    for source in bodies(sc.grad("exp(x*y)*sin(x*y)", ["x", "y"]), ["x", "y"]):
         assert source.count("np.exp(") == 1 and source.count("np.sin(") == 1
 
 
@@ -327,7 +332,7 @@ def test_a_missing_variable_is_named():
     (lambda: sc.codegen("x", ["x"], name=3), "not a valid function name", False),
     (lambda: sc.codegen("x", ["x"], name="f-g"), "not a valid function name", False),
     (lambda: sc.codegen("x", ["x"], name="evaluate"), "helper", False),
-    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"]), "collide", False),
+    (lambda: codegen_module({"g": "x", "_g_body": "x"}, ["x"], planned=True), "collide", False),
     (lambda: codegen_module(["x"], ["x"]), "mapping of names", True),
 ])
 def test_bad_input_to_code_generation_is_a_symcalc_error(call, message, wrong_type):
@@ -451,7 +456,7 @@ def test_product_gradient_code_is_linear_in_d():
     for d, count in counts.items():
         assert count <= 3 * d
     assert counts[40] - counts[20] == 2 * (counts[20] - counts[10])  # exactly linear
-    for source in bodies(sc.codegen(sc.grad(*product_case(30)), product_case(30)[1])):
+    for source in bodies(sc.grad(*product_case(30)), product_case(30)[1]):
         products = source.count("*") + source.count("np.multiply(")
         assert products <= 3 * 30 + 5  # the readable forms would need 30*29 products
 
@@ -605,3 +610,35 @@ def test_the_printer_multiplies_every_numeric_factor_of_a_product():
         namespace: dict = {}
         exec(_generate({"f": Program((x,), (root,), ())}).source, namespace)
         assert namespace["f"](0.5) == (1.0 if root is product else 1.5)
+
+
+def test_a_negated_leading_factor_is_subtracted_in_a_sum():
+    hessian = sc.hessian("logsumexp(x, y, 2*x) + sigmoid(x*y)", ["x", "y"])
+    for source in bodies(hessian, ["x", "y"]):
+        assert "+ -" not in source and "+ (-" not in source, source
+    f, x = sc.lambdify(hessian, ["x", "y"]), np.linspace(-3, 3, 7)
+    np.testing.assert_array_equal(f(x, 0.5), np.stack([f(v, 0.5) for v in x], axis=-1))
+
+
+def test_the_readme_and_the_docstring_show_what_codegen_prints():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    call = '`print(sc.codegen(sc.grad("x*exp(y)", ["x", "y"]), ["x", "y"]))` prints\n\n```python\n'
+    start = readme.index(call) + len(call)
+    assert readme[start:readme.index("```", start)] == sc.codegen(sc.grad("x*exp(y)", ["x", "y"]),
+                                                                  ["x", "y"])
+    example = sc.codegen.__doc__.split('``codegen("x*y", ["x", "y"])`` is::\n\n')[1]
+    doc = textwrap.dedent(example.split("\n\n    ``planned=True``")[0])
+    assert doc.strip() == sc.codegen("x*y", ["x", "y"]).strip()
+
+
+def test_shaped_code_imports_only_the_runtimes_it_calls():
+    shapes = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
+    A, t, b = np.arange(6.0).reshape(2, 3), np.array([0.5, -1.0, 2.0]), np.array([1.0, -2.0])
+    for formula, runtime_import in [("0.5*norm(A@t - b)^2", False), ("sum(sigmoid(A@t)) + b@b", True)]:
+        outputs = sc.grad(sc.parse(formula, shapes=shapes), "t")
+        source = sc.codegen(outputs, ["A", "t", "b"])
+        assert ("from symcalc import runtime as _rt" in source) == runtime_import
+        namespace: dict = {}
+        exec(compile(source, "<shaped>", "exec"), namespace)
+        np.testing.assert_array_equal(namespace["f"](A, t, b),
+                                      sc.lambdify(outputs, ["A", "t", "b"])(A, t, b))

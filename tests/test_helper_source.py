@@ -123,3 +123,44 @@ def test_standalone_source_runs_with_the_helpers_it_copies():
         exec(compile(f.source, "<test>", "exec"), namespace)
         args = [np.linspace(-2, 2, 5) + k for k in range(len(variables))]
         np.testing.assert_allclose(namespace["f"](*args), f(*args), rtol=1e-15)
+
+
+class _Unannotated(ast.NodeTransformer):
+    """A tree without annotations: what the plain helpers must parse to."""
+
+    def visit_arg(self, node):
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.returns = None
+        return self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        if node.value is None or not node.simple:
+            return node
+        return ast.Assign(targets=[node.target], value=self.visit(node.value), lineno=node.lineno)
+
+
+def test_the_plain_helpers_are_the_helpers_without_annotations():
+    for statement in compile_module._runtime_statements():
+        plain, reads = statement.plain
+        want = ast.dump(_Unannotated().visit(ast.parse(statement.text)))
+        assert ast.dump(ast.parse(plain)) == want, plain
+    source = compile_module.helper_source(tuple(sorted(
+        name for s in compile_module._runtime_statements() if s.kind == "definition"
+        for name in s.binds)), plain=True)
+    assert "typing" not in source and "annotations" not in source and "Array = Any" not in source
+    assert "def sparse_zeros(shape, rows=1,\n" in source  # a default keeps no spaces
+    namespace: dict = {}
+    exec(compile(source, "<plain>", "exec"), namespace)
+    assert namespace["sigmoid"](0.0) == 0.5 and namespace["logsumexp"](0.0, 0.0) == np.log(2.0)
+
+
+def test_the_plain_strip_handles_every_kind_of_annotation():
+    text = ('def g(a: int, /, b: "T" = 1, *args: Tuple[int, ...], c: int = 2, d: X,\n'
+            '      **kw: Any) -> Dict[str,\n                     int]:\n'
+            '    value: List[int] = []\n    other: int\n    return value\n')
+    plain = compile_module._without_annotations(text)
+    assert plain.splitlines()[:2] == ["def g(a, /, b=1, *args, c=2, d,", "      **kw):"]
+    assert "    value = []" in plain and "    other: int" in plain

@@ -1,8 +1,8 @@
 """The planned body of a lambdified function is printed and compiled at its first call on arrays
 (or when its source is asked for), not by ``lambdify``: a function only called at points never
 prints it.  Whatever comes first, the function computes what the independent mpmath evaluation
-of ``tests/oracle.py`` gives, its source is the source ``codegen`` prints, and the lines of the
-pure body compiled early are the lines of that source.
+of ``tests/oracle.py`` gives, its source is the source ``codegen(..., planned=True)`` prints,
+and the lines of the pure body compiled early are the lines of that source.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_points_do_not_print_the_planned_body_and_arrays_do():
     call_globals = f._fast_call.__globals__
     assert call_globals["_f"] is f.numpy_function
     assert call_globals["_arrays"] is f.numpy_function.__globals__["_f_arrays"]
-    assert f.source == sc.codegen(e, ["x", "y"])
+    assert f.source == sc.codegen(e, ["x", "y"], planned=True)
 
 
 @pytest.mark.parametrize("outputs", [["x*y", 0, 0, 0], ["x*y", "sin(z)", 0, 0]],
@@ -66,7 +66,7 @@ def test_the_pure_body_keeps_its_lines_whatever_the_planned_body_allocates(outpu
     assert_exact(exprs, fn(*GRID), GRID)
     assert not printed_later(fn)
     assert fn.source.startswith(provisional + "\n\n")
-    assert fn.source == sc.codegen(exprs, list(VARIABLES))
+    assert fn.source == sc.codegen(exprs, list(VARIABLES), planned=True)
 
 
 @settings(deadline=None, max_examples=30)
@@ -81,7 +81,7 @@ def test_whatever_comes_first_the_function_is_the_printed_one(f: Formula, first:
     if first == "arrays":
         got = fn(*GRID)
     elif first == "source":
-        assert fn.source == sc.codegen(outputs, list(VARIABLES))
+        assert fn.source == sc.codegen(outputs, list(VARIABLES), planned=True)
     elif first == "pickle":
         copy = pickle.loads(pickle.dumps(fn))
         assert copy.source == fn.source
@@ -110,7 +110,7 @@ def test_whatever_comes_first_the_function_is_the_printed_one(f: Formula, first:
     for line, text in early.items():
         assert lines[line - 1] == text
         assert linecache.getline(filename, line) == text
-    assert source == sc.codegen(outputs, list(VARIABLES))
+    assert source == sc.codegen(outputs, list(VARIABLES), planned=True)
     got = fn(*GRID)
     assert_exact(outputs, got, GRID, rel=1e-8)
     point = fn(*(float(c[0]) for c in GRID))

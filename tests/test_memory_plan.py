@@ -207,7 +207,7 @@ def test_the_planned_body_never_writes_a_parameter():
 
 def test_codegen_shows_both_bodies_tidily():
     names = product_names(4)
-    source = sc.codegen(sc.grad("*".join(names), names), names)
+    source = sc.codegen(sc.grad("*".join(names), names), names, planned=True)
     planned = source[source.index("def _f_arrays"):source.index("def f(")]
     assert "out=_out[" in planned and "return _out" in planned
     assert "return evaluate(_f_body, _f_arrays, x1, x2, x3, x4)" in source

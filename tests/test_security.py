@@ -146,8 +146,10 @@ def test_unicode_names_that_python_would_fold_together():
 @needs_lambdify
 def test_generated_source_holds_no_user_text():
     # the names are sanitised; no quote, backslash or dunder from a name gets into the source
-    source = sc.codegen("lambda_1 + np*exec", ["lambda_1", "np", "exec"])
-    compiled = compile(source, "<check>", "exec")  # it is plain Python
-    assert compiled is not None
-    function = source[source.index("def _f_body"):]  # above it: helpers copied from symcalc.runtime
-    assert "__" not in function
+    for planned in (False, True):
+        source = sc.codegen("lambda_1 + np*exec", ["lambda_1", "np", "exec"], planned=planned)
+        compiled = compile(source, "<check>", "exec")  # it is plain Python
+        assert compiled is not None
+        # above the function: helpers copied from symcalc.runtime
+        function = source[source.index("def _f_body" if planned else "def f("):]
+        assert "__" not in function

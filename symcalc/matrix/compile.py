@@ -237,16 +237,19 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
     args = ", ".join(params[s] for s in symbols)
     names = ", ".join(repr(s.data) for s in symbols)
     dims = ", ".join("None" if s in unchecked else repr(tuple(s.shape)) for s in symbols)
-    lines = ["import numpy as np", "from symcalc import runtime as _rt",
-             "from symcalc.matrix import runtime as _mrt", "", "",
-             f"def {name}({args}):"]
+    lines = [f"def {name}({args}):"]
     if symbols:
         lines.append(f"    ({args}{',' if len(symbols) == 1 else ''}), _size = "
                      f"_mrt.bind(({args}{',' if len(symbols) == 1 else ''}), ({names}{',' if len(symbols) == 1 else ''}), "
                      f"({dims}{',' if len(symbols) == 1 else ''}))")
     lines += [f"    {line}" for line in body]
     lines.append(f"    return {_nested_source(layout, [printer.src[r][0] for r in roots])}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    imports = ["import numpy as np"]  # and the runtimes the function calls
+    imports += [line for module, line in (("_rt.", "from symcalc import runtime as _rt"),
+                                          ("_mrt.", "from symcalc.matrix import runtime as _mrt"))
+                if module in text]
+    return "\n".join(imports) + "\n\n\n" + text
 
 
 _generated = itertools.count()
