@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from ..functions import REGISTRY
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .convert import partials
+from .convert import ENTRYWISE, Placeholders, partials, to_scalar
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, zeros
 
@@ -120,15 +120,27 @@ def contributions(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
             yield child, _fit(contribution, child)
 
 
+def _region(node: MatrixExpr, bar: MatrixExpr, wanted, placeholders: Placeholders) -> Contributions:
+    """An entrywise part as one operation, differentiated by the scalar engine: for each operand
+    u that is not entrywise (a symbol, a matrix product, a reduction), ``ū += bar * dnode/du``.
+    The scalar engine's chain rule cancels as it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u),
+    d/du log(1 + exp(u)) is sigmoid(u)), so the adjoint has no overflowing quotients."""
+    from ..calculus import derivative  # the scalar engine's derivative (it imports this layer)
+
+    e = to_scalar(node, placeholders)
+    for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
+        operand = placeholders.node.get(placeholder)
+        if operand is not None and wanted(operand):
+            partial = placeholders.back(derivative(e, placeholder), ())
+            yield operand, _fit(mul(bar, partial), operand)
+
+
 # called once per contribution: (node, its adjoint, child, what it sends to the child)
 Recorder = Callable[[MatrixExpr, MatrixExpr, MatrixExpr, MatrixExpr], None]
 
 
-def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
-              record: Optional[Recorder] = None) -> list[MatrixExpr]:
-    """The adjoint of each symbol in ``wrt`` for the scalar ``f`` (zeros where f does not
-    depend on it), shaped like the symbol.  ``record``, if given, sees every contribution in
-    the order they are summed (``symcalc.explain`` shows them as steps)."""
+def _accumulate(f: MatrixExpr, wrt: Sequence[MatrixExpr], contribute,
+                record: Optional[Recorder] = None) -> list[MatrixExpr]:
     targets = set(wrt)
     order = list(postorder([f]))
     relevant = {n for n in order if n.free_symbols & targets}
@@ -137,8 +149,34 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
         bar = bars.get(node)
         if bar is None or not node.args or node not in relevant:
             continue
-        for child, part in contributions(node, bar, relevant.__contains__):
+        for child, part in contribute(node, bar, relevant.__contains__):
             if record is not None:
                 record(node, bar, child, part)
             bars[child] = add(bars[child], part) if child in bars else part
     return [bars[x] if x in bars else zeros(*x.shape) for x in wrt]
+
+
+def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
+              record: Optional[Recorder] = None) -> list[MatrixExpr]:
+    """The adjoint of each symbol in ``wrt`` for the scalar ``f`` (zeros where f does not
+    depend on it), shaped like the symbol.
+
+    Reductions are first put in their stable forms (``log(sum(exp(v))) -> logsumexp(v)``), and
+    each maximal entrywise part is one operation whose partial derivatives the scalar engine
+    gives, so the result reads as the scalar engine writes it and has no overflowing quotient.
+    ``record``, if given, sees the textbook trace: every contribution of every single operation
+    of ``f`` in the order they are summed (``symcalc.explain`` shows them as steps); they add up
+    to the same gradient, written the other way."""
+    if record is not None:
+        _accumulate(f, wrt, contributions, record)
+    placeholders = Placeholders()
+
+    def contribute(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
+        if node.kind in ENTRYWISE:
+            return _region(node, bar, wanted, placeholders)
+        return contributions(node, bar, wanted)
+
+    return _accumulate(reductions([f])[0], wrt, contribute)
+
+
+from .stability import reductions  # noqa: E402  (it builds on the constructors imported above)

@@ -1,7 +1,8 @@
 """Shaped formulas -> readable NumPy source -> a compiled function.
 
 The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``slogdet`` for
-``logdet``) and stable softmax/logsumexp; sizes are read from the arrays passed in and checked
+``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
+stable forms (``symcalc.matrix.stability``); sizes are read from the arrays passed in and checked
 against each other.  A node used more than once is computed once (nodes are interned, so
 common subexpressions are found by construction).  Only source printed here is compiled.
 """
@@ -19,6 +20,7 @@ from ..errors import SymcalcError, SymcalcTypeError
 from .calculus import to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
+from .stability import stable
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 
@@ -216,6 +218,7 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
+    roots = stable(roots)
     params = parameter_names(symbols)
     printer = _Printer(params)
     order = _code_order(roots)
