@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from ..functions import REGISTRY
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .convert import ENTRYWISE, Placeholders, partials, to_scalar
+from .convert import ENTRYWISE, Placeholders, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, zeros
 
@@ -120,21 +120,6 @@ def contributions(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
             yield child, _fit(contribution, child)
 
 
-def _region(node: MatrixExpr, bar: MatrixExpr, wanted, placeholders: Placeholders) -> Contributions:
-    """An entrywise part as one operation, differentiated by the scalar engine: for each operand
-    u that is not entrywise (a symbol, a matrix product, a reduction), ``ū += bar * dnode/du``.
-    The scalar engine's chain rule cancels as it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u),
-    d/du log(1 + exp(u)) is sigmoid(u)), so the adjoint has no overflowing quotients."""
-    from ..calculus import derivative  # the scalar engine's derivative (it imports this layer)
-
-    e = to_scalar(node, placeholders)
-    for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
-        operand = placeholders.node.get(placeholder)
-        if operand is not None and wanted(operand):
-            partial = placeholders.back(derivative(e, placeholder), ())
-            yield operand, _fit(mul(bar, partial), operand)
-
-
 # called once per contribution: (node, its adjoint, child, what it sends to the child)
 Recorder = Callable[[MatrixExpr, MatrixExpr, MatrixExpr, MatrixExpr], None]
 
@@ -172,9 +157,10 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
     placeholders = Placeholders()
 
     def contribute(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
-        if node.kind in ENTRYWISE:
-            return _region(node, bar, wanted, placeholders)
-        return contributions(node, bar, wanted)
+        if node.kind not in ENTRYWISE:
+            return contributions(node, bar, wanted)
+        # an entrywise part as one operation, differentiated by the scalar engine
+        return ((u, _fit(mul(bar, d), u)) for u, d in operand_partials(node, placeholders, wanted))
 
     return _accumulate(reductions([f])[0], wrt, contribute)
 

@@ -10,7 +10,7 @@ matrix products, reductions), and the answer is built back with those operands.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 from ..errors import SymcalcError
 from .. import expr as scalar
@@ -108,6 +108,30 @@ class Placeholders:
         cancelled every shaped operand (``u - u -> 0``)."""
         node = from_scalar(e, self.node)
         return node if node.shape == shape else build.add(node, build.filled(0, shape))
+
+
+def entrywise_starts(order: Sequence[MatrixExpr], roots: Sequence[MatrixExpr]) -> set[MatrixExpr]:
+    """The entrywise nodes of ``order`` (a postorder of ``roots``) that start a maximal
+    entrywise part: the roots, and the operands of nodes that are not entrywise."""
+    starts = {r for r in roots if r.kind in ENTRYWISE}
+    for node in order:
+        if node.kind not in ENTRYWISE:
+            starts.update(a for a in node.args if a.kind in ENTRYWISE)
+    return starts
+
+
+def operand_partials(node: MatrixExpr, placeholders: Placeholders,
+                     wanted: Callable[[MatrixExpr], bool]) -> Iterator[tuple[MatrixExpr, MatrixExpr]]:
+    """For the entrywise part below ``node``, ``(u, dnode/du)`` for each operand u that
+    ``wanted`` accepts, entrywise, from the scalar engine's derivative: its chain rule cancels as
+    it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u), d/du log(1 + exp(u)) is sigmoid(u))."""
+    from ..calculus import derivative  # the scalar engine's (that module imports this layer)
+
+    e = to_scalar(node, placeholders)
+    for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
+        operand = placeholders.node.get(placeholder)
+        if operand is not None and wanted(operand):
+            yield operand, placeholders.back(derivative(e, placeholder), ())
 
 
 _PLACEHOLDERS = tuple(scalar.Symbol(f"_arg{i}") for i in range(8))

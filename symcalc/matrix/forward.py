@@ -14,7 +14,7 @@ from typing import Optional
 
 from ..functions import REGISTRY
 from .build import add, chain, describe, matmul, mul, negate, power, transpose
-from .convert import partials
+from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace, zeros
 from .shapes import NoMatrixFormError
@@ -76,17 +76,33 @@ def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
     raise NoMatrixFormError(f"no matrix-form Jacobian through {kind}")
 
 
+def _walk(g: MatrixExpr, x: MatrixExpr):
+    """The stable form of ``g`` (``symcalc.matrix.stability.reductions``), the nodes whose
+    derivative is carried, in order, and a function giving the operands of an entrywise part
+    with their partial derivatives from the scalar engine: each maximal entrywise part is one
+    operation, so derivatives read as the scalar engine writes them."""
+    g = reductions([g])[0]
+    order = list(postorder([g]))
+    starts, placeholders = entrywise_starts(order, [g]), Placeholders()
+    carried = [n for n in order if n is not x and n.args and x in n.free_symbols
+               and (n.kind not in ENTRYWISE or n in starts)]
+    wanted = lambda u: x in u.free_symbols  # noqa: E731
+    return g, carried, lambda node: operand_partials(node, placeholders, wanted)
+
+
 def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
     """``dg/dx`` for a scalar or vector ``g`` and a vector symbol ``x``: shape ``g.shape + x.shape``."""
     J: dict[MatrixExpr, Jac] = {x: eye(x.shape[0])}
-    for node in postorder([g]):
-        if node is x or not node.args or x not in node.free_symbols:
-            continue
+    g, carried, partials_of = _walk(g, x)
+    for node in carried:
         if node.ndim == 2:
             raise NoMatrixFormError(
                 f"{describe(node)} depends on {x.data}: its Jacobian is a 3-index tensor, "
                 "which has no matrix form")
-        J[node] = _vector_rule(node, J, x.shape[0])
+        if node.kind in ENTRYWISE:
+            J[node] = _sum(_scaled(node, d, u, J.get(u)) for u, d in partials_of(node))
+        else:
+            J[node] = _vector_rule(node, J, x.shape[0])
     result = J.get(g)
     if result is None:
         return zeros(*(g.shape + x.shape))
@@ -134,16 +150,30 @@ def _tangent_rule(node: MatrixExpr, D: dict) -> Jac:
     raise AssertionError(f"no tangent rule for {kind}")
 
 
+def _tangent(node: MatrixExpr, d: MatrixExpr, du: Jac) -> Jac:
+    """The derivative of an entrywise ``node`` through an operand with derivative ``du`` and
+    local derivative ``d``; a vector derivative of a scalar operand is spread over ``node``."""
+    if du is None:
+        return None
+    out = mul(d, du)
+    return out if out.shape == node.shape else mul(out, ones(*node.shape))
+
+
 def derivative_scalar(g: MatrixExpr, s: MatrixExpr) -> MatrixExpr:
     """``dg/ds`` for a scalar symbol ``s``, shaped like ``g``."""
     D: dict[MatrixExpr, Jac] = {s: ONE}
-    for node in postorder([g]):
-        if node is s or not node.args or s not in node.free_symbols:
-            continue
-        D[node] = _tangent_rule(node, D)
+    g, carried, partials_of = _walk(g, s)
+    for node in carried:
+        if node.kind in ENTRYWISE:
+            D[node] = _sum(_tangent(node, d, D.get(u)) for u, d in partials_of(node))
+        else:
+            D[node] = _tangent_rule(node, D)
     result = D.get(g)
     if result is None:
         return zeros(*g.shape)
     if result.shape != g.shape:  # a scalar derivative of a broadcast formula
         result = mul(result, ones(*g.shape))
     return result
+
+
+from .stability import reductions  # noqa: E402

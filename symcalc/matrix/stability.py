@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 from ..functions import REGISTRY
 from ..stability import Stabiliser
 from .build import add, negate
-from .convert import ENTRYWISE, Placeholders, to_scalar
+from .convert import ENTRYWISE, Placeholders, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, postorder
 from .ops import logsumexp, with_args
 
@@ -53,10 +53,7 @@ def reductions(roots: Sequence[MatrixExpr]) -> list[MatrixExpr]:
 def entrywise(roots: Sequence[MatrixExpr]) -> list[MatrixExpr]:
     """``roots`` with every maximal entrywise part in the scalar engine's stable form."""
     order = list(postorder(roots))
-    starts = set(roots)  # entrywise nodes that are roots or operands of a non-entrywise node
-    for node in order:
-        if node.kind not in ENTRYWISE:
-            starts.update(a for a in node.args if a.kind in ENTRYWISE)
+    starts = entrywise_starts(order, roots)
     stabilise, placeholders = Stabiliser(), Placeholders()
     new: dict[MatrixExpr, MatrixExpr] = {}
     for node in order:
