@@ -17,9 +17,11 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from .calculus import to_node, to_variables
+from . import ops
+from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
+from .shapes import ShapeError
 from .stability import stable
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
@@ -181,6 +183,15 @@ def _flatten(obj: Any, shapes) -> tuple[list[MatrixExpr], Any]:
     return roots, walk(obj)
 
 
+def _remembered(roots: list[MatrixExpr]) -> dict[str, object]:
+    """The shapes of names the roots were derived with but do not mention, as one table."""
+    table: dict[str, object] = {}
+    for r in roots:
+        for name, shape in remembered_shapes(r).items():
+            table[name] = shape if table.get(name, shape) == shape else AMBIGUOUS
+    return table
+
+
 def _nested_source(layout, names: list[str]) -> str:
     if isinstance(layout, int):
         return names[layout]
@@ -199,12 +210,21 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
     for s in free:
         by_name.setdefault(s.data, s)
     declared = set(check_shapes(shapes or {}))
-    unchecked = set()  # variables the formula does not use and whose shape is not given
+    remembered = _remembered(roots)
+    unchecked = set()  # variables the formula does not use and whose shape is not known
     for v in (variables.replace(",", " ").split() if isinstance(variables, str) else variables):
         key = v.data if isinstance(v, MatrixExpr) else str(v).strip()
-        symbol = by_name[key] if key in by_name else to_variables(probe, [v], shapes)[0]
-        if key not in by_name and key not in declared and not isinstance(v, MatrixExpr):
-            unchecked.add(symbol)
+        if key in by_name:
+            symbol = by_name[key]
+        elif key in declared or isinstance(v, MatrixExpr) or key not in remembered:
+            symbol = to_variables(probe, [v], shapes)[0]
+            if key not in declared and not isinstance(v, MatrixExpr):
+                unchecked.add(symbol)
+        elif remembered[key] == AMBIGUOUS:
+            raise ShapeError(f"{key} does not occur in the formula, and the formulas it was "
+                             f"derived from gave {key} different shapes: pass shapes={{{key!r}: ...}}")
+        else:  # a variable the result no longer mentions (the Hessian of 0.5*t@t is eye(n))
+            symbol = ops.symbol(key, remembered[key])
         symbols.append(symbol)
     if len(set(symbols)) != len(symbols):
         raise SymcalcError(f"a variable is listed twice in {[s.data for s in symbols]}")
@@ -258,8 +278,10 @@ _generated = itertools.count()
 def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Callable[..., Any]:
     """A NumPy function of the arrays ``variables`` (in that order) computing ``exprs``.
 
-    Sizes are read from the arrays; arrays whose sizes disagree raise a ``ValueError`` naming
-    the size.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
+    Sizes are read from the arrays; an array with the wrong number of axes, or whose sizes
+    disagree with another's, raises a ``ShapeError`` naming the size.  A variable the result no
+    longer mentions (the Hessian of ``0.5*t@t`` is ``eye(n)``) is checked with the shape it had
+    in the formula the result was derived from.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
     """
     if not isinstance(variables, (str, list, tuple)):
         raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")
