@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 from ..errors import SymcalcError
 from .. import expr as scalar
 from ..functions import Function
+from ..stability import Stabiliser
 from .nodes import MatrixExpr, make, number, postorder
 
 
@@ -124,14 +125,22 @@ def operand_partials(node: MatrixExpr, placeholders: Placeholders,
                      wanted: Callable[[MatrixExpr], bool]) -> Iterator[tuple[MatrixExpr, MatrixExpr]]:
     """For the entrywise part below ``node``, ``(u, dnode/du)`` for each operand u that
     ``wanted`` accepts, entrywise, from the scalar engine's derivative: its chain rule cancels as
-    it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u), d/du log(1 + exp(u)) is sigmoid(u))."""
+    it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u), d/du log(1 + exp(u)) is sigmoid(u)).
+
+    When the part has a numerically stable form (``symcalc.stability``), the derivative of that
+    form is a candidate too (d/du log(1/(1 + exp(u))) is -sigmoid(u) from -softplus(u)); of the
+    two, the one with fewer operations once stabilised, the stable form's on a tie."""
     from ..calculus import derivative  # the scalar engine's (that module imports this layer)
 
     e = to_scalar(node, placeholders)
+    stabilise = Stabiliser()
+    forms = [f for f in (stabilise(e),) if f is not e] + [e]
     for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
         operand = placeholders.node.get(placeholder)
         if operand is not None and wanted(operand):
-            yield operand, placeholders.back(derivative(e, placeholder), ())
+            candidates = [derivative(f, placeholder) for f in forms]
+            best = min(candidates, key=lambda d: scalar.count_ops([stabilise(d)]))
+            yield operand, placeholders.back(best, ())
 
 
 _PLACEHOLDERS = tuple(scalar.Symbol(f"_arg{i}") for i in range(8))
