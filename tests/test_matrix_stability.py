@@ -17,14 +17,15 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import symcalc as sc
-from matrix_oracle import check
+from matrix_oracle import check, matrix_value, random_arrays, scalar_values, unrolled_derivative
 import oracle
 from oracle import value
 from symcalc.matrix.shapes import ShapeError
 from symcalc.matrix.unroll import symbol_grid, unroll
+from test_matrix_properties import EXAMPLES, S, SHAPES as PROPERTY_SHAPES, SIZES as PROPERTY_SIZES, shaped
 
 SIZES = {"m": 4, "n": 2, "k": 3, "h": 3}
 SHAPES = {"X": "m,n", "w": "n", "y": "m", "W": "k,n", "x": "n", "z": "k", "c": "k",
@@ -240,7 +241,7 @@ def stability_case(draw):
     return text, draw(st.sampled_from([30.0, 300.0, 1000.0])), draw(st.integers(0, 20))
 
 
-@settings(deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)  # 20 in CI, 333 with --slow
 @given(stability_case())
 def test_random_formulas_around_each_pattern_agree_with_1000_digits(case):
     text, margin, seed = case
@@ -285,3 +286,34 @@ def test_an_array_with_the_wrong_number_of_axes_is_a_shape_error():
         f(np.ones(3), np.ones(3))
     with pytest.raises(ShapeError, match=r"size n disagrees: A has 2 \(axis 1\) but t has 3"):
         f(np.ones((3, 2)), np.ones(3))
+
+
+# --- one engine: a shaped formula's code is as stable as the scalar engine's code of its entries ---------
+# The property tests' random formulas (tests/test_matrix_properties.py) at normal-sized arrays never
+# reach a large margin and have no exp or log; here each is scaled into one inside a stability pattern.
+WRAPPERS = ["log(1 + exp({k}*({f})))", "log(sigmoid({k}*({f})))", "1/(1 + exp(-{k}*({f})))",
+            "log(1 - sigmoid({k}*({f})))", "log(exp({k}*({f})) + exp(-{k}*({f})))",
+            "exp({k}*({f}))/(1 + exp({k}*({f})))"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(shaped(S, depth=2), st.sampled_from(WRAPPERS), st.sampled_from([30, 300]), st.data())
+def test_shaped_code_is_as_stable_as_the_scalar_code_of_its_entries(f, wrapper, k, data):
+    f = sc.parse(wrapper.format(k=k, f=f), shapes=PROPERTY_SHAPES)
+    assume(f.free_symbols)
+    arrays = random_arrays(f.free_symbols, PROPERTY_SIZES, seed=data.draw(st.integers(0, 99)),
+                           spd=["B"])
+    with np.errstate(all="ignore"):
+        expected = scalar_values(unroll(f, PROPERTY_SIZES), arrays)
+    assume(np.all(np.isfinite(expected)))
+    agree(matrix_value(f, arrays), expected, str(f))
+    x = data.draw(st.sampled_from(sorted(f.free_symbols, key=lambda s: s.data)))
+    with np.errstate(all="ignore"):
+        expected = scalar_values(unrolled_derivative(f, x, PROPERTY_SIZES), arrays)
+    if np.all(np.isfinite(expected)):
+        g = sc.grad(f, x.data)
+        with np.errstate(all="ignore"):
+            got = matrix_value(g, arrays)
+        np.testing.assert_allclose(got, expected, rtol=1e-7,
+                                   atol=1e-9 * max(1.0, float(np.max(np.abs(expected)))),
+                                   err_msg=f"gradient of {f} in {x.data}: {g}")
