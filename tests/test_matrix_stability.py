@@ -144,6 +144,8 @@ LOSSES = {
     "logistic, signed margins": ("sum(log(1 + exp(-(2*y - 1)*(X@w))))", ["w"]),
     "softmax cross-entropy": ("-z@log(softmax(W@x))", ["x", "W"]),
     "softmax cross-entropy, logsumexp": ("logsumexp(W@x) - z@W@x", ["x"]),
+    "softmax cross-entropy, by hand": ("-z@log(exp(W@x)/sum(exp(W@x)))", ["x", "W"]),
+    "expected value under softmax": ("c@(exp(W@x)/sum(exp(W@x)))", ["x", "c"]),
     "log-sum-exp": ("log(sum(exp(W@x)))", ["x", "W"]),
     "log-sum-exp, shifted": ("log(sum(exp(W@x + c)))", ["x", "c"]),
     "Gaussian negative log-likelihood": ("sum(0.5*(y - X@w)^2*exp(-r) + 0.5*r)", ["w", "r"]),
@@ -228,7 +230,9 @@ OUTER = ["sum({p})", "-sum({p})", "3*sum({p})", "y@({p})", "sum(y*{p})", "sum({p
          "(1 - y)@({p})", "sum({p})/4"]
 # reductions with no scalar analogue, of a vector u
 REDUCTIONS = ["log(sum(exp({u})))", "-y@log(softmax({u}))", "logsumexp({u})",
-              "sum(log(softmax({u})))", "2*log(sum(exp({u}))) - y@({u})"]
+              "sum(log(softmax({u})))", "2*log(sum(exp({u}))) - y@({u})",
+              "y@(exp({u})/sum(exp({u})))", "-y@log(exp({u})/sum(exp({u})))",
+              "sum(X.T@exp({u}))/sum(exp({u}))", "1/sum(exp({u}))"]
 
 
 @st.composite
