@@ -25,7 +25,7 @@ import oracle
 from oracle import value
 from symcalc.matrix.shapes import ShapeError
 from symcalc.matrix.unroll import symbol_grid, unroll
-from test_matrix_properties import EXAMPLES, S, SHAPES as PROPERTY_SHAPES, SIZES as PROPERTY_SIZES, shaped
+from test_matrix_properties import EXAMPLES, N, S, SHAPES as PROPERTY_SHAPES, SIZES as PROPERTY_SIZES, shaped
 
 SIZES = {"m": 4, "n": 2, "k": 3, "h": 3}
 SHAPES = {"X": "m,n", "w": "n", "y": "m", "W": "k,n", "x": "n", "z": "k", "c": "k",
@@ -300,9 +300,23 @@ WRAPPERS = ["log(1 + exp({k}*({f})))", "log(sigmoid({k}*({f})))", "1/(1 + exp(-{
             "exp({k}*({f}))/(1 + exp({k}*({f})))"]
 
 
+# the same of a random vector formula v, through the reductions
+VECTOR_WRAPPERS = ["log(sum(exp({k}*({f}))))", "u@log(softmax({k}*({f})))",
+                   "u@(exp({k}*({f}))/sum(exp({k}*({f}))))", "sum(log(1 + exp({k}*({f}))))",
+                   "t@log(sigmoid({k}*({f})))", "logsumexp({k}*({f})) - u@({k}*({f}))"]
+
+
+@st.composite
+def wrapped(draw):
+    if draw(st.booleans()):
+        return draw(st.sampled_from(WRAPPERS)), draw(shaped(S, depth=2))
+    return draw(st.sampled_from(VECTOR_WRAPPERS)), draw(shaped(N, depth=2))
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(shaped(S, depth=2), st.sampled_from(WRAPPERS), st.sampled_from([30, 300]), st.data())
-def test_shaped_code_is_as_stable_as_the_scalar_code_of_its_entries(f, wrapper, k, data):
+@given(wrapped(), st.sampled_from([30, 300]), st.data())
+def test_shaped_code_is_as_stable_as_the_scalar_code_of_its_entries(case, k, data):
+    wrapper, f = case
     f = sc.parse(wrapper.format(k=k, f=f), shapes=PROPERTY_SHAPES)
     assume(f.free_symbols)
     arrays = random_arrays(f.free_symbols, PROPERTY_SIZES, seed=data.draw(st.integers(0, 99)),
