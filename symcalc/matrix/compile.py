@@ -281,7 +281,8 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Ca
     Sizes are read from the arrays; an array with the wrong number of axes, or whose sizes
     disagree with another's, raises a ``ShapeError`` naming the size.  A variable the result no
     longer mentions (the Hessian of ``0.5*t@t`` is ``eye(n)``) is checked with the shape it had
-    in the formula the result was derived from.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
+    in the formula the result was derived from.  A list of expressions gives a list of arrays.
+    ``f.source`` is the source.
     """
     if not isinstance(variables, (str, list, tuple)):
         raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..functions import REGISTRY
 from .build import add, chain, describe, matmul, mul, negate, power, transpose
-from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials, partials
+from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace, zeros
 from .shapes import NoMatrixFormError
@@ -40,19 +39,8 @@ def _scaled(node: MatrixExpr, d: MatrixExpr, child: MatrixExpr, j: Jac) -> Jac:
 
 
 def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
-    kind, args = node.kind, node.args
+    kind, args = node.kind, node.args  # entrywise parts: see _walk
     js = [J.get(a) for a in args]
-    if kind == "add":
-        return _sum(_scaled(node, ONE, a, j) for a, j in zip(args, js))
-    if kind == "mul":
-        return _sum(_scaled(node, mul(*args[:i], *args[i + 1:]), a, j)
-                    for i, (a, j) in enumerate(zip(args, js)))
-    if kind == "pow":
-        base, e = args
-        return _sum([_scaled(node, mul(e, power(base, add(e, MINUS_ONE))), base, js[0]),
-                     _scaled(node, mul(node, REGISTRY["log"](base)), e, js[1])])
-    if kind == "apply":
-        return _sum(_scaled(node, p, a, j) for a, p, j in zip(args, partials(node.data, args), js))
     if kind == "matmul":
         if any(j is not None for f, j in zip(args[1:-1], js[1:-1])) or (
                 args[0].ndim == 2 and js[0] is not None):
@@ -111,20 +99,8 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
 
 # --- derivatives with respect to a scalar (tangent mode) --------------------------------------------
 def _tangent_rule(node: MatrixExpr, D: dict) -> Jac:
-    kind, args = node.kind, node.args
+    kind, args = node.kind, node.args  # entrywise parts: see _walk
     ds = [D.get(a) for a in args]
-    if kind == "add":
-        return _sum(ds)
-    if kind == "mul":
-        return _sum(mul(d, *args[:i], *args[i + 1:]) if d is not None else None
-                    for i, d in enumerate(ds))
-    if kind == "pow":
-        base, e = args
-        return _sum([mul(ds[0], e, power(base, add(e, MINUS_ONE))) if ds[0] is not None else None,
-                     mul(ds[1], node, REGISTRY["log"](base)) if ds[1] is not None else None])
-    if kind == "apply":
-        return _sum(mul(d, p) if d is not None else None
-                    for p, d in zip(partials(node.data, args), ds))
     if kind == "matmul":
         return _sum(chain(args[:i] + (d,) + args[i + 1:]) if d is not None else None
                     for i, d in enumerate(ds))
