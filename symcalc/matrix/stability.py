@@ -36,22 +36,27 @@ def _exp_sum(node: MatrixExpr) -> Optional[MatrixExpr]:
     return None
 
 
-def _absorb(node: MatrixExpr, c: MatrixExpr) -> Optional[MatrixExpr]:
+_ABSORB_DEPTH = 16  # levels of @, sum, products and sums searched for the exp(v) factor
+
+
+def _absorb(node: MatrixExpr, c: MatrixExpr, depth: int = 0) -> Optional[MatrixExpr]:
     """``exp(c)*node`` with ``exp(c)`` moved into a factor ``exp(v)`` that ``node`` is linear in
     (through ``@``, ``sum``, ``.T``, entrywise products and sums); None when there is none."""
     if node.kind == "apply" and node.data is _EXP:
         return _EXP(add(node.args[0], c))
+    if depth >= _ABSORB_DEPTH:
+        return None
     if node.kind in ("sum", "transpose"):
-        inner = _absorb(node.args[0], c)
+        inner = _absorb(node.args[0], c, depth + 1)
         return None if inner is None else with_args(node, (inner,))
     if node.kind in ("matmul", "mul"):
         for k in ((0, len(node.args) - 1) if node.kind == "matmul" else range(len(node.args))):
-            inner = _absorb(node.args[k], c)
+            inner = _absorb(node.args[k], c, depth + 1)
             if inner is not None:
                 return with_args(node, node.args[:k] + (inner,) + node.args[k + 1:])
         return None
     if node.kind == "add":
-        terms = [_absorb(t, c) for t in node.args]
+        terms = [_absorb(t, c, depth + 1) for t in node.args]
         return None if any(t is None for t in terms) else add(*terms)
     return None
 
