@@ -258,30 +258,35 @@ def test_random_formulas_around_each_pattern_agree_with_1000_digits(case):
 
 
 # --- arguments whose sizes disagree ------------------------------------------------------------------------
+# (names of their own: what a result remembers is shared by every formula that gives that node)
 def test_sizes_are_checked_for_variables_the_result_no_longer_mentions():
-    g = sc.lambdify(sc.grad("t@b", "t", shapes={"t": "n", "b": "n"}), ["t", "b"])
+    g = sc.lambdify(sc.grad("t1@b1", "t1", shapes={"t1": "n", "b1": "n"}), ["t1", "b1"])
     np.testing.assert_array_equal(g(np.ones(3), np.arange(3.0)), [0, 1, 2])
-    with pytest.raises(ShapeError, match=r"size n disagrees: t has 4 \(axis 0\) but b has 3"):
+    with pytest.raises(ShapeError, match=r"size n disagrees: t1 has 4 \(axis 0\) but b1 has 3"):
         g(np.ones(4), np.arange(3.0))
-    with pytest.raises(ShapeError, match=r"t must be a 1-D array \(a vector\) of shape \(n\)"):
+    with pytest.raises(ShapeError, match=r"t1 must be a 1-D array \(a vector\) of shape \(n\)"):
         g(np.ones((3, 3)), np.arange(3.0))
-    h = sc.hessian("0.5*t@t", "t", shapes={"t": "n"})
+    h = sc.hessian("0.5*t1@t1", "t1", shapes={"t1": "n"})
     assert str(h) == "eye(n)"
-    np.testing.assert_array_equal(sc.lambdify(h, ["t"])(np.ones(3)), np.eye(3))
-    with pytest.raises(ShapeError, match="t must be a 1-D array"):
-        sc.lambdify(h, ["t"])(np.ones((3, 2)))
+    half_square = sc.parse("0.5*t1@t1", shapes={"t1": "n"})
+    check(sc.grad(half_square, "t1"), next(iter(half_square.free_symbols)), h)
+    np.testing.assert_array_equal(sc.lambdify(h, ["t1"])(np.ones(3)), np.eye(3))
+    with pytest.raises(ShapeError, match="t1 must be a 1-D array"):
+        sc.lambdify(h, ["t1"])(np.ones((3, 2)))
 
 
 def test_a_name_derived_with_two_shapes_asks_for_its_shape():
-    # both results are the node b (nodes are shared), derived once with a vector t, once a scalar t
-    first = sc.grad("t@b", "t", shapes={"t": "n", "b": "n"})
-    second = sc.jacobian("t*b", "t", shapes={"b": "n"})
-    assert first is second and str(first) == "b"
-    with pytest.raises(ShapeError, match="gave t different shapes"):
-        sc.lambdify(first, ["t", "b"])
-    f = sc.matrix.lambdify(first, ["t", "b"], shapes={"t": "n", "b": "n"})
+    # both results are the node b2, derived once with a vector t2, once with a scalar t2
+    first = sc.grad("t2@b2", "t2", shapes={"t2": "n", "b2": "n"})
+    second = sc.jacobian("t2*b2", "t2", shapes={"b2": "n"})
+    assert first is second and str(first) == "b2"
+    f = sc.parse("t2@b2", shapes={"t2": "n", "b2": "n"})
+    check(f, next(s for s in f.free_symbols if s.data == "t2"), first, with_sympy=True)
+    with pytest.raises(ShapeError, match="gave t2 different shapes"):
+        sc.lambdify(first, ["t2", "b2"])
+    g = sc.matrix.lambdify(first, ["t2", "b2"], shapes={"t2": "n", "b2": "n"})
     with pytest.raises(ShapeError, match="size n disagrees"):
-        f(np.ones(4), np.arange(3.0))
+        g(np.ones(4), np.arange(3.0))
 
 
 def test_an_array_with_the_wrong_number_of_axes_is_a_shape_error():
