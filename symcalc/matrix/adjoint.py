@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from ..functions import REGISTRY
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .convert import partials
+from .convert import ENTRYWISE, Placeholders, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, zeros
 
@@ -124,11 +124,8 @@ def contributions(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
 Recorder = Callable[[MatrixExpr, MatrixExpr, MatrixExpr, MatrixExpr], None]
 
 
-def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
-              record: Optional[Recorder] = None) -> list[MatrixExpr]:
-    """The adjoint of each symbol in ``wrt`` for the scalar ``f`` (zeros where f does not
-    depend on it), shaped like the symbol.  ``record``, if given, sees every contribution in
-    the order they are summed (``symcalc.explain`` shows them as steps)."""
+def _accumulate(f: MatrixExpr, wrt: Sequence[MatrixExpr], contribute,
+                record: Optional[Recorder] = None) -> list[MatrixExpr]:
     targets = set(wrt)
     order = list(postorder([f]))
     relevant = {n for n in order if n.free_symbols & targets}
@@ -137,8 +134,35 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
         bar = bars.get(node)
         if bar is None or not node.args or node not in relevant:
             continue
-        for child, part in contributions(node, bar, relevant.__contains__):
+        for child, part in contribute(node, bar, relevant.__contains__):
             if record is not None:
                 record(node, bar, child, part)
             bars[child] = add(bars[child], part) if child in bars else part
     return [bars[x] if x in bars else zeros(*x.shape) for x in wrt]
+
+
+def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
+              record: Optional[Recorder] = None) -> list[MatrixExpr]:
+    """The adjoint of each symbol in ``wrt`` for the scalar ``f`` (zeros where f does not
+    depend on it), shaped like the symbol.
+
+    Reductions are first put in their stable forms (``log(sum(exp(v))) -> logsumexp(v)``), and
+    each maximal entrywise part is one operation whose partial derivatives the scalar engine
+    gives, so the result reads as the scalar engine writes it and has no overflowing quotient.
+    ``record``, if given, sees the textbook trace: every contribution of every single operation
+    of ``f`` in the order they are summed (``symcalc.explain`` shows them as steps); they add up
+    to the same gradient, written the other way."""
+    if record is not None:
+        _accumulate(f, wrt, contributions, record)
+    placeholders = Placeholders()
+
+    def contribute(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
+        if node.kind not in ENTRYWISE:
+            return contributions(node, bar, wanted)
+        # an entrywise part as one operation, differentiated by the scalar engine
+        return ((u, _fit(mul(bar, d), u)) for u, d in operand_partials(node, placeholders, wanted))
+
+    return _accumulate(reductions([f])[0], wrt, contribute)
+
+
+from .stability import reductions  # noqa: E402  (it builds on the constructors imported above)

@@ -7,6 +7,8 @@ gradient.  The size of a result does not depend on the sizes.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
@@ -62,7 +64,39 @@ def to_variables(f: MatrixExpr, variables: object, shapes: Shapes = None) -> lis
     return out
 
 
-def _result(results: list, single: bool):
+# The shapes of the names a result was derived with but no longer mentions (the Hessian of
+# 0.5*t@t is eye(n)), so that ``lambdify(result, ["t"])`` still checks t.  Nodes are shared by
+# all formulas, so a name two derivations gave different shapes is marked ``AMBIGUOUS``.
+AMBIGUOUS = "ambiguous"
+_remembered: "weakref.WeakKeyDictionary[MatrixExpr, dict[str, object]]" = weakref.WeakKeyDictionary()
+_remembered_lock = threading.Lock()
+
+
+def remembered_shapes(node: MatrixExpr) -> dict[str, object]:
+    """The shapes (or ``AMBIGUOUS``) of names that ``node`` was derived with but does not mention."""
+    with _remembered_lock:
+        return dict(_remembered.get(node, {}))
+
+
+def _remember(results: list, f: MatrixExpr, xs: list[MatrixExpr], shapes: Shapes) -> None:
+    known = {**remembered_shapes(f), **check_shapes(shapes or {})}
+    known.update((s.data, s.shape) for s in f.free_symbols | set(xs))
+    stack = list(results)
+    while stack:
+        r = stack.pop()
+        if isinstance(r, list):
+            stack.extend(r)
+            continue
+        mentioned = {s.data for s in r.free_symbols}
+        with _remembered_lock:
+            table = _remembered.setdefault(r, {})
+            for name, shape in known.items():
+                if name not in mentioned:
+                    table[name] = shape if table.get(name, shape) == shape else AMBIGUOUS
+
+
+def _result(results: list, single: bool, f: MatrixExpr, xs: list[MatrixExpr], shapes: Shapes):
+    _remember(results, f, xs, shapes)
     return results[0] if single else results
 
 
@@ -79,7 +113,7 @@ def grad(e: object, variables: object, shapes: Shapes = None):
         raise ShapeError(f"grad needs a scalar formula, but {f} is {shape_words(f.shape)}: "
                          "use jacobian")
     xs = to_variables(f, variables, shapes)
-    return _result(gradients(f, xs), _single(variables))
+    return _result(gradients(f, xs), _single(variables), f, xs, shapes)
 
 
 def _jacobian_one(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
@@ -98,7 +132,7 @@ def jacobian(e: object, variables: object, shapes: Shapes = None):
     """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient)."""
     g = to_node(e, shapes)
     xs = to_variables(g, variables, shapes)
-    return _result([_jacobian_one(g, x) for x in xs], _single(variables))
+    return _result([_jacobian_one(g, x) for x in xs], _single(variables), g, xs, shapes)
 
 
 def hessian(e: object, variables: object, shapes: Shapes = None):
@@ -116,6 +150,7 @@ def hessian(e: object, variables: object, shapes: Shapes = None):
                 "no matrix form")
     firsts = gradients(f, xs)
     blocks = [[_jacobian_one(first, x) for x in xs] for first in firsts]
+    _remember(blocks, f, xs, shapes)
     return blocks[0][0] if _single(variables) else blocks
 
 

@@ -1,7 +1,8 @@
 """Shaped formulas -> readable NumPy source -> a compiled function.
 
 The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``slogdet`` for
-``logdet``) and stable softmax/logsumexp; sizes are read from the arrays passed in and checked
+``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
+stable forms (``symcalc.matrix.stability``); sizes are read from the arrays passed in and checked
 against each other.  A node used more than once is computed once (nodes are interned, so
 common subexpressions are found by construction).  Only source printed here is compiled.
 """
@@ -16,9 +17,12 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from .calculus import to_node, to_variables
+from . import ops
+from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
+from .shapes import ShapeError
+from .stability import stable
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 
@@ -179,6 +183,15 @@ def _flatten(obj: Any, shapes) -> tuple[list[MatrixExpr], Any]:
     return roots, walk(obj)
 
 
+def _remembered(roots: list[MatrixExpr]) -> dict[str, object]:
+    """The shapes of names the roots were derived with but do not mention, as one table."""
+    table: dict[str, object] = {}
+    for r in roots:
+        for name, shape in remembered_shapes(r).items():
+            table[name] = shape if table.get(name, shape) == shape else AMBIGUOUS
+    return table
+
+
 def _nested_source(layout, names: list[str]) -> str:
     if isinstance(layout, int):
         return names[layout]
@@ -197,12 +210,21 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
     for s in free:
         by_name.setdefault(s.data, s)
     declared = set(check_shapes(shapes or {}))
-    unchecked = set()  # variables the formula does not use and whose shape is not given
+    remembered = _remembered(roots)
+    unchecked = set()  # variables the formula does not use and whose shape is not known
     for v in (variables.replace(",", " ").split() if isinstance(variables, str) else variables):
         key = v.data if isinstance(v, MatrixExpr) else str(v).strip()
-        symbol = by_name[key] if key in by_name else to_variables(probe, [v], shapes)[0]
-        if key not in by_name and key not in declared and not isinstance(v, MatrixExpr):
-            unchecked.add(symbol)
+        if key in by_name:
+            symbol = by_name[key]
+        elif key in declared or isinstance(v, MatrixExpr) or key not in remembered:
+            symbol = to_variables(probe, [v], shapes)[0]
+            if key not in declared and not isinstance(v, MatrixExpr):
+                unchecked.add(symbol)
+        elif remembered[key] == AMBIGUOUS:
+            raise ShapeError(f"{key} does not occur in the formula, and the formulas it was "
+                             f"derived from gave {key} different shapes: pass shapes={{{key!r}: ...}}")
+        else:  # a variable the result no longer mentions (the Hessian of 0.5*t@t is eye(n))
+            symbol = ops.symbol(key, remembered[key])
         symbols.append(symbol)
     if len(set(symbols)) != len(symbols):
         raise SymcalcError(f"a variable is listed twice in {[s.data for s in symbols]}")
@@ -216,6 +238,7 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
+    roots = stable(roots)
     params = parameter_names(symbols)
     printer = _Printer(params)
     order = _code_order(roots)
@@ -258,8 +281,11 @@ _generated = itertools.count()
 def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> Callable[..., Any]:
     """A NumPy function of the arrays ``variables`` (in that order) computing ``exprs``.
 
-    Sizes are read from the arrays; arrays whose sizes disagree raise a ``ValueError`` naming
-    the size.  A list of expressions gives a list of arrays.  ``f.source`` is the source.
+    Sizes are read from the arrays; an array with the wrong number of axes, or whose sizes
+    disagree with another's, raises a ``ShapeError`` naming the size.  A variable the result no
+    longer mentions (the Hessian of ``0.5*t@t`` is ``eye(n)``) is checked with the shape it had
+    in the formula the result was derived from.  A list of expressions gives a list of arrays.
+    ``f.source`` is the source.
     """
     if not isinstance(variables, (str, list, tuple)):
         raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")

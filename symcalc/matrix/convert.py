@@ -1,14 +1,22 @@
 """Between the scalar engine and the matrix layer: scalar ``Expr`` -> node (entrywise meaning),
-and the registry's partial derivatives as matrix-layer formulas."""
+an entrywise part of a shaped formula -> scalar ``Expr`` (``to_scalar``), and the registry's
+partial derivatives as matrix-layer formulas.
+
+Every scalar operation acts entrywise, so the scalar engine's rewrites (canonical forms,
+derivatives, numerically stable forms) hold entry by entry: an entrywise part is handed to the
+scalar engine over placeholder symbols for its operands that are not entrywise (symbols,
+matrix products, reductions), and the answer is built back with those operands.
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 from ..errors import SymcalcError
 from .. import expr as scalar
 from ..functions import Function
-from .nodes import MatrixExpr, make, number
+from ..stability import Stabiliser
+from .nodes import MatrixExpr, make, number, postorder
 
 
 def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]] = None) -> MatrixExpr:
@@ -35,9 +43,104 @@ def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]
                 built[node] = build.mul(*args)
             elif isinstance(node, scalar.Pow):
                 built[node] = build.power(*args)
+            elif node.fn.name == "logsumexp" and len(args) > 1 and any(a.shape for a in args):
+                # entrywise log(exp(a) + exp(b)) from a stable form: only generated code has it
+                shape = build.broadcast_shape("apply logsumexp to", args)
+                built[node] = make("apply", tuple(args), shape, node.fn)
             else:
                 built[node] = build.apply(node.fn, *args)
     return built[e]
+
+
+ENTRYWISE = frozenset({"add", "mul", "pow", "apply"})
+
+
+def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr]) -> scalar.Expr:
+    """The scalar expression of the entrywise part below ``root``: every node that is not an
+    entrywise operation, a number or a constant becomes ``leaf(node)`` (a placeholder symbol)."""
+    built: dict[MatrixExpr, scalar.Expr] = {}
+
+    def done(node: MatrixExpr) -> bool:  # an operand is placed without entering it
+        if node not in built:
+            if node.kind == "number":
+                built[node] = scalar.Num(node.data)
+            elif node.kind == "constant":
+                built[node] = scalar.PI if node.data == "pi" else scalar.E
+            elif node.kind not in ENTRYWISE:
+                built[node] = leaf(node)
+            else:
+                return False
+        return True
+
+    if done(root):
+        return built[root]
+    for node in postorder([root], done=done):
+        args = [built[a] for a in node.args]
+        if node.kind == "add":
+            built[node] = scalar.add(*args)
+        elif node.kind == "mul":
+            built[node] = scalar.mul(*args)
+        elif node.kind == "pow":
+            built[node] = scalar.power(*args)
+        else:
+            built[node] = node.data(*args)
+    return built[root]
+
+
+class Placeholders:
+    """Placeholder symbols ``_leaf0, _leaf1, ...`` standing for the operands of entrywise parts,
+    one per node, and the table back from them."""
+
+    def __init__(self) -> None:
+        self.symbol: dict[MatrixExpr, scalar.Symbol] = {}
+        self.node: dict[scalar.Expr, MatrixExpr] = {}
+
+    def __call__(self, node: MatrixExpr) -> scalar.Expr:
+        if node.kind == "number":
+            return scalar.Num(node.data)
+        if node not in self.symbol:
+            placeholder = scalar.Symbol(f"_leaf{len(self.symbol)}")
+            self.symbol[node] = placeholder
+            self.node[placeholder] = node
+        return self.symbol[node]
+
+    def back(self, e: scalar.Expr, shape: tuple) -> MatrixExpr:
+        """The node for ``e`` over the operands, spread over ``shape`` when the scalar engine
+        cancelled every shaped operand (``u - u -> 0``)."""
+        node = from_scalar(e, self.node)
+        return node if node.shape == shape else build.add(node, build.filled(0, shape))
+
+
+def entrywise_starts(order: Sequence[MatrixExpr], roots: Sequence[MatrixExpr]) -> set[MatrixExpr]:
+    """The entrywise nodes of ``order`` (a postorder of ``roots``) that start a maximal
+    entrywise part: the roots, and the operands of nodes that are not entrywise."""
+    starts = {r for r in roots if r.kind in ENTRYWISE}
+    for node in order:
+        if node.kind not in ENTRYWISE:
+            starts.update(a for a in node.args if a.kind in ENTRYWISE)
+    return starts
+
+
+def operand_partials(node: MatrixExpr, placeholders: Placeholders,
+                     wanted: Callable[[MatrixExpr], bool]) -> Iterator[tuple[MatrixExpr, MatrixExpr]]:
+    """For the entrywise part below ``node``, ``(u, dnode/du)`` for each operand u that
+    ``wanted`` accepts, entrywise, from the scalar engine's derivative: its chain rule cancels as
+    it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u), d/du log(1 + exp(u)) is sigmoid(u)).
+
+    When the part has a numerically stable form (``symcalc.stability``), the derivative of that
+    form is a candidate too (d/du log(1/(1 + exp(u))) is -sigmoid(u) from -softplus(u)); of the
+    two, the one with fewer operations once stabilised, the stable form's on a tie."""
+    from ..calculus import derivative  # the scalar engine's (that module imports this layer)
+
+    e = to_scalar(node, placeholders)
+    stabilise = Stabiliser()
+    forms = [f for f in (stabilise(e),) if f is not e] + [e]
+    for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
+        operand = placeholders.node.get(placeholder)
+        if operand is not None and wanted(operand):
+            candidates = [derivative(f, placeholder) for f in forms]
+            best = min(candidates, key=lambda d: scalar.count_ops([stabilise(d)]))
+            yield operand, placeholders.back(best, ())
 
 
 _PLACEHOLDERS = tuple(scalar.Symbol(f"_arg{i}") for i in range(8))

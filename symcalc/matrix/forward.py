@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..functions import REGISTRY
 from .build import add, chain, describe, matmul, mul, negate, power, transpose
-from .convert import partials
+from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace, zeros
 from .shapes import NoMatrixFormError
@@ -40,19 +39,8 @@ def _scaled(node: MatrixExpr, d: MatrixExpr, child: MatrixExpr, j: Jac) -> Jac:
 
 
 def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
-    kind, args = node.kind, node.args
+    kind, args = node.kind, node.args  # entrywise parts: see _walk
     js = [J.get(a) for a in args]
-    if kind == "add":
-        return _sum(_scaled(node, ONE, a, j) for a, j in zip(args, js))
-    if kind == "mul":
-        return _sum(_scaled(node, mul(*args[:i], *args[i + 1:]), a, j)
-                    for i, (a, j) in enumerate(zip(args, js)))
-    if kind == "pow":
-        base, e = args
-        return _sum([_scaled(node, mul(e, power(base, add(e, MINUS_ONE))), base, js[0]),
-                     _scaled(node, mul(node, REGISTRY["log"](base)), e, js[1])])
-    if kind == "apply":
-        return _sum(_scaled(node, p, a, j) for a, p, j in zip(args, partials(node.data, args), js))
     if kind == "matmul":
         if any(j is not None for f, j in zip(args[1:-1], js[1:-1])) or (
                 args[0].ndim == 2 and js[0] is not None):
@@ -76,17 +64,33 @@ def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
     raise NoMatrixFormError(f"no matrix-form Jacobian through {kind}")
 
 
+def _walk(g: MatrixExpr, x: MatrixExpr):
+    """The stable form of ``g`` (``symcalc.matrix.stability.reductions``), the nodes whose
+    derivative is carried, in order, and a function giving the operands of an entrywise part
+    with their partial derivatives from the scalar engine: each maximal entrywise part is one
+    operation, so derivatives read as the scalar engine writes them."""
+    g = reductions([g])[0]
+    order = list(postorder([g]))
+    starts, placeholders = entrywise_starts(order, [g]), Placeholders()
+    carried = [n for n in order if n is not x and n.args and x in n.free_symbols
+               and (n.kind not in ENTRYWISE or n in starts)]
+    wanted = lambda u: x in u.free_symbols  # noqa: E731
+    return g, carried, lambda node: operand_partials(node, placeholders, wanted)
+
+
 def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
     """``dg/dx`` for a scalar or vector ``g`` and a vector symbol ``x``: shape ``g.shape + x.shape``."""
     J: dict[MatrixExpr, Jac] = {x: eye(x.shape[0])}
-    for node in postorder([g]):
-        if node is x or not node.args or x not in node.free_symbols:
-            continue
+    g, carried, partials_of = _walk(g, x)
+    for node in carried:
         if node.ndim == 2:
             raise NoMatrixFormError(
                 f"{describe(node)} depends on {x.data}: its Jacobian is a 3-index tensor, "
                 "which has no matrix form")
-        J[node] = _vector_rule(node, J, x.shape[0])
+        if node.kind in ENTRYWISE:
+            J[node] = _sum(_scaled(node, d, u, J.get(u)) for u, d in partials_of(node))
+        else:
+            J[node] = _vector_rule(node, J, x.shape[0])
     result = J.get(g)
     if result is None:
         return zeros(*(g.shape + x.shape))
@@ -95,20 +99,8 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
 
 # --- derivatives with respect to a scalar (tangent mode) --------------------------------------------
 def _tangent_rule(node: MatrixExpr, D: dict) -> Jac:
-    kind, args = node.kind, node.args
+    kind, args = node.kind, node.args  # entrywise parts: see _walk
     ds = [D.get(a) for a in args]
-    if kind == "add":
-        return _sum(ds)
-    if kind == "mul":
-        return _sum(mul(d, *args[:i], *args[i + 1:]) if d is not None else None
-                    for i, d in enumerate(ds))
-    if kind == "pow":
-        base, e = args
-        return _sum([mul(ds[0], e, power(base, add(e, MINUS_ONE))) if ds[0] is not None else None,
-                     mul(ds[1], node, REGISTRY["log"](base)) if ds[1] is not None else None])
-    if kind == "apply":
-        return _sum(mul(d, p) if d is not None else None
-                    for p, d in zip(partials(node.data, args), ds))
     if kind == "matmul":
         return _sum(chain(args[:i] + (d,) + args[i + 1:]) if d is not None else None
                     for i, d in enumerate(ds))
@@ -134,16 +126,30 @@ def _tangent_rule(node: MatrixExpr, D: dict) -> Jac:
     raise AssertionError(f"no tangent rule for {kind}")
 
 
+def _tangent(node: MatrixExpr, d: MatrixExpr, du: Jac) -> Jac:
+    """The derivative of an entrywise ``node`` through an operand with derivative ``du`` and
+    local derivative ``d``; a vector derivative of a scalar operand is spread over ``node``."""
+    if du is None:
+        return None
+    out = mul(d, du)
+    return out if out.shape == node.shape else mul(out, ones(*node.shape))
+
+
 def derivative_scalar(g: MatrixExpr, s: MatrixExpr) -> MatrixExpr:
     """``dg/ds`` for a scalar symbol ``s``, shaped like ``g``."""
     D: dict[MatrixExpr, Jac] = {s: ONE}
-    for node in postorder([g]):
-        if node is s or not node.args or s not in node.free_symbols:
-            continue
-        D[node] = _tangent_rule(node, D)
+    g, carried, partials_of = _walk(g, s)
+    for node in carried:
+        if node.kind in ENTRYWISE:
+            D[node] = _sum(_tangent(node, d, D.get(u)) for u, d in partials_of(node))
+        else:
+            D[node] = _tangent_rule(node, D)
     result = D.get(g)
     if result is None:
         return zeros(*g.shape)
     if result.shape != g.shape:  # a scalar derivative of a broadcast formula
         result = mul(result, ones(*g.shape))
     return result
+
+
+from .stability import reductions  # noqa: E402

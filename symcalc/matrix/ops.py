@@ -12,6 +12,7 @@ import re
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
+from . import build
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
@@ -246,3 +247,19 @@ FUNCTIONS = {
     "diag": diag, "outer": outer, "dot": dot, "softmax": softmax, "eye": eye, "ones": ones,
     "zeros": zeros,
 }
+
+
+_REBUILD = {"add": lambda *a: build.add(*a), "mul": lambda *a: build.mul(*a),
+            "pow": lambda *a: build.power(*a), "matmul": lambda *a: chain(a),
+            "transpose": transpose, "sum": sum_, "norm": norm, "trace": trace, "det": det,
+            "logdet": logdet, "inv": inv, "diag": diag, "outer": outer, "softmax": softmax,
+            "logsumexp": logsumexp}
+
+
+def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
+    """The operation of ``node`` on other operands, through the canonical constructors."""
+    if args == node.args:
+        return node
+    if node.kind == "apply":
+        return build.apply(node.data, *args)
+    return _REBUILD[node.kind](*args)

@@ -7,12 +7,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import SymcalcError
+from .shapes import ShapeError
 
 
 def bind(values: Sequence[Any], names: Sequence[str], shapes: Sequence[Optional[tuple]]):
-    """Float arrays of the arguments and the sizes they give; a clear ``ValueError`` when an
-    array has the wrong number of axes or two arrays disagree about a size."""
+    """Float arrays of the arguments and the sizes they give; a ``ShapeError`` naming the size
+    when an array has the wrong number of axes or two arrays disagree about a size."""
     arrays = []
     sizes: dict[str, int] = {}
     seen: dict[str, str] = {}
@@ -23,15 +23,15 @@ def bind(values: Sequence[Any], names: Sequence[str], shapes: Sequence[Optional[
             continue
         if array.ndim != len(shape):
             kind = {0: "a scalar", 1: "a 1-D array (a vector)", 2: "a 2-D array (a matrix)"}[len(shape)]
-            raise SymcalcError(f"{name} must be {kind} of shape ({', '.join(map(str, shape))}), "
+            raise ShapeError(f"{name} must be {kind} of shape ({', '.join(map(str, shape))}), "
                              f"got an array of shape {array.shape}")
         for axis, (dim, actual) in enumerate(zip(shape, array.shape)):
             where = f"{name} has {actual} (axis {axis})"
             if isinstance(dim, int):
                 if actual != dim:
-                    raise SymcalcError(f"size of {name} along axis {axis} must be {dim}, got {actual}")
+                    raise ShapeError(f"size of {name} along axis {axis} must be {dim}, got {actual}")
             elif dim in sizes and sizes[dim] != actual:
-                raise SymcalcError(f"size {dim} disagrees: {seen[dim]} but {where}")
+                raise ShapeError(f"size {dim} disagrees: {seen[dim]} but {where}")
             else:
                 sizes[dim] = actual
                 seen.setdefault(dim, where)
