@@ -49,6 +49,7 @@ _ABSTRACT: ContextVar[dict[str, int]] = ContextVar("symcalc_abstract_functions",
 _TERMINALS = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
     "ADDOP": "'+' or '-'", "MULOP": "'*' or '/'", "POWOP": "'^'", "$END": "the end of the formula",
+    "TRANSPOSE": "'.T'",
 }
 
 
@@ -194,13 +195,18 @@ class _Builder(Transformer):
         op, operand = children
         return negate(operand) if op.value == "-" else operand
 
-    def implicit_product(self, children: list) -> Expr:
-        tok, operand = children
-        return mul(_number(tok.value), operand)
+    def start_implied(self, children: list) -> list[Expr]:
+        """The factors of an implicit product before its last one: ``[x^2]`` of ``x^2y``."""
+        return children
 
-    def implicit_power(self, children: list) -> Expr:
-        tok, base, op, exponent = children
-        return mul(_number(tok.value), self.power([base, op, exponent]))
+    def extend_implied(self, children: list) -> list[Expr]:
+        factors, factor = children
+        factors.append(factor)
+        return factors
+
+    def implicit_product(self, children: list) -> Expr:
+        factors, last = children
+        return mul(*factors, last)
 
     def power(self, children: list) -> Expr:
         base, op, exponent = children

@@ -106,6 +106,13 @@ def test_diff_agrees_with_sympy_and_finite_differences(cli, formula, argv, steps
     assert sc.latex(sc.parse(data["result"])) == data["latex"]
 
 
+def test_an_implicit_product_after_a_power_is_a_product(cli):
+    # x^2y is x^2*y, never x^(2*y); xy is one name, a constant for d/dy
+    status, out, err = cli("diff", "x^2y + xy^2", "y")
+    assert status == 0, err
+    assert_derivative(out.strip(), "x^2*y + xy^2", ["y"])
+
+
 @pytest.mark.parametrize("formula, variables", [
     ("x^3*y", ["x", "x"]),
     ("x^3*y", ["x", "y", "x"]),

@@ -204,6 +204,23 @@ def test_deep_nesting_parses_and_transposes_without_recursion():
     assert sc.simplify(e) is e
 
 
+@pytest.mark.parametrize("text, build", [
+    ("s^2t", lambda: sc.parse("s", shapes=SHAPES) ** 2 * t),
+    ("s^2 A@t", lambda: (sc.parse("s", shapes=SHAPES) ** 2 * A) @ t),
+    ("2A.T@b", lambda: (2 * A.T) @ b),
+    ("t^2u", lambda: t**2 * u),
+    ("t^(2s)", lambda: t ** (2 * sc.parse("s", shapes=SHAPES))),
+])
+def test_an_implicit_product_never_binds_tighter_than_a_power(text, build):
+    assert P(text) is build()
+
+
+def test_a_shape_error_in_an_implicit_product_points_at_the_number():
+    with pytest.raises(ShapeError) as err:
+        P("t^2b")
+    assert (err.value.line, err.value.column) == (1, 3)
+
+
 def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
     with pytest.raises(sc.ParseError, match="unexpected end"):
         P("A@")

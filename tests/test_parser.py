@@ -46,6 +46,19 @@ PRECEDENCE = [
     ("-2x", -2 * x),
     ("2(x)^2", 2 * x**2),
     ("x/2y", x / (2 * y)),  # a number and the name after it form one factor
+    # an implicit product binds as "*" does, never tighter than "^": x^2y is x^2*y
+    ("x^2y", x**2 * y),
+    ("x^2 y", x**2 * y),
+    ("x^2y + xy^2", x**2 * y + sc.symbols("xy") ** 2),  # xy is one name
+    ("2x^2y^3z", 2 * x**2 * y**3 * z),
+    ("x^-2y", y / x**2),
+    ("x^2(x + 1)", x**2 * (x + 1)),
+    ("x^2 sin(x)", x**2 * sc.sin(x)),
+    ("2^3^2x", 512 * x),
+    ("e^2x", sc.exp(2) * x),
+    ("x/x^2y", x / (x**2 * y)),
+    ("x^(2y)", x ** (2 * y)),
+    ("-x^2y", -(x**2 * y)),
     ("1/3", Num(Fraction(1, 3))),
     ("0.5", Num(Fraction(1, 2))),
     (".25", Num(Fraction(1, 4))),

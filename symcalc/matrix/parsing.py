@@ -54,6 +54,7 @@ class _Builder(Transformer):
         return _current.shapes
 
     def number(self, tok: Token) -> MatrixExpr:
+        _current.number = tok  # read by the implicit product this number may end
         return from_scalar(scalar_parser._number(str(tok)))
 
     def name(self, tok: Token) -> MatrixExpr:
@@ -116,11 +117,23 @@ class _Builder(Transformer):
     def signed(self, op, operand):
         return build.negate(operand) if op == "-" else operand
 
-    def implicit_product(self, tok, operand):
-        try:
-            return build.mul(self.number(tok), operand)
-        except ShapeError as exc:
-            raise _Fault(exc, tok) from None
+    def start_implied(self, factor):
+        """The factors of an implicit product before its last one, each followed by the number
+        token it ends in (where a shape error is shown): ``[x^2, 2]`` of ``x^2y``."""
+        return [factor, _current.number]
+
+    def extend_implied(self, factors, factor):
+        factors += (factor, _current.number)
+        return factors
+
+    def implicit_product(self, factors, last):
+        result = factors[0]
+        for tok, factor in zip(factors[1::2], factors[2::2] + [last]):
+            try:
+                result = build.mul(result, factor)
+            except ShapeError as exc:
+                raise _Fault(exc, tok) from None
+        return result
 
     def power(self, base, op, exponent):
         try:
