@@ -72,7 +72,7 @@ def normalise(text: str) -> tuple[str, Sequence[int]]:
                 j += 1
             _write_script(out, text, i, j, kind)
             k = j
-            while k < n and text[k] in " \t":
+            while k < n and text[k].isspace():
                 k += 1
             if kind == "super" and k < n and (text[k].isalpha() or text[k] in "(" + ROOT):
                 out.put("*", j)  # x²y and x² y: x^(2)*y
