@@ -3,8 +3,9 @@
 Every subcommand produces an ``Answer`` holding the same result three ways (text, LaTeX and a
 JSON-ready dict); ``--format`` picks one.  Exit status: 0 success, 1 ``check`` found a
 disagreement, 2 bad input, 3 an internal error.  With ``--format json`` an error is a JSON object
-on standard output (``{"error": ...}``, with ``"line"`` and ``"column"`` for a formula that does
-not parse); otherwise it is one line on standard error.  A variable that does not occur in the
+on standard output (``{"error": ...}``, with ``"line"``, ``"column"`` and ``"expected"`` for an
+error shown with a caret: a formula that does not parse, shapes that do not fit); otherwise it is
+one line on standard error.  A variable that does not occur in the
 formula is no error (a derivative by it is 0, as in the API); a note on standard error says so.
 """
 
@@ -21,7 +22,7 @@ from typing import Callable, Sequence
 from . import __version__, calculus
 from .check_report import check_data, check_latex, check_text
 from .compile import codegen_module
-from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
+from .convert import to_symbol, to_symbols, top_level_pieces
 from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
 from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
@@ -62,8 +63,16 @@ class Answer:
 
     text: str
     latex: str
-    data: dict
+    data: dict | list
     status: int = OK
+
+    @classmethod
+    def joined(cls, answers: Sequence["Answer"]) -> "Answer":
+        """The answers to several formulas, in order: texts one a line (a blank line between
+        answers of several lines), JSON a list, exit status the worst."""
+        gap = "\n\n" if any("\n" in a.text for a in answers) else "\n"
+        return cls(gap.join(a.text for a in answers), "\n".join(a.latex for a in answers),
+                   [a.data for a in answers], max(a.status for a in answers))
 
     def render(self, fmt: str) -> str:
         if fmt == "json":
@@ -72,14 +81,45 @@ class Answer:
 
 
 # --- reading the arguments -----------------------------------------------------------------------
-def read_formula(text: str) -> str:
-    """The formula itself, or standard input when it is ``-``."""
-    if text.strip() != "-":
-        return text
+def standard_input_lines() -> tuple[str, list[tuple[int, str]]]:
+    """Standard input, for a formula ``-``, and its non-blank lines with their line numbers."""
     source = sys.stdin.read()
-    if not source.strip():
+    lines = [(k, line) for k, line in enumerate(source.split("\n"), 1) if line.strip()]
+    if not lines:
         raise UsageError("the formula '-' means standard input, but standard input is empty")
-    return source
+    return source, lines
+
+
+def relocated(error: SymcalcError, source: str, line: int, column_offset: int = 0) -> SymcalcError:
+    """``error``, found in the text that starts at ``line`` (and, on that line, after
+    ``column_offset`` characters) of ``source``, shown in ``source``.  Errors without a place
+    come back as they are."""
+    if getattr(error, "text", None) is None or not hasattr(error, "line"):
+        return error
+    where = line + error.line - 1, error.column + (column_offset if error.line == 1 else 0)
+    if isinstance(error, ParseError):
+        return ParseError(error.reason, source, *where, error.expected)
+    return error.located(source, *where)
+
+
+def formulas_of(text: str, commas: bool = True) -> list[Expr]:
+    """The formulas of ``text``, one a line (blank lines skipped); with ``commas``, also
+    separated by commas (not those inside calls), and a comma may end a line."""
+    formulas = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip() and text.strip():
+            continue
+        pieces = top_level_pieces(line) if commas else [line]
+        if len(pieces) > 1 and not pieces[-1].strip():
+            pieces.pop()
+        offset = 0
+        for piece in pieces:
+            try:
+                formulas.append(parse(piece))
+            except ParseError as exc:
+                raise relocated(exc, text, number, offset) from None
+            offset += len(piece) + 1
+    return formulas
 
 
 def resolve_variables(names: Sequence[str], formulas: Sequence[Expr], *,
@@ -159,7 +199,7 @@ def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra)
 
 
 def run_diff(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     xs = resolve_variables(args.variables, [f], repeats=True)
     if not args.variables and len(xs) > 1:
         raise UsageError(f"name the variable(s) to differentiate by: the formula has {', '.join(names(xs))}")
@@ -188,7 +228,7 @@ def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
 
 
 def run_grad(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     xs = resolve_variables(args.variables, [f])
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
@@ -211,7 +251,7 @@ def run_shaped(args: argparse.Namespace) -> Answer:
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = split_formulas(read_formula(args.formulas))
+    fs = formulas_of(args.formulas)
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -229,7 +269,7 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
 
 
 def run_hessian(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     xs = resolve_variables(args.variables, [f])
     result = [list(row) for row in calculus.hessian(f, xs)]
     lhs = f"\\nabla^{{2}}_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
@@ -238,7 +278,7 @@ def run_hessian(args: argparse.Namespace) -> Answer:
 
 
 def run_taylor(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     point = parse_point(args.at, f)
     result = taylor(f, point, args.order)
     centre = {x: a for x, a in point.items() if a is not x}
@@ -250,7 +290,7 @@ def run_taylor(args: argparse.Namespace) -> Answer:
 
 
 def run_simplify(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     result = calculus.simplify(f)
     variables = sorted(f.free_symbols, key=lambda s: s.name)
     return Answer(to_str(result), latex_display(f"{latex(f)} = {latex(result)}"),
@@ -258,26 +298,29 @@ def run_simplify(args: argparse.Namespace) -> Answer:
 
 
 def run_codegen(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
-    xs = to_symbols(list(args.variables)) if args.variables else \
-        resolve_variables([], [f])
-    missing = sorted(s.name for s in f.free_symbols - set(xs))
+    fs = formulas_of(args.formula, commas=False)
+    xs = to_symbols(list(args.variables)) if args.variables else resolve_variables([], fs)
+    missing = sorted(s.name for s in frozenset().union(*(f.free_symbols for f in fs)) - set(xs))
     if missing:
         raise UsageError(f"the formula also depends on {', '.join(missing)}: list every variable")
-    functions: dict[str, object] = {args.name: f}
-    if args.grad:
-        functions[f"grad_{args.name}"] = calculus.grad(f, xs)
-    if args.hessian:
-        functions[f"hessian_{args.name}"] = calculus.hessian(f, xs)
+    functions: dict[str, object] = {}
+    for k, f in enumerate(fs, 1):
+        name = args.name if len(fs) == 1 else f"{args.name}_{k}"
+        functions[name] = f
+        if args.grad:
+            functions[f"grad_{name}"] = calculus.grad(f, xs)
+        if args.hessian:
+            functions[f"hessian_{name}"] = calculus.hessian(f, xs)
     source = codegen_module(functions, xs)
-    data = {"command": "codegen", "input": to_str(f), "variables": names(xs),
+    data = {"command": "codegen", "input": to_str(fs[0]) if len(fs) == 1 else strings(fs),
+            "variables": names(xs),
             "functions": {name: strings(value) for name, value in functions.items()},
             "source": source}
     return Answer(source.rstrip("\n"), f"\\begin{{verbatim}}\n{source.rstrip()}\n\\end{{verbatim}}", data)
 
 
 def run_check(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula)
     xs = resolve_variables(args.variables, [f])
     report = check_gradient(f, xs, points=args.points, seed=args.seed)
     return Answer(check_text(report), check_latex(report), check_data(report),
@@ -301,7 +344,7 @@ class Subcommand:
     runner: Callable[[argparse.Namespace], Answer]
 
 
-FORMULA = arg("formula", help="the formula ('-' reads it from standard input)")
+FORMULA = arg("formula", help="the formula ('-' reads standard input, one formula a line)")
 VARIABLES = arg("variables", nargs="*", metavar="VAR",
                 help="variables in order (default: the formula's, alphabetically)")
 SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
@@ -323,7 +366,7 @@ SUBCOMMANDS = (
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
-               (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
+               (arg("formulas", help="functions separated by commas or lines ('-' reads stdin)"), VARIABLES,
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),
@@ -364,7 +407,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {c.name: c.runner 
 
 _NOTES = """\
 formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu logsumexp;
-  a formula '-' is read from standard input; quote formulas that contain spaces or * ( ).
+  a formula '-' reads standard input, one formula a line, each with its own result (jacobian
+  and codegen: one function a line); quote formulas that contain spaces or * ( ).
 variables are used in the order given; with none given, the formula's variables in
   alphabetical order.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
@@ -394,6 +438,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(args: argparse.Namespace) -> Answer:
+    """The subcommand's answer.  A formula ``-`` is standard input, where each non-blank line is a
+    formula with a result of its own; ``jacobian`` and ``codegen`` take the formulas of every line
+    (for ``jacobian`` also comma-separated) into one Jacobian, one module."""
+    shaped = bool(getattr(args, "shape", None))
+    runner = run_shaped if shaped else COMMANDS[args.command]
+    field = "formulas" if args.command == "jacobian" else "formula"
+    if getattr(args, field).strip() != "-":
+        return runner(args)
+    source, lines = standard_input_lines()
+    if runner in (run_jacobian, run_codegen):
+        return runner(argparse.Namespace(**{**vars(args), field: source}))
+    answers = []
+    for number, line in lines:
+        try:
+            answers.append(runner(argparse.Namespace(**{**vars(args), field: line})))
+        except SymcalcError as exc:
+            raise relocated(exc, source, number) from None
+    return answers[0] if len(answers) == 1 else Answer.joined(answers)
+
+
 def _protect_leading_minus(argv: Sequence[str]) -> list[str]:
     """Let formulas and numbers start with '-' (``-x^2``, ``--order -1``): argparse would take
     them for options.  A leading space hides the dash from argparse and not from the parser."""
@@ -417,17 +482,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         return BAD_INPUT
     try:
-        answer = run_shaped(args) if getattr(args, "shape", None) else COMMANDS[args.command](args)
+        answer = run(args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status
-    except ParseError as exc:
-        if fmt == "json":
-            return _fail_json({"error": exc.reason, "line": exc.line, "column": exc.column,
-                               "expected": list(exc.expected)}, BAD_INPUT)
-        return _fail(str(exc))
     except SymcalcError as exc:  # bad input: a formula, a variable, a point, an order
-        return _fail_json({"error": str(exc)}, BAD_INPUT) if fmt == "json" else _fail(str(exc))
+        if fmt != "json":
+            return _fail(str(exc))
+        if getattr(exc, "text", None) is not None and hasattr(exc, "line"):  # with a caret
+            return _fail_json({"error": exc.reason, "line": exc.line, "column": exc.column,
+                               "expected": list(getattr(exc, "expected", ()))}, BAD_INPUT)
+        return _fail_json({"error": str(exc)}, BAD_INPUT)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
         return OK

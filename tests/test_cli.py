@@ -168,9 +168,59 @@ def test_diff_text_is_the_formula_alone(cli):
 
 
 def test_formula_from_standard_input(cli):
-    status, out, err = cli("diff", "-", "x", stdin="x^3\n  + x\n")
+    status, out, err = cli("diff", "-", "x", stdin="  x^3 + x\n")
     assert status == 0, err
     assert_derivative(out.strip(), "x^3 + x", ["x"])
+
+
+def test_several_lines_of_standard_input_are_several_formulas(cli):
+    # never one formula joined across lines (that read x^2 y^2 as x^(2*y^2))
+    status, out, err = cli("diff", "-", "x", stdin="x^2\ny^2")
+    assert status == 0
+    first, second = out.splitlines()
+    assert_derivative(first, "x^2", ["x"])
+    assert sc.parse(second) is sc.parse("0")
+    assert err.splitlines() == ["symcalc: note: x does not occur in the formula (its variables: y)"]
+    status, out, _ = cli("diff", "-", "x", "--format", "json", stdin="x^3*y\n\n  sin(x)\n")
+    data = json.loads(out)
+    assert status == 0 and [d["input"] for d in data] == ["x^3*y", "sin(x)"]
+    for d, formula in zip(data, ["x^3*y", "sin(x)"]):
+        assert_derivative(d["result"], formula, ["x"])
+
+
+def test_several_lines_of_grad_are_separated_by_a_blank_line(cli):
+    status, out, _ = cli("grad", "-", "x", "y", stdin="x*y\nx^2 + y\n")
+    first, second = out.strip().split("\n\n")
+    assert status == 0 and first.count("\n") == second.count("\n") == 1
+    for block, formula in ((first, "x*y"), (second, "x^2 + y")):
+        for line, var in zip(block.splitlines(), "xy"):
+            label, _, result = line.partition("=")
+            assert label.strip() == f"d/d{var}"
+            assert_derivative(result.strip(), formula, [var])
+
+
+def test_an_error_on_a_later_line_of_standard_input_names_that_line(cli):
+    status, _, err = cli("diff", "-", "x", stdin="x^2\nsin(x) +\n")
+    assert status == 2
+    assert "(line 2, column 9)" in err and err.splitlines()[1:] == ["  sin(x) +", "          ^"]
+
+
+def test_jacobian_and_codegen_read_one_function_a_line(cli):
+    status, out, _ = cli("jacobian", "-", "r", "t", "--det", "--format", "json",
+                         stdin="r*cos(t)\nr*sin(t)\n")
+    data = json.loads(out)
+    assert len(data["result"]) == 2
+    for row, f in zip(data["result"], ["r*cos(t)", "r*sin(t)"]):
+        for entry, var in zip(row, "rt"):
+            assert_derivative(entry, f, [var])
+    assert sc.parse(data["det"]) is sc.parse("r")
+    status, out, _ = cli("codegen", "-", "x", "y", "--grad", "--format", "json", stdin="x^2\nx*y\n")
+    data = json.loads(out)
+    assert list(data["functions"]) == ["f_1", "grad_f_1", "f_2", "grad_f_2"]
+    namespace: dict = {}
+    exec(data["source"], namespace)
+    assert namespace["f_1"](3.0, 2.0) == 9.0 and namespace["f_2"](3.0, 2.0) == 6.0
+    assert list(namespace["grad_f_2"](3.0, 2.0)) == [2.0, 3.0]
 
 
 def test_order_zero_is_the_formula_itself(cli):
@@ -434,7 +484,7 @@ def test_bad_input_with_format_json_is_a_json_error(cli, argv, message):
 
 
 def test_a_json_parse_error_gives_the_line_and_column(cli):
-    status, out, _ = cli("diff", "-", "x", "--format=json", stdin="x^2 +\n  * 3")
+    status, out, _ = cli("diff", "-", "x", "--format=json", stdin="x^2\n  * 3")
     assert status == 2
     error = json.loads(out)
     assert (error["line"], error["column"]) == (2, 3)
