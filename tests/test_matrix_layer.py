@@ -215,6 +215,23 @@ def test_an_implicit_product_never_binds_tighter_than_a_power(text, build):
     assert P(text) is build()
 
 
+@pytest.mark.parametrize("text, fix", [("t^T@u", "t.T"), ("A^T@A", "A.T"), ("(A@t)^T@b", "(A@t).T"),
+                                       ("B**T", "B.T")])
+def test_a_power_T_of_a_vector_or_matrix_asks_for_the_transpose(text, fix):
+    with pytest.raises(sc.ParseError, match=rf"write {re.escape(fix)} for the transpose") as err:
+        P(text)
+    assert text[err.value.column - 1] in "^*"  # the caret under the power's operator
+    with pytest.raises(sc.ParseError, match="write t.T for the transpose"):
+        sc.grad("t^T@u", "t", shapes={"t": "n", "u": "n"})
+
+
+def test_a_power_T_is_a_power_where_T_is_declared_or_the_base_a_scalar():
+    declared = {**SHAPES, "T": ()}
+    T = sc.parse("T", shapes=declared)
+    assert sc.parse("t^T@u", shapes=declared) is (t**T) @ u
+    assert str(P("s^T")) == "s^T"
+
+
 def test_a_shape_error_in_an_implicit_product_points_at_the_number():
     with pytest.raises(ShapeError) as err:
         P("t^2b")

@@ -136,6 +136,12 @@ class _Builder(Transformer):
         return result
 
     def power(self, base, op, exponent):
+        if (base.shape and exponent.kind == "symbol" and exponent.data == "T"
+                and "T" not in self.shapes):
+            shown = base if base.kind == "symbol" else f"({base})"
+            raise _Fault(SymcalcError(f"{shown}^T would raise {shown} to the power T: write "
+                                      f"{shown}.T for the transpose (or declare T in shapes= "
+                                      "for that power)"), op)
         try:
             return build.power(base, exponent)
         except (ShapeError, ZeroDivisionError) as exc:
