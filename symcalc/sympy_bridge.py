@@ -160,12 +160,12 @@ def _abstract_derivative(sympy: Any, node: Any) -> Expr:
         node = node.expr
     f = node.expr if isinstance(node, sympy.Derivative) else None
     if not isinstance(f, sympy.core.function.AppliedUndef):
-        raise ValueError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
+        raise SymcalcError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
     indices: list[int] = []
     for variable, count in node.variable_count:
         places = [k for k, a in enumerate(f.args) if a == variable]
         if len(places) != 1 or any(variable in a.free_symbols for a in f.args if a != variable):
-            raise ValueError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
+            raise SymcalcError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
                              f"{variable} is not one argument of {f.func}")
         indices += [places[0] + 1] * int(count)
     args = [from_sympy(a.xreplace(point)) for a in f.args]
