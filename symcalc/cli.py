@@ -29,7 +29,7 @@ from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, na
                      text_labelled, text_matrix)
 from .matrix.command import shape_options, shaped_answer
 from .matrix.parsing import parse_shaped
-from .parser import parse
+from .parser import COMMAND_LINE_PHRASING, PHRASING, parse
 from .printing import latex, latex_name, to_str
 from .steps.derivation import Derivations, explain, explain_successive, with_steps
 from .taylor import taylor
@@ -102,9 +102,10 @@ def relocated(error: SymcalcError, source: str, line: int, column_offset: int = 
     return error.located(source, *where)
 
 
-def formulas_of(text: str, commas: bool = True) -> list[Expr]:
+def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -> list[Expr]:
     """The formulas of ``text``, one a line (blank lines skipped); with ``commas``, also
-    separated by commas (not those inside calls), and a comma may end a line."""
+    separated by commas (not those inside calls), and a comma may end a line.  ``functions``:
+    the abstract functions they call."""
     formulas = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip() and text.strip():
@@ -115,7 +116,7 @@ def formulas_of(text: str, commas: bool = True) -> list[Expr]:
         offset = 0
         for piece in pieces:
             try:
-                formulas.append(parse(piece))
+                formulas.append(parse(piece, functions=functions))
             except ParseError as exc:
                 raise relocated(exc, text, number, offset) from None
             offset += len(piece) + 1
@@ -184,6 +185,11 @@ def whole_number(what: str, minimum: int) -> Callable[[str], int]:
     return convert
 
 
+def function_names(text: str) -> list[str]:
+    """An argparse type: ``"f,g"`` or ``"f g"`` -> ["f", "g"] (checked when a formula is read)."""
+    return text.replace(",", " ").split()
+
+
 def function_name(text: str) -> str:
     """An argparse type: a Python identifier for generated code."""
     if not (text.isidentifier() and text.isascii() and not keyword.iskeyword(text)):
@@ -199,7 +205,7 @@ def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra)
 
 
 def run_diff(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f], repeats=True)
     if not args.variables and len(xs) > 1:
         raise UsageError(f"name the variable(s) to differentiate by: the formula has {', '.join(names(xs))}")
@@ -228,7 +234,7 @@ def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
 
 
 def run_grad(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
@@ -251,7 +257,7 @@ def run_shaped(args: argparse.Namespace) -> Answer:
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = formulas_of(args.formulas)
+    fs = formulas_of(args.formulas, args.functions)
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -269,7 +275,7 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
 
 
 def run_hessian(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     result = [list(row) for row in calculus.hessian(f, xs)]
     lhs = f"\\nabla^{{2}}_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
@@ -278,7 +284,7 @@ def run_hessian(args: argparse.Namespace) -> Answer:
 
 
 def run_taylor(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     point = parse_point(args.at, f)
     result = taylor(f, point, args.order)
     centre = {x: a for x, a in point.items() if a is not x}
@@ -290,7 +296,7 @@ def run_taylor(args: argparse.Namespace) -> Answer:
 
 
 def run_simplify(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     result = calculus.simplify(f)
     variables = sorted(f.free_symbols, key=lambda s: s.name)
     return Answer(to_str(result), latex_display(f"{latex(f)} = {latex(result)}"),
@@ -298,7 +304,7 @@ def run_simplify(args: argparse.Namespace) -> Answer:
 
 
 def run_codegen(args: argparse.Namespace) -> Answer:
-    fs = formulas_of(args.formula, commas=False)
+    fs = formulas_of(args.formula, args.functions, commas=False)
     xs = to_symbols(list(args.variables)) if args.variables else resolve_variables([], fs)
     missing = sorted(s.name for s in frozenset().union(*(f.free_symbols for f in fs)) - set(xs))
     if missing:
@@ -320,7 +326,7 @@ def run_codegen(args: argparse.Namespace) -> Answer:
 
 
 def run_check(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula)
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     report = check_gradient(f, xs, points=args.points, seed=args.seed)
     return Answer(check_text(report), check_latex(report), check_data(report),
@@ -350,6 +356,8 @@ VARIABLES = arg("variables", nargs="*", metavar="VAR",
 SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
             help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
 STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
+FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
+                help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -359,10 +367,10 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
                     help="differentiate this many times by each variable (default: 1)"),
-                STEPS),
+                STEPS, FUNCTIONS),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
-               (FORMULA, VARIABLES, STEPS, SHAPE), run_grad),
+               (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
@@ -370,10 +378,10 @@ SUBCOMMANDS = (
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),
-                SHAPE),
+                SHAPE, FUNCTIONS),
                run_jacobian),
     Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
-               (FORMULA, VARIABLES, SHAPE), run_hessian),
+               (FORMULA, VARIABLES, SHAPE, FUNCTIONS), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
                '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',
@@ -382,16 +390,19 @@ SUBCOMMANDS = (
                     help="expansion point, e.g. x=0 or x=0,y=1 (repeatable; default: every "
                          "variable at 0; variables not named stay parameters)"),
                 arg("--order", type=whole_number("the order", 0), default=2,
-                    help="highest total degree (default: 2)")),
+                    help="highest total degree (default: 2)"),
+                FUNCTIONS),
                run_taylor),
     Subcommand("simplify", "simplified form of a formula",
-               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA,), run_simplify),
+               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA, FUNCTIONS),
+               run_simplify),
     Subcommand("codegen", "NumPy source of a formula (and its gradient, Hessian)",
                'symcalc codegen "logsumexp(a, b)" a b --grad',
                (FORMULA, VARIABLES,
                 arg("--grad", action="store_true", help="also the gradient, grad_NAME"),
                 arg("--hessian", action="store_true", help="also the Hessian, hessian_NAME"),
-                arg("--name", type=function_name, default="f", help="function name (default: f)")),
+                arg("--name", type=function_name, default="f", help="function name (default: f)"),
+                FUNCTIONS),
                run_codegen),
     Subcommand("check", "check the gradient against SymPy and finite differences",
                'symcalc check "sin(x)*exp(x)" x\n'
@@ -399,7 +410,8 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--points", type=whole_number("the number of points", 1), default=10,
                     help="number of random points (default: 10)"),
-                arg("--seed", type=int, default=0, help="random seed (default: 0)")),
+                arg("--seed", type=int, default=0, help="random seed (default: 0)"),
+                FUNCTIONS),
                run_check),
 )
 
@@ -443,6 +455,9 @@ def run(args: argparse.Namespace) -> Answer:
     formula with a result of its own; ``jacobian`` and ``codegen`` take the formulas of every line
     (for ``jacobian`` also comma-separated) into one Jacobian, one module."""
     shaped = bool(getattr(args, "shape", None))
+    if shaped and args.functions:
+        raise UsageError("--functions does not combine with --shape: a shaped formula calls "
+                         "only symcalc's functions")
     runner = run_shaped if shaped else COMMANDS[args.command]
     field = "formulas" if args.command == "jacobian" else "formula"
     if getattr(args, field).strip() != "-":
@@ -481,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.parser.print_usage(sys.stderr)
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    phrasing = PHRASING.set(COMMAND_LINE_PHRASING)
     try:
         answer = run(args)
         print(answer.render(args.format))
@@ -506,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail_json({"error": message}, INTERNAL_ERROR)
         print(f"symcalc: {message}", file=sys.stderr)
         return INTERNAL_ERROR
+    finally:
+        PHRASING.reset(phrasing)
 
 
 def _requested_format(argv: Sequence[str]) -> str:

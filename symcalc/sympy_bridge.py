@@ -116,6 +116,8 @@ def from_sympy(s: Any) -> Expr:
         if isinstance(node, (sympy.Derivative, sympy.Subs)):  # of an abstract function
             made[id(node)] = (node, _abstract_derivative(sympy, node))
             continue
+        if not expanded and node.args:  # an Integral is named, not the Tuple of its limits
+            _check_kind(sympy, node)
         if expanded or not node.args:
             args = [made[id(a)][1] for a in node.args]
             made[id(node)] = (node, _node_from_sympy(sympy, node, args))
@@ -123,6 +125,17 @@ def from_sympy(s: Any) -> Expr:
         stack.append((node, True))
         stack.extend((a, False) for a in reversed(node.args) if id(a) not in made)
     return made[id(s)][1]
+
+
+def _check_kind(sympy: Any, node: Any) -> None:
+    """Refuse, by its name, a SymPy node with arguments of a kind symcalc does not have (an
+    ``Integral``, a ``Piecewise``, an unknown function), before its arguments are converted."""
+    name = type(node).__name__
+    if isinstance(node, sympy.core.function.Application):
+        if name not in _BY_SYMPY_NAME and not isinstance(node, sympy.core.function.AppliedUndef):
+            raise SymcalcError(f"symcalc has no function for the SymPy function {name} (in {node})")
+    elif not isinstance(node, (sympy.Add, sympy.Mul, sympy.Pow)):
+        raise SymcalcError(f"symcalc has no counterpart for the SymPy {name} {node}")
 
 
 def _node_from_sympy(sympy: Any, node: Any, args: list[Expr]) -> Expr:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -104,6 +105,49 @@ def test_diff_agrees_with_sympy_and_finite_differences(cli, formula, argv, steps
     assert sc.parse(data["input"]) == sc.parse(formula)
     assert_derivative(data["result"], formula, steps)
     assert sc.latex(sc.parse(data["result"])) == data["latex"]
+
+
+@pytest.mark.parametrize("argv, names, api", [
+    (["diff", "f(g(x))^2", "x", "--functions", "f,g"], ["f", "g"], lambda f: sc.diff(f, "x")),
+    (["diff", "f(g(x))^2", "x", "--functions", "f", "--functions", "g"], ["f", "g"],
+     lambda f: sc.diff(f, "x")),
+    (["grad", "f(x*y) + h(y)", "x", "y", "--functions", "f h"], ["f", "h"],
+     lambda f: sc.grad(f, ["x", "y"])),
+    (["hessian", "f(x, y)", "x", "y", "--functions=f"], ["f"], lambda f: sc.hessian(f, ["x", "y"])),
+    (["simplify", "f(x) - f(x) + g(x)", "--functions", "f,g"], ["f", "g"], sc.simplify),
+])
+def test_abstract_functions_are_named_with_functions(cli, argv, names, api):
+    # the command line is a thin layer: its result is the API's, read back with the same names
+    data = json_of(cli, *argv)
+    expected = api(sc.parse(argv[1], functions=names))
+
+    def read(result):
+        return [read(r) for r in result] if isinstance(result, list) else sc.parse(result, functions=names)
+
+    def plain(result):
+        return [plain(r) for r in result] if isinstance(result, list) else result
+
+    assert read(data["result"]) == plain(expected)
+
+
+def test_the_command_line_names_its_own_option_for_abstract_functions(cli):
+    status, _, err = cli("diff", "f(x)", "x")
+    assert status == 2 and "give --functions f for an abstract function" in err
+    assert "functions=[" not in err
+    status, _, err = cli("diff", "A@t", "t")
+    assert status == 2 and "--shape A=m,n" in err and "shapes=" not in err
+    with pytest.raises(sc.ParseError, match=re.escape("functions=[...]")):  # the API's own words
+        sc.parse("f(x)")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["diff", "f(x)", "x", "--functions", "sin"], "built-in function"),
+    (["diff", "f(x)", "x", "--functions", "f_1"], "names a derivative"),
+    (["grad", "norm(t)", "t", "--shape", "t=n", "--functions", "f"], "does not combine with --shape"),
+])
+def test_bad_functions_option_exits_2(cli, argv, message):
+    status, out, err = cli(*argv)
+    assert status == 2 and out == "" and message in err and err.count("error:") == 1
 
 
 def test_an_implicit_product_after_a_power_is_a_product(cli):

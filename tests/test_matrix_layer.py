@@ -245,6 +245,10 @@ def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
         P("sinn(A)")
     with pytest.raises(sc.ParseError, match="trace takes 1 argument"):
         P("trace(A, A)")
+    with pytest.raises(sc.ParseError, match="did you mean softmax"):
+        P("Softmax(t)")
+    with pytest.raises(sc.ParseError, match=re.escape("write norm(t)^2 for a power of it")):
+        P("norm^2(t)")
 
 
 def test_pickling_keeps_interning():

@@ -156,6 +156,37 @@ def test_unknown_function_suggests_the_nearest():
     assert "did you mean logsumexp?" in str(error_of("logsumexpp(a, b)"))
 
 
+@pytest.mark.parametrize("text, suggestion", [
+    ("ReLU(x)", "relu"), ("Sigmoid(x)", "sigmoid"), ("TANH(x)", "tanh"), ("SoftPlus(x)", "softplus"),
+    ("Sigmod(x)", "sigmoid"),
+    ("σ(x)", "sigmoid"), ("sigma(x)", "sigmoid"),  # σ: the usual name of the logistic sigmoid
+])
+def test_unknown_function_suggestion_ignores_case_and_knows_usual_names(text, suggestion):
+    assert f"did you mean {suggestion}?" in error_of(text).reason
+
+
+@pytest.mark.parametrize("text, spelling", [
+    ("sin^2(x)", "write sin(x)^2 for a power of it"),
+    ("sin**2 (x + 1)", "write sin(x + 1)^2 for a power of it"),
+    ("tanh²(x)", "write tanh(x)^2 for a power of it"),
+    ("cos^(3)(2*x)", "write cos(2*x)^3 for a power of it"),
+    ("sin^-1(x)", "write asin(x) for the inverse function, or sin(x)^(-1) for 1/sin(x)"),
+    ("tan⁻¹(x)", "write atan(x) for the inverse function"),
+    ("exp^-1(x)", "write exp(x)^(-1) for a power of it"),
+    ("sin + 1", "sin is a function: write sin(...)"),
+])
+def test_a_power_written_on_a_function_name_gets_its_spelling(text, spelling):
+    err = error_of(text)
+    assert spelling in err.reason and err.column == 1
+
+
+@pytest.mark.parametrize("text", ["A@t", "x.T", "x.T@y"])
+def test_matrix_syntax_without_shapes_says_how_to_declare_them(text):
+    err = error_of(text)
+    assert "shapes=" in err.reason and 'shapes={"A": "m,n", "t": "n"}' in err.reason
+    assert text[err.column - 1] in "@."
+
+
 def test_two_names_side_by_side_explains_the_product():
     err = error_of("x y")
     assert "x*y" in str(err) and err.column == 3

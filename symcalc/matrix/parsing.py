@@ -3,7 +3,6 @@ scalar language plus ``@`` and ``.T``.  Nothing here evaluates text."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 from pathlib import Path
 from typing import Mapping, Optional
@@ -13,7 +12,7 @@ from lark.exceptions import UnexpectedInput
 
 from .. import parser as scalar_parser
 from ..errors import ParseError, SymcalcError, SymcalcTypeError
-from ..functions import ALIASES, REGISTRY, lookup
+from ..functions import lookup
 from ..unicode_input import normalise
 from . import build, ops
 from .convert import from_scalar
@@ -64,7 +63,8 @@ class _Builder(Transformer):
         if text in _CONSTANTS:
             return from_scalar(scalar_parser.CONSTANTS[text])
         if text in ops.FUNCTIONS or lookup(text) is not None:
-            raise _Fault(SymcalcError(f"{text} is a function: write {text}(...)"), tok)
+            message = scalar_parser.function_without_call(text, _current.text, tok.end_pos)
+            raise _Fault(SymcalcError(message), tok)
         return ops.symbol(text)
 
     def call(self, tok: Token, args: list) -> MatrixExpr:
@@ -81,7 +81,7 @@ class _Builder(Transformer):
                 return fn(*args)
             fn = lookup(text)
             if fn is None:
-                raise SymcalcError(_unknown_function(text))
+                raise SymcalcError(scalar_parser.unknown_function(text, ops.FUNCTIONS, abstract=False))
             return build.apply(fn, *args)
         except _Fault:
             raise
@@ -156,14 +156,6 @@ class _Builder(Transformer):
         raise AssertionError(f"grammar rule {data!r} has no builder")
 
 
-def _unknown_function(name: str) -> str:
-    known = sorted(set(REGISTRY) | set(ALIASES) | set(ops.FUNCTIONS))
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if close:
-        return f"unknown function {name}; did you mean {close[0]}?"
-    return f"unknown function {name}; known functions: {', '.join(known)}"
-
-
 _lark: Optional[Lark] = None
 _current = threading.local()  # the shapes of the formula being parsed, read by the builder
 
@@ -201,7 +193,7 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
     source = text
     text, origin = normalise(source)
-    _current.shapes = table
+    _current.shapes, _current.text = table, text
     try:
         return _get_lark().parse(text)
     except UnexpectedInput as exc:
@@ -213,4 +205,4 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
             raise error.located(source, line, column) from None
         raise ParseError(str(error), source, line, column) from None
     finally:
-        _current.shapes = {}
+        _current.shapes, _current.text = {}, ""
