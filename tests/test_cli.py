@@ -20,6 +20,7 @@ import pytest
 import sympy
 
 import symcalc as sc
+from oracle import check_derivative
 from symcalc.cli import main
 
 RNG = np.random.default_rng(7)
@@ -448,6 +449,37 @@ def test_check_agrees_and_its_table_matches_an_independent_computation(cli):
     assert errors[best["central"]]["central"] == min(r["central"] for r in data["steps"])
     assert errors[best["forward"]]["forward"] == min(r["forward"] for r in data["steps"])
     assert 1e-7 <= best["central"] <= 1e-3 and 1e-10 <= best["forward"] <= 1e-6
+
+
+@pytest.mark.parametrize("formula, variables", [
+    ("sigmoid(w*x + b)", ["w"]),  # b and x are parameters, as diff takes them
+    ("x^2", ["y"]),  # y does not occur: its derivative 0 is checked, x is a parameter
+    ("exp(a*t)*sin(t) + a^2", ["t"]),
+])
+def test_check_holds_the_other_symbols_as_random_parameters(cli, formula, variables):
+    status, out, err = cli("check", formula, *variables, "--points", "5", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    parameters = sorted(s.name for s in sc.parse(formula).free_symbols if s.name not in variables)
+    assert data["ok"] and data["parameters"] == parameters
+    assert data["sympy"]["compared"] == 5 * len(variables)
+    for printed, var in zip(data["result"], variables):
+        check_derivative(formula, (var,), sc.parse(printed))
+    # the points give every symbol a value, the parameters different ones at different points
+    points = np.array(data["points"])
+    assert points.shape == (5, len(variables) + len(parameters))
+    assert all(len(set(points[:, k])) == 5 for k in range(points.shape[1]))
+    status, out, _ = cli("check", formula, *variables, "--points", "3")
+    assert status == 0 and "random at each point, held fixed" in out.splitlines()[0]
+
+
+def test_check_with_parameters_still_catches_a_wrong_gradient(cli, monkeypatch):
+    import symcalc.verify as verify
+
+    wrong = sc.parse("b")  # the derivative by w with one of the parameters in the wrong place
+    monkeypatch.setattr(verify, "grad", lambda f, xs: [g + wrong * 0.001 for g in sc.grad(f, xs)])
+    status, out, _ = cli("check", "sigmoid(w*x + b)", "w")
+    assert status == 1 and "DISAGREE" in out
 
 
 def test_check_text_marks_the_best_step(cli):
