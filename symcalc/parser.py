@@ -46,8 +46,8 @@ CONSTANTS = {"pi": PI, "e": E}
 _NAME = re.compile(r"[^\W\d_]\w*\Z")
 # the abstract functions of the formula being parsed: name -> number of arguments (0: not yet used)
 _ABSTRACT: ContextVar[dict[str, int]] = ContextVar("symcalc_abstract_functions", default={})
-_TEXT: ContextVar[str] = ContextVar("symcalc_formula", default="")  # its normal form
-
+# the formula being parsed, in its normal form (for messages that quote what follows a token)
+_TEXT: ContextVar[str] = ContextVar("symcalc_formula", default="")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,10 @@ class _Fault(Exception):
         self.message, self.token, self.expected = message, token, expected
 
 
+# ^2( or ^(2)( or, from a pasted superscript, ^(2)*(
+_POWER_THEN_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(\(\s*[-+]?\s*\d+\s*\)|[-+]?\d+)\s*\*?\s*\(")
+
+
 def function_without_call(name: str, text: str, end: int) -> str:
     """The message for a function ``name`` used as a value; ``text[end:]`` follows the name.
     ``sin^2(x)`` and ``tanh²(x)`` (``tanh^(2)(x)``) get the spelling of that power."""
@@ -106,10 +110,6 @@ def function_without_call(name: str, text: str, end: int) -> str:
         return (f"{name} is a function: write {inverse}{argument} for the inverse function, or "
                 f"{name}{argument}^(-1) for 1/{name}{argument}")
     return f"{name} is a function: write {name}{argument}^{power} for a power of it"
-
-
-# ^2( or ^(2)( or, from a pasted superscript, ^(2)*(
-_POWER_THEN_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(\(\s*[-+]?\s*\d+\s*\)|[-+]?\d+)\s*\*?\s*\(")
 
 
 def _closing_parenthesis(text: str, start: int) -> Optional[int]:
@@ -403,7 +403,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, source: str,
             message += " (names start with a letter)"
         elif char == "@" or text.startswith(".T", exc.pos_in_stream):
             what = "'@' (the matrix product)" if char == "@" else "'.T' (the transpose)"
-            message = (f"{what} needs vectors and matrices: {PHRASING.get().shapes}")
+            message = f"{what} needs vectors and matrices: {PHRASING.get().shapes}"
         return ParseError(message, source, line, column, ())
     expected = tuple(sorted(_TERMINALS.get(t, repr(t)) for t in getattr(exc, "expected", ()) or ()))
     if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
