@@ -5,8 +5,8 @@ JSON-ready dict); ``--format`` picks one.  Exit status: 0 success, 1 ``check`` f
 disagreement, 2 bad input, 3 an internal error.  With ``--format json`` an error is a JSON object
 on standard output (``{"error": ...}``, with ``"line"``, ``"column"`` and ``"expected"`` for an
 error shown with a caret: a formula that does not parse, shapes that do not fit); otherwise it is
-one line on standard error.  A variable that does not occur in the
-formula is no error (a derivative by it is 0, as in the API); a note on standard error says so.
+one line on standard error.  A variable that does not occur in the formula is no error (a
+derivative by it is 0, as in the API); a note on standard error says so.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -
     the abstract functions they call."""
     formulas = []
     for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip() and text.strip():
+        if not line.strip():
             continue
         pieces = top_level_pieces(line) if commas else [line]
         if len(pieces) > 1 and not pieces[-1].strip():
@@ -120,7 +120,7 @@ def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -
             except ParseError as exc:
                 raise relocated(exc, text, number, offset) from None
             offset += len(piece) + 1
-    return formulas
+    return formulas or [parse(text)]  # no formula at all: parse says so
 
 
 def resolve_variables(names: Sequence[str], formulas: Sequence[Expr], *,
