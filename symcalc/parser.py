@@ -292,8 +292,15 @@ def _abstract_function(name: str, count: int, tok: Token) -> Function:
 
 
 def _function_names(functions: Iterable) -> dict[str, int]:
+    """``functions=`` of ``parse``: names (a list, or one string "f, g") or ``AbstractFunction``s
+    -> {name: number of arguments, 0 while not known}."""
+    if functions is None:
+        return {}
     if isinstance(functions, (str, AbstractFunction)):
         functions = functions.replace(",", " ").split() if isinstance(functions, str) else [functions]
+    if not isinstance(functions, Iterable):
+        raise SymcalcTypeError("functions= takes a list of function names, not "
+                               f"{type(functions).__name__}")
     names: dict[str, int] = {}
     for f in functions:
         if isinstance(f, AbstractFunction):

@@ -41,6 +41,7 @@ def test_the_classes_form_one_tree_under_value_error():
     (lambda: sc.parse("f_1(x)", functions=["f_1"]), sc.SymcalcError),
     (lambda: sc.parse("x", functions=["2f"]), sc.SymcalcError),
     (lambda: sc.parse("x", functions=[3]), sc.SymcalcTypeError),
+    (lambda: sc.parse("x", functions=3), sc.SymcalcTypeError),
     (lambda: sc.function("f", 0), sc.SymcalcError),
     (lambda: sc.function("f", "a"), sc.SymcalcTypeError),
     (lambda: sc.function("f", 1)(sc.parse("x"), 2), sc.SymcalcTypeError),
