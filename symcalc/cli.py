@@ -470,7 +470,10 @@ def run(args: argparse.Namespace) -> Answer:
         try:
             answers.append(runner(argparse.Namespace(**{**vars(args), field: line})))
         except SymcalcError as exc:
-            raise relocated(exc, source, number) from None
+            moved = relocated(exc, source, number)
+            if moved is exc and len(lines) > 1:  # an error without a caret: say which formula
+                moved = UsageError(f"line {number} of standard input: {exc}")
+            raise moved from None
     return answers[0] if len(answers) == 1 else Answer.joined(answers)
 
 

@@ -250,6 +250,13 @@ def test_an_error_on_a_later_line_of_standard_input_names_that_line(cli):
     assert "(line 2, column 9)" in err and err.splitlines()[1:] == ["  sin(x) +", "          ^"]
 
 
+def test_an_error_without_a_caret_names_its_line_of_standard_input(cli):
+    status, _, err = cli("diff", "-", stdin="x^2\n3\n")
+    assert status == 2
+    assert err.strip() == ("symcalc: error: line 2 of standard input: the formula has no variables "
+                           "to differentiate by")
+
+
 def test_jacobian_and_codegen_read_one_function_a_line(cli):
     status, out, _ = cli("jacobian", "-", "r", "t", "--det", "--format", "json",
                          stdin="r*cos(t)\nr*sin(t)\n")
