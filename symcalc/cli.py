@@ -374,7 +374,8 @@ SUBCOMMANDS = (
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
-               (arg("formulas", help="functions separated by commas or lines ('-' reads stdin)"), VARIABLES,
+               (arg("formulas", help="functions separated by commas or lines ('-' reads stdin)"),
+                VARIABLES,
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),

@@ -89,8 +89,9 @@ def check_gradient(f: Expr, variables: Sequence[Symbol], points: int = 10,
     """Check ``grad(f, variables)`` against SymPy and finite differences at random points.
 
     The symbols of ``f`` that are not among ``variables`` are parameters: they take random values
-    at each point too, and stay fixed while the variables move.  Raises ``DomainError`` when ``f`` holds a number beyond float range (SymPy would compute it
-    digit by digit); where no point has a finite value and gradient, the report is not ``ok``.
+    at each point too, and stay fixed while the variables move.  Raises ``DomainError`` when ``f``
+    holds a number beyond float range (SymPy would compute it digit by digit); where no point has
+    a finite value and gradient, the report is not ``ok``.
     """
     _check_float_range(f)
     variables = list(variables)

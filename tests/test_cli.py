@@ -123,7 +123,9 @@ def test_abstract_functions_are_named_with_functions(cli, argv, names, api):
     expected = api(sc.parse(argv[1], functions=names))
 
     def read(result):
-        return [read(r) for r in result] if isinstance(result, list) else sc.parse(result, functions=names)
+        if isinstance(result, list):
+            return [read(r) for r in result]
+        return sc.parse(result, functions=names)
 
     def plain(result):
         return [plain(r) for r in result] if isinstance(result, list) else result

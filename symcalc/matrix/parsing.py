@@ -81,7 +81,8 @@ class _Builder(Transformer):
                 return fn(*args)
             fn = lookup(text)
             if fn is None:
-                raise SymcalcError(scalar_parser.unknown_function(text, ops.FUNCTIONS, abstract=False))
+                message = scalar_parser.unknown_function(text, ops.FUNCTIONS, abstract=False)
+                raise SymcalcError(message)
             return build.apply(fn, *args)
         except _Fault:
             raise
