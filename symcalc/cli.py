@@ -423,7 +423,8 @@ formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu lo
   a formula '-' reads standard input, one formula a line, each with its own result (jacobian
   and codegen: one function a line); quote formulas that contain spaces or * ( ).
 variables are used in the order given; with none given, the formula's variables in
-  alphabetical order.
+  alphabetical order; the formula's other symbols are parameters (check: random at each point).
+abstract functions (no formula; the chain rule applies): --functions f,g.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
 exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
