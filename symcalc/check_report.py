@@ -32,8 +32,12 @@ def _symbolic_summary(report: GradientCheck) -> str:
 def check_text(report: GradientCheck) -> str:
     """The report as plain text, with the table of finite-difference errors against the step."""
     n = len(report.points)
+    held = ""
+    if report.parameters:
+        label = "parameters" if len(report.parameters) > 1 else "parameter"
+        held = f" ({label} {', '.join(names(report.parameters))}: random at each point, held fixed)"
     lines = [f"check {report.function} by {', '.join(names(report.variables))} "
-             f"at {n} random points in {_BOX}",
+             f"at {n} random points in {_BOX}{held}",
              "", "gradient (symcalc)",
              "  " + text_labelled([f"d/d{x}" for x in report.variables], report.gradient)
              .replace("\n", "\n  "), ""]
@@ -94,7 +98,7 @@ def check_data(report: GradientCheck) -> dict:
     return {
         "command": "check", "input": to_str(report.function), "variables": names(report.variables),
         "result": strings(report.gradient), "latex": latex_strings(report.gradient),
-        "points": report.points.tolist(), "ok": report.ok,
+        "parameters": names(report.parameters), "points": report.points.tolist(), "ok": report.ok,
         "sympy": {"symbolic_zero": report.symbolic_zero, **comparison(report.sympy)},
         "central_differences": comparison(report.central),
         "steps": [{"h": r.h, "forward": number(r.forward), "central": number(r.central)}

@@ -3,9 +3,10 @@
 Every subcommand produces an ``Answer`` holding the same result three ways (text, LaTeX and a
 JSON-ready dict); ``--format`` picks one.  Exit status: 0 success, 1 ``check`` found a
 disagreement, 2 bad input, 3 an internal error.  With ``--format json`` an error is a JSON object
-on standard output (``{"error": ...}``, with ``"line"`` and ``"column"`` for a formula that does
-not parse); otherwise it is one line on standard error.  A variable that does not occur in the
-formula is no error (a derivative by it is 0, as in the API); a note on standard error says so.
+on standard output (``{"error": ...}``, with ``"line"``, ``"column"`` and ``"expected"`` for an
+error shown with a caret: a formula that does not parse, shapes that do not fit); otherwise it is
+one line on standard error.  A variable that does not occur in the formula is no error (a
+derivative by it is 0, as in the API); a note on standard error says so.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from typing import Callable, Sequence
 from . import __version__, calculus
 from .check_report import check_data, check_latex, check_text
 from .compile import codegen_module
-from .convert import split_formulas, to_symbol, to_symbols, top_level_pieces
+from .convert import to_symbol, to_symbols, top_level_pieces
 from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
 from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
                      text_labelled, text_matrix)
 from .matrix.command import shape_options, shaped_answer
 from .matrix.parsing import parse_shaped
-from .parser import parse
+from .parser import COMMAND_LINE_PHRASING, PHRASING, parse
 from .printing import latex, latex_name, to_str
 from .steps.derivation import Derivations, explain, explain_successive, with_steps
 from .taylor import taylor
@@ -62,8 +63,16 @@ class Answer:
 
     text: str
     latex: str
-    data: dict
+    data: dict | list
     status: int = OK
+
+    @classmethod
+    def joined(cls, answers: Sequence["Answer"]) -> "Answer":
+        """The answers to several formulas, in order: texts one a line (a blank line between
+        answers of several lines), JSON a list, exit status the worst."""
+        gap = "\n\n" if any("\n" in a.text for a in answers) else "\n"
+        return cls(gap.join(a.text for a in answers), "\n".join(a.latex for a in answers),
+                   [a.data for a in answers], max(a.status for a in answers))
 
     def render(self, fmt: str) -> str:
         if fmt == "json":
@@ -72,14 +81,46 @@ class Answer:
 
 
 # --- reading the arguments -----------------------------------------------------------------------
-def read_formula(text: str) -> str:
-    """The formula itself, or standard input when it is ``-``."""
-    if text.strip() != "-":
-        return text
+def standard_input_lines() -> tuple[str, list[tuple[int, str]]]:
+    """Standard input, for a formula ``-``, and its non-blank lines with their line numbers."""
     source = sys.stdin.read()
-    if not source.strip():
+    lines = [(k, line) for k, line in enumerate(source.split("\n"), 1) if line.strip()]
+    if not lines:
         raise UsageError("the formula '-' means standard input, but standard input is empty")
-    return source
+    return source, lines
+
+
+def relocated(error: SymcalcError, source: str, line: int, column_offset: int = 0) -> SymcalcError:
+    """``error``, found in the text that starts at ``line`` (and, on that line, after
+    ``column_offset`` characters) of ``source``, shown in ``source``.  Errors without a place
+    come back as they are."""
+    if getattr(error, "text", None) is None or not hasattr(error, "line"):
+        return error
+    where = line + error.line - 1, error.column + (column_offset if error.line == 1 else 0)
+    if isinstance(error, ParseError):
+        return ParseError(error.reason, source, *where, error.expected)
+    return error.located(source, *where)
+
+
+def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -> list[Expr]:
+    """The formulas of ``text``, one a line (blank lines skipped); with ``commas``, also
+    separated by commas (not those inside calls), and a comma may end a line.  ``functions``:
+    the abstract functions they call."""
+    formulas = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        pieces = top_level_pieces(line) if commas else [line]
+        if len(pieces) > 1 and not pieces[-1].strip():
+            pieces.pop()
+        offset = 0
+        for piece in pieces:
+            try:
+                formulas.append(parse(piece, functions=functions))
+            except ParseError as exc:
+                raise relocated(exc, text, number, offset) from None
+            offset += len(piece) + 1
+    return formulas or [parse(text)]  # no formula at all: parse says so
 
 
 def resolve_variables(names: Sequence[str], formulas: Sequence[Expr], *,
@@ -144,6 +185,11 @@ def whole_number(what: str, minimum: int) -> Callable[[str], int]:
     return convert
 
 
+def function_names(text: str) -> list[str]:
+    """An argparse type: ``"f,g"`` or ``"f g"`` -> ["f", "g"] (checked when a formula is read)."""
+    return text.replace(",", " ").split()
+
+
 def function_name(text: str) -> str:
     """An argparse type: a Python identifier for generated code."""
     if not (text.isidentifier() and text.isascii() and not keyword.iskeyword(text)):
@@ -159,7 +205,7 @@ def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra)
 
 
 def run_diff(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f], repeats=True)
     if not args.variables and len(xs) > 1:
         raise UsageError(f"name the variable(s) to differentiate by: the formula has {', '.join(names(xs))}")
@@ -188,7 +234,7 @@ def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
 
 
 def run_grad(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
@@ -211,7 +257,7 @@ def run_shaped(args: argparse.Namespace) -> Answer:
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = split_formulas(read_formula(args.formulas))
+    fs = formulas_of(args.formulas, args.functions)
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -229,7 +275,7 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
 
 
 def run_hessian(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     result = [list(row) for row in calculus.hessian(f, xs)]
     lhs = f"\\nabla^{{2}}_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
@@ -238,7 +284,7 @@ def run_hessian(args: argparse.Namespace) -> Answer:
 
 
 def run_taylor(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     point = parse_point(args.at, f)
     result = taylor(f, point, args.order)
     centre = {x: a for x, a in point.items() if a is not x}
@@ -250,7 +296,7 @@ def run_taylor(args: argparse.Namespace) -> Answer:
 
 
 def run_simplify(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     result = calculus.simplify(f)
     variables = sorted(f.free_symbols, key=lambda s: s.name)
     return Answer(to_str(result), latex_display(f"{latex(f)} = {latex(result)}"),
@@ -258,26 +304,29 @@ def run_simplify(args: argparse.Namespace) -> Answer:
 
 
 def run_codegen(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
-    xs = to_symbols(list(args.variables)) if args.variables else \
-        resolve_variables([], [f])
-    missing = sorted(s.name for s in f.free_symbols - set(xs))
+    fs = formulas_of(args.formula, args.functions, commas=False)
+    xs = to_symbols(list(args.variables)) if args.variables else resolve_variables([], fs)
+    missing = sorted(s.name for s in frozenset().union(*(f.free_symbols for f in fs)) - set(xs))
     if missing:
         raise UsageError(f"the formula also depends on {', '.join(missing)}: list every variable")
-    functions: dict[str, object] = {args.name: f}
-    if args.grad:
-        functions[f"grad_{args.name}"] = calculus.grad(f, xs)
-    if args.hessian:
-        functions[f"hessian_{args.name}"] = calculus.hessian(f, xs)
+    functions: dict[str, object] = {}
+    for k, f in enumerate(fs, 1):
+        name = args.name if len(fs) == 1 else f"{args.name}_{k}"
+        functions[name] = f
+        if args.grad:
+            functions[f"grad_{name}"] = calculus.grad(f, xs)
+        if args.hessian:
+            functions[f"hessian_{name}"] = calculus.hessian(f, xs)
     source = codegen_module(functions, xs, planned=args.planned)
-    data = {"command": "codegen", "input": to_str(f), "variables": names(xs),
+    data = {"command": "codegen", "input": to_str(fs[0]) if len(fs) == 1 else strings(fs),
+            "variables": names(xs),
             "functions": {name: strings(value) for name, value in functions.items()},
             "source": source}
     return Answer(source.rstrip("\n"), f"\\begin{{verbatim}}\n{source.rstrip()}\n\\end{{verbatim}}", data)
 
 
 def run_check(args: argparse.Namespace) -> Answer:
-    f = parse(read_formula(args.formula))
+    f = parse(args.formula, functions=args.functions)
     xs = resolve_variables(args.variables, [f])
     report = check_gradient(f, xs, points=args.points, seed=args.seed)
     return Answer(check_text(report), check_latex(report), check_data(report),
@@ -301,12 +350,14 @@ class Subcommand:
     runner: Callable[[argparse.Namespace], Answer]
 
 
-FORMULA = arg("formula", help="the formula ('-' reads it from standard input)")
+FORMULA = arg("formula", help="the formula ('-' reads standard input, one formula a line)")
 VARIABLES = arg("variables", nargs="*", metavar="VAR",
                 help="variables in order (default: the formula's, alphabetically)")
 SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
             help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
 STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
+FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
+                help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -316,21 +367,22 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
                     help="differentiate this many times by each variable (default: 1)"),
-                STEPS),
+                STEPS, FUNCTIONS),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
-               (FORMULA, VARIABLES, STEPS, SHAPE), run_grad),
+               (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
-               (arg("formulas", help="comma-separated functions ('-' reads stdin)"), VARIABLES,
+               (arg("formulas", help="functions separated by commas or lines ('-' reads stdin)"),
+                VARIABLES,
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),
-                SHAPE),
+                SHAPE, FUNCTIONS),
                run_jacobian),
     Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
-               (FORMULA, VARIABLES, SHAPE), run_hessian),
+               (FORMULA, VARIABLES, SHAPE, FUNCTIONS), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
                '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',
@@ -339,10 +391,12 @@ SUBCOMMANDS = (
                     help="expansion point, e.g. x=0 or x=0,y=1 (repeatable; default: every "
                          "variable at 0; variables not named stay parameters)"),
                 arg("--order", type=whole_number("the order", 0), default=2,
-                    help="highest total degree (default: 2)")),
+                    help="highest total degree (default: 2)"),
+                FUNCTIONS),
                run_taylor),
     Subcommand("simplify", "simplified form of a formula",
-               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA,), run_simplify),
+               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA, FUNCTIONS),
+               run_simplify),
     Subcommand("codegen", "NumPy source of a formula (and its gradient, Hessian)",
                'symcalc codegen "logsumexp(a, b)" a b --grad',
                (FORMULA, VARIABLES,
@@ -351,7 +405,8 @@ SUBCOMMANDS = (
                 arg("--name", type=function_name, default="f", help="function name (default: f)"),
                 arg("--planned", action="store_true",
                     help="lambdify's source: a body planned for memory for arrays, and its call "
-                         "machinery")),
+                         "machinery"),
+                FUNCTIONS),
                run_codegen),
     Subcommand("check", "check the gradient against SymPy and finite differences",
                'symcalc check "sin(x)*exp(x)" x\n'
@@ -359,7 +414,8 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--points", type=whole_number("the number of points", 1), default=10,
                     help="number of random points (default: 10)"),
-                arg("--seed", type=int, default=0, help="random seed (default: 0)")),
+                arg("--seed", type=int, default=0, help="random seed (default: 0)"),
+                FUNCTIONS),
                run_check),
 )
 
@@ -367,9 +423,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {c.name: c.runner 
 
 _NOTES = """\
 formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu logsumexp;
-  a formula '-' is read from standard input; quote formulas that contain spaces or * ( ).
+  a formula '-' reads standard input, one formula a line, each with its own result (jacobian
+  and codegen: one function a line); quote formulas that contain spaces or * ( ).
 variables are used in the order given; with none given, the formula's variables in
-  alphabetical order.
+  alphabetical order; the formula's other symbols are parameters (check: random at each point).
+abstract functions (no formula; the chain rule applies): --functions f,g.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
 exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
@@ -397,6 +455,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(args: argparse.Namespace) -> Answer:
+    """The subcommand's answer.  A formula ``-`` is standard input, where each non-blank line is a
+    formula with a result of its own; ``jacobian`` and ``codegen`` take the formulas of every line
+    (for ``jacobian`` also comma-separated) into one Jacobian, one module."""
+    shaped = bool(getattr(args, "shape", None))
+    if shaped and args.functions:
+        raise UsageError("--functions does not combine with --shape: a shaped formula calls "
+                         "only symcalc's functions")
+    runner = run_shaped if shaped else COMMANDS[args.command]
+    field = "formulas" if args.command == "jacobian" else "formula"
+    if getattr(args, field).strip() != "-":
+        return runner(args)
+    source, lines = standard_input_lines()
+    if runner in (run_jacobian, run_codegen):
+        return runner(argparse.Namespace(**{**vars(args), field: source}))
+    answers = []
+    for number, line in lines:
+        try:
+            answers.append(runner(argparse.Namespace(**{**vars(args), field: line})))
+        except SymcalcError as exc:
+            moved = relocated(exc, source, number)
+            if moved is exc and len(lines) > 1:  # an error without a caret: say which formula
+                moved = UsageError(f"line {number} of standard input: {exc}")
+            raise moved from None
+    return answers[0] if len(answers) == 1 else Answer.joined(answers)
+
+
 def _protect_leading_minus(argv: Sequence[str]) -> list[str]:
     """Let formulas and numbers start with '-' (``-x^2``, ``--order -1``): argparse would take
     them for options.  A leading space hides the dash from argparse and not from the parser."""
@@ -419,18 +504,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.parser.print_usage(sys.stderr)
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    phrasing = PHRASING.set(COMMAND_LINE_PHRASING)
     try:
-        answer = run_shaped(args) if getattr(args, "shape", None) else COMMANDS[args.command](args)
+        answer = run(args)
         print(answer.render(args.format))
         sys.stdout.flush()
         return answer.status
-    except ParseError as exc:
-        if fmt == "json":
-            return _fail_json({"error": exc.reason, "line": exc.line, "column": exc.column,
-                               "expected": list(exc.expected)}, BAD_INPUT)
-        return _fail(str(exc))
     except SymcalcError as exc:  # bad input: a formula, a variable, a point, an order
-        return _fail_json({"error": str(exc)}, BAD_INPUT) if fmt == "json" else _fail(str(exc))
+        if fmt != "json":
+            return _fail(str(exc))
+        if getattr(exc, "text", None) is not None and hasattr(exc, "line"):  # with a caret
+            return _fail_json({"error": exc.reason, "line": exc.line, "column": exc.column,
+                               "expected": list(getattr(exc, "expected", ()))}, BAD_INPUT)
+        return _fail_json({"error": str(exc)}, BAD_INPUT)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
         return OK
@@ -444,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail_json({"error": message}, INTERNAL_ERROR)
         print(f"symcalc: {message}", file=sys.stderr)
         return INTERNAL_ERROR
+    finally:
+        PHRASING.reset(phrasing)
 
 
 def _requested_format(argv: Sequence[str]) -> str:

@@ -310,7 +310,7 @@ min_ = _register(Function(
 def _log_base_value(base: int) -> Callable[[Expr], Optional[Expr]]:
     def value(x: Expr) -> Optional[Expr]:
         if x is ZERO:
-            raise ValueError(f"log{base}(0) is undefined")
+            raise DomainError(f"log{base}(0) is undefined")
         if isinstance(x, Num) and x.value > 0:  # exact powers of the base: log2(8) = 3
             v, k = Fraction(x.value), 0
             while v.denominator == 1 and v.numerator % base == 0 and v > 1:

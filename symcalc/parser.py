@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -45,10 +46,33 @@ CONSTANTS = {"pi": PI, "e": E}
 _NAME = re.compile(r"[^\W\d_]\w*\Z")
 # the abstract functions of the formula being parsed: name -> number of arguments (0: not yet used)
 _ABSTRACT: ContextVar[dict[str, int]] = ContextVar("symcalc_abstract_functions", default={})
+# the formula being parsed, in its normal form (for messages that quote what follows a token)
+_TEXT: ContextVar[str] = ContextVar("symcalc_formula", default="")
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """How messages tell the user to declare what the formula needs: abstract functions
+    (``{name}`` is the function's name) and vectors and matrices."""
+
+    functions: str
+    shapes: str
+
+
+API_PHRASING = Phrasing("name it in functions=[...]",
+                        'declare them with shapes=, e.g. shapes={"A": "m,n", "t": "n"}')
+COMMAND_LINE_PHRASING = Phrasing(
+    "give --functions {name}",
+    "declare them with --shape (grad, jacobian, hessian), e.g. --shape A=m,n --shape t=n")
+# the phrasing of the caller: the Python API's arguments, or the command line's options
+PHRASING: ContextVar[Phrasing] = ContextVar("symcalc_phrasing", default=API_PHRASING)
+# names people write for functions that symcalc spells otherwise: σ(x) is the logistic sigmoid
+USUAL_NAMES = {"sigma": "sigmoid"}
 
 _TERMINALS = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
     "ADDOP": "'+' or '-'", "MULOP": "'*' or '/'", "POWOP": "'^'", "$END": "the end of the formula",
+    "TRANSPOSE": "'.T'",
 }
 
 
@@ -66,6 +90,36 @@ class _Fault(Exception):
     def __init__(self, message: str, token: Token, expected: tuple[str, ...] = ()):
         super().__init__(message)
         self.message, self.token, self.expected = message, token, expected
+
+
+# ^2( or ^(2)( or, from a pasted superscript, ^(2)*(
+_POWER_THEN_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(\(\s*[-+]?\s*\d+\s*\)|[-+]?\d+)\s*\*?\s*\(")
+
+
+def function_without_call(name: str, text: str, end: int) -> str:
+    """The message for a function ``name`` used as a value; ``text[end:]`` follows the name.
+    ``sin^2(x)`` and ``tanh²(x)`` (``tanh^(2)(x)``) get the spelling of that power."""
+    m = _POWER_THEN_CALL.match(text, end)
+    close = _closing_parenthesis(text, m.end() - 1) if m else None
+    if close is None:
+        return f"{name} is a function: write {name}(...)"
+    argument, k = text[m.end() - 1:close + 1], m.group(1).replace(" ", "").strip("()")
+    power = k if k.isdigit() else f"({k})"
+    inverse = "a" + name
+    if k == "-1" and lookup(inverse) is not None:
+        return (f"{name} is a function: write {inverse}{argument} for the inverse function, or "
+                f"{name}{argument}^(-1) for 1/{name}{argument}")
+    return f"{name} is a function: write {name}{argument}^{power} for a power of it"
+
+
+def _closing_parenthesis(text: str, start: int) -> Optional[int]:
+    """The index of the ")" that closes the "(" at ``start``, or None."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return None
 
 
 def canonical_name(name: str) -> str:
@@ -137,7 +191,7 @@ class _Builder(Transformer):
         if text in CONSTANTS:
             return CONSTANTS[text]
         if lookup(text) is not None or text in _ABSTRACT.get():
-            raise _Fault(f"{text} is a function: write {text}(...)", tok)
+            raise _Fault(function_without_call(text, _TEXT.get(), tok.end_pos), tok)
         return Symbol(text)
 
     def call(self, children: list) -> Expr:
@@ -194,13 +248,18 @@ class _Builder(Transformer):
         op, operand = children
         return negate(operand) if op.value == "-" else operand
 
-    def implicit_product(self, children: list) -> Expr:
-        tok, operand = children
-        return mul(_number(tok.value), operand)
+    def start_implied(self, children: list) -> list[Expr]:
+        """The factors of an implicit product before its last one: ``[x^2]`` of ``x^2y``."""
+        return children
 
-    def implicit_power(self, children: list) -> Expr:
-        tok, base, op, exponent = children
-        return mul(_number(tok.value), self.power([base, op, exponent]))
+    def extend_implied(self, children: list) -> list[Expr]:
+        factors, factor = children
+        factors.append(factor)
+        return factors
+
+    def implicit_product(self, children: list) -> Expr:
+        factors, last = children
+        return mul(*factors, last)
 
     def power(self, children: list) -> Expr:
         base, op, exponent = children
@@ -220,7 +279,7 @@ def _abstract_function(name: str, count: int, tok: Token) -> Function:
     if name not in active:
         m = DERIVATIVE_NAME.match(name)
         if m is None or m.group(1) not in active:
-            raise _Fault(_unknown_function(name), tok)
+            raise _Fault(unknown_function(name), tok)
         base, indices = m.group(1), tuple(int(k) for k in m.group(2)[1:].split("_"))
     nargs = active[base] or count
     if count != nargs:
@@ -233,8 +292,15 @@ def _abstract_function(name: str, count: int, tok: Token) -> Function:
 
 
 def _function_names(functions: Iterable) -> dict[str, int]:
+    """``functions=`` of ``parse``: names (a list, or one string "f, g") or ``AbstractFunction``s
+    -> {name: number of arguments, 0 while not known}."""
+    if functions is None:
+        return {}
     if isinstance(functions, (str, AbstractFunction)):
         functions = functions.replace(",", " ").split() if isinstance(functions, str) else [functions]
+    if not isinstance(functions, Iterable):
+        raise SymcalcTypeError("functions= takes a list of function names, not "
+                               f"{type(functions).__name__}")
     names: dict[str, int] = {}
     for f in functions:
         if isinstance(f, AbstractFunction):
@@ -244,15 +310,20 @@ def _function_names(functions: Iterable) -> dict[str, int]:
     return names
 
 
-def _unknown_function(name: str) -> str:
-    known = sorted(set(REGISTRY) | set(ALIASES))
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+def unknown_function(name: str, more: Iterable[str] = (), abstract: bool = True) -> str:
+    """The message for a call of an unknown function: the nearest known name (``more`` are
+    known too), whatever its case (``ReLU``), or the usual name's function (``σ``, sigmoid)."""
+    known = sorted(set(REGISTRY) | set(ALIASES) | set(more))
+    by_lower = {k.lower(): k for k in known}
+    close = by_lower.get(name.lower()) or USUAL_NAMES.get(name) or next(
+        iter(difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.6)), None)
     if close:
-        return f"unknown function {name}; did you mean {close[0]}?"
-    if len(name) <= 2 or name.isalpha() and len(name) == 1:
-        return (f"{name} is not a function; write {name}*(...) for a product, or name it in "
-                f"functions=[...] for an abstract function")
-    return f"unknown function {name}; known functions: {', '.join(sorted(REGISTRY))}"
+        return f"unknown function {name}; did you mean {by_lower.get(close, close)}?"
+    if abstract and len(name) <= 2:
+        how = PHRASING.get().functions.format(name=name)
+        return (f"{name} is not a function; write {name}*(...) for a product, or {how} for an "
+                f"abstract function")
+    return f"unknown function {name}; known functions: {', '.join(known)}"
 
 
 _parsers: dict[bool, Lark] = {}  # built once per process: False -> pure Lark, True -> lark-cython
@@ -304,6 +375,7 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     source = text
     text, origin = normalise(source)
     names = _ABSTRACT.set(_function_names(functions))
+    typed = _TEXT.set(text)
     try:
         return _get_parser().parse(text)
     except _Fault as fault:
@@ -313,6 +385,7 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
         raise _syntax_error(exc, text, source, origin) from None
     finally:
         _ABSTRACT.reset(names)
+        _TEXT.reset(typed)
 
 
 def _location(source: str, origin: Sequence[int], pos: int) -> tuple[int, int]:
@@ -335,6 +408,9 @@ def _syntax_error(exc: UnexpectedInput, text: str, source: str,
         message = f"unexpected character {char!r}"
         if char == "_":
             message += " (names start with a letter)"
+        elif char == "@" or text.startswith(".T", exc.pos_in_stream):
+            what = "'@' (the matrix product)" if char == "@" else "'.T' (the transpose)"
+            message = f"{what} needs vectors and matrices: {PHRASING.get().shapes}"
         return ParseError(message, source, line, column, ())
     expected = tuple(sorted(_TERMINALS.get(t, repr(t)) for t in getattr(exc, "expected", ()) or ()))
     if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
+from .errors import SymcalcTypeError
 from .expr import Expr, Num, as_expr, make_call
 
 Partials = Callable[..., Sequence[Expr]]
@@ -51,7 +52,7 @@ class Function:
 
     def check_arity(self, count: int) -> None:
         if count < self.min_args or (self.max_args is not None and count > self.max_args):
-            raise TypeError(f"{self.name} {self.arity_text()}, got {count}")
+            raise SymcalcTypeError(f"{self.name} {self.arity_text()}, got {count}")
 
     def arity_text(self) -> str:
         def n(k: int) -> str:

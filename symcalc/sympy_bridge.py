@@ -116,6 +116,8 @@ def from_sympy(s: Any) -> Expr:
         if isinstance(node, (sympy.Derivative, sympy.Subs)):  # of an abstract function
             made[id(node)] = (node, _abstract_derivative(sympy, node))
             continue
+        if not expanded and node.args:  # an Integral is named, not the Tuple of its limits
+            _check_kind(sympy, node)
         if expanded or not node.args:
             args = [made[id(a)][1] for a in node.args]
             made[id(node)] = (node, _node_from_sympy(sympy, node, args))
@@ -123,6 +125,17 @@ def from_sympy(s: Any) -> Expr:
         stack.append((node, True))
         stack.extend((a, False) for a in reversed(node.args) if id(a) not in made)
     return made[id(s)][1]
+
+
+def _check_kind(sympy: Any, node: Any) -> None:
+    """Refuse, by its name, a SymPy node with arguments of a kind symcalc does not have (an
+    ``Integral``, a ``Piecewise``, an unknown function), before its arguments are converted."""
+    name = type(node).__name__
+    if isinstance(node, sympy.core.function.Application):
+        if name not in _BY_SYMPY_NAME and not isinstance(node, sympy.core.function.AppliedUndef):
+            raise SymcalcError(f"symcalc has no function for the SymPy function {name} (in {node})")
+    elif not isinstance(node, (sympy.Add, sympy.Mul, sympy.Pow)):
+        raise SymcalcError(f"symcalc has no counterpart for the SymPy {name} {node}")
 
 
 def _node_from_sympy(sympy: Any, node: Any, args: list[Expr]) -> Expr:
@@ -160,12 +173,12 @@ def _abstract_derivative(sympy: Any, node: Any) -> Expr:
         node = node.expr
     f = node.expr if isinstance(node, sympy.Derivative) else None
     if not isinstance(f, sympy.core.function.AppliedUndef):
-        raise ValueError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
+        raise SymcalcError(f"symcalc has no counterpart for the SymPy {type(whole).__name__} {whole}")
     indices: list[int] = []
     for variable, count in node.variable_count:
         places = [k for k, a in enumerate(f.args) if a == variable]
         if len(places) != 1 or any(variable in a.free_symbols for a in f.args if a != variable):
-            raise ValueError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
+            raise SymcalcError(f"symcalc has no counterpart for the SymPy derivative {whole}: "
                              f"{variable} is not one argument of {f.func}")
         indices += [places[0] + 1] * int(count)
     args = [from_sympy(a.xreplace(point)) for a in f.args]

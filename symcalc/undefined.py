@@ -8,7 +8,7 @@ So ``diff(f(g(x))^2, x)`` is ``2*f(g(x))*f_1(g(x))*g_1(x)``, which ``parse`` rea
 same ``functions=``.  SymPy sees ``sympy.Function("f")`` and its ``Derivative``/``Subs`` forms.
 
 Abstract functions are not registry entries: they have no NumPy form, and ``lambdify`` of an
-expression that uses one raises a ``ValueError`` naming it.
+expression that uses one raises a ``SymcalcError`` (a ``ValueError``) naming it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from .errors import SymcalcError
+from .errors import SymcalcError, SymcalcTypeError
 from .expr import Expr
 from .functions import ALIASES, REGISTRY, Function
 
@@ -38,21 +38,22 @@ _made: dict[tuple[str, int, tuple[int, ...]], Undefined] = {}
 
 
 def check_name(name: object) -> str:
-    """``name`` if it can name an abstract function, else a ValueError/TypeError saying why."""
+    """``name`` if it can name an abstract function, else a SymcalcError (a SymcalcTypeError
+    for a name that is no string) saying why."""
     if not isinstance(name, str):
-        raise TypeError(f"a function name must be a string, not {type(name).__name__}")
+        raise SymcalcTypeError(f"a function name must be a string, not {type(name).__name__}")
     if not _NAME.match(name):
-        raise ValueError(f"{name!r} is not a function name: use letters, digits and '_', "
+        raise SymcalcError(f"{name!r} is not a function name: use letters, digits and '_', "
                          "starting with a letter")
     if not name.isascii():  # the parser spells θ as theta; the names must meet there
-        raise ValueError(f"{name!r}: spell an abstract function's name in ASCII letters "
+        raise SymcalcError(f"{name!r}: spell an abstract function's name in ASCII letters "
                          "(Greek letters by name, e.g. phi; a formula may still write φ(x))")
     if name in REGISTRY or name in ALIASES:
-        raise ValueError(f"{name!r} is a built-in function; an abstract function needs another name")
+        raise SymcalcError(f"{name!r} is a built-in function; an abstract function needs another name")
     if name in _RESERVED:
-        raise ValueError(f"{name!r} is a constant, not a function name")
+        raise SymcalcError(f"{name!r} is a constant, not a function name")
     if DERIVATIVE_NAME.match(name):
-        raise ValueError(f"{name!r} is how symcalc names a derivative "
+        raise SymcalcError(f"{name!r} is how symcalc names a derivative "
                          f"({name.split('_')[0]} in an argument); choose another name")
     return name
 
@@ -65,7 +66,7 @@ def applied(base: str, nargs: int, indices: Sequence[int] = ()) -> Undefined:
     fn = _made.get(key)
     if fn is None:
         if any(not 1 <= k <= nargs for k in order):
-            raise ValueError(f"{base} takes {nargs} argument(s): it has no partial derivative "
+            raise SymcalcError(f"{base} takes {nargs} argument(s): it has no partial derivative "
                              f"in argument {max(order)}")
         name = base + "".join(f"_{k}" for k in order)
         fn = Undefined(
@@ -86,17 +87,19 @@ class AbstractFunction:
 
     def __init__(self, name: str, nargs: Optional[int] = None):
         self.name = check_name(name)
-        if nargs is not None and (not isinstance(nargs, int) or nargs < 1):
-            raise ValueError(f"nargs must be a positive integer, not {nargs!r}")
+        if nargs is not None and (not isinstance(nargs, int) or isinstance(nargs, bool)):
+            raise SymcalcTypeError(f"nargs must be a positive integer, not {nargs!r}")
+        if nargs is not None and nargs < 1:
+            raise SymcalcError(f"nargs must be a positive integer, not {nargs!r}")
         self.nargs = nargs
 
     def __call__(self, *args: object) -> Expr:
         if self.nargs is None:
             if not args:
-                raise TypeError(f"{self.name} needs at least one argument")
+                raise SymcalcTypeError(f"{self.name} needs at least one argument")
             self.nargs = len(args)  # fixed at first use
         elif len(args) != self.nargs:
-            raise TypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
+            raise SymcalcTypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
         return applied(self.name, self.nargs)(*args)
 
     def __repr__(self) -> str:

@@ -3,7 +3,8 @@
 ``normalise`` rewrites the text and returns, for every character of the result, the index of the
 character of the original text it came from, so a parse error points at what the user typed.
 
-* superscripts are powers: ``x²`` is ``x^(2)``, ``x⁻¹`` is ``x^(-1)``, ``(x+1)¹⁰`` is ``(x+1)^(10)``;
+* superscripts are powers: ``x²`` is ``x^(2)``, ``x⁻¹`` is ``x^(-1)``, ``(x+1)¹⁰`` is ``(x+1)^(10)``,
+  and a name or ``(`` right after one multiplies, as in print: ``x²y`` is ``x^(2)*y``;
 * subscripts index a name: ``x₁`` is ``x_1``, ``w₁₂`` is ``w_12``, ``xᵢ`` is ``x_i``;
 * ``√x``, ``√2`` and ``√(x+1)`` are square roots (a superscript on the radicand stays under the
   root, as under a drawn radical: ``√x²`` is ``sqrt(x^2)``);
@@ -70,6 +71,11 @@ def normalise(text: str) -> tuple[str, Sequence[int]]:
             while j < n and (_script(text[j]) or ("", ""))[0] == kind:
                 j += 1
             _write_script(out, text, i, j, kind)
+            k = j
+            while k < n and text[k].isspace():
+                k += 1
+            if kind == "super" and k < n and (text[k].isalpha() or text[k] in "(" + ROOT):
+                out.put("*", j)  # x²y and x² y: x^(2)*y
             i = j
         elif ch == ROOT:
             i = _write_root(out, text, i)

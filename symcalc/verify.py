@@ -9,6 +9,9 @@ where the function is finite and compares it with
 - forward and central differences for ``h = 1e-1 ... 1e-12``: the error falls like ``h``
   (forward) or ``h^2`` (central) until rounding, of size ``eps * |f| / h``, takes over, so the
   table shows a best step and errors that rise again for smaller steps.
+
+The formula's other symbols are parameters: each point gives them random values too, and the
+derivatives are taken with them fixed (``sigmoid(w*x + b)`` by ``w`` at random ``w, b, x``).
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ class GradientCheck:
     function: Expr
     variables: list[Symbol]
     gradient: list[Expr]
-    points: np.ndarray                    # shape (n, d)
+    points: np.ndarray                    # shape (n, d + p): the variables', then the parameters'
+    parameters: list[Symbol]              # the formula's other symbols, random at each point
     symbolic_zero: list[bool | None]      # per variable: SymPy simplified the difference to 0
     sympy: Comparison
     central: Comparison
@@ -84,20 +88,25 @@ def check_gradient(f: Expr, variables: Sequence[Symbol], points: int = 10,
                    seed: int = 0) -> GradientCheck:
     """Check ``grad(f, variables)`` against SymPy and finite differences at random points.
 
-    Raises ``DomainError`` when ``f`` holds a number beyond float range (SymPy would compute it
-    digit by digit); where no point has a finite value and gradient, the report is not ``ok``.
+    The symbols of ``f`` that are not among ``variables`` are parameters: they take random values
+    at each point too, and stay fixed while the variables move.  Raises ``DomainError`` when ``f``
+    holds a number beyond float range (SymPy would compute it digit by digit); where no point has
+    a finite value and gradient, the report is not ``ok``.
     """
     _check_float_range(f)
+    variables = list(variables)
+    parameters = sorted(f.free_symbols - set(variables), key=lambda s: s.name)
     gradient = grad(f, variables)
-    value = _vectorised(lambdify(f, list(variables)), ())
-    slope = _vectorised(lambdify(gradient, list(variables)), (len(variables),))
+    value = _vectorised(lambdify(f, variables + parameters), ())
+    slope = _vectorised(lambdify(gradient, variables + parameters), (len(variables),))
     rng = np.random.default_rng(seed)
-    xs = _sample_points(value, slope, len(variables), points, rng)
+    xs = _sample_points(value, slope, len(variables), len(parameters), points, rng)
     exact = slope(xs)
-    symbolic_zero, sympy_comparison = _compare_with_sympy(f, variables, gradient, xs, exact)
+    symbolic_zero, sympy_comparison = _compare_with_sympy(f, variables, parameters, gradient, xs,
+                                                          exact)
     return GradientCheck(
-        function=f, variables=list(variables), gradient=list(gradient), points=xs,
-        symbolic_zero=symbolic_zero, sympy=sympy_comparison,
+        function=f, variables=variables, gradient=list(gradient), points=xs,
+        parameters=parameters, symbolic_zero=symbolic_zero, sympy=sympy_comparison,
         central=_central_difference_errors(value, xs, exact),
         steps=[_step_row(value, xs, exact, h) for h in STEPS],
     )
@@ -134,11 +143,13 @@ def _finite_columns(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values.reshape(-1, values.shape[-1])).all(axis=0)
 
 
-def _sample_points(value, slope, d: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``count`` random points where f, its gradient and f one largest step away are finite."""
+def _sample_points(value, slope, d: int, p: int, count: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Up to ``count`` random points of ``d`` variables and ``p`` parameters where f, its gradient
+    and f one largest step away in each variable are finite."""
     found: list[np.ndarray] = []
     for _ in range(50):
-        candidates = rng.uniform(-SAMPLE_RADIUS, SAMPLE_RADIUS, size=(4 * count, d))
+        candidates = rng.uniform(-SAMPLE_RADIUS, SAMPLE_RADIUS, size=(4 * count, d + p))
         usable = _finite_columns(value(candidates)) & _finite_columns(slope(candidates))
         for i in range(d):
             for sign in (1.0, -1.0):
@@ -146,7 +157,7 @@ def _sample_points(value, slope, d: int, count: int, rng: np.random.Generator) -
         found.extend(candidates[usable])
         if len(found) >= count:
             break
-    return np.array(found[:count], dtype=float).reshape(-1, d)
+    return np.array(found[:count], dtype=float).reshape(-1, d + p)
 
 
 def _shifted(points: np.ndarray, i: int, h: float) -> np.ndarray:
@@ -160,16 +171,17 @@ def _nan_last(x: float) -> float:
 
 
 # --- SymPy -------------------------------------------------------------------------------------
-def _compare_with_sympy(f, variables, gradient, xs, exact):
+def _compare_with_sympy(f, variables, parameters, gradient, xs, exact):
     s_f = to_sympy(f, real=True)
     s_vars = [to_sympy(v, real=True) for v in variables]
+    s_symbols = s_vars + [to_sympy(p, real=True) for p in parameters]
     symbolic_zero: list[bool | None] = []
     reference = np.full(exact.shape, np.nan)
     for i, s_var in enumerate(s_vars):
         s_derivative = s_f.diff(s_var)
         symbolic_zero.append(_is_zero(to_sympy(gradient[i], real=True) - s_derivative))
         for k, point in enumerate(xs):
-            reference[i, k] = _sympy_value(s_derivative, dict(zip(s_vars, point.tolist())))
+            reference[i, k] = _sympy_value(s_derivative, dict(zip(s_symbols, point.tolist())))
     usable = np.isfinite(reference)
     error = np.abs(exact - reference)[usable]
     scale = np.abs(reference)[usable]
@@ -199,7 +211,7 @@ def _central_difference_errors(value, xs: np.ndarray, exact: np.ndarray) -> Comp
     """Central differences with the step that balances truncation and rounding in float64."""
     f0 = np.abs(value(xs))
     errors, scales, allowed = [], [], []
-    for i in range(xs.shape[1]):
+    for i in range(len(exact)):
         h = np.cbrt(_EPS) * np.maximum(1.0, np.abs(xs[:, i]))
         forward = xs.copy()
         forward[:, i] += h
@@ -217,7 +229,7 @@ def _central_difference_errors(value, xs: np.ndarray, exact: np.ndarray) -> Comp
 def _step_row(value, xs: np.ndarray, exact: np.ndarray, h: float) -> StepRow:
     f0 = value(xs)
     forward_errors, central_errors = [], []
-    for i in range(xs.shape[1]):
+    for i in range(len(exact)):
         up, down = value(_shifted(xs, i, h)), value(_shifted(xs, i, -h))
         forward_errors.append(np.abs((up - f0) / h - exact[i]))
         central_errors.append(np.abs((up - down) / (2 * h) - exact[i]))

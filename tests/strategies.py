@@ -2,8 +2,8 @@
 
 Each generated formula comes twice, built independently: as an ``Expr`` made with symcalc's Python
 operators and registry functions, and as formula text written in a randomly chosen spelling
-(``^`` or ``**``, ``ln`` or ``log``, spacing, implicit products such as ``2(x)``).  The parser must
-read the text back to the very same node.
+(``^`` or ``**``, ``ln`` or ``log``, spacing, implicit products such as ``2(x)`` and ``(x)^2 y``).
+The parser must read the text back to the very same node.
 
 Every node also carries an interval that encloses its value for all variables in ``BOX``; the
 builders use it to keep each function inside its domain (``log`` and ``sqrt`` only see positive
@@ -290,7 +290,8 @@ def _more_function_call(draw, name: str, depth: int) -> Formula:
     return Formula(expr, draw(_call_text(name, args)), 1 / math.tanh(p.hi), 1 / math.tanh(p.lo))
 
 
-OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^expr", "^rational", "number*", "number/", "reuse")
+OPERATORS = ("+", "-", "*", "/", "neg", "^int", "^int*", "^expr", "^rational", "number*", "number/",
+             "reuse")
 
 
 @st.composite
@@ -325,6 +326,14 @@ def _operation(draw, op: str, depth: int) -> Formula:
         text = f"{_wrap(a.text)}{pow_op}{exponent}"
         values = [a.lo ** n, a.hi ** n] + ([0.0] if a.lo < 0 < a.hi else [])
         return Formula(a.expr ** n, text, min(values), max(values))
+    if op == "^int*":  # a power ending in a number, then a factor side by side: x^2y, (a)^3 (b)
+        n = draw(st.integers(1, 3))
+        a, b = draw(_squashed(depth - 1, 3.0)), draw(formulas(depth - 1))
+        b_text = b.text if b.text in VARIABLES else _wrap(b.text)
+        text = f"{_wrap(a.text)}^{n}{draw(_space())}{b_text}"
+        values = [a.lo ** n, a.hi ** n] + ([0.0] if a.lo < 0 < a.hi else [])
+        return Formula(a.expr ** n * b.expr, text,
+                       *_interval_product(Formula(a.expr, "", min(values), max(values)), b))
     if op == "^rational":
         q = draw(st.sampled_from([Fraction(1, 2), Fraction(-1, 2), Fraction(1, 3), Fraction(3, 2)]))
         p = draw(positive(depth - 1))

@@ -218,3 +218,7 @@ def test_abstract_names_do_not_leak_between_parses():
 ])
 def test_latex(text, tex):
     assert sc.latex(sc.parse(text, functions="f g h phi")) == tex
+
+
+def test_functions_none_is_no_abstract_function():
+    assert sc.parse("f*x", functions=None) is sc.parse("f*x")

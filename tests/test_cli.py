@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 import sympy
 
 import symcalc as sc
+from oracle import check_derivative
 from symcalc.cli import main
 
 RNG = np.random.default_rng(7)
@@ -106,6 +108,58 @@ def test_diff_agrees_with_sympy_and_finite_differences(cli, formula, argv, steps
     assert sc.latex(sc.parse(data["result"])) == data["latex"]
 
 
+@pytest.mark.parametrize("argv, names, api", [
+    (["diff", "f(g(x))^2", "x", "--functions", "f,g"], ["f", "g"], lambda f: sc.diff(f, "x")),
+    (["diff", "f(g(x))^2", "x", "--functions", "f", "--functions", "g"], ["f", "g"],
+     lambda f: sc.diff(f, "x")),
+    (["grad", "f(x*y) + h(y)", "x", "y", "--functions", "f h"], ["f", "h"],
+     lambda f: sc.grad(f, ["x", "y"])),
+    (["hessian", "f(x, y)", "x", "y", "--functions=f"], ["f"], lambda f: sc.hessian(f, ["x", "y"])),
+    (["simplify", "f(x) - f(x) + g(x)", "--functions", "f,g"], ["f", "g"], sc.simplify),
+])
+def test_abstract_functions_are_named_with_functions(cli, argv, names, api):
+    # the command line is a thin layer: its result is the API's, read back with the same names
+    data = json_of(cli, *argv)
+    expected = api(sc.parse(argv[1], functions=names))
+
+    def read(result):
+        if isinstance(result, list):
+            return [read(r) for r in result]
+        return sc.parse(result, functions=names)
+
+    def plain(result):
+        return [plain(r) for r in result] if isinstance(result, list) else result
+
+    assert read(data["result"]) == plain(expected)
+
+
+def test_the_command_line_names_its_own_option_for_abstract_functions(cli):
+    status, _, err = cli("diff", "f(x)", "x")
+    assert status == 2 and "give --functions f for an abstract function" in err
+    assert "functions=[" not in err
+    status, _, err = cli("diff", "A@t", "t")
+    assert status == 2 and "--shape A=m,n" in err and "shapes=" not in err
+    with pytest.raises(sc.ParseError, match=re.escape("functions=[...]")):  # the API's own words
+        sc.parse("f(x)")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["diff", "f(x)", "x", "--functions", "sin"], "built-in function"),
+    (["diff", "f(x)", "x", "--functions", "f_1"], "names a derivative"),
+    (["grad", "norm(t)", "t", "--shape", "t=n", "--functions", "f"], "does not combine with --shape"),
+])
+def test_bad_functions_option_exits_2(cli, argv, message):
+    status, out, err = cli(*argv)
+    assert status == 2 and out == "" and message in err and err.count("error:") == 1
+
+
+def test_an_implicit_product_after_a_power_is_a_product(cli):
+    # x^2y is x^2*y, never x^(2*y); xy is one name, a constant for d/dy
+    status, out, err = cli("diff", "x^2y + xy^2", "y")
+    assert status == 0, err
+    assert_derivative(out.strip(), "x^2*y + xy^2", ["y"])
+
+
 @pytest.mark.parametrize("formula, variables", [
     ("x^3*y", ["x", "x"]),
     ("x^3*y", ["x", "y", "x"]),
@@ -161,9 +215,66 @@ def test_diff_text_is_the_formula_alone(cli):
 
 
 def test_formula_from_standard_input(cli):
-    status, out, err = cli("diff", "-", "x", stdin="x^3\n  + x\n")
+    status, out, err = cli("diff", "-", "x", stdin="  x^3 + x\n")
     assert status == 0, err
     assert_derivative(out.strip(), "x^3 + x", ["x"])
+
+
+def test_several_lines_of_standard_input_are_several_formulas(cli):
+    # never one formula joined across lines (that read x^2 y^2 as x^(2*y^2))
+    status, out, err = cli("diff", "-", "x", stdin="x^2\ny^2")
+    assert status == 0
+    first, second = out.splitlines()
+    assert_derivative(first, "x^2", ["x"])
+    assert sc.parse(second) is sc.parse("0")
+    assert err.splitlines() == ["symcalc: note: x does not occur in the formula (its variables: y)"]
+    status, out, _ = cli("diff", "-", "x", "--format", "json", stdin="x^3*y\n\n  sin(x)\n")
+    data = json.loads(out)
+    assert status == 0 and [d["input"] for d in data] == ["x^3*y", "sin(x)"]
+    for d, formula in zip(data, ["x^3*y", "sin(x)"]):
+        assert_derivative(d["result"], formula, ["x"])
+
+
+def test_several_lines_of_grad_are_separated_by_a_blank_line(cli):
+    status, out, _ = cli("grad", "-", "x", "y", stdin="x*y\nx^2 + y\n")
+    first, second = out.strip().split("\n\n")
+    assert status == 0 and first.count("\n") == second.count("\n") == 1
+    for block, formula in ((first, "x*y"), (second, "x^2 + y")):
+        for line, var in zip(block.splitlines(), "xy"):
+            label, _, result = line.partition("=")
+            assert label.strip() == f"d/d{var}"
+            assert_derivative(result.strip(), formula, [var])
+
+
+def test_an_error_on_a_later_line_of_standard_input_names_that_line(cli):
+    status, _, err = cli("diff", "-", "x", stdin="x^2\nsin(x) +\n")
+    assert status == 2
+    assert "(line 2, column 9)" in err and err.splitlines()[1:] == ["  sin(x) +", "          ^"]
+
+
+def test_an_error_without_a_caret_names_its_line_of_standard_input(cli):
+    status, _, err = cli("diff", "-", stdin="x^2\n3\n")
+    assert status == 2
+    assert err.strip() == ("symcalc: error: line 2 of standard input: the formula has no variables "
+                           "to differentiate by")
+
+
+def test_jacobian_and_codegen_read_one_function_a_line(cli):
+    status, out, _ = cli("jacobian", "-", "r", "t", "--det", "--format", "json",
+                         stdin="r*cos(t)\nr*sin(t)\n")
+    data = json.loads(out)
+    assert len(data["result"]) == 2
+    for row, f in zip(data["result"], ["r*cos(t)", "r*sin(t)"]):
+        for entry, var in zip(row, "rt"):
+            assert_derivative(entry, f, [var])
+    assert sc.parse(data["det"]) is sc.parse("r")
+    status, out, _ = cli("codegen", "-", "x", "y", "--grad", "--format", "json", stdin="x^2\nx*y\n")
+    data = json.loads(out)
+    assert list(data["functions"]) == ["f_1", "grad_f_1", "f_2", "grad_f_2"]
+    namespace: dict = {}
+    exec(data["source"], namespace)
+    assert namespace["f_1"](3.0, 2.0) == 9.0 and namespace["f_2"](3.0, 2.0) == 6.0
+    assert list(namespace["grad_f_2"](3.0, 2.0)) == [2.0, 3.0]
 
 
 def test_order_zero_is_the_formula_itself(cli):
@@ -364,6 +475,37 @@ def test_check_agrees_and_its_table_matches_an_independent_computation(cli):
     assert 1e-7 <= best["central"] <= 1e-3 and 1e-10 <= best["forward"] <= 1e-6
 
 
+@pytest.mark.parametrize("formula, variables", [
+    ("sigmoid(w*x + b)", ["w"]),  # b and x are parameters, as diff takes them
+    ("x^2", ["y"]),  # y does not occur: its derivative 0 is checked, x is a parameter
+    ("exp(a*t)*sin(t) + a^2", ["t"]),
+])
+def test_check_holds_the_other_symbols_as_random_parameters(cli, formula, variables):
+    status, out, err = cli("check", formula, *variables, "--points", "5", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    parameters = sorted(s.name for s in sc.parse(formula).free_symbols if s.name not in variables)
+    assert data["ok"] and data["parameters"] == parameters
+    assert data["sympy"]["compared"] == 5 * len(variables)
+    for printed, var in zip(data["result"], variables):
+        check_derivative(formula, (var,), sc.parse(printed))
+    # the points give every symbol a value, the parameters different ones at different points
+    points = np.array(data["points"])
+    assert points.shape == (5, len(variables) + len(parameters))
+    assert all(len(set(points[:, k])) == 5 for k in range(points.shape[1]))
+    status, out, _ = cli("check", formula, *variables, "--points", "3")
+    assert status == 0 and "random at each point, held fixed" in out.splitlines()[0]
+
+
+def test_check_with_parameters_still_catches_a_wrong_gradient(cli, monkeypatch):
+    import symcalc.verify as verify
+
+    wrong = sc.parse("b")  # the derivative by w with one of the parameters in the wrong place
+    monkeypatch.setattr(verify, "grad", lambda f, xs: [g + wrong * 0.001 for g in sc.grad(f, xs)])
+    status, out, _ = cli("check", "sigmoid(w*x + b)", "w")
+    assert status == 1 and "DISAGREE" in out
+
+
 def test_check_text_marks_the_best_step(cli):
     status, out, _ = cli("check", "sin(x)*exp(x)", "x")
     assert status == 0
@@ -442,7 +584,7 @@ def test_bad_input_with_format_json_is_a_json_error(cli, argv, message):
 
 
 def test_a_json_parse_error_gives_the_line_and_column(cli):
-    status, out, _ = cli("diff", "-", "x", "--format=json", stdin="x^2 +\n  * 3")
+    status, out, _ = cli("diff", "-", "x", "--format=json", stdin="x^2\n  * 3")
     assert status == 2
     error = json.loads(out)
     assert (error["line"], error["column"]) == (2, 3)

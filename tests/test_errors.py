@@ -36,6 +36,23 @@ def test_the_classes_form_one_tree_under_value_error():
     (lambda: sc.taylor("1/x", {"x": 0}, 2), sc.DomainError),
     (lambda: sc.newton_step("x^3", "x", [0.0]), sc.DomainError),
     (lambda: sc.symbols("2x"), sc.SymcalcError),
+    # names given in functions= that cannot name an abstract function
+    (lambda: sc.parse("sin(x)", functions=["sin"]), sc.SymcalcError),
+    (lambda: sc.parse("f_1(x)", functions=["f_1"]), sc.SymcalcError),
+    (lambda: sc.parse("x", functions=["2f"]), sc.SymcalcError),
+    (lambda: sc.parse("x", functions=[3]), sc.SymcalcTypeError),
+    (lambda: sc.parse("x", functions=3), sc.SymcalcTypeError),
+    (lambda: sc.function("f", 0), sc.SymcalcError),
+    (lambda: sc.function("f", "a"), sc.SymcalcTypeError),
+    (lambda: sc.function("f", 1)(sc.parse("x"), 2), sc.SymcalcTypeError),
+    (lambda: sc.function("f")(), sc.SymcalcTypeError),
+    # wrong arity of a registered function, from Python
+    (lambda: sc.sin(1, 2), sc.SymcalcTypeError),
+    (lambda: sc.atan2(1), sc.SymcalcTypeError),
+    # the logarithms to a fixed base at 0, as log(0)
+    (lambda: sc.log2(0), sc.DomainError),
+    (lambda: sc.log10(0), sc.DomainError),
+    (lambda: sc.subs("log2(x)", {"x": 0}), sc.DomainError),
 ])
 def test_bad_input_raises_a_symcalc_error_of_the_right_kind(build, kind):
     with pytest.raises(kind) as info:

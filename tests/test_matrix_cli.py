@@ -1,5 +1,6 @@
 """The command line with --shape: gradients, Hessians and Jacobians in matrix form."""
 
+import io
 import json
 
 import pytest
@@ -44,6 +45,25 @@ def test_several_variables_and_latex(capsys):
 def test_bad_input_is_one_clear_error_and_status_2(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == "" and message in err and "Traceback" not in err
+
+
+def test_a_shape_error_in_json_has_its_line_and_column_as_a_parse_error_has(capsys):
+    status, out, _ = run(capsys, "grad", "norm(A@b)", "b", "--shape", "A=m,n", "--shape", "b=m",
+                         "--format", "json")
+    error = json.loads(out)
+    assert status == 2 and error == {
+        "error": "cannot multiply A (an m x n matrix) by b (a vector of size m): n != m",
+        "line": 1, "column": 7, "expected": []}
+
+
+def test_several_lines_of_standard_input_are_several_shaped_formulas(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("0.5*norm(A@t - b)^2\nsum(A@t)\n"))
+    status, out, _ = run(capsys, "grad", "-", "t", *LSQ)
+    assert status == 0 and out.splitlines() == ["A.T@(A@t - b)", "A.T@ones(m)"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("norm(t)\nsum(A@t) + t@b\n"))
+    status, out, _ = run(capsys, "grad", "-", "t", *LSQ, "--format", "json")
+    error = json.loads(out)
+    assert status == 2 and (error["line"], error["column"]) == (2, 13)
 
 
 def test_matrix_benchmark_smoke_run():

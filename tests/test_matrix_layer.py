@@ -204,6 +204,40 @@ def test_deep_nesting_parses_and_transposes_without_recursion():
     assert sc.simplify(e) is e
 
 
+@pytest.mark.parametrize("text, build", [
+    ("s^2t", lambda: sc.parse("s", shapes=SHAPES) ** 2 * t),
+    ("s^2 A@t", lambda: (sc.parse("s", shapes=SHAPES) ** 2 * A) @ t),
+    ("2A.T@b", lambda: (2 * A.T) @ b),
+    ("t^2u", lambda: t**2 * u),
+    ("t^(2s)", lambda: t ** (2 * sc.parse("s", shapes=SHAPES))),
+])
+def test_an_implicit_product_never_binds_tighter_than_a_power(text, build):
+    assert P(text) is build()
+
+
+@pytest.mark.parametrize("text, fix", [("t^T@u", "t.T"), ("A^T@A", "A.T"), ("(A@t)^T@b", "(A@t).T"),
+                                       ("B**T", "B.T")])
+def test_a_power_T_of_a_vector_or_matrix_asks_for_the_transpose(text, fix):
+    with pytest.raises(sc.ParseError, match=rf"write {re.escape(fix)} for the transpose") as err:
+        P(text)
+    assert text[err.value.column - 1] in "^*"  # the caret under the power's operator
+    with pytest.raises(sc.ParseError, match="write t.T for the transpose"):
+        sc.grad("t^T@u", "t", shapes={"t": "n", "u": "n"})
+
+
+def test_a_power_T_is_a_power_where_T_is_declared_or_the_base_a_scalar():
+    declared = {**SHAPES, "T": ()}
+    T = sc.parse("T", shapes=declared)
+    assert sc.parse("t^T@u", shapes=declared) is (t**T) @ u
+    assert str(P("s^T")) == "s^T"
+
+
+def test_a_shape_error_in_an_implicit_product_points_at_the_number():
+    with pytest.raises(ShapeError) as err:
+        P("t^2b")
+    assert (err.value.line, err.value.column) == (1, 3)
+
+
 def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
     with pytest.raises(sc.ParseError, match="unexpected end"):
         P("A@")
@@ -211,6 +245,10 @@ def test_syntax_errors_in_shaped_text_are_parse_errors_with_a_caret():
         P("sinn(A)")
     with pytest.raises(sc.ParseError, match="trace takes 1 argument"):
         P("trace(A, A)")
+    with pytest.raises(sc.ParseError, match="did you mean softmax"):
+        P("Softmax(t)")
+    with pytest.raises(sc.ParseError, match=re.escape("write norm(t)^2 for a power of it")):
+        P("norm^2(t)")
 
 
 def test_pickling_keeps_interning():

@@ -126,3 +126,12 @@ def test_jacobian_agrees_with_the_unrolled_scalar_jacobian(g):
     arrays = random_arrays(SYM.values(), SIZES, seed=2)
     expected = scalar_values(unrolled_derivative(g, x, SIZES), arrays)
     assert_close(matrix_value(j, arrays, SHAPES), expected, f"jacobian of {g}: {j}")
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(S, depth=2), st.sampled_from([N, M, MN, NN]).flatmap(lambda s: shaped(s, depth=2)),
+       st.integers(1, 3), st.sampled_from(["", " "]))
+def test_a_power_ending_in_a_number_then_a_factor_is_their_product(a, b, n, space):
+    # printed forms never write a product side by side, so the round trips above cannot see how
+    # (a)^2 (b) reads: as a^2*b, never a^(2*b)
+    assert sc.parse(f"({a})^{n}{space}({b})", shapes=SHAPES) is a**n * b

@@ -46,6 +46,19 @@ PRECEDENCE = [
     ("-2x", -2 * x),
     ("2(x)^2", 2 * x**2),
     ("x/2y", x / (2 * y)),  # a number and the name after it form one factor
+    # an implicit product binds as "*" does, never tighter than "^": x^2y is x^2*y
+    ("x^2y", x**2 * y),
+    ("x^2 y", x**2 * y),
+    ("x^2y + xy^2", x**2 * y + sc.symbols("xy") ** 2),  # xy is one name
+    ("2x^2y^3z", 2 * x**2 * y**3 * z),
+    ("x^-2y", y / x**2),
+    ("x^2(x + 1)", x**2 * (x + 1)),
+    ("x^2 sin(x)", x**2 * sc.sin(x)),
+    ("2^3^2x", 512 * x),
+    ("e^2x", sc.exp(2) * x),
+    ("x/x^2y", x / (x**2 * y)),
+    ("x^(2y)", x ** (2 * y)),
+    ("-x^2y", -(x**2 * y)),
     ("1/3", Num(Fraction(1, 3))),
     ("0.5", Num(Fraction(1, 2))),
     (".25", Num(Fraction(1, 4))),
@@ -141,6 +154,37 @@ def test_unknown_function_suggests_the_nearest():
     assert "unknown function sinn" in str(err) and "did you mean sin?" in str(err)
     assert "did you mean sigmoid?" in str(error_of("sigmod(x)"))
     assert "did you mean logsumexp?" in str(error_of("logsumexpp(a, b)"))
+
+
+@pytest.mark.parametrize("text, suggestion", [
+    ("ReLU(x)", "relu"), ("Sigmoid(x)", "sigmoid"), ("TANH(x)", "tanh"), ("SoftPlus(x)", "softplus"),
+    ("Sigmod(x)", "sigmoid"),
+    ("σ(x)", "sigmoid"), ("sigma(x)", "sigmoid"),  # σ: the usual name of the logistic sigmoid
+])
+def test_unknown_function_suggestion_ignores_case_and_knows_usual_names(text, suggestion):
+    assert f"did you mean {suggestion}?" in error_of(text).reason
+
+
+@pytest.mark.parametrize("text, spelling", [
+    ("sin^2(x)", "write sin(x)^2 for a power of it"),
+    ("sin**2 (x + 1)", "write sin(x + 1)^2 for a power of it"),
+    ("tanh²(x)", "write tanh(x)^2 for a power of it"),
+    ("cos^(3)(2*x)", "write cos(2*x)^3 for a power of it"),
+    ("sin^-1(x)", "write asin(x) for the inverse function, or sin(x)^(-1) for 1/sin(x)"),
+    ("tan⁻¹(x)", "write atan(x) for the inverse function"),
+    ("exp^-1(x)", "write exp(x)^(-1) for a power of it"),
+    ("sin + 1", "sin is a function: write sin(...)"),
+])
+def test_a_power_written_on_a_function_name_gets_its_spelling(text, spelling):
+    err = error_of(text)
+    assert spelling in err.reason and err.column == 1
+
+
+@pytest.mark.parametrize("text", ["A@t", "x.T", "x.T@y"])
+def test_matrix_syntax_without_shapes_says_how_to_declare_them(text):
+    err = error_of(text)
+    assert "shapes=" in err.reason and 'shapes={"A": "m,n", "t": "n"}' in err.reason
+    assert text[err.column - 1] in "@."
 
 
 def test_two_names_side_by_side_explains_the_product():

@@ -131,7 +131,19 @@ def test_from_sympy(value, text):
     sympy.Symbol("sin"), sympy.Symbol("x y"), sympy.Symbol("x") + sympy.Symbol("1a"),
 ])
 def test_from_sympy_rejects_what_has_no_counterpart(value):
-    with pytest.raises(ValueError):
+    with pytest.raises(sc.SymcalcError):
+        sc.from_sympy(value)
+
+
+@pytest.mark.parametrize("value, named", [
+    (sympy.Integral(X, X), "Integral"),  # named itself, not the Tuple of its limits
+    (sympy.Integral(X**2, (X, 0, 1)) + 1, "Integral"),
+    (sympy.Sum(X, (X, 1, 3)), "Sum"),
+    (sympy.Piecewise((X, X > 0), (0, True)), "Piecewise"),
+    (sympy.sin(sympy.gamma(X)), "gamma"),
+])
+def test_from_sympy_names_the_unsupported_object_itself(value, named):
+    with pytest.raises(sc.SymcalcError, match=rf"the SymPy (function )?{named}\b"):
         sc.from_sympy(value)
 
 

@@ -34,6 +34,10 @@ SAME_AS = [
     ("sin(x)²", "sin(x)^2"),
     ("e^x²", "e^(x^2)"),
     ("x⁽ⁿ⁺¹⁾", "x^(n+1)"),
+    ("x²y", "x^2*y"),  # a factor right after a superscript multiplies, as x^2y does
+    ("x² y", "x^2*y"),
+    ("x²(x+1)", "x^2*(x+1)"),
+    ("eˣy", "e^x*y"),
     ("x₁", "x_1"),
     ("w₁₂", "w_12"),
     ("x₁² + x₂²", "x_1^2 + x_2^2"),
@@ -99,7 +103,7 @@ def test_variable_names_are_read_like_the_formula():
 
 
 @pytest.mark.parametrize("text, column, char", [
-    ("x² y", 4, "y"),  # missing operator: the caret under y, not under the rewritten x^(2)
+    ("x² y z", 6, "z"),  # missing operator: the caret under z, counted as typed, not as x^(2)*y
     ("x²+)", 4, ")"),
     ("x⁻¹ + √(x+1)) ", 13, ")"),
     ("−x₁² + $", 8, "$"),

@@ -5,7 +5,6 @@ dict."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..errors import SymcalcError
 from .calculus import grad, hessian, jacobian
@@ -31,10 +30,7 @@ def shape_options(items: list[str]) -> dict[str, tuple]:
 def shaped_answer(args: argparse.Namespace) -> tuple[str, str, dict]:
     """Run ``grad``/``hessian``/``jacobian`` on a shaped formula: (text, LaTeX, data)."""
     shapes = shape_options(args.shape)
-    text = getattr(args, "formula", None) or args.formulas
-    if text.strip() == "-":
-        text = sys.stdin.read()
-    f = parse_shaped(text, shapes)
+    f = parse_shaped(getattr(args, "formula", None) or args.formulas, shapes)
     variables = list(args.variables) or sorted(s.data for s in f.free_symbols if s.shape)
     if not variables:
         raise SymcalcError("name the variable(s) to differentiate by")

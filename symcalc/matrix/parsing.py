@@ -3,7 +3,6 @@ scalar language plus ``@`` and ``.T``.  Nothing here evaluates text."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 from pathlib import Path
 from typing import Mapping, Optional
@@ -13,7 +12,7 @@ from lark.exceptions import UnexpectedInput
 
 from .. import parser as scalar_parser
 from ..errors import ParseError, SymcalcError, SymcalcTypeError
-from ..functions import ALIASES, REGISTRY, lookup
+from ..functions import lookup
 from ..unicode_input import normalise
 from . import build, ops
 from .convert import from_scalar
@@ -54,6 +53,7 @@ class _Builder(Transformer):
         return _current.shapes
 
     def number(self, tok: Token) -> MatrixExpr:
+        _current.number = tok  # read by the implicit product this number may end
         return from_scalar(scalar_parser._number(str(tok)))
 
     def name(self, tok: Token) -> MatrixExpr:
@@ -63,7 +63,8 @@ class _Builder(Transformer):
         if text in _CONSTANTS:
             return from_scalar(scalar_parser.CONSTANTS[text])
         if text in ops.FUNCTIONS or lookup(text) is not None:
-            raise _Fault(SymcalcError(f"{text} is a function: write {text}(...)"), tok)
+            message = scalar_parser.function_without_call(text, _current.text, tok.end_pos)
+            raise _Fault(SymcalcError(message), tok)
         return ops.symbol(text)
 
     def call(self, tok: Token, args: list) -> MatrixExpr:
@@ -80,7 +81,8 @@ class _Builder(Transformer):
                 return fn(*args)
             fn = lookup(text)
             if fn is None:
-                raise SymcalcError(_unknown_function(text))
+                message = scalar_parser.unknown_function(text, ops.FUNCTIONS, abstract=False)
+                raise SymcalcError(message)
             return build.apply(fn, *args)
         except _Fault:
             raise
@@ -116,13 +118,31 @@ class _Builder(Transformer):
     def signed(self, op, operand):
         return build.negate(operand) if op == "-" else operand
 
-    def implicit_product(self, tok, operand):
-        try:
-            return build.mul(self.number(tok), operand)
-        except ShapeError as exc:
-            raise _Fault(exc, tok) from None
+    def start_implied(self, factor):
+        """The factors of an implicit product before its last one, each followed by the number
+        token it ends in (where a shape error is shown): ``[x^2, 2]`` of ``x^2y``."""
+        return [factor, _current.number]
+
+    def extend_implied(self, factors, factor):
+        factors += (factor, _current.number)
+        return factors
+
+    def implicit_product(self, factors, last):
+        result = factors[0]
+        for tok, factor in zip(factors[1::2], factors[2::2] + [last]):
+            try:
+                result = build.mul(result, factor)
+            except ShapeError as exc:
+                raise _Fault(exc, tok) from None
+        return result
 
     def power(self, base, op, exponent):
+        if (base.shape and exponent.kind == "symbol" and exponent.data == "T"
+                and "T" not in self.shapes):
+            shown = base if base.kind == "symbol" else f"({base})"
+            raise _Fault(SymcalcError(f"{shown}^T would raise {shown} to the power T: write "
+                                      f"{shown}.T for the transpose (or declare T in shapes= "
+                                      "for that power)"), op)
         try:
             return build.power(base, exponent)
         except (ShapeError, ZeroDivisionError) as exc:
@@ -135,14 +155,6 @@ class _Builder(Transformer):
         if data.startswith("_"):
             return Tree(data, children, meta)
         raise AssertionError(f"grammar rule {data!r} has no builder")
-
-
-def _unknown_function(name: str) -> str:
-    known = sorted(set(REGISTRY) | set(ALIASES) | set(ops.FUNCTIONS))
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if close:
-        return f"unknown function {name}; did you mean {close[0]}?"
-    return f"unknown function {name}; known functions: {', '.join(known)}"
 
 
 _lark: Optional[Lark] = None
@@ -182,7 +194,7 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
         raise ParseError("empty formula", text, 1, 1, ("a formula",))
     source = text
     text, origin = normalise(source)
-    _current.shapes = table
+    _current.shapes, _current.text = table, text
     try:
         return _get_lark().parse(text)
     except UnexpectedInput as exc:
@@ -194,4 +206,4 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
             raise error.located(source, line, column) from None
         raise ParseError(str(error), source, line, column) from None
     finally:
-        _current.shapes = {}
+        _current.shapes, _current.text = {}, ""
