@@ -25,6 +25,7 @@ from .expr import (
     Call,
     Expr,
     Num,
+    add,
     mul,
     power,
 )
@@ -278,6 +279,21 @@ def _steps_above(xs: Sequence[Expr], i: int, sign: int) -> Expr:
     return mul(*(heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i))
 
 
+def _extremum_partials(xs: Sequence[Expr], sign: int) -> list[Expr]:
+    """The partials of max (``sign`` 1) or min (-1): 1 for the one extreme argument, 0 for the
+    others, and at a tie of k extreme arguments 1/k for each of them (JAX's rule for ``max``),
+    so that the gradient is a subgradient, its entries adding up to 1.
+
+    With heaviside(0) = 1/2, ``_steps_above`` is 1/2^(k-1) for each of k tied extreme arguments
+    and 0 for the others: each divided by their sum is 1/k.  For two arguments the sum is
+    heaviside(d) + heaviside(-d) = 1, so the partials are the steps themselves."""
+    steps = [_steps_above(xs, i, sign) for i in range(len(xs))]
+    if len(xs) == 2:
+        return steps
+    total = add(*steps)
+    return [mul(step, power(total, Num(-1))) for step in steps]
+
+
 def _nested(call: str) -> CodeForm:
     """``np.maximum(np.maximum(a, b), c)`` for any number of arguments."""
     return lambda a: functools.reduce(lambda text, b: f"{call}({text}, {b})", a)
@@ -291,7 +307,7 @@ def _max_value(*xs: Expr) -> Optional[Expr]:
 
 max_ = _register(Function(
     "max", 2, None,
-    partials=lambda *xs: [_steps_above(xs, i, 1) for i in range(len(xs))],
+    partials=lambda *xs: _extremum_partials(xs, 1),
     numpy=_nested("np.maximum"), sympy=lambda sp, *xs: sp.Max(*xs),
     latex=lambda a: f"\\max\\left({', '.join(a)}\\right)",
     evaluate=_max_value, sympy_names=("Max",),
@@ -299,7 +315,7 @@ max_ = _register(Function(
 ))
 min_ = _register(Function(
     "min", 2, None,
-    partials=lambda *xs: [_steps_above(xs, i, -1) for i in range(len(xs))],
+    partials=lambda *xs: _extremum_partials(xs, -1),
     numpy=_nested("np.minimum"), sympy=lambda sp, *xs: sp.Min(*xs),
     latex=lambda a: f"\\min\\left({', '.join(a)}\\right)",
     evaluate=_extremum(min), sympy_names=("Min",),
