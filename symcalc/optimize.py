@@ -108,8 +108,10 @@ def newton(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *, tol: f
     step taken decreases ``f``, from any start where f, its gradient and Hessian are finite.
     Stops when the largest entry of ``|grad f|`` is at most ``tol`` (``converged=True``), when
     no step decreases ``f`` in floating point (converged if f cannot gain more than rounding
-    there), or after ``max_steps`` steps (``converged=False``).  A stationary point that is not
-    a minimum (a saddle with zero gradient) stops the method too: it uses derivatives only.
+    there), or after ``max_steps`` steps (``converged=False``).  A point where the gradient is
+    within ``tol`` but the Hessian has a negative eigenvalue (a local maximum or a saddle point)
+    is not a minimum: the method leaves it along the direction of most negative curvature, and
+    reports ``converged=False`` if no step there decreases ``f``.
 
     >>> result = newton("(1 - x)^2 + 100*(y - x^2)^2", "x y", [-1.2, 1])
     >>> result.converged, [round(v, 9) for v in result.point.tolist()]
@@ -129,14 +131,18 @@ def newton(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *, tol: f
     for _ in range(int(max_steps) + 1):
         a = path[-1]
         g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
-        if not g.size or np.max(np.abs(g)) <= tol:
+        stationary = not g.size or np.max(np.abs(g)) <= tol
+        if len(path) > max_steps and not stationary:
+            break
+        d = _leave_if_not_a_minimum(expr, xs, a, g) if stationary else _step(expr, xs, a, True,
+                                                                             True)
+        if d is None:  # a minimum, to second order
             converged = True
             break
         if len(path) > max_steps:
             break
-        d = _step(expr, xs, a, True, True)
         if not np.any(d):  # no decrease possible in floating point
-            converged = _at_rounding_level(expr, xs, a, g)
+            converged = not stationary and _at_rounding_level(expr, xs, a, g)
             break
         path.append(a + d)
     a = path[-1]
@@ -220,6 +226,37 @@ def _armijo_length(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, d: np.ndar
             return length
         length /= 2
     return 0.0
+
+
+def _leave_if_not_a_minimum(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray,
+                            g: np.ndarray) -> np.ndarray | None:
+    """At a point where the gradient is within the tolerance: None when the Hessian is positive
+    semidefinite (up to rounding), so that the point is a minimum as far as derivatives tell;
+    else the step along the direction of most negative curvature (downhill where the gradient is
+    not 0) that decreases f, the first of lengths 1, 1/2, 1/4, ... (a zero step if none does).
+    A local maximum or a saddle point of a function to minimise is not where to stop."""
+    if not g.size:
+        return None
+    h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    values, vectors = np.linalg.eigh(h)
+    scale = max(1.0, float(np.max(np.abs(h))))
+    if values[0] >= -CURVATURE_TOLERANCE * scale:
+        return None
+    direction = vectors[:, 0] * max(1.0, float(np.max(np.abs(a))))
+    if g @ direction > 0:
+        direction = -direction
+    start = _value(expr, xs, a)
+    length = 1.0
+    for _ in range(60):
+        step = length * direction
+        if _value(expr, xs, a + step, strict=False) < start:
+            return step
+        length /= 2
+    return np.zeros_like(a)
+
+
+# A Hessian whose lowest eigenvalue is below -this * max|H| is not positive semidefinite.
+CURVATURE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
 def _at_rounding_level(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, g: np.ndarray) -> bool:
