@@ -243,6 +243,8 @@ def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Ar
                 return float(rows[0])
             return np.fromiter(rows, _FLOAT64, len(rows)).reshape(nesting)
         if all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+            if any(isinstance(r, (complex, np.complexfloating)) for r in rows):
+                raise TypeError("a complex output at a point")  # not cast to its real part
             if not nesting:
                 return float(rows[0])
             stacked = np.array(rows, dtype=float)

@@ -306,3 +306,11 @@ def test_a_division_by_zero_at_a_point_gives_what_numpy_gives(text):
         array = f(*(np.array([a]) for a in args))[0]
         for kind in (float, np.float64, int):
             assert f(*map(kind, args)) == array == math.inf
+
+
+def test_a_complex_output_at_a_point_is_never_cast_to_its_real_part():
+    from symcalc import runtime
+
+    for row in (np.complex128(1j), 1j, np.complex64(1)):
+        with pytest.raises(TypeError):
+            runtime.assemble((), (2,), (1.0, row))
