@@ -366,7 +366,7 @@ def evalf(e: ExprLike, digits: int = 15) -> Decimal:
     from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
 
     value = _sympy_value(f, digits + _GUARD_DIGITS)
-    sign, _, exponent, bits = value._mpf_
+    sign, _, exponent, bits = getattr(value, "_mpf_", (0, 0, 0, 0))  # (none for exact 0)
     if value and abs(exponent + bits) > _DECIMAL_BITS:
         raise _BeyondDecimal(f"{_short(f)} is about {value.evalf(5)!s}, beyond the range of "
                              f"decimal.Decimal",

@@ -165,3 +165,10 @@ def test_values_that_cannot_be_computed_are_one_clear_error_at_once():
         assert line.startswith("OutOfRangeError "), line
         assert len(line) < 300
     assert float(lines[6]) == pytest.approx(0.6533597982103698, rel=1e-15)
+
+
+@pytest.mark.parametrize("text, digits", [("0", "0"), ("9^9^9 - 9^9^9", "0"), ("exp(0)", "1"),
+                                          ("2^10", "1024"), ("-3", "-3")])
+def test_evalf_of_exact_integers(text, digits):
+    assert sc.evalf(text, 10) == Decimal(digits)
+    assert float(sc.parse(text)) == float(digits)
