@@ -139,6 +139,7 @@ def test_values_of_huge_powers_are_computed_at_once_to_every_digit_asked_for():
         "sc.parse('9^9^9').evalf(10)", "sc.evalf('1/9^9^9', 10)",
         "str(sc.to_sympy('9^9^9'))", "str(sc.to_sympy('(1+1/10^6)^(10^6)'))",
         "str(sc.to_sympy('log(9^9^9) + 2*9^9^9'))", "float(sc.parse('log(log(9^9^9))'))",
+        "sc.from_sympy(sc.to_sympy('log(9^9^9) + 2*9^9^9')) is sc.parse('log(9^9^9) + 2*9^9^9')",
     ])
     with mpmath.workdps(60):
         log_value = 387420489 * mpmath.log(9)
@@ -154,6 +155,7 @@ def test_values_of_huge_powers_are_computed_at_once_to_every_digit_asked_for():
         assert lines[6:8] == ["'9**387420489'", "'(1000001/1000000)**1000000'"]
         assert "9**387420489" in lines[8]
         assert lines[9] == repr(float(mpmath.log(log_value)))
+        assert lines[10] == "True"
 
 
 def test_values_that_cannot_be_computed_are_one_clear_error_at_once():
