@@ -314,3 +314,19 @@ def test_a_complex_output_at_a_point_is_never_cast_to_its_real_part():
     for row in (np.complex128(1j), 1j, np.complex64(1)):
         with pytest.raises(TypeError):
             runtime.assemble((), (2,), (1.0, row))
+
+
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_float32_functions_at_a_point_give_what_their_arrays_give(dtype):
+    f = sc.lambdify("abs((x^2.5)^2.5) + y", ["x", "y"], dtype=dtype)
+    g = sc.lambdify(sc.diff("exp(z) + sqrt(z)", "z", 2), ["z"], dtype=dtype)
+    x32, y32 = np.array([-3.0, 2.0], dtype=np.float32), np.array([1.0, 1.0], dtype=np.float32)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        array = f(x32, y32)
+        assert math.isnan(array[0]) and array[1] == pytest.approx(2.0 ** 6.25 + 1, rel=1e-6)
+        for x, y in [(-3.0, 1.0), (-3, 1), (-3.0, np.float32(1.0))]:
+            assert math.isnan(f(x, y))
+        assert math.isnan(f(-3.0, y32)[0])
+        assert math.isnan(g(-1.0)) and math.isnan(g(np.float32(-1.0)))
+        assert math.isnan(g(np.array([-1.0], dtype=np.float32))[0])
