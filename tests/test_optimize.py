@@ -294,3 +294,20 @@ def test_newton_does_not_claim_convergence_at_a_maximum_it_cannot_leave():
     assert not result.converged
     result = sc.newton("x^4", "x", [0.0])  # a degenerate minimum: positive semidefinite
     assert result.converged and result.steps == 0
+
+
+@pytest.mark.parametrize("formula, names, at", [
+    ("(x^2 - 1)^2", ["x"], [0.0]), ("x^4 - x^2 + y^2", ["x", "y"], [0.0, 0.0]),
+    ("-x^2 - y^2", ["x", "y"], [0.0, 0.0]),
+])
+def test_the_damped_step_leaves_a_stationary_point_that_is_not_a_minimum(formula, names, at):
+    g, h = sympy_gradient_and_hessian(formula, names, at)
+    assert not np.any(g) and np.linalg.eigvalsh(h).min() < 0
+    f = sympy.lambdify(sympy.symbols(names), sympy.sympify(formula))
+    for line_search in (False, True):
+        step = sc.newton_step(formula, names, at, damping=True, line_search=line_search)
+        assert np.any(step) and step @ h @ step < 0  # along negative curvature
+        if line_search:
+            assert f(*(np.array(at) + step)) < f(*at)
+    # at a minimum the damped step stays
+    assert not np.any(sc.newton_step("x^2 + y^4", "x y", [0, 0], damping=True, line_search=True))
