@@ -26,6 +26,7 @@ from .convert import Derivatives
 from .convert import to_expr as as_expr
 from .errors import (DivisionByZeroError, DomainError, ParseError, ShapeError, SymcalcError,
                      SymcalcTypeError)
+from .errors import OutOfRangeError
 from .expr import E as e, PI as pi, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol
 from .functions import REGISTRY
 from .functions import abs_ as abs

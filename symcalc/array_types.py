@@ -54,9 +54,10 @@ def _values(value: Any) -> Any:
 def _pure(function: Any, args: tuple, lazy: bool) -> Any:
     """The pure body on NumPy-protocol arrays, in ``function.dtype`` or the inputs' float type."""
     wanted = function.dtype
-    converted, dtypes = [], []
+    converted, dtypes, numbers = [], [], []
     for position, a in enumerate(args):
         if type(a) in (float, int, bool):
+            numbers.append(position)
             converted.append(float(a))
             continue
         array = a if hasattr(a, "__array_function__") and hasattr(a, "dtype") else np.asarray(a)
@@ -71,8 +72,11 @@ def _pure(function: Any, args: tuple, lazy: bool) -> Any:
         raise SymcalcError("an argument has an unknown length (a Dask array whose chunk sizes "
                            "are unknown): call its .compute_chunk_sizes() first")
     shape = np.broadcast_shapes(*shapes)
-    result = function.pure_body("symcalc.runtime")(*converted, shape)
     dtype = wanted or (np.result_type(*dtypes) if dtypes else np.dtype(np.float64))
+    for position in numbers:  # NumPy scalars of the result's type: IEEE rules, as arrays follow
+        # (Python floats give a complex number for a negative one to a fractional power)
+        converted[position] = np.dtype(dtype).type(converted[position])
+    result = function.pure_body("symcalc.runtime")(*converted, shape)
     if lazy and library(result) != "dask":  # constant outputs: still a Dask array
         import dask.array as da
         result = da.asarray(result)

@@ -7,6 +7,8 @@ that a formula may hold integers of any size.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 _CHUNK = 4000  # decimal digits converted in one call, below Python's default limit of 4300
 
 # The largest integer power symcalc will compute exactly, in bits of the result.  Above it a
@@ -42,6 +44,15 @@ def power_fits(base_bits: int, exponent: int) -> bool:
     """True when ``b ** exponent`` for a base of ``base_bits`` bits stays below the guard
     (always for exponents 1 and -1: the result is no bigger than the base)."""
     return abs(exponent) <= 1 or base_bits * abs(exponent) <= MAX_POWER_BITS
+
+
+def exact_power_fits(base: Fraction | int, exponent: Fraction | int) -> bool:
+    """Whether the exact value of ``base ** exponent`` (numbers) stays below the guard: its
+    numerator and denominator for an integer exponent, the integer power a rational exponent's
+    numerator asks for otherwise."""
+    base, exponent = Fraction(base), Fraction(exponent)
+    bits = base.numerator.bit_length() + base.denominator.bit_length()
+    return base == 0 or power_fits(bits, exponent.numerator)
 
 
 def integer_root(value: int, n: int) -> int | None:

@@ -9,6 +9,7 @@ that evaluating a gradient costs a small constant times evaluating the function.
 
 from __future__ import annotations
 
+import math
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from itertools import combinations
 from typing import Iterable, Mapping, Sequence
@@ -16,7 +17,8 @@ from typing import Iterable, Mapping, Sequence
 from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
                       to_expr, to_exprs, to_symbol, to_symbols)
 from .diff import forward, reverse
-from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
+from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
+                     SymcalcTypeError)
 from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
                    power, rebuild, split_coefficient, with_args)
 from .expr import count_ops as _count_ops
@@ -363,22 +365,88 @@ def evalf(e: ExprLike, digits: int = 15) -> Decimal:
     _check_constant(f, "evalf")
     from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
 
-    value = to_sympy(f).evalf(digits + _GUARD_DIGITS)
-    if not (value.is_Number and value.is_real and value.is_finite):
-        raise DomainError(f"{f} has no real value (it evaluates to {value})")
+    value = _sympy_value(f, digits + _GUARD_DIGITS)
+    sign, _, exponent, bits = getattr(value, "_mpf_", (0, 0, 0, 0))  # (none for exact 0)
+    if value and abs(exponent + bits) > _DECIMAL_BITS:
+        raise _BeyondDecimal(f"{_short(f)} is about {value.evalf(5)!s}, beyond the range of "
+                             f"decimal.Decimal",
+                             -1.0 if sign else 1.0, exponent + bits > 0)
     rounding = Context(prec=digits, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
     return rounding.plus(Decimal(str(value)))
 
 
+class _BeyondDecimal(OutOfRangeError):
+    """A value whose exponent no ``decimal.Decimal`` holds (``exp(10^20)``); ``float`` gives inf
+    or 0.0 for it."""
+
+    def __init__(self, message: str, sign: float, large: bool):
+        super().__init__(message)
+        self.sign, self.large = sign, large
+
+
+# Binary exponents beyond this have no Decimal (whose decimal exponents stop near 10^18).
+_DECIMAL_BITS = 3 * 10**18
+
+# SymPy functions whose values SymPy finds at once for any argument, however large (a value such
+# as log(9^9^9) is the exponent times the logarithm of the base); others of an argument beyond
+# float range may not return (sin(9^9^9) needs all of its billion bits, exp(10^3000) is a number
+# with 10^3000 digits before its point).
+_ANY_ARGUMENT = ("log", "Abs", "sign", "Max", "Min", "Heaviside", "atan")
+# SymPy's trigonometric functions take arguments up to 2^65536 at once (their period is
+# subtracted with that many more bits).
+_PERIODIC = ("sin", "cos", "tan", "sec", "csc", "cot")
+
+
+def _short(e: object) -> str:
+    text = str(e)
+    return text if len(text) <= 80 else text[:60] + "..." + text[-15:]
+
+
+def _sympy_value(f: Expr, precision: int):
+    """The SymPy Float of ``f`` to ``precision`` digits; a DomainError when it is no real number,
+    a SymcalcError when a function meets an argument beyond float range (for which SymPy might
+    not return), checked first where floats cannot tell the value."""
+    from .numeric import is_moderate
+    from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
+
+    s = to_sympy(f)
+    if not is_moderate(f):
+        import sympy
+        from sympy.core.traversal import postorder_traversal
+
+        for node in postorder_traversal(s):
+            if node.is_Atom or node.is_Add or node.is_Mul or (
+                    node.is_Pow and node.exp.is_Rational) or type(node).__name__ in _ANY_ARGUMENT:
+                continue
+            for arg in node.args:
+                size = arg.evalf(15)
+                limit = 1 << 16 if type(node).__name__ in _PERIODIC else 1024
+                if size.is_Float and size and size._mpf_[2] + size._mpf_[3] > limit:
+                    raise OutOfRangeError(
+                        f"cannot evaluate {_short(f)}: {_short(node)} has an argument of about "
+                        f"{size.evalf(5)!s}, beyond float range, where its value is not computed")
+    value = s.evalf(precision)
+    if not (value.is_Number and value.is_real and value.is_finite):
+        raise DomainError(f"{f} has no real value (it evaluates to {value})")
+    return value
+
+
 def to_float(e: ExprLike) -> float:
-    """``float(e)`` for an expression without variables: its correctly rounded value."""
+    """``float(e)`` for an expression without variables: its correctly rounded value; inf (with
+    its sign) or 0.0 beyond float range."""
     f = to_expr(e)
     _check_constant(f, "float()")
     if isinstance(f, Num):
-        return float(f.value)
+        try:
+            return float(f.value)
+        except OverflowError:  # 10^400
+            return math.inf if f.value > 0 else -math.inf
     if isinstance(f, Constant):
         return f.value
-    return float(evalf(f, 25))  # 25 digits: rounding them again to a float is exact but in ties
+    try:
+        return float(evalf(f, 25))  # 25 digits: rounding them again to a float is exact but in ties
+    except _BeyondDecimal as beyond:
+        return beyond.sign * (math.inf if beyond.large else 0.0)
 
 
 # --- helpers ---------------------------------------------------------------------------------------

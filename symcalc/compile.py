@@ -30,6 +30,7 @@ from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix
 from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
+from .point_source import has_fractional_power
 from .program import Outputs, Program, program, variable_symbols
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
@@ -38,7 +39,7 @@ from .program import Outputs, Program, program, variable_symbols
 _HELPER_CALL = re.compile(r"_rt\.(?<![\w.]_rt\.)([A-Za-z]\w*)")
 
 # Names the generated functions refer to: a parameter must not shadow them.
-_RESERVED = frozenset({"np", "type", "float", "complex", "FLOAT_FAULTS"} | {name for name, value in vars(runtime).items()
+_RESERVED = frozenset({"np", "type", "float", "complex", "isinstance", "FLOAT_FAULTS"} | {name for name, value in vars(runtime).items()
                                 if inspect.isfunction(value) and not name.startswith("_")})
 
 
@@ -346,13 +347,15 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
         args = ", ".join(parameters[s] for s in prog.variables)
         inner, arrays = f"_{name}_body", f"_{name}_arrays"
         head = f"({args}{', ' if args else ''}_shape):"
-        lines = [f"def {inner}{head}"] + ["    " + line for line in _body(prog, plan=False)]
+        pure = _body(prog, plan=False)
+        lines = [f"def {inner}{head}"] + ["    " + line for line in pure]
         if args:  # the memory-planned body, for array arguments
             lines += ["", "", f"def {arrays}({args}, _shape, _out=None):"]
             lines += ["    " + line for line in _body(prog, plan=True)]
         lines += ["", "", f"def {name}({args}):"]
         if args:
-            lines += _wrapper(inner, arrays, [parameters[s] for s in prog.variables])
+            lines += _wrapper(inner, arrays, [parameters[s] for s in prog.variables],
+                              has_fractional_power("\n".join(pure)))
         else:
             lines += [f"    return {inner}(())"]
         pieces.append("\n".join(lines) + "\n")
@@ -361,10 +364,15 @@ def _generate(programs: Mapping[str, Program]) -> _Generated:
     return _Generated(_HELPER_CALL.sub(r"\1", text), helpers)
 
 
-def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
+def _wrapper(inner: str, arrays: str, names: list[str], fractional: bool = False) -> list[str]:
     """The body of the public function: Python floats straight to the pure body (the cheapest
-    single-point call), anything else, and a point where floats fail, through ``evaluate``."""
+    single-point call), anything else, and a point where floats fail, through ``evaluate``.
+    A body with a fractional power (``fractional``) always goes through ``evaluate``: a negative
+    Python float to such a power is a complex number, which ``abs`` or a comparison could turn
+    into a wrong real one."""
     args = ", ".join(names)
+    if fractional:
+        return [f"    return _rt.evaluate({inner}, {arrays}, {args})"]
     checks = [f"type({n})" for n in names] + ["float"]
     lines, line = [], "    if "
     for k, check in enumerate(checks):  # type(x) is type(y) is float, wrapped near 100 columns
@@ -379,7 +387,7 @@ def _wrapper(inner: str, arrays: str, names: list[str]) -> list[str]:
     return lines + [line + ":",
             "        try:",
             f"            _value = {inner}({args}, ())",  # a parameter may be named value
-            "            if type(_value) is not complex:",
+            "            if not isinstance(_value, complex):",
             "                return _value",
             "        except _rt.FLOAT_FAULTS:",
             "            pass",

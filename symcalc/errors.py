@@ -39,6 +39,11 @@ class DivisionByZeroError(DomainError, ZeroDivisionError):
     """A division by an expression that is exactly zero."""
 
 
+class OutOfRangeError(SymcalcError):
+    """A value beyond what can be computed or held: ``exp(9^9^9)`` (whose argument has a billion
+    bits), or ``evalf`` of ``exp(10^20)``, whose exponent no ``decimal.Decimal`` holds."""
+
+
 class ParseError(SymcalcError):
     """A formula that is not in the symcalc language.
 

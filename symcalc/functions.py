@@ -25,12 +25,14 @@ from .expr import (
     Call,
     Expr,
     Num,
+    add,
     mul,
     power,
 )
 
 from .registry import ALIASES, REGISTRY, CodeForm, Function, lookup  # noqa: F401  (re-exported)
 from .registry import LOG_SERIES as _LOG_SERIES
+from .registry import SeriesRule
 from .registry import exact_at as _at
 from .registry import follows as _follows
 from .registry import latex_command as _tex
@@ -57,6 +59,52 @@ def _real_sigmoid(x: float) -> float:
 def _real_logsumexp(*xs: float) -> float:
     top = max(xs)
     return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
+def _corner(slope: Callable[[Expr], Expr]) -> SeriesRule:
+    """The Taylor rule of abs and relu, ``y' = slope(u) u'`` with a corner where u = 0.
+
+    Away from it, y is ``slope(u_0) * u`` near the point.  Where u_0 = 0, the first nonzero
+    coefficient u_m of u decides: for an even m, u keeps the sign of u_m on both sides, and y is
+    ``slope(u_m) * u`` (abs(x^2) = x^2); for an odd m, u changes sign and y has a corner of
+    order m: no Taylor polynomial of order m or more (abs(x) at 0, x*abs(x) to order 2).
+    """
+    def step(s, k: int, y: Expr, used) -> Expr:
+        u = y.args[0]
+        if s.raw or s.c(u, 0) is not ZERO:  # (the slope's own derivative is 0)
+            return s.mul(slope(s.c(u, 0)), s.c(u, k))
+        m = next((j for j in range(1, k + 1) if s.c(u, j) is not ZERO), None)
+        if m is None:
+            return ZERO
+        if m % 2:
+            raise DomainError(f"{y} is not differentiable at {s.x} = {s.point}: it has a corner "
+                              f"there")
+        return s.mul(slope(s.c(u, m)), s.c(u, k))
+    return SeriesRule(uses=lambda y, u: (), step=step)
+
+
+def _jump(s, k: int, y: Expr, used) -> Expr:
+    """The Taylor rule of sign and heaviside: their derivative is 0, but where the argument is
+    0 and varies they jump (their value there is neither side's): no Taylor polynomial."""
+    if not s.raw and s.c(y.args[0], 0) is ZERO:
+        raise DomainError(f"{y} is not continuous at {s.x} = {s.point}: it jumps there")
+    return ZERO
+
+
+_JUMP = SeriesRule(uses=lambda y, u: (), step=_jump)
+
+
+def _tie(pick: Callable[..., Fraction]) -> Callable[[Sequence[Expr], Sequence[bool]], bool]:
+    """max and min have no derivative where two extreme arguments tie and one of them varies
+    (exactly known for numbers; for other values, any two equal ones count)."""
+    def kink(values: Sequence[Expr], varies: Sequence[bool]) -> bool:
+        if all(isinstance(v, Num) for v in values):
+            extreme = pick(v.value for v in values)
+            tied = [k for k, v in enumerate(values) if v.value == extreme]
+            return len(tied) > 1 and any(varies[k] for k in tied)
+        return any(values[i] is values[j] and (varies[i] or varies[j])
+                   for i in range(len(values)) for j in range(i))
+    return kink
 
 
 # --- the entries -----------------------------------------------------------------------------
@@ -139,7 +187,7 @@ abs_ = _register(Function(
     evaluate=lambda x: (Num(abs(x.value)) if isinstance(x, Num)
                         else x if isinstance(x, Call) and x.fn.name == "abs" else None),
     sympy_names=("Abs",),
-    real=abs, numexpr=_np("abs({0})"),
+    real=abs, numexpr=_np("abs({0})"), series=_corner(lambda u: sign(u)),
 ))
 sign = _register(Function(
     "sign", 1, 1,
@@ -147,7 +195,7 @@ sign = _register(Function(
     numpy=_np("np.sign({0})"), sympy=lambda sp, x: sp.sign(x),
     latex=_tex("\\operatorname{sign}"),
     evaluate=_num(_sign), sympy_names=("sign",),
-    real=lambda x: float((x > 0) - (x < 0)), numexpr=_np("sign({0})"),
+    real=lambda x: float((x > 0) - (x < 0)), numexpr=_np("sign({0})"), series=_JUMP,
 ))
 heaviside = _register(Function(
     "heaviside", 1, 1,
@@ -156,6 +204,7 @@ heaviside = _register(Function(
     latex=_tex("H"),
     evaluate=_num(lambda v: Fraction(_sign(v) + 1, 2)), sympy_names=("Heaviside",),
     real=lambda x: 1.0 if x > 0 else 0.5 if x == 0 else 0.0, numexpr=_np("(0.5 + 0.5 * sign({0}))"),
+    series=_JUMP,
 ))
 sinh = _register(Function(
     "sinh", 1, 1,
@@ -224,6 +273,7 @@ relu = _register(Function(
     latex=_tex("\\operatorname{relu}"),
     evaluate=_num(lambda v: max(v, Fraction(0))),
     real=lambda x: max(x, 0.0), numexpr=_np("maximum({0}, 0.0)"),
+    series=_corner(lambda u: heaviside(u)),
 ))
 erf = _register(Function(
     "erf", 1, 1,
@@ -278,6 +328,21 @@ def _steps_above(xs: Sequence[Expr], i: int, sign: int) -> Expr:
     return mul(*(heaviside(sign * (xs[i] - x)) for j, x in enumerate(xs) if j != i))
 
 
+def _extremum_partials(xs: Sequence[Expr], sign: int) -> list[Expr]:
+    """The partials of max (``sign`` 1) or min (-1): 1 for the one extreme argument, 0 for the
+    others, and at a tie of k extreme arguments 1/k for each of them (JAX's rule for ``max``),
+    so that the gradient is a subgradient, its entries adding up to 1.
+
+    With heaviside(0) = 1/2, ``_steps_above`` is 1/2^(k-1) for each of k tied extreme arguments
+    and 0 for the others: each divided by their sum is 1/k.  For two arguments the sum is
+    heaviside(d) + heaviside(-d) = 1, so the partials are the steps themselves."""
+    steps = [_steps_above(xs, i, sign) for i in range(len(xs))]
+    if len(xs) == 2:
+        return steps
+    total = add(*steps)
+    return [mul(step, power(total, Num(-1))) for step in steps]
+
+
 def _nested(call: str) -> CodeForm:
     """``np.maximum(np.maximum(a, b), c)`` for any number of arguments."""
     return lambda a: functools.reduce(lambda text, b: f"{call}({text}, {b})", a)
@@ -291,19 +356,19 @@ def _max_value(*xs: Expr) -> Optional[Expr]:
 
 max_ = _register(Function(
     "max", 2, None,
-    partials=lambda *xs: [_steps_above(xs, i, 1) for i in range(len(xs))],
+    partials=lambda *xs: _extremum_partials(xs, 1),
     numpy=_nested("np.maximum"), sympy=lambda sp, *xs: sp.Max(*xs),
     latex=lambda a: f"\\max\\left({', '.join(a)}\\right)",
     evaluate=_max_value, sympy_names=("Max",),
-    real=max, numexpr=_nested("maximum"),
+    real=max, numexpr=_nested("maximum"), kink=_tie(max),
 ))
 min_ = _register(Function(
     "min", 2, None,
-    partials=lambda *xs: [_steps_above(xs, i, -1) for i in range(len(xs))],
+    partials=lambda *xs: _extremum_partials(xs, -1),
     numpy=_nested("np.minimum"), sympy=lambda sp, *xs: sp.Min(*xs),
     latex=lambda a: f"\\min\\left({', '.join(a)}\\right)",
     evaluate=_extremum(min), sympy_names=("Min",),
-    real=min, numexpr=_nested("minimum"),
+    real=min, numexpr=_nested("minimum"), kink=_tie(min),
 ))
 
 

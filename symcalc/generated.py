@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import linecache
+import math
 import re
 import threading
 import types
@@ -33,7 +34,7 @@ import numpy as np
 
 from . import runtime
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
-from .point_source import float_arithmetic, inlined_statements
+from .point_source import float_arithmetic, inlined_statements, real_powers
 
 _generated = itertools.count()
 
@@ -239,18 +240,20 @@ class GeneratedFunction:
                 statements = inlined_statements(self._pure_text, None, constants)
                 if statements is not None:
                     text = (f"def _point({listed}):\n"
-                            + "".join(f"    {line}\n" for line in statements)
+                            + "".join(f"    {line}\n" for line in real_powers(statements)[0])
                             + "    return _value\n\n\n" + text)
-                inlined = [f"_value = {'_body' if statements is None else '_point'}({listed}"
-                           f"{', ()' if statements is None else ''})"]
-            text += (f"    if {floats}:\n"
-                     f"        try:\n"
-                     + "".join(f"            {line}\n" for line in inlined) +
-                     f"            if type(_value) is not complex:\n"
-                     f"                return _value\n"
-                     f"        except FLOAT_FAULTS:\n"
-                     f"            pass\n"
-                     f"        return evaluate(_body, _arrays, {listed})\n")
+                    inlined = [f"_value = _point({listed})"]
+            else:
+                inlined = real_powers(inlined)[0]
+            text += f"    if {floats}:\n"
+            if inlined is not None:  # (real_powers: no complex number arises at a point)
+                text += ("        try:\n"
+                         + "".join(f"            {line}\n" for line in inlined) +
+                         "            if not isinstance(_value, complex):\n"
+                         "                return _value\n"
+                         "        except FLOAT_FAULTS:\n"
+                         "            pass\n")
+            text += f"        return evaluate(_body, _arrays, {listed})\n"
         if np.ndarray in self._plain:
             # float64 arrays of one shape, the usual input of many points, go straight to the
             # planned body (the checks evaluate makes first, in C)
@@ -266,6 +269,7 @@ class GeneratedFunction:
         helpers = {**namespace, "_f": compiled.stand_in("f"), "_body": namespace["_f_body"],
                    "_arrays": compiled.stand_in("_f_arrays"), "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
+                   "_pow": math.pow,
                    "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float), **constants,
                    "_ndarray": np.ndarray, "_one_layout": runtime._one_layout,
                    "_planned": runtime._planned,

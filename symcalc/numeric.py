@@ -54,3 +54,13 @@ def is_defined(e: Expr) -> bool:
     except (ValueError, ZeroDivisionError, TypeError):
         return False
     return not isinstance(result, complex) and not math.isnan(result)
+
+
+def is_moderate(e: Expr) -> bool:
+    """Whether every node of the constant ``e`` has a finite float value (or lies outside a
+    domain, or has no float form): then its exact evaluation meets no number beyond float range."""
+    try:
+        float_value(e)
+    except (OverflowError, ValueError, ZeroDivisionError, TypeError, KeyError):
+        return False
+    return True

@@ -235,6 +235,12 @@ class _Printer:
         if isinstance(node, Pow):
             if not _printable_power(node.base, node.exponent):
                 return _float_piece(numeric_power(node.base.value, node.exponent.value))
+            if (not node.free_symbols and not (isinstance(node.exponent, Num)
+                                               and isinstance(node.exponent.value, int))):
+                # a power of constants is a power of Python floats in every body: a negative
+                # base to a fractional power there is complex, where NumPy's power gives nan
+                base, exponent = self.pieces[node.base], self.pieces[node.exponent]
+                return _Piece(f"np.power({base.text}, {exponent.text})", ATOM, depth)
             return self._power(self.pieces[node.base], node.exponent, depth)
         text = node.fn.numpy([pieces[a].text for a in node.args])
         return _Piece(text if _is_single_call(text) else f"({text})", ATOM, depth)

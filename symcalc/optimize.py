@@ -64,11 +64,14 @@ def newton_step(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *,
     positive definite and well conditioned, else the first of ``l0, 2 l0, 4 l0, ...`` (with
     ``l0 = 1e-3 s - min(diag H)``, at least ``1e-3 s``, ``s`` the largest entry of ``|H|`` or 1)
     for which the Cholesky factorisation succeeds and ``d`` is a descent direction
-    (Levenberg-Marquardt); a singular Hessian is then no error.
+    (Levenberg-Marquardt); a singular Hessian is then no error.  Where the gradient is 0 and
+    the Hessian has a negative eigenvalue (a saddle point or a maximum), the damped step goes
+    along the direction of most negative curvature instead, scaled to the point (at least 1).
     ``line_search=True`` returns ``t d`` for the first ``t`` of ``1, 1/2, 1/4, ...`` that
     decreases ``f`` by at least ``1e-4 t |g.d|`` (Armijo); it raises ``ValueError`` when ``d``
     is not a descent direction (use ``damping=True``), and returns a zero step when no step
-    length decreases ``f`` in floating point (at a minimum, up to rounding).
+    length decreases ``f`` in floating point (at a minimum, up to rounding); along a direction of
+    negative curvature it returns the first of those lengths that decreases ``f``.
 
     >>> newton_step("(x - 3)^2 + (y + 1)^2", "x y", [0, 0]).tolist()
     [3.0, -1.0]
@@ -108,8 +111,10 @@ def newton(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *, tol: f
     step taken decreases ``f``, from any start where f, its gradient and Hessian are finite.
     Stops when the largest entry of ``|grad f|`` is at most ``tol`` (``converged=True``), when
     no step decreases ``f`` in floating point (converged if f cannot gain more than rounding
-    there), or after ``max_steps`` steps (``converged=False``).  A stationary point that is not
-    a minimum (a saddle with zero gradient) stops the method too: it uses derivatives only.
+    there), or after ``max_steps`` steps (``converged=False``).  A point where the gradient is
+    within ``tol`` but the Hessian has a negative eigenvalue (a local maximum or a saddle point)
+    is not a minimum: the method leaves it along the direction of most negative curvature, and
+    reports ``converged=False`` if no step there decreases ``f``.
 
     >>> result = newton("(1 - x)^2 + 100*(y - x^2)^2", "x y", [-1.2, 1])
     >>> result.converged, [round(v, 9) for v in result.point.tolist()]
@@ -129,14 +134,18 @@ def newton(f: ExprLike, variables: Iterable[VarLike] | str, at: Point, *, tol: f
     for _ in range(int(max_steps) + 1):
         a = path[-1]
         g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
-        if not g.size or np.max(np.abs(g)) <= tol:
+        stationary = not g.size or np.max(np.abs(g)) <= tol
+        if len(path) > max_steps and not stationary:
+            break
+        d = _leave_if_not_a_minimum(expr, xs, a, g) if stationary else _step(expr, xs, a, True,
+                                                                             True)
+        if d is None:  # a minimum, to second order
             converged = True
             break
         if len(path) > max_steps:
             break
-        d = _step(expr, xs, a, True, True)
         if not np.any(d):  # no decrease possible in floating point
-            converged = _at_rounding_level(expr, xs, a, g)
+            converged = not stationary and _at_rounding_level(expr, xs, a, g)
             break
         path.append(a + d)
     a = path[-1]
@@ -161,6 +170,11 @@ def _checked_step(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, line_search
                   damping: bool) -> np.ndarray:
     g = _evaluate(_compiled_gradient(expr, xs), "gradient", expr, xs, a)
     h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    if damping and not np.any(g):  # stationary: a minimum, or leave along negative curvature
+        direction = _negative_curvature(g, h, a)
+        if direction is None:
+            return np.zeros_like(g)
+        return _decreasing(expr, xs, a, direction) if line_search else direction
     d = _damped_direction(g, h) if damping else _plain_direction(g, h, expr, xs, a)
     if not line_search or not np.any(d):
         return d
@@ -220,6 +234,48 @@ def _armijo_length(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, d: np.ndar
             return length
         length /= 2
     return 0.0
+
+
+def _leave_if_not_a_minimum(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray,
+                            g: np.ndarray) -> np.ndarray | None:
+    """At a point where the gradient is within the tolerance: None when the Hessian is positive
+    semidefinite (up to rounding), so that the point is a minimum as far as derivatives tell;
+    else a step along the direction of most negative curvature that decreases f (a zero step if
+    none does).  A local maximum or a saddle point of a function to minimise is not where to
+    stop."""
+    if not g.size:
+        return None
+    h = _evaluate(_compiled_hessian(expr, xs), "Hessian", expr, xs, a)
+    direction = _negative_curvature(g, h, a)
+    return None if direction is None else _decreasing(expr, xs, a, direction)
+
+
+def _negative_curvature(g: np.ndarray, h: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+    """The eigenvector of the lowest eigenvalue of ``h``, scaled to the size of the point (at
+    least 1) and pointing downhill, when that eigenvalue is negative beyond rounding; else None."""
+    values, vectors = np.linalg.eigh(h)
+    if values[0] >= -CURVATURE_TOLERANCE * max(1.0, float(np.max(np.abs(h)))):
+        return None
+    direction = vectors[:, 0] * max(1.0, float(np.max(np.abs(a))))
+    return -direction if g @ direction > 0 else direction
+
+
+def _decreasing(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray,
+                direction: np.ndarray) -> np.ndarray:
+    """The first of ``t direction``, t = 1, 1/2, 1/4, ..., along which f decreases; a zero step
+    when none does."""
+    start = _value(expr, xs, a)
+    length = 1.0
+    for _ in range(60):
+        step = length * direction
+        if _value(expr, xs, a + step, strict=False) < start:
+            return step
+        length /= 2
+    return np.zeros_like(a)
+
+
+# A Hessian whose lowest eigenvalue is below -this * max|H| is not positive semidefinite.
+CURVATURE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
 def _at_rounding_level(expr: Expr, xs: tuple[Symbol, ...], a: np.ndarray, g: np.ndarray) -> bool:

@@ -3,12 +3,19 @@
 A short pure body is written into the call method (``inlined_statements``), so a call at one
 point does not pass its arguments on to another function; a body of plain arithmetic runs before
 any type check (``float_arithmetic``), its result kept only when it is a Python float.
+
+At a point of Python floats, ``a ** b`` with a negative ``a`` and a fractional ``b`` is a complex
+number where NumPy gives nan; ``abs`` or a comparison further on could turn it back into a real
+number that no later check can tell from a right one.  So the statements a point runs compute
+such powers with ``math.pow`` (``real_powers``), which raises ValueError there instead, and the
+point is computed again in NumPy scalars, as an array computes it.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import re
 
 import numpy as np
 
@@ -158,6 +165,49 @@ def float_arithmetic(statements: list[str], names: tuple[str, ...]
     if not lines or not lines[-1].startswith("_value = ") or not used.issuperset(names):
         return None
     return checked or [names[0]], lines
+
+
+def real_powers(statements: list[str]) -> tuple[list[str], bool]:
+    """``statements`` (a body's lines at a point) with every power whose exponent is not an
+    integer literal, ``a ** b``, written ``_pow(a, b)`` (``math.pow``: C's ``pow``, as NumPy's,
+    but a ValueError where Python gives a complex number), and whether there was one."""
+    if not any(_FRACTIONAL_POWER.search(line) for line in statements):
+        return statements, False
+    powers = _RealPowers()
+    module = powers.visit(ast.parse("\n".join(statements)))
+    if not powers.found:
+        return statements, False
+    return [ast.unparse(statement) for statement in module.body], True
+
+
+# A power whose exponent is not plainly an integer literal (a quick test before parsing).
+_FRACTIONAL_POWER = re.compile(r"\*\*\s*(?!\(?-?\d+\)?(?![\w.]))")
+
+
+class _RealPowers(ast.NodeTransformer):
+    found = False
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow) and not _integer_exponent(node.right):
+            self.found = True
+            return ast.Call(ast.Name("_pow", ast.Load()), [node.left, node.right], [])
+        return node
+
+
+def _integer_exponent(node: ast.expr) -> bool:
+    """An exponent with which a real base gives a real power: an integer literal, or one
+    negated."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and (
+        type(node.value) is int or (type(node.value) is float and node.value.is_integer()))
+
+
+def has_fractional_power(text: str) -> bool:
+    """Whether the source ``text`` raises to a power that is not an integer literal (a
+    complex number at a negative Python float)."""
+    return _FRACTIONAL_POWER.search(text) is not None and real_powers([text])[1]
 
 
 def _is_number(node: ast.expr) -> bool:

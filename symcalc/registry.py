@@ -39,6 +39,9 @@ class Function:
     real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
     series: Optional["SeriesRule"] = None  # Taylor-mode recurrence (symcalc.series); None: generic
     numexpr: Optional[CodeForm] = None  # numexpr source (symcalc.numexpr_backend); None: NumPy's
+    # whether f has no derivative at arguments of these exact values (abs at 0, max at a tie of
+    # extreme arguments), given which arguments vary: no Taylor polynomial there
+    kink: Optional[Callable[[Sequence[Expr], Sequence[bool]], bool]] = None
 
     def __call__(self, *args: object) -> Expr:
         self.check_arity(len(args))

@@ -72,9 +72,10 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
     """Run a generated function on its arguments: ``arrays``, the memory-planned body, when every
     argument is an array; ``body``, the pure one, otherwise.
 
-    At a single point the body runs on Python floats, the fastest way; where they raise (1/0,
-    overflow) or turn complex, the point is computed again in NumPy scalars, which give inf or
-    nan as arrays do.
+    At a single point the body runs on NumPy scalars, which give inf or nan as arrays do (the
+    callers have tried Python floats first where that is safe: a negative Python float to a
+    fractional power is a complex number, which ``abs`` or a comparison could turn back into a
+    wrong real one); a NumPy float result is returned as a Python float.
     """
     if _all_floats(map(type, args)):  # the single-point fast path of prepare, inlined
         values, shape = args, ()
@@ -88,15 +89,10 @@ def evaluate(body: Callable[..., Array], arrays: Callable[..., Array], *args: An
             raise TypeError(f"argument {name}: {exc}") from None
         if shape and _all_arrays(map(type, values)):
             return _planned(arrays, values, shape)
-    try:
-        result = body(*values, shape)
-    except FLOAT_FAULTS:
-        if shape:
-            raise
-        result = None
-    if result is None or isinstance(result, complex):
-        result = body(*numpy_scalars(*values), shape)
-    return result
+    if shape:
+        return body(*values, shape)
+    result = body(*numpy_scalars(*values), shape)
+    return float(result) if type(result) is np.float64 else result
 
 
 def _planned(arrays: Callable[..., Array], values: Sequence[np.ndarray],
@@ -248,6 +244,8 @@ def assemble(shape: tuple[int, ...], nesting: tuple[int, ...], rows: Sequence[Ar
                 return float(rows[0])
             return np.fromiter(rows, _FLOAT64, len(rows)).reshape(nesting)
         if all(type(r) in _NUMBER_TYPES or isinstance(r, np.generic) for r in rows):
+            if any(isinstance(r, (complex, np.complexfloating)) for r in rows):
+                raise TypeError("a complex output at a point")  # not cast to its real part
             if not nesting:
                 return float(rows[0])
             stacked = np.array(rows, dtype=float)
@@ -273,11 +271,14 @@ def float_array(x: Any) -> Array:
 # --- stable elementwise functions -------------------------------------------------------------
 def sigmoid(x: Array) -> Array:
     """``1 / (1 + exp(-x))`` without overflow and with full relative precision for large ``|x|``."""
-    if isinstance(x, float):
+    kind = type(x)
+    if kind is float or kind is np.float64:  # a point: NumPy scalars stay NumPy scalars (1/0)
         if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
+            value = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            value = e / (1.0 + e)
+        return value if kind is float else np.float64(value)
     x = float_array(x)
     e = np.exp(-np.abs(x))  # never overflows
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
@@ -287,8 +288,10 @@ def logsumexp(*args: Array) -> Array:
     """``log(exp(a) + exp(b) + ...)`` elementwise over broadcast arguments, shifted by the maximum."""
     if len(args) == 1:
         return args[0] + 0.0
-    if _all_floats(map(type, args)) or all(isinstance(a, float) for a in args):
+    if _all_floats(map(type, args)):
         return _logsumexp_floats(args)
+    if all(isinstance(a, float) for a in args):  # NumPy scalars among them stay NumPy scalars
+        return np.float64(_logsumexp_floats([float(a) for a in args]))
     if len(args) == 2:
         return np.logaddexp(args[0], args[1])
     if not all(isinstance(a, (int, float, np.generic, np.ndarray)) for a in args):

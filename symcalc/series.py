@@ -33,6 +33,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from .expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul, power,
                    raw_add, raw_mul, with_args)
+from .errors import DomainError
 from .functions import log
 
 __all__ = ["Propagation", "coefficients", "derivative_graph"]
@@ -185,7 +186,12 @@ class Propagation:
             return node
         if node is self.x:
             return self.point
-        return with_args(node, tuple(self.c(a, 0) for a in node.args))
+        values = tuple(self.c(a, 0) for a in node.args)
+        if self.order and isinstance(node, Call) and node.fn.kink is not None and node.fn.kink(
+                values, tuple(self._varies(a) for a in node.args)):
+            raise DomainError(f"{node} is not differentiable at {self.x} = {self.point}: "
+                              f"{node.fn.name} has a kink or a jump there")
+        return with_args(node, values)
 
     def _plan(self, node: Expr) -> tuple[tuple[Expr, ...], tuple[Expr, ...], Step]:
         """(same-order auxiliaries, lower-order auxiliaries, the step k -> node_k) for a node."""

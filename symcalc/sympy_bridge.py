@@ -21,6 +21,7 @@ import sys
 from fractions import Fraction
 from typing import Any, Sequence
 
+from .bigint import exact_power_fits
 from .convert import ExprLike, to_expr
 from .errors import SymcalcError, SymcalcTypeError
 from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
@@ -59,13 +60,29 @@ def to_sympy(e: ExprLike | Sequence, *, real: bool = False, evaluate: bool = Tru
     if evaluate and e.depth > sys.getrecursionlimit():  # SymPy would fail, only more slowly
         raise too_deep
     made: dict[Expr, Any] = {}
+    held: set[Expr] = set()  # a huge power of numbers and the nodes above it: not evaluated
     with sympy.evaluate(evaluate):
         try:
             for node in postorder([e]):
-                made[node] = _node_to_sympy(sympy, node, [made[a] for a in node.args], real)
+                args = [made[a] for a in node.args]
+                if _huge_power(node) or any(a in held for a in node.args):
+                    held.add(node)
+                    with sympy.evaluate(False):
+                        made[node] = _node_to_sympy(sympy, node, args, real)
+                else:
+                    made[node] = _node_to_sympy(sympy, node, args, real)
         except RecursionError:
             raise too_deep from None
     return made[e]
+
+
+def _huge_power(node: Expr) -> bool:
+    """Whether ``node`` is a power of two numbers too large to compute exactly (``9^9^9``,
+    ``(1 + 1/10^6)^(10^6)``): SymPy would form its integers, for minutes or forever, and so would
+    its functions of it (``log`` tests whether the argument is a power); unevaluated, SymPy's
+    ``evalf`` still gives its value at any precision at once."""
+    return (isinstance(node, Pow) and isinstance(node.base, Num) and isinstance(node.exponent, Num)
+            and not exact_power_fits(node.base.value, node.exponent.value))
 
 
 def _node_to_sympy(sympy: Any, node: Expr, args: list, real: bool) -> Any:

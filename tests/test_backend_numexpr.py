@@ -237,3 +237,22 @@ def test_one_thread_and_several_give_the_same_values():
         numexpr.set_num_threads(before)
     assert_same(single, f(*columns), rtol=0)
 
+
+
+def test_numexpr_functions_pickle_and_rebuild_their_kernels_in_another_process():
+    import pickle
+
+    f = sc.lambdify(["x*y", "logsumexp(x, y) + sin(x)^2"], ["x", "y"], backend="numexpr")
+    data = pickle.dumps(f)
+    g = pickle.loads(data)
+    x, y = np.linspace(-3, 3, 1001), np.linspace(2, 5, 1001)
+    assert np.array_equal(g(x, y), f(x, y)) and np.array_equal(g(0.5, 2.0), f(0.5, 2.0))
+    assert g.source == f.source and "numexpr" in repr(g)
+    # a fresh interpreter compiles the kernels from the pickled source
+    code = ("import pickle, sys, numpy as np\n"
+            "g = pickle.loads(sys.stdin.buffer.read())\n"
+            "print(g(np.array([1.0, 2.0]), np.array([3.0, 4.0]))[0].tolist())\n")
+    done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "[3.0, 8.0]"

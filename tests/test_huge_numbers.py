@@ -8,8 +8,10 @@ with a timeout.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
+from decimal import Decimal
 from fractions import Fraction
 
 import mpmath
@@ -96,3 +98,79 @@ def test_generated_values_of_numbers_at_and_beyond_float_range(text, value):
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(f(1.0), value)
         np.testing.assert_array_equal(f(np.array([1.0, 1.0])), [value, value])
+
+
+# --- float() and evalf of constants at and beyond float range, in bounded time ------------------
+# Each case runs in one subprocess with a timeout, so that a hang fails the test instead of
+# hanging it (SymPy forms 9^387420489 in C, where no signal interrupts it).
+FLOATS = [
+    ("10^400", "inf"), ("-10^400", "-inf"), ("10^-400", "0.0"), ("-10^-400", "-0.0"),
+    ("10^400/3", "inf"), ("9^9^9", "inf"), ("-9^9^9", "-inf"), ("(-9)^(9^9)", "-inf"),
+    ("1/9^9^9", "0.0"), ("(1/2)^(10^9)", "0.0"), ("9^9^9/9^9^9", "1.0"), ("9^9^9 - 9^9^9", "0.0"),
+    ("sqrt(9^9^9)", "inf"), ("atan(9^9^9)", repr(math.pi / 2)), ("exp(10^20)", "inf"),
+    ("exp(-10^20)", "0.0"), ("-exp(exp(100))", "-inf"),
+]
+
+
+def _run_all(lines: list[str]) -> list[str]:
+    code = ("import symcalc as sc\n"
+            "def show(f):\n"
+            "    try:\n"
+            "        print(repr(f()))\n"
+            "    except sc.SymcalcError as error:\n"
+            "        kind = 'OutOfRangeError' if isinstance(error, sc.OutOfRangeError) else 'other'\n"
+            "        print(kind, str(error).replace(chr(10), ' '))\n"
+            + "".join(f"show(lambda: {line})\n" for line in lines))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_float_of_numbers_beyond_float_range_is_inf_or_zero_at_once():
+    got = _run_all([f"float(sc.parse({text!r}))" for text, _ in FLOATS])
+    assert got == [value for _, value in FLOATS]
+
+
+def test_values_of_huge_powers_are_computed_at_once_to_every_digit_asked_for():
+    lines = _run_all([
+        "float(sc.parse('log(9^9^9)'))", "sc.evalf('log(9^9^9)', 30)",
+        "float(sc.parse('(1+1/10^6)^(10^6)'))", "sc.evalf('(1+1/10^6)^(10^6)', 30)",
+        "sc.parse('9^9^9').evalf(10)", "sc.evalf('1/9^9^9', 10)",
+        "str(sc.to_sympy('9^9^9'))", "str(sc.to_sympy('(1+1/10^6)^(10^6)'))",
+        "str(sc.to_sympy('log(9^9^9) + 2*9^9^9'))", "float(sc.parse('log(log(9^9^9))'))",
+        "sc.from_sympy(sc.to_sympy('log(9^9^9) + 2*9^9^9')) is sc.parse('log(9^9^9) + 2*9^9^9')",
+    ])
+    with mpmath.workdps(60):
+        log_value = 387420489 * mpmath.log(9)
+        compound = mpmath.power(1 + mpmath.mpf(10) ** -6, 10**6)
+        power = mpmath.mpf(9) ** 387420489
+        assert lines[0] == repr(float(log_value))
+        assert lines[1] == f"Decimal('{mpmath.nstr(log_value, 30)}')"
+        assert lines[2] == repr(float(compound)) and lines[2].startswith("2.71828046")
+        assert Decimal(lines[3][9:-2]) == Decimal(mpmath.nstr(compound, 30))
+        assert Decimal(lines[4][9:-2]) == Decimal(mpmath.nstr(power, 10, min_fixed=0, max_fixed=0)
+                                                  .replace("e+", "E+"))
+        assert Decimal(lines[5][9:-2]) == Decimal(mpmath.nstr(1 / power, 10).replace("e", "E"))
+        assert lines[6:8] == ["'9**387420489'", "'(1000001/1000000)**1000000'"]
+        assert "9**387420489" in lines[8]
+        assert lines[9] == repr(float(mpmath.log(log_value)))
+        assert lines[10] == "True"
+
+
+def test_values_that_cannot_be_computed_are_one_clear_error_at_once():
+    lines = _run_all(["float(sc.parse('exp(9^9^9)'))", "float(sc.parse('sin(9^9^9)'))",
+                      "float(sc.parse('sigmoid(-9^9^9)'))", "sc.evalf('exp(exp(exp(10)))')",
+                      "sc.evalf('exp(10^20)')", "float(sc.parse('cos(2^70000)'))",
+                      "float(sc.parse('sin(10^1000)'))"])
+    for line in lines[:6]:
+        assert line.startswith("OutOfRangeError "), line
+        assert len(line) < 300
+    assert float(lines[6]) == pytest.approx(0.6533597982103698, rel=1e-15)
+
+
+@pytest.mark.parametrize("text, digits", [("0", "0"), ("9^9^9 - 9^9^9", "0"), ("exp(0)", "1"),
+                                          ("2^10", "1024"), ("-3", "-3")])
+def test_evalf_of_exact_integers(text, digits):
+    assert sc.evalf(text, 10) == Decimal(digits)
+    assert float(sc.parse(text)) == float(digits)

@@ -269,3 +269,17 @@ def test_outer_products_in_products_and_diagonal_scaling_in_code():
     f = sc.lambdify(sc.parse("X.T@diag(d)@X + B@diag(u)", shapes=shapes), ["X", "d", "B", "u"])
     b, uv = rng.normal(size=(3, 3)), rng.normal(size=3)
     np.testing.assert_allclose(f(x, d, b, uv), x.T @ np.diag(d) @ x + b @ np.diag(uv))
+
+
+def test_lambdified_shaped_functions_pickle_with_plain_pickle():
+    import pickle
+
+    f = sc.parse("0.5*norm(A@t - b)^2", shapes={"A": ("m", "n"), "t": ("n",), "b": ("m",)})
+    g = sc.lambdify([f, sc.grad(f, "t")], ["A", "t", "b"])
+    h = pickle.loads(pickle.dumps(g))
+    rng = np.random.default_rng(0)
+    A, t, b = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=4)
+    value, gradient = h(A, t, b)
+    assert value == pytest.approx(0.5 * np.sum((A @ t - b) ** 2), rel=1e-14)
+    np.testing.assert_allclose(gradient, A.T @ (A @ t - b), rtol=1e-13)
+    assert h.source == g.source

@@ -205,3 +205,39 @@ def test_inverse_hyperbolic_functions_undo_their_function_everywhere(text):
     with mpmath.workdps(30):
         for v in (-3.5, -0.2, 0.7, 4.0):
             assert abs(MPMATH[text[:5]](getattr(mpmath, text[6:10])(v)) - v) < 1e-25
+
+
+# --- ties of max and min: each of k tied extreme arguments gets 1/k -----------------------------
+def _tie_gradient_cases():
+    cases = []
+    for n in (2, 3, 4):
+        for tied in range(1, n + 1):  # the first `tied` arguments share the extreme value
+            for name in ("max", "min"):
+                extreme = 1.0 if name == "max" else -1.0
+                point = [extreme] * tied + [0.0] * (n - tied)
+                expected = [1.0 / tied] * tied + [0.0] * (n - tied)
+                cases.append((name, point[::-1], expected[::-1]))  # the ties last, too
+                cases.append((name, point, expected))
+    return cases
+
+
+@pytest.mark.parametrize("name, point, expected", _tie_gradient_cases(), ids=lambda c: str(c))
+def test_gradients_of_max_and_min_at_ties_split_evenly_and_add_up_to_one(name, point, expected):
+    names = [f"x{k}" for k in range(len(point))]
+    gradient = sc.grad(f"{name}({', '.join(names)})", names)
+    f = sc.lambdify(gradient, names)
+    got = f(*point)
+    assert np.allclose(got, expected, rtol=1e-15, atol=0) and math.isclose(sum(got), 1.0)
+    column = f(*[np.array([v, v]) for v in point])
+    assert np.array_equal(column[:, 0], got) and np.array_equal(column[:, 1], got)
+    # the symbolic gradient itself, exactly
+    values = [sc.subs(g, dict(zip(names, map(sc.parse, map(str, map(int, point))))))
+              for g in gradient]
+    assert [float(v) for v in values] == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("f", ["max(x, y, z)", "min(x, y, z)", "max(x, y, z, w)",
+                               "min(x*y, sin(z), w)", "max(x, y, z)^2"])
+def test_gradients_of_n_ary_max_and_min_away_from_ties_agree_with_sympy(f):
+    names = [n for n in "xyzw" if n in f]
+    check_gradient(f, names, sc.grad(f, names))

@@ -266,3 +266,48 @@ def test_point_must_be_numbers():
 def test_bad_newton_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+@pytest.mark.parametrize("formula, names, start, minima", [
+    ("(x^2 - 1)^2", ["x"], [1e-9], [[1.0], [-1.0]]),  # a local maximum, gradient within tol
+    ("(x^2 - 1)^2", ["x"], [0.0], [[1.0], [-1.0]]),  # exactly stationary
+    ("x^4 - x^2 + y^2", ["x", "y"], [0.0, 0.0], [[0.5 ** 0.5, 0.0], [-0.5 ** 0.5, 0.0]]),  # saddle
+    ("(x^2 + y^2 - 1)^2", ["x", "y"], [0.0, 0.0], None),  # a maximum in a ring of minima
+])
+def test_newton_leaves_a_stationary_point_that_is_not_a_minimum(formula, names, start, minima):
+    g, h = sympy_gradient_and_hessian(formula, names, start)
+    assert np.max(np.abs(g)) <= 1e-8 and np.linalg.eigvalsh(h).min() < 0  # not a minimum
+    result = sc.newton(formula, names, start)
+    assert result.converged and result.steps >= 1
+    g, h = sympy_gradient_and_hessian(formula, names, result.point)
+    assert np.max(np.abs(g)) <= 1e-8 and np.linalg.eigvalsh(h).min() >= -1e-8  # a minimum
+    assert result.value == pytest.approx(min(
+        float(sympy.sympify(formula).subs(dict(zip(sympy.symbols(names), p))))
+        for p in (minima or [[1.0, 0.0]])), abs=1e-12)
+    if minima:
+        assert any(np.allclose(result.point, p, atol=1e-8) for p in minima)
+
+
+def test_newton_does_not_claim_convergence_at_a_maximum_it_cannot_leave():
+    # -x^2 has no minimum: the step along the negative curvature runs off to -inf
+    result = sc.newton("-x^2", "x", [0.0])
+    assert not result.converged
+    result = sc.newton("x^4", "x", [0.0])  # a degenerate minimum: positive semidefinite
+    assert result.converged and result.steps == 0
+
+
+@pytest.mark.parametrize("formula, names, at", [
+    ("(x^2 - 1)^2", ["x"], [0.0]), ("x^4 - x^2 + y^2", ["x", "y"], [0.0, 0.0]),
+    ("-x^2 - y^2", ["x", "y"], [0.0, 0.0]),
+])
+def test_the_damped_step_leaves_a_stationary_point_that_is_not_a_minimum(formula, names, at):
+    g, h = sympy_gradient_and_hessian(formula, names, at)
+    assert not np.any(g) and np.linalg.eigvalsh(h).min() < 0
+    f = sympy.lambdify(sympy.symbols(names), sympy.sympify(formula))
+    for line_search in (False, True):
+        step = sc.newton_step(formula, names, at, damping=True, line_search=line_search)
+        assert np.any(step) and step @ h @ step < 0  # along negative curvature
+        if line_search:
+            assert f(*(np.array(at) + step)) < f(*at)
+    # at a minimum the damped step stays
+    assert not np.any(sc.newton_step("x^2 + y^4", "x y", [0, 0], damping=True, line_search=True))

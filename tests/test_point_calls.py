@@ -7,6 +7,7 @@ from __future__ import annotations
 import linecache
 import math
 import random
+import warnings
 
 import mpmath
 import numpy as np
@@ -216,3 +217,116 @@ def test_mostly_constant_jacobians_of_random_formulas_at_a_point(parts, point):
             expected = value(entry, exact)
             if expected is not None and math.isfinite(got[i, j]):
                 assert got[i, j] == pytest.approx(float(expected), rel=1e-9, abs=1e-9)
+
+
+# --- a point gives what an array gives there, outside the functions' domains too ----------------
+# The strategies of tests/strategies.py keep every function inside its domain, so they never meet
+# a negative number to a fractional power (complex in Python floats, nan in NumPy): these
+# formulas take any argument anywhere.
+_UNARY = sorted(name for name, fn in sc.functions.REGISTRY.items()
+                if fn.min_args == 1 and fn.max_args == 1)
+_NARY = ["atan2", "max", "min", "logsumexp"]
+_EXPONENTS = ["1/2", "3/2", "-1/2", "1/3", "2.5", "-0.7", "x", "y"]
+_LEAVES = ["x", "y", "-1", "0", "2", "1/2", "-3/2", "atan2(-3/2, 0)"]
+_AWKWARD = [-1.0, 0.0, -0.5, 2.0, -3.0, 1000.0, -1000.0, 1e-300, 0.5, -0.0]
+
+
+@st.composite
+def _wild_formula(draw, depth: int = 3) -> str:
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(_LEAVES))
+    kind = draw(st.sampled_from(["call", "call", "nary", "power", "operator"]))
+    if kind == "call":
+        return f"{draw(st.sampled_from(_UNARY))}({draw(_wild_formula(depth - 1))})"
+    if kind == "nary":
+        return (f"{draw(st.sampled_from(_NARY))}({draw(_wild_formula(depth - 1))}, "
+                f"{draw(_wild_formula(depth - 1))})")
+    if kind == "power":
+        return f"({draw(_wild_formula(depth - 1))})^({draw(st.sampled_from(_EXPONENTS))})"
+    operator = draw(st.sampled_from("+-*/^"))
+    return f"({draw(_wild_formula(depth - 1))}){operator}({draw(_wild_formula(depth - 1))})"
+
+
+def _agree(point, array) -> bool:
+    point, array = np.asarray(point), np.asarray(array)
+    return (point.dtype == array.dtype == np.float64 and point.shape == array.shape
+            and np.allclose(point, array, rtol=1e-11, atol=1e-300, equal_nan=True)
+            and np.array_equal(np.isnan(point), np.isnan(array)))
+
+
+@given(_wild_formula(), st.sampled_from(["value", "gradient", "hessian"]),
+       st.lists(st.tuples(st.sampled_from(_AWKWARD), st.sampled_from(_AWKWARD)),
+                min_size=3, max_size=3))
+def test_a_point_gives_what_an_array_gives_for_any_formula(text, output, points):
+    try:
+        e = sc.parse(text)
+        outputs = {"value": lambda: e, "gradient": lambda: sc.grad(e, ["x", "y"]),
+                   "hessian": lambda: sc.hessian(e, ["x", "y"])}[output]()
+    except sc.SymcalcError:  # log(0) and the like, folded
+        return
+    f = sc.lambdify(outputs, ["x", "y"])
+    for x, y in points:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            array = f(np.array([x]), np.array([y]))[..., 0]
+            for args in [(x, y), (np.float64(x), np.float64(y)), (int(x), y)]:
+                if type(args[0]) is int and (args[0] != x or math.copysign(1.0, x) < 0):
+                    continue
+                got = f(*args)
+                assert _agree(got, array), (text, output, args, got, array)
+                if output == "value":
+                    assert isinstance(got, float) and not isinstance(got, complex)
+
+
+def test_a_negative_number_to_a_fractional_power_is_nan_at_a_point():
+    f = sc.lambdify(sc.diff("exp(z) + sqrt(z)", "z", 2), ["z"])
+    with np.errstate(all="ignore"):
+        assert math.isnan(f(-1.0)) and math.isnan(f(-1)) and math.isnan(f(np.float64(-1.0)))
+        assert math.isnan(f(np.array([-1.0]))[0])
+        # abs would turn the complex power of Python floats into a wrong real number
+        g = sc.lambdify("abs((x^2.5)^2.5) + y", ["x", "y"])
+        assert math.isnan(g(-3.0, 1.0)) and math.isnan(g(-3, 1))
+        hessian = sc.lambdify(sc.hessian("exp(x)*y^(3/2)", ["x", "y"]), ["x", "y"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            got = hessian(1.0, -1.0)
+        assert got.dtype == np.float64 and np.isnan(got).all()
+        # a power of constants: complex in Python floats in every body
+        h = sc.lambdify("(atan2(-3/2, 0))^(-0.7) + x", ["x"])
+        assert math.isnan(h(1.0)) and np.isnan(h(np.array([1.0]))).all()
+    assert "math.pow" not in sc.codegen("sqrt(x) + x^1.5", ["x"])  # standalone: NumPy only
+
+
+@pytest.mark.parametrize("text", ["1/(1 - sigmoid(x))", "sigmoid(x)/sigmoid(-x)",
+                                  "1/(logsumexp(x, y) - logsumexp(y, x))"])
+def test_a_division_by_zero_at_a_point_gives_what_numpy_gives(text):
+    f = sc.lambdify(text, ["x", "y"] if "y" in text else ["x"])
+    args = (1000.0, 3.0) if "y" in text else (1000.0,)
+    with np.errstate(all="ignore"):
+        array = f(*(np.array([a]) for a in args))[0]
+        for kind in (float, np.float64, int):
+            assert f(*map(kind, args)) == array == math.inf
+
+
+def test_a_complex_output_at_a_point_is_never_cast_to_its_real_part():
+    from symcalc import runtime
+
+    for row in (np.complex128(1j), 1j, np.complex64(1)):
+        with pytest.raises(TypeError):
+            runtime.assemble((), (2,), (1.0, row))
+
+
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_float32_functions_at_a_point_give_what_their_arrays_give(dtype):
+    f = sc.lambdify("abs((x^2.5)^2.5) + y", ["x", "y"], dtype=dtype)
+    g = sc.lambdify(sc.diff("exp(z) + sqrt(z)", "z", 2), ["z"], dtype=dtype)
+    x32, y32 = np.array([-3.0, 2.0], dtype=np.float32), np.array([1.0, 1.0], dtype=np.float32)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        array = f(x32, y32)
+        assert math.isnan(array[0]) and array[1] == pytest.approx(2.0 ** 6.25 + 1, rel=1e-6)
+        for x, y in [(-3.0, 1.0), (-3, 1), (-3.0, np.float32(1.0))]:
+            assert math.isnan(f(x, y))
+        assert math.isnan(f(-3.0, y32)[0])
+        assert math.isnan(g(-1.0)) and math.isnan(g(np.float32(-1.0)))
+        assert math.isnan(g(np.array([-1.0], dtype=np.float32))[0])

@@ -138,7 +138,11 @@ def test_orders_zero_and_one_and_constants():
 
 # --- each recurrence against SymPy ----------------------------------------------------------
 POINTS = {"acosh": Fraction(3, 2), "coth": Fraction(3, 2), "csch": Fraction(3, 2)}
-WITH_RECURRENCE = sorted(n for n, f in sc.REGISTRY.items() if f.series is not None)
+# Piecewise functions have rules for their corners and jumps, which SymPy's series does not
+# expand (Max): they are compared with SymPy's derivatives on the real line, as the generic rule.
+PIECEWISE = ("abs", "relu", "sign", "heaviside")
+WITH_RECURRENCE = sorted(n for n, f in sc.REGISTRY.items()
+                         if f.series is not None and n not in PIECEWISE)
 
 
 def assert_close(ours, expected, label):
@@ -158,7 +162,8 @@ def test_each_recurrence_matches_sympy_series(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, f in sc.REGISTRY.items()
-                                        if f.min_args == 1 and f.series is None))
+                                        if f.min_args == 1 and (f.series is None
+                                                                or n in PIECEWISE)))
 def test_the_generic_rule_matches_sympy_derivatives(name):
     at = POINTS.get(name, Fraction(1, 3))
     e = sc.REGISTRY[name](X + X ** 2 / 4)

@@ -277,3 +277,32 @@ def test_point_value_depending_on_an_expanded_variable():
 def test_point_must_be_a_mapping():
     with pytest.raises(TypeError, match="mapping"):
         sc.taylor("exp(x)", [0], 2)
+
+
+# --- corners and jumps: abs, relu, sign, heaviside, max and min -------------------------------
+@pytest.mark.parametrize("formula, point, order", [
+    ("abs(x)", {"x": 0}, 2), ("abs(x)", {"x": 0}, 1), ("relu(x)", {"x": 0}, 3),
+    ("relu(x - 1)", {"x": 1}, 1), ("sign(x)", {"x": 0}, 1), ("heaviside(x)", {"x": 0}, 1),
+    ("sign(x^2)", {"x": 0}, 1), ("abs(sin(x))", {"x": 0}, 1), ("relu(x^3)", {"x": 0}, 3),
+    ("x*abs(x)", {"x": 0}, 2), ("abs(x - y)", {"x": 1, "y": 1}, 1),
+    ("max(x, y, z)", {"x": 0, "y": 0, "z": 0}, 1), ("max(x, 1/2, 1)", {"x": 1}, 2),
+    ("min(x, 2*x)", {"x": 0}, 1), ("max(x, y)", {"x": 2, "y": 2}, 2),
+])
+def test_no_taylor_polynomial_at_a_corner_or_a_jump(formula, point, order):
+    with pytest.raises(sc.DomainError, match="no Taylor expansion.*(corner|jump|kink)"):
+        sc.taylor(formula, point, order)
+
+
+@pytest.mark.parametrize("formula, same_as, at, order", [
+    # where the argument of abs or relu touches 0 at an even order, it keeps its sign: smooth
+    ("abs(x^2)", "x^2", "0", 4), ("abs(cos(x) - 1)", "1 - cos(x)", "0", 6),
+    ("relu(-x^2)", "0", "0", 3), ("relu(x^4 + x^5)", "x^4 + x^5", "0", 6),
+    ("relu(x^3)", "0", "0", 2), ("abs(x)", "x", "1", 3), ("abs(x)", "-x", "-2", 3),
+    ("relu(x)", "0", "-1", 2), ("max(x, 1, 1)", "1", "0", 2), ("max(x, 2*x, 3)", "3", "1", 2),
+    ("sign(x)*x", "-x", "-1", 2), ("abs(x)", "0", "0", 0),
+])
+def test_away_from_corners_and_at_even_touching_points_taylor_is_the_smooth_one(formula, same_as,
+                                                                                 at, order):
+    ours = sc.taylor(formula, {"x": at}, order)
+    expected = sympy.series(to_sympy(same_as), X, to_sympy(at), order + 1).removeO()
+    assert_same(ours, expected)
