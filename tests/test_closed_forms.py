@@ -203,3 +203,42 @@ def test_random_polynomials_vanish_beyond_their_degree(coefficients, exponent, o
     assert sc.diff(p, "x", order) is sc.Num(0)
     if degree:
         check_derivative(p, ("x", degree), sc.diff(p, "x", degree))
+
+
+# --- small forms of derivatives and values ------------------------------------------------------
+@pytest.mark.parametrize("formula, expected", [
+    ("atanh(x/3)", "3/(9 - x^2)"),       # 1/(1 - x^2/9)/3: the sum's denominators cleared
+    ("atan(x/3)", "3/(9 + x^2)"),
+    ("log(abs(x))", "1/x"),              # sign(x)/abs(x) = 1/x
+    ("x*abs(x)", "2*abs(x)"),            # abs(x) + x*sign(x)
+    ("asin(x/2)", None),
+])
+def test_small_derivative_forms(formula, expected):
+    d = sc.diff(formula, "x")
+    check_derivative(formula, ("x",), d, {"x": (0.2, 1.4)})
+    check_derivative(formula, ("x",), d, {"x": (-1.4, -0.2)})
+    if expected is not None:
+        assert str(d) == expected
+
+
+def test_roots_in_quotients_are_rationalised_when_the_base_divides_the_coefficient():
+    assert str(sc.parse("cot(pi/6)")) == "sqrt(3)"
+    assert str(sc.parse("6/sqrt(3)*x")) == "2*sqrt(3)*x"
+    assert str(sc.parse("-3/sqrt(3)")) == "-sqrt(3)"
+    assert str(sc.parse("1/sqrt(3)")) == "1/sqrt(3)"  # nothing to divide: kept
+    assert str(sc.parse("9*3^(-2/3)")) == "3*3^(1/3)"
+    for text in ("cot(pi/6)", "6/sqrt(3)", "9*3^(-2/3)", "4/sqrt(2)"):
+        assert float(sc.parse(text)) == pytest.approx(float(sympy.sympify(text.replace("^", "**"))), rel=1e-15)
+
+
+def test_logsumexp_of_numbers_and_of_equal_arguments():
+    assert str(sc.parse("logsumexp(0, 0)")) == "log(2)"
+    assert str(sc.parse("logsumexp(y, y, y)")) == "log(3) + y"
+    assert str(sc.simplify("exp(-log(2))")) == "1/2"
+    big = sc.parse("logsumexp(1000, 999)")  # the largest taken out: no overflow in code
+    assert float(big) == pytest.approx(1000 + math.log1p(math.exp(-1)), rel=1e-15)
+    t = sc.taylor("logsumexp(x, 0)", {"x": 0}, 2)
+    assert str(t) == "log(2) + x/2 + x^2/8"
+    s = sympy.Symbol("x")
+    reference = sympy.series(sympy.log(sympy.exp(s) + 1), s, 0, 3).removeO()
+    assert sympy.simplify(sc.to_sympy(t) - reference) == 0
