@@ -41,7 +41,7 @@ def derivative(e: Expr, var: Symbol) -> Expr:
     return _simplified(forward(e, {var: ONE}))
 
 
-_READABLE_STEP_INPUT = 60  # operations: a readable step of a high-order derivative starts from no more
+_READABLE_WORK = 3000  # operations: the readable steps of a high-order derivative start from this many in all
 _READABLE_RESULT = 1000  # operations: a high-order readable derivative larger than this is not kept
 
 
@@ -59,8 +59,9 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
     order 2 or more is also built by Taylor-mode arithmetic (``symcalc.series``)
     as one shared graph, whose size grows polynomially in the order, while the readable form
     (simplified, canonical) may swell exponentially.  The readable form is built one
-    differentiation at a time while it stays small: each step after the first starts from at
-    most 60 operations, and the result has at most 1000.  Within that budget ``diff`` returns the
+    differentiation at a time while it stays small: the steps start from at most 3000
+    operations in all (the attempt stops once the current size times the steps left would
+    pass that), and the result has at most 1000.  Within that budget ``diff`` returns the
     readable form, and ``lambdify``/``codegen`` of that very expression compile the graph
     instead when it needs fewer operations.  Beyond the budget ``diff`` returns the graph itself:
     an ``Expr`` of the same value, raw (not canonical), whose printed text may be long;
@@ -148,17 +149,24 @@ def _plus(a: Expr, b: Expr) -> Expr:
 
 
 def _high_order(f: Expr, steps: list[tuple[Symbol, int]], want_readable: bool) -> Expr:
-    """The derivative as a Taylor-mode graph, and as a readable form while within the budget."""
-    graph, readable, first = f, f if want_readable else None, True
+    """The derivative as a Taylor-mode graph, and as a readable form while within the budget.
+
+    The readable form is built one differentiation at a time; the work of a step grows with the
+    size of its input, so the steps may start from at most ``_READABLE_WORK`` operations in all.
+    Forms swell rather than shrink, so the attempt stops as soon as the current size times the
+    steps left would pass that budget (the nested sine at once, ``sin(exp(x))`` of order 30 not)."""
+    graph, readable, work = f, f if want_readable else None, 0
+    left = sum(count for _, count in steps)
     for var, count in steps:
         graph = derivative_graph(graph, var, count)
         for _ in range(count):
             if readable is None or readable is ZERO:
                 break
-            if not first and _count_ops([readable]) > _READABLE_STEP_INPUT:
+            size = _count_ops([readable])
+            if work and (work + size * left > _READABLE_WORK or size > _READABLE_RESULT):
                 readable = None
                 break
-            readable, first = derivative(readable, var), False
+            readable, work, left = derivative(readable, var), work + max(size, 1), left - 1
     if readable is None or _count_ops([readable]) > _READABLE_RESULT:
         return graph
     if graph is not readable and readable.args:
