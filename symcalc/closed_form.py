@@ -28,7 +28,7 @@ from typing import Callable, Optional
 from . import bigint
 from .diff import forward
 from .expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul,
-                   postorder, power, rebuild)
+                   postorder, power, rebuild, split_coefficient)
 from .functions import exp, log
 from .registry import REGISTRY, Function
 from .simplify import simplify
@@ -89,27 +89,27 @@ def _term(term: Expr, x: Symbol, k: int, nested: bool) -> Optional[Expr]:
     factors = term.args if isinstance(term, Mul) else (term,)
     constant = mul(*(f for f in factors if x not in f.free_symbols))
     varying = [f for f in factors if x in f.free_symbols]
-    polynomial, rate, others = [], ZERO, []
+    polynomial, exponentials, others, rate = [], [], [], ZERO
     for f in varying:
         r = _exponential_rate(f, x)
         if r is not None:
+            exponentials.append(f)
             rate = add(rate, r)
         elif polynomial_degree(f, x) is not None:
             polynomial.append(f)
         else:
             others.append(f)
-    exponentials = [f for f in varying if f not in polynomial and f not in others]
     if len(others) + bool(exponentials) > 1:
-        return None  # exp(x)*sin(x): no rule here
+        return None  # exp(x)*sin(x), sqrt(x)*log(x): no rule here
     p = mul(*polynomial)
     if others:
-        h, kth = others[0], _factor_kth(others[0], x, nested)
+        kth = _factor_kth(others[0], x, nested)
         if kth is None:
             return None
-    elif exponentials:
+    elif exponentials:  # exp(a*x)*exp(b*x)*2^x: the product times (a + b + log(2))^m
         h = mul(*exponentials)
         kth = lambda m: mul(_power(rate, m), h)  # noqa: E731
-    else:  # a polynomial alone
+    else:
         return _polynomial_kth(p, x, k, constant)
     return _leibniz(constant, p, x, kth, k)
 
@@ -179,7 +179,7 @@ def _factor_kth(f: Expr, x: Symbol, nested: bool) -> Optional[Kth]:
 def _power_kth(f: Expr, x: Symbol) -> Optional[Kth]:
     """``m -> f^(m)`` for ``f = u^p`` with u linear in x and p constant (x itself: p = 1)."""
     base, p = (f.args[0], f.args[1]) if isinstance(f, Pow) else (f, ONE)
-    if x in p.free_symbols or (isinstance(f, Call) or isinstance(f, Mul)):
+    if x in p.free_symbols:
         return None
     a = _slope(base, x)
     if a is None:
@@ -248,10 +248,11 @@ def _substituter(d: Expr, t: Symbol) -> Callable[[Expr], Expr]:
 
 # --- exact coefficients --------------------------------------------------------------------------
 def _power(r: Expr, m: int) -> Expr:
-    """``r^m``; for a number, the sign is taken out first so that ``(-2)^m`` is ``+-2^m``, and
-    a power too large to compute stays unevaluated (``2^1000000000``)."""
-    if isinstance(r, Num) and r.value < 0:
-        return mul(MINUS_ONE if m % 2 else ONE, power(Num(-r.value), Num(m)))
+    """``r^m``; a negative coefficient's sign is taken out first, so that ``(-2*y)^m`` is
+    ``+-2^m*y^m``, and a power too large to compute stays unevaluated (``2^1000000000``)."""
+    c, rest = split_coefficient(r)
+    if c < 0:
+        return mul(MINUS_ONE if m % 2 else ONE, power(Num(-c), Num(m)), power(rest, Num(m)))
     return power(r, Num(m))
 
 

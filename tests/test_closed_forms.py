@@ -32,7 +32,7 @@ CLOSED = [
     "x^7 - 3*x^4", "(2*x + 1)^(5/2)", "x^(-3)", "(1 - x/3)^(-1/2)", "exp(2*x + 1)", "3^x",
     "exp(x)^2*exp(-x/2)*y", "sin(3*x + 1)", "cos(x/2)", "sinh(2*x)", "cosh(x - y)", "log(2*x + 3)",
     "x^3*exp(-x)", "x^2*sin(x)", "(x + 1)^2*x*log(x)", "x^y", "exp(x*y)", "y*x^4 + 5*cos(2*x)",
-    "2^(3*x)*x", "sqrt(x)", "log(x, 2)",
+    "2^(3*x)*x", "sqrt(x)", "log(x, 2)", "exp(-y*x)", "sin(-x*y)*x",
 ]
 DOMAIN = {"x": (0.3, 1.4), "y": (0.4, 1.3)}
 
@@ -99,6 +99,7 @@ HUGE = [  # (formula, spec); each must answer in well under a second
     ("sin(3*x + 1)*x^3", ["x", 10**9 + 1]),
     ("cos(x/2) + x^4", ["x", 10**12 + 2]),
     ("exp(x - 2*y)", ["x", 10**9, "y", 10**9]),
+    ("exp(-y*x)", ["x", 10**9 + 1]),
 ]
 
 
@@ -124,6 +125,7 @@ def test_huge_orders_answer_at_once():
     assert texts[("x^3", str(HUGE[2][1]))] == "0"
     assert texts[("sin(x)", str(HUGE[3][1]))] == "sin(x)"
     assert texts[("exp(2*x)", str(HUGE[5][1]))] == "2^1000000000*exp(2*x)"
+    assert texts[("exp(-y*x)", str(HUGE[11][1]))] == "-y^1000000001*exp(-x*y)"  # (-y)^k, k odd
     # the others by formula: a closed form evaluated in mpmath at a point, against the result
     with mpmath.workdps(40):
         k, point = 10**9, {"x": mpmath.mpf("0.375"), "y": mpmath.mpf("0.625")}
