@@ -244,3 +244,13 @@ def test_logsumexp_of_numbers_and_of_equal_arguments():
     s = sympy.Symbol("x")
     reference = sympy.series(sympy.log(sympy.exp(s) + 1), s, 0, 3).removeO()
     assert sympy.simplify(sc.to_sympy(t) - reference) == 0
+
+
+def test_cli_steps_of_a_huge_order_are_a_clear_error():
+    done = subprocess.run([sys.executable, "-m", "symcalc", "diff", "exp(2*x)", "x", "--order",
+                           "1000000", "--steps"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "too many to show" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "symcalc", "diff", "x^5", "x", "--order", "1000000",
+                           "--steps"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip().endswith("0"), done.stderr
