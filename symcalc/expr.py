@@ -261,7 +261,7 @@ def mul(*factors: Expr) -> Expr:
         return mul(Num(coeff), *out)
     if coeff == 0:
         return ZERO
-    if Fraction(coeff).numerator not in (1, -1):
+    if (coeff if type(coeff) is int else coeff.numerator) not in (1, -1):
         coeff = _rationalise(coeff, out)
     if not out:
         return Num(coeff)
@@ -281,7 +281,8 @@ def _rationalise(coeff: Rational, out: list[Expr]) -> Rational:
     for k, f in enumerate(out):
         if type(f) is Pow and type(f.args[0]) is Num and type(f.args[1]) is Num:
             b, e = f.args[0].value, f.args[1].value
-            if type(b) is int and b > 1 and -1 < e < 0 and Fraction(coeff).numerator % b == 0:
+            numerator = coeff if type(coeff) is int else coeff.numerator
+            if type(b) is int and b > 1 and -1 < e < 0 and numerator % b == 0:
                 coeff = Fraction(coeff) / b
                 coeff = coeff.numerator if coeff.denominator == 1 else coeff
                 out[k] = power(f.args[0], Num(e + 1))
