@@ -18,7 +18,7 @@ from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, 
                       to_expr, to_exprs, to_symbol, to_symbols)
 from .diff import forward, reverse
 from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
-from .closed_form import nth_derivative
+from .closed_form import nth_derivative, polynomial_degree
 from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
                    power, raw_add, rebuild, split_coefficient, with_args)
 from .expr import count_ops as _count_ops
@@ -100,10 +100,13 @@ def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool |
         if count == 1:
             f = derivative(f, var)
             continue
-        if count == 0 or f._raw:
-            if count:
-                return _general(f, steps[i:], readable)
+        if count == 0:
             continue
+        if f._raw:  # a graph (a derivative diff gave): no closed forms, but 0 beyond its degree
+            degree = polynomial_degree(f, var)
+            if degree is not None and count > degree:
+                return ZERO
+            return _general(f, steps[i:], readable)
         closed, rest = nth_derivative(f, var, count)
         if rest is ZERO:
             f = closed

@@ -254,3 +254,11 @@ def test_cli_steps_of_a_huge_order_are_a_clear_error():
     done = subprocess.run([sys.executable, "-m", "symcalc", "diff", "x^5", "x", "--order", "1000000",
                            "--steps"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip().endswith("0"), done.stderr
+
+
+def test_graphs_of_polynomials_vanish_beyond_their_degree():
+    graph = derivative_graph(sc.parse("x^3*(x + y)^2"), X, 2)  # raw: Taylor-mode arithmetic
+    assert graph._raw
+    assert sc.diff(graph, "x", 10**9) is sc.Num(0)
+    assert derivative_graph(graph, X, 4) is sc.Num(0)
+    check_derivative("x^3*(x + y)^2", ("x", 4), sc.diff(graph, "x", 2), DOMAIN)
