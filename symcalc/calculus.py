@@ -65,7 +65,8 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
     readable form, and ``lambdify``/``codegen`` of that very expression compile the graph
     instead when it needs fewer operations.  Beyond the budget ``diff`` returns the graph itself:
     an ``Expr`` of the same value, raw (not canonical), whose printed text may be long;
-    ``readable=True`` builds the readable form whatever its size, ``readable=False`` never.  An
+    ``readable=True`` builds the readable form whatever its size, ``readable=False`` never (a
+    closed form is returned in every case: it is both).  An
     order whose graph would be too large (order^2 times the size of the formula beyond 4 million)
     is a ``SymcalcError``, not a wait of hours.
 
