@@ -5,6 +5,9 @@
   (``diff`` + ``Lambdify(cse=True)``), CasADi (``SX``, ``jacobian`` applied k times, ``Function``;
   size is ``Function.n_instructions()``, its own count, inputs and constants included) and JAX
   (``grad`` nested k times, ``jit(vmap(...))`` compiled for N points).
+* ``order f dk``: one derivative of a high order ``k`` of a small formula (``ORDER_CASES``):
+  symcalc's ``sc.diff`` (closed forms, else Taylor mode) + ``lambdify`` against SymPy's ``diff`` +
+  ``lambdify``; build time, size and the values at the check points.
 * ``taylor x^20``: ``exp(sin(x))/(1 + x^2)`` to order 20 at 0; ``taylor xyz^6``:
   ``exp(x)*sin(y)*cos(z)`` to order 6 at (0, 0, 0).  symcalc's ``sc.taylor`` against SymPy's
   ``series`` (in three variables: x -> t*x, ... and ``series`` in t, then t = 1) and JAX's
@@ -38,6 +41,9 @@ MEMORY = 6 * 2**30  # address space of one child (SymPy and SymEngine only: JAX 
 TAYLOR = (("exp(sin(x))/(1 + x^2)", ("x",)), ("exp(x)*sin(y)*cos(z)", ("x", "y", "z")))
 TAYLOR_ORDERS = (20, 6)  # the suite's orders, one per formula of TAYLOR
 CHECK = np.array([[0.3, -0.2, 0.25], [-0.15, 0.35, 0.1]])  # small: inside Taylor's range
+ORDER_CASES = (("x", 10**8), ("x^3*sin(x)", 1000), ("exp(x/2)*x^2", 1000), ("sin(exp(x))", 30))
+QUICK_ORDER_CASES = (("x", 10**8), ("x^3*sin(x)", 100), ("sin(exp(x))", 8))
+ORDER_TOOLS = ("symcalc", "SymPy")
 NESTED_TOOLS = ("symcalc", "SymPy", "SymEngine", "CasADi", "JAX")
 TAYLOR_TOOLS = ("symcalc", "SymPy", "JAX jet")
 
@@ -137,6 +143,38 @@ def _nested(send, tool: str, depth: int, order: int, N: int, settings: Settings)
         send("size", size())
 
 
+# --- one high order of a small formula ------------------------------------------------------------
+def order_label(formula: str, order: int) -> str:
+    return f"order {formula} d{order:.0e}" if order >= 10**6 else f"order {formula} d{order}"
+
+
+def _order(send, tool: str, formula: str, order: int, N: int, settings: Settings) -> None:
+    send("step", "build")
+    if tool == "symcalc":
+        import symcalc as sc
+        from symcalc.program import program
+
+        f = sc.parse(formula)
+        start = time.perf_counter()
+        d = sc.diff(f, "x", order)
+        fn = sc.lambdify(d, ["x"])
+        send("build", time.perf_counter() - start)
+        size = lambda: program(d, ["x"]).operation_count  # noqa: E731
+    else:
+        import sympy as sp
+
+        f, x = sp.sympify(formula.replace("^", "**")), sp.Symbol("x")
+        start = time.perf_counter()
+        d = sp.diff(f, x, order)
+        fn = sp.lambdify([x], d, modules="numpy", cse=True)
+        send("build", time.perf_counter() - start)
+        size = lambda: tools.count_sympy_operations([d])  # noqa: E731
+    send("step", "check")
+    send("check", [float(fn(float(v))) for v in CHECK[:, 0]])
+    send("step", "size")
+    send("size", size())
+
+
 # --- Taylor ---------------------------------------------------------------------------------------
 def taylor_label(index: int, order: int) -> str:
     return f"taylor {''.join(TAYLOR[index][1])}^{order}"
@@ -220,10 +258,11 @@ def installed(tool: str) -> bool:
 
 
 def measure(depth: int, orders: int, N: int, settings: Settings, say=lambda *a: None,
-            taylor_orders: tuple[int, ...] = TAYLOR_ORDERS, only: Optional[set] = None) -> dict:
+            taylor_orders: tuple[int, ...] = TAYLOR_ORDERS, only: Optional[set] = None,
+            order_cases: tuple[tuple[str, int], ...] = ORDER_CASES) -> dict:
     """``{row: {tool: figures}}``: figures hold build, size, eval, eval f, check, and a timeout or
-    an error; rows ``nested f``, ``nested d1`` ... and the two Taylor rows.  ``only``: the tools
-    to run (symcalc always runs)."""
+    an error; rows ``nested f``, ``nested d1`` ..., one per order case and the two Taylor rows.
+    ``only``: the tools to run (symcalc always runs)."""
     def chosen(tool: str) -> bool:
         return installed(tool) and (only is None or tool == "symcalc" or tool.split()[0] in only)
 
@@ -243,6 +282,12 @@ def measure(depth: int, orders: int, N: int, settings: Settings, say=lambda *a: 
             results[row][tool] = figures
             if "timeout" in figures or "error" in figures:
                 stopped[tool] = {k: figures[k] for k in ("timeout", "error") if k in figures}
+    for formula, order in order_cases:
+        label = order_label(formula, order)
+        say(f"measuring highorder/{label} ...")
+        results[label] = {tool: _figures(child.stream(_order, (tool, formula, order, N, settings),
+                                                      settings.limit, MEMORY if tool == "SymPy" else None))
+                          for tool in filter(chosen, ORDER_TOOLS)}
     for index, order in enumerate(taylor_orders):
         label = taylor_label(index, order)
         say(f"measuring highorder/{label} ...")

@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     if "highorder" in wanted:
         highorder_results = highorder.measure(args.depth, args.orders, args.points[0], settings, say,
                                               args.taylor_orders[:2],
-                                              set(args.tools.split(",")) if args.tools else None)
+                                              set(args.tools.split(",")) if args.tools else None,
+                                              highorder.QUICK_ORDER_CASES if args.quick else highorder.ORDER_CASES)
         failures += highorder.failures(highorder_results)
     dask_results: dict = {}
     if "dask" in wanted:  # one compute() may run long: ten times the limit

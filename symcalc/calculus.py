@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from itertools import combinations
+from math import isqrt
 from typing import Iterable, Mapping, Sequence
 
 from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
@@ -19,8 +20,9 @@ from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, 
 from .diff import forward, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
+from .closed_form import nth_derivative, polynomial_degree
 from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
-                   power, rebuild, split_coefficient, with_args)
+                   power, raw_add, rebuild, split_coefficient, with_args)
 from .expr import count_ops as _count_ops
 from .functions import abs_
 from .layout import latex_matrix
@@ -41,7 +43,7 @@ def derivative(e: Expr, var: Symbol) -> Expr:
     return _simplified(forward(e, {var: ONE}))
 
 
-_READABLE_STEP_INPUT = 60  # operations: a readable step of a high-order derivative starts from no more
+_READABLE_WORK = 3000  # operations: the readable steps of a high-order derivative start from this many in all
 _READABLE_RESULT = 1000  # operations: a high-order readable derivative larger than this is not kept
 
 
@@ -52,15 +54,23 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
     mixed partial d^2 e/(dy dx), ``diff(e, "x", 2, "y")`` d^3 e/(dy dx^2).  With no variable and an
     expression of one variable, that variable is used.
 
-    A derivative of order 2 or more is also built by Taylor-mode arithmetic (``symcalc.series``)
+    A derivative whose k-th order is known in closed form is written down at once, whatever k
+    (``symcalc.closed_form``): 0 for a polynomial beyond its degree, powers, exponentials, sines
+    and cosines of linear arguments, a polynomial times one of these, and sums of such terms
+    (``diff("exp(2*x)", "x", 10**9)`` is ``2^1000000000*exp(2*x)``).  Any other derivative of
+    order 2 or more is also built by Taylor-mode arithmetic (``symcalc.series``)
     as one shared graph, whose size grows polynomially in the order, while the readable form
     (simplified, canonical) may swell exponentially.  The readable form is built one
-    differentiation at a time while it stays small: each step after the first starts from at
-    most 60 operations, and the result has at most 1000.  Within that budget ``diff`` returns the
+    differentiation at a time while it stays small: the steps start from at most 3000
+    operations in all (the attempt stops once the current size times the steps left would
+    pass that), and the result has at most 1000.  Within that budget ``diff`` returns the
     readable form, and ``lambdify``/``codegen`` of that very expression compile the graph
     instead when it needs fewer operations.  Beyond the budget ``diff`` returns the graph itself:
     an ``Expr`` of the same value, raw (not canonical), whose printed text may be long;
-    ``readable=True`` builds the readable form whatever its size, ``readable=False`` never.
+    ``readable=True`` builds the readable form whatever its size, ``readable=False`` never (a
+    closed form is returned in every case: it is both).  An
+    order whose graph would be too large (order^2 times the size of the formula beyond 4 million)
+    is a ``SymcalcError``, not a wait of hours.
 
     >>> diff("x^3*y", "x", 2)
     Expr('6*x*y')
@@ -81,28 +91,88 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
         if len(free) != 1:
             raise SymcalcError("diff(e) needs a variable when e does not have exactly one")
         steps = [(free[0], 1)]
+    return _derivative_steps(result, steps, readable)
+
+
+def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool | None) -> Expr:
+    """``diff`` for the steps: closed forms first (``symcalc.closed_form``: polynomials,
+    exponentials, sines, ... of any order at once), the graph and readable forms for the rest."""
+    for i, (var, count) in enumerate(steps):
+        if f is ZERO:
+            return ZERO
+        if count == 1:
+            f = derivative(f, var)
+            continue
+        if count == 0:
+            continue
+        if f._raw:  # a graph (a derivative diff gave): no closed forms, but 0 beyond its degree
+            degree = polynomial_degree(f, var)
+            if degree is not None and count > degree:
+                return ZERO
+            return _general(f, steps[i:], readable)
+        closed, rest = nth_derivative(f, var, count)
+        if rest is ZERO:
+            f = closed
+            continue
+        if closed is ZERO:
+            return _general(f, steps[i:], readable)
+        return _plus(_derivative_steps(closed, steps[i + 1:], readable),
+                     _general(rest, steps[i:], readable))
+    return f
+
+
+_GRAPH_BUDGET = 4_000_000  # order^2 * varying nodes: about 2.7 million operations of graph
+
+
+def _general(f: Expr, steps: list[tuple[Symbol, int]], readable: bool | None) -> Expr:
+    """The derivative by Taylor-mode propagation and, while small, one differentiation at a time."""
+    for var, count in steps:
+        varying = sum(1 for _ in postorder([f], done=lambda n: var not in n.free_symbols))
+        if count * count * varying > _GRAPH_BUDGET:
+            raise SymcalcError(
+                f"symcalc knows no closed form for the derivative of order {count} in {var} of "
+                f"this formula, and builds it order by order only up to order "
+                f"{isqrt(_GRAPH_BUDGET // varying)} (the work grows with the square of the order)")
     if readable is not True and any(count >= 2 for _, count in steps):
-        return _high_order(result, steps, readable is None)
+        return _high_order(f, steps, readable is None)
     for var, count in steps:
         for _ in range(count):
-            if result is ZERO:
+            if f is ZERO:
                 break
-            result = derivative(result, var)
-    return result
+            f = derivative(f, var)
+    return f
+
+
+def _plus(a: Expr, b: Expr) -> Expr:
+    """``a + b`` for derivatives that may be graphs or readable forms with a graph form."""
+    if a._raw or b._raw:
+        return raw_add(a, b)
+    total = add(a, b)
+    graph_a, graph_b = graph_forms.get(a), graph_forms.get(b)
+    if (graph_a is not None or graph_b is not None) and total.args:
+        graph_forms[total] = raw_add(a if graph_a is None else graph_a, b if graph_b is None else graph_b)
+    return total
 
 
 def _high_order(f: Expr, steps: list[tuple[Symbol, int]], want_readable: bool) -> Expr:
-    """The derivative as a Taylor-mode graph, and as a readable form while within the budget."""
-    graph, readable, first = f, f if want_readable else None, True
+    """The derivative as a Taylor-mode graph, and as a readable form while within the budget.
+
+    The readable form is built one differentiation at a time; the work of a step grows with the
+    size of its input, so the steps may start from at most ``_READABLE_WORK`` operations in all.
+    Forms swell rather than shrink, so the attempt stops as soon as the current size times the
+    steps left would pass that budget (the nested sine at once, ``sin(exp(x))`` of order 30 not)."""
+    graph, readable, work = f, f if want_readable else None, 0
+    left = sum(count for _, count in steps)
     for var, count in steps:
         graph = derivative_graph(graph, var, count)
         for _ in range(count):
             if readable is None or readable is ZERO:
                 break
-            if not first and _count_ops([readable]) > _READABLE_STEP_INPUT:
+            size = _count_ops([readable])
+            if work and (work + size * left > _READABLE_WORK or size > _READABLE_RESULT):
                 readable = None
                 break
-            readable, first = derivative(readable, var), False
+            readable, work, left = derivative(readable, var), work + max(size, 1), left - 1
     if readable is None or _count_ops([readable]) > _READABLE_RESULT:
         return graph
     if graph is not readable and readable.args:

@@ -261,6 +261,8 @@ def mul(*factors: Expr) -> Expr:
         return mul(Num(coeff), *out)
     if coeff == 0:
         return ZERO
+    if (coeff if type(coeff) is int else coeff.numerator) not in (1, -1):
+        coeff = _rationalise(coeff, out)
     if not out:
         return Num(coeff)
     if len(out) == 1:
@@ -271,6 +273,20 @@ def mul(*factors: Expr) -> Expr:
     out.sort(key=_factor_key)
     args = tuple(out) if coeff == 1 else (Num(coeff),) + tuple(out)
     return _new(Mul, (Mul, args), args)
+
+
+def _rationalise(coeff: Rational, out: list[Expr]) -> Rational:
+    """``3/sqrt(3) -> sqrt(3)``: a root ``b^e`` of an integer b (-1 < e < 0) whose base divides
+    the coefficient's numerator becomes ``b^(e + 1)``, the coefficient divided by b (in place)."""
+    for k, f in enumerate(out):
+        if type(f) is Pow and type(f.args[0]) is Num and type(f.args[1]) is Num:
+            b, e = f.args[0].value, f.args[1].value
+            numerator = coeff if type(coeff) is int else coeff.numerator
+            if type(b) is int and b > 1 and -1 < e < 0 and numerator % b == 0:
+                coeff = Fraction(coeff) / b
+                coeff = coeff.numerator if coeff.denominator == 1 else coeff
+                out[k] = power(f.args[0], Num(e + 1))
+    return coeff
 
 
 def _scaled_sum(coeff: Rational, total: Add) -> Expr:

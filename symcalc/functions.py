@@ -283,13 +283,24 @@ erf = _register(Function(
     evaluate=_at(ZERO, ZERO), sympy_names=("erf",),
     real=math.erf,
 ))
+def _logsumexp_value(*xs: Expr) -> Optional[Expr]:
+    """``logsumexp(u) = u``, ``logsumexp(u, u) = u + log(2)``, and of numbers ``m + log(sum
+    exp(x - m))`` with m the largest: ``logsumexp(0, 0) = log(2)``."""
+    if all(x is xs[0] for x in xs):
+        return xs[0] if len(xs) == 1 else xs[0] + log(Num(len(xs)))
+    if all(isinstance(x, Num) for x in xs):
+        top = max(xs, key=lambda x: x.value)
+        return top + log(sum((exp(x - top) for x in xs[1:]), exp(xs[0] - top)))
+    return None
+
+
 logsumexp = _register(Function(
     "logsumexp", 1, None,
     partials=lambda *xs: [exp(x - logsumexp(*xs)) for x in xs],
     numpy=lambda a: f"_rt.logsumexp({', '.join(a)})",
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     latex=lambda a: f"\\log\\left({' + '.join(f'e^{{{x}}}' for x in a)}\\right)",
-    evaluate=lambda *xs: xs[0] if len(xs) == 1 else None,
+    evaluate=_logsumexp_value,
     real=_real_logsumexp,
 ))
 # the stable forms that code generation writes (log(1 + u) -> log1p(u), exp(u) - 1 -> expm1(u))

@@ -33,6 +33,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from .expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul, power,
                    raw_add, raw_mul, with_args)
+from .closed_form import polynomial_degree
 from .errors import DomainError
 from .functions import log
 
@@ -282,7 +283,8 @@ def derivative_graph(e: Expr, variable: Symbol, order: int) -> Expr:
     e_order`` of the graph-mode propagation.  Its size grows polynomially in ``order``."""
     if order == 0:
         return e
-    if variable not in e.free_symbols:
+    degree = polynomial_degree(e, variable)  # 0 for constants
+    if degree is not None and order > degree:
         return ZERO
     p = Propagation([e], variable, order)
     return p.scale(math.factorial(order), p.c(e, order))

@@ -25,7 +25,7 @@ from fractions import Fraction
 from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
                    add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
                    with_args)
-from .functions import REGISTRY, exp, sigmoid
+from .functions import REGISTRY, abs_, exp, log, sigmoid, sign
 from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
                        multiple_of, one_plus_exp, rational_content)
 
@@ -106,7 +106,46 @@ def _tidy_product(node: Mul) -> Expr | None:
                 parts[k] = mul(Num(1 / content), f)
                 coeff *= content
                 changed = True
+        elif (isinstance(f, Pow) and isinstance(f.base, Add) and isinstance(f.exponent, Num)
+              and f.exponent.is_integer):  # 1/(1 - x^2/9)/3 -> 3/(9 - x^2)
+            content = rational_content(f.base)
+            if content != 1:
+                parts[k] = power(mul(Num(1 / content), f.base), f.exponent)
+                coeff *= content ** f.exponent.value
+                changed = True
     return mul(Num(coeff), *parts) if changed else None
+
+
+def _exp_of_scaled_log(node: Call) -> Expr | None:
+    # exp(-log(2)) -> 1/2, exp(log(u)/2) -> sqrt(u): exp(c*log(u)) = u^c where log(u) is real
+    u = node.args[0]
+    if node.fn is not exp or not isinstance(u, Mul) or len(u.args) != 2:
+        return None
+    c, f = u.args
+    if isinstance(c, Num) and isinstance(f, Call) and f.fn is log and len(f.args) == 1:
+        return power(f.args[0], c)
+    return None
+
+
+def _sign_times_abs(node: Mul) -> Expr | None:
+    # sign(u)/abs(u) -> 1/u, sign(u)*u -> abs(u): sign(u)*abs(u)^k = u^k and sign(u)*u^k = abs(u)^k
+    # for odd k (both sides are 0 at u = 0 for k > 0, undefined for k < 0)
+    for s in node.args:
+        if not (isinstance(s, Call) and s.fn is sign):
+            continue
+        u = s.args[0]
+        for f in node.args:
+            base, k = base_exponent(f)
+            if not (isinstance(k, Num) and k.is_integer and k.value % 2 == 1):
+                continue
+            if isinstance(base, Call) and base.fn is abs_ and base.args[0] is u:
+                new = power(u, k)
+            elif base is u:
+                new = power(abs_(u), k)
+            else:
+                continue
+            return mul(*(g for g in node.args if g is not s and g is not f), new)
+    return None
 
 
 def _absorb_sign(node: Expr) -> Expr | None:
@@ -489,6 +528,7 @@ SIMPLIFY_RULES = {
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
         _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi
+        _sign_times_abs,           # sign(u)/abs(u) -> 1/u
     ),
     Pow: (
         _negative_base,            # (-x^2 - 1)^3 -> -(x^2 + 1)^3
@@ -497,5 +537,6 @@ SIMPLIFY_RULES = {
     ),
     Call: (
         _inverse_call,             # log(exp(x)) -> x
+        _exp_of_scaled_log,        # exp(-log(2)) -> 1/2
     ),
 }

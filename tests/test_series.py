@@ -101,6 +101,20 @@ def test_small_derivatives_stay_readable_and_compile_the_smaller_form():
     assert f(0.3) == pytest.approx(-4 * math.exp(0.3) * math.sin(0.3), rel=1e-12)
 
 
+def test_moderate_readable_forms_are_reached_and_print_without_series_artefacts():
+    d = sc.diff("sin(exp(x))*tanh(x)", "x", 6)  # the readable form has 167 operations, the graph 111
+    text = str(d)
+    assert not d._raw and not text.startswith("720*") and "(-(" not in text
+    check_derivative("sin(exp(x))*tanh(x)", ("x", 6), d, {"x": (-1.0, 1.0)})
+    assert d in graph_forms  # lambdify compiles whichever is smaller: here the graph
+    assert program(d, "x").operation_count <= sc.count_ops(graph_forms[d])
+    thirty = sc.diff("sin(exp(x))", "x", 30)  # 60 products: 149 operations, the graph 1717
+    assert not thirty._raw and sc.count_ops(thirty) < 200
+    s = sympy.Symbol("x")
+    exact = sympy.diff(sympy.sin(sympy.exp(s)), s, 30).subs(s, sympy.Rational(1, 5)).evalf(30)
+    assert sc.lambdify(thirty, "x")(0.2) == pytest.approx(float(exact), rel=1e-10)
+
+
 def test_large_derivatives_are_the_shared_graph():
     e = nested_sin(30)
     d4 = sc.diff(e, "x", 4)

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar, Union
 
 from ..calculus import diff
 from ..convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
+from ..errors import SymcalcError
 from ..expr import ZERO, Expr, Symbol
 from ..matrix.api import MatrixExpr, is_shaped
 from ..matrix.calculus import to_node, to_variables
@@ -118,6 +119,9 @@ def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]], *,
     return Derivations(_explain(f, x) for x in to_symbols(var))
 
 
+MOST_EXPLAINED = 200  # differentiations explained one by one; a higher order is an error
+
+
 def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]]) -> Derivations:
     """One derivation per differentiation, in the order ``diff(e, x, n, y, m)`` performs them:
     ``[(x, 2), (y, 1)]`` explains d/dx e, then d/dx of that, then d/dy of that.  The last result is
@@ -128,6 +132,11 @@ def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]]) -> De
         for _ in range(count):
             if out and current is ZERO:  # as diff does: every further derivative is 0
                 break
+            if len(out) == MOST_EXPLAINED:
+                total = sum(n for _, n in orders)
+                raise SymcalcError(f"the steps of {total} differentiations are too many to show: "
+                                   f"at most {MOST_EXPLAINED} are explained (the derivative "
+                                   f"itself needs no steps)")
             out.append(_explain(current, x))
             current = out[-1].result
     return out
