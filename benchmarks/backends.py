@@ -179,7 +179,8 @@ def _numpy_and_sympy(case: Case, quantity: str, sizes: tuple, settings: Settings
         tool, _, rest = key.partition(":")
         figures[tool][rest] = value
     tool, _, step = got.step.partition(":")
-    stopped = ["numpy", "sympy"] if tool == "pair" else [tool]
+    # a child stopped before it named a step (a loaded machine, a short limit) stopped both
+    stopped = [tool] if tool in figures else ["numpy", "sympy"]
     for name in stopped if got.timed_out or got.error else []:
         if got.error:
             figures[name]["error"] = got.error
