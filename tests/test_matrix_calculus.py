@@ -200,3 +200,33 @@ def test_a_variable_exponent_and_second_derivatives_in_a_scalar():
     check(g, s, sc.hessian(f, "s"), spd="B", positive="u")
     check(f, symbol(f, "u"), sc.grad(f, "u"), spd="B", positive="u")
     check(f, symbol(f, "B"), sc.grad(f, "B"), spd="B", positive="u")
+
+
+def matrix_products(e):
+    """The products of two or more matrices in ``e`` (a chain whose value is a matrix)."""
+    from symcalc.matrix.nodes import postorder
+    return [n for n in postorder([e]) if n.kind == "matmul" and n.ndim == 2]
+
+
+RAYLEIGH = {"A": "n,n", "B": "n,n", "x": "n"}
+
+
+def test_a_gradient_keeps_matrix_vector_products():
+    f = sc.parse("(A@x)@(A@x)/((B@x)@(B@x))", shapes=RAYLEIGH)
+    g = sc.grad(f, "x")
+    assert str(g) == ("2*(A.T@(A@x))/(x@B.T@B@x) "
+                      "- 2*(x@A.T@A@x)*(B.T@(B@x))/(x@B.T@B@x)^2")
+    assert matrix_products(g) == []
+    source = sc.lambdify(g, ["A", "B", "x"]).source
+    assert "A.T @ (A @ x)" in source and "A.T @ A" not in source and "B.T @ B" not in source
+    check(f, symbol(f, "x"), g, with_sympy=True)
+    assert sc.parse(str(g), shapes=RAYLEIGH) is g
+
+
+def test_a_common_coefficient_comes_out_of_a_product():
+    f = sc.parse("norm(A@t - b)^2", shapes=LSQ)
+    g = sc.grad(f, "t")
+    assert str(g) == "2*A.T@(A@t - b)"
+    check(f, symbol(f, "t"), g, with_sympy=True)
+    assert str(sc.parse("A.T@(-u - v)", shapes={"A": "m,n", "u": "m", "v": "m"})) == "-A.T@(u + v)"
+    assert str(sc.parse("sum(3*u - 3*v)", shapes={"u": "m", "v": "m"})) == "3*sum(u - v)"

@@ -130,7 +130,8 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
     for kind, side in (("matmul", 0), ("matmul", -1), ("outer", 0), ("outer", -1)):
         groups = {}
         for i, (_, _, rest) in enumerate(parts):
-            if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer"):
+            if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer") \
+                    and not _costlier_gathered(rest, side):
                 groups.setdefault((rest.args[side], rest.shape), []).append(i)
         for (factor, _), members in groups.items():
             if len(members) < 2:
@@ -151,6 +152,13 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
             keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in members]
             return keep + [gathered]
     return None
+
+
+def _costlier_gathered(term: MatrixExpr, side: int) -> bool:
+    """Whether taking the vector at the right end of the chain ``term`` out of a sum would leave
+    a product of matrices: ``A.T@A@x + B@x`` stays, since ``(A.T@A + B)@x`` multiplies two
+    matrices where ``A.T@(A@x)`` multiplies a matrix by vectors."""
+    return term.kind == "matmul" and side == -1 and term.ndim == 1 and len(term.args) > 2
 
 
 def negate(e: MatrixExpr) -> MatrixExpr:
@@ -283,8 +291,23 @@ def _row_factors(node: MatrixExpr) -> tuple:
     return node.args
 
 
+def _common_coefficient(node: MatrixExpr) -> Fraction:
+    """The coefficient every term of a sum has (``2*u - 2*v -> 2``, ``-u - v -> -1``), else 1."""
+    coeffs = [split_coefficient(t)[0] if t.kind != "number" else None for t in node.args]
+    if None in coeffs or len({abs(c) for c in coeffs}) != 1:
+        return Fraction(1)
+    return abs(coeffs[0]) if any(c > 0 for c in coeffs) else coeffs[0]
+
+
 def pull_scalars(node: MatrixExpr) -> tuple[list[MatrixExpr], MatrixExpr]:
-    """``c*u*v -> ([c], u*v)`` for the scalar factors of an entrywise product."""
+    """``c*u*v -> ([c], u*v)`` for the scalar factors of an entrywise product; a coefficient
+    every term of a sum has comes out too: ``2*u - 2*v -> ([2], u - v)``."""
+    if node.kind == "add" and node.shape:
+        common = _common_coefficient(node)
+        if common == 1:
+            return [], node
+        return [number(common)], add(*(_scaled(split_coefficient(t)[0] / common,
+                                                split_coefficient(t)[1]) for t in node.args))
     if node.kind != "mul" or all(f.shape for f in node.args):
         return [], node
     scalars = [f for f in node.args if not f.shape]
