@@ -1,10 +1,11 @@
 """Derivatives in matrix form: the identities people check first, each printed as a person writes
 it and proved by unrolling to scalars (scalar engine and SymPy) and by central differences."""
 
+import numpy as np
 import pytest
 
 import symcalc as sc
-from matrix_oracle import check
+from matrix_oracle import check, random_arrays
 
 LSQ = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
 LOGISTIC = {"X": ("m", "n"), "w": ("n",), "y": ("m",)}
@@ -230,3 +231,30 @@ def test_a_common_coefficient_comes_out_of_a_product():
     check(f, symbol(f, "t"), g, with_sympy=True)
     assert str(sc.parse("A.T@(-u - v)", shapes={"A": "m,n", "u": "m", "v": "m"})) == "-A.T@(u + v)"
     assert str(sc.parse("sum(3*u - 3*v)", shapes={"u": "m", "v": "m"})) == "3*sum(u - v)"
+
+
+@pytest.mark.parametrize("text", [
+    "(A@x)@(A@x)/((B@x)@(B@x))",       # the gradient has a scalar function of x times A.T@(A@x)
+    "(x@A@x)/(x@B@x)",                  # ... times ((A + A.T)/(x@B@x) - ...)@x: a matrix of x
+    "logdet(S + outer(x, x))",          # inv of a matrix of x
+    "x@inv(S + outer(x, x))@x",
+    "sum(exp(outer(x, x)))",            # an entrywise function of a matrix of x
+    "(x@x)*(x@A@x)",
+])
+def test_every_hessian_in_a_vector_has_a_matrix_form(text):
+    shapes = {**RAYLEIGH, "S": "n,n"}
+    f = sc.parse(text, shapes=shapes)
+    x = symbol(f, "x")
+    g, h = sc.grad(f, "x"), sc.hessian(f, "x")
+    assert h.shape == ("n", "n")
+    check(f, x, g, spd="S", with_sympy=True)
+    check(g, x, h, spd="S")
+    values = sc.lambdify(h, sorted(s.data for s in h.free_symbols | {x}))
+    arrays = random_arrays(h.free_symbols | {x}, {"n": 4}, spd="S")
+    value = values(*(arrays[name] for name in sorted(arrays)))
+    np.testing.assert_allclose(value, value.T, rtol=1e-9, atol=1e-9)
+
+
+def test_a_hessian_through_a_matrix_function_without_matrix_form_says_so():
+    with pytest.raises(sc.NoMatrixFormError, match="norm of outer"):
+        sc.hessian("norm(outer(x, x))", "x", shapes={"x": "n"})

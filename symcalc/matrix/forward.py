@@ -38,21 +38,21 @@ def _scaled(node: MatrixExpr, d: MatrixExpr, child: MatrixExpr, j: Jac) -> Jac:
     return mul(d, j) if not d.shape else matmul(diag(d), j)
 
 
-def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
+def _vector_rule(node: MatrixExpr, J: dict, through) -> Jac:
+    """The Jacobian of a node that is not entrywise; ``through(F, s)`` is the Jacobian of
+    ``F@s`` for a matrix ``F`` that depends on the variable and a vector ``s`` held fixed."""
     kind, args = node.kind, node.args  # entrywise parts: see _walk
-    js = [J.get(a) for a in args]
     if kind == "matmul":
-        if any(j is not None for f, j in zip(args[1:-1], js[1:-1])) or (
-                args[0].ndim == 2 and js[0] is not None):
-            raise NoMatrixFormError("a Jacobian through a matrix that depends on the variable "
-                                    "is a 3-index tensor and has no matrix form")
-        if args[0].ndim == 1:  # u@M@v
-            return _sum([matmul(transpose(js[0]), chain(args[1:])) if js[0] is not None else None,
-                         matmul(transpose(js[-1]), chain(args[:-1])) if js[-1] is not None else None])
-        return matmul(chain(args[:-1]), js[-1])
+        return _chain_rule(args, J, through)
     if kind == "transpose":
-        return js[0]
-    j, x = js[0], args[0]
+        return J.get(args[0])
+    x = args[0]
+    if kind == "sum" and x.ndim == 2:  # sum(F) = ones@F@ones
+        return _chain_rule((ones(x.shape[0]), x, ones(x.shape[1])), J, through)
+    if x.ndim == 2:
+        raise NoMatrixFormError(f"no matrix-form Jacobian of {kind} of {describe(x)}, which "
+                                "depends on the variable")
+    j = J.get(x)
     if kind == "sum":
         return matmul(transpose(j), ones(*x.shape))
     if kind == "norm":
@@ -62,6 +62,94 @@ def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
     if kind == "logsumexp":
         return matmul(transpose(j), softmax(x))
     raise NoMatrixFormError(f"no matrix-form Jacobian through {kind}")
+
+
+def _chain_rule(factors: tuple, J: dict, through, fixed: bool = False) -> Jac:
+    """The Jacobian of a chain ``F1@...@Fk`` whose value is a vector (its last factor a vector)
+    or a scalar (``u@M@v``): the sum over the factors that depend on the variable, each with the
+    others held fixed; a matrix factor ``F`` between ``P`` and ``s`` gives ``P@J(F@s)``.  With
+    ``fixed``, the vector at the right end is held fixed."""
+    row, last = factors[0].ndim == 1, len(factors) - 1
+    parts = []
+    for i, f in enumerate(factors):
+        if not f.free_symbols & through.variables or fixed and i == last:
+            continue
+        if f.ndim == 2:
+            before, after = factors[:i], factors[i + 1:]
+            local = through(f, chain(after))
+            parts.append(matmul(chain(before), local) if before else local)
+        else:  # a vector at an end of the chain
+            others = factors[1:] if i == 0 else factors[:-1]
+            if row:  # a scalar u@M@v: the gradient
+                parts.append(matmul(transpose(through.jacobian(f)), chain(others)))
+            else:
+                parts.append(matmul(chain(others), through.jacobian(f)))
+    return _sum(parts)
+
+
+class _Through:
+    """``through(F, s)``: the Jacobian of ``F@s`` for a matrix ``F`` that depends on the
+    variable, with the vector ``s`` held fixed, as sums of outer products, scaled rows and
+    matrix products (``(c*A)@s`` gives ``outer(A@s, grad c)``, ``outer(a, b)@s`` gives
+    ``(b@s)*J_a + outer(a, J_b.T@s)``, ``inv(M)@s`` gives ``-inv(M)@J(M@(inv(M)@s))``)."""
+
+    def __init__(self, x: MatrixExpr, J: dict, partials_of) -> None:
+        self.x, self.J, self.partials_of = x, J, partials_of
+        self.variables = frozenset((x,))
+
+    def jacobian(self, u: MatrixExpr) -> Jac:
+        """The Jacobian of a scalar or vector node (its gradient for a scalar)."""
+        if self.x not in u.free_symbols:
+            return None
+        if u not in self.J:
+            self.J[u] = jacobian_vector(u, self.x)
+        return self.J[u]
+
+    def __call__(self, F: MatrixExpr, s: MatrixExpr) -> Jac:
+        if self.x not in F.free_symbols:
+            return None
+        kind, args = F.kind, F.args
+        if kind in ENTRYWISE:
+            return _sum(self._entrywise(F, u, d, s) for u, d in self.partials_of(F))
+        if kind == "diag":  # diag(v)@s = v*s
+            j = self.jacobian(args[0])
+            return None if j is None else matmul(diag(s), j)
+        if kind == "outer":  # outer(a, b)@s = (b@s)*a
+            a, b = args
+            ja, jb = self.jacobian(a), self.jacobian(b)
+            return _sum([mul(matmul(b, s), ja) if ja is not None else None,
+                         outer(a, matmul(transpose(jb), s)) if jb is not None else None])
+        if kind == "matmul":
+            return _chain_rule(args + (s,), self.J, self, fixed=True)
+        inverse = args[0] if kind == "inv" else (
+            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
+        if inverse is not None:  # d(inv(M))@s = -inv(M)@dM@inv(M)@s
+            inner = self(inverse, matmul(F, s))
+            return None if inner is None else negate(matmul(F, inner))
+        raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+
+    def _entrywise(self, F: MatrixExpr, u: MatrixExpr, d: MatrixExpr, s: MatrixExpr) -> Jac:
+        """The part of ``J(F@s)`` through the operand ``u`` of the entrywise ``F``, whose
+        partial derivative is ``d``."""
+        if not u.shape:  # a scalar: dF/du is a matrix (or a scalar spread over F)
+            j = self.jacobian(u)
+            if j is None:
+                return None
+            column = matmul(d if d.shape else mul(d, ones(*F.shape)), s)
+            return outer(column, j)
+        if not d.shape:  # (d*U)@s = d*(U@s)
+            inner = self(u, s)
+            return None if inner is None else mul(d, inner)
+        if u.kind == "outer":  # (d*outer(a, b))@s = a*(d@(b*s))
+            a, b = u.args
+            ja, jb = self.jacobian(a), self.jacobian(b)
+            return _sum([matmul(diag(matmul(d, mul(b, s))), ja) if ja is not None else None,
+                         chain([diag(a), d, diag(s), jb]) if jb is not None else None])
+        if u.kind == "diag" and u.ndim == 2:  # (d*diag(v))@s = diag(d)*v*s
+            j = self.jacobian(u.args[0])
+            return None if j is None else matmul(diag(mul(diag(d), s)), j)
+        raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise product of "
+                                f"{describe(d)} and {describe(u)}")
 
 
 def _walk(g: MatrixExpr, x: MatrixExpr):
@@ -82,15 +170,14 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
     """``dg/dx`` for a scalar or vector ``g`` and a vector symbol ``x``: shape ``g.shape + x.shape``."""
     J: dict[MatrixExpr, Jac] = {x: eye(x.shape[0])}
     g, carried, partials_of = _walk(g, x)
+    through = _Through(x, J, partials_of)
     for node in carried:
-        if node.ndim == 2:
-            raise NoMatrixFormError(
-                f"{describe(node)} depends on {x.data}: its Jacobian is a 3-index tensor, "
-                "which has no matrix form")
+        if node.ndim == 2:  # its Jacobian is a 3-index tensor: taken where it multiplies a vector
+            continue
         if node.kind in ENTRYWISE:
             J[node] = _sum(_scaled(node, d, u, J.get(u)) for u, d in partials_of(node))
         else:
-            J[node] = _vector_rule(node, J, x.shape[0])
+            J[node] = _vector_rule(node, J, through)
     result = J.get(g)
     if result is None:
         return zeros(*(g.shape + x.shape))
