@@ -258,3 +258,40 @@ def test_every_hessian_in_a_vector_has_a_matrix_form(text):
 def test_a_hessian_through_a_matrix_function_without_matrix_form_says_so():
     with pytest.raises(sc.NoMatrixFormError, match="norm of outer"):
         sc.hessian("norm(outer(x, x))", "x", shapes={"x": "n"})
+
+
+def unrolled_hessian(f, x, sizes):
+    """The scalar engine's Hessian of the unrolled scalar formula, entry by entry."""
+    from symcalc.matrix.unroll import symbol_grid, unroll
+    scalar_f, xs = unroll(f, sizes)[()], list(symbol_grid(x, sizes).flat)
+    first = [sc.diff(scalar_f, xi) for xi in xs]
+    return np.array([[sc.diff(d, xj) for xj in xs] for d in first], dtype=object)
+
+
+@pytest.mark.parametrize("text", [
+    "sum(log(1 + exp(-y*(X@w))))",
+    "logsumexp(X@w) + 0.5*w@w",
+    "sum(softmax(X@w)*y)",
+    "sum(tanh(X@w)^2)",
+])
+def test_hessian_code_scales_rows_and_never_builds_an_m_by_m_matrix(text):
+    import tracemalloc
+    from matrix_oracle import scalar_values
+    f = sc.parse(text, shapes=LOGISTIC)
+    w, names = symbol(f, "w"), sorted(s.data for s in f.free_symbols)
+    g, h = sc.grad(f, "w"), sc.hessian(f, "w")
+    function = sc.lambdify(h, names)
+    assert "np.diag(" not in function.source
+    check(f, w, g)
+    check(g, w, h)
+    sizes = {"m": 3, "n": 2}
+    arrays = random_arrays(f.free_symbols, sizes, seed=1)
+    np.testing.assert_allclose(function(*(arrays[k] for k in names)),
+                               scalar_values(unrolled_hessian(f, w, sizes), arrays),
+                               rtol=1e-9, atol=1e-10)
+    large = random_arrays(f.free_symbols, {"m": 2000, "n": 3}, seed=2)  # m x m: 32 MB
+    tracemalloc.start()
+    function(*(large[k] for k in names))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20, peak

@@ -90,6 +90,11 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
             coeff, rest = split_coefficient(term)
             coeffs[rest] = coeffs.get(rest, 0) + coeff
     pairs = [(c, r) for r, c in coeffs.items() if c != 0]
+    diagonals = [k for k, (_, r) in enumerate(pairs) if _diagonal(r) is not None]
+    if len(diagonals) > 1:  # diag(u) - 2*diag(v) -> diag(u - 2*v)
+        vector = add(*(mul(number(pairs[k][0]), *_diagonal(pairs[k][1])) for k in diagonals))
+        keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in diagonals]
+        return add(*keep, ops.diag(vector), number(constant), filled(0, shape))
     factored = _factor_out(pairs)
     if factored is not None:
         return add(*factored, number(constant), filled(0, shape))
@@ -102,6 +107,15 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
         return out[0] if out[0].shape == shape else mul(out[0], make("ones", (), shape))
     out.sort(key=_term_order)
     return make("add", tuple(out), shape)
+
+
+def _diagonal(term: MatrixExpr):
+    """``s*diag(v) -> (s, v)`` for a diagonal matrix of a vector (with scalar factors), else
+    None."""
+    scalars, shaped = _shaped_part(term)
+    if shaped.kind == "diag" and shaped.ndim == 2:
+        return scalars + (shaped.args[0],)
+    return None
 
 
 def _shaped_part(rest: MatrixExpr) -> tuple[tuple, MatrixExpr]:
@@ -351,6 +365,11 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
 
 def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
     factors = list(factors)
+    for k in range(len(factors) - 1):
+        if factors[k].kind == "diag" == factors[k + 1].kind and factors[k].ndim == 2 == \
+                factors[k + 1].ndim:  # diag(u)@diag(v) -> diag(u*v)
+            merged = ops.diag(mul(factors[k].args[0], factors[k + 1].args[0]))
+            return chain(factors[:k] + [merged] + factors[k + 2:])
     if factors[-1].ndim == 1 and factors[-2].kind == "diag" and factors[-2].args[0].ndim == 1:
         vector = mul(factors[-2].args[0], factors[-1])  # diag(u)@v -> u*v
         return vector if len(factors) == 2 else matmul(chain(factors[:-2]), vector)

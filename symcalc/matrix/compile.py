@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from . import ops
+from . import build, ops
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
@@ -40,6 +40,42 @@ def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
     if f.kind == "transpose" and f.args[0].kind == "inv":
         return f.args[0].args[0], True
     return None
+
+
+def _structured_terms(f: MatrixExpr) -> Optional[tuple]:
+    """The terms of a sum of diagonal matrices, outer products and multiples of ``eye`` (each
+    cheaper to apply than to build), else None."""
+    if f.kind != "add" or f.ndim != 2:
+        return None
+    for t in f.args:
+        scalars, shaped = build.pull_scalars(t)
+        if shaped.kind not in ("diag", "outer", "eye"):
+            return None
+    return f.args
+
+
+_EXPAND_DEPTH = 4  # nested products of such sums expanded, at most 2**4 terms each
+
+
+def _applied(roots: list[MatrixExpr], depth: int = 0) -> list[MatrixExpr]:
+    """``roots`` with each product through a sum of diagonal matrices and outer products
+    written term by term: ``C.T@(diag(p) - outer(p, p))@C -> C.T@diag(p)@C - outer(C.T@p,
+    C.T@p)``, so that code scales rows and multiplies by vectors instead of building an
+    m x m matrix."""
+    new: dict[MatrixExpr, MatrixExpr] = {}
+    for node in postorder(roots):
+        rebuilt = ops.with_args(node, tuple(new[a] for a in node.args))
+        if rebuilt.kind == "matmul" and depth < _EXPAND_DEPTH:
+            factors = rebuilt.args
+            for k, f in enumerate(factors):
+                terms = _structured_terms(f)
+                if terms is not None:
+                    expanded = build.add(*(build.chain(factors[:k] + (t,) + factors[k + 1:])
+                                           for t in terms))
+                    rebuilt = _applied([expanded], depth + 1)[0]
+                    break
+        new[node] = rebuilt
+    return [new[r] for r in roots]
 
 
 def _code_args(node: MatrixExpr) -> tuple:
@@ -238,7 +274,7 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
-    roots = stable(roots)
+    roots = _applied(stable(roots))
     params = parameter_names(symbols)
     printer = _Printer(params)
     order = _code_order(roots)
