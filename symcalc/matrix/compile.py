@@ -78,18 +78,26 @@ def _applied(roots: list[MatrixExpr], depth: int = 0) -> list[MatrixExpr]:
     return [new[r] for r in roots]
 
 
-def _code_args(node: MatrixExpr) -> tuple:
+def _factors(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple]) -> tuple:
+    """The factors code multiplies for a chain: its own, or those before a suffix chain that
+    the code computes anyway (``x@A.T@A@x`` reads ``A.T@(A@x)`` when that is computed too)."""
+    return shared.get(node, node.args)
+
+
+def _code_args(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple] = {}) -> tuple:
     """The nodes the generated code for ``node`` reads (a solve reads X, not inv(X))."""
     if node.kind != "matmul":
         return node.args
+    factors = _factors(node, shared)
     out = []
-    for k, f in enumerate(node.args):
-        inverse = _inverse_of(f) if k < len(node.args) - 1 else None
+    for k, f in enumerate(factors):
+        inverse = _inverse_of(f) if k < len(factors) - 1 else None
         out.append(inverse[0] if inverse else f)
     return tuple(out)
 
 
-def _code_order(roots: list[MatrixExpr]) -> list[MatrixExpr]:
+def _code_order(roots: list[MatrixExpr],
+                shared: Mapping[MatrixExpr, tuple] = {}) -> list[MatrixExpr]:
     order, seen = [], set()
     stack = [(r, False) for r in reversed(roots)]
     while stack:
@@ -99,14 +107,29 @@ def _code_order(roots: list[MatrixExpr]) -> list[MatrixExpr]:
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((c, False) for c in reversed(_code_args(node)) if c not in seen)
+            stack.extend((c, False) for c in reversed(_code_args(node, shared)) if c not in seen)
     return order
+
+
+def _shared_suffixes(order: list[MatrixExpr]) -> dict[MatrixExpr, tuple]:
+    """For each chain whose right part is another chain of the code, the factors before it and
+    that chain, so that the product is computed once."""
+    chains = {n.args: n for n in order if n.kind == "matmul"}
+    shared = {}
+    for node in chains.values():
+        for k in range(1, len(node.args) - 1):
+            suffix = chains.get(node.args[k:])
+            if suffix is not None:
+                shared[node] = node.args[:k] + (suffix,)
+                break
+    return shared
 
 
 class _Printer:
     def __init__(self, params: Mapping[MatrixExpr, str]):
         self.params = params
         self.src: dict[MatrixExpr, tuple[str, int]] = {}
+        self.factors: Mapping[MatrixExpr, tuple] = {}
 
     def get(self, node: MatrixExpr, least: int) -> str:
         text, prec = self.src[node]
@@ -158,7 +181,7 @@ class _Printer:
         if kind == "pow":
             return f"{self.get(args[0], ATOM)} ** {self.get(args[1], ATOM)}", POWER
         if kind == "matmul":
-            return self.chain(args), PRODUCT
+            return self.chain(_factors(node, self.factors)), PRODUCT
         if kind == "transpose":
             return f"{self.get(args[0], ATOM)}.T", ATOM
         if kind == "apply":
@@ -277,10 +300,12 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
     roots = _applied(stable(roots))
     params = parameter_names(symbols)
     printer = _Printer(params)
-    order = _code_order(roots)
+    shared = _shared_suffixes(_code_order(roots))
+    printer.factors = shared
+    order = _code_order(roots, shared)
     uses: dict[MatrixExpr, int] = {}
     for node in order:
-        for c in set(_code_args(node)):
+        for c in set(_code_args(node, shared)):
             uses[c] = uses.get(c, 0) + 1
     for r in roots:
         uses[r] = uses.get(r, 0) + 1
