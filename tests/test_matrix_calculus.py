@@ -242,6 +242,10 @@ def test_a_common_coefficient_comes_out_of_a_product():
     "x@inv(S + outer(x, x))@x",
     "sum(exp(outer(x, x)))",            # an entrywise function of a matrix of x
     "(x@x)*(x@A@x)",
+    "trace(inv(S + outer(x, x)))",      # a scalar of a matrix of x: the gradient of sum(W*F)
+    "logdet(S + diag(x^2))",            # the diagonal of a matrix of x
+    "sum(diag(x)@A@diag(x))",
+    "norm(A + outer(x, x))",
 ])
 def test_every_hessian_in_a_vector_has_a_matrix_form(text):
     shapes = {**RAYLEIGH, "S": "n,n"}
@@ -258,8 +262,10 @@ def test_every_hessian_in_a_vector_has_a_matrix_form(text):
 
 
 def test_a_hessian_through_a_matrix_function_without_matrix_form_says_so():
-    with pytest.raises(sc.NoMatrixFormError, match="norm of outer"):
-        sc.hessian("norm(outer(x, x))", "x", shapes={"x": "n"})
+    with pytest.raises(sc.NoMatrixFormError, match="diagonal of a product through exp"):
+        sc.hessian("sum(exp(diag(A@exp(outer(x, x)))))", "x", shapes=RAYLEIGH)
+    with pytest.raises(sc.NoMatrixFormError, match="entrywise product of exp"):
+        sc.hessian("x@diag(A@exp(outer(x, x)))", "x", shapes=RAYLEIGH)
 
 
 def unrolled_hessian(f, x, sizes):

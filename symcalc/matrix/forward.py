@@ -47,8 +47,15 @@ def _vector_rule(node: MatrixExpr, J: dict, through) -> Jac:
     if kind == "transpose":
         return J.get(args[0])
     x = args[0]
-    if kind == "sum" and x.ndim == 2:  # sum(F) = ones@F@ones
-        return _chain_rule((ones(x.shape[0]), x, ones(x.shape[1])), J, through)
+    if kind == "diag" and x.ndim == 2:
+        return through.diagonal((), x, ())
+    if x.ndim == 2 and not node.shape:  # a scalar of a matrix F: the gradient of sum(W*F)
+        weights = {"sum": lambda: ones(*x.shape), "trace": lambda: eye(x.shape[0]),
+                   "logdet": lambda: transpose(inv(x)),
+                   "det": lambda: mul(node, transpose(inv(x))),
+                   "norm": lambda: mul(x, power(node, MINUS_ONE))}
+        if kind in weights:
+            return through.weighted(weights[kind](), x)
     if x.ndim == 2:
         raise NoMatrixFormError(f"no matrix-form Jacobian of {kind} of {describe(x)}, which "
                                 "depends on the variable")
@@ -127,6 +134,96 @@ class _Through:
             inner = self(inverse, matmul(F, s))
             return None if inner is None else negate(matmul(F, inner))
         raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+
+    def weighted(self, W: MatrixExpr, F: MatrixExpr) -> Jac:
+        """The gradient of ``sum(W*F)`` for a matrix ``F`` that depends on the variable, with
+        the weights ``W`` held fixed (``trace(F)`` has ``W = eye``, ``logdet(F)`` has
+        ``W = inv(F).T``)."""
+        if self.x not in F.free_symbols:
+            return None
+        kind, args = F.kind, F.args
+        if kind in ENTRYWISE:
+            parts = []
+            for u, d in self.partials_of(F):
+                if u.shape:  # sum(W*(d*dU)) = sum((W*d)*dU)
+                    parts.append(self.weighted(mul(W, d), u))
+                elif self.jacobian(u) is not None:
+                    parts.append(mul(sum_(mul(W, d)), self.jacobian(u)))
+            return _sum(parts)
+        if kind == "diag":
+            j = self.jacobian(args[0])
+            return None if j is None else matmul(transpose(j), diag(W))
+        if kind == "outer":  # sum(W*outer(a, b)) = a@W@b
+            a, b = args
+            ja, jb = self.jacobian(a), self.jacobian(b)
+            return _sum([matmul(transpose(ja), matmul(W, b)) if ja is not None else None,
+                         matmul(transpose(jb), matmul(transpose(W), a)) if jb is not None
+                         else None])
+        if kind == "transpose":
+            return self.weighted(transpose(W), args[0])
+        if kind == "matmul":  # sum(W*(P@dG@Q)) = sum((P.T@W@Q.T)*dG)
+            parts = []
+            for i, f in enumerate(args):
+                before, after = args[:i], args[i + 1:]
+                inner = chain(([transpose(chain(before))] if before else []) + [W] +
+                              ([transpose(chain(after))] if after else []))
+                parts.append(self.weighted(inner, f))
+            return _sum(parts)
+        if kind == "inv":  # d(inv(M)) = -inv(M)@dM@inv(M)
+            inner = self.weighted(chain([transpose(F), W, transpose(F)]), args[0])
+            return None if inner is None else negate(inner)
+        raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+
+    def diagonal(self, P: tuple, F: MatrixExpr, Q: tuple) -> Jac:
+        """The Jacobian of ``diag(P@F@Q)`` (the diagonal as a vector) for a matrix ``F`` that
+        depends on the variable, with the factors ``P`` and ``Q`` held fixed."""
+        if self.x not in F.free_symbols:
+            return None
+        kind, args = F.kind, F.args
+        left, right = chain(P) if P else None, chain(Q) if Q else None
+        if kind in ENTRYWISE:
+            parts = []
+            for u, d in self.partials_of(F):
+                if not u.shape:
+                    j = self.jacobian(u)
+                    dd = chain(P + (d if d.shape else mul(d, ones(*F.shape)),) + Q)
+                    parts.append(None if j is None else outer(diag(dd), j))
+                elif not d.shape:  # diag(P@(d*dU)@Q) = d*diag(P@dU@Q)
+                    inner = self.diagonal(P, u, Q)
+                    parts.append(None if inner is None else mul(d, inner))
+                elif not P and not Q:  # diag(d*dU) = diag(d)*diag(dU)
+                    inner = self.diagonal((), u, ())
+                    parts.append(None if inner is None else matmul(diag(diag(d)), inner))
+                else:
+                    raise NoMatrixFormError(f"no matrix-form Jacobian of the diagonal of a "
+                                            f"product through {describe(F)}")
+            return _sum(parts)
+        if kind == "diag":  # diag(P@diag(dv)@Q) = (P*Q.T)@dv
+            j = self.jacobian(args[0])
+            if j is None:
+                return None
+            if not P and not Q:
+                return j
+            weights = mul(left if P else eye(F.shape[0]), transpose(right) if Q
+                          else eye(F.shape[0]))
+            return matmul(weights, j)
+        if kind == "outer":  # diag(P@outer(a, b)@Q) = (P@a)*(Q.T@b)
+            a, b = args
+            ja, jb = self.jacobian(a), self.jacobian(b)
+            pa = matmul(left, a) if P else a
+            qb = matmul(transpose(right), b) if Q else b
+            return _sum([chain([diag(qb)] + list(P) + [ja]) if ja is not None else None,
+                         chain([diag(pa), transpose(right), jb] if Q else [diag(pa), jb])
+                         if jb is not None else None])
+        if kind == "transpose" and not P and not Q:
+            return self.diagonal((), args[0], ())
+        if kind == "matmul":
+            return _sum(self.diagonal(P + args[:i], f, args[i + 1:] + Q)
+                        for i, f in enumerate(args))
+        if kind == "inv":  # d(inv(M)) = -inv(M)@dM@inv(M)
+            inner = self.diagonal(P + (F,), args[0], (F,) + Q)
+            return None if inner is None else negate(inner)
+        raise NoMatrixFormError(f"no matrix-form Jacobian of the diagonal through {describe(F)}")
 
     def _entrywise(self, F: MatrixExpr, u: MatrixExpr, d: MatrixExpr, s: MatrixExpr) -> Jac:
         """The part of ``J(F@s)`` through the operand ``u`` of the entrywise ``F``, whose

@@ -88,6 +88,8 @@ def sum_(x: object) -> MatrixExpr:
         return mul(*scalars, sum_(rest))
     if x.kind == "transpose" or (x.kind == "diag" and x.ndim == 2):
         return sum_(x.args[0])
+    if x.kind == "mul" and any(f.kind == "eye" for f in x.args):  # sum(eye(n)*M) = trace(M)
+        return trace(mul(*(f for f in x.args if f.kind != "eye")))
     return make("sum", (x,), ())
 
 
