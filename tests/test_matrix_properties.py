@@ -11,7 +11,8 @@ SIZES = {"m": 2, "n": 3}
 SHAPES = {"A": ("m", "n"), "B": ("n", "n"), "t": ("n",), "u": ("n",), "b": ("m",), "s": ()}
 SYM = {name: sc.matrix.ops.symbol(name, shape) for name, shape in SHAPES.items()}
 S, N, M, MN, NN, NM = (), ("n",), ("m",), ("m", "n"), ("n", "n"), ("n", "m")
-LEAVES = {S: ["s", 2, "1/2"], N: ["t", "u"], M: ["b"], MN: ["A"], NN: ["B"], NM: ["A.T"]}
+LEAVES = {S: ["s", 2, "1/2"], N: ["t", "u"], M: ["b"], MN: ["A"], NM: ["A.T"],
+          NN: ["B", "outer(t, u)", "diag(t)"]}  # matrices of t: Hessians through them
 ENTRYWISE = ["sin", "cos", "tanh", "sigmoid", "softplus"]
 EXAMPLES = max(10, settings.default.max_examples // 3)  # 20 in CI, more with --slow
 

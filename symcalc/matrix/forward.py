@@ -94,6 +94,13 @@ def _chain_rule(factors: tuple, J: dict, through, fixed: bool = False) -> Jac:
     return _sum(parts)
 
 
+def _diagonal_weights(P: tuple, Q: tuple, n) -> list:
+    """``[P*Q.T]``, since ``diag(P@diag(v)@Q) = (P*Q.T)@v`` (``[]`` when both are empty)."""
+    if not P and not Q:
+        return []
+    return [mul(chain(P) if P else eye(n), transpose(chain(Q)) if Q else eye(n))]
+
+
 class _Through:
     """``through(F, s)``: the Jacobian of ``F@s`` for a matrix ``F`` that depends on the
     variable, with the vector ``s`` held fixed, as sums of outer products, scaled rows and
@@ -191,6 +198,17 @@ class _Through:
                 elif not d.shape:  # diag(P@(d*dU)@Q) = d*diag(P@dU@Q)
                     inner = self.diagonal(P, u, Q)
                     parts.append(None if inner is None else mul(d, inner))
+                elif u.kind == "diag" and u.ndim == 2:  # d*diag(dv) = diag(diag(d)*dv)
+                    j = self.jacobian(u.args[0])
+                    parts.append(None if j is None else chain(
+                        _diagonal_weights(P, Q, F.shape[0]) + [diag(diag(d)), j]))
+                elif u.kind == "outer":  # d*outer(da, b) = diag(da)@d@diag(b)
+                    a, b = u.args
+                    ja, jb = self.jacobian(a), self.jacobian(b)
+                    parts += [None if ja is None else chain(
+                                  _diagonal_weights(P, (d, diag(b)) + Q, F.shape[0]) + [ja]),
+                              None if jb is None else chain(
+                                  _diagonal_weights(P + (diag(a), d), Q, F.shape[0]) + [jb])]
                 elif not P and not Q:  # diag(d*dU) = diag(d)*diag(dU)
                     inner = self.diagonal((), u, ())
                     parts.append(None if inner is None else matmul(diag(diag(d)), inner))
@@ -200,13 +218,7 @@ class _Through:
             return _sum(parts)
         if kind == "diag":  # diag(P@diag(dv)@Q) = (P*Q.T)@dv
             j = self.jacobian(args[0])
-            if j is None:
-                return None
-            if not P and not Q:
-                return j
-            weights = mul(left if P else eye(F.shape[0]), transpose(right) if Q
-                          else eye(F.shape[0]))
-            return matmul(weights, j)
+            return None if j is None else chain(_diagonal_weights(P, Q, F.shape[0]) + [j])
         if kind == "outer":  # diag(P@outer(a, b)@Q) = (P@a)*(Q.T@b)
             a, b = args
             ja, jb = self.jacobian(a), self.jacobian(b)
@@ -215,8 +227,9 @@ class _Through:
             return _sum([chain([diag(qb)] + list(P) + [ja]) if ja is not None else None,
                          chain([diag(pa), transpose(right), jb] if Q else [diag(pa), jb])
                          if jb is not None else None])
-        if kind == "transpose" and not P and not Q:
-            return self.diagonal((), args[0], ())
+        if kind == "transpose":  # diag(P@G.T@Q) = diag(Q.T@G@P.T)
+            return self.diagonal(tuple(transpose(f) for f in reversed(Q)), args[0],
+                                 tuple(transpose(f) for f in reversed(P)))
         if kind == "matmul":
             return _sum(self.diagonal(P + args[:i], f, args[i + 1:] + Q)
                         for i, f in enumerate(args))
