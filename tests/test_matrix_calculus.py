@@ -246,6 +246,8 @@ def test_a_common_coefficient_comes_out_of_a_product():
     "logdet(S + diag(x^2))",            # the diagonal of a matrix of x
     "sum(diag(x)@A@diag(x))",
     "norm(A + outer(x, x))",
+    "sum(exp(diag(A@exp(outer(x, x)))))",  # the diagonal of a product through exp(outer(x, x))
+    "x@(exp(outer(x, x))*(A@exp(outer(x, x))))@x",
 ])
 def test_every_hessian_in_a_vector_has_a_matrix_form(text):
     shapes = {**RAYLEIGH, "S": "n,n"}
@@ -262,10 +264,10 @@ def test_every_hessian_in_a_vector_has_a_matrix_form(text):
 
 
 def test_a_hessian_through_a_matrix_function_without_matrix_form_says_so():
-    with pytest.raises(sc.NoMatrixFormError, match="diagonal of a product through exp"):
-        sc.hessian("sum(exp(diag(A@exp(outer(x, x)))))", "x", shapes=RAYLEIGH)
+    # the entrywise product of two matrices of x inside a product: a 3-index contraction
     with pytest.raises(sc.NoMatrixFormError, match="entrywise product of exp"):
-        sc.hessian("x@diag(A@exp(outer(x, x)))", "x", shapes=RAYLEIGH)
+        sc.hessian("sum(exp(diag(A@(exp(outer(x, x))*(A@exp(outer(x, x)))))))", "x",
+                   shapes=RAYLEIGH)
 
 
 def unrolled_hessian(f, x, sizes):

@@ -103,6 +103,9 @@ def test_distinct_size_names_never_match():
     ("A@B@t", "A@(B@t)"),
     ("A.T@(2*b - 2*A@t)", "2*A.T@(b - A@t)"),
     ("B@(-t - u)", "-B@(t + u)"),
+    ("eye(n)*B", "diag(diag(B))"),
+    ("sum(eye(n)*B)", "trace(B)"),
+    ("sum(B@ones(n))", "sum(B)"),
 ])
 def test_simplified_as_a_person_writes_it(before, after):
     shapes = dict(SHAPES, u2=("m",), v2=("m",))

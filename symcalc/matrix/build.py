@@ -229,6 +229,9 @@ def mul(*factors: MatrixExpr) -> MatrixExpr:
         first = sums[0]
         rest = [f for f in out if f is not first]
         return mul(add(*(mul(number(coeff), t) for t in first.args)), *rest)
+    if any(f.kind == "eye" for f in out) and sum(bool(f.shape) for f in out) > 1:
+        rest = [f for f in out if f.kind != "eye"]  # eye(n)*M = diag(diag(M))
+        return mul(number(coeff), ops.diag(ops.diag(mul(*rest))))
     out.sort(key=lambda f: (bool(f.shape), sort_key(f)))
     args = tuple(out) if coeff == 1 else (number(coeff),) + tuple(out)
     return make("mul", args, shape)

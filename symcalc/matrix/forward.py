@@ -48,7 +48,7 @@ def _vector_rule(node: MatrixExpr, J: dict, through) -> Jac:
         return J.get(args[0])
     x = args[0]
     if kind == "diag" and x.ndim == 2:
-        return through.diagonal((), x, ())
+        return through.diagonal(x)
     if x.ndim == 2 and not node.shape:  # a scalar of a matrix F: the gradient of sum(W*F)
         weights = {"sum": lambda: ones(*x.shape), "trace": lambda: eye(x.shape[0]),
                    "logdet": lambda: transpose(inv(x)),
@@ -94,18 +94,24 @@ def _chain_rule(factors: tuple, J: dict, through, fixed: bool = False) -> Jac:
     return _sum(parts)
 
 
-def _diagonal_weights(P: tuple, Q: tuple, n) -> list:
-    """``[P*Q.T]``, since ``diag(P@diag(v)@Q) = (P*Q.T)@v`` (``[]`` when both are empty)."""
-    if not P and not Q:
-        return []
-    return [mul(chain(P) if P else eye(n), transpose(chain(Q)) if Q else eye(n))]
+def _through_diagonal(D: Optional[MatrixExpr], P: tuple, j: MatrixExpr, Q: tuple,
+                      s: MatrixExpr) -> MatrixExpr:
+    """The Jacobian of ``(D*(P@diag(v)@Q))@s`` for a vector ``v`` with Jacobian ``j``:
+    ``(P*(D@diag(s)@Q.T))@j``, or ``P@diag(Q@s)@j`` without a mask."""
+    if D is None:
+        return chain(P + (diag(matmul(chain(Q), s) if Q else s), j))
+    weights = chain((D, diag(s)) + tuple(transpose(f) for f in reversed(Q)))
+    return matmul(mul(chain(P), weights) if P else diag(diag(weights)), j)
 
 
 class _Through:
-    """``through(F, s)``: the Jacobian of ``F@s`` for a matrix ``F`` that depends on the
-    variable, with the vector ``s`` held fixed, as sums of outer products, scaled rows and
-    matrix products (``(c*A)@s`` gives ``outer(A@s, grad c)``, ``outer(a, b)@s`` gives
-    ``(b@s)*J_a + outer(a, J_b.T@s)``, ``inv(M)@s`` gives ``-inv(M)@J(M@(inv(M)@s))``)."""
+    """Jacobians through a matrix ``F`` that depends on the variable, all from one rule:
+    ``masked(D, P, F, Q, s)`` is the Jacobian of ``(D*(P@F@Q))@s`` with the mask ``D`` (None:
+    no mask), the factors ``P`` and ``Q`` and the vector ``s`` held fixed.  Then ``F@s`` is
+    ``masked(None, (), F, (), s)``, ``diag(F)`` is ``(eye*F)@ones`` and ``sum(W*F)`` is
+    ``ones@(W*F)@ones``.  The results are sums of outer products, scaled rows and matrix
+    products: ``(c*A)@s`` gives ``outer(A@s, grad c)``, ``outer(a, b)@s`` gives
+    ``(b@s)*J_a + outer(a, J_b.T@s)``, ``inv(M)@s`` gives ``-inv(M)@J(M@(inv(M)@s))``."""
 
     def __init__(self, x: MatrixExpr, J: dict, partials_of) -> None:
         self.x, self.J, self.partials_of = x, J, partials_of
@@ -120,146 +126,80 @@ class _Through:
         return self.J[u]
 
     def __call__(self, F: MatrixExpr, s: MatrixExpr) -> Jac:
-        if self.x not in F.free_symbols:
-            return None
-        kind, args = F.kind, F.args
-        if kind in ENTRYWISE:
-            return _sum(self._entrywise(F, u, d, s) for u, d in self.partials_of(F))
-        if kind == "diag":  # diag(v)@s = v*s
-            j = self.jacobian(args[0])
-            return None if j is None else matmul(diag(s), j)
-        if kind == "outer":  # outer(a, b)@s = (b@s)*a
-            a, b = args
-            ja, jb = self.jacobian(a), self.jacobian(b)
-            return _sum([mul(matmul(b, s), ja) if ja is not None else None,
-                         outer(a, matmul(transpose(jb), s)) if jb is not None else None])
-        if kind == "matmul":
-            return _chain_rule(args + (s,), self.J, self, fixed=True)
-        inverse = args[0] if kind == "inv" else (
-            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
-        if inverse is not None:  # d(inv(M))@s = -inv(M)@dM@inv(M)@s
-            inner = self(inverse, matmul(F, s))
-            return None if inner is None else negate(matmul(F, inner))
-        raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+        """The Jacobian of ``F@s``, ``s`` held fixed."""
+        return self.masked(None, (), F, (), s)
+
+    def diagonal(self, F: MatrixExpr) -> Jac:
+        """The Jacobian of ``diag(F)``, the diagonal as a vector."""
+        n = F.shape[0]
+        return self.masked(eye(n), (), F, (), ones(n))
 
     def weighted(self, W: MatrixExpr, F: MatrixExpr) -> Jac:
-        """The gradient of ``sum(W*F)`` for a matrix ``F`` that depends on the variable, with
-        the weights ``W`` held fixed (``trace(F)`` has ``W = eye``, ``logdet(F)`` has
-        ``W = inv(F).T``)."""
+        """The gradient of ``sum(W*F)``, ``W`` held fixed."""
+        j = self.masked(W, (), F, (), ones(F.shape[1]))
+        return None if j is None else matmul(transpose(j), ones(F.shape[0]))
+
+    def masked(self, D: Optional[MatrixExpr], P: tuple, F: MatrixExpr, Q: tuple,
+               s: MatrixExpr) -> Jac:
+        """The Jacobian of ``(D*(P@F@Q))@s`` with ``D``, ``P``, ``Q`` and ``s`` held fixed."""
         if self.x not in F.free_symbols:
             return None
         kind, args = F.kind, F.args
+        apply = lambda M: matmul(M if D is None else mul(D, M), s)  # noqa: E731
         if kind in ENTRYWISE:
             parts = []
-            for u, d in self.partials_of(F):
-                if u.shape:  # sum(W*(d*dU)) = sum((W*d)*dU)
-                    parts.append(self.weighted(mul(W, d), u))
-                elif self.jacobian(u) is not None:
-                    parts.append(mul(sum_(mul(W, d)), self.jacobian(u)))
+            for u, e in self.partials_of(F):
+                if not u.shape:  # d(P@F@Q) = du*P@e@Q
+                    j = self.jacobian(u)
+                    e = e if e.shape else mul(e, ones(*F.shape))
+                    parts.append(None if j is None else outer(apply(chain(P + (e,) + Q)), j))
+                elif not e.shape:
+                    inner = self.masked(D, P, u, Q, s)
+                    parts.append(None if inner is None else mul(e, inner))
+                elif u.kind == "diag" and u.ndim == 2:  # e*diag(dv) = diag(diag(e)*dv)
+                    j = self.jacobian(u.args[0])
+                    parts.append(None if j is None else
+                                 _through_diagonal(D, P, matmul(diag(diag(e)), j), Q, s))
+                elif u.kind == "outer":  # e*outer(da, b) = diag(da)@e@diag(b)
+                    a, b = u.args
+                    ja, jb = self.jacobian(a), self.jacobian(b)
+                    parts += [None if ja is None else
+                              _through_diagonal(D, P, ja, (e, diag(b)) + Q, s),
+                              None if jb is None else
+                              _through_diagonal(D, P + (diag(a), e), jb, Q, s)]
+                elif not P and not Q:  # D*(e*dU) = (D*e)*dU
+                    parts.append(self.masked(e if D is None else mul(D, e), (), u, (), s))
+                else:
+                    raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise "
+                                            f"product of {describe(e)} and {describe(u)}")
             return _sum(parts)
         if kind == "diag":
             j = self.jacobian(args[0])
-            return None if j is None else matmul(transpose(j), diag(W))
-        if kind == "outer":  # sum(W*outer(a, b)) = a@W@b
+            return None if j is None else _through_diagonal(D, P, j, Q, s)
+        if kind == "outer":  # P@outer(a, b)@Q = outer(P@a, Q.T@b)
             a, b = args
             ja, jb = self.jacobian(a), self.jacobian(b)
-            return _sum([matmul(transpose(ja), matmul(W, b)) if ja is not None else None,
-                         matmul(transpose(jb), matmul(transpose(W), a)) if jb is not None
-                         else None])
-        if kind == "transpose":
-            return self.weighted(transpose(W), args[0])
-        if kind == "matmul":  # sum(W*(P@dG@Q)) = sum((P.T@W@Q.T)*dG)
+            pa = chain(P + (a,)) if P else a
+            qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
             parts = []
-            for i, f in enumerate(args):
-                before, after = args[:i], args[i + 1:]
-                inner = chain(([transpose(chain(before))] if before else []) + [W] +
-                              ([transpose(chain(after))] if after else []))
-                parts.append(self.weighted(inner, f))
+            if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
+                scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
+                parts.append(mul(scale, chain(P + (ja,))) if D is None else
+                             chain((scale,) + P + (ja,)))
+            if jb is not None:  # outer(pa, Q.T@db)
+                tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
+                parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
+                             chain((diag(pa), D, diag(s)) + tail))
             return _sum(parts)
-        if kind == "inv":  # d(inv(M)) = -inv(M)@dM@inv(M)
-            inner = self.weighted(chain([transpose(F), W, transpose(F)]), args[0])
+        if kind == "matmul":
+            return _sum(self.masked(D, P + args[:i], f, args[i + 1:] + Q, s)
+                        for i, f in enumerate(args))
+        inverse = args[0] if kind == "inv" else (
+            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
+        if inverse is not None:  # d(inv(M)) = -inv(M)@dM@inv(M)
+            inner = self.masked(D, P + (F,), inverse, (F,) + Q, s)
             return None if inner is None else negate(inner)
         raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
-
-    def diagonal(self, P: tuple, F: MatrixExpr, Q: tuple) -> Jac:
-        """The Jacobian of ``diag(P@F@Q)`` (the diagonal as a vector) for a matrix ``F`` that
-        depends on the variable, with the factors ``P`` and ``Q`` held fixed."""
-        if self.x not in F.free_symbols:
-            return None
-        kind, args = F.kind, F.args
-        left, right = chain(P) if P else None, chain(Q) if Q else None
-        if kind in ENTRYWISE:
-            parts = []
-            for u, d in self.partials_of(F):
-                if not u.shape:
-                    j = self.jacobian(u)
-                    dd = chain(P + (d if d.shape else mul(d, ones(*F.shape)),) + Q)
-                    parts.append(None if j is None else outer(diag(dd), j))
-                elif not d.shape:  # diag(P@(d*dU)@Q) = d*diag(P@dU@Q)
-                    inner = self.diagonal(P, u, Q)
-                    parts.append(None if inner is None else mul(d, inner))
-                elif u.kind == "diag" and u.ndim == 2:  # d*diag(dv) = diag(diag(d)*dv)
-                    j = self.jacobian(u.args[0])
-                    parts.append(None if j is None else chain(
-                        _diagonal_weights(P, Q, F.shape[0]) + [diag(diag(d)), j]))
-                elif u.kind == "outer":  # d*outer(da, b) = diag(da)@d@diag(b)
-                    a, b = u.args
-                    ja, jb = self.jacobian(a), self.jacobian(b)
-                    parts += [None if ja is None else chain(
-                                  _diagonal_weights(P, (d, diag(b)) + Q, F.shape[0]) + [ja]),
-                              None if jb is None else chain(
-                                  _diagonal_weights(P + (diag(a), d), Q, F.shape[0]) + [jb])]
-                elif not P and not Q:  # diag(d*dU) = diag(d)*diag(dU)
-                    inner = self.diagonal((), u, ())
-                    parts.append(None if inner is None else matmul(diag(diag(d)), inner))
-                else:
-                    raise NoMatrixFormError(f"no matrix-form Jacobian of the diagonal of a "
-                                            f"product through {describe(F)}")
-            return _sum(parts)
-        if kind == "diag":  # diag(P@diag(dv)@Q) = (P*Q.T)@dv
-            j = self.jacobian(args[0])
-            return None if j is None else chain(_diagonal_weights(P, Q, F.shape[0]) + [j])
-        if kind == "outer":  # diag(P@outer(a, b)@Q) = (P@a)*(Q.T@b)
-            a, b = args
-            ja, jb = self.jacobian(a), self.jacobian(b)
-            pa = matmul(left, a) if P else a
-            qb = matmul(transpose(right), b) if Q else b
-            return _sum([chain([diag(qb)] + list(P) + [ja]) if ja is not None else None,
-                         chain([diag(pa), transpose(right), jb] if Q else [diag(pa), jb])
-                         if jb is not None else None])
-        if kind == "transpose":  # diag(P@G.T@Q) = diag(Q.T@G@P.T)
-            return self.diagonal(tuple(transpose(f) for f in reversed(Q)), args[0],
-                                 tuple(transpose(f) for f in reversed(P)))
-        if kind == "matmul":
-            return _sum(self.diagonal(P + args[:i], f, args[i + 1:] + Q)
-                        for i, f in enumerate(args))
-        if kind == "inv":  # d(inv(M)) = -inv(M)@dM@inv(M)
-            inner = self.diagonal(P + (F,), args[0], (F,) + Q)
-            return None if inner is None else negate(inner)
-        raise NoMatrixFormError(f"no matrix-form Jacobian of the diagonal through {describe(F)}")
-
-    def _entrywise(self, F: MatrixExpr, u: MatrixExpr, d: MatrixExpr, s: MatrixExpr) -> Jac:
-        """The part of ``J(F@s)`` through the operand ``u`` of the entrywise ``F``, whose
-        partial derivative is ``d``."""
-        if not u.shape:  # a scalar: dF/du is a matrix (or a scalar spread over F)
-            j = self.jacobian(u)
-            if j is None:
-                return None
-            column = matmul(d if d.shape else mul(d, ones(*F.shape)), s)
-            return outer(column, j)
-        if not d.shape:  # (d*U)@s = d*(U@s)
-            inner = self(u, s)
-            return None if inner is None else mul(d, inner)
-        if u.kind == "outer":  # (d*outer(a, b))@s = a*(d@(b*s))
-            a, b = u.args
-            ja, jb = self.jacobian(a), self.jacobian(b)
-            return _sum([matmul(diag(matmul(d, mul(b, s))), ja) if ja is not None else None,
-                         chain([diag(a), d, diag(s), jb]) if jb is not None else None])
-        if u.kind == "diag" and u.ndim == 2:  # (d*diag(v))@s = diag(d)*v*s
-            j = self.jacobian(u.args[0])
-            return None if j is None else matmul(diag(mul(diag(d), s)), j)
-        raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise product of "
-                                f"{describe(d)} and {describe(u)}")
 
 
 def _walk(g: MatrixExpr, x: MatrixExpr):
