@@ -305,3 +305,17 @@ def test_hessian_code_scales_rows_and_never_builds_an_m_by_m_matrix(text):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2**20, peak
+
+
+@pytest.mark.parametrize("text", [
+    "(A@x)@(A@x) + x@B@x",
+    "((A@x)@(A@x))*((B@x)@(B@x))",
+    "norm(A@x)^2/norm(B@x)^2",
+    "exp((A@x)@(A@x)) + (B@x)@(B@x)",
+    "norm(A@B@x - b2)^2",
+])
+def test_gradients_of_quadratic_forms_multiply_matrices_by_vectors(text):
+    f = sc.parse(text, shapes={**RAYLEIGH, "b2": "n"})
+    g = sc.grad(f, "x")
+    assert matrix_products(g) == [], str(g)
+    check(f, symbol(f, "x"), g)

@@ -127,3 +127,23 @@ def test_jacobian_agrees_with_the_unrolled_scalar_jacobian(g):
     arrays = random_arrays(SYM.values(), SIZES, seed=2)
     expected = scalar_values(unrolled_derivative(g, x, SIZES), arrays)
     assert_close(matrix_value(j, arrays, SHAPES), expected, f"jacobian of {g}: {j}")
+
+
+def _matrix_products(e):
+    """The products of matrices in ``e``, each with its transpose."""
+    from symcalc.matrix.nodes import postorder
+    found = {n for n in postorder([e]) if n.kind == "matmul" and n.ndim == 2}
+    return found | {n.T for n in found}
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(S), st.sampled_from(["t", "u"]))
+def test_a_gradient_multiplies_no_matrices_the_formula_does_not(f, name):
+    """A gradient in a vector keeps matrix-vector products: ``A.T@(A@x)``, not ``(A.T@A)@x``
+    (when no matrix of the formula depends on the vector)."""
+    from symcalc.matrix.nodes import postorder
+    x = SYM[name]
+    if any(n.ndim == 2 and x in n.free_symbols for n in postorder([f])):
+        return
+    g = sc.grad(f, x)
+    assert not _matrix_products(g) - _matrix_products(f), f"grad of {f} in {name}: {g}"
