@@ -4,7 +4,11 @@ The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``s
 ``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
 stable forms (``symcalc.matrix.stability``); sizes are read from the arrays passed in and checked
 against each other.  A node used more than once is computed once (nodes are interned, so
-common subexpressions are found by construction).  Only source printed here is compiled.
+common subexpressions are found by construction), and so is a chain another chain ends in.
+Products are evaluated right to left, so matrix-vector products stay matrix-vector products; a
+diagonal matrix that multiplies is never built (``diag(v)@A`` is ``v[:, None] * A``), and a
+product through ``diag(p) - outer(p, p)`` is applied term by term.  Only source printed here is
+compiled.
 """
 
 from __future__ import annotations
@@ -48,8 +52,7 @@ def _structured_terms(f: MatrixExpr) -> Optional[tuple]:
     if f.kind != "add" or f.ndim != 2:
         return None
     for t in f.args:
-        scalars, shaped = build.pull_scalars(t)
-        if shaped.kind not in ("diag", "outer", "eye"):
+        if build.pull_scalars(t)[1].kind not in ("diag", "outer", "eye"):
             return None
     return f.args
 

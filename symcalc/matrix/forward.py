@@ -3,9 +3,11 @@
 
 For a vector variable ``x`` of size n each node carries its Jacobian as a matrix expression: a
 scalar node its gradient (a vector of size n), a vector node of size m an m x n matrix.  A
-matrix-valued node that depends on ``x`` would need a 3-index Jacobian, which has no matrix form:
-``NoMatrixFormError`` says so.  For a scalar variable each node carries its derivative, shaped
-like the node (tangent mode).
+matrix-valued node ``F`` that depends on ``x`` would carry a 3-index Jacobian; it carries none,
+and is differentiated where it is used, with what surrounds it held fixed (``_Through``): ``F@s``,
+``diag(F)``, ``trace(F)``, ``logdet(F)``...  have matrix-form Jacobians.  Where none exists (an
+entrywise product of two such matrices inside a product), ``NoMatrixFormError`` says so.  For a
+scalar variable each node carries its derivative, shaped like the node (tangent mode).
 """
 
 from __future__ import annotations
