@@ -1,4 +1,5 @@
-"""Matrix calculus benchmark: least squares at m = 20000, n = 500.
+"""Matrix calculus benchmark: least squares at m = 20000, n = 500, and derivatives whose code
+must cost what the formula needs.
 
     python benchmarks/matrix.py            # m = 20000, n = 500, medians of 7
     python benchmarks/matrix.py --quick    # m = 2000, n = 50, one repetition (CI runs it)
@@ -8,12 +9,19 @@ The gradient of ``0.5*norm(A@t - b)^2`` in matrix form is built once, whatever t
 hand-written ``A.T @ (A @ t - b)``.  For contrast, the scalar engine differentiates the same loss
 unrolled into scalar symbols (``A_1_1 ... A_m_n``), whose work grows with the sizes.  Values are
 compared first; a disagreement prints FAILURE and the exit status is 1.
+
+Then three results whose naive code multiplies matrices where vectors serve, each timed against
+NumPy written by hand (peak memory by ``tracemalloc``): the Hessians of the logistic loss and of
+``logsumexp(X@w)`` at m = 8000, n = 50 (``X.T@diag(s)@X`` runs as ``X.T@(s[:, None]*X)``, never
+building the m x m ``diag(s)``), and the gradient of ``(A@x)@(A@x)/((B@x)@(B@x))`` at n = 1500
+(``A.T@(A@x)``, never ``A.T@A``); quick: m = 2000, n = 20 and n = 300.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -45,6 +53,72 @@ def unrolled_gradient_seconds(m: int, n: int) -> float:
     return time.perf_counter() - start
 
 
+def _softmax(z):
+    p = np.exp(z - z.max())
+    return p / p.sum()
+
+
+def _logistic_hessian(X, w, y):
+    s = 1 / (1 + np.exp(y * (X @ w)))
+    return X.T @ ((s * (1 - s) * y ** 2)[:, None] * X)
+
+
+def _logsumexp_hessian(X, w):
+    p = _softmax(X @ w)
+    q = X.T @ p
+    return X.T @ (p[:, None] * X) - np.outer(q, q)
+
+
+def _quotient_gradient(A, B, x):
+    Ax, Bx = A @ x, B @ x
+    a, b = Ax @ Ax, Bx @ Bx
+    return 2 * (A.T @ Ax) / b - 2 * a / b ** 2 * (B.T @ Bx)
+
+
+LOGISTIC = {"X": ("m", "n"), "w": ("n",), "y": ("m",)}
+QUOTIENT = {"A": ("n", "n"), "B": ("n", "n"), "x": ("n",)}
+# (label, derivative, formula, shapes, arguments, variable, NumPy by hand, sizes, quick sizes)
+CHEAP_FORMS = (
+    ("logistic Hessian", sc.hessian, "sum(log(1 + exp(-y*(X@w))))", LOGISTIC, ("X", "w", "y"),
+     "w", _logistic_hessian, {"m": 8000, "n": 50}, {"m": 2000, "n": 20}),
+    ("logsumexp Hessian", sc.hessian, "logsumexp(X@w)", LOGISTIC, ("X", "w"), "w",
+     _logsumexp_hessian, {"m": 8000, "n": 50}, {"m": 2000, "n": 20}),
+    ("quotient gradient", sc.grad, "(A@x)@(A@x)/((B@x)@(B@x))", QUOTIENT, ("A", "B", "x"), "x",
+     _quotient_gradient, {"n": 1500}, {"n": 300}),
+)
+
+
+def peak_mib(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
+
+
+def cheap_forms(quick: bool, repeat: int) -> bool:
+    """Each result of ``CHEAP_FORMS`` against NumPy by hand; False when a value disagrees."""
+    rng = np.random.default_rng(1)
+    ok = True
+    for label, derivative, formula, shapes, names, wrt, numpy, full, small in CHEAP_FORMS:
+        sizes = small if quick else full
+        result = derivative(formula, wrt, shapes=shapes)
+        generated = sc.lambdify(result, list(names))
+        arrays = [rng.normal(size=tuple(sizes[d] for d in shapes[name])) for name in names]
+        if not np.allclose(generated(*arrays), numpy(*arrays), rtol=1e-9, atol=1e-12):
+            print(f"FAILURE: the generated {label} disagrees with NumPy")
+            ok = False
+            continue
+        ours, theirs = median_seconds([lambda: generated(*arrays), lambda: numpy(*arrays)], repeat)
+        where = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        print(f"{label}: {result}")
+        memory = [peak_mib(lambda: generated(*arrays)), peak_mib(lambda: numpy(*arrays))]
+        print(f"  {where}: generated {ours * 1e3:.2f} ms, {memory[0]:.1f} MiB; "
+              f"by hand {theirs * 1e3:.2f} ms, {memory[1]:.1f} MiB")
+    return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="least-squares gradient: generated vs NumPy")
     parser.add_argument("--quick", action="store_true", help="m = 2000, n = 50, one repetition")
@@ -71,7 +145,8 @@ def main(argv=None) -> int:
     print("scalar engine on the unrolled loss (grows with the sizes):")
     for size in ((4, 2), (8, 4), (16, 8)) if args.quick else ((4, 2), (8, 4), (16, 8), (32, 16)):
         print(f"  m = {size[0]:3d}, n = {size[1]:3d}: {unrolled_gradient_seconds(*size) * 1e3:8.1f} ms")
-    return 0
+    print("results whose code multiplies by vectors and scales rows, against NumPy by hand:")
+    return 0 if cheap_forms(args.quick, repeat) else 1
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Derivatives in matrix form: the identities people check first, each printed as a person writes
 it and proved by unrolling to scalars (scalar engine and SymPy) and by central differences."""
 
+import numpy as np
 import pytest
 
 import symcalc as sc
-from matrix_oracle import check
+from matrix_oracle import check, random_arrays
 
 LSQ = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
 LOGISTIC = {"X": ("m", "n"), "w": ("n",), "y": ("m",)}
@@ -200,3 +201,121 @@ def test_a_variable_exponent_and_second_derivatives_in_a_scalar():
     check(g, s, sc.hessian(f, "s"), spd="B", positive="u")
     check(f, symbol(f, "u"), sc.grad(f, "u"), spd="B", positive="u")
     check(f, symbol(f, "B"), sc.grad(f, "B"), spd="B", positive="u")
+
+
+def matrix_products(e):
+    """The products of two or more matrices in ``e`` (a chain whose value is a matrix)."""
+    from symcalc.matrix.nodes import postorder
+    return [n for n in postorder([e]) if n.kind == "matmul" and n.ndim == 2]
+
+
+RAYLEIGH = {"A": "n,n", "B": "n,n", "x": "n"}
+
+
+def test_a_gradient_keeps_matrix_vector_products():
+    f = sc.parse("(A@x)@(A@x)/((B@x)@(B@x))", shapes=RAYLEIGH)
+    g = sc.grad(f, "x")
+    assert str(g) == ("2*(A.T@(A@x))/(x@B.T@B@x) "
+                      "- 2*(x@A.T@A@x)*(B.T@(B@x))/(x@B.T@B@x)^2")
+    assert matrix_products(g) == []
+    source = sc.lambdify(g, ["A", "B", "x"]).source
+    assert "A.T @ (A @ x)" in source and "A.T @ A" not in source and "B.T @ B" not in source
+    # x@A.T@A@x reads the vector A.T@(A@x) the gradient computes anyway
+    assert source.count("A @ x") == 1 and source.count("B @ x") == 1
+    check(f, symbol(f, "x"), g, with_sympy=True)
+    assert sc.parse(str(g), shapes=RAYLEIGH) is g
+
+
+def test_a_common_coefficient_comes_out_of_a_product():
+    f = sc.parse("norm(A@t - b)^2", shapes=LSQ)
+    g = sc.grad(f, "t")
+    assert str(g) == "2*A.T@(A@t - b)"
+    check(f, symbol(f, "t"), g, with_sympy=True)
+    assert str(sc.parse("A.T@(-u - v)", shapes={"A": "m,n", "u": "m", "v": "m"})) == "-A.T@(u + v)"
+    assert str(sc.parse("sum(3*u - 3*v)", shapes={"u": "m", "v": "m"})) == "3*sum(u - v)"
+
+
+@pytest.mark.parametrize("text", [
+    "(A@x)@(A@x)/((B@x)@(B@x))",       # the gradient has a scalar function of x times A.T@(A@x)
+    "(x@A@x)/(x@B@x)",                  # ... times ((A + A.T)/(x@B@x) - ...)@x: a matrix of x
+    "logdet(S + outer(x, x))",          # inv of a matrix of x
+    "x@inv(S + outer(x, x))@x",
+    "sum(exp(outer(x, x)))",            # an entrywise function of a matrix of x
+    "(x@x)*(x@A@x)",
+    "trace(inv(S + outer(x, x)))",      # a scalar of a matrix of x: the gradient of sum(W*F)
+    "logdet(S + diag(x^2))",            # the diagonal of a matrix of x
+    "sum(diag(x)@A@diag(x))",
+    "norm(A + outer(x, x))",
+    "sum(exp(diag(A@exp(outer(x, x)))))",  # the diagonal of a product through exp(outer(x, x))
+    "x@(exp(outer(x, x))*(A@exp(outer(x, x))))@x",
+])
+def test_every_hessian_in_a_vector_has_a_matrix_form(text):
+    shapes = {**RAYLEIGH, "S": "n,n"}
+    f = sc.parse(text, shapes=shapes)
+    x = symbol(f, "x")
+    g, h = sc.grad(f, "x"), sc.hessian(f, "x")
+    assert h.shape == ("n", "n")
+    check(f, x, g, spd="S", with_sympy=True)
+    check(g, x, h, spd="S")
+    values = sc.lambdify(h, sorted(s.data for s in h.free_symbols | {x}))
+    arrays = random_arrays(h.free_symbols | {x}, {"n": 4}, spd="S")
+    value = values(*(arrays[name] for name in sorted(arrays)))
+    np.testing.assert_allclose(value, value.T, rtol=1e-9, atol=1e-9)
+
+
+def test_a_hessian_through_a_matrix_function_without_matrix_form_says_so():
+    # the entrywise product of two matrices of x inside a product: a 3-index contraction
+    with pytest.raises(sc.NoMatrixFormError, match="entrywise product of exp"):
+        sc.hessian("sum(exp(diag(A@(exp(outer(x, x))*(A@exp(outer(x, x)))))))", "x",
+                   shapes=RAYLEIGH)
+
+
+def unrolled_hessian(f, x, sizes):
+    """The scalar engine's Hessian of the unrolled scalar formula, entry by entry."""
+    from symcalc.matrix.unroll import symbol_grid, unroll
+    scalar_f, xs = unroll(f, sizes)[()], list(symbol_grid(x, sizes).flat)
+    first = [sc.diff(scalar_f, xi) for xi in xs]
+    return np.array([[sc.diff(d, xj) for xj in xs] for d in first], dtype=object)
+
+
+@pytest.mark.parametrize("text", [
+    "sum(log(1 + exp(-y*(X@w))))",
+    "logsumexp(X@w) + 0.5*w@w",
+    "sum(softmax(X@w)*y)",
+    "sum(tanh(X@w)^2)",
+])
+def test_hessian_code_scales_rows_and_never_builds_an_m_by_m_matrix(text):
+    import tracemalloc
+    from matrix_oracle import scalar_values
+    f = sc.parse(text, shapes=LOGISTIC)
+    w, names = symbol(f, "w"), sorted(s.data for s in f.free_symbols)
+    g, h = sc.grad(f, "w"), sc.hessian(f, "w")
+    function = sc.lambdify(h, names)
+    assert "np.diag(" not in function.source
+    check(f, w, g)
+    check(g, w, h)
+    sizes = {"m": 3, "n": 2}
+    arrays = random_arrays(f.free_symbols, sizes, seed=1)
+    np.testing.assert_allclose(function(*(arrays[k] for k in names)),
+                               scalar_values(unrolled_hessian(f, w, sizes), arrays),
+                               rtol=1e-9, atol=1e-10)
+    large = random_arrays(f.free_symbols, {"m": 2000, "n": 3}, seed=2)  # m x m: 32 MB
+    tracemalloc.start()
+    function(*(large[k] for k in names))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20, peak
+
+
+@pytest.mark.parametrize("text", [
+    "(A@x)@(A@x) + x@B@x",
+    "((A@x)@(A@x))*((B@x)@(B@x))",
+    "norm(A@x)^2/norm(B@x)^2",
+    "exp((A@x)@(A@x)) + (B@x)@(B@x)",
+    "norm(A@B@x - b2)^2",
+])
+def test_gradients_of_quadratic_forms_multiply_matrices_by_vectors(text):
+    f = sc.parse(text, shapes={**RAYLEIGH, "b2": "n"})
+    g = sc.grad(f, "x")
+    assert matrix_products(g) == [], str(g)
+    check(f, symbol(f, "x"), g)

@@ -76,3 +76,4 @@ def test_matrix_benchmark_smoke_run():
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gradient: A.T@(A@t - b)" in result.stdout and "FAILURE" not in result.stdout
+    assert "logsumexp Hessian: X.T@(diag(softmax(X@w))" in result.stdout

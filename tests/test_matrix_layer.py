@@ -96,6 +96,16 @@ def test_distinct_size_names_never_match():
     ("-(A@t - b)", "b - A@t"),
     ("log(exp(t))", "t"),
     ("outer(b, t).T", "outer(t, b)"),
+    ("diag(t)@diag(u)", "diag(t*u)"),
+    ("A@diag(t)@diag(u)@B", "A@diag(t*u)@B"),
+    ("diag(t) - 2*diag(u) + s*diag(t)", "diag(s*t + t - 2*u)"),
+    ("A@diag(t)@A.T + A@diag(u)@A.T", "A@diag(t + u)@A.T"),
+    ("A@B@t", "A@(B@t)"),
+    ("A.T@(2*b - 2*A@t)", "2*A.T@(b - A@t)"),
+    ("B@(-t - u)", "-B@(t + u)"),
+    ("eye(n)*B", "diag(diag(B))"),
+    ("sum(eye(n)*B)", "trace(B)"),
+    ("sum(B@ones(n))", "sum(B)"),
 ])
 def test_simplified_as_a_person_writes_it(before, after):
     shapes = dict(SHAPES, u2=("m",), v2=("m",))

@@ -11,7 +11,8 @@ SIZES = {"m": 2, "n": 3}
 SHAPES = {"A": ("m", "n"), "B": ("n", "n"), "t": ("n",), "u": ("n",), "b": ("m",), "s": ()}
 SYM = {name: sc.matrix.ops.symbol(name, shape) for name, shape in SHAPES.items()}
 S, N, M, MN, NN, NM = (), ("n",), ("m",), ("m", "n"), ("n", "n"), ("n", "m")
-LEAVES = {S: ["s", 2, "1/2"], N: ["t", "u"], M: ["b"], MN: ["A"], NN: ["B"], NM: ["A.T"]}
+LEAVES = {S: ["s", 2, "1/2"], N: ["t", "u"], M: ["b"], MN: ["A"], NM: ["A.T"],
+          NN: ["B", "outer(t, u)", "diag(t)"]}  # matrices of t: Hessians through them
 ENTRYWISE = ["sin", "cos", "tanh", "sigmoid", "softplus"]
 EXAMPLES = max(10, settings.default.max_examples // 3)  # 20 in CI, more with --slow
 
@@ -135,3 +136,23 @@ def test_a_power_ending_in_a_number_then_a_factor_is_their_product(a, b, n, spac
     # printed forms never write a product side by side, so the round trips above cannot see how
     # (a)^2 (b) reads: as a^2*b, never a^(2*b)
     assert sc.parse(f"({a})^{n}{space}({b})", shapes=SHAPES) is a**n * b
+
+
+def _matrix_products(e):
+    """The products of matrices in ``e``, each with its transpose."""
+    from symcalc.matrix.nodes import postorder
+    found = {n for n in postorder([e]) if n.kind == "matmul" and n.ndim == 2}
+    return found | {n.T for n in found}
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(S), st.sampled_from(["t", "u"]))
+def test_a_gradient_multiplies_no_matrices_the_formula_does_not(f, name):
+    """A gradient in a vector keeps matrix-vector products: ``A.T@(A@x)``, not ``(A.T@A)@x``
+    (when no matrix of the formula depends on the vector)."""
+    from symcalc.matrix.nodes import postorder
+    x = SYM[name]
+    if any(n.ndim == 2 and x in n.free_symbols for n in postorder([f])):
+        return
+    g = sc.grad(f, x)
+    assert not _matrix_products(g) - _matrix_products(f), f"grad of {f} in {name}: {g}"

@@ -90,6 +90,11 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
             coeff, rest = split_coefficient(term)
             coeffs[rest] = coeffs.get(rest, 0) + coeff
     pairs = [(c, r) for r, c in coeffs.items() if c != 0]
+    diagonals = [k for k, (_, r) in enumerate(pairs) if _diagonal(r) is not None]
+    if len(diagonals) > 1:  # diag(u) - 2*diag(v) -> diag(u - 2*v)
+        vector = add(*(mul(number(pairs[k][0]), *_diagonal(pairs[k][1])) for k in diagonals))
+        keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in diagonals]
+        return add(*keep, ops.diag(vector), number(constant), filled(0, shape))
     factored = _factor_out(pairs)
     if factored is not None:
         return add(*factored, number(constant), filled(0, shape))
@@ -102,6 +107,15 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
         return out[0] if out[0].shape == shape else mul(out[0], make("ones", (), shape))
     out.sort(key=_term_order)
     return make("add", tuple(out), shape)
+
+
+def _diagonal(term: MatrixExpr):
+    """``s*diag(v) -> (s, v)`` for a diagonal matrix of a vector (with scalar factors), else
+    None."""
+    scalars, shaped = _shaped_part(term)
+    if shaped.kind == "diag" and shaped.ndim == 2:
+        return scalars + (shaped.args[0],)
+    return None
 
 
 def _shaped_part(rest: MatrixExpr) -> tuple[tuple, MatrixExpr]:
@@ -130,7 +144,8 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
     for kind, side in (("matmul", 0), ("matmul", -1), ("outer", 0), ("outer", -1)):
         groups = {}
         for i, (_, _, rest) in enumerate(parts):
-            if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer"):
+            if rest.kind == kind and (side == -1 or rest.args[0].ndim == 2 or kind == "outer") \
+                    and not _costlier_gathered(rest, side):
                 groups.setdefault((rest.args[side], rest.shape), []).append(i)
         for (factor, _), members in groups.items():
             if len(members) < 2:
@@ -151,6 +166,13 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
             keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in members]
             return keep + [gathered]
     return None
+
+
+def _costlier_gathered(term: MatrixExpr, side: int) -> bool:
+    """Whether taking the vector at the right end of the chain ``term`` out of a sum would leave
+    a product of matrices: ``A.T@A@x + B@x`` stays, since ``(A.T@A + B)@x`` multiplies two
+    matrices where ``A.T@(A@x)`` multiplies a matrix by vectors."""
+    return term.kind == "matmul" and side == -1 and term.ndim == 1 and len(term.args) > 2
 
 
 def negate(e: MatrixExpr) -> MatrixExpr:
@@ -207,6 +229,9 @@ def mul(*factors: MatrixExpr) -> MatrixExpr:
         first = sums[0]
         rest = [f for f in out if f is not first]
         return mul(add(*(mul(number(coeff), t) for t in first.args)), *rest)
+    if any(f.kind == "eye" for f in out) and sum(bool(f.shape) for f in out) > 1:
+        rest = [f for f in out if f.kind != "eye"]  # eye(n)*M = diag(diag(M))
+        return mul(number(coeff), ops.diag(ops.diag(mul(*rest))))
     out.sort(key=lambda f: (bool(f.shape), sort_key(f)))
     args = tuple(out) if coeff == 1 else (number(coeff),) + tuple(out)
     return make("mul", args, shape)
@@ -283,8 +308,23 @@ def _row_factors(node: MatrixExpr) -> tuple:
     return node.args
 
 
+def _common_coefficient(node: MatrixExpr) -> Fraction:
+    """The coefficient every term of a sum has (``2*u - 2*v -> 2``, ``-u - v -> -1``), else 1."""
+    coeffs = [split_coefficient(t)[0] if t.kind != "number" else None for t in node.args]
+    if None in coeffs or len({abs(c) for c in coeffs}) != 1:
+        return Fraction(1)
+    return abs(coeffs[0]) if any(c > 0 for c in coeffs) else coeffs[0]
+
+
 def pull_scalars(node: MatrixExpr) -> tuple[list[MatrixExpr], MatrixExpr]:
-    """``c*u*v -> ([c], u*v)`` for the scalar factors of an entrywise product."""
+    """``c*u*v -> ([c], u*v)`` for the scalar factors of an entrywise product; a coefficient
+    every term of a sum has comes out too: ``2*u - 2*v -> ([2], u - v)``."""
+    if node.kind == "add" and node.shape:
+        common = _common_coefficient(node)
+        if common == 1:
+            return [], node
+        return [number(common)], add(*(_scaled(split_coefficient(t)[0] / common,
+                                                split_coefficient(t)[1]) for t in node.args))
     if node.kind != "mul" or all(f.shape for f in node.args):
         return [], node
     scalars = [f for f in node.args if not f.shape]
@@ -328,6 +368,11 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
 
 def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
     factors = list(factors)
+    for k in range(len(factors) - 1):
+        if factors[k].kind == "diag" == factors[k + 1].kind and factors[k].ndim == 2 == \
+                factors[k + 1].ndim:  # diag(u)@diag(v) -> diag(u*v)
+            merged = ops.diag(mul(factors[k].args[0], factors[k + 1].args[0]))
+            return chain(factors[:k] + [merged] + factors[k + 2:])
     if factors[-1].ndim == 1 and factors[-2].kind == "diag" and factors[-2].args[0].ndim == 1:
         vector = mul(factors[-2].args[0], factors[-1])  # diag(u)@v -> u*v
         return vector if len(factors) == 2 else matmul(chain(factors[:-2]), vector)

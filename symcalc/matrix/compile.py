@@ -4,7 +4,11 @@ The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``s
 ``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
 stable forms (``symcalc.matrix.stability``); sizes are read from the arrays passed in and checked
 against each other.  A node used more than once is computed once (nodes are interned, so
-common subexpressions are found by construction).  Only source printed here is compiled.
+common subexpressions are found by construction), and so is a chain another chain ends in.
+Products are evaluated right to left, so matrix-vector products stay matrix-vector products; a
+diagonal matrix that multiplies is never built (``diag(v)@A`` is ``v[:, None] * A``), and a
+product through ``diag(p) - outer(p, p)`` is applied term by term.  Only source printed here is
+compiled.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from . import ops
+from . import build, ops
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
@@ -42,18 +46,61 @@ def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
     return None
 
 
-def _code_args(node: MatrixExpr) -> tuple:
+def _structured_terms(f: MatrixExpr) -> Optional[tuple]:
+    """The terms of a sum of diagonal matrices, outer products and multiples of ``eye`` (each
+    cheaper to apply than to build), else None."""
+    if f.kind != "add" or f.ndim != 2:
+        return None
+    for t in f.args:
+        if build.pull_scalars(t)[1].kind not in ("diag", "outer", "eye"):
+            return None
+    return f.args
+
+
+_EXPAND_DEPTH = 4  # nested products of such sums expanded, at most 2**4 terms each
+
+
+def _applied(roots: list[MatrixExpr], depth: int = 0) -> list[MatrixExpr]:
+    """``roots`` with each product through a sum of diagonal matrices and outer products
+    written term by term: ``C.T@(diag(p) - outer(p, p))@C -> C.T@diag(p)@C - outer(C.T@p,
+    C.T@p)``, so that code scales rows and multiplies by vectors instead of building an
+    m x m matrix."""
+    new: dict[MatrixExpr, MatrixExpr] = {}
+    for node in postorder(roots):
+        rebuilt = ops.with_args(node, tuple(new[a] for a in node.args))
+        if rebuilt.kind == "matmul" and depth < _EXPAND_DEPTH:
+            factors = rebuilt.args
+            for k, f in enumerate(factors):
+                terms = _structured_terms(f)
+                if terms is not None:
+                    expanded = build.add(*(build.chain(factors[:k] + (t,) + factors[k + 1:])
+                                           for t in terms))
+                    rebuilt = _applied([expanded], depth + 1)[0]
+                    break
+        new[node] = rebuilt
+    return [new[r] for r in roots]
+
+
+def _factors(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple]) -> tuple:
+    """The factors code multiplies for a chain: its own, or those before a suffix chain that
+    the code computes anyway (``x@A.T@A@x`` reads ``A.T@(A@x)`` when that is computed too)."""
+    return shared.get(node, node.args)
+
+
+def _code_args(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple] = {}) -> tuple:
     """The nodes the generated code for ``node`` reads (a solve reads X, not inv(X))."""
     if node.kind != "matmul":
         return node.args
+    factors = _factors(node, shared)
     out = []
-    for k, f in enumerate(node.args):
-        inverse = _inverse_of(f) if k < len(node.args) - 1 else None
+    for k, f in enumerate(factors):
+        inverse = _inverse_of(f) if k < len(factors) - 1 else None
         out.append(inverse[0] if inverse else f)
     return tuple(out)
 
 
-def _code_order(roots: list[MatrixExpr]) -> list[MatrixExpr]:
+def _code_order(roots: list[MatrixExpr],
+                shared: Mapping[MatrixExpr, tuple] = {}) -> list[MatrixExpr]:
     order, seen = [], set()
     stack = [(r, False) for r in reversed(roots)]
     while stack:
@@ -63,14 +110,29 @@ def _code_order(roots: list[MatrixExpr]) -> list[MatrixExpr]:
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((c, False) for c in reversed(_code_args(node)) if c not in seen)
+            stack.extend((c, False) for c in reversed(_code_args(node, shared)) if c not in seen)
     return order
+
+
+def _shared_suffixes(order: list[MatrixExpr]) -> dict[MatrixExpr, tuple]:
+    """For each chain whose right part is another chain of the code, the factors before it and
+    that chain, so that the product is computed once."""
+    chains = {n.args: n for n in order if n.kind == "matmul"}
+    shared = {}
+    for node in chains.values():
+        for k in range(1, len(node.args) - 1):
+            suffix = chains.get(node.args[k:])
+            if suffix is not None:
+                shared[node] = node.args[:k] + (suffix,)
+                break
+    return shared
 
 
 class _Printer:
     def __init__(self, params: Mapping[MatrixExpr, str]):
         self.params = params
         self.src: dict[MatrixExpr, tuple[str, int]] = {}
+        self.factors: Mapping[MatrixExpr, tuple] = {}
 
     def get(self, node: MatrixExpr, least: int) -> str:
         text, prec = self.src[node]
@@ -122,7 +184,7 @@ class _Printer:
         if kind == "pow":
             return f"{self.get(args[0], ATOM)} ** {self.get(args[1], ATOM)}", POWER
         if kind == "matmul":
-            return self.chain(args), PRODUCT
+            return self.chain(_factors(node, self.factors)), PRODUCT
         if kind == "transpose":
             return f"{self.get(args[0], ATOM)}.T", ATOM
         if kind == "apply":
@@ -238,13 +300,15 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
-    roots = stable(roots)
+    roots = _applied(stable(roots))
     params = parameter_names(symbols)
     printer = _Printer(params)
-    order = _code_order(roots)
+    shared = _shared_suffixes(_code_order(roots))
+    printer.factors = shared
+    order = _code_order(roots, shared)
     uses: dict[MatrixExpr, int] = {}
     for node in order:
-        for c in set(_code_args(node)):
+        for c in set(_code_args(node, shared)):
             uses[c] = uses.get(c, 0) + 1
     for r in roots:
         uses[r] = uses.get(r, 0) + 1

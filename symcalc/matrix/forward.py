@@ -3,9 +3,11 @@
 
 For a vector variable ``x`` of size n each node carries its Jacobian as a matrix expression: a
 scalar node its gradient (a vector of size n), a vector node of size m an m x n matrix.  A
-matrix-valued node that depends on ``x`` would need a 3-index Jacobian, which has no matrix form:
-``NoMatrixFormError`` says so.  For a scalar variable each node carries its derivative, shaped
-like the node (tangent mode).
+matrix-valued node ``F`` that depends on ``x`` would carry a 3-index Jacobian; it carries none,
+and is differentiated where it is used, with what surrounds it held fixed (``_Through``): ``F@s``,
+``diag(F)``, ``trace(F)``, ``logdet(F)``...  have matrix-form Jacobians.  Where none exists (an
+entrywise product of two such matrices inside a product), ``NoMatrixFormError`` says so.  For a
+scalar variable each node carries its derivative, shaped like the node (tangent mode).
 """
 
 from __future__ import annotations
@@ -38,21 +40,28 @@ def _scaled(node: MatrixExpr, d: MatrixExpr, child: MatrixExpr, j: Jac) -> Jac:
     return mul(d, j) if not d.shape else matmul(diag(d), j)
 
 
-def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
+def _vector_rule(node: MatrixExpr, J: dict, through) -> Jac:
+    """The Jacobian of a node that is not entrywise; ``through(F, s)`` is the Jacobian of
+    ``F@s`` for a matrix ``F`` that depends on the variable and a vector ``s`` held fixed."""
     kind, args = node.kind, node.args  # entrywise parts: see _walk
-    js = [J.get(a) for a in args]
     if kind == "matmul":
-        if any(j is not None for f, j in zip(args[1:-1], js[1:-1])) or (
-                args[0].ndim == 2 and js[0] is not None):
-            raise NoMatrixFormError("a Jacobian through a matrix that depends on the variable "
-                                    "is a 3-index tensor and has no matrix form")
-        if args[0].ndim == 1:  # u@M@v
-            return _sum([matmul(transpose(js[0]), chain(args[1:])) if js[0] is not None else None,
-                         matmul(transpose(js[-1]), chain(args[:-1])) if js[-1] is not None else None])
-        return matmul(chain(args[:-1]), js[-1])
+        return _chain_rule(args, J, through)
     if kind == "transpose":
-        return js[0]
-    j, x = js[0], args[0]
+        return J.get(args[0])
+    x = args[0]
+    if kind == "diag" and x.ndim == 2:
+        return through.diagonal(x)
+    if x.ndim == 2 and not node.shape:  # a scalar of a matrix F: the gradient of sum(W*F)
+        weights = {"sum": lambda: ones(*x.shape), "trace": lambda: eye(x.shape[0]),
+                   "logdet": lambda: transpose(inv(x)),
+                   "det": lambda: mul(node, transpose(inv(x))),
+                   "norm": lambda: mul(x, power(node, MINUS_ONE))}
+        if kind in weights:
+            return through.weighted(weights[kind](), x)
+    if x.ndim == 2:
+        raise NoMatrixFormError(f"no matrix-form Jacobian of {kind} of {describe(x)}, which "
+                                "depends on the variable")
+    j = J.get(x)
     if kind == "sum":
         return matmul(transpose(j), ones(*x.shape))
     if kind == "norm":
@@ -62,6 +71,137 @@ def _vector_rule(node: MatrixExpr, J: dict, n) -> Jac:
     if kind == "logsumexp":
         return matmul(transpose(j), softmax(x))
     raise NoMatrixFormError(f"no matrix-form Jacobian through {kind}")
+
+
+def _chain_rule(factors: tuple, J: dict, through, fixed: bool = False) -> Jac:
+    """The Jacobian of a chain ``F1@...@Fk`` whose value is a vector (its last factor a vector)
+    or a scalar (``u@M@v``): the sum over the factors that depend on the variable, each with the
+    others held fixed; a matrix factor ``F`` between ``P`` and ``s`` gives ``P@J(F@s)``.  With
+    ``fixed``, the vector at the right end is held fixed."""
+    row, last = factors[0].ndim == 1, len(factors) - 1
+    parts = []
+    for i, f in enumerate(factors):
+        if not f.free_symbols & through.variables or fixed and i == last:
+            continue
+        if f.ndim == 2:
+            before, after = factors[:i], factors[i + 1:]
+            local = through(f, chain(after))
+            parts.append(matmul(chain(before), local) if before else local)
+        else:  # a vector at an end of the chain
+            others = factors[1:] if i == 0 else factors[:-1]
+            if row:  # a scalar u@M@v: the gradient
+                parts.append(matmul(transpose(through.jacobian(f)), chain(others)))
+            else:
+                parts.append(matmul(chain(others), through.jacobian(f)))
+    return _sum(parts)
+
+
+def _through_diagonal(D: Optional[MatrixExpr], P: tuple, j: MatrixExpr, Q: tuple,
+                      s: MatrixExpr) -> MatrixExpr:
+    """The Jacobian of ``(D*(P@diag(v)@Q))@s`` for a vector ``v`` with Jacobian ``j``:
+    ``(P*(D@diag(s)@Q.T))@j``, or ``P@diag(Q@s)@j`` without a mask."""
+    if D is None:
+        return chain(P + (diag(matmul(chain(Q), s) if Q else s), j))
+    weights = chain((D, diag(s)) + tuple(transpose(f) for f in reversed(Q)))
+    return matmul(mul(chain(P), weights) if P else diag(diag(weights)), j)
+
+
+class _Through:
+    """Jacobians through a matrix ``F`` that depends on the variable, all from one rule:
+    ``masked(D, P, F, Q, s)`` is the Jacobian of ``(D*(P@F@Q))@s`` with the mask ``D`` (None:
+    no mask), the factors ``P`` and ``Q`` and the vector ``s`` held fixed.  Then ``F@s`` is
+    ``masked(None, (), F, (), s)``, ``diag(F)`` is ``(eye*F)@ones`` and ``sum(W*F)`` is
+    ``ones@(W*F)@ones``.  The results are sums of outer products, scaled rows and matrix
+    products: ``(c*A)@s`` gives ``outer(A@s, grad c)``, ``outer(a, b)@s`` gives
+    ``(b@s)*J_a + outer(a, J_b.T@s)``, ``inv(M)@s`` gives ``-inv(M)@J(M@(inv(M)@s))``."""
+
+    def __init__(self, x: MatrixExpr, J: dict, partials_of) -> None:
+        self.x, self.J, self.partials_of = x, J, partials_of
+        self.variables = frozenset((x,))
+
+    def jacobian(self, u: MatrixExpr) -> Jac:
+        """The Jacobian of a scalar or vector node (its gradient for a scalar)."""
+        if self.x not in u.free_symbols:
+            return None
+        if u not in self.J:
+            self.J[u] = jacobian_vector(u, self.x)
+        return self.J[u]
+
+    def __call__(self, F: MatrixExpr, s: MatrixExpr) -> Jac:
+        """The Jacobian of ``F@s``, ``s`` held fixed."""
+        return self.masked(None, (), F, (), s)
+
+    def diagonal(self, F: MatrixExpr) -> Jac:
+        """The Jacobian of ``diag(F)``, the diagonal as a vector."""
+        n = F.shape[0]
+        return self.masked(eye(n), (), F, (), ones(n))
+
+    def weighted(self, W: MatrixExpr, F: MatrixExpr) -> Jac:
+        """The gradient of ``sum(W*F)``, ``W`` held fixed."""
+        j = self.masked(W, (), F, (), ones(F.shape[1]))
+        return None if j is None else matmul(transpose(j), ones(F.shape[0]))
+
+    def masked(self, D: Optional[MatrixExpr], P: tuple, F: MatrixExpr, Q: tuple,
+               s: MatrixExpr) -> Jac:
+        """The Jacobian of ``(D*(P@F@Q))@s`` with ``D``, ``P``, ``Q`` and ``s`` held fixed."""
+        if self.x not in F.free_symbols:
+            return None
+        kind, args = F.kind, F.args
+        apply = lambda M: matmul(M if D is None else mul(D, M), s)  # noqa: E731
+        if kind in ENTRYWISE:
+            parts = []
+            for u, e in self.partials_of(F):
+                if not u.shape:  # d(P@F@Q) = du*P@e@Q
+                    j = self.jacobian(u)
+                    e = e if e.shape else mul(e, ones(*F.shape))
+                    parts.append(None if j is None else outer(apply(chain(P + (e,) + Q)), j))
+                elif not e.shape:
+                    inner = self.masked(D, P, u, Q, s)
+                    parts.append(None if inner is None else mul(e, inner))
+                elif u.kind == "diag" and u.ndim == 2:  # e*diag(dv) = diag(diag(e)*dv)
+                    j = self.jacobian(u.args[0])
+                    parts.append(None if j is None else
+                                 _through_diagonal(D, P, matmul(diag(diag(e)), j), Q, s))
+                elif u.kind == "outer":  # e*outer(da, b) = diag(da)@e@diag(b)
+                    a, b = u.args
+                    ja, jb = self.jacobian(a), self.jacobian(b)
+                    parts += [None if ja is None else
+                              _through_diagonal(D, P, ja, (e, diag(b)) + Q, s),
+                              None if jb is None else
+                              _through_diagonal(D, P + (diag(a), e), jb, Q, s)]
+                elif not P and not Q:  # D*(e*dU) = (D*e)*dU
+                    parts.append(self.masked(e if D is None else mul(D, e), (), u, (), s))
+                else:
+                    raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise "
+                                            f"product of {describe(e)} and {describe(u)}")
+            return _sum(parts)
+        if kind == "diag":
+            j = self.jacobian(args[0])
+            return None if j is None else _through_diagonal(D, P, j, Q, s)
+        if kind == "outer":  # P@outer(a, b)@Q = outer(P@a, Q.T@b)
+            a, b = args
+            ja, jb = self.jacobian(a), self.jacobian(b)
+            pa = chain(P + (a,)) if P else a
+            qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
+            parts = []
+            if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
+                scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
+                parts.append(mul(scale, chain(P + (ja,))) if D is None else
+                             chain((scale,) + P + (ja,)))
+            if jb is not None:  # outer(pa, Q.T@db)
+                tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
+                parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
+                             chain((diag(pa), D, diag(s)) + tail))
+            return _sum(parts)
+        if kind == "matmul":
+            return _sum(self.masked(D, P + args[:i], f, args[i + 1:] + Q, s)
+                        for i, f in enumerate(args))
+        inverse = args[0] if kind == "inv" else (
+            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
+        if inverse is not None:  # d(inv(M)) = -inv(M)@dM@inv(M)
+            inner = self.masked(D, P + (F,), inverse, (F,) + Q, s)
+            return None if inner is None else negate(inner)
+        raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
 
 
 def _walk(g: MatrixExpr, x: MatrixExpr):
@@ -82,15 +222,14 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
     """``dg/dx`` for a scalar or vector ``g`` and a vector symbol ``x``: shape ``g.shape + x.shape``."""
     J: dict[MatrixExpr, Jac] = {x: eye(x.shape[0])}
     g, carried, partials_of = _walk(g, x)
+    through = _Through(x, J, partials_of)
     for node in carried:
-        if node.ndim == 2:
-            raise NoMatrixFormError(
-                f"{describe(node)} depends on {x.data}: its Jacobian is a 3-index tensor, "
-                "which has no matrix form")
+        if node.ndim == 2:  # its Jacobian is a 3-index tensor: taken where it multiplies a vector
+            continue
         if node.kind in ENTRYWISE:
             J[node] = _sum(_scaled(node, d, u, J.get(u)) for u, d in partials_of(node))
         else:
-            J[node] = _vector_rule(node, J, x.shape[0])
+            J[node] = _vector_rule(node, J, through)
     result = J.get(g)
     if result is None:
         return zeros(*(g.shape + x.shape))

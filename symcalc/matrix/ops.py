@@ -88,6 +88,10 @@ def sum_(x: object) -> MatrixExpr:
         return mul(*scalars, sum_(rest))
     if x.kind == "transpose" or (x.kind == "diag" and x.ndim == 2):
         return sum_(x.args[0])
+    if x.kind == "matmul" and x.args[-1].kind == "ones" and x.ndim == 1:  # sum(M@ones) = sum(M)
+        return sum_(chain(x.args[:-1]))
+    if x.kind == "diag" and x.ndim == 1:  # sum(diag(M)) = trace(M)
+        return trace(x.args[0])
     return make("sum", (x,), ())
 
 

@@ -111,6 +111,11 @@ class _Text:
                 exp_text = self.done[exponent][0]
             return f"{self.paren(args[0], ATOM)}^{exp_text}", POWER
         if kind == "matmul":
+            if node.ndim == 1 and len(args) > 2:  # A.T@(A@x): NumPy reads A.T@A@x as (A.T@A)@x
+                text = f"{self.paren(args[-2], POWER)}@{self.paren(args[-1], POWER)}"
+                for f in reversed(args[:-2]):
+                    text = f"{self.paren(f, POWER)}@({text})"
+                return text, PRODUCT
             return "@".join(self.paren(f, POWER) for f in args), PRODUCT
         if kind == "transpose":
             return self.paren(args[0], ATOM) + ".T", ATOM
