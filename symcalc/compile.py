@@ -484,7 +484,8 @@ def _numpy_function(prog: Program, dtype: Any, backend: str = "numpy") -> Genera
     # are those of the whole source, so its lines are where the whole source has them.
     text = pure.replace("def _f_pure(", "def _f_body(", 1)
     parameters = parameter_names(prog.variables)
-    wrapper = "\n".join(_wrapper("_f_body", "_f_arrays", [parameters[s] for s in prog.variables]))
+    wrapper = "\n".join(_wrapper("_f_body", "_f_arrays", [parameters[s] for s in prog.variables],
+                                  has_fractional_power(pure)))
     calls = set(pure_helpers) | set(_HELPER_CALL.findall(wrapper))
     if fills_output(prog):
         calls.add("filled")

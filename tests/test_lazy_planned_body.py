@@ -136,3 +136,13 @@ def test_functions_of_no_variable_and_other_backends_still_work():
     np.testing.assert_array_equal(g(GRID[0], GRID[1]), GRID[0] * GRID[1])
     assert "def _f_arrays(" in g.source and not printed_later(g)
     np.testing.assert_array_equal(g.planned(GRID[0], GRID[1]), GRID[0] * GRID[1])
+
+
+def test_a_body_with_a_fractional_power_foresees_the_helpers_of_its_wrapper():
+    # such a function always calls through evaluate (a negative float to a fractional power is
+    # complex in Python): the helpers above the pure body are those of the whole source
+    outputs = [sc.parse("(1 + x^2)^x"), sc.diff("(1 + x^2)^x", "x"), 0]
+    fn = sc.lambdify(outputs, ["x", "y", "z"])
+    provisional = fn._compiled.source
+    fn(np.linspace(0.1, 1, 5), np.ones(5), np.ones(5))
+    assert fn.source.startswith(provisional + "\n\n")
