@@ -268,7 +268,7 @@ def test_numpy_and_sympy_are_timed_in_one_child_and_symcalc_alone_when_sympy_sta
     def stalled(self, *args):
         time.sleep(60)
     monkeypatch.setattr(tools.Sympy, "compile", stalled)  # the children are forked: they see it
-    settings = measure.Settings(repeat=1, limit=1.0, points=10, min_sample=0.0)
+    settings = measure.Settings(repeat=1, limit=4.0, points=10, min_sample=0.0)
     numpy, sympy = backends._numpy_and_sympy(case, "grad", (10,), settings)
     assert sympy == {"timeout": backends.TIMEOUT}
     assert isinstance(numpy["eval 10"], float) and "timeout" not in numpy
