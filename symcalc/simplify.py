@@ -27,7 +27,8 @@ from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rat
                    with_args)
 from .functions import REGISTRY, exp, sigmoid
 from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
-                       multiple_of, one_plus_exp, rational_content)
+                       multiple_of, one_plus_exp, rational_content, sigmoid_partners,
+                       tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
@@ -454,9 +455,38 @@ def _exp_times_sigmoid(node: Mul) -> Expr | None:
                 continue
             m = min(k, found[1])
             rest = [h for h in node.args if h is not f and h is not g]
-            return mul(*rest, power(sigmoid(u), Num(m)), exp(mul(Num(k - m), u)),
+            # sigmoid(-z) is written 1 - sigmoid(z), as in sigmoid's own derivative
+            joined = (power(add(ONE, negate(sigmoid(found[0]))), Num(m)) if _looks_negative(u)
+                      else power(sigmoid(u), Num(m)))
+            return mul(*rest, joined, exp(mul(Num(k - m), u)),
                        power(sigmoid(found[0]), Num(found[1] - m)))
     return None
+
+
+def _sigmoid_partners(node: Mul) -> Expr | None:
+    # sigmoid(z)*(1 + exp(-z)) -> 1,  sigmoid(z)*(1 - sigmoid(-z)) -> sigmoid(z)^2
+    return sigmoid_partners(node.args)
+
+
+def _opposite_sums(node: Mul) -> Expr | None:
+    # (s - 1)/(1 - s) -> -1,  (a - b)^2*(b - a) -> -(a - b)^3: a sum to a whole power next to a
+    # power of its negation, (-A)^n = (-1)^n*A^n
+    powers = [(f, *base_exponent(f)) for f in node.args]
+    sums = {b: (f, e) for f, b, e in powers if isinstance(b, Add) and isinstance(e, Num)}
+    for f, b, e in powers:
+        if not (isinstance(b, Add) and isinstance(e, Num) and e.is_integer):
+            continue
+        partner = sums.get(negate(b))
+        if partner is not None and partner[0] is not f:
+            rest = [h for h in node.args if h is not f and h is not partner[0]]
+            sign = Num(-1 if e.value % 2 else 1)
+            return mul(*rest, sign, power(negate(b), add(partner[1], e)))
+    return None
+
+
+def _tanh(node: Mul) -> Expr | None:
+    # sinh(u)/cosh(u) -> tanh(u)
+    return tanh_quotient(node.args)
 
 
 def _power_of_exp(node: Pow) -> Expr | None:
@@ -487,6 +517,9 @@ SIMPLIFY_RULES = {
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
         _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
+        _sigmoid_partners,         # sigmoid(z)*(1 + exp(-z)) -> 1
+        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)
+        _opposite_sums,            # (s - 1)/(1 - s) -> -1
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
         _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi
     ),

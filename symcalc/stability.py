@@ -11,11 +11,15 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable, Optional, Sequence
 
-from .expr import (ONE, Add, Call, Expr, Mul, Num, Pow, add, make_call, mul, negate, postorder,
-                   power, raw_add, raw_mul)
-from .functions import Function, exp, expm1, log, log1p, logsumexp, sigmoid, softplus
-from .patterns import (RuleTable, base_exponent, call_power, exp_terms, first_rewrite, is_call,
-                       merged_exps, one_plus_exp, scaled_call)
+from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, make_call, mul, negate,
+                   postorder, power, raw_add, raw_mul)
+from .functions import (Function, cosh, exp, expm1, log, log1p, logsumexp, sigmoid, softplus)
+from .patterns import (RuleTable, base_exponent, call_power, exp_terms, factors, first_rewrite,
+                       is_call, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
+                       tanh_quotient)
+
+# Most terms a sum of exponentials may have when it is gathered or multiplied out.
+EXP_TERMS_BUDGET = 32
 
 
 # --- sums of exponentials -------------------------------------------------------------------------
@@ -36,6 +40,50 @@ def _log_of_exp_sum(total: Expr) -> Optional[Expr]:
 def _log_exp_sum(node: Call) -> Optional[Expr]:
     # log(exp(u) + 1) -> softplus(u);   log(exp(a) + exp(b)) -> logsumexp(a, b)
     return _log_of_exp_sum(node.args[0]) if is_call(node, log) else None
+
+
+def _log_of_product(node: Call) -> Optional[Expr]:
+    # log(c*exp(u)^k*S^p*R) -> k*u + p*log(S) + log(c*R), S a sum of positive multiples of exps:
+    # log(exp(z1)/(exp(z1) + exp(z2))) -> z1 - logsumexp(z1, z2),  log(2*exp(x)) -> x + log(2)
+    if not (is_call(node, log) and isinstance(node.args[0], Mul)):
+        return None
+    outside: list[Expr] = []
+    inside: list[Expr] = []
+    for f in node.args[0].args:
+        power_of_exp = call_power(f, exp)
+        base, p = base_exponent(f)
+        if power_of_exp is not None:
+            outside.append(mul(Num(power_of_exp[1]), power_of_exp[0]))
+        elif isinstance(p, Num) and _positive_exp_sum(base):
+            outside.append(mul(p, log(base)))
+        else:
+            inside.append(f)
+    if not outside:
+        return None
+    rest = mul(*inside)
+    return add(*outside, *(() if rest is ONE else (log(rest),)))
+
+
+def _positive_exp_sum(total: Expr) -> bool:
+    """``total`` is a sum of positive multiples of exps and positive numbers, not all numbers."""
+    terms = exp_terms(total)
+    return (terms is not None and all(c > 0 for c, _ in terms)
+            and not all(isinstance(t, Num) for t in total.args))
+
+
+def _log_one_plus_exp(node: Call) -> Optional[Expr]:
+    # log1p(exp(u)) -> softplus(u)
+    if is_call(node, log1p) and is_call(node.args[0], exp):
+        return softplus(node.args[0].args[0])
+    return None
+
+
+def _log_cosh(node: Call) -> Optional[Expr]:
+    # log(cosh(u)) -> logsumexp(u, -u) - log(2)   (= |u| + log1p(exp(-2|u|)) - log(2))
+    if is_call(node, log) and is_call(node.args[0], cosh):
+        u = node.args[0].args[0]
+        return add(logsumexp(u, negate(u)), negate(log(Num(2))))
+    return None
 
 
 def _log_one_plus(node: Call) -> Optional[Expr]:
@@ -66,9 +114,17 @@ def _reciprocal_exp_sum(node: Pow) -> Optional[Expr]:
     return exp(mul(Num(p), total)) if total is not None else None
 
 
+def _product_factors(node: Mul) -> tuple[Expr, ...]:
+    """The factors of a product, through the nested binary products of reverse accumulation (a
+    rule sees ``exp(a)*(2*exp(b))`` as the three factors 2, exp(a), exp(b))."""
+    if not any(isinstance(a, Mul) for a in node.args):
+        return node.args
+    return factors(mul(*node.args))
+
+
 def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
     # exp(u)^k * sigmoid(-u)^n -> sigmoid(u)^m * exp(u)^(k - m) * sigmoid(-u)^(n - m),  m = min(k, n)
-    factors = list(node.args)
+    factors = list(_product_factors(node))
     for i, f in enumerate(factors):
         e = call_power(f, exp)
         if e is None or e[1] <= 0 or e[1].denominator != 1:
@@ -85,24 +141,95 @@ def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
 
 
 def _merge_exps(node: Mul) -> Optional[Expr]:
-    # exp(a) * exp(b)^k -> exp(a + k*b)   (one overflowing and one vanishing factor give no nan)
-    return merged_exps(node)
+    # exp(a) * exp(b)^k -> exp(a + k*b)   (one overflowing and one vanishing factor give no nan),
+    # also through nested products: exp(x)*(-exp(-2*L)) -> -exp(x - 2*L)
+    return merged_exps(mul(*node.args)) if node.args != _product_factors(node) else merged_exps(node)
+
+
+def _sigmoid_partners(node: Mul) -> Optional[Expr]:
+    # sigmoid(z)*(1 + exp(-z)) -> 1   (0 times an overflowing sum gives no nan)
+    return sigmoid_partners(_product_factors(node))
+
+
+def _tanh(node: Mul) -> Optional[Expr]:
+    # sinh(u)/cosh(u) -> tanh(u)   (each overflows for |u| > 710; their quotient does not)
+    return tanh_quotient(_product_factors(node))
 
 
 def _distribute_exp(node: Mul) -> Optional[Expr]:
-    # (c*exp(a) + d*exp(b)) * exp(v) -> c*exp(a + v) + d*exp(b + v)   (a softmax-like quotient)
-    for i, f in enumerate(node.args):
+    # (c*exp(a) + d*R*exp(b))^n * exp(v) -> c*exp(a + v) + d*R*exp(b + v)   (n = 1: a softmax-like
+    # quotient; n = 2, 3, or sums of products of sums of exps, as in second derivatives: multiplied
+    # out, so that each exponent meets the scale exp(v) before anything overflows)
+    fs = _product_factors(node)
+    for i, f in enumerate(fs):
         scale = call_power(f, exp)
         if scale is None:
             continue
-        for j, g in enumerate(node.args):
-            terms = exp_terms(g)
-            if terms is not None:
+        for j, g in enumerate(fs):
+            terms = _exp_expansion(g) if isinstance(base_exponent(g)[0], Add) else None
+            if terms is not None and any(u is not ZERO for _, u, _ in terms):
                 v = mul(Num(scale[1]), scale[0])
-                spread = add(*(mul(Num(c), exp(add(u, v))) for c, u in terms))
-                rest = [h for index, h in enumerate(node.args) if index not in (i, j)]
+                spread = add_scaled([(c, mul(r, exp(add(u, v)))) for c, u, r in terms])
+                rest = [h for index, h in enumerate(fs) if index not in (i, j)]
                 return mul(*rest, spread)
     return None
+
+
+ExpTerms = list[tuple[Fraction, Expr, Expr]]
+
+
+def _exp_expansion(e: Expr) -> Optional[ExpTerms]:
+    """``e`` multiplied out as a sum of ``c*R*exp(u)``, the terms ``[(c, u, R), ...]`` (u = 0: no
+    exp), through sums, products and whole powers 1 to 3 of sums; None beyond EXP_TERMS_BUDGET."""
+    if isinstance(e, Num):
+        return [(Fraction(e.value), ZERO, ONE)]
+    if isinstance(e, Add):
+        out: ExpTerms = []
+        for t in e.args:
+            part = _exp_expansion(t)
+            if part is None or len(out) + len(part) > EXP_TERMS_BUDGET:
+                return None
+            out.extend(part)
+        return out
+    if isinstance(e, Mul):
+        out = [(Fraction(1), ZERO, ONE)]
+        for f in e.args:
+            part = _exp_expansion(f)
+            if part is None or len(out) * len(part) > EXP_TERMS_BUDGET:
+                return None
+            out = [(c * d, add(u, w), mul(r, s)) for c, u, r in out for d, w, s in part]
+        return out
+    found = call_power(e, exp)
+    if found is not None:
+        return [(Fraction(1), mul(Num(found[1]), found[0]), ONE)]
+    base, n = base_exponent(e)
+    if isinstance(base, Add) and isinstance(n, Num) and n.value in (2, 3):
+        return _exp_expansion(raw_mul(base, power(base, Num(n.value - 1))))
+    return [(Fraction(1), ZERO, e)]
+
+
+def _gather_exp_sum(node: Add) -> Optional[Expr]:
+    # exp(2*a) + (-exp(a + b) - exp(2*a)) -> -exp(a + b): a sum of sums (reverse accumulation
+    # keeps them apart) is gathered when that makes terms cancel or combine, or gives one sum of
+    # exps for the rules above (logsumexp, a reciprocal, a distributed exp)
+    if not any(isinstance(a, Add) or (isinstance(a, Mul) and any(isinstance(f, Add) for f in a.args))
+               for a in node.args):
+        return None
+    count = _count_terms(node)
+    if count > EXP_TERMS_BUDGET:
+        return None
+    total = add(*node.args)
+    kept = len(total.args) if isinstance(total, Add) else 1
+    return total if kept < count or exp_terms(total) is not None else None
+
+
+def _count_terms(node: Expr) -> int:
+    """The terms of a sum counted through nested sums and numbers times sums."""
+    if isinstance(node, Add):
+        return sum(_count_terms(a) for a in node.args)
+    if isinstance(node, Mul) and len(node.args) == 2 and isinstance(node.args[0], Num):
+        return _count_terms(node.args[1])
+    return 1
 
 
 def _one_minus_sigmoid(node: Add) -> Optional[Expr]:
@@ -134,6 +261,9 @@ def _fuse_constant(node: Add, fn: Function, build: Callable[[Fraction, Expr], Ex
 STABILITY_RULES: RuleTable = {
     Call: (
         _log_exp_sum,         # log(exp(u) + 1) -> softplus(u);  log(exp(a) + exp(b)) -> logsumexp(a, b)
+        _log_of_product,      # log(exp(a)/(exp(a) + exp(b))) -> a - logsumexp(a, b)
+        _log_one_plus_exp,    # log1p(exp(u)) -> softplus(u)
+        _log_cosh,            # log(cosh(u)) -> logsumexp(u, -u) - log(2)
         _log_one_plus,        # log(1 + u) -> log1p(u)
         _log_sigmoid,         # log(sigmoid(u)) -> -softplus(-u)
     ),
@@ -143,9 +273,12 @@ STABILITY_RULES: RuleTable = {
     Mul: (
         _exp_times_sigmoid,   # exp(u) * sigmoid(-u) -> sigmoid(u)
         _merge_exps,          # exp(a) * exp(b) -> exp(a + b)
+        _sigmoid_partners,    # sigmoid(z)*(1 + exp(-z)) -> 1
+        _tanh,                # sinh(u)/cosh(u) -> tanh(u)
         _distribute_exp,      # (exp(a) + exp(b)) * exp(v) -> exp(a + v) + exp(b + v)
     ),
     Add: (
+        _gather_exp_sum,      # exp(2*a) + (exp(a + b) - exp(2*a)) -> exp(a + b)
         _one_minus_sigmoid,   # 1 - sigmoid(u) -> sigmoid(-u)
         _exp_minus_one,       # exp(u) - 1 -> expm1(u)
     ),
