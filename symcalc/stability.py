@@ -9,11 +9,13 @@ to whole graphs, memoised across them.  Only nodes that contain a call whose reg
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 from typing import Callable, Optional, Sequence
 
 from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, make_call, mul, negate,
                    postorder, power, raw_add, raw_mul)
-from .functions import (Function, cosh, exp, expm1, log, log1p, logsumexp, sigmoid, softplus)
+from .functions import (Function, cosh, exp, expm1, log, log1p, logsumexp, sigmoid, sinh,
+                        softplus, tanh)
 from .patterns import (RuleTable, base_exponent, call_power, exp_terms, factors, first_rewrite,
                        is_call, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
                        tanh_quotient)
@@ -25,12 +27,13 @@ EXP_TERMS_BUDGET = 32
 # --- sums of exponentials -------------------------------------------------------------------------
 def _log_of_exp_sum(total: Expr) -> Optional[Expr]:
     """``log(total)`` in a stable form when ``total`` is ``exp(u) + 1`` (softplus) or a sum of
-    ``c*exp(u)`` and a number, every c > 0 (logsumexp); otherwise None."""
+    ``c*exp(u)`` and a number, every c > 0 (logsumexp; cosh(u) and sigmoid(u) are exps too, see
+    ``_exponent``); otherwise None."""
     u = one_plus_exp(total)
     if u is not None:
         return softplus(u)
-    terms = exp_terms(total)
-    if terms is None or any(c <= 0 for c, _ in terms) or all(isinstance(t, Num) for t in total.args):
+    terms = _exp_like_terms(total)
+    if terms is None or any(c <= 0 for c, _ in terms):
         return None
     # c*exp(u) = exp(u + log(c)); a number c is c*exp(0)
     return logsumexp(*(u if c == 1 else add(u, log(Num(c))) for c, u in terms))
@@ -44,12 +47,13 @@ def _log_exp_sum(node: Call) -> Optional[Expr]:
 
 def _log_of_product(node: Call) -> Optional[Expr]:
     # log(c*exp(u)^k*S^p*R) -> k*u + p*log(S) + log(c*R), S a sum of positive multiples of exps:
-    # log(exp(z1)/(exp(z1) + exp(z2))) -> z1 - logsumexp(z1, z2),  log(2*exp(x)) -> x + log(2)
-    if not (is_call(node, log) and isinstance(node.args[0], Mul)):
+    # log(exp(z1)/(exp(z1) + exp(z2))) -> z1 - logsumexp(z1, z2),  log(2*exp(x)) -> x + log(2),
+    # log(exp(u)) -> u
+    if not is_call(node, log):
         return None
     outside: list[Expr] = []
     inside: list[Expr] = []
-    for f in node.args[0].args:
+    for f in factors(node.args[0]):
         power_of_exp = call_power(f, exp)
         base, p = base_exponent(f)
         if power_of_exp is not None:
@@ -66,9 +70,29 @@ def _log_of_product(node: Call) -> Optional[Expr]:
 
 def _positive_exp_sum(total: Expr) -> bool:
     """``total`` is a sum of positive multiples of exps and positive numbers, not all numbers."""
-    terms = exp_terms(total)
-    return (terms is not None and all(c > 0 for c, _ in terms)
-            and not all(isinstance(t, Num) for t in total.args))
+    terms = _exp_like_terms(total)
+    return terms is not None and all(c > 0 for c, _ in terms)
+
+
+def _exp_like_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
+    """A sum of ``c*E`` terms, each E a product of exps or of the factors ``_exponent`` reads as
+    exps (a number is c*exp(0)), as ``[(c, u), ...]`` with E = exp(u); None when ``total`` is not
+    such a sum or no term can overflow (an exp or a cosh)."""
+    if not isinstance(total, Add) or not any(_overflows(f) for t in total.args for f in factors(t)):
+        return None
+    terms = []
+    for term in total.args:
+        c, exponents = Fraction(1), []
+        for f in factors(term):
+            if isinstance(f, Num):
+                c *= Fraction(f.value)
+                continue
+            u = _exponent(f)
+            if u is None:
+                return None
+            exponents.append(u)
+        terms.append((c, add(*exponents)))
+    return terms
 
 
 def _log_one_plus_exp(node: Call) -> Optional[Expr]:
@@ -81,8 +105,7 @@ def _log_one_plus_exp(node: Call) -> Optional[Expr]:
 def _log_cosh(node: Call) -> Optional[Expr]:
     # log(cosh(u)) -> logsumexp(u, -u) - log(2)   (= |u| + log1p(exp(-2|u|)) - log(2))
     if is_call(node, log) and is_call(node.args[0], cosh):
-        u = node.args[0].args[0]
-        return add(logsumexp(u, negate(u)), negate(log(Num(2))))
+        return _log_cosh_of(node.args[0].args[0])
     return None
 
 
@@ -142,8 +165,48 @@ def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
 
 def _merge_exps(node: Mul) -> Optional[Expr]:
     # exp(a) * exp(b)^k -> exp(a + k*b)   (one overflowing and one vanishing factor give no nan),
-    # also through nested products: exp(x)*(-exp(-2*L)) -> -exp(x - 2*L)
-    return merged_exps(mul(*node.args)) if node.args != _product_factors(node) else merged_exps(node)
+    # also through nested products: exp(x)*(-exp(-2*L)) -> -exp(x - 2*L), and with the factors
+    # that are exps in disguise: exp(a)*sigmoid(b)^k -> exp(a - k*softplus(-b)), as sigmoid(b)
+    # vanishes like exp(b); cosh(c) = exp(log(cosh(c))), sinh(c) = tanh(c)*exp(log(cosh(c)))
+    fs = _product_factors(node)
+    parts = [(f, _exp_expansion(f) if _is_exp_like(f) else None) for f in fs]
+    found = [terms[0] for _, terms in parts if terms is not None and len(terms) == 1]
+    if not any(map(_overflows, fs)) or (len(found) < 2 and fs is node.args):
+        return None
+    if len(found) < 2:  # one exp, and nested products: gathered, with the exp's power taken in
+        return merged_exps(mul(*fs))
+    rest = [f for f, terms in parts if terms is None or len(terms) != 1]
+    return mul(*rest, *(r for _, _, r in found), Num(prod(c for c, _, _ in found)),
+               exp(add(*(u for _, u, _ in found))))
+
+
+def _exponent(factor: Expr) -> Optional[Expr]:
+    """u for a factor that is ``exp(u)``: ``exp(a)^k -> k*a``, ``sigmoid(b)^k -> -k*softplus(-b)``,
+    ``cosh(c)^k -> k*(logsumexp(c, -c) - log(2))``; otherwise None."""
+    for fn, inside in _EXP_LIKE:
+        found = call_power(factor, fn)
+        if found is not None:
+            return mul(Num(found[1]), inside(found[0]))
+    return None
+
+
+def _log_cosh_of(u: Expr) -> Expr:
+    return add(logsumexp(u, negate(u)), negate(log(Num(2))))
+
+
+_EXP_LIKE = ((exp, lambda a: a), (sigmoid, lambda b: negate(softplus(negate(b)))),
+             (cosh, _log_cosh_of))
+
+
+def _is_exp_like(factor: Expr) -> bool:
+    """``factor`` is an exp, a sinh, or a power of sigmoid or cosh (``_exp_expansion`` writes
+    each as one term R*exp(u))."""
+    return _exponent(factor) is not None or _overflows(factor)
+
+
+def _overflows(factor: Expr) -> bool:
+    """``factor`` is a power of exp, cosh or sinh, which overflow past 710."""
+    return any(call_power(factor, fn) is not None for fn in (exp, cosh, sinh))
 
 
 def _sigmoid_partners(node: Mul) -> Optional[Expr]:
@@ -158,21 +221,37 @@ def _tanh(node: Mul) -> Optional[Expr]:
 
 def _distribute_exp(node: Mul) -> Optional[Expr]:
     # (c*exp(a) + d*R*exp(b))^n * exp(v) -> c*exp(a + v) + d*R*exp(b + v)   (n = 1: a softmax-like
-    # quotient; n = 2, 3, or sums of products of sums of exps, as in second derivatives: multiplied
-    # out, so that each exponent meets the scale exp(v) before anything overflows)
+    # quotient; n = 2, 3, and products of such sums, as in second derivatives: multiplied out, so
+    # that the exponents meet and cancel before anything overflows)
     fs = _product_factors(node)
-    for i, f in enumerate(fs):
-        scale = call_power(f, exp)
-        if scale is None:
-            continue
-        for j, g in enumerate(fs):
-            terms = _exp_expansion(g) if isinstance(base_exponent(g)[0], Add) else None
-            if terms is not None and any(u is not ZERO for _, u, _ in terms):
-                v = mul(Num(scale[1]), scale[0])
-                spread = add_scaled([(c, mul(r, exp(add(u, v)))) for c, u, r in terms])
-                rest = [h for index, h in enumerate(fs) if index not in (i, j)]
-                return mul(*rest, spread)
-    return None
+    scales = [f for f in fs if _is_exp_like(f)]
+    sums = [f for f in fs if isinstance(base_exponent(f)[0], Add)
+            and any(map(_is_exp_like, _leaves(f)))]
+    if not sums or len(scales) + len(sums) < 2 or not any(
+            _overflows(g) for f in scales + sums for g in _leaves(f)):
+        return None  # (sigmoids alone are left as they are)
+    terms = _exp_expansion(mul(*scales, *sums))
+    if terms is None:
+        return None
+    spread = add_scaled([(c, mul(r, exp(u))) for c, u, r in terms])
+    return mul(*(f for f in fs if f not in scales and f not in sums), spread)
+
+
+def _leaves(e: Expr) -> list[Expr]:
+    """The factors that ``_exp_expansion`` multiplies out: through sums, products and whole
+    powers 2 and 3 of sums, the factors that are none of these (at most EXP_TERMS_BUDGET)."""
+    found: list[Expr] = []
+    stack = [e]
+    while stack and len(found) <= EXP_TERMS_BUDGET:
+        node = stack.pop()
+        base, n = base_exponent(node)
+        if isinstance(node, (Add, Mul)):
+            stack.extend(node.args)
+        elif isinstance(base, Add) and isinstance(n, Num) and n.value in (2, 3):
+            stack.append(base)
+        elif not isinstance(node, Num):
+            found.append(node)
+    return found
 
 
 ExpTerms = list[tuple[Fraction, Expr, Expr]]
@@ -199,9 +278,13 @@ def _exp_expansion(e: Expr) -> Optional[ExpTerms]:
                 return None
             out = [(c * d, add(u, w), mul(r, s)) for c, u, r in out for d, w, s in part]
         return out
-    found = call_power(e, exp)
-    if found is not None:
-        return [(Fraction(1), mul(Num(found[1]), found[0]), ONE)]
+    u = _exponent(e)
+    if u is not None:
+        return [(Fraction(1), u, ONE)]
+    found = call_power(e, sinh)
+    if found is not None and found[1].denominator == 1:  # sinh(c)^k = tanh(c)^k*cosh(c)^k
+        return [(Fraction(1), mul(Num(found[1]), _log_cosh_of(found[0])),
+                 power(tanh(found[0]), Num(found[1])))]
     base, n = base_exponent(e)
     if isinstance(base, Add) and isinstance(n, Num) and n.value in (2, 3):
         return _exp_expansion(raw_mul(base, power(base, Num(n.value - 1))))
@@ -220,7 +303,7 @@ def _gather_exp_sum(node: Add) -> Optional[Expr]:
         return None
     total = add(*node.args)
     kept = len(total.args) if isinstance(total, Add) else 1
-    return total if kept < count or exp_terms(total) is not None else None
+    return total if kept < count or _exp_like_terms(total) is not None else None
 
 
 def _count_terms(node: Expr) -> int:

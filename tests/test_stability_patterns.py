@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
@@ -146,3 +146,85 @@ def test_a_raw_product_that_folds_to_a_number_is_a_constant_term():
     for k, name in enumerate(["y", "z"]):
         want = at(sp.diff(s, SYM[name]), (0.0, 0.3, -0.4))
         assert close(float(f(0.3, -0.4)[k]), want)
+
+
+# --- hand-written exponential forms at margins up to +-1000, with first and second derivatives ----
+# The templates above are drawn with arguments in [-2, 2] and only their values and gradients are
+# compared, so a form that overflows only past |u| = 710, or only in its second derivative, passes
+# them; nor did they write the logistic, log-softmax or log-sum-exp out by hand.  Here each of
+# those shapes, negated, scaled and nested, is compared at points up to +-1000 with SymPy's own
+# derivatives of an independent reading, evaluated by mpmath at enough digits that no cancellation
+# of terms of size exp(6000) survives.
+import mpmath  # noqa: E402
+
+HAND_WRITTEN = [
+    "-{c}*log(1/(1 + exp(-{u}))) - (1 - {c})*log(1 - 1/(1 + exp(-{u})))",  # logistic loss
+    "1/(1 + exp(-{u}))", "1 - 1/(1 + exp({u}))", "log(1/(1 + exp(-{u})))",
+    "exp({u})/(exp({u}) + exp({v}))", "exp({u})/(exp({u}) + exp({v}) + exp({w}))",
+    "log(exp({u})/(exp({u}) + exp({v}) + exp({w})))", "log(exp({u})/(1 + exp({u})))",
+    "log(exp({u}) + exp({v}))", "log(exp({u}) + exp({u}))", "log(exp({u}) + exp(-({u})))",
+    "log(2*exp({u}) + exp({v}) + 3)", "log(cosh({u}))", "log1p(exp({u}))", "log(1 + exp({u}))",
+]
+# arguments reach +-2000 at the margins; some are the shapes themselves (nesting)
+MARGIN_ARGUMENTS = ["x", "-y", "2*z", "x - y", "-z/2", "x/2 + y", "3", "log(exp(x) + exp(y))",
+                    "log1p(exp(z))", "log(cosh(y))", "1/(1 + exp(-x))"]
+SAFE_TERMS = ["x", "1", "y^2/1000", "sin(x)*y", "log(1 + y^2)", "tanh(z)"]
+MARGINS = [-1000.0, -800.0, -745.5, -710.0, -40.0, -1.5, 0.0, 0.25, 2.0, 40.0, 710.0, 745.5,
+           800.0, 1000.0]
+REFERENCE_DIGITS = 3000
+MEANINGS_AT_MARGINS = {**MEANINGS, "log1p": lambda a: sp.log(1 + a), "cosh": sp.cosh}
+
+
+@st.composite
+def hand_written(draw) -> str:
+    """One or two hand-written shapes, negated or scaled, among zero to two safe terms."""
+    pieces = []
+    for _ in range(draw(st.integers(1, 2))):
+        arguments = st.sampled_from(MARGIN_ARGUMENTS)
+        pattern = draw(st.sampled_from(HAND_WRITTEN)).format(
+            u=draw(arguments), v=draw(arguments), w=draw(arguments),
+            c=draw(st.sampled_from(["0", "1", "0.25"])))
+        scale = draw(st.sampled_from(["", "-", "2*", "-0.5*"]))
+        pieces.append(f"{scale}({pattern})")
+    pieces += draw(st.lists(st.sampled_from(SAFE_TERMS), max_size=2))
+    signs = draw(st.lists(st.sampled_from([" + ", " - "]), min_size=len(pieces),
+                          max_size=len(pieces)))
+    return "".join(sign + piece for sign, piece in zip(signs, pieces)).lstrip(" +")
+
+
+margin_points = st.lists(st.one_of(st.sampled_from(MARGINS), st.floats(-1000.0, 1000.0)),
+                         min_size=3, max_size=3)
+
+
+def exact(s, points) -> list[float]:
+    """``s`` at each point (floats, taken exactly) with REFERENCE_DIGITS digits, as floats."""
+    f = sp.lambdify([SYM[n] for n in VARIABLES], s, "mpmath")
+    with mpmath.workdps(REFERENCE_DIGITS):
+        return [float(f(*(mpmath.mpf(v) for v in p))) for p in points]
+
+
+def near(got: float, want: float) -> bool:
+    return abs(got - want) <= 1e-9 * max(1.0, abs(want))
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 3))  # 20 in CI, more with --slow
+@given(hand_written(), st.lists(margin_points, min_size=3, max_size=3))
+def test_hand_written_forms_and_their_derivatives_at_margins_up_to_1000(text, pts):
+    s = sp.sympify(text.replace("^", "**"), locals=MEANINGS_AT_MARGINS)
+    gradient, hessian = sc.grad(text, VARIABLES), sc.hessian(text, VARIABLES)
+    outputs = [(sc.parse(text), s)]
+    outputs += [(gradient[i], sp.diff(s, SYM[a])) for i, a in enumerate(VARIABLES)]
+    outputs += [(hessian[i][j], sp.diff(s, SYM[a], SYM[b])) for i, a in enumerate(VARIABLES)
+                for j, b in enumerate(VARIABLES) if i <= j]
+    wants = [exact(want, pts) for _, want in outputs]
+    compiled = [sc.lambdify(text, VARIABLES), sc.lambdify(gradient, VARIABLES),
+                sc.lambdify(hessian, VARIABLES)]
+    columns = [np.array([p[k] for p in pts]) for k in range(3)]
+    for k, p in enumerate(pts):
+        at_point = [compiled[0](*p), *compiled[1](*p), *np.asarray(compiled[2](*p)).ravel()]
+        on_arrays = [compiled[0](*columns)[k], *compiled[1](*columns)[:, k],
+                     *np.asarray(compiled[2](*columns))[:, :, k].ravel()]
+        entries = [0, 1, 2, 3, 4, 5, 6, 8, 9, 12]  # the value, the gradient, the upper Hessian
+        for n, (expr, _) in enumerate(outputs):
+            for got in (at_point[entries[n]], on_arrays[entries[n]]):
+                assert near(float(got), wants[n][k]), (text, str(expr), p, got, wants[n][k])
