@@ -140,10 +140,20 @@ def _reciprocal_exp_sum(node: Pow) -> Optional[Expr]:
 def _product_factors(node: Mul) -> tuple[Expr, ...]:
     """The factors of a product, through the nested binary products of reverse accumulation (a
     rule sees ``exp(a)*(2*exp(b))`` as the three factors 2, exp(a), exp(b))."""
-    if not any(isinstance(a, Mul) for a in node.args):
+    if not any(type(a) is Mul for a in node.args):
         return node.args
-    return factors(mul(*node.args))
+    found: list[Expr] = []
+    stack = list(reversed(node.args))
+    while stack:
+        f = stack.pop()
+        if type(f) is Mul and len(found) + len(stack) < _MAX_FACTORS:
+            stack.extend(reversed(f.args))
+        else:
+            found.append(f)
+    return tuple(found)
 
+
+_MAX_FACTORS = 64  # a longer chain of products is read only this far
 
 def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
     # exp(u)^k * sigmoid(-u)^n -> sigmoid(u)^m * exp(u)^(k - m) * sigmoid(-u)^(n - m),  m = min(k, n)
@@ -169,10 +179,10 @@ def _merge_exps(node: Mul) -> Optional[Expr]:
     # that are exps in disguise: exp(a)*sigmoid(b)^k -> exp(a - k*softplus(-b)), as sigmoid(b)
     # vanishes like exp(b); cosh(c) = exp(log(cosh(c))), sinh(c) = tanh(c)*exp(log(cosh(c)))
     fs = _product_factors(node)
+    if not any(map(_overflows, fs)) or (fs is node.args and sum(map(_is_exp_like, fs)) < 2):
+        return None
     parts = [(f, _exp_expansion(f) if _is_exp_like(f) else None) for f in fs]
     found = [terms[0] for _, terms in parts if terms is not None and len(terms) == 1]
-    if not any(map(_overflows, fs)) or (len(found) < 2 and fs is node.args):
-        return None
     if len(found) < 2:  # one exp, and nested products: gathered, with the exp's power taken in
         return merged_exps(mul(*fs))
     rest = [f for f, terms in parts if terms is None or len(terms) != 1]
@@ -199,14 +209,24 @@ _EXP_LIKE = ((exp, lambda a: a), (sigmoid, lambda b: negate(softplus(negate(b)))
 
 
 def _is_exp_like(factor: Expr) -> bool:
-    """``factor`` is an exp, a sinh, or a power of sigmoid or cosh (``_exp_expansion`` writes
-    each as one term R*exp(u))."""
-    return _exponent(factor) is not None or _overflows(factor)
+    """``factor`` is a power of exp, sinh, sigmoid or cosh (``_exp_expansion`` writes each as
+    one term R*exp(u))."""
+    return _power_of(factor, _EXP_LIKE_FUNCTIONS)
 
 
 def _overflows(factor: Expr) -> bool:
     """``factor`` is a power of exp, cosh or sinh, which overflow past 710."""
-    return any(call_power(factor, fn) is not None for fn in (exp, cosh, sinh))
+    return _power_of(factor, _OVERFLOWING)
+
+
+def _power_of(factor: Expr, functions: frozenset[Function]) -> bool:
+    base = factor.base if type(factor) is Pow else factor
+    return (type(base) is Call and base.fn in functions and len(base.args) == 1
+            and (base is factor or type(factor.exponent) is Num))
+
+
+_OVERFLOWING = frozenset((exp, cosh, sinh))
+_EXP_LIKE_FUNCTIONS = _OVERFLOWING | {sigmoid}
 
 
 def _sigmoid_partners(node: Mul) -> Optional[Expr]:
@@ -225,8 +245,10 @@ def _distribute_exp(node: Mul) -> Optional[Expr]:
     # that the exponents meet and cancel before anything overflows)
     fs = _product_factors(node)
     scales = [f for f in fs if _is_exp_like(f)]
-    sums = [f for f in fs if isinstance(base_exponent(f)[0], Add)
-            and any(map(_is_exp_like, _leaves(f)))]
+    candidates = [f for f in fs if type(base_exponent(f)[0]) is Add]
+    if not candidates or len(scales) + len(candidates) < 2:
+        return None
+    sums = [f for f in candidates if any(map(_is_exp_like, _leaves(f)))]
     if not sums or len(scales) + len(sums) < 2 or not any(
             _overflows(g) for f in scales + sums for g in _leaves(f)):
         return None  # (sigmoids alone are left as they are)
@@ -293,26 +315,44 @@ def _exp_expansion(e: Expr) -> Optional[ExpTerms]:
 
 def _gather_exp_sum(node: Add) -> Optional[Expr]:
     # exp(2*a) + (-exp(a + b) - exp(2*a)) -> -exp(a + b): a sum of sums (reverse accumulation
-    # keeps them apart) is gathered when that makes terms cancel or combine, or gives one sum of
-    # exps for the rules above (logsumexp, a reciprocal, a distributed exp)
-    if not any(isinstance(a, Add) or (isinstance(a, Mul) and any(isinstance(f, Add) for f in a.args))
-               for a in node.args):
+    # keeps them apart) is gathered when that makes terms with exps cancel or combine, or gives
+    # one sum of exps for the rules above (logsumexp, a reciprocal, a distributed exp)
+    if not any(type(a) is Add or (type(a) is Mul and len(a.args) == 2 and type(a.args[0]) is Num
+                                  and type(a.args[1]) is Add) for a in node.args):
         return None
-    count = _count_terms(node)
-    if count > EXP_TERMS_BUDGET:
+    terms = _nested_terms(node)
+    if terms is None:
+        return None
+    products = [_product_factors(t) if type(t) is Mul else (t,) for t in terms]
+    if not any(_is_exp_like(f) for fs in products for f in fs):
+        return None
+    # a term's factors other than numbers, as a key: equal keys are like terms (a cheap test
+    # before the canonical sum is built)
+    keys = [tuple(sorted(id(f) for f in fs if type(f) is not Num)) for fs in products]
+    all_exps = all(_is_exp_like(f) or type(f) is Num for fs in products for f in fs)
+    if len(set(keys)) == len(keys) and not all_exps:
         return None
     total = add(*node.args)
     kept = len(total.args) if isinstance(total, Add) else 1
-    return total if kept < count or _exp_like_terms(total) is not None else None
+    return total if kept < len(terms) or _exp_like_terms(total) is not None else None
 
 
-def _count_terms(node: Expr) -> int:
-    """The terms of a sum counted through nested sums and numbers times sums."""
-    if isinstance(node, Add):
-        return sum(_count_terms(a) for a in node.args)
-    if isinstance(node, Mul) and len(node.args) == 2 and isinstance(node.args[0], Num):
-        return _count_terms(node.args[1])
-    return 1
+def _nested_terms(node: Expr) -> Optional[list[Expr]]:
+    """The terms of a sum through nested sums and numbers times sums (the number left out:
+    only which terms there are matters); None beyond EXP_TERMS_BUDGET."""
+    found: list[Expr] = []
+    stack = [node]
+    while stack:
+        t = stack.pop()
+        if type(t) is Add:
+            stack.extend(t.args)
+        elif type(t) is Mul and len(t.args) == 2 and type(t.args[0]) is Num and type(t.args[1]) is Add:
+            stack.append(t.args[1])
+        else:
+            found.append(t)
+            if len(found) > EXP_TERMS_BUDGET:
+                return None
+    return found
 
 
 def _one_minus_sigmoid(node: Add) -> Optional[Expr]:
