@@ -61,27 +61,6 @@ def scaled_call(term: Expr, fn: Function) -> Optional[tuple[Fraction, Expr]]:
     return None
 
 
-def exp_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
-    """A sum of ``c*exp(u)`` terms as ``[(c, u), ...]``; ``exp(b)^k`` is ``(1, k*b)`` and a
-    number n is ``(n, 0)``.  None when ``total`` is not such a sum."""
-    if not isinstance(total, Add):
-        return None
-    terms = []
-    for term in total.args:
-        if isinstance(term, Num):
-            terms.append((Fraction(term.value), ZERO))
-            continue
-        scaled = scaled_call(term, exp)
-        powered = call_power(term, exp)
-        if scaled is not None:
-            terms.append(scaled)
-        elif powered is not None:
-            terms.append((Fraction(1), mul(Num(powered[1]), powered[0])))
-        else:
-            return None
-    return terms
-
-
 def one_plus_exp(total: Expr) -> Optional[Expr]:
     """``exp(u) + 1 -> u``; otherwise None."""
     if isinstance(total, Add) and len(total.args) == 2:
@@ -139,13 +118,21 @@ def sigmoid_partners(product: Sequence[Expr]) -> Optional[Expr]:
             u = one_plus_exp(base)
             if u is not None and add(u, w) is ZERO:
                 joined = m - Fraction(k.value)
-            elif (isinstance(base, Add) and len(base.args) == 2 and base.args[0] is ONE
-                  and scaled_call(base.args[1], sigmoid) == (-1, mul(Num(-1), w))):
+            elif _one_minus_sigmoid_of(base) is mul(Num(-1), w):
                 joined = m + Fraction(k.value)
             else:
                 continue
             rest = [h for h in product if h is not f and h is not g]
             return mul(*rest, power(sigmoid(w), Num(joined)))
+    return None
+
+
+def _one_minus_sigmoid_of(total: Expr) -> Optional[Expr]:
+    """``1 - sigmoid(v) -> v``; otherwise None."""
+    if isinstance(total, Add) and len(total.args) == 2 and ONE in total.args:
+        found = scaled_call(total.args[1] if total.args[0] is ONE else total.args[0], sigmoid)
+        if found is not None and found[0] == -1:
+            return found[1]
     return None
 
 

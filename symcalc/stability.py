@@ -16,7 +16,7 @@ from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, m
                    postorder, power, raw_add, raw_mul)
 from .functions import (Function, cosh, exp, expm1, log, log1p, logsumexp, sigmoid, sinh,
                         softplus, tanh)
-from .patterns import (RuleTable, base_exponent, call_power, exp_terms, factors, first_rewrite,
+from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewrite,
                        is_call, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
                        tanh_quotient)
 
@@ -154,6 +154,7 @@ def _product_factors(node: Mul) -> tuple[Expr, ...]:
 
 
 _MAX_FACTORS = 64  # a longer chain of products is read only this far
+
 
 def _exp_times_sigmoid(node: Mul) -> Optional[Expr]:
     # exp(u)^k * sigmoid(-u)^n -> sigmoid(u)^m * exp(u)^(k - m) * sigmoid(-u)^(n - m),  m = min(k, n)
