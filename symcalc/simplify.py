@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
+from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, make_call,
                    add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
                    with_args)
 from .functions import REGISTRY, exp, sigmoid
@@ -212,6 +212,27 @@ def _reflection(node: Add) -> Expr | None:
             a, b = call.fn.reflection
             kept = (t for t in node.args if t is not term and t is not partner_term)
             return add(*kept, mul(Num(c * a), other), mul(Num(c * b + d), other, partner_call))
+    return None
+
+
+def _reflection_across_terms(node: Add) -> Expr | None:
+    # y*sigmoid(-u) + sigmoid(u)*(1 - y) -> y + sigmoid(u) - 2*y*sigmoid(u)... when that is shorter
+    # (sigmoid(u) - y for the logistic loss's gradient): f(-u) in one term is written a + b*f(u)
+    # where f(u) is in another, and the sum simplified again (after the rules above failed)
+    index: dict[tuple, tuple[Expr, Rational, Call]] = {}
+    for term in node.args:
+        coeff, rest = split_coefficient(term)
+        for f in factors(rest):
+            if isinstance(f, Call) and f.fn.reflection is not None and len(f.args) == 1:
+                index[(f.fn.name, f.args[0], mul(rest, power(f, MINUS_ONE)))] = (term, coeff, f)
+    arguments = {(name, arg) for name, arg, _ in index}
+    for (name, arg, other), (term, c, call) in index.items():
+        if _looks_negative(arg) and (name, negate(arg)) in arguments:
+            a, b = call.fn.reflection
+            kept = (t for t in node.args if t is not term)
+            candidate = simplify(add(*kept, mul(Num(c * a), other),
+                                     mul(Num(c * b), other, make_call(call.fn, (negate(arg),)))))
+            return candidate if count_ops([candidate]) < count_ops([node]) else None
     return None
 
 
@@ -455,10 +476,7 @@ def _exp_times_sigmoid(node: Mul) -> Expr | None:
                 continue
             m = min(k, found[1])
             rest = [h for h in node.args if h is not f and h is not g]
-            # sigmoid(-z) is written 1 - sigmoid(z), as in sigmoid's own derivative
-            joined = (power(add(ONE, negate(sigmoid(found[0]))), Num(m)) if _looks_negative(u)
-                      else power(sigmoid(u), Num(m)))
-            return mul(*rest, joined, exp(mul(Num(k - m), u)),
+            return mul(*rest, power(sigmoid(u), Num(m)), exp(mul(Num(k - m), u)),
                        power(sigmoid(found[0]), Num(found[1] - m)))
     return None
 
@@ -512,6 +530,7 @@ SIMPLIFY_RULES = {
         _reflection,               # sigmoid(-x) + sigmoid(x) -> 1
         _common_factor,            # a*F + b*F -> (a + b)*F
         _expand_products,          # (x + 1)^2 - x^2 - 2*x - 1 -> 0
+        _reflection_across_terms,  # y*sigmoid(-u) - (1 - y)*sigmoid(u) -> y - sigmoid(u)
     ),
     Mul: (
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
