@@ -210,14 +210,15 @@ sinh = _register(Function(
     "sinh", 1, 1,
     partials=lambda x: [cosh(x)],
     numpy=_np("np.sinh({0})"), sympy=lambda sp, x: sp.sinh(x), latex=_tex("\\sinh"),
-    evaluate=_at(ZERO, ZERO), sympy_names=("sinh",),
+    evaluate=_at(ZERO, ZERO), needs_stable_forms=True, sympy_names=("sinh",),
     real=math.sinh, series=_follows(lambda y, u: cosh(u)), numexpr=_np("sinh({0})"),
 ))
 cosh = _register(Function(
     "cosh", 1, 1,
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
-    evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), sympy_names=("cosh",),
+    evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), needs_stable_forms=True,
+    sympy_names=("cosh",),
     real=math.cosh, series=_follows(lambda y, u: sinh(u)), numexpr=_np("cosh({0})"),
 ))
 tanh = _register(Function(

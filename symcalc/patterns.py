@@ -12,8 +12,8 @@ from fractions import Fraction
 from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
-from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, split_coefficient
-from .functions import Function, exp
+from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power, split_coefficient
+from .functions import Function, cosh, exp, sigmoid, sinh, tanh
 
 Rule = Callable[[Expr], Optional[Expr]]
 RuleTable = Mapping[type, Sequence[Rule]]
@@ -61,27 +61,6 @@ def scaled_call(term: Expr, fn: Function) -> Optional[tuple[Fraction, Expr]]:
     return None
 
 
-def exp_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
-    """A sum of ``c*exp(u)`` terms as ``[(c, u), ...]``; ``exp(b)^k`` is ``(1, k*b)`` and a
-    number n is ``(n, 0)``.  None when ``total`` is not such a sum."""
-    if not isinstance(total, Add):
-        return None
-    terms = []
-    for term in total.args:
-        if isinstance(term, Num):
-            terms.append((Fraction(term.value), ZERO))
-            continue
-        scaled = scaled_call(term, exp)
-        powered = call_power(term, exp)
-        if scaled is not None:
-            terms.append(scaled)
-        elif powered is not None:
-            terms.append((Fraction(1), mul(Num(powered[1]), powered[0])))
-        else:
-            return None
-    return terms
-
-
 def one_plus_exp(total: Expr) -> Optional[Expr]:
     """``exp(u) + 1 -> u``; otherwise None."""
     if isinstance(total, Add) and len(total.args) == 2:
@@ -104,6 +83,57 @@ def merged_exps(product: Expr) -> Optional[Expr]:
         return None
     rest = [f for f, e in found if e is None]
     return mul(*rest, exp(add(*(mul(Num(k), u) for u, k in exps))))
+
+
+def tanh_quotient(product: Sequence[Expr]) -> Optional[Expr]:
+    """The product of the factors ``product`` with ``sinh(u)^a/cosh(u)^b`` written as
+    ``tanh(u)^m*sinh(u)^(a - m)/cosh(u)^(b - m)``, m = min(a, b) (cosh(u) > 0, so this holds
+    wherever the product is defined); None when no sinh(u) meets a cosh(u) in the denominator."""
+    powers = [(f, call_power(f, sinh), call_power(f, cosh)) for f in product]
+    for f, s, _ in powers:
+        if s is None or s[1] <= 0:
+            continue
+        for g, _, c in powers:
+            if c is not None and c[1] < 0 and c[0] is s[0]:
+                m = min(s[1], -c[1])
+                rest = [h for h in product if h is not f and h is not g]
+                return mul(*rest, power(tanh(s[0]), Num(m)), power(sinh(s[0]), Num(s[1] - m)),
+                           power(cosh(s[0]), Num(c[1] + m)))
+    return None
+
+
+def sigmoid_partners(product: Sequence[Expr]) -> Optional[Expr]:
+    """The product of the factors ``product`` with ``sigmoid(w)^m`` and a power of one of its
+    other forms joined into one power of sigmoid(w): ``exp(-w) + 1`` is ``1/sigmoid(w)`` and
+    ``1 - sigmoid(-w)`` is ``sigmoid(w)`` (both hold for every real w); None when none meet."""
+    for f in product:
+        found = call_power(f, sigmoid)
+        if found is None:
+            continue
+        w, m = found
+        for g in product:
+            base, k = base_exponent(g)
+            if g is f or not isinstance(k, Num):
+                continue
+            u = one_plus_exp(base)
+            if u is not None and add(u, w) is ZERO:
+                joined = m - Fraction(k.value)
+            elif _one_minus_sigmoid_of(base) is mul(Num(-1), w):
+                joined = m + Fraction(k.value)
+            else:
+                continue
+            rest = [h for h in product if h is not f and h is not g]
+            return mul(*rest, power(sigmoid(w), Num(joined)))
+    return None
+
+
+def _one_minus_sigmoid_of(total: Expr) -> Optional[Expr]:
+    """``1 - sigmoid(v) -> v``; otherwise None."""
+    if isinstance(total, Add) and len(total.args) == 2 and ONE in total.args:
+        found = scaled_call(total.args[1] if total.args[0] is ONE else total.args[0], sigmoid)
+        if found is not None and found[0] == -1:
+            return found[1]
+    return None
 
 
 def multiple_of(w: Expr, u: Expr) -> Optional[Fraction]:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
+from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, make_call,
                    add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
                    with_args)
 from .functions import REGISTRY, abs_, exp, log, sigmoid, sign
 from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
-                       multiple_of, one_plus_exp, rational_content)
+                       multiple_of, one_plus_exp, rational_content, sigmoid_partners,
+                       tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
@@ -250,6 +251,27 @@ def _reflection(node: Add) -> Expr | None:
             a, b = call.fn.reflection
             kept = (t for t in node.args if t is not term and t is not partner_term)
             return add(*kept, mul(Num(c * a), other), mul(Num(c * b + d), other, partner_call))
+    return None
+
+
+def _reflection_across_terms(node: Add) -> Expr | None:
+    # y*sigmoid(-u) + sigmoid(u)*(1 - y) -> y + sigmoid(u) - 2*y*sigmoid(u)... when that is shorter
+    # (sigmoid(u) - y for the logistic loss's gradient): f(-u) in one term is written a + b*f(u)
+    # where f(u) is in another, and the sum simplified again (after the rules above failed)
+    index: dict[tuple, tuple[Expr, Rational, Call]] = {}
+    for term in node.args:
+        coeff, rest = split_coefficient(term)
+        for f in factors(rest):
+            if isinstance(f, Call) and f.fn.reflection is not None and len(f.args) == 1:
+                index[(f.fn.name, f.args[0], mul(rest, power(f, MINUS_ONE)))] = (term, coeff, f)
+    arguments = {(name, arg) for name, arg, _ in index}
+    for (name, arg, other), (term, c, call) in index.items():
+        if _looks_negative(arg) and (name, negate(arg)) in arguments:
+            a, b = call.fn.reflection
+            kept = (t for t in node.args if t is not term)
+            candidate = simplify(add(*kept, mul(Num(c * a), other),
+                                     mul(Num(c * b), other, make_call(call.fn, (negate(arg),)))))
+            return candidate if count_ops([candidate]) < count_ops([node]) else None
     return None
 
 
@@ -498,6 +520,32 @@ def _exp_times_sigmoid(node: Mul) -> Expr | None:
     return None
 
 
+def _sigmoid_partners(node: Mul) -> Expr | None:
+    # sigmoid(z)*(1 + exp(-z)) -> 1,  sigmoid(z)*(1 - sigmoid(-z)) -> sigmoid(z)^2
+    return sigmoid_partners(node.args)
+
+
+def _opposite_sums(node: Mul) -> Expr | None:
+    # (s - 1)/(1 - s) -> -1,  (a - b)^2*(b - a) -> -(a - b)^3: a sum to a whole power next to a
+    # power of its negation, (-A)^n = (-1)^n*A^n
+    powers = [(f, *base_exponent(f)) for f in node.args]
+    sums = {b: (f, e) for f, b, e in powers if isinstance(b, Add) and isinstance(e, Num)}
+    for f, b, e in powers:
+        if not (isinstance(b, Add) and isinstance(e, Num) and e.is_integer):
+            continue
+        partner = sums.get(negate(b))
+        if partner is not None and partner[0] is not f:
+            rest = [h for h in node.args if h is not f and h is not partner[0]]
+            sign = Num(-1 if e.value % 2 else 1)
+            return mul(*rest, sign, power(negate(b), add(partner[1], e)))
+    return None
+
+
+def _tanh(node: Mul) -> Expr | None:
+    # sinh(u)/cosh(u) -> tanh(u)
+    return tanh_quotient(node.args)
+
+
 def _power_of_exp(node: Pow) -> Expr | None:
     # exp(x)^2 -> exp(2*x), 1/exp(x) -> exp(-x): a numeric power of exp is exp of the scaled
     # argument, as SymPy writes it, so that exp(x)^2 and exp(2*x) meet
@@ -521,11 +569,15 @@ SIMPLIFY_RULES = {
         _reflection,               # sigmoid(-x) + sigmoid(x) -> 1
         _common_factor,            # a*F + b*F -> (a + b)*F
         _expand_products,          # (x + 1)^2 - x^2 - 2*x - 1 -> 0
+        _reflection_across_terms,  # y*sigmoid(-u) - (1 - y)*sigmoid(u) -> y - sigmoid(u)
     ),
     Mul: (
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
         _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
+        _sigmoid_partners,         # sigmoid(z)*(1 + exp(-z)) -> 1
+        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)
+        _opposite_sums,            # (s - 1)/(1 - s) -> -1
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
         _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi
         _sign_times_abs,           # sign(u)/abs(u) -> 1/u

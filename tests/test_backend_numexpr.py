@@ -152,8 +152,10 @@ def test_deep_nesting_and_many_registers():
 def test_overflow_prone_inputs_stay_finite():
     x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     for f in ("sigmoid(x)", "log(sigmoid(x))", "softplus(x)", "logsumexp(x, 2*x)",
-              "log(1 + exp(x))", "log(exp(x) + exp(-x))"):
-        for e in (f, sc.diff(f, "x")):
+              "log(1 + exp(x))", "log(exp(x) + exp(-x))", "log(1 - 1/(1 + exp(-x)))",
+              "log1p(exp(x))", "log(cosh(x))", "exp(x)/(exp(x) + exp(1 - x/2))",
+              "-log(exp(x)/(exp(x) + exp(-x) + 1))", "log(exp(x) + exp(x))"):
+        for e in (f, sc.diff(f, "x"), sc.diff(f, "x", 2)):
             numpy_f, numexpr_f = both(e, ["x"])
             got = numexpr_f(x)
             assert np.all(np.isfinite(got)), f

@@ -298,3 +298,17 @@ def test_a_constant_output_is_broadcast_to_the_points_and_composes():
     np.testing.assert_array_equal(jax.jit(f)(x, y), got)
     mapped = jax.vmap(f)(jnp.arange(4.0), jnp.arange(4.0))
     np.testing.assert_array_equal(mapped, np.broadcast_to(want, (4, 2, 2)))
+
+
+@pytest.mark.parametrize("text", ["-y*log(1/(1 + exp(-x))) - (1 - y)*log(1 - 1/(1 + exp(-x)))",
+                                  "log(exp(x) + exp(y)) + log(cosh(x - y))",
+                                  "exp(x*y)/(exp(x*y) + exp(y)) - log1p(exp(x))"])
+def test_hand_written_exponential_forms_and_their_hessians_at_large_arguments(text):
+    # the NumPy backend's values at these points are checked against mpmath in
+    # tests/test_stability_patterns.py; JAX compiles the same stabilised program
+    x = np.array([1000.0, -1000.0, 745.0, -800.0, 0.5])
+    y = np.array([1.0, 0.0, 745.0, 1.0, -0.25])
+    for result in (text, sc.grad(text, "x y"), sc.hessian(text, "x y")):
+        got = np.asarray(sc.lambdify(result, "x y", backend="jax")(x, y))
+        assert np.all(np.isfinite(got)), (text, result)
+        np.testing.assert_allclose(got, sc.lambdify(result, "x y")(x, y), rtol=1e-12, atol=1e-9)

@@ -106,6 +106,15 @@ def _grow(children):
         children.map(lambda c: sc.exp(c) / (1 + sc.exp(c)) + 1 / (1 + sc.exp(-c))),
         st.tuples(children, children).map(lambda p: (p[0] + p[1]) ** 2 - p[0] * (p[0] - p[1])),
         st.tuples(children, children).map(lambda p: (p[0] * x) * (p[0] * x) ** p[1]),
+        # sinh/cosh -> tanh, sigmoid(u) next to 1 + exp(-u) or 1 - sigmoid(-u), opposite sums
+        st.tuples(children, st.integers(1, 3), st.integers(-3, 2)).map(
+            lambda p: sc.sinh(p[0]) ** p[1] * sc.cosh(p[0]) ** p[2]),
+        st.tuples(children, st.integers(1, 3), st.integers(-2, 3)).map(
+            lambda p: sc.sigmoid(p[0]) ** p[1] * (1 + sc.exp(-p[0])) ** p[2]),
+        st.tuples(children, children).map(lambda p: sc.sigmoid(p[0]) * (1 - sc.sigmoid(-p[0])) * p[1]),
+        st.tuples(children, children, st.integers(-2, 3), st.integers(-3, 3)).map(
+            lambda p: (p[0] - p[1]) ** p[2] * (p[1] - p[0]) ** p[3] if p[0] is not p[1] else p[0]),
+        children.map(lambda c: sc.exp(-c) * sc.sigmoid(c) ** 2),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
@@ -146,3 +146,196 @@ def test_a_raw_product_that_folds_to_a_number_is_a_constant_term():
     for k, name in enumerate(["y", "z"]):
         want = at(sp.diff(s, SYM[name]), (0.0, 0.3, -0.4))
         assert close(float(f(0.3, -0.4)[k]), want)
+
+
+# --- hand-written exponential forms at margins up to +-1000, with first and second derivatives ----
+# The templates above are drawn with arguments in [-2, 2] and only their values and gradients are
+# compared, so a form that overflows only past |u| = 710, or only in its second derivative, passes
+# them; nor did they write the logistic, log-softmax or log-sum-exp out by hand.  Here each of
+# those shapes, negated, scaled and nested, is compared at points up to +-1000 with SymPy's own
+# derivatives of an independent reading, evaluated by mpmath at enough digits that no cancellation
+# of terms of size exp(6000) survives.
+import mpmath  # noqa: E402
+
+HAND_WRITTEN = [
+    "-{c}*log(1/(1 + exp(-{u}))) - (1 - {c})*log(1 - 1/(1 + exp(-{u})))",  # logistic loss
+    "1/(1 + exp(-{u}))", "1 - 1/(1 + exp({u}))", "log(1/(1 + exp(-{u})))",
+    "exp({u})/(exp({u}) + exp({v}))", "exp({u})/(exp({u}) + exp({v}) + exp({w}))",
+    "log(exp({u})/(exp({u}) + exp({v}) + exp({w})))", "log(exp({u})/(1 + exp({u})))",
+    "log(exp({u}) + exp({v}))", "log(exp({u}) + exp({u}))", "log(exp({u}) + exp(-({u})))",
+    "log(2*exp({u}) + exp({v}) + 3)", "log(cosh({u}))", "log1p(exp({u}))", "log(1 + exp({u}))",
+]
+# arguments reach +-2000 at the margins; some are the shapes themselves (nesting)
+MARGIN_ARGUMENTS = ["x", "-y", "2*z", "x - y", "-z/2", "x/2 + y", "3", "log(exp(x) + exp(y))",
+                    "log1p(exp(z))", "log(cosh(y))", "1/(1 + exp(-x))"]
+SAFE_TERMS = ["x", "1", "y^2/1000", "sin(x)*y", "log(1 + y^2)", "tanh(z)"]
+MARGINS = [-1000.0, -800.0, -745.5, -710.0, -40.0, -1.5, 0.0, 0.25, 2.0, 40.0, 710.0, 745.5,
+           800.0, 1000.0]
+REFERENCE_DIGITS = 3000
+MEANINGS_AT_MARGINS = {**MEANINGS, "log1p": lambda a: sp.log(1 + a), "cosh": sp.cosh}
+
+
+@st.composite
+def hand_written(draw) -> str:
+    """One or two hand-written shapes, negated or scaled, among zero to two safe terms."""
+    pieces = []
+    for _ in range(draw(st.integers(1, 2))):
+        arguments = st.sampled_from(MARGIN_ARGUMENTS)
+        pattern = draw(st.sampled_from(HAND_WRITTEN)).format(
+            u=draw(arguments), v=draw(arguments), w=draw(arguments),
+            c=draw(st.sampled_from(["0", "1", "0.25"])))
+        scale = draw(st.sampled_from(["", "-", "2*", "-0.5*"]))
+        pieces.append(f"{scale}({pattern})")
+    pieces += draw(st.lists(st.sampled_from(SAFE_TERMS), max_size=2))
+    signs = draw(st.lists(st.sampled_from([" + ", " - "]), min_size=len(pieces),
+                          max_size=len(pieces)))
+    return "".join(sign + piece for sign, piece in zip(signs, pieces)).lstrip(" +")
+
+
+margin_points = st.lists(st.one_of(st.sampled_from(MARGINS), st.floats(-1000.0, 1000.0)),
+                         min_size=3, max_size=3)
+
+
+def exact(s, points) -> list[float]:
+    """``s`` at each point (floats, taken exactly) with REFERENCE_DIGITS digits, as floats."""
+    f = sp.lambdify([SYM[n] for n in VARIABLES], s, "mpmath")
+    with mpmath.workdps(REFERENCE_DIGITS):
+        return [float(f(*(mpmath.mpf(v) for v in p))) for p in points]
+
+
+def near(got: float, want: float) -> bool:
+    return abs(got - want) <= 1e-9 * max(1.0, abs(want))
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 3))  # 20 in CI, more with --slow
+@given(hand_written(), st.lists(margin_points, min_size=3, max_size=3))
+def test_hand_written_forms_and_their_derivatives_at_margins_up_to_1000(text, pts):
+    s = sp.sympify(text.replace("^", "**"), locals=MEANINGS_AT_MARGINS)
+    gradient, hessian = sc.grad(text, VARIABLES), sc.hessian(text, VARIABLES)
+    outputs = [(sc.parse(text), s)]
+    outputs += [(gradient[i], sp.diff(s, SYM[a])) for i, a in enumerate(VARIABLES)]
+    outputs += [(hessian[i][j], sp.diff(s, SYM[a], SYM[b])) for i, a in enumerate(VARIABLES)
+                for j, b in enumerate(VARIABLES) if i <= j]
+    wants = [exact(want, pts) for _, want in outputs]
+    compiled = [sc.lambdify(text, VARIABLES), sc.lambdify(gradient, VARIABLES),
+                sc.lambdify(hessian, VARIABLES)]
+    columns = [np.array([p[k] for p in pts]) for k in range(3)]
+    for k, p in enumerate(pts):
+        at_point = [compiled[0](*p), *compiled[1](*p), *np.asarray(compiled[2](*p)).ravel()]
+        on_arrays = [compiled[0](*columns)[k], *compiled[1](*columns)[:, k],
+                     *np.asarray(compiled[2](*columns))[:, :, k].ravel()]
+        entries = [0, 1, 2, 3, 4, 5, 6, 8, 9, 12]  # the value, the gradient, the upper Hessian
+        for n, (expr, _) in enumerate(outputs):
+            for got in (at_point[entries[n]], on_arrays[entries[n]]):
+                assert near(float(got), wants[n][k]), (text, str(expr), p, got, wants[n][k])
+
+
+# --- the hand-written forms one by one: values, derivatives and their printed forms -------------
+from oracle import check_derivative, check_hessian  # noqa: E402
+from symcalc.program import program  # noqa: E402
+
+LOGISTIC_LOSS = "-y*log(1/(1 + exp(-z))) - (1 - y)*log(1 - 1/(1 + exp(-z)))"
+
+
+def assert_exact_at(result, text: str, names: list[str], points: list[tuple[float, ...]],
+                    wrt: tuple[str, ...] = ()) -> None:
+    """The compiled ``result`` (the formula ``text`` differentiated by ``wrt``, or its gradient or
+    Hessian) at single points and at all of them as arrays equals SymPy's own derivatives of
+    ``text`` evaluated at REFERENCE_DIGITS."""
+    symbols = [sp.Symbol(n, real=True) for n in names]
+    s = sp.sympify(text.replace("^", "**"), locals={**MEANINGS_AT_MARGINS, **dict(zip(names, symbols))})
+    s = sp.diff(s, *(symbols[names.index(n)] for n in wrt)) if wrt else s
+    entries = np.asarray(result, dtype=object)
+    wants = np.empty(entries.shape + (len(points),))
+    for index in np.ndindex(entries.shape):  # index: one variable per axis of the result
+        derivative = sp.diff(s, *(symbols[k] for k in index)) if index else s
+        f = sp.lambdify(symbols, derivative, "mpmath")
+        with mpmath.workdps(REFERENCE_DIGITS):
+            wants[index] = [float(f(*(mpmath.mpf(v) for v in p))) for p in points]
+    compiled = sc.lambdify(result, names)
+    on_arrays = np.asarray(compiled(*(np.array(column) for column in zip(*points))))
+    for k, p in enumerate(points):
+        at_point = np.asarray(compiled(*p), dtype=float)
+        for index in np.ndindex(entries.shape):
+            for got in (at_point[index], on_arrays[index + (k,)]):
+                assert near(float(got), wants[index + (k,)]), (text, index, p, got)
+
+
+def test_the_explicit_logistic_loss_is_written_with_sigmoid_and_stays_finite():
+    gradient = sc.grad(LOGISTIC_LOSS, ["y", "z"])
+    assert gradient[1] is sc.parse("sigmoid(z) - y")  # as for the loss written with sigmoid
+    check_derivative(LOGISTIC_LOSS, "z", gradient[1], domain={"y": (0, 1), "z": (-3, 3)})
+    hessian = sc.hessian(LOGISTIC_LOSS, ["y", "z"])
+    check_hessian(LOGISTIC_LOSS, ["y", "z"], hessian, domain={"y": (0, 1), "z": (-3, 3)})
+    points = [(1.0, 745.0), (1.0, 1000.0), (0.0, -1000.0), (0.25, -745.0), (0.5, 0.5)]
+    for result in (sc.parse(LOGISTIC_LOSS), gradient, hessian):
+        assert_exact_at(result, LOGISTIC_LOSS, ["y", "z"], points)
+
+
+@pytest.mark.parametrize("text, derivative", [
+    ("1/(1 + exp(-z))", "sigmoid(-z)*sigmoid(z)"),
+    ("log(1/(1 + exp(-z)))", "sigmoid(-z)"),
+    ("log(1 - 1/(1 + exp(-z)))", "-sigmoid(z)"),
+    ("log(cosh(z))", "tanh(z)"),
+])
+def test_derivatives_of_hand_written_forms_print_as_a_person_writes_them(text, derivative):
+    d = sc.diff(text, "z")
+    assert d is sc.parse(derivative)
+    check_derivative(text, "z", d)
+    assert_exact_at(d, text, ["z"], [(v,) for v in (-1000.0, -745.0, -1.5, 0.25, 745.0, 1000.0)],
+                    wrt=("z",))
+
+
+def test_log_cosh_and_its_derivatives_at_large_arguments():
+    d2 = sc.diff("log(cosh(x))", "x", 2)
+    assert d2 is sc.parse("1 - tanh(x)^2")
+    check_derivative("log(cosh(x))", ("x", 2), d2)
+    assert_exact_at(d2, "log(cosh(x))", ["x"], [(-1000.0,), (0.5,), (711.0,)], wrt=("x", "x"))
+    points = [(v,) for v in (-1000.0, -711.0, -0.5, 711.0, 800.0)]
+    for result in ("log(cosh(x))", sc.grad("log(cosh(x))", ["x"]), sc.hessian("log(cosh(x))", ["x"])):
+        assert_exact_at(result, "log(cosh(x))", ["x"], points)
+
+
+@pytest.mark.parametrize("text", [
+    "log1p(exp(x))", "log(exp(x) + exp(x))", "log(exp(x) + exp(-x))", "-log(exp(x) + exp(-x))",
+    "exp(x)/(exp(x) + exp(-x))", "log(exp(x)/(exp(x) + 1))", "2*log(cosh(x)) - log1p(exp(-x))",
+])
+def test_hand_written_forms_of_one_variable_to_the_second_derivative(text):
+    points = [(v,) for v in (-1000.0, -800.0, -745.0, -2.0, 0.5, 745.0, 800.0, 1000.0)]
+    for result in (text, sc.grad(text, ["x"]), sc.hessian(text, ["x"])):
+        assert_exact_at(result, text, ["x"], points)
+
+
+def test_log_softmax_written_out_is_logsumexp_minus_its_argument():
+    text = "-log(exp(z1)/(exp(z1) + exp(z2) + exp(z3)))"
+    names = ["z1", "z2", "z3"]
+    (root,) = program(text, names).roots  # the compiled code: no exp left to overflow
+    assert sc.simplify(root) is sc.parse("logsumexp(z1, z2, z3) - z1")
+    points = [(1000.0, 0.0, -1000.0), (-1000.0, 0.0, 1000.0), (0.5, -0.25, 2.0)]
+    for result in (text, sc.grad(text, names), sc.hessian(text, names)):
+        assert_exact_at(result, text, names, points)
+
+
+def test_hessians_of_hand_written_log_sum_exp_and_softmax_ratios():
+    hessian = sc.lambdify(sc.hessian("log(exp(x) + exp(y))", ["x", "y"]), ["x", "y"])
+    for v in (1000.0, -1000.0):
+        np.testing.assert_allclose(hessian(v, v), [[0.25, -0.25], [-0.25, 0.25]], rtol=1e-12)
+    points = [(1000.0, 1000.0), (-1000.0, -1000.0), (1000.0, -1000.0), (3.0, -745.0)]
+    assert_exact_at(sc.hessian("log(exp(x) + exp(y))", ["x", "y"]), "log(exp(x) + exp(y))",
+                    ["x", "y"], points)
+    ratio, names = "exp(w*x)/(exp(w*x) + exp(b))", ["w", "x", "b"]
+    points = [(1000.0, 1.0, 0.0), (-1000.0, 1.0, 0.0), (1.0, 745.0, 740.0), (0.5, 2.0, -1.0)]
+    for result in (ratio, sc.grad(ratio, names), sc.hessian(ratio, names)):
+        assert_exact_at(result, ratio, names, points)
+
+
+def test_exps_of_a_product_are_one_exp_in_the_compiled_code():
+    # exp(x + y - 2*L) = 1/4 at x = y = 1000; the three factors are inf, inf and 0
+    f = sc.lambdify("exp(x)*exp(y)*exp(-2*logsumexp(x, y))", ["x", "y"])
+    assert f(1000.0, 1000.0) == pytest.approx(0.25, rel=1e-12)
+    assert f(np.array([1000.0, -1000.0]), np.array([1000.0, -1000.0])) == pytest.approx(0.25, rel=1e-12)
+    g = sc.lambdify("sinh(x)/(1 + cosh(x)) + sigmoid(x)^2*exp(-x)", ["x"])
+    assert_exact_at(sc.parse("sinh(x)/(1 + cosh(x)) + sigmoid(x)^2*exp(-x)"),
+                    "sinh(x)/(1 + cosh(x)) + sigmoid(x)^2*exp(-x)", ["x"],
+                    [(v,) for v in (-1000.0, -800.0, 0.5, 800.0, 1000.0)])
+    assert np.isfinite(g(1000.0)) and np.isfinite(g(-1000.0))
