@@ -134,6 +134,8 @@ class _Commands:
             if kind == "COMMAND":
                 word = tok.value[1:]
                 if word in _SIZING:
+                    if word in ("left", "right") and i < len(tokens) and tokens[i].type == "BAR":
+                        tokens[i] = _retyped(tokens[i], "LBAR" if word == "left" else "RBAR")
                     continue
                 if word in _ACCENTS:
                     tok, i = _accent(tok, word, tokens, i)
@@ -304,10 +306,10 @@ class _SideBySide:
     """Factors side by side (``b c``), how many and the first: the right operand of ``/`` must
     not be one."""
 
-    __slots__ = ("expr", "count", "first")
+    __slots__ = ("expr", "factors")
 
-    def __init__(self, expr: Expr, count: int, first: Expr):
-        self.expr, self.count, self.first = expr, count, first
+    def __init__(self, expr: Expr, factors: list[Expr]):
+        self.expr, self.factors = expr, factors
 
 
 def _value(x) -> Expr:
@@ -348,21 +350,22 @@ class _LatexBuilder(_Builder):
 
     def brace(self, children: list):
         inner = children[1]
-        if isinstance(inner, _SideBySide) and inner.count > 1:
+        if isinstance(inner, _SideBySide):
             raise _Fault("braces do not show in print, so {...} does not group factors side by "
                          "side: write \\left( ... \\right)", children[0])
         return _value(inner)
 
-    def braced(self, children: list) -> Expr:
-        return _value(children[1])
+    def braced(self, children: list):
+        return children[1]  # kept whole: \\frac{1}{2(b + c)} divides by each factor
 
     def absolute(self, children: list) -> Expr:
         return REGISTRY["abs"](_value(children[1]))
 
     def fraction(self, children: list) -> Expr:
         tok, num, den = children
-        try:
-            return mul(_value(num), power(_value(den), Num(-1)))
+        factors = den.factors if isinstance(den, _SideBySide) else [_value(den)]
+        try:  # \\frac{1}{2(b + c)}: divided factor by factor, as a/(b + c)/2 is
+            return mul(_value(num), *(power(f, Num(-1)) for f in factors))
         except ZeroDivisionError:
             raise _Fault("division by zero", tok) from None
 
@@ -378,6 +381,8 @@ class _LatexBuilder(_Builder):
 
     def power(self, children: list):
         base, op, exponent = children
+        if base is E:  # e^{1} is exp(1), as the printer writes it, not e
+            return REGISTRY["exp"](_value(exponent))
         result = super().power([_value(base), op, _value(exponent)])
         return _Called(result) if isinstance(base, _Called) else result  # \\cos(x)^2 after \\sin x
 
@@ -400,10 +405,10 @@ class _LatexBuilder(_Builder):
         chain = [c if isinstance(c, Token) else c for c in children[0]]
         for k in range(1, len(chain), 2):
             right = chain[k + 1]
-            if chain[k].value == "/" and isinstance(right, _SideBySide) and right.count > 1:
+            if chain[k].value == "/" and isinstance(right, _SideBySide):
                 left = self._product(chain[:k]) if k > 1 else _value(chain[0])
-                rest = mul(right.expr, power(right.first, Num(-1)))
-                one = mul(left, power(right.first, Num(-1)), rest)
+                first, *rest = right.factors
+                one = mul(left, power(first, Num(-1)), *rest)
                 two = mul(left, power(right.expr, Num(-1)))
                 raise _Fault(f"'/' before factors side by side has two readings: {one} or {two}; "
                              f"write \\frac{{...}}{{...}} or parentheses", chain[k])
@@ -412,14 +417,16 @@ class _LatexBuilder(_Builder):
     def _product(self, chain: list) -> Expr:
         return super().product([[c if isinstance(c, Token) else _value(c) for c in chain]])
 
-    def _call(self, children: list, argument_list: list) -> tuple[Expr, Callable[[list], Expr]]:
-        """The call of a FUNC token with its optional subscript (a base: ``\\log_2``) or power
-        (``\\sin^2``); also the function that builds it with other arguments."""
-        tok = children[0]
-        sub = next((c for c in children[1:] if isinstance(c, Token) and c.type == "SUBSCRIPT"),
-                   None)
-        exponent = None
-        if len(children) > 1 and isinstance(children[1], Token) and children[1].type == "POWOP":
+    def head(self, children: list) -> tuple[Token, Optional[Expr], Optional[Expr]]:
+        """A function's name with its base (``\\log_2``) or power (``\\sin^2``): (FUNC token,
+        base, exponent)."""
+        tok, base, exponent = children[0], None, None
+        if len(children) == 2:  # \log_2, \log_b
+            sub = _subscript(children[1])
+            base = Num(int(sub)) if sub.isdigit() else Symbol(canonical_name(sub))
+        elif len(children) == 5:  # \log_{1 + b}
+            base = _value(children[3])
+        elif len(children) == 3:
             exponent = _value(children[2])
             if isinstance(exponent, Num) and exponent.value < 0:
                 name, k = tok.value, -exponent.value
@@ -429,30 +436,29 @@ class _LatexBuilder(_Builder):
                 reciprocal = f"1/{name}(...)" + (f"^{k}" if k != 1 else "")
                 raise _Fault(f"{name}^{{{exponent}}} has two readings: {inverse} or {reciprocal}; "
                              f"write {command} x or \\frac{{1}}{{\\{name} x}}", tok)
+        if base is not None and tok.value != "log":
+            raise _Fault(f"a subscript on {tok.value}: only \\log takes one (its base)", tok)
+        return tok, base, exponent
 
-        def build(args: list) -> Expr:
-            name = tok.value
-            if sub is not None:
-                base = _subscript(sub)
-                if name != "log":
-                    raise _Fault(f"a subscript on {name}: only \\log takes one (a base)", sub)
-                if base in ("2", "10"):
-                    name = "log" + base
-                else:
-                    args = [*args, Symbol(base) if not base.isdigit() else Num(int(base))]
-            called = super(_LatexBuilder, self).call([Token("NAME", name, tok.start_pos), args])
-            return called if exponent is None else power(called, exponent)
-
-        return build(argument_list), build
+    def _apply(self, head: tuple, args: list) -> Expr:
+        tok, base, exponent = head
+        name = tok.value
+        if base is not None:
+            if base is Num(2) or base is Num(10):
+                name = f"log{base}"
+            else:
+                args = [*args, base]
+        called = super().call([Token("NAME", name, tok.start_pos), args])
+        return called if exponent is None else power(called, exponent)
 
     def call(self, children: list) -> _Called:
-        expr, _ = self._call(children[:-1], children[-1])
-        return _Called(expr)
+        head, args = children
+        return _Called(self._apply(head, args))
 
     def bare_call(self, children: list) -> _Bare:
-        argument = _value(children[-1])
-        expr, build = self._call(children[:-1], [argument])
-        return _Bare(expr, children[0], argument, lambda a: build([a]))
+        head, argument = children[0], _value(children[1])
+        return _Bare(self._apply(head, [argument]), head[0], argument,
+                     lambda a: self._apply(head, [a]))
 
     def start_items(self, children: list) -> list:
         return children
@@ -481,7 +487,7 @@ class _LatexBuilder(_Builder):
         expr = mul(*values) if len(values) > 1 else values[0]
         if len(items) == 1:
             return expr
-        return _SideBySide(expr, len(items), values[0])
+        return _SideBySide(expr, values)
 
     def big_sum(self, children: list) -> Expr:
         tok, sub, _, upper, body = children
@@ -495,11 +501,6 @@ class _LatexBuilder(_Builder):
             raise _Fault(f"\\sum over more than {_MAX_TERMS} terms", tok)
         body = _value(body)
         return add(*(_indexed(body, index, k) for k in range(lo, hi + 1))) if hi >= lo else Num(0)
-
-
-def _split_first(expr: Expr, first: Expr) -> tuple[Expr, Expr]:
-    """``b*c`` -> (b, c): the first factor written and the product of the others."""
-    return first, mul(expr, power(first, Num(-1)))
 
 
 def _indexed(body: Expr, index: str, k: int) -> Expr:
