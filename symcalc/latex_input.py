@@ -62,8 +62,8 @@ _ACCENTS = {"hat", "bar", "tilde", "dot"}
 _VARIANTS = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho",
              "varsigma": "sigma", "varpi": "pi"}
 # function commands that TeX defines but symcalc's printer does not write
-_USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-                   "sgn": "sign"}
+_USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "acosh",
+                   "arctanh": "atanh", "sgn": "sign"}
 # letters and Greek names that are a function when a parenthesis follows: \sigma(x), H(x)
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
 # commands that need the matrix layer, with what to write instead
