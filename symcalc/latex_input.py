@@ -46,7 +46,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 from .errors import ParseError, SymcalcTypeError
 from .expr import E, PI, Expr, Num, Symbol, add, mul, power
 from .functions import REGISTRY, lookup
-from .parser import _ABSTRACT, _Builder, _Fault, _function_names, _location, canonical_name
+from .parser import (_ABSTRACT, _Builder, _Fault, _function_names, _location, canonical_name,
+                     unknown_function)
 from .printing import _GREEK_NAMES
 
 _MAX_TERMS = 1000  # terms a \sum may expand to
@@ -68,6 +69,15 @@ _USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "ac
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
 # commands that need the matrix layer, with what to write instead
 _SHAPED = {"mathbf", "boldsymbol", "top", "|", "intercal", "lVert", "rVert", "Vert"}
+
+# commands of calculus itself: what to do instead
+_DERIVATIVE = "give the function and differentiate it (symcalc.diff, symcalc diff)"
+_NOT_FORMULAS = {
+    "partial": _DERIVATIVE, "nabla": "give the function and take its gradient (symcalc.grad, "
+    "symcalc grad)", "lim": "limits are not formulas here: give the function",
+    "int": "integrals are not formulas here", "infty": "infinity is not a number here",
+    "to": "limits are not formulas here: give the function",
+}
 
 _CALL_FORM = re.compile(r"(\\operatorname\{(\w+)\}|\\(\w+)|(\w))\\left\(A(, B)?\\right\)\Z")
 
@@ -123,7 +133,9 @@ class _Commands:
         tokens = list(stream)
         out: list[Token] = []
         pending = 0  # one-token arguments still to come (\frac: 2, \sqrt and ^: 1)
-        stack: list[int] = []  # per open "{": the one-token arguments to come after it
+        # per open "{": (the one-token arguments to come after it, whether it is a \\sum's bound)
+        stack: list[tuple[int, bool]] = []
+        roots: list[bool] = []  # per open "[": whether it holds the index of \\sqrt[n]
         ends_factor = False  # the token before ends a factor: a number now is refused
         bar_open = False
         i = 0
@@ -142,7 +154,7 @@ class _Commands:
                 else:
                     tok = _command(tok, word, tokens, i)
             elif kind == "NAMED":
-                tok = _named(tok)
+                tok = _named(tok, tokens, i)
             elif kind == "LETTER":
                 called = _CALLED_LETTERS.get(tok.value) or (
                     tok.value if tok.value in _ABSTRACT.get() else None)
@@ -161,19 +173,21 @@ class _Commands:
                     tokens.insert(i, _retyped(tok, "NUMBER", tok.value[1:], shift=1))
                     tok = _retyped(tok, "NUMBER", tok.value[0])
             if kind == "LCURLY":
-                stack.append(pending - 1 if pending else 0)
+                stack.append((pending - 1 if pending else 0, pending > 0 and _sum_bound(out)))
                 pending, ends_factor = 0, False
             elif kind == "RCURLY":
-                pending = stack.pop() if stack else 0
-                ends_factor = not pending and not _closes_sum_bound(out + [tok])
+                pending, bound = stack.pop() if stack else (0, False)
+                ends_factor = not pending and not bound
             elif pending and kind in ("NUMBER", "NAME"):
                 pending -= 1
-                ends_factor = not pending and not _closes_sum_bound(out + [tok])
+                ends_factor = not pending and not _sum_bound(out)
             else:
                 pending = {"FRAC": 2, "POWOP": 1}.get(kind, 0)
                 if kind == "SQRT" and not (i < len(tokens) and tokens[i].type == "LSQB"):
                     pending = 1
-                elif kind == "RSQB" and _closes_root_index(out):
+                elif kind == "LSQB":
+                    roots.append(bool(out) and out[-1].type == "SQRT")
+                elif kind == "RSQB" and roots and roots.pop():
                     pending = 1
                 ends_factor = kind in ("NUMBER", "NAME", "RPAR", "RSQB", "RGROUP", "RBAR") or (
                     kind == "SUBSCRIPT" and out[-1].type == "NAME")
@@ -181,27 +195,10 @@ class _Commands:
         return iter(out)
 
 
-def _closes_sum_bound(out: list[Token]) -> bool:
-    """Whether the script ending with ``out[-1]`` is the upper bound of a ``\\sum``: the body
+def _sum_bound(out: list[Token]) -> bool:
+    """Whether a script that starts after ``out`` is the upper bound of a ``\\sum``: the body
     follows it, so a number may come next."""
-    depth, k = 0, len(out)
-    while k > 0:
-        k -= 1
-        depth += {"RCURLY": 1, "LCURLY": -1}.get(out[k].type, 0)
-        if depth <= 0:
-            break
-    return k >= 3 and out[k - 1].type == "POWOP" and out[k - 2].type == "SUBSCRIPT" and \
-        out[k - 3].type == "SUM"
-
-
-def _closes_root_index(out: list[Token]) -> bool:
-    """Whether the "]" to come closes the index of ``\\sqrt[n]``: its argument follows."""
-    depth = 0
-    for k in range(len(out) - 1, -1, -1):
-        depth += {"RSQB": 1, "LSQB": -1}.get(out[k].type, 0)
-        if depth < 0:
-            return k > 0 and out[k - 1].type == "SQRT"
-    return False
+    return len(out) >= 3 and [t.type for t in out[-3:]] == ["SUM", "SUBSCRIPT", "POWOP"]
 
 
 def _parenthesis_follows(tokens: list[Token], i: int) -> bool:
@@ -232,6 +229,8 @@ def _command(tok: Token, word: str, tokens: list[Token], i: int) -> Token:
     if word in _SHAPED:
         raise _Fault(f"\\{word} needs vectors and matrices, which LaTeX input does not read: "
                      f"write the formula in symcalc's language with shapes=", tok)
+    if word in _NOT_FORMULAS:
+        raise _Fault(f"\\{word}: {_NOT_FORMULAS[word]}", tok)
     close = difflib.get_close_matches(word, _KNOWN_COMMANDS, n=1, cutoff=0.6)
     hint = f"; did you mean \\{close[0]}?" if close else ""
     raise _Fault(f"unknown command \\{word}{hint}", tok)
@@ -269,8 +268,10 @@ def _accent(tok: Token, word: str, tokens: list[Token], i: int) -> tuple[Token, 
     return _retyped(tok, "NAME", f"{base}_{word}", length=end - tok.start_pos), k + braced + 1
 
 
-def _named(tok: Token) -> Token:
-    """``\\mathrm{lr}`` -> the NAME ``lr``; ``\\operatorname{relu}`` -> the FUNC ``relu``."""
+def _named(tok: Token, tokens: list[Token], i: int) -> Token:
+    """``\\mathrm{lr}`` -> the NAME ``lr``; ``\\operatorname{relu}`` -> the FUNC ``relu``; an
+    unknown ``\\operatorname``, or a ``\\mathrm`` name close to a function's and called, is
+    refused with the nearest function."""
     inner = tok.value[tok.value.index("{") + 1:-1].strip()
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", inner):
         raise _Fault(f"not a name: {inner!r} (use letters, digits and '_', starting with a "
@@ -279,6 +280,10 @@ def _named(tok: Token) -> Token:
         return _retyped(tok, "FUNC", FUNCTION_COMMANDS[inner])
     if lookup(inner) is not None or inner in _ABSTRACT.get():
         return _retyped(tok, "FUNC", inner)
+    message = unknown_function(inner, abstract=False)
+    if tok.value.startswith("\\operatorname") or (
+            "did you mean" in message and _parenthesis_follows(tokens, i)):
+        raise _Fault(message, tok)
     return _retyped(tok, "NAME", inner)
 
 
@@ -541,6 +546,9 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
         end_column = len(text) - (text.rfind("\n") + 1) + 1
         return ParseError("unexpected end of the formula", text, end_line, end_column, expected)
     line, column = _location(text, origin, token.start_pos)
+    if token.type == "UNDERSCORE":
+        return ParseError("an index is letters, digits and commas (x_{1}, w_{ij}, x_{1,2}); only "
+                          "\\log takes a formula below it (its base)", text, line, column)
     shown = text[token.start_pos:token.end_pos] if token.end_pos else str(token)
     return ParseError(f"unexpected {shown!r}", text, line, column, expected)
 
