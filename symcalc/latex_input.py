@@ -67,7 +67,7 @@ _USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "ac
                    "arctanh": "atanh", "sgn": "sign"}
 # letters and Greek names that are a function when a parenthesis follows: \sigma(x), H(x)
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
-# commands that need the matrix layer, with what to write instead
+# commands of vectors and matrices (the matrix layer reads symcalc's language only)
 _SHAPED = {"mathbf", "boldsymbol", "top", "|", "intercal", "lVert", "rVert", "Vert"}
 
 # commands of calculus itself: what to do instead
@@ -116,10 +116,12 @@ def _grammar_path() -> Path:
 
 def _retyped(tok: Token, kind: str, value: Optional[str] = None, shift: int = 0,
              length: Optional[int] = None) -> Token:
+    """``tok`` as a token of another kind (and value), ``shift`` characters further on."""
     start = tok.start_pos + shift
     text = tok.value if value is None else value
-    end = start + (len(text) if length is None else length)
-    return Token(kind, text, start, tok.line, tok.column + shift, tok.end_line, end, end)
+    width = len(text) if length is None else length
+    return Token(kind, text, start, tok.line, tok.column + shift, tok.line,
+                 tok.column + shift + width, start + width)
 
 
 class _Commands:
@@ -166,11 +168,11 @@ class _Commands:
             kind = tok.type
             if kind == "NUMBER":
                 if ends_factor and not pending:
-                    raise _Fault(f"a number after a factor: write the number first ({tok.value}x), "
-                                 f"x_{{{tok.value}}} for an index, x^{{...}} for an exponent of "
-                                 f"more than one digit", tok)
+                    raise _Fault("a number after a factor: write it before the factor (2x), or "
+                                 "in braces (x_{12} is an index, x^{12} an exponent)", tok)
                 if pending and len(tok.value) > 1:  # \frac12: the argument is the digit 1
-                    tokens.insert(i, _retyped(tok, "NUMBER", tok.value[1:], shift=1))
+                    i -= 1  # the other digits are the next token
+                    tokens[i] = _retyped(tok, "NUMBER", tok.value[1:], shift=1)
                     tok = _retyped(tok, "NUMBER", tok.value[0])
             if kind == "LCURLY":
                 stack.append((pending - 1 if pending else 0, pending > 0 and _sum_bound(out)))

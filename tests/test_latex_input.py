@@ -148,15 +148,16 @@ def test_ambiguous_input_is_refused_naming_both_readings(text, message, column):
     assert (error.reason, error.line, error.column) == (message, 1, column)
 
 
+NUMBER_AFTER = ("a number after a factor: write it before the factor (2x), or in braces (x_{12} "
+                "is an index, x^{12} an exponent)")
 ERRORS = [
     (r"\sinn x", "unknown command \\sinn; did you mean \\sin?", 1, 1),
     (r"x + \alpah", "unknown command \\alpah; did you mean \\alpha?", 1, 5),
     (r"\operatorname{rleu}(x)", "unknown function rleu; did you mean relu?", 1, 1),
     (r"\mathrm{softplsu}(x)", "unknown function softplsu; did you mean softplus?", 1, 1),
-    ("x2", "a number after a factor: write the number first (2x), x_{2} for an index, x^{...} "
-           "for an exponent of more than one digit", 1, 2),
-    ("x^23", "a number after a factor: write the number first (3x), x_{3} for an index, x^{...} "
-             "for an exponent of more than one digit", 1, 4),
+    ("x2", NUMBER_AFTER, 1, 2),
+    ("x^23", NUMBER_AFTER, 1, 4),  # TeX reads x^{2}3
+    (r"\frac{1}{2}3", NUMBER_AFTER, 1, 12),
     ("{2x}^2", "braces do not show in print, so {...} does not group factors side by side: "
                "write \\left( ... \\right)", 1, 1),
     (r"\sum_{i=1}^{n} x_i", "\\sum needs an index and integer bounds, as in \\sum_{i=1}^{3}: a "
