@@ -192,7 +192,7 @@ class _Commands:
                 elif kind == "RSQB" and roots and roots.pop():
                     pending = 1
                 ends_factor = kind in ("NUMBER", "NAME", "RPAR", "RSQB", "RGROUP", "RBAR") or (
-                    kind == "SUBSCRIPT" and out[-1].type == "NAME")
+                    kind == "SUBSCRIPT" and bool(out) and out[-1].type == "NAME")
             out.append(tok)
         return iter(out)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import symcalc as sc
 from strategies import exprs
@@ -257,3 +258,20 @@ def test_command_line_errors(capsys, monkeypatch):
     assert main(["grad", "--latex", "x", "--shape", "x=n"]) == 2
     assert "--latex does not combine with --shape" in capsys.readouterr().err
     assert main(["diff", "\\frac{1}{x}", "x"]) == 2  # without --latex, LaTeX is an error
+
+
+# --- random token soup: a node or a SymcalcError, never another exception ---------------------------
+PIECES = [r"\frac", r"\sqrt", "{", "}", "[", "]", "(", ")", "^", "_", "x", "y", "2", "12", "3.5",
+          r"\sin", r"\log", "_2", "+", "-", "/", r"\cdot", "|", r"\left(", r"\right)", r"\left|",
+          r"\right|", r"\sum", "_{i=1}", "^{3}", "x_i", r"\sigma", r"\hat", r"\alpha",
+          r"\mathrm{lr}", r"\operatorname{relu}", "e", r"\pi", r"\{", r"\}", ",", " ", r"\,",
+          "H", r"\max", r"\dfrac", r"\exp", r"\ln", "{}", "^{-1}", r"\sinn", "@"]
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=10).map("".join))
+def test_any_input_gives_a_node_or_a_symcalc_error(text):
+    try:
+        e = sc.parse(text, latex=True)
+    except sc.SymcalcError:
+        return
+    assert sc.parse(sc.latex(e), latex=True) is e
