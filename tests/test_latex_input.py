@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import symcalc as sc
 from strategies import exprs
 from symcalc.cli import main
+from symcalc.expr import Call, Symbol, postorder
 from test_derivative_corpus import DERIVATIVES
 
 # (LaTeX, the plain formula it means)
@@ -213,12 +214,14 @@ _GLUED = re.compile(r"^([^\W\d_]+)(\d+)$")
 def _as_read_back(e: sc.Expr) -> sc.Expr:
     """``e`` as LaTeX input reads its print: a name with digits glued to it (``w1``) prints as
     ``w_{1}``, the indexed name ``w_1``; ``log(x, 2)`` prints as ``\\log_{2}``, which is log2."""
-    names = {s: sc.symbols(_GLUED.sub(r"\1_\2", s.name)) for s in e.free_symbols
-             if _GLUED.match(s.name)}
-    e = e.subs(names) if names else e
-    for base, fn in ((2, "log2"), (10, "log10")):
-        e = sc.parse(re.sub(rf"\blog\(([^(),]*), {base}\)", rf"{fn}(\1)", str(e)))
-    return e
+    mapping = {}
+    for node in postorder([e]):
+        if isinstance(node, Symbol) and _GLUED.match(node.name):
+            mapping[node] = sc.symbols(_GLUED.sub(r"\1_\2", node.name))
+        elif isinstance(node, Call) and node.fn.name == "log" and node.args[1:] in (
+                (sc.as_expr(2),), (sc.as_expr(10),)):
+            mapping[node] = getattr(sc, f"log{node.args[1]}")(node.args[0])
+    return e.subs(mapping) if mapping else e
 
 
 @given(exprs())
