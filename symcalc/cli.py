@@ -365,7 +365,8 @@ STEPS = arg("--steps", action="store_true", help="show the derivation rule by ru
 FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
                 help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
 LATEX = arg("--latex", action="store_true",
-            help=r"the formula is LaTeX, e.g. '\frac{1}{1 + e^{-x}}'")
+            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}' (--format latex is "
+                 r"the output's)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -436,6 +437,7 @@ formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu lo
 variables are used in the order given; with none given, the formula's variables in
   alphabetical order; the formula's other symbols are parameters (check: random at each point).
 abstract functions (no formula; the chain rule applies): --functions f,g.
+LaTeX input: --latex, e.g. symcalc diff --latex '\\frac{1}{1 + e^{-x}}' x.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
 exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
