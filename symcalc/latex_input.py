@@ -310,8 +310,8 @@ class _Called:
 
 
 class _SideBySide:
-    """Factors side by side (``b c``), how many and the first: the right operand of ``/`` must
-    not be one."""
+    """Factors side by side (``b c``): their product and the factors as written.  The right
+    operand of ``/`` must not be one, and ``\\frac`` divides by each factor."""
 
     __slots__ = ("expr", "factors")
 
@@ -409,7 +409,7 @@ class _LatexBuilder(_Builder):
         return super().sum([[c if isinstance(c, Token) else _value(c) for c in chain]])
 
     def product(self, children: list) -> Expr:
-        chain = [c if isinstance(c, Token) else c for c in children[0]]
+        chain = children[0]
         for k in range(1, len(chain), 2):
             right = chain[k + 1]
             if chain[k].value == "/" and isinstance(right, _SideBySide):

@@ -76,6 +76,7 @@ TEXTBOOK = [
     (r"\sum_{i=1}^3 w_i \cdot x_i", "w_1*x_1 + w_2*x_2 + w_3*x_3"),
     (r"\sum_{i=0}^{2} 2 i x_{i}", "2*x_1 + 4*x_2"),
     (r"\sum_{k=1}^{2} \left(y_k - t_k\right)^2", "(y_1 - t_1)^2 + (y_2 - t_2)^2"),
+    (r"\log \sum_{i=1}^{3} e^{x_i} + 1", "log(exp(x_1) + exp(x_2) + exp(x_3)) + 1"),
     (r"3.5x + .5", "3.5*x + 0.5"),
     (r"xy", "x*y"),
     (r"a(b + c)", "a*(b + c)"),
