@@ -367,6 +367,9 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
     counted in the text as typed.
     """
+    if latex and shapes is not None:
+        raise SymcalcError("LaTeX input reads scalar formulas only: write a formula with "
+                           "shapes= in symcalc's language")
     if latex and not isinstance(text, Expr):
         from .latex_input import parse_latex  # the LaTeX reader builds on this module
         return parse_latex(text, functions)

@@ -196,6 +196,11 @@ def test_syntax_errors_name_what_could_come():
     assert error.expected == ("'{'", "a name", "a number")
 
 
+def test_shapes_are_refused_not_ignored():
+    with pytest.raises(sc.SymcalcError, match="LaTeX input reads scalar formulas only"):
+        sc.parse(r"x^\top x", latex=True, shapes={"x": "n"})
+
+
 def test_bad_arguments_and_limits():
     with pytest.raises(sc.SymcalcTypeError):
         sc.parse(3, latex=True)
