@@ -269,7 +269,7 @@ def test_command_line_errors(capsys, monkeypatch):
     assert main(["diff", "\\frac{1}{x}", "x"]) == 2  # without --latex, LaTeX is an error
 
 
-# --- random token soup: a node or a SymcalcError, never another exception ---------------------------
+# --- random token soup: a node or a SymcalcError, never another exception ------
 PIECES = [r"\frac", r"\sqrt", "{", "}", "[", "]", "(", ")", "^", "_", "x", "y", "2", "12", "3.5",
           r"\sin", r"\log", "_2", "+", "-", "/", r"\cdot", "|", r"\left(", r"\right)", r"\left|",
           r"\right|", r"\sum", "_{i=1}", "^{3}", "x_i", r"\sigma", r"\hat", r"\alpha",
