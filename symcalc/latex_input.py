@@ -129,7 +129,7 @@ class _Commands:
     commands, pairs bars, splits numbers that are one-token arguments and refuses a number
     written after a factor."""
 
-    always_accept = ("COMMAND", "LETTER", "NAMED", "BAR", "NUMBER", "SUBSCRIPT")
+    always_accept = ("COMMAND", "LETTER", "NAMED", "BAR", "NUMBER", "SUBSCRIPT", "PRIME")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         tokens = list(stream)
@@ -158,10 +158,21 @@ class _Commands:
             elif kind == "NAMED":
                 tok = _named(tok, tokens, i)
             elif kind == "LETTER":
-                called = _CALLED_LETTERS.get(tok.value) or (
-                    tok.value if tok.value in _ABSTRACT.get() else None)
-                is_call = called is not None and _parenthesis_follows(tokens, i)
-                tok = _retyped(tok, "FUNC" if is_call else "NAME", called if is_call else None)
+                primes = tokens[i] if i < len(tokens) and tokens[i].type == "PRIME" else None
+                if primes is not None and tok.value in _ABSTRACT.get() \
+                        and _parenthesis_follows(tokens, i + 1):  # f''(x) is f_1_1(x)
+                    tok = _retyped(tok, "FUNC", tok.value + primes.value,
+                                   length=primes.end_pos - tok.start_pos)
+                    i += 1
+                else:
+                    called = _CALLED_LETTERS.get(tok.value) or (
+                        tok.value if tok.value in _ABSTRACT.get() else None)
+                    is_call = called is not None and _parenthesis_follows(tokens, i)
+                    tok = _retyped(tok, "FUNC" if is_call else "NAME",
+                                   called if is_call else None)
+            elif kind == "PRIME":
+                raise _Fault("a prime marks a derivative of an abstract function of one "
+                             "argument: f'(x), with f named in functions=", tok)
             elif kind == "BAR":
                 tok = _retyped(tok, "RBAR" if bar_open else "LBAR")
                 bar_open = not bar_open
@@ -450,6 +461,12 @@ class _LatexBuilder(_Builder):
     def _apply(self, head: tuple, args: list) -> Expr:
         tok, base, exponent = head
         name = tok.value
+        if name.endswith("'"):  # f''(x) is f_1_1(x)
+            if len(args) != 1:
+                raise _Fault(f"a prime on a function of {len(args)} arguments does not say which "
+                             f"partial derivative: write {name.rstrip(chr(39))}_1, "
+                             f"{name.rstrip(chr(39))}_2, ...", tok)
+            name = name.rstrip("'") + "_1" * (len(name) - len(name.rstrip("'")))
         if base is not None:
             if base is Num(2) or base is Num(10):
                 name = f"log{base}"

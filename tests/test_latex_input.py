@@ -99,6 +99,10 @@ SEED = [
 SEED_WITH_F = [  # f is an abstract function
     (r"\frac{f(x+h)-f(x)}{h}", "(f(x + h) - f(x))/h"),
 ]
+ABSTRACT = [
+    (r"f(x) + f'(x) h + \frac{1}{2}f''(x) h^2", "f(x) + f_1(x)*h + f_1_1(x)*h^2/2"),
+    (r"f\left(g(x)\right)", "f(g(x))"),
+]
 
 
 @pytest.mark.parametrize("latex, plain", TEXTBOOK + SEED)
@@ -106,9 +110,10 @@ def test_textbook_input_means_the_plain_formula(latex, plain):
     assert sc.parse(latex, latex=True) is sc.parse(plain)
 
 
-@pytest.mark.parametrize("latex, plain", SEED_WITH_F)
+@pytest.mark.parametrize("latex, plain", SEED_WITH_F + ABSTRACT)
 def test_abstract_functions(latex, plain):
-    assert sc.parse(latex, latex=True, functions=["f"]) is sc.parse(plain, functions=["f"])
+    names = ["f", "g"]
+    assert sc.parse(latex, latex=True, functions=names) is sc.parse(plain, functions=names)
 
 
 def test_the_seed_formulas_are_in_the_tables():
@@ -177,6 +182,8 @@ ERRORS = [
     ("x_{a+b}", "an index is letters, digits and commas (x_{1}, w_{ij}, x_{1,2}); only \\log "
                 "takes a formula below it (its base)", 1, 2),
     ("x @ y", "unexpected character '@'", 1, 3),
+    ("f'(x)", "a prime marks a derivative of an abstract function of one argument: f'(x), with f "
+              "named in functions=", 1, 2),
     ("\\frac{1}{2}\n + \\sinn x", "unknown command \\sinn; did you mean \\sin?", 2, 4),
     ("\\frac{1}{x", "unexpected end of the formula", 1, 11),
 ]
@@ -194,6 +201,13 @@ def test_errors_have_a_caret_in_the_text_as_typed(text, message, line, column):
 def test_syntax_errors_name_what_could_come():
     error = _error("x^")
     assert error.expected == ("'{'", "a name", "a number")
+
+
+def test_a_prime_needs_one_argument():
+    error = _error("f'(x, y)", functions=["f"])
+    assert (error.reason, error.column) == (
+        "a prime on a function of 2 arguments does not say which partial derivative: write f_1, "
+        "f_2, ...", 1)
 
 
 def test_shapes_are_refused_not_ignored():
@@ -274,7 +288,7 @@ PIECES = [r"\frac", r"\sqrt", "{", "}", "[", "]", "(", ")", "^", "_", "x", "y", 
           r"\sin", r"\log", "_2", "+", "-", "/", r"\cdot", "|", r"\left(", r"\right)", r"\left|",
           r"\right|", r"\sum", "_{i=1}", "^{3}", "x_i", r"\sigma", r"\hat", r"\alpha",
           r"\mathrm{lr}", r"\operatorname{relu}", "e", r"\pi", r"\{", r"\}", ",", " ", r"\,",
-          "H", r"\max", r"\dfrac", r"\exp", r"\ln", "{}", "^{-1}", r"\sinn", "@"]
+          "H", r"\max", r"\dfrac", r"\exp", r"\ln", "{}", "^{-1}", r"\sinn", "@", "'"]
 
 
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=10).map("".join))
