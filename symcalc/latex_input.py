@@ -18,6 +18,11 @@ Reading rules (each one is what the typeset formula shows):
   ``\\mathrm{softplus}(x)`` for every function symcalc knows.
 * ``\\sum_{i=1}^{3} w_i x_i`` is ``w_1*x_1 + w_2*x_2 + w_3*x_3``: the bounds must be integers;
   the body is the rest of the product.
+* With ``functions=["f"]``: ``f(x)``, and ``f'(x)``, ``f''(x)`` for ``f_1(x)``, ``f_1_1(x)``.
+
+What ``symcalc.latex`` prints reads back to the same node, except a name with digits glued on
+(``x1`` prints as ``x_{1}``, read as ``x_1``) and ``log(x, 2)`` (printed ``\\log_{2}``, read as
+``log2(x)``).
 
 Refused, with both readings named (they are ambiguous as typeset):
 
