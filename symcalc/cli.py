@@ -102,10 +102,11 @@ def relocated(error: SymcalcError, source: str, line: int, column_offset: int = 
     return error.located(source, *where)
 
 
-def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -> list[Expr]:
+def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True,
+                latex: bool = False) -> list[Expr]:
     """The formulas of ``text``, one a line (blank lines skipped); with ``commas``, also
     separated by commas (not those inside calls), and a comma may end a line.  ``functions``:
-    the abstract functions they call."""
+    the abstract functions they call; ``latex``: they are LaTeX."""
     formulas = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -116,11 +117,16 @@ def formulas_of(text: str, functions: Sequence[str] = (), commas: bool = True) -
         offset = 0
         for piece in pieces:
             try:
-                formulas.append(parse(piece, functions=functions))
+                formulas.append(parse(piece, functions=functions, latex=latex))
             except ParseError as exc:
                 raise relocated(exc, text, number, offset) from None
             offset += len(piece) + 1
-    return formulas or [parse(text)]  # no formula at all: parse says so
+    return formulas or [parse(text, latex=latex)]  # no formula at all: parse says so
+
+
+def read(text: str, args: argparse.Namespace) -> Expr:
+    """The formula of a subcommand: ``--functions`` and ``--latex`` as given."""
+    return parse(text, functions=args.functions, latex=args.latex)
 
 
 def resolve_variables(names: Sequence[str], formulas: Sequence[Expr], *,
@@ -205,7 +211,7 @@ def describe(command: str, inputs, variables: Sequence[Symbol], result, **extra)
 
 
 def run_diff(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     xs = resolve_variables(args.variables, [f], repeats=True)
     if not args.variables and len(xs) > 1:
         raise UsageError(f"name the variable(s) to differentiate by: the formula has {', '.join(names(xs))}")
@@ -234,7 +240,7 @@ def _latex_derivative(f: Expr, xs: Sequence[Symbol], order: int) -> str:
 
 
 def run_grad(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     xs = resolve_variables(args.variables, [f])
     result = calculus.grad(f, xs)
     column = [[g] for g in result]
@@ -257,7 +263,7 @@ def run_shaped(args: argparse.Namespace) -> Answer:
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
-    fs = formulas_of(args.formulas, args.functions)
+    fs = formulas_of(args.formulas, args.functions, latex=args.latex)
     xs = resolve_variables(args.variables, fs)
     result = [list(row) for row in calculus.jacobian(fs, xs)]
     lhs = f"J = \\frac{{\\partial {latex_tuple(fs)}}}{{\\partial {latex_tuple(xs)}}}"
@@ -275,7 +281,7 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
 
 
 def run_hessian(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     xs = resolve_variables(args.variables, [f])
     result = [list(row) for row in calculus.hessian(f, xs)]
     lhs = f"\\nabla^{{2}}_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
@@ -284,7 +290,7 @@ def run_hessian(args: argparse.Namespace) -> Answer:
 
 
 def run_taylor(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     point = parse_point(args.at, f)
     result = taylor(f, point, args.order)
     centre = {x: a for x, a in point.items() if a is not x}
@@ -296,7 +302,7 @@ def run_taylor(args: argparse.Namespace) -> Answer:
 
 
 def run_simplify(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     result = calculus.simplify(f)
     variables = sorted(f.free_symbols, key=lambda s: s.name)
     return Answer(to_str(result), latex_display(f"{latex(f)} = {latex(result)}"),
@@ -304,7 +310,7 @@ def run_simplify(args: argparse.Namespace) -> Answer:
 
 
 def run_codegen(args: argparse.Namespace) -> Answer:
-    fs = formulas_of(args.formula, args.functions, commas=False)
+    fs = formulas_of(args.formula, args.functions, commas=False, latex=args.latex)
     xs = to_symbols(list(args.variables)) if args.variables else resolve_variables([], fs)
     missing = sorted(s.name for s in frozenset().union(*(f.free_symbols for f in fs)) - set(xs))
     if missing:
@@ -326,7 +332,7 @@ def run_codegen(args: argparse.Namespace) -> Answer:
 
 
 def run_check(args: argparse.Namespace) -> Answer:
-    f = parse(args.formula, functions=args.functions)
+    f = read(args.formula, args)
     xs = resolve_variables(args.variables, [f])
     report = check_gradient(f, xs, points=args.points, seed=args.seed)
     return Answer(check_text(report), check_latex(report), check_data(report),
@@ -358,6 +364,9 @@ SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
 STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
 FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
                 help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
+LATEX = arg("--latex", action="store_true",
+            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}' (--format latex is "
+                 r"the output's)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -367,10 +376,10 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
                     help="differentiate this many times by each variable (default: 1)"),
-                STEPS, FUNCTIONS),
+                STEPS, FUNCTIONS, LATEX),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
-               (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS), run_grad),
+               (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS, LATEX), run_grad),
     Subcommand("jacobian", "Jacobian matrix of comma-separated functions",
                'symcalc jacobian "r*cos(t), r*sin(t)" r t --det\n'
                '  symcalc jacobian "r*cos(t), r*sin(t)" r t --absolute   (|det J| = abs(r))',
@@ -379,10 +388,10 @@ SUBCOMMANDS = (
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),
-                SHAPE, FUNCTIONS),
+                SHAPE, FUNCTIONS, LATEX),
                run_jacobian),
     Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
-               (FORMULA, VARIABLES, SHAPE, FUNCTIONS), run_hessian),
+               (FORMULA, VARIABLES, SHAPE, FUNCTIONS, LATEX), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
                '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',
@@ -392,10 +401,10 @@ SUBCOMMANDS = (
                          "variable at 0; variables not named stay parameters)"),
                 arg("--order", type=whole_number("the order", 0), default=2,
                     help="highest total degree (default: 2)"),
-                FUNCTIONS),
+                FUNCTIONS, LATEX),
                run_taylor),
     Subcommand("simplify", "simplified form of a formula",
-               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA, FUNCTIONS),
+               'symcalc simplify "sin(x)^2 + cos(x)^2 + log(exp(y))"', (FORMULA, FUNCTIONS, LATEX),
                run_simplify),
     Subcommand("codegen", "NumPy source of a formula (and its gradient, Hessian)",
                'symcalc codegen "logsumexp(a, b)" a b --grad',
@@ -406,7 +415,7 @@ SUBCOMMANDS = (
                 arg("--planned", action="store_true",
                     help="lambdify's source: a body planned for memory for arrays, and its call "
                          "machinery"),
-                FUNCTIONS),
+                FUNCTIONS, LATEX),
                run_codegen),
     Subcommand("check", "check the gradient against SymPy and finite differences",
                'symcalc check "sin(x)*exp(x)" x\n'
@@ -415,7 +424,7 @@ SUBCOMMANDS = (
                 arg("--points", type=whole_number("the number of points", 1), default=10,
                     help="number of random points (default: 10)"),
                 arg("--seed", type=int, default=0, help="random seed (default: 0)"),
-                FUNCTIONS),
+                FUNCTIONS, LATEX),
                run_check),
 )
 
@@ -428,6 +437,7 @@ formulas: + - * / ^, functions such as sin exp log sqrt sigmoid softplus relu lo
 variables are used in the order given; with none given, the formula's variables in
   alphabetical order; the formula's other symbols are parameters (check: random at each point).
 abstract functions (no formula; the chain rule applies): --functions f,g.
+LaTeX input: --latex, e.g. symcalc diff --latex '\\frac{1}{1 + e^{-x}}' x.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
 exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
@@ -463,6 +473,9 @@ def run(args: argparse.Namespace) -> Answer:
     if shaped and args.functions:
         raise UsageError("--functions does not combine with --shape: a shaped formula calls "
                          "only symcalc's functions")
+    if shaped and args.latex:
+        raise UsageError("--latex does not combine with --shape: write the shaped formula in "
+                         "symcalc's language")
     runner = run_shaped if shaped else COMMANDS[args.command]
     field = "formulas" if args.command == "jacobian" else "formula"
     if getattr(args, field).strip() != "-":

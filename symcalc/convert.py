@@ -101,10 +101,10 @@ def split_formulas(text: str) -> list[Expr]:
 
 
 def top_level_pieces(text: str) -> list[str]:
-    """Split at the commas that are not inside parentheses."""
+    """Split at the commas that are not inside parentheses (or LaTeX's braces)."""
     pieces, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
+        depth += {"(": 1, ")": -1, "{": 1, "}": -1}.get(ch, 0)
         if ch == "," and depth == 0:
             pieces.append(text[start:i])
             start = i + 1

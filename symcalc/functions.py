@@ -300,7 +300,7 @@ logsumexp = _register(Function(
     partials=lambda *xs: [exp(x - logsumexp(*xs)) for x in xs],
     numpy=lambda a: f"_rt.logsumexp({', '.join(a)})",
     sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
-    latex=lambda a: f"\\log\\left({' + '.join(f'e^{{{x}}}' for x in a)}\\right)",
+    latex=lambda a: f"\\operatorname{{logsumexp}}\\left({', '.join(a)}\\right)",
     evaluate=_logsumexp_value,
     real=_real_logsumexp,
 ))
@@ -309,7 +309,7 @@ log1p = _register(Function(
     "log1p", 1, 1,
     partials=lambda x: [1 / (1 + x)],
     numpy=_np("np.log1p({0})"), sympy=lambda sp, x: sp.log(1 + x),
-    latex=lambda a: f"\\log\\left(1 + {a[0]}\\right)",
+    latex=_tex("\\operatorname{log1p}"),
     evaluate=_at(ZERO, ZERO), undoes="expm1",
     real=math.log1p, numexpr=_np("log1p({0})"),
 ))
@@ -317,7 +317,7 @@ expm1 = _register(Function(
     "expm1", 1, 1,
     partials=lambda x: [exp(x)],
     numpy=_np("np.expm1({0})"), sympy=lambda sp, x: sp.exp(x) - 1,
-    latex=lambda a: f"\\left(e^{{{a[0]}}} - 1\\right)",
+    latex=_tex("\\operatorname{expm1}"),
     evaluate=_at(ZERO, ZERO), undoes="log1p",
     real=math.expm1, numexpr=_np("expm1({0})"),
 ))

@@ -346,7 +346,8 @@ def _get_parser() -> Lark:
     return parser
 
 
-def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None) -> Expr:
+def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None,
+          latex: bool = False) -> Expr:
     """Parse a formula into an expression.
 
     >>> parse("sigmoid(w*x + b)")
@@ -360,9 +361,18 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
     the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed).
 
+    With ``latex=True`` the text is LaTeX, as in a textbook: ``\\frac{1}{1 + e^{-x}}`` (see
+    ``symcalc.latex_input`` for what it reads, and the ambiguous forms it refuses).
+
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
     counted in the text as typed.
     """
+    if latex and shapes is not None:
+        raise SymcalcError("LaTeX input reads scalar formulas only: write a formula with "
+                           "shapes= in symcalc's language")
+    if latex and not isinstance(text, Expr):
+        from .latex_input import parse_latex  # the LaTeX reader builds on this module
+        return parse_latex(text, functions)
     if shapes is not None:
         from .matrix.parsing import parse_shaped  # the matrix layer builds on this module
         return parse_shaped(text, shapes)

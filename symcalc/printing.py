@@ -394,7 +394,7 @@ def latex(root: Expr) -> str:
     layout = _Layout(_LatexStyle(), pieces.__getitem__)
     for node in postorder([root]):
         pieces[node] = layout.node(node)
-    return _cdot_between_numbers(pieces[root].text)
+    return _cdot_after_function_letters(_cdot_between_numbers(pieces[root].text))
 
 
 def _ends_with_superscript(text: str) -> bool:
@@ -414,3 +414,11 @@ _NUM_NUM = re.compile(r"(\d) (\d)")
 
 def _cdot_between_numbers(text: str) -> str:
     return _NUM_NUM.sub(r"\1 \\cdot \2", text)
+
+
+# the name sigma (or H) times a bracket: "\sigma(x)" is the sigmoid, "\sigma \cdot (x)" a product
+_LETTER_BRACKET = re.compile(r"(\\sigma|(?<![\\\w])H) (\\left\()")
+
+
+def _cdot_after_function_letters(text: str) -> str:
+    return _LETTER_BRACKET.sub(r"\1 \\cdot \2", text)

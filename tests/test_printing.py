@@ -174,7 +174,12 @@ def test_latex():
 
 def test_latex_special_forms():
     assert sc.latex("exp(x)^2") == r"\left(e^{x}\right)^{2}"
-    assert sc.latex("logsumexp(a, b)") == r"\log\left(e^{a} + e^{b}\right)"
+    # not log(e^a + e^b), log(1 + x), e^x - 1: those read back as other nodes (latex=True)
+    assert sc.latex("logsumexp(a, b)") == r"\operatorname{logsumexp}\left(a, b\right)"
+    assert sc.latex("log1p(x) + expm1(x)") == \
+        r"\operatorname{expm1}\left(x\right) + \operatorname{log1p}\left(x\right)"
+    # the name sigma times a bracket is no sigmoid
+    assert sc.latex("sigma*(1 + x)") == r"\sigma \cdot \left(1 + x\right)"
     assert sc.latex("x_1_2") == r"x_{1,2}" and sc.latex("x_12") == r"x_{12}"
     assert sc.latex("theta_hat") == r"\hat{\theta}" and sc.latex("x_bar_1") == r"\bar{x}_{1}"
     assert sc.latex("y_tilde + z_dot") == r"\tilde{y} + \dot{z}"
