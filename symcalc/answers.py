@@ -35,7 +35,7 @@ gets no step: only the point where it differs from the derivative.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from .calculus import diff
 from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
@@ -45,7 +45,7 @@ from .expr import MINUS_ONE, ONE, ZERO, Call, Expr, Num, Pow, Symbol, add, mul, 
 from .errors import ParseError, SymcalcTypeError
 from .parser import parse
 from .printing import to_str
-from .steps.derivation import explain
+from .steps.derivation import Derivation, explain
 from .steps.rules import Context, plan
 from .steps.step import Step
 
@@ -79,6 +79,7 @@ class AnswerCheck:
     mistake: str = ""
     mistaken_result: Optional[Expr] = None
     verdict: Optional[Equivalence] = field(default=None, repr=False)
+    derivation: Optional[Derivation] = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         return self.correct is True
@@ -90,18 +91,20 @@ class AnswerCheck:
 
         step = None
         if self.step is not None:
-            step = {"number": self.step_number, "rule": self.step.rule, "expr": to_str(self.step.expr),
-                    "result": to_str(self.step.result), "note": self.step.note,
-                    "mistake": self.mistake, "mistaken_result": to_str(self.mistaken_result)}
+            step = {"number": self.step_number, "rule": self.step.rule,
+                    "expr": to_str(self.step.expr), "result": to_str(self.step.result),
+                    "note": self.step.note, "mistake": self.mistake, "mistaken_result": to_str(self.mistaken_result)}
         return {"correct": self.correct, "variable": self.variable.name,
                 "expected": text(self.expected), "answer": text(self.answer),
                 "point": self.point,
-                "expected_value": None if self.point is None else number_text(self.expected_value, 20),
+                "expected_value": None if self.point is None
+                else number_text(self.expected_value, 20),
                 "answer_value": None if self.point is None else number_text(self.answer_value, 20),
                 "step": step, "message": self.message}
 
 
-def check_answer(f: ExprLike, var: Union[VarLike, Sequence[VarLike]], answer: Answer) -> AnswerCheck:
+def check_answer(f: ExprLike, var: Union[VarLike, Sequence[VarLike]],
+                 answer: Answer) -> AnswerCheck:
     """Whether ``answer`` is the derivative of ``f`` by ``var`` (a gradient: ``var`` and
     ``answer`` lists of the same length), and if not, where it differs and which step of
     ``explain(f, var)`` it leaves.  A string answer is read by ``parse`` (``2x sin(x)`` works;
@@ -127,7 +130,7 @@ def check_answer(f: ExprLike, var: Union[VarLike, Sequence[VarLike]], answer: An
     return AnswerCheck(first.correct, expected, answers, f"d/d{first.variable}: {first.message}",
                        first.variable, first.point, first.expected_value, first.answer_value,
                        first.step, first.step_number, first.mistake, first.mistaken_result,
-                       first.verdict)
+                       first.verdict, first.derivation)
 
 
 def _read(answer: ExprLike) -> Expr:
@@ -173,7 +176,8 @@ def _check_one(f: Expr, x: Symbol, answer: Expr) -> AnswerCheck:
                                   (want, got))
     if verdict.equal is None:
         return AnswerCheck(None, expected, answer,
-                           f"Cannot tell whether {answer} is {where} = {expected}: {verdict.reason}.",
+                           f"Cannot tell whether {answer} is {where} = {expected}: "
+                           f"{verdict.reason}.",
                            x, verdict=verdict)
     if verdict.equal:
         same = "" if to_str(answer) == to_str(expected) else f" (symcalc writes it {expected})"
@@ -186,14 +190,16 @@ def _check_one(f: Expr, x: Symbol, answer: Expr) -> AnswerCheck:
         shown_want, shown_got = distinct_texts(want, got)
     message = (f"Not quite: {where} = {expected}. At {point_text(point)} it is {shown_want}, "
                f"but {answer} is {shown_got}.")
-    found = _first_mistake(f, x, expected, answer)
+    derivation = explain(f, x)
+    found = _first_mistake(derivation, expected, answer)
     if found is None:
-        return AnswerCheck(False, expected, answer, message, x, point, want, got, verdict=verdict)
+        return AnswerCheck(False, expected, answer, message, x, point, want, got, verdict=verdict,
+                           derivation=derivation)
     number, step, mistake, wrong = found
     message += (f" Your answer is what the derivation gives with step {number} ({step.rule}: "
                 f"d/d{x} {_shown(step.expr)} = {step.result}) taken as {wrong}: {mistake}.")
     return AnswerCheck(False, expected, answer, message, x, point, want, got, step, number,
-                       mistake, wrong, verdict)
+                       mistake, wrong, verdict, derivation)
 
 
 def _shown(e: Expr) -> str:
@@ -214,10 +220,10 @@ class _Mistake:
 _NAMED, _SIGN_IN_FUNCTION, _SIGN_IN_POWER, _SIGN_ELSEWHERE = range(4)
 
 
-def _first_mistake(f: Expr, x: Symbol, expected: Expr, answer: Expr):
+def _first_mistake(derivation: Derivation, expected: Expr, answer: Expr):
     """(number, step, what, wrong result) of the preferred single mistake that turns the
     derivation into ``answer``, or None."""
-    derivation = explain(f, x)
+    f, x = derivation.expr, derivation.var
     top = derivation.steps[0]
     ctx = Context(x, frozenset(s.name for s in f.free_symbols))
     numbers = {id(s): k for k, s in enumerate(derivation.walk(), 1)}
@@ -295,7 +301,7 @@ def _assemble(top: Step, ctx: Context, replaced: dict[Expr, Expr]) -> Expr:
 def _variants(step: Step, ctx: Context) -> Iterator[tuple[str, Expr, int]]:
     """(what went wrong, the step's result with that mistake, rank) for the typical mistakes."""
     rule, node, ds = step.rule, step.expr, [s.result for s in step.substeps]
-    rebuild: Callable[[Sequence[Expr]], Expr] = lambda parts: plan(node, ctx).assemble(parts)  # noqa: E731
+    rebuild = plan(node, ctx).assemble  # the step's rule, from the derivatives of its parts
     if rule == "chain" and any(d is not ONE for d in ds):
         yield "the inner derivative is missing", rebuild([ONE] * len(ds)), _NAMED
     if rule == "product":

@@ -84,7 +84,8 @@ class Equivalence:
                 else [number_text(v, 20) for v in self.values]}
 
 
-def equivalent(a: ExprLike, b: ExprLike, *, sympy: bool = True, seed: int | None = None) -> Equivalence:
+def equivalent(a: ExprLike, b: ExprLike, *, sympy: bool = True,
+               seed: int | None = None) -> Equivalence:
     """Whether ``a`` and ``b`` are the same function (see the module's docstring for how).
 
     Never True for two functions that differ by more than rounding at a point the random points
@@ -124,8 +125,8 @@ def _undecided_or_agreeing(a: Expr, b: Expr, comparison: "Comparison") -> Equiva
     if kinks:
         verb = "is" if len(kinks) == 1 else "are"
         return Equivalence(None, f"they agree at {n} random points, but {', '.join(kinks)} "
-                                 f"{verb} not analytic: agreement at points says nothing about other "
-                                 "regions", points_compared=n)
+                                 f"{verb} not analytic: agreement at points says nothing "
+                                 "about other regions", points_compared=n)
     domains = ""
     if comparison.one_sided is not None:
         point, which = comparison.one_sided
@@ -243,10 +244,11 @@ def working_digits(es: Sequence[Expr]) -> int:
         if isinstance(node, Num):
             v = Fraction(node.value)
             extra = max(extra, _digits(v.numerator) + _digits(v.denominator))
-        elif isinstance(node, Pow) and isinstance(node.args[0], Num) and isinstance(node.args[1], Num):
-            base, exponent = Fraction(node.args[0].value), Fraction(node.args[1].value)
+        elif isinstance(node, Pow) and all(isinstance(a, Num) for a in node.args):
+            base, exponent = (Fraction(a.value) for a in node.args)
             if base > 0:
-                size = abs(exponent) * abs(math.log10(base.numerator) - math.log10(base.denominator))
+                size = abs(exponent) * abs(math.log10(base.numerator)
+                                           - math.log10(base.denominator))
                 extra = max(extra, int(min(size, 10 ** 4)) + 1)
     return DIGITS + min(extra, 2000)
 
@@ -255,7 +257,7 @@ def _digits(n: int) -> int:
     return len(str(abs(n))) if abs(n) < 10 ** 4000 else 4000
 
 
-# --- real arithmetic with mpmath -------------------------------------------------------------------
+# --- real arithmetic with mpmath -----------------------------------------------------------------
 class _Unevaluable(Exception):
     """A function without a numeric form (an abstract function)."""
 
@@ -334,7 +336,7 @@ def _node_value(node: Expr, args: list, point: Mapping[Symbol, Any]):
     raise _Unevaluable(str(node))
 
 
-# --- text ------------------------------------------------------------------------------------------
+# --- text ----------------------------------------------------------------------------------------
 def number_text(v, digits: int = 12) -> str:
     """An mpmath number as short text; None as 'undefined'."""
     if v is None:
@@ -358,11 +360,12 @@ def point_text(point: Mapping[str, float]) -> str:
     return ", ".join(f"{name} = {v:.10g}" for name, v in point.items()) or "every point"
 
 
-# --- SymPy's second opinion ------------------------------------------------------------------------
+# --- SymPy's second opinion ----------------------------------------------------------------------
 def _sympy_proves_zero(a: Expr, b: Expr) -> bool:
     """Whether SymPy's simplify turns a - b into 0 within the time budget (only in the main
     thread, where an alarm can interrupt it)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "setitimer")):
         return False
     try:
         from .sympy_bridge import to_sympy
