@@ -142,25 +142,38 @@ MAX_JUXTAPOSITIONS = 100
 
 def read_answer(text: str) -> Expr:
     """A typed answer read by ``parse``, where factors side by side are a product, as on paper:
-    ``2x sin(x) + x^2 cos(x)`` is ``2*x*sin(x) + x^2*cos(x)`` (a product binds as ``*`` does).
-    A function without parentheses (``sin x``) and every other error is a ``ParseError`` whose
-    caret points into ``text`` as typed."""
-    inserted = 0  # '*'s put in; each fault lies after the ones before it (left to right)
+    ``2x sin(x) + x^2 cos(x)`` is ``2*x*sin(x) + x^2*cos(x)`` and ``a(a t - b)`` is
+    ``a*(a*t - b)`` (a product binds as ``*`` does).  A function without parentheses (``sin x``)
+    and every other error is a ``ParseError`` whose caret points into ``text`` as typed."""
+    stars: list[int] = []  # where a '*' was put in, as indices of the current text
     current = text
     while True:
         try:
             return parse(current)
         except ParseError as exc:
-            one_line = exc.line == 1 and "\n" not in current
-            if (one_line and exc.reason.startswith("missing operator between")
-                    and inserted < MAX_JUXTAPOSITIONS):
-                at = exc.column - 1
-                current = current[:at] + "*" + current[at:]
-                inserted += 1
-                continue
-            if not inserted or not one_line:
-                raise
-            raise ParseError(exc.reason, text, 1, exc.column - inserted, exc.expected) from None
+            at = _product_position(exc, current)
+            if at is None or len(stars) >= MAX_JUXTAPOSITIONS:
+                if not stars or exc.line != 1:
+                    raise
+                column = exc.column - sum(1 for k in stars if k < exc.column - 1)
+                raise ParseError(exc.reason, text, 1, column, exc.expected) from None
+            stars = [k + 1 if k >= at else k for k in stars] + [at]
+            current = current[:at] + "*" + current[at:]
+
+
+def _product_position(error: ParseError, text: str) -> Optional[int]:
+    """Where a '*' turns the fault into a product: two factors side by side (``x sin(x)``), or a
+    name that is no function before parentheses (``a(x + 1)``); None for any other fault."""
+    if error.line != 1 or "\n" in text:
+        return None
+    at = error.column - 1
+    if error.reason.startswith("missing operator between"):
+        return at
+    name, sep, _ = error.reason.partition(" is not a function")
+    if sep and text.startswith(name, at):
+        bracket = text.find("(", at + len(name))
+        return bracket if bracket > 0 and not text[at + len(name):bracket].strip() else None
+    return None
 
 
 def _check_one(f: Expr, x: Symbol, answer: Expr) -> AnswerCheck:

@@ -162,6 +162,8 @@ def test_an_answer_with_kinks_that_agrees_everywhere_sampled_is_undecided():
     ("x y", "x*y"),
     ("sin(x) cos(x)", "sin(x)*cos(x)"),
     ("(x + 1)(x - 1)", "(x + 1)*(x - 1)"),
+    ("a(a t - b)", "a*(a*t - b)"),
+    ("x(x + 1) y (y - 1)", "x*(x + 1)*y*(y - 1)"),
 ])
 def test_answers_read_factors_side_by_side_as_a_product(text, formula):
     assert sc.answers.read_answer(text) is sc.parse(formula)
@@ -171,6 +173,8 @@ def test_answers_read_factors_side_by_side_as_a_product(text, formula):
     ("2x sin(x) + * 3", 13, "unexpected '*'"),
     ("2x sin x", 8, "function sin needs parentheses"),
     ("x cos(x) +", 11, "unexpected end"),
+    ("a(x) y +", 9, "unexpected end"),      # two '*' put in before the fault
+    ("a(x) + sin y", 12, "function sin needs parentheses"),
 ])
 def test_a_bad_answer_is_a_parse_error_with_the_caret_in_the_typed_text(text, column, reason):
     with pytest.raises(sc.ParseError) as caught:
