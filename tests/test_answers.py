@@ -298,3 +298,16 @@ def test_command_line_equivalent(capsys):
     assert status == 1 and data["equal"] is False and data["point"]["x"] < 0
     status, out = _run(capsys, "equivalent", "x/abs(x)", "sign(x)")
     assert status == 1 and out.out.startswith("undecided")
+
+
+def test_the_readme_shows_actual_verdicts():
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md")
+                      .read_text(encoding="utf-8").split())
+    shown = [sc.check_answer("x^2*sin(x)", "x", "2x sin(x) + x^2 cos(x)").message,
+             sc.check_answer("sin(x^2)", "x", "cos(x^2)").message,
+             repr(sc.equivalent("sigmoid(x)*(1 - sigmoid(x))", "exp(-x)/(1 + exp(-x))^2")),
+             sc.equivalent("abs(x)", "x").reason]
+    for text in shown:
+        assert text in readme, text
