@@ -39,8 +39,8 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 from .calculus import diff
 from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
-from .equivalence import (Equivalence, compare, distinct_texts, equivalent, number_text,
-                          point_text, value, working_digits)
+from .equivalence import (Equivalence, OutOfReach, compare, distinct_texts, equivalent,
+                          number_text, point_text, value, working_digits)
 from .expr import MINUS_ONE, ONE, ZERO, Call, Expr, Num, Pow, Symbol, add, mul, power
 from .errors import ParseError, SymcalcTypeError
 from .parser import parse
@@ -245,19 +245,27 @@ def _first_mistake(derivation: Derivation, expected: Expr, answer: Expr):
     if not points:
         return None
     digits = working_digits([f, expected, answer])
-    answer_values = [value(answer, p, digits) for p in points]
-    expected_values = [value(expected, p, digits) for p in points]
+    answer_values = [_value(answer, p, digits) for p in points]
+    expected_values = [_value(expected, p, digits) for p in points]
     found: list[_Mistake] = []
     for step in _tree(top):
         for what, wrong, rank in _variants(step, ctx):
             total = _assemble(top, ctx, {step.expr: wrong})
-            values = [value(total, p, digits) for p in points]
+            values = [_value(total, p, digits) for p in points]
             if _close(values, answer_values) and not _close(values, expected_values):
                 found.append(_Mistake(step, numbers.get(id(step), 0), what, wrong, rank))
     if not found:
         return None
     best = min(found, key=lambda m: (m.rank, m.number))
     return best.number, best.step, best.what, best.wrong
+
+
+def _value(e: Expr, point: dict, digits: int):
+    """The value, or None where it is undefined or out of reach (no match then)."""
+    try:
+        return value(e, point, digits)
+    except OutOfReach:
+        return None
 
 
 def _exact(v: float):

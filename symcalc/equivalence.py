@@ -178,10 +178,17 @@ def compare(a: Expr, b: Expr, *, must_define: Sequence[Expr] = (), b_required: b
         for point in _points(symbols, rng):
             if len(out.points) >= 2 * POINTS:
                 break
-            if any(value(m, point, digits) is None for m in must_define):
+            try:
+                if any(value(m, point, digits) is None for m in must_define):
+                    continue
+                va = value(a, point, digits)
+                vb = value(b, point, digits)
+                if va is not None and vb is not None:
+                    verdict, va2, vb2 = _judge(a, b, point, va, vb, digits)
+                elif va is not None and b_required:
+                    va2 = value(a, point, 2 * digits)
+            except OutOfReach:  # a value too large to compute here: another point will do
                 continue
-            va = value(a, point, digits)
-            vb = value(b, point, digits)
             shown = {s.name: float(point[s]) for s in symbols}
             if (va is None) != (vb is None) and out.one_sided is None:
                 out.one_sided = (shown, str(a) if vb is None else str(b))
@@ -189,9 +196,8 @@ def compare(a: Expr, b: Expr, *, must_define: Sequence[Expr] = (), b_required: b
                 continue
             out.points.append(shown)
             if vb is None:
-                out.differ = (shown, value(a, point, 2 * digits), None)
+                out.differ = (shown, va2, None)
                 return out
-            verdict, va2, vb2 = _judge(a, b, point, va, vb, digits)
             if verdict is False:
                 out.differ = (shown, va2, vb2)
                 return out
@@ -262,6 +268,18 @@ class _Unevaluable(Exception):
     """A function without a numeric form (an abstract function)."""
 
 
+class OutOfReach(Exception):
+    """A value whose computation takes work that grows with the number of digits of an argument:
+    ``exp`` or ``sin`` of a number beyond 10^1200 (``exp(exp(exp(exp(3))))``), a power whose
+    logarithm is beyond that.  The point is skipped: another one will do."""
+
+
+REACH = 4000  # bits: exp, sin, ... reduce arguments below 2^4000 (10^1200) with that many more
+# functions that are cheap for any argument size; every other one is held to REACH
+ANY_SIZE = frozenset("log log2 log10 log1p sqrt abs sign heaviside relu max min atan atan2 asinh "
+                     "acosh".split())
+
+
 def _real_functions() -> dict:
     import mpmath
 
@@ -289,7 +307,8 @@ _REAL: dict = {}
 def value(e: Expr, point: Mapping[Symbol, Any], digits: int = DIGITS):
     """The value of ``e`` at ``point`` (symbols to mpmath numbers) in real arithmetic with
     ``digits`` significant digits, or None where it or any part of it is undefined, infinite or
-    complex.  Raises ``_Unevaluable`` for a function without a numeric form."""
+    complex.  Raises ``_Unevaluable`` for a function without a numeric form and ``OutOfReach``
+    for a value too large to compute at this point."""
     import mpmath
 
     if not _REAL:
@@ -327,11 +346,17 @@ def _node_value(node: Expr, args: list, point: Mapping[Symbol, Any]):
         base, exponent = args
         if base == 0 and exponent <= 0:
             raise ZeroDivisionError("0^0 or a pole")
+        if exponent != 0 and base not in (0, 1) and (  # squarings, or exp of exponent*log(base)
+                mpmath.mag(exponent) > REACH or not mpmath.isint(exponent)
+                and mpmath.mag(exponent) + mpmath.mag(abs(mpmath.mag(base)) + 1) > REACH):
+            raise OutOfReach(str(node))
         return mpmath.power(base, exponent)
     if isinstance(node, Call):
         name = node.fn.name
         if REGISTRY.get(name) is not node.fn or name not in _REAL:
             raise _Unevaluable(str(node))
+        if name not in ANY_SIZE and any(a != 0 and mpmath.mag(a) > REACH for a in args):
+            raise OutOfReach(str(node))
         return mpmath.mpmathify(_REAL[name](*args))
     raise _Unevaluable(str(node))
 

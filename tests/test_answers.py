@@ -311,3 +311,16 @@ def test_the_readme_shows_actual_verdicts():
              sc.equivalent("abs(x)", "x").reason]
     for text in shown:
         assert text in readme, text
+
+
+@pytest.mark.parametrize("formula, far, near", [
+    ("exp(exp(exp(exp(x))))", 3, 1),    # exp of 10^(2*10^8): its digits cannot be computed
+    ("sin(exp(exp(exp(x))))", 5, 2),    # sin of 10^(10^64): nor can its argument reduction
+    ("2^(exp(exp(exp(x))) + 1/2)", 3, 1),  # 2^(10^(2*10^8))
+])
+def test_a_value_too_large_to_compute_is_out_of_reach_not_a_hang(formula, far, near):
+    from symcalc.equivalence import OutOfReach, value as mp_value
+
+    with pytest.raises(OutOfReach):
+        mp_value(sc.parse(formula), {x: mpmath.mpf(far)})
+    assert mp_value(sc.parse(formula), {x: mpmath.mpf(near)}) is not None
