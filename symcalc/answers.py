@@ -29,7 +29,8 @@ the answer (equal values at the points of the verdict) is named.  The mistakes t
 When several mistakes give the answer, a named mistake wins over a flipped sign, and a sign flip
 in a function's own rule (``cos``, ``1/x``) over one in a structural rule (sum, product); among
 equals, the first step in reading order.  An answer with two mistakes, or one not in this list,
-gets no step: only the point where it differs from the derivative.
+gets no step: only the point where it differs from the derivative; so does a derivation of more
+than ``MAX_SEARCHED_STEPS`` steps (the search re-assembles the derivation for each mistake).
 """
 
 from __future__ import annotations
@@ -230,6 +231,8 @@ class _Mistake:
     rank: int          # lower: preferred when several mistakes give the answer
 
 
+MAX_SEARCHED_STEPS = 150  # each step's mistakes re-assemble the derivation: quadratic work
+
 _NAMED, _SIGN_IN_FUNCTION, _SIGN_IN_POWER, _SIGN_ELSEWHERE = range(4)
 
 
@@ -240,6 +243,8 @@ def _first_mistake(derivation: Derivation, expected: Expr, answer: Expr):
     top = derivation.steps[0]
     ctx = Context(x, frozenset(s.name for s in f.free_symbols))
     numbers = {id(s): k for k, s in enumerate(derivation.walk(), 1)}
+    if len(numbers) > MAX_SEARCHED_STEPS:
+        return None
     comparison = compare(expected, answer, must_define=[f])
     points = [{Symbol(name): _exact(v) for name, v in p.items()} for p in comparison.points[:6]]
     if not points:

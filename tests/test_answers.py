@@ -269,6 +269,17 @@ def test_equivalent_never_says_true_for_a_perturbed_function(e, how):
     assert sc.equivalent(e, e, sympy=False).equal is True
 
 
+@given(exprs(depth=3))
+def test_check_answer_accepts_the_derivative_and_never_a_perturbed_one(e):
+    derivative = sc.diff(e, x)
+    as_assembled = sc.explain(e, "x").steps[0].result  # the rules' raw form, before simplifying
+    assert sc.check_answer(e, "x", as_assembled).correct is not False
+    slipped = sc.check_answer(e, "x", derivative + sc.Num(10) ** -6 * x)
+    assert slipped.correct is not True
+    if slipped.correct is False:
+        _assert_differs_at_point(slipped)
+
+
 # --- the command line ----------------------------------------------------------------------------
 def _run(capsys, *argv):
     status = cli.main(list(argv))
