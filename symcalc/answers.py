@@ -179,7 +179,7 @@ def _product_position(error: ParseError, text: str) -> Optional[int]:
 
 def _check_one(f: Expr, x: Symbol, answer: Expr) -> AnswerCheck:
     expected = diff(f, x)
-    where = f"d/d{x} ({f})"
+    where = f"d/d{x} {_shown(f)}"
     verdict = equivalent(expected, answer)
     if verdict.equal is not False:
         # also wrong: an answer undefined where f and its derivative are defined
