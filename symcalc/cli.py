@@ -445,7 +445,7 @@ SUBCOMMANDS = (
                 arg("--seed", type=int, default=0, help="random seed (default: 0)"),
                 FUNCTIONS),
                run_check),
-    Subcommand("check-answer", "check a typed derivative (exit 1 when it is not right)",
+    Subcommand("check-answer", "check a typed derivative (exit 1 unless it is shown right)",
                'symcalc check-answer "x^2*sin(x)" x "2x sin(x) + x^2 cos(x)"\n'
                '  symcalc check-answer "x^2*y" x,y "2x y, x^2"    (a gradient)',
                (FORMULA,
@@ -469,7 +469,8 @@ variables are used in the order given; with none given, the formula's variables 
   alphabetical order; the formula's other symbols are parameters (check: random at each point).
 abstract functions (no formula; the chain rule applies): --functions f,g.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
-exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
+exit status: 0 success, 1 check found a disagreement (check-answer, equivalent: not shown
+  right or equal), 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
 
 
