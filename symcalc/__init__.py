@@ -16,7 +16,7 @@ True
 Layers, each importing only the ones above it: ``errors``, ``bigint`` -> ``expr`` (the graph) ->
 ``functions`` (the registry) -> ``parser``, ``printing`` -> ``simplify``, ``diff`` ->
 ``convert`` (arguments) -> ``calculus`` (the API), ``codegen``, ``taylor``, ``sympy_bridge`` ->
-``optimize``, ``verify`` -> ``cli``.
+``optimize``, ``verify``, ``equivalence`` -> ``answers`` -> ``cli``.
 """
 
 from .calculus import (count_ops, determinant, diff, directional, evalf, grad, hessian, hvp, jacobian,
@@ -37,6 +37,8 @@ from .functions import min_ as min
 from .functions import (acosh, asinh, atan2, atanh, cot, coth, csc, csch, erfc, log2, log10, sec,
                         sech)
 from .undefined import function
+from .answers import AnswerCheck, check_answer
+from .equivalence import Equivalence, equivalent
 from .optimize import gradient_step, newton, newton_step
 from .parser import parse, symbols
 from .steps.derivation import Derivation, Derivations, Step, explain

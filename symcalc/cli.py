@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import __version__, calculus
+from .answers import check_answer, read_answer
 from .check_report import check_data, check_latex, check_text
 from .compile import codegen_module
+from .equivalence import equivalent
 from .convert import to_symbol, to_symbols, top_level_pieces
 from .errors import ParseError, SymcalcError
 from .expr import Expr, Symbol
@@ -339,6 +341,32 @@ def run_check(args: argparse.Namespace) -> Answer:
                   OK if report.ok else DISAGREE)
 
 
+def run_check_answer(args: argparse.Namespace) -> Answer:
+    f = parse(args.formula, functions=args.functions)
+    xs = to_symbols(args.variable)
+    pieces = [read_answer(p) for p in top_level_pieces(args.answer)] if len(xs) > 1 else None
+    report = check_answer(f, xs if pieces else xs[0], pieces or read_answer(args.answer))
+    mark = {True: "\\checkmark", False: "\\times", None: "?"}[report.correct]
+    shown = report.answer if isinstance(report.answer, list) else [report.answer]
+    lhs = _latex_derivative(f, xs, 1) if len(xs) == 1 else f"\\nabla \\left({latex(f)}\\right)"
+    data = {"command": "check-answer", "input": to_str(f), "variables": names(xs),
+            **report.to_dict()}
+    rhs = latex(shown[0]) if len(shown) == 1 else latex_tuple(shown)
+    return Answer(report.message, latex_display(f"{lhs} = {rhs} \\quad {mark}"), data,
+                  OK if report.correct else DISAGREE)
+
+
+def run_equivalent(args: argparse.Namespace) -> Answer:
+    a = parse(args.formula, functions=args.functions)
+    b = parse(args.other, functions=args.functions)
+    verdict = equivalent(a, b)
+    word = {True: "equal", False: "not equal", None: "undecided"}[verdict.equal]
+    relation = {True: "\\equiv", False: "\\not\\equiv", None: "\\overset{?}{=}"}[verdict.equal]
+    data = {"command": "equivalent", "input": [to_str(a), to_str(b)], **verdict.to_dict()}
+    return Answer(f"{word}: {verdict.reason}", latex_display(f"{latex(a)} {relation} {latex(b)}"),
+                  data, OK if verdict else DISAGREE)
+
+
 # --- the table of subcommands ----------------------------------------------------------------------
 def arg(*flags: str, **options) -> tuple[tuple[str, ...], dict]:
     """One ``add_argument`` call: its flags and options."""
@@ -426,6 +454,18 @@ SUBCOMMANDS = (
                 arg("--seed", type=int, default=0, help="random seed (default: 0)"),
                 FUNCTIONS, LATEX),
                run_check),
+    Subcommand("check-answer", "check a typed derivative (exit 1 unless it is shown right)",
+               'symcalc check-answer "x^2*sin(x)" x "2x sin(x) + x^2 cos(x)"\n'
+               '  symcalc check-answer "x^2*y" x,y "2x y, x^2"    (a gradient)',
+               (FORMULA,
+                arg("variable", help="the variable (several, comma-separated, for a gradient)"),
+                arg("answer", help="the derivative as typed (a gradient: comma-separated)"),
+                FUNCTIONS),
+               run_check_answer),
+    Subcommand("equivalent", "whether two formulas are the same function (exit 1 if not shown)",
+               'symcalc equivalent "1 - tanh(x)^2" "1/cosh(x)^2"',
+               (FORMULA, arg("other", help="the formula to compare with"), FUNCTIONS),
+               run_equivalent),
 )
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {c.name: c.runner for c in SUBCOMMANDS}
@@ -439,7 +479,8 @@ variables are used in the order given; with none given, the formula's variables 
 abstract functions (no formula; the chain rule applies): --functions f,g.
 LaTeX input: --latex, e.g. symcalc diff --latex '\\frac{1}{1 + e^{-x}}' x.
 a variable that does not occur in the formula gets a note on stderr; derivatives by it are 0.
-exit status: 0 success, 1 check found a disagreement, 2 bad input, 3 internal error; with
+exit status: 0 success, 1 check found a disagreement (check-answer, equivalent: not shown
+  right or equal), 2 bad input, 3 internal error; with
   --format json an error is {"error": ...} on stdout."""
 
 

@@ -213,11 +213,14 @@ F, FS, VS, V = "x^2*y + sin(x)", ["x*y", "exp(x) + y"], ["x", "y"], ["1", "y"]
 # name -> (arguments with strings and lists, which of them are formulas to parse for the comparison)
 PUBLIC_CALLS = {
     "as_expr": [(("x + 1",), {0})],
+    "check_answer": [((F, "x", "2x*y + cos(x)"), {0, 2}),
+                     ((F, VS, ["2x*y + cos(x)", "x^2"]), {0, 2})],
     "codegen": [((FS, VS), {0}), ((F, "x y"), {0}), (([FS, FS], VS), {0})],
     "count_ops": [((F,), {0}), (([F, [F, "x"]],), {0})],
     "determinant": [(([["x", "y"], ["1", "x"]],), {0})],
     "diff": [((F, "x", "y", "x"), {0}), ((F, "x", 2), {0})],
     "directional": [((F, VS, V), {0, 2}), ((F, "x y", [1, "x"]), {0, 2})],
+    "equivalent": [(("x*(x + 1)", "x^2 + x"), {0, 1})],
     "evalf": [(("pi/4", 20), {0})],
     "explain": [((F, "x"), {0}), ((F, VS), {0})],
     "grad": [((F, VS), {0}), ((F, "x, y"), {0})],
