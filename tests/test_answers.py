@@ -319,6 +319,7 @@ def test_the_readme_shows_actual_verdicts():
     shown = [sc.check_answer("x^2*sin(x)", "x", "2x sin(x) + x^2 cos(x)").message,
              sc.check_answer("sin(x^2)", "x", "cos(x^2)").message,
              repr(sc.equivalent("sigmoid(x)*(1 - sigmoid(x))", "exp(-x)/(1 + exp(-x))^2")),
+             repr(sc.equivalent("sin(2*x)", "2*sin(x)*cos(x)")),
              sc.equivalent("abs(x)", "x").reason]
     for text in shown:
         assert text in readme, text
