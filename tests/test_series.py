@@ -106,8 +106,9 @@ def test_moderate_readable_forms_are_reached_and_print_without_series_artefacts(
     text = str(d)
     assert not d._raw and not text.startswith("720*") and "(-(" not in text
     check_derivative("sin(exp(x))*tanh(x)", ("x", 6), d, {"x": (-1.0, 1.0)})
-    assert d in graph_forms  # lambdify compiles whichever is smaller: here the graph
-    assert program(d, "x").operation_count <= sc.count_ops(graph_forms[d])
+    assert d in graph_forms  # lambdify compiles whichever is smaller once stabilised: here the graph
+    compiled = program(d, "x").operation_count
+    assert compiled <= program(graph_forms[d], "x").operation_count < sc.count_ops(d)
     thirty = sc.diff("sin(exp(x))", "x", 30)  # 60 products: 149 operations, the graph 1717
     assert not thirty._raw and sc.count_ops(thirty) < 200
     s = sympy.Symbol("x")
