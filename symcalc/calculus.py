@@ -30,6 +30,8 @@ from .printing import latex as _latex
 from .series import derivative_graph
 from .simplify import simplify as _simplify
 from .matrix import api as _matrix
+from .matrix import calculus as _matrix_calculus
+from .matrix.substitute import count_ops as _matrix_count_ops, substitute as _substitute
 
 __all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
            "hvp", "jacobian", "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
@@ -47,7 +49,7 @@ _READABLE_WORK = 3000  # operations: the readable steps of a high-order derivati
 _READABLE_RESULT = 1000  # operations: a high-order readable derivative larger than this is not kept
 
 
-def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Expr:
+def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None, shapes=None) -> Expr:
     """Derivative of ``e``.
 
     ``diff(e, "x")`` is de/dx, ``diff(e, "x", 3)`` the third derivative, ``diff(e, "x", "y")`` the
@@ -76,7 +78,12 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
     Expr('6*x*y')
     >>> diff("x^3*y", "x", "y")
     Expr('3*x^2')
+
+    A shaped formula (``shapes=`` or a matrix-layer node) is differentiated by scalar parameters
+    in matrix form, shaped like the formula (``symcalc.matrix.calculus.diff``).
     """
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix_calculus.diff(e, spec, shapes)
     result = to_expr(e)
     steps: list[tuple[Symbol, int]] = []
     for item in spec:
@@ -248,36 +255,51 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
 
 
 def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
-        v: Sequence[ExprLike]) -> Derivatives:
+        v: Sequence[ExprLike], *, shapes=None) -> Derivatives:
     """Jacobian-vector product ``J v`` (length m), by forward accumulation.
 
     >>> jvp(["x*y", "x + y"], "x y", [1, 0])
     [y, 1]
+
+    A shaped formula gets ``J v`` in matrix form, shaped like the formula, for a direction
+    shaped like the variable (``jvp("sum(exp(t))", "t", "v", shapes={"t": "n", "v": "n"})``).
     """
+    if shapes is not None or _matrix.is_shaped(es):
+        return _matrix_calculus.jvp(es, variables, v, shapes)
     fs, xs = _functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
     return Derivatives([_simplified(forward(f, tangents)) for f in fs])
 
 
 def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
-        w: Sequence[ExprLike]) -> Derivatives:
+        w: Sequence[ExprLike], *, shapes=None) -> Derivatives:
     """Vector-Jacobian product ``w^T J`` (length d), by reverse accumulation.
 
     >>> vjp(["x*y", "x + y"], "x y", [1, 1])
     [1 + y, 1 + x]
+
+    A shaped formula gets ``w^T J`` in matrix form for a weight ``w`` shaped like the formula.
     """
+    if shapes is not None or _matrix.is_shaped(es):
+        return _matrix_calculus.vjp(es, variables, w, shapes)
     fs, xs = _functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
     graph = _reverse_with_constant_seeds(fs, weights, xs)
     return Derivatives([_simplified(g) for g in graph], graph)
 
 
-def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike]) -> Derivatives:
+def hvp(e: ExprLike, variables: Iterable[VarLike] | str, v: Sequence[ExprLike], *,
+        shapes=None) -> Derivatives:
     """Hessian-vector product ``H v`` (length d): the gradient of ``grad(e) . v`` with v held fixed.
 
     >>> hvp("x^2*y", "x y", [1, 0])
     [2*y, 2*x]
+
+    A shaped formula gets ``H v`` in matrix form without forming the Hessian
+    (``hvp("t@A@t", "t", "v", shapes=...)`` is ``(A + A.T)@v``).
     """
+    if shapes is not None or _matrix.is_shaped(e):
+        return _matrix_calculus.hvp(e, variables, v, shapes)
     f, xs = to_expr(e), to_symbols(variables)
     vector = _vector(v, len(xs), "v")
     gradient_graph = reverse([f], [ONE], xs)
@@ -368,7 +390,7 @@ def latex(e: ExprLike | Sequence) -> str:
     return latex_matrix([[to_expr(x) for x in row] for row in rows])
 
 
-def subs(e: ExprLike, mapping: Mapping[ExprLike, ExprLike]) -> Expr:
+def subs(e: ExprLike, mapping: Mapping[ExprLike, ExprLike], *, shapes=None) -> Expr:
     """Replace variables or subexpressions by numbers or expressions, all at once.
 
     A key is a variable or any subexpression, given as an expression or a formula; it is parsed
@@ -383,7 +405,12 @@ def subs(e: ExprLike, mapping: Mapping[ExprLike, ExprLike]) -> Expr:
     Expr('x*(1 + x)')
     >>> subs("sin(x)^2 + sin(x)", {"sin(x)": "s"})
     Expr('s + s^2')
+
+    In a shaped formula keys and values are read with its shapes (and ``shapes=``); a number
+    given for a vector or matrix is spread over it (``symcalc.matrix.substitute``).
     """
+    if shapes is not None or _matrix.is_shaped(e):
+        return _substitute(_matrix_calculus.to_node(e, shapes), mapping, shapes)
     f = to_expr(e)
     if not isinstance(mapping, Mapping):
         raise SymcalcTypeError(f"subs needs a mapping such as {{'x': 2}}, not {type(mapping).__name__}")
@@ -411,7 +438,11 @@ def count_ops(e: ExprLike | Sequence) -> int:
     2
     >>> count_ops(["sin(x)*x", "sin(x) + 1"])
     3
+
+    For shaped formulas, matrix operations count one each (a chain ``A@B@x`` two).
     """
+    if _matrix.is_shaped(e):
+        return _matrix_count_ops(e)
     return _count_ops(_leaves(e))
 
 

@@ -359,7 +359,8 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     ``f_1_2``, ... (see ``symcalc.undefined``).
 
     With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
-    the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed).
+    the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed); a formula
+    that uses only scalars is the same scalar ``Expr`` as without ``shapes``.
 
     With ``latex=True`` the text is LaTeX, as in a textbook: ``\\frac{1}{1 + e^{-x}}`` (see
     ``symcalc.latex_input`` for what it reads, and the ambiguous forms it refuses).
@@ -373,9 +374,12 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     if latex and not isinstance(text, Expr):
         from .latex_input import parse_latex  # the LaTeX reader builds on this module
         return parse_latex(text, functions)
-    if shapes is not None:
-        from .matrix.parsing import parse_shaped  # the matrix layer builds on this module
-        return parse_shaped(text, shapes)
+    if shapes is not None:  # the matrix layer builds on this module
+        from .matrix.convert import scalar_form
+        from .matrix.parsing import parse_shaped
+        shaped = parse_shaped(text, shapes)
+        plain = scalar_form(shaped)  # a formula of scalars is the scalar engine's expression
+        return shaped if plain is None else plain
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):

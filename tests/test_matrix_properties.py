@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import symcalc as sc
+from symcalc.matrix import parse_shaped
 from matrix_oracle import matrix_value, random_arrays, scalar_values, unrolled_derivative
 
 SIZES = {"m": 2, "n": 3}
@@ -18,7 +19,7 @@ EXAMPLES = max(10, settings.default.max_examples // 3)  # 20 in CI, more with --
 
 
 def leaf(name):
-    return sc.parse(str(name), shapes=SHAPES)
+    return parse_shaped(str(name), SHAPES)
 
 
 @st.composite
@@ -90,13 +91,13 @@ def assert_close(got, expected, what):
 @settings(max_examples=EXAMPLES)
 @given(shaped(S), st.data())
 def test_gradient_agrees_with_the_unrolled_scalar_gradient(f, data):
-    assert sc.parse(str(f), shapes=SHAPES) is f
+    assert parse_shaped(str(f), SHAPES) is f
     names = sorted(s.data for s in f.free_symbols)
     if not names:
         return
     x = SYM[data.draw(st.sampled_from(names))]
     g = sc.grad(f, x)
-    assert g.shape == x.shape and sc.parse(str(g), shapes=SHAPES) is g
+    assert g.shape == x.shape and parse_shaped(str(g), SHAPES) is g
     arrays = random_arrays(SYM.values(), SIZES, seed=data.draw(st.integers(0, 99)))
     expected = scalar_values(unrolled_derivative(f, x, SIZES), arrays)
     assert_close(matrix_value(g, arrays, SHAPES), expected, f"grad of {f} in {x.data}: {g}")
@@ -135,7 +136,7 @@ def test_jacobian_agrees_with_the_unrolled_scalar_jacobian(g):
 def test_a_power_ending_in_a_number_then_a_factor_is_their_product(a, b, n, space):
     # printed forms never write a product side by side, so the round trips above cannot see how
     # (a)^2 (b) reads: as a^2*b, never a^(2*b)
-    assert sc.parse(f"({a})^{n}{space}({b})", shapes=SHAPES) is a**n * b
+    assert parse_shaped(f"({a})^{n}{space}({b})", SHAPES) is a**n * b
 
 
 def _matrix_products(e):

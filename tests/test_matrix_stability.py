@@ -23,6 +23,7 @@ import symcalc as sc
 from matrix_oracle import check, matrix_value, random_arrays, scalar_values, unrolled_derivative
 import oracle
 from oracle import value
+from symcalc.matrix import parse_shaped
 from symcalc.matrix.shapes import ShapeError
 from symcalc.matrix.unroll import symbol_grid, unroll
 from test_matrix_properties import EXAMPLES, N, S, SHAPES as PROPERTY_SHAPES, SIZES as PROPERTY_SIZES, shaped
@@ -322,7 +323,7 @@ def wrapped(draw):
 @given(wrapped(), st.sampled_from([30, 300]), st.data())
 def test_shaped_code_is_as_stable_as_the_scalar_code_of_its_entries(case, k, data):
     wrapper, f = case
-    f = sc.parse(wrapper.format(k=k, f=f), shapes=PROPERTY_SHAPES)
+    f = parse_shaped(wrapper.format(k=k, f=f), PROPERTY_SHAPES)  # the matrix layer's node, scalars too
     assume(f.free_symbols)
     arrays = random_arrays(f.free_symbols, PROPERTY_SIZES, seed=data.draw(st.integers(0, 99)),
                            spd=["B"])

@@ -50,6 +50,19 @@ def filled(value, shape: tuple) -> MatrixExpr:
     return mul(number(value), make("ones", (), shape))
 
 
+def _filled_value(node: MatrixExpr):
+    """The number every entry of ``node`` holds, for a number, ``zeros``, ``ones`` or
+    ``c*ones``; else None."""
+    if node.kind == "number":
+        return node.data
+    if node.kind in ("zeros", "ones"):
+        return 0 if node.kind == "zeros" else 1
+    if (node.kind == "mul" and len(node.args) == 2 and node.args[0].kind == "number"
+            and node.args[1].kind == "ones"):
+        return node.args[0].data
+    return None
+
+
 def split_coefficient(term: MatrixExpr) -> tuple[Fraction, MatrixExpr]:
     """``3*u*v -> (3, u*v)``; ``u -> (1, u)``."""
     if term.kind == "mul" and term.args[0].kind == "number":
@@ -89,6 +102,9 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
         elif term.kind != "zeros":
             coeff, rest = split_coefficient(term)
             coeffs[rest] = coeffs.get(rest, 0) + coeff
+    if constant and shape and make("ones", (), shape) in coeffs:  # ones(n) + 1 -> 2*ones(n)
+        coeffs[make("ones", (), shape)] += constant
+        constant = Fraction(0)
     pairs = [(c, r) for r, c in coeffs.items() if c != 0]
     diagonals = [k for k, (_, r) in enumerate(pairs) if _diagonal(r) is not None]
     if len(diagonals) > 1:  # diag(u) - 2*diag(v) -> diag(u - 2*v)
@@ -292,6 +308,13 @@ def apply(fn: Function, *args: MatrixExpr) -> MatrixExpr:
         value = fn(*values)
         if not (isinstance(value, scalar.Call) and value.fn is fn):
             return convert.from_scalar(value)
+    constants = [_filled_value(a) for a in args]
+    if shape and None not in constants:  # exp(zeros(n)) -> ones(n)
+        value = fn(*(scalar.Num(c) for c in constants))
+        if isinstance(value, scalar.Num):
+            return filled(value.value, shape)
+        if not value.free_symbols:  # log(2*ones(n)) -> log(2)*ones(n)
+            return mul(convert.from_scalar(value), make("ones", (), shape))
     if (fn.undoes and len(args) == 1 and args[0].kind == "apply"
             and args[0].data.name == fn.undoes and len(args[0].args) == 1):
         return args[0].args[0]  # log(exp(u)) -> u

@@ -13,11 +13,12 @@ from typing import Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
 from .adjoint import gradients
-from .forward import derivative_scalar, jacobian_vector
+from .forward import derivative_scalar, jacobian_vector, tangent
 from .nodes import MatrixExpr, as_node
-from .ops import symbol
+from .ops import sum_, symbol
 from .parsing import check_shapes, parse_shaped
 from .shapes import NoMatrixFormError, ShapeError, shape_words
+from .substitute import known_shapes, substitute, to_formula
 
 Shapes = Optional[Mapping[str, object]]
 
@@ -154,3 +155,105 @@ def hessian(e: object, variables: object, shapes: Shapes = None):
     return blocks[0][0] if _single(variables) else blocks
 
 
+
+
+# --- derivatives along directions and by scalars -----------------------------------------------
+def _scalar_variable(f: MatrixExpr, variable: object, shapes: Shapes) -> MatrixExpr:
+    (x,) = to_variables(f, [variable], shapes)
+    if x.shape:
+        raise ShapeError(f"diff differentiates by a scalar, but {x.data} is {shape_words(x.shape)}: "
+                         "use grad or jacobian")
+    return x
+
+
+def diff(e: object, spec: tuple, shapes: Shapes = None) -> MatrixExpr:
+    """The derivative of a shaped formula by scalar parameters, shaped like it: ``spec`` is as in
+    ``symcalc.diff`` (``"s"``, ``"s", 2``, ``"s", "r"``)."""
+    f = to_node(e, shapes)
+    steps: list[tuple[MatrixExpr, int]] = []
+    for item in spec:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not steps:
+                raise SymcalcError("an order must follow a variable")
+            if item < 0:
+                raise SymcalcError(f"the order of a derivative must be >= 0, not {item}")
+            steps[-1] = (steps[-1][0], item)
+        else:
+            steps.append((_scalar_variable(f, item, shapes), 1))
+    if not steps:
+        raise SymcalcError("diff needs a variable")
+    result = f
+    for x, order in steps:
+        for _ in range(order):
+            result = derivative_scalar(result, x)
+    _remember([result], f, [x for x, _ in steps], shapes)
+    return result
+
+
+def _directions(f: MatrixExpr, xs: list[MatrixExpr], given: object, single: bool,
+                shapes: Shapes, what: str) -> list[MatrixExpr]:
+    """The direction for each variable, read with the shapes of ``f``: one formula for one
+    variable, else a list of them."""
+    table = known_shapes(f, *xs, shapes=shapes)
+    values = [given] if single else given
+    if isinstance(values, (str, MatrixExpr)) or not hasattr(values, "__len__"):
+        raise SymcalcTypeError(f"{what} needs one direction per variable: a list of {len(xs)}")
+    if len(values) != len(xs):
+        raise SymcalcError(f"{what} needs one direction per variable: {len(xs)} variables, "
+                           f"{len(values)} directions")
+    out = []
+    for x, value in zip(xs, values):
+        v = to_formula(value, table)
+        if v.shape != x.shape:
+            raise ShapeError(f"the direction {v} for {x.data} is {shape_words(v.shape)}, but "
+                             f"{x.data} is {shape_words(x.shape)}")
+        out.append(v)
+    return out
+
+
+def jvp(e: object, variables: object, v: object, shapes: Shapes = None) -> MatrixExpr:
+    """The Jacobian-vector product ``J v`` of a shaped formula: its derivative along the
+    direction ``v`` (one formula shaped like the variable, or a list for several variables),
+    shaped like the formula, by one forward sweep; the Jacobian itself is never formed."""
+    f = to_node(e, shapes)
+    xs = to_variables(f, variables, shapes)
+    vs = _directions(f, xs, v, _single(variables), shapes, "jvp")
+    result = tangent(f, dict(zip(xs, vs)))
+    _remember([result], f, xs, shapes)
+    return result
+
+
+def _fresh(shape: tuple, *avoid: MatrixExpr) -> MatrixExpr:
+    taken = {s.data for node in avoid for s in node.free_symbols}
+    k = 0
+    while f"seed{k}" in taken:
+        k += 1
+    return symbol(f"seed{k}", shape)
+
+
+def vjp(e: object, variables: object, w: object, shapes: Shapes = None):
+    """The vector-Jacobian product ``w^T J`` of a shaped formula, for a weight ``w`` shaped like
+    the formula: the gradient of ``sum(w*f)`` with ``w`` held fixed, by reverse accumulation;
+    shaped like each variable (a list for a list of variables)."""
+    f = to_node(e, shapes)
+    xs = to_variables(f, variables, shapes)
+    weight = to_formula(w, known_shapes(f, *xs, shapes=shapes))
+    if weight.shape != f.shape:
+        raise ShapeError(f"the weight {weight} is {shape_words(weight.shape)}, but the formula "
+                         f"{f} is {shape_words(f.shape)}")
+    held = _fresh(f.shape, f, weight)  # w may mention the variables: it is held fixed
+    results = [substitute(g, {held: weight}) for g in gradients(sum_(held * f), xs)]
+    return _result(results, _single(variables), f, xs, shapes)
+
+
+def hvp(e: object, variables: object, v: object, shapes: Shapes = None):
+    """The Hessian-vector product ``H v`` of a scalar shaped formula: the derivative of its
+    gradient along ``v`` (forward over reverse), shaped like each variable; the Hessian itself is
+    never formed, so this works where the Hessian has no matrix form."""
+    f = to_node(e, shapes)
+    if f.shape:
+        raise ShapeError(f"hvp needs a scalar formula, but {f} is {shape_words(f.shape)}")
+    xs = to_variables(f, variables, shapes)
+    seeds = dict(zip(xs, _directions(f, xs, v, _single(variables), shapes, "hvp")))
+    results = [tangent(g, seeds) for g in gradients(f, xs)]
+    return _result(results, _single(variables), f, xs, shapes)

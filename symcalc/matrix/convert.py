@@ -87,6 +87,15 @@ def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr]) -> sc
     return built[root]
 
 
+def scalar_form(root: MatrixExpr) -> Optional[scalar.Expr]:
+    """The scalar expression of a formula of scalars only (every name a scalar, no matrix
+    operation), else None."""
+    for node in postorder([root]):
+        if node.shape or not (node.kind in ENTRYWISE or node.kind in ("number", "constant", "symbol")):
+            return None
+    return to_scalar(root, lambda node: scalar.Symbol(node.data))
+
+
 class Placeholders:
     """Placeholder symbols ``_leaf0, _leaf1, ...`` standing for the operands of entrywise parts,
     one per node, and the table back from them."""

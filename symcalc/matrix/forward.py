@@ -204,17 +204,19 @@ class _Through:
         raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
 
 
-def _walk(g: MatrixExpr, x: MatrixExpr):
+def _walk(g: MatrixExpr, *xs: MatrixExpr):
     """The stable form of ``g`` (``symcalc.matrix.stability.reductions``), the nodes whose
-    derivative is carried, in order, and a function giving the operands of an entrywise part
-    with their partial derivatives from the scalar engine: each maximal entrywise part is one
-    operation, so derivatives read as the scalar engine writes them."""
+    derivative is carried (those that depend on one of ``xs``), in order, and a function giving
+    the operands of an entrywise part with their partial derivatives from the scalar engine:
+    each maximal entrywise part is one operation, so derivatives read as the scalar engine
+    writes them."""
     g = reductions([g])[0]
     order = list(postorder([g]))
     starts, placeholders = entrywise_starts(order, [g]), Placeholders()
-    carried = [n for n in order if n is not x and n.args and x in n.free_symbols
+    variables = frozenset(xs)
+    wanted = lambda u: not variables.isdisjoint(u.free_symbols)  # noqa: E731
+    carried = [n for n in order if n not in variables and n.args and wanted(n)
                and (n.kind not in ENTRYWISE or n in starts)]
-    wanted = lambda u: x in u.free_symbols  # noqa: E731
     return g, carried, lambda node: operand_partials(node, placeholders, wanted)
 
 
@@ -276,8 +278,15 @@ def _tangent(node: MatrixExpr, d: MatrixExpr, du: Jac) -> Jac:
 
 def derivative_scalar(g: MatrixExpr, s: MatrixExpr) -> MatrixExpr:
     """``dg/ds`` for a scalar symbol ``s``, shaped like ``g``."""
-    D: dict[MatrixExpr, Jac] = {s: ONE}
-    g, carried, partials_of = _walk(g, s)
+    return tangent(g, {s: ONE})
+
+
+def tangent(g: MatrixExpr, seeds: dict[MatrixExpr, MatrixExpr]) -> MatrixExpr:
+    """The derivative of ``g`` along the direction ``seeds`` (each symbol's tangent, shaped like
+    the symbol), shaped like ``g``: with ``{s: 1}`` it is ``dg/ds``, with ``{x: v}`` the
+    Jacobian-vector product ``J v``.  One forward sweep, whatever the shapes."""
+    D: dict[MatrixExpr, Jac] = dict(seeds)
+    g, carried, partials_of = _walk(g, *seeds)
     for node in carried:
         if node.kind in ENTRYWISE:
             D[node] = _sum(_tangent(node, d, D.get(u)) for u, d in partials_of(node))

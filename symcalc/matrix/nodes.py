@@ -134,6 +134,23 @@ class MatrixExpr(Immutable):
         """A scalar registry function called with a shaped argument acts entrywise."""
         return build.apply(fn, *(as_node(a) for a in args))
 
+    # --- the API as methods, as on scalar expressions (symcalc.calculus builds on this module) ---
+    def diff(self, *spec: object) -> "MatrixExpr":
+        """``symcalc.diff(self, *spec)``: the derivative by scalar parameters, shaped like self."""
+        from ..calculus import diff
+        return diff(self, *spec)
+
+    def subs(self, mapping, shapes=None) -> "MatrixExpr":
+        """``symcalc.subs(self, mapping, shapes=shapes)``: ``f.subs({"t": "2*t"})``; names the
+        formula does not mention are scalars unless ``shapes`` declares them."""
+        from ..calculus import subs
+        return subs(self, mapping, shapes=shapes)
+
+    def count_ops(self) -> int:
+        """Number of operations, each shared node counted once (see ``symcalc.count_ops``)."""
+        from ..calculus import count_ops
+        return count_ops(self)
+
     # --- display ----------------------------------------------------------------------------
     def __str__(self) -> str:
         return printing.to_str(self)
