@@ -28,9 +28,12 @@ from urllib.parse import urlencode
 import pytest
 
 import symcalc as sc
+from hypothesis import given
 from oracle import check_derivative, check_gradient, check_hessian
+from strategies import exprs
 from symcalc.steps import render
 from symcalc.web import api, make_server
+from symcalc.web.mathml import MathMLError, expr_mathml, mathml
 from symcalc.web.server import MAX_BODY
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
@@ -221,6 +224,48 @@ def test_bad_requests_get_clear_errors(server):
     assert "not a variable" in post(server, "plot", {"formula": "x", "at": "y = 1"})["error"]
     status, _, answer = http(server, "POST", "/api/render", [1, 2])
     assert status == 422 and "JSON object" in answer["error"]
+
+
+# --- MathML ----------------------------------------------------------------------------------------
+def _call_of(fn) -> sc.Expr:
+    args = [sc.Symbol(n) for n in ("x", "y", "z")][:max(fn.min_args, 1)]
+    if fn.max_args is None and len(args) < 2:
+        args.append(sc.Symbol("y"))
+    return fn(*args)
+
+
+@pytest.mark.parametrize("name", sorted(sc.REGISTRY))
+def test_every_function_has_mathml(name):
+    fn = sc.REGISTRY[name]
+    e = _call_of(fn)
+    tex = sc.latex(e)
+    markup = mathml(tex, strict=True)  # strict: a command it does not know is an error
+    root = well_formed(markup)
+    assert "\\" not in markup
+    named = re.match(r"\\(?:operatorname\{(\w+)\}|([a-z]+))\\left", tex)
+    if named and (named.group(1) or named.group(2)) not in {"sigma"}:
+        word = named.group(1) or named.group(2)
+        assert word in [el.text for el in root.iter(MATHML + "mi")], (tex, markup)
+
+
+@given(exprs(depth=3))
+def test_random_formulas_and_derivatives_have_mathml(e):
+    for f in (e, sc.diff(e, "x")):
+        markup = expr_mathml(f)
+        well_formed(markup)
+        assert "\\" not in markup and "<mtext>" not in markup
+
+
+def test_mathml_layout():
+    root = well_formed(mathml(r"\frac{d}{dx}\left(\frac{1}{x}\right) = -\frac{1}{x^{2}}"))
+    assert root.find(f"{MATHML}mrow[@class='tall paren']") is not None  # brackets that grow
+    signs = [el for el in root.iter(MATHML + "mo") if el.text == "\u2212"]
+    assert [el.get("form") for el in signs] == ["prefix"]  # "= -1/x^2": a sign, not a difference
+    assert well_formed(mathml(r"\sqrt[3]{x}")).find(MATHML + "mroot") is not None
+    assert well_formed(mathml(r"\text{a < b & c}")).find(MATHML + "mtext").text == "a < b & c"
+    with pytest.raises(MathMLError):
+        mathml(r"\unknowncommand x", strict=True)
+    assert "<mtext>\\unknowncommand</mtext>" in mathml(r"\unknowncommand x")
 
 
 # --- safety ------------------------------------------------------------------------------------------

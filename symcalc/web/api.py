@@ -150,8 +150,8 @@ def derivative(request: dict) -> dict:
     result = taylor(f, {x: _exact(v) for x, v in point.items()}, order)
     where = ", ".join(f"{latex_name(x.name)} = {_number(v)}" for x, v in point.items())
     return {"op": op, "variables": [x.name for x in xs], "text": to_str(result), "order": order,
-            **_math(f"{latex(f)} \\approx {latex(result)} \\quad \\text{{order {order} at }}"
-                    f"{where}")}
+            **_math(f"{latex(f)} \\approx {latex(result)} \\qquad \\text{{(order {order} at}}\\ "
+                    f"{where}\\text{{)}}")}
 
 
 def steps(request: dict) -> dict:
@@ -221,8 +221,8 @@ def check(request: dict) -> dict:
     result = report.to_dict()
     shown = report.answer if isinstance(report.answer, list) else [report.answer]
     expected = report.expected if isinstance(report.expected, list) else [report.expected]
-    result["answer_mathml"] = mathml(", ".join(latex(e) for e in shown))
-    result["expected_mathml"] = mathml(", ".join(latex(e) for e in expected))
+    result["answer_mathml"] = mathml(", ".join(latex(e) for e in shown), display=False)
+    result["expected_mathml"] = mathml(", ".join(latex(e) for e in expected), display=False)
     return result
 
 

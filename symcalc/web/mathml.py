@@ -56,8 +56,8 @@ _ACCENTS = {"hat": "^", "bar": "\u00af", "tilde": "~", "dot": "\u02d9", "vec": "
 _STYLES = {"mathrm": "normal", "operatorname": "normal", "mathbf": "bold", "boldsymbol": "bold-italic",
            "mathit": "italic"}
 _FRACTIONS = {"frac", "dfrac", "tfrac"}
-_MATRICES = {"pmatrix": ("(", ")"), "bmatrix": ("[", "]"), "matrix": ("", ""),
-             "vmatrix": ("|", "|")}
+_MATRICES = {"pmatrix", "bmatrix", "matrix", "vmatrix"}
+_TALL_FENCES = {("(", ")"): "paren", ("[", "]"): "bracket", ("|", "|"): "bar"}
 _FENCES = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", "\\{": "{", "\\}": "}",
            "\\|": "\u2016", "\\lvert": "|", "\\rvert": "|", "\\langle": "\u27e8", "\\rangle": "\u27e9"}
 _MINUS = "\u2212"
@@ -84,6 +84,11 @@ def mathml(tex: str, display: bool = True, strict: bool = False) -> str:
 def expr_mathml(e: Expr, display: bool = True) -> str:
     """The ``<math>`` element of an expression, laid out as ``symcalc.latex`` lays it out."""
     return mathml(latex(e), display)
+
+
+def _is_operator(markup: str) -> bool:
+    """Whether a written item is an operator after which ``-`` is a sign (``= -1``, ``(-x``)."""
+    return markup.startswith("<mo") and 'fence="true"' not in markup
 
 
 class _Reader:
@@ -127,6 +132,10 @@ class _Reader:
                     out.append(self.unknown(self.take()))
                     continue
                 break
+            if token == "-" and (not out or _is_operator(out[-1])):  # a sign, not a difference
+                self.take()
+                out.append(f'<mo form="prefix">{_MINUS}</mo>')
+                continue
             out.append(self.scripted())
         return "".join(out)
 
@@ -239,19 +248,26 @@ class _Reader:
             return f"<msqrt>{inner}</msqrt>"
         return f"<mroot><mrow>{inner}</mrow><mrow>{index}</mrow></mroot>"
 
-    def fence(self) -> str:
+    def fence(self) -> tuple[str, str]:
+        """The delimiter after ``\\left`` or ``\\right``, and its markup."""
         token = self.take()
         if token not in _FENCES:
-            return self.unknown(token)
+            return token, self.unknown(token)
         char = _FENCES[token]
-        return f'<mo fence="true" stretchy="true">{escape(char)}</mo>' if char else ""
+        return token, f'<mo fence="true" stretchy="true">{escape(char)}</mo>' if char else ""
 
     def fenced(self) -> str:
-        opening = self.fence()
+        """``\\left( ... \\right)``.  Around a fraction or a matrix the brackets are drawn by
+        the page's style sheet (class ``tall``), as they must grow with what they hold and not
+        every computer has a font with growing brackets."""
+        left, opening = self.fence()
         inner = self.row(stop=("\\right",))
         self.expect("\\right")
-        closing = self.fence()
-        return f"<mrow>{opening}{inner}{closing}</mrow>"
+        right, closing = self.fence()
+        kinds = (left, right)
+        if kinds in _TALL_FENCES and ("<mfrac" in inner or "<mtable" in inner):
+            return f'<mrow class="tall {_TALL_FENCES[kinds]}"><mrow>{inner}</mrow></mrow>'
+        return f"<mrow>{opening}<mrow>{inner}</mrow>{closing}</mrow>"
 
     def styled(self, name: str) -> str:
         text = self.braced_text()
@@ -275,6 +291,4 @@ class _Reader:
             if token == "\\end":
                 self.braced_text()
                 break
-        left, right = _MATRICES[kind]
-        fence = lambda c: f'<mo fence="true" stretchy="true">{c}</mo>' if c else ""
-        return f"<mrow>{fence(left)}<mtable>{''.join(rows)}</mtable>{fence(right)}</mrow>"
+        return f'<mtable class="{kind}">{"".join(rows)}</mtable>'  # brackets: the style sheet

@@ -78,6 +78,11 @@ function updateOrderField() {
 
 // --- computing ------------------------------------------------------------------------------------
 let generation = 0;
+let computed = null; // the question the results on the page answer
+
+function question(req) {
+  return JSON.stringify([req.formula, req.latex, req.variables, req.op, req.order, req.at]);
+}
 
 async function compute() {
   const req = request();
@@ -87,6 +92,7 @@ async function compute() {
     return;
   }
   saveAddress(req);
+  computed = question(req);
   document.body.dataset.state = "working";
   const rendered = await api("render", req);
   if (mine !== generation) return;
@@ -112,7 +118,8 @@ async function showResult(req) {
   setMath($("result"), data.mathml);
   const text = document.createElement("p");
   text.className = "as-text";
-  text.textContent = "As text: " + (Array.isArray(data.text) ? JSON.stringify(data.text) : data.text);
+  const plain = (t) => (Array.isArray(t) ? `[${t.map(plain).join(", ")}]` : t);
+  text.textContent = "As text: " + plain(data.text);
   $("result").append(text);
 }
 
@@ -178,6 +185,7 @@ async function check() {
   if (!req.formula.trim()) return message(verdict, "Type the function first.");
   if (!req.answer.trim()) return message(verdict, "Type your derivative in the box above.");
   document.body.dataset.check = "working";
+  if (computed !== question(req)) await compute(); // the steps the verdict points into
   saveAddress(req);
   const data = await api("check", req);
   document.querySelectorAll(".steps li.mistake").forEach((li) => li.classList.remove("mistake"));
@@ -190,39 +198,61 @@ async function check() {
     document.body.dataset.check = "error";
     return;
   }
-  const title = document.createElement("p");
-  title.className = "verdict-title";
   const kind = data.correct === true ? "right" : data.correct === false ? "wrong" : "undecided";
   verdict.classList.add(kind);
-  title.textContent = { right: "\u2714 Correct", wrong: "\u2718 Not quite", undecided: "? Cannot tell" }[kind];
-  const yours = document.createElement("div");
-  yours.className = "compare";
-  const label = (text) => Object.assign(document.createElement("span"), { textContent: text });
-  const yoursMath = document.createElement("span");
-  setMath(yoursMath, data.answer_mathml);
-  yours.append(label("You wrote"), yoursMath);
-  const body = document.createElement("p");
-  body.textContent = data.message;
-  verdict.append(title, yours);
-  if (kind !== "right") {
-    const expected = document.createElement("div");
-    expected.className = "compare";
-    const expectedMath = document.createElement("span");
-    setMath(expectedMath, data.expected_mathml);
-    expected.append(label("The derivative"), expectedMath);
-    verdict.append(expected);
+  const title = paragraph("verdict-title",
+    { right: "\u2714 Correct", wrong: "\u2718 Not quite", undecided: "? Cannot tell" }[kind]);
+  verdict.append(title, comparison("You wrote", data.answer_mathml));
+  if (kind !== "right") verdict.append(comparison("The derivative", data.expected_mathml));
+  if (kind === "wrong" && data.point) {
+    const where = Object.entries(data.point).map(([k, v]) => `${k} = ${short(v)}`).join(", ");
+    const yours = data.answer_value === null ? "undefined" : short(data.answer_value);
+    verdict.append(paragraph("numbers",
+      `At ${where}: the derivative is ${short(data.expected_value)}, yours is ${yours}.`));
   }
-  verdict.append(body);
   if (data.step) {
-    const where = document.createElement("p");
-    where.className = "where";
-    where.textContent = `Where it goes wrong: step ${data.step.number} (${data.step.rule}): ${data.step.mistake}.`;
-    verdict.append(where);
+    verdict.append(paragraph("where",
+      `Where it goes wrong: step ${data.step.number} (${data.step.rule}): ${data.step.mistake}.`));
     const list = document.querySelector(`.steps[data-variable="${CSS.escape(data.variable)}"]`);
     const item = list && list.querySelector(`li[data-number="${data.step.number}"]`);
     if (item) item.classList.add("mistake");
+  } else if (kind === "wrong") {
+    verdict.append(paragraph("", "No single usual slip explains it: compare with the steps."));
+  }
+  if (kind === "right") {
+    verdict.append(paragraph("", data.message.replace(/^Correct: /, "")));
+  } else {
+    const details = document.createElement("details");
+    details.className = "details";
+    const summary = document.createElement("summary");
+    summary.textContent = "The whole explanation";
+    details.append(summary, paragraph("", data.message));
+    verdict.append(details);
   }
   document.body.dataset.check = kind;
+}
+
+function paragraph(className, text) {
+  const p = document.createElement("p");
+  if (className) p.className = className;
+  p.textContent = text;
+  return p;
+}
+
+function comparison(label, markup) {
+  const row = document.createElement("div");
+  row.className = "compare";
+  const name = document.createElement("span");
+  name.textContent = label;
+  const math = document.createElement("span");
+  setMath(math, markup);
+  row.append(name, math);
+  return row;
+}
+
+function short(value) {
+  const number = Number(value);
+  return Number.isFinite(number) ? String(Number(number.toPrecision(8))) : String(value);
 }
 
 // --- live preview, examples, keys -----------------------------------------------------------------
