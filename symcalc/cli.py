@@ -367,6 +367,19 @@ def run_equivalent(args: argparse.Namespace) -> Answer:
                   data, OK if verdict else DISAGREE)
 
 
+def run_serve(args: argparse.Namespace) -> Answer:
+    from .web import serve  # the web page: loaded only for this subcommand
+
+    if args.port > 65535:
+        raise UsageError(f"the port must be at most 65535, not {args.port}")
+    try:
+        serve(args.port, open_browser=not args.no_browser)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+                         "choose another --port, or leave it out for a free one") from None
+    return Answer("symcalc: stopped serving", "", {"command": "serve", "stopped": True})
+
+
 # --- the table of subcommands ----------------------------------------------------------------------
 def arg(*flags: str, **options) -> tuple[tuple[str, ...], dict]:
     """One ``add_argument`` call: its flags and options."""
@@ -466,6 +479,12 @@ SUBCOMMANDS = (
                'symcalc equivalent "1 - tanh(x)^2" "1/cosh(x)^2"',
                (FORMULA, arg("other", help="the formula to compare with"), FUNCTIONS),
                run_equivalent),
+    Subcommand("serve", "a local web page: formulas, derivatives, steps, plots, answer checks",
+               "symcalc serve\n  symcalc serve --port 8000 --no-browser",
+               (arg("--port", type=whole_number("the port", 0), default=0,
+                    help="port on 127.0.0.1 (default: a free one)"),
+                arg("--no-browser", action="store_true", help="do not open a browser")),
+               run_serve),
 )
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Answer]] = {c.name: c.runner for c in SUBCOMMANDS}
@@ -519,7 +538,7 @@ def run(args: argparse.Namespace) -> Answer:
                          "symcalc's language")
     runner = run_shaped if shaped else COMMANDS[args.command]
     field = "formulas" if args.command == "jacobian" else "formula"
-    if getattr(args, field).strip() != "-":
+    if getattr(args, field, "").strip() != "-":
         return runner(args)
     source, lines = standard_input_lines()
     if runner in (run_jacobian, run_codegen):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_wheel_works_outside_the_checkout(tmp_path):
                  "-w", str(wheel_dir), str(ROOT)], cwd=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next(wheel_dir.glob("symcalc-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:  # the web page ships with the package
+        shipped = set(archive.namelist())
+    for name in ("index.html", "app.js", "style.css"):
+        assert f"symcalc/web/static/{name}" in shipped, sorted(shipped)
 
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
@@ -56,7 +61,12 @@ def test_wheel_works_outside_the_checkout(tmp_path):
     code = ("import symcalc, pathlib\n"
             "assert str(pathlib.Path(symcalc.__file__).resolve()).startswith(%r), symcalc.__file__\n"
             "print(symcalc.diff('x^3 + sin(x)', 'x'))\n"
-            "print(symcalc.parse(r'\\frac{1}{1 + e^{-x}}', latex=True))\n") % str(env_dir.resolve())
+            "print(symcalc.parse(r'\\frac{1}{1 + e^{-x}}', latex=True))\n"
+            "from symcalc.web import make_server, server\n"
+            "assert b'/static/app.js' in server.static_file('index.html')\n"
+            "s = make_server(0); worker = s.pool.idle.get()\n"
+            "assert worker.call('render', {'formula': 'x'}, 60)['text'] == 'x'\n"
+            "s.pool.idle.put(worker); s.server_close()\n") % str(env_dir.resolve())
     result = run([str(python), "-c", code], cwd=tmp_path, env=clean_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["cos(x)", "+", "3*x^2", "1/(1", "+", "exp(-x))"]
