@@ -14,8 +14,8 @@ from typing import Callable, Optional, Sequence
 
 from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, make_call, mul, negate,
                    postorder, power, raw_add, raw_mul)
-from .functions import (Function, cosh, exp, expm1, log, log1p, logsumexp, sigmoid, sinh,
-                        softplus, tanh)
+from .functions import (Function, abs_, cosh, exp, expm1, log, log1p, logsumexp, relu, sigmoid,
+                        sign, sinh, softplus, tanh)
 from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewrite,
                        is_call, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
                        tanh_quotient)
@@ -189,6 +189,30 @@ def _merge_exps(node: Mul) -> Optional[Expr]:
     rest = [f for f, terms in parts if terms is None or len(terms) != 1]
     return mul(*rest, *(r for _, _, r in found), Num(prod(c for c, _, _ in found)),
                exp(add(*(u for _, u, _ in found))))
+
+
+def _exp_times_expm1(node: Mul) -> Optional[Expr]:
+    # exp(a)*expm1(b) -> -sign(b)*exp(a + relu(b))*expm1(-abs(b))   (for b > 0 the large part of
+    # expm1(b) joins the exponent, so exp(-2000)*expm1(1998) is exp(-2)*(1 - exp(-1998)), not
+    # 0*inf; for b < 0 it is the product as written)
+    fs = _product_factors(node)
+    if not any(map(_overflows, fs)):
+        return None
+    for i, f in enumerate(fs):
+        found = call_power(f, expm1)  # expm1(b)^k likewise, for a whole k > 0
+        if found is None or found[1] <= 0 or found[1].denominator != 1:
+            continue
+        b, k = found
+        if _is_negated_abs(b):
+            continue
+        rest = fs[:i] + fs[i + 1:]
+        return mul(*rest, power(mul(Num(-1), sign(b)), Num(k)), exp(mul(Num(k), relu(b))),
+                   power(expm1(negate(abs_(b))), Num(k)))
+    return None
+
+
+def _is_negated_abs(u: Expr) -> bool:
+    return type(u) is Mul and len(u.args) == 2 and u.args[0] == Num(-1) and is_call(u.args[1], abs_)
 
 
 def _exponent(factor: Expr) -> Optional[Expr]:
@@ -396,6 +420,7 @@ STABILITY_RULES: RuleTable = {
     ),
     Mul: (
         _exp_times_sigmoid,   # exp(u) * sigmoid(-u) -> sigmoid(u)
+        _exp_times_expm1,     # exp(a) * expm1(b)^k -> (-sign(b))^k * exp(a + k*relu(b)) * expm1(-abs(b))^k
         _merge_exps,          # exp(a) * exp(b) -> exp(a + b)
         _sigmoid_partners,    # sigmoid(z)*(1 + exp(-z)) -> 1
         _tanh,                # sinh(u)/cosh(u) -> tanh(u)

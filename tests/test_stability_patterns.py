@@ -306,6 +306,18 @@ def test_hand_written_forms_of_one_variable_to_the_second_derivative(text):
         assert_exact_at(result, text, ["x"], points)
 
 
+def test_an_exponential_times_an_overflowing_expm1_takes_its_large_part_into_the_exponent():
+    # log(S + 1/S), S = exp(x) + exp(y): its derivatives hold exp(x - ...)*expm1(-2*log(S))^k,
+    # which at x = y = -1000 is 0*inf unless the large part of expm1 joins the exponent
+    text = "log(exp(log(exp(x) + exp(y))) + exp(-(log(exp(x) + exp(y)))))"
+    points = [(-1000.0, -1000.0), (-800.0, 3.0), (0.3, 0.1), (5.0, -3.0), (700.0, 710.0)]
+    for result in (text, sc.grad(text, ["x", "y"]), sc.hessian(text, ["x", "y"])):
+        assert_exact_at(result, text, ["x", "y"], points)
+    plus_loss = text + " - log(1 - 1/(1 + exp(-x)))"
+    for result in (sc.grad(plus_loss, ["x", "y"]), sc.hessian(plus_loss, ["x", "y"])):
+        assert_exact_at(result, plus_loss, ["x", "y"], points)
+
+
 def test_log_softmax_written_out_is_logsumexp_minus_its_argument():
     text = "-log(exp(z1)/(exp(z1) + exp(z2) + exp(z3)))"
     names = ["z1", "z2", "z3"]
