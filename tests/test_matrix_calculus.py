@@ -319,3 +319,19 @@ def test_gradients_of_quadratic_forms_multiply_matrices_by_vectors(text):
     g = sc.grad(f, "x")
     assert matrix_products(g) == [], str(g)
     check(f, symbol(f, "x"), g)
+
+
+def test_a_factor_cancels_against_an_inverse_beside_it():
+    S = {"A": "n,n", "B": "n,n", "X": "n,n", "x": "n", "C": "m,n", "D": "n,m"}
+    for text, want in [("X@inv(X)@A", "A"), ("inv(X@A)@X@B", "inv(A)@B"), ("A@inv(X@A)", "inv(X)"),
+                       ("x@X@inv(X)", "x"), ("X.T@inv(X@A).T", "inv(A).T"), ("X@inv(X)", "eye(n)"),
+                       ("C@inv(D@C)", "C@inv(D@C)")]:  # D@C is square, its factors are not
+        assert str(sc.parse(text, shapes=S)) == want, text
+    X = sc.matrix("X", "n", "n")
+    for k, f in [(3, sc.det(X @ X @ X)), (2, sc.det(X @ X))]:
+        g = sc.grad(f, "X")
+        assert g is k * f * sc.inv(X).T
+        check(f, X, g, spd=["X"], with_sympy=True)
+    h = sc.grad("logdet(X@X)", "X", shapes=S)
+    assert str(h) == "2*inv(X).T"
+    check(sc.logdet(X @ X), X, h, spd=["X"], with_sympy=True)

@@ -391,6 +391,9 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
 
 def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
     factors = list(factors)
+    cancelled = _cancel_inverse(factors)
+    if cancelled is not None:  # X@inv(X) -> eye(n),  X.T@inv(X@Y).T -> inv(Y).T
+        return chain(cancelled) if cancelled else ops.eye(shape[0])
     for k in range(len(factors) - 1):
         if factors[k].kind == "diag" == factors[k + 1].kind and factors[k].ndim == 2 == \
                 factors[k + 1].ndim:  # diag(u)@diag(v) -> diag(u*v)
@@ -407,6 +410,50 @@ def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
         if orientation(flipped) < orientation(factors):
             factors = flipped
     return make("matmul", tuple(factors), shape)
+
+
+def _inverted(f: MatrixExpr):
+    """``(factors of P, transposed)`` for ``f = inv(P)`` or ``inv(P).T``; else None."""
+    transposed = f.kind == "transpose"
+    inner = f.args[0] if transposed else f
+    if inner.kind != "inv":
+        return None
+    p = inner.args[0]
+    return list(p.args if p.kind == "matmul" else (p,)), transposed
+
+
+def _inverse_of(factors: list, transposed: bool) -> list:
+    """The factors of ``inv(F1@...@Fk)`` (or its transpose) as a list for a chain."""
+    if not factors:
+        return []
+    inverse = ops.inv(chain(factors))
+    return [transpose(inverse) if transposed else inverse]
+
+
+def _cancel_inverse(factors: list):
+    """The chain with one factor cancelled against an inverse beside it, or None:
+    ``F@inv(P@F) = inv(P)``, ``inv(F@P)@F = inv(P)``, and their transposes.  A product inside
+    an inverse is split only when all its factors are square, so each part has an inverse."""
+    for k in range(len(factors) - 1):
+        a, b = factors[k], factors[k + 1]
+        for side, (inside, other) in enumerate(((b, a), (a, b))):
+            found = _inverted(inside)
+            if found is None:
+                continue
+            ps, transposed = found
+            if len(ps) > 1 and any(p.ndim != 2 or p.shape[0] != p.shape[1] for p in ps):
+                continue
+            if transposed:  # inv(P).T = inv(P.T), and P.T is the reversed transposes
+                ps = [transpose(p) for p in reversed(ps)]
+            # other@inv(P): cancels P's last factor;  inv(P)@other: cancels P's first
+            edge = ps[-1] if side == 0 else ps[0]
+            if other != edge:
+                continue
+            rest = ps[:-1] if side == 0 else ps[1:]
+            if transposed:
+                rest = [transpose(p) for p in reversed(rest)]
+            return factors[:k] + _inverse_of(rest, transposed) + factors[k + 2:]
+    return None
 
 
 def orientation(factors: Sequence[MatrixExpr]) -> tuple:
