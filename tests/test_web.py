@@ -193,6 +193,8 @@ def test_plot_with_tangent_line(server):
     ("tan(x)", "x = 0.5", 3),       # poles at +-pi/2 within [-3.5, 4.5]
     ("sqrt(x)", "x = 1", 1),        # undefined on the left half
     ("log(x)", "x = 0", 1),         # undefined at the point itself: no tangent, still a plot
+    ("sqrt(-1 - x^2)", "x = 1", 0),  # nowhere real: nothing drawn, and the page says so
+    ("exp(x)", "x = 705", 1),       # values near the largest float: the view stays finite
 ])
 def test_plot_handles_poles_and_undefined_points(server, formula, at, pieces):
     answer = post(server, "plot", {"formula": formula, "op": "diff", "at": at})
@@ -201,8 +203,12 @@ def test_plot_handles_poles_and_undefined_points(server, formula, at, pieces):
     well_formed(answer["svg"])
     if formula == "log(x)":
         assert answer["model_text"] is None and "x = 0" in answer["note"]
+    if pieces == 0:
+        assert "no finite real values" in answer["note"]
     lo, hi = answer["y_range"]
-    assert math.isfinite(lo) and math.isfinite(hi) and hi - lo < 1e3
+    assert math.isfinite(lo) and math.isfinite(hi) and math.isfinite(hi - lo)
+    if formula != "exp(x)":
+        assert hi - lo < 1e3  # the view is not stretched by the values near a pole
 
 
 def test_parse_errors_come_with_the_caret(server):
@@ -222,6 +228,8 @@ def test_bad_requests_get_clear_errors(server):
     assert "from 1 to 8" in post(server, "derivative",
                                  {"formula": "x", "op": "taylor", "order": 99})["error"]
     assert "not a variable" in post(server, "plot", {"formula": "x", "at": "y = 1"})["error"]
+    assert "not a number" in post(server, "plot", {"formula": "x*y", "at": "x = y"})["error"]
+    assert "not a finite number" in post(server, "plot", {"formula": "x", "at": "1e400"})["error"]
     status, _, answer = http(server, "POST", "/api/render", [1, 2])
     assert status == 422 and "JSON object" in answer["error"]
 

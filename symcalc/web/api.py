@@ -102,7 +102,11 @@ def point_of(request: dict, xs: list[Symbol]) -> dict[Symbol, float]:
         x = named[0] if len(named) == 1 else None
         if x not in point:
             raise RequestError(f"the point names {name.strip()}, which is not a variable here")
-        number = float(parse(value))  # 'pi/4' and 'sqrt(2)' are numbers too
+        try:
+            number = float(parse(value))  # 'pi/4' and 'sqrt(2)' are numbers too
+        except (SymcalcError, TypeError, OverflowError):
+            raise RequestError(f"{x.name} = {value.strip()} is not a number: write the point "
+                               "as x = 1, y = pi/2") from None
         if not math.isfinite(number):
             raise RequestError(f"{x.name} = {value.strip()} is not a finite number")
         point[x] = number
@@ -244,7 +248,7 @@ def plot(request: dict) -> dict:
     try:
         model = taylor(line, {x: _exact(point[x])}, order)
         if not math.isfinite(_float(calculus.subs(model, {x: _exact(point[x])}))):
-            model, note = None, f"f is not defined at {x.name} = {_number(point[x])}"
+            model, note = None, f"f has no finite value at {x.name} = {_number(point[x])}"
     except SymcalcError as exc:
         note = f"no {'tangent' if order == 1 else 'Taylor polynomial'} at {x.name} = " \
                f"{_number(point[x])}: {exc}"
@@ -252,6 +256,10 @@ def plot(request: dict) -> dict:
                                                else f"Taylor polynomial of order {order}")
     fixed = ", ".join(f"{y.name} = {_number(v)}" for y, v in point.items() if y is not x)
     picture = plot_svg(line, x, point[x], model, f"{label} at {x.name} = {_number(point[x])}")
+    if not picture.segments:
+        lo, hi = picture.x_range
+        note = "; ".join(filter(None, [note, f"f has no finite real values for {x.name} from "
+                                             f"{_number(lo)} to {_number(hi)}"]))
     return {"svg": picture.svg, "variable": x.name, "at": point[x], "model": label,
             "model_text": None if model is None else to_str(model), "note": note,
             "fixed": fixed, "x_range": picture.x_range, "y_range": picture.y_range,

@@ -73,6 +73,7 @@ class Handler(BaseHTTPRequestHandler):
     """One request: a file of the page or an API call."""
 
     server: SymcalcServer
+    timeout = 60  # seconds a client may take to send its request
     error_content_type = "application/json"
     error_message_format = '{"error": "%(message)s", "status": %(code)d}'
 

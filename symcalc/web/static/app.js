@@ -310,7 +310,11 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     check();
   });
-  $("formula").addEventListener("input", schedulePreview);
+  $("formula").addEventListener("input", () => {
+    // symcalc's own language has no backslash: pasted LaTeX is read as LaTeX
+    if ($("formula").value.includes("\\")) $("latex").checked = true;
+    schedulePreview();
+  });
   $("latex").addEventListener("change", schedulePreview);
   for (const radio of document.querySelectorAll('input[name="op"]')) {
     radio.addEventListener("change", () => {
