@@ -172,6 +172,9 @@ def test_answer_check_right_and_wrong(server):
     x = wrong["point"]["x"]
     assert float(wrong["expected_value"]) == pytest.approx(2 * x * math.cos(x * x), rel=1e-12)
     assert float(wrong["answer_value"]) == pytest.approx(math.cos(x * x), rel=1e-12)
+    latex = post(server, "check", {"formula": r"\frac{1}{1 + e^{-x}}", "latex": True,
+                                   "answer": r"\frac{e^{-x}}{\left(1 + e^{-x}\right)^2}"})
+    assert latex["correct"] is True
     grad = post(server, "check", {"formula": "x^2*y", "op": "grad", "answer": "2x y, x^2"})
     assert grad["correct"] is True
     short = post(server, "check", {"formula": "x^2*y", "op": "grad", "answer": "2x y"})

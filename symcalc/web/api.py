@@ -13,6 +13,7 @@ only.  Bad input raises a ``SymcalcError``, which ``answer`` turns into ``{"erro
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 from .. import calculus
@@ -207,21 +208,25 @@ def code(request: dict) -> dict:
 
 
 def check(request: dict) -> dict:
-    """Whether the typed ``answer`` is the derivative (a gradient: answers separated by commas)."""
+    """Whether the typed ``answer`` is the derivative (a gradient: answers separated by commas).
+    The answer is read as typed on paper (``2x sin(x)``), or as LaTeX when it has a backslash
+    or braces (``e^{-x}/(1 + e^{-x})^2``)."""
     f = formula_of(request)
     xs = variables_of(request, f)
     typed = _text(request, "answer")
     if not typed.strip():
         raise RequestError("type your derivative in the answer box")
+    # symcalc's language has no backslash and no braces: an answer with them is LaTeX
+    read = (lambda t: parse(t, latex=True)) if re.search(r"[\\{}]", typed) else read_answer
     if op_of(request) == "diff" or len(xs) == 1:
         xs = xs[:1]
-        report = check_answer(f, xs[0], read_answer(typed))
+        report = check_answer(f, xs[0], read(typed))
     else:
-        pieces = [p for p in top_level_pieces(typed)]
+        pieces = top_level_pieces(typed)
         if len(pieces) != len(xs):
             raise RequestError(f"a gradient by {', '.join(x.name for x in xs)} is {len(xs)} "
                                f"formulas separated by commas; the answer has {len(pieces)}")
-        report = check_answer(f, xs, [read_answer(p) for p in pieces])
+        report = check_answer(f, xs, [read(p) for p in pieces])
     result = report.to_dict()
     shown = report.answer if isinstance(report.answer, list) else [report.answer]
     expected = report.expected if isinstance(report.expected, list) else [report.expected]
