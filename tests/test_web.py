@@ -379,6 +379,21 @@ def test_the_cli_serves(tmp_path):
         process.wait(timeout=30)
 
 
+def test_the_cli_refuses_a_port_it_cannot_use(capsys):
+    import socket
+
+    from symcalc.cli import main
+
+    assert main(["serve", "--port", "70000", "--no-browser"]) == 2
+    assert "at most 65535" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--no-browser"]) == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 # --- a real browser ---------------------------------------------------------------------------------
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HOW = ("install Chromium to run the browser tests (Debian/Ubuntu: apt-get install chromium), "

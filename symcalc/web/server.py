@@ -55,10 +55,10 @@ class SymcalcServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, time_limit: float, workers: int, quiet: bool):
+        self.pool = Pool(workers)  # before binding: a failed bind closes the server
         super().__init__((HOST, port), Handler)
         self.time_limit = time_limit
         self.quiet = quiet
-        self.pool = Pool(workers)
         self.port = self.server_address[1]
         self.url = f"http://{HOST}:{self.port}/"
         self.hosts = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
