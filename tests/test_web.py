@@ -299,6 +299,24 @@ def test_unknown_paths_and_methods_are_refused(server):
         assert status == 405 and "error" in answer
 
 
+def test_malformed_requests_get_json_refusals(server):
+    import socket
+
+    for raw in (b"GET / HTTP/9.9\r\n\r\n", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(raw)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        if reply.startswith(b"HTTP/"):
+            head, _, body = reply.partition(b"\r\n\r\n")
+            assert 400 <= int(head.split()[1]) < 600 and b"default-src 'self'" in head
+        else:  # an HTTP/0.9-style reply (a version it does not speak) is the body alone
+            body = reply
+        assert "error" in json.loads(body)
+
+
 def test_only_json_of_a_bounded_size_is_read(server):
     status, _, answer = http(server, "POST", "/api/render", {"formula": "x" * (MAX_BODY + 10)})
     assert status == 413 and "larger than" in answer["error"]

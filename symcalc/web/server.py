@@ -74,8 +74,6 @@ class Handler(BaseHTTPRequestHandler):
 
     server: SymcalcServer
     timeout = 60  # seconds a client may take to send its request
-    error_content_type = "application/json"
-    error_message_format = '{"error": "%(message)s", "status": %(code)d}'
 
     # --- responses ---------------------------------------------------------------------------
     def version_string(self) -> str:
@@ -103,6 +101,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def refuse(self, status: HTTPStatus, message: str, **headers: str) -> None:
         self.send_json(status, {"error": message, "status": int(status)}, **headers)
+
+    def send_error(self, code: int, message: Optional[str] = None,
+                   explain: Optional[str] = None) -> None:
+        """http.server's own refusals (a malformed request, an unknown method), as JSON."""
+        self.close_connection = True
+        self.send_json(code, {"error": message or HTTPStatus(code).phrase, "status": int(code)},
+                       Connection="close")
 
     def log_message(self, format: str, *args) -> None:
         if not self.server.quiet:
