@@ -363,6 +363,19 @@ def test_a_computation_over_the_time_limit_is_stopped():
         running.close()
 
 
+def test_a_worker_that_ended_is_replaced():
+    running = Running(workers=1)
+    try:
+        assert post(running, "render", {"formula": "x"})["text"] == "x"
+        (worker,) = running.server.pool.workers
+        worker.process.kill()
+        worker.process.wait()
+        assert post(running, "render", {"formula": "y"})["text"] == "y"
+        assert running.server.pool.workers[0] is not worker
+    finally:
+        running.close()
+
+
 def test_the_page_loads_nothing_from_elsewhere():
     static = resources.files("symcalc.web").joinpath("static")
     names = sorted(p.name for p in static.iterdir() if p.is_file())
