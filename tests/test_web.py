@@ -432,13 +432,28 @@ HOW = ("install Chromium to run the browser tests (Debian/Ubuntu: apt-get instal
 
 
 def chromium() -> str:
-    found = os.environ.get("SYMCALC_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)),
-                                                        None)
+    """The Chromium executable; none found: skip, or fail under SYMCALC_REQUIRE_BROWSER=1."""
+    names = [os.environ["SYMCALC_CHROMIUM"]] if os.environ.get("SYMCALC_CHROMIUM") else BROWSERS
+    found = next(filter(None, map(shutil.which, names)), None)
     if found:
         return found
     if os.environ.get("SYMCALC_REQUIRE_BROWSER") == "1":
         pytest.fail(f"SYMCALC_REQUIRE_BROWSER=1 but no Chromium was found: {HOW}")
     pytest.skip(f"no Chromium found: {HOW}")
+
+
+def test_without_chromium_browser_tests_skip_or_fail_never_pass(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("SYMCALC_CHROMIUM", raising=False)
+    monkeypatch.delenv("SYMCALC_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        chromium()
+    monkeypatch.setenv("SYMCALC_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        chromium()
+    monkeypatch.setenv("SYMCALC_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception):
+        chromium()
 
 
 def run_browser(url: str, tmp_path: Path, *extra: str) -> str:
