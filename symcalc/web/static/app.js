@@ -51,6 +51,9 @@ function message(element, text, kind) {
 }
 
 function showError(data) {
+  const caret = data.kind === "ParseError";
+  $("error-title").textContent = caret ? "That formula does not read" : "That did not work";
+  $("error-help").hidden = !caret;
   $("error-text").textContent = data.error;
   $("error").hidden = false;
 }
