@@ -38,8 +38,8 @@ _GREEK_LETTERS.update({name.capitalize(): chr(ord(ch) - 0x20) for name, ch in _G
 _GREEK_LETTERS.update({"varepsilon": "\u03b5", "vartheta": "\u03d1", "varphi": "\u03c6"})
 assert _GREEK_NAMES <= set(_GREEK_LETTERS), "a Greek name printing knows has no letter here"
 
-# named operators written upright: the commands of the registry's LaTeX forms (\\sin, \\log,
-# \\max, ...), and \\det, which layouts of Jacobians write
+# named operators written upright: the commands of the registry's LaTeX forms (\sin, \log,
+# \max, ...), and \det, which layouts of Jacobians write
 _OPERATOR_NAMES = set(FUNCTION_COMMANDS) | {"det"}
 _SYMBOLS = {  # command -> (element, character)
     "cdot": ("mo", "\u22c5"), "times": ("mo", "\u00d7"), "approx": ("mo", "\u2248"),
