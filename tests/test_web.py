@@ -132,9 +132,15 @@ def test_gradient_and_hessian(server):
 def test_taylor_is_the_taylor_polynomial(server):
     answer = post(server, "derivative", {"formula": "exp(x)*cos(y)", "op": "taylor", "order": 3,
                                          "at": "x = 0, y = pi/2"})
-    expected = sc.taylor("exp(x)*cos(y)", {"x": 0, "y": math.pi / 2}, 3)
-    assert sc.equivalent(sc.parse(answer["text"]), expected)
+    polynomial = sc.parse(answer["text"])
+    assert polynomial == sc.taylor("exp(x)*cos(y)", {"x": 0, "y": "pi/2"}, 3)
     assert answer["order"] == 3
+    # independently: the error at a distance h from the point shrinks as h^4
+    errors = []
+    for h in (1e-1, 5e-2):
+        at = {"x": 0.6 * h, "y": math.pi / 2 - 0.8 * h}
+        errors.append(abs(math.exp(at["x"]) * math.cos(at["y"]) - float(sc.subs(polynomial, at))))
+    assert 12 < errors[0] / errors[1] < 20
 
 
 def test_steps_are_the_steps_of_explain(server):
@@ -172,6 +178,9 @@ def test_answer_check_right_and_wrong(server):
     x = wrong["point"]["x"]
     assert float(wrong["expected_value"]) == pytest.approx(2 * x * math.cos(x * x), rel=1e-12)
     assert float(wrong["answer_value"]) == pytest.approx(math.cos(x * x), rel=1e-12)
+    latex = post(server, "check", {"formula": r"\frac{1}{1 + e^{-x}}", "latex": True,
+                                   "answer": r"\frac{e^{-x}}{\left(1 + e^{-x}\right)^2}"})
+    assert latex["correct"] is True
     grad = post(server, "check", {"formula": "x^2*y", "op": "grad", "answer": "2x y, x^2"})
     assert grad["correct"] is True
     short = post(server, "check", {"formula": "x^2*y", "op": "grad", "answer": "2x y"})
@@ -193,6 +202,8 @@ def test_plot_with_tangent_line(server):
     ("tan(x)", "x = 0.5", 3),       # poles at +-pi/2 within [-3.5, 4.5]
     ("sqrt(x)", "x = 1", 1),        # undefined on the left half
     ("log(x)", "x = 0", 1),         # undefined at the point itself: no tangent, still a plot
+    ("sqrt(-1 - x^2)", "x = 1", 0),  # nowhere real: nothing drawn, and the page says so
+    ("exp(x)", "x = 705", 1),       # values near the largest float: the view stays finite
 ])
 def test_plot_handles_poles_and_undefined_points(server, formula, at, pieces):
     answer = post(server, "plot", {"formula": formula, "op": "diff", "at": at})
@@ -201,8 +212,12 @@ def test_plot_handles_poles_and_undefined_points(server, formula, at, pieces):
     well_formed(answer["svg"])
     if formula == "log(x)":
         assert answer["model_text"] is None and "x = 0" in answer["note"]
+    if pieces == 0:
+        assert "no finite real values" in answer["note"]
     lo, hi = answer["y_range"]
-    assert math.isfinite(lo) and math.isfinite(hi) and hi - lo < 1e3
+    assert math.isfinite(lo) and math.isfinite(hi) and math.isfinite(hi - lo)
+    if formula != "exp(x)":
+        assert hi - lo < 1e3  # the view is not stretched by the values near a pole
 
 
 def test_parse_errors_come_with_the_caret(server):
@@ -222,6 +237,8 @@ def test_bad_requests_get_clear_errors(server):
     assert "from 1 to 8" in post(server, "derivative",
                                  {"formula": "x", "op": "taylor", "order": 99})["error"]
     assert "not a variable" in post(server, "plot", {"formula": "x", "at": "y = 1"})["error"]
+    assert "not a number" in post(server, "plot", {"formula": "x*y", "at": "x = y"})["error"]
+    assert "not a finite number" in post(server, "plot", {"formula": "x", "at": "1e400"})["error"]
     status, _, answer = http(server, "POST", "/api/render", [1, 2])
     assert status == 422 and "JSON object" in answer["error"]
 
@@ -288,6 +305,24 @@ def test_unknown_paths_and_methods_are_refused(server):
         assert status == 405 and "error" in answer
 
 
+def test_malformed_requests_get_json_refusals(server):
+    import socket
+
+    for raw in (b"GET / HTTP/9.9\r\n\r\n", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(raw)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        if reply.startswith(b"HTTP/"):
+            head, _, body = reply.partition(b"\r\n\r\n")
+            assert 400 <= int(head.split()[1]) < 600 and b"default-src 'self'" in head
+        else:  # an HTTP/0.9-style reply (a version it does not speak) is the body alone
+            body = reply
+        assert "error" in json.loads(body)
+
+
 def test_only_json_of_a_bounded_size_is_read(server):
     status, _, answer = http(server, "POST", "/api/render", {"formula": "x" * (MAX_BODY + 10)})
     assert status == 413 and "larger than" in answer["error"]
@@ -334,6 +369,19 @@ def test_a_computation_over_the_time_limit_is_stopped():
         running.close()
 
 
+def test_a_worker_that_ended_is_replaced():
+    running = Running(workers=1)
+    try:
+        assert post(running, "render", {"formula": "x"})["text"] == "x"
+        (worker,) = running.server.pool.workers
+        worker.process.kill()
+        worker.process.wait()
+        assert post(running, "render", {"formula": "y"})["text"] == "y"
+        assert running.server.pool.workers[0] is not worker
+    finally:
+        running.close()
+
+
 def test_the_page_loads_nothing_from_elsewhere():
     static = resources.files("symcalc.web").joinpath("static")
     names = sorted(p.name for p in static.iterdir() if p.is_file())
@@ -368,6 +416,21 @@ def test_the_cli_serves(tmp_path):
         process.wait(timeout=30)
 
 
+def test_the_cli_refuses_a_port_it_cannot_use(capsys):
+    import socket
+
+    from symcalc.cli import main
+
+    assert main(["serve", "--port", "70000", "--no-browser"]) == 2
+    assert "at most 65535" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--no-browser"]) == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 # --- a real browser ---------------------------------------------------------------------------------
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 HOW = ("install Chromium to run the browser tests (Debian/Ubuntu: apt-get install chromium), "
@@ -375,13 +438,28 @@ HOW = ("install Chromium to run the browser tests (Debian/Ubuntu: apt-get instal
 
 
 def chromium() -> str:
-    found = os.environ.get("SYMCALC_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)),
-                                                        None)
+    """The Chromium executable; none found: skip, or fail under SYMCALC_REQUIRE_BROWSER=1."""
+    names = [os.environ["SYMCALC_CHROMIUM"]] if os.environ.get("SYMCALC_CHROMIUM") else BROWSERS
+    found = next(filter(None, map(shutil.which, names)), None)
     if found:
         return found
     if os.environ.get("SYMCALC_REQUIRE_BROWSER") == "1":
         pytest.fail(f"SYMCALC_REQUIRE_BROWSER=1 but no Chromium was found: {HOW}")
     pytest.skip(f"no Chromium found: {HOW}")
+
+
+def test_without_chromium_browser_tests_skip_or_fail_never_pass(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("SYMCALC_CHROMIUM", raising=False)
+    monkeypatch.delenv("SYMCALC_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        chromium()
+    monkeypatch.setenv("SYMCALC_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        chromium()
+    monkeypatch.setenv("SYMCALC_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception):
+        chromium()
 
 
 def run_browser(url: str, tmp_path: Path, *extra: str) -> str:

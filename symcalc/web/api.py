@@ -13,6 +13,7 @@ only.  Bad input raises a ``SymcalcError``, which ``answer`` turns into ``{"erro
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 from .. import calculus
@@ -87,9 +88,9 @@ def order_of(request: dict, default: int) -> int:
     return order
 
 
-def point_of(request: dict, xs: list[Symbol]) -> dict[Symbol, float]:
-    """``"x = 1, y = pi/2"`` -> {x: 1.0, y: 1.5707...}; variables not named are at 1."""
-    point = {x: float(DEFAULT_AT) for x in xs}
+def point_of(request: dict, xs: list[Symbol]) -> dict[Symbol, Expr]:
+    """``"x = 1, y = pi/2"`` -> {x: 1, y: pi/2}, exact; variables not named are at 1."""
+    point = {x: parse(str(DEFAULT_AT)) for x in xs}
     for piece in top_level_pieces(_text(request, "at", "")):
         if not piece.strip():
             continue
@@ -102,10 +103,15 @@ def point_of(request: dict, xs: list[Symbol]) -> dict[Symbol, float]:
         x = named[0] if len(named) == 1 else None
         if x not in point:
             raise RequestError(f"the point names {name.strip()}, which is not a variable here")
-        number = float(parse(value))  # 'pi/4' and 'sqrt(2)' are numbers too
+        try:
+            exact = parse(value)  # 'pi/4' and 'sqrt(2)' are numbers too
+            number = float(exact)
+        except (SymcalcError, TypeError, OverflowError):
+            raise RequestError(f"{x.name} = {value.strip()} is not a number: write the point "
+                               "as x = 1, y = pi/2") from None
         if not math.isfinite(number):
             raise RequestError(f"{x.name} = {value.strip()} is not a finite number")
-        point[x] = number
+        point[x] = exact
     return point
 
 
@@ -147,8 +153,8 @@ def derivative(request: dict) -> dict:
                 **_math(f"\\nabla^{{2}}_{{{names}}} {shown} = {latex_matrix(rows)}")}
     order = order_of(request, 2)
     point = point_of(request, xs)
-    result = taylor(f, {x: _exact(v) for x, v in point.items()}, order)
-    where = ", ".join(f"{latex_name(x.name)} = {_number(v)}" for x, v in point.items())
+    result = taylor(f, point, order)
+    where = ", ".join(f"{latex_name(x.name)} = {latex(v)}" for x, v in point.items())
     return {"op": op, "variables": [x.name for x in xs], "text": to_str(result), "order": order,
             **_math(f"{latex(f)} \\approx {latex(result)} \\qquad \\text{{(order {order} at}}\\ "
                     f"{where}\\text{{)}}")}
@@ -197,27 +203,30 @@ def code(request: dict) -> dict:
         functions["hessian_f"] = calculus.hessian(f, xs)
     else:
         point = point_of(request, xs)
-        functions["taylor_f"] = taylor(f, {x: _exact(v) for x, v in point.items()},
-                                       order_of(request, 2))
+        functions["taylor_f"] = taylor(f, point, order_of(request, 2))
     return {"source": codegen_module(functions, xs), "variables": [x.name for x in xs]}
 
 
 def check(request: dict) -> dict:
-    """Whether the typed ``answer`` is the derivative (a gradient: answers separated by commas)."""
+    """Whether the typed ``answer`` is the derivative (a gradient: answers separated by commas).
+    The answer is read as typed on paper (``2x sin(x)``), or as LaTeX when it has a backslash
+    or braces (``e^{-x}/(1 + e^{-x})^2``)."""
     f = formula_of(request)
     xs = variables_of(request, f)
     typed = _text(request, "answer")
     if not typed.strip():
         raise RequestError("type your derivative in the answer box")
+    # symcalc's language has no backslash and no braces: an answer with them is LaTeX
+    read = (lambda t: parse(t, latex=True)) if re.search(r"[\\{}]", typed) else read_answer
     if op_of(request) == "diff" or len(xs) == 1:
         xs = xs[:1]
-        report = check_answer(f, xs[0], read_answer(typed))
+        report = check_answer(f, xs[0], read(typed))
     else:
-        pieces = [p for p in top_level_pieces(typed)]
+        pieces = top_level_pieces(typed)
         if len(pieces) != len(xs):
             raise RequestError(f"a gradient by {', '.join(x.name for x in xs)} is {len(xs)} "
                                f"formulas separated by commas; the answer has {len(pieces)}")
-        report = check_answer(f, xs, [read_answer(p) for p in pieces])
+        report = check_answer(f, xs, [read(p) for p in pieces])
     result = report.to_dict()
     shown = report.answer if isinstance(report.answer, list) else [report.answer]
     expected = report.expected if isinstance(report.expected, list) else [report.expected]
@@ -235,24 +244,28 @@ def plot(request: dict) -> dict:
     order = {"diff": 1, "grad": 1, "hessian": 2}.get(op) or order_of(request, 2)
     point = point_of(request, xs)
     x = xs[0]
-    others = {y: _exact(v) for y, v in point.items() if y is not x}
+    others = {y: v for y, v in point.items() if y is not x}
     line = calculus.subs(f, others) if others else f
     leftover = sorted(s.name for s in line.free_symbols - {x})
     if leftover:
         raise RequestError(f"give {', '.join(leftover)} a value in the point to plot along {x}")
     model, note = None, ""
     try:
-        model = taylor(line, {x: _exact(point[x])}, order)
-        if not math.isfinite(_float(calculus.subs(model, {x: _exact(point[x])}))):
-            model, note = None, f"f is not defined at {x.name} = {_number(point[x])}"
+        model = taylor(line, {x: point[x]}, order)
+        if not math.isfinite(_float(calculus.subs(model, {x: point[x]}))):
+            model, note = None, f"f has no finite value at {x.name} = {to_str(point[x])}"
     except SymcalcError as exc:
         note = f"no {'tangent' if order == 1 else 'Taylor polynomial'} at {x.name} = " \
-               f"{_number(point[x])}: {exc}"
+               f"{to_str(point[x])}: {exc}"
     label = "tangent line" if order == 1 else ("quadratic model" if op == "hessian"
                                                else f"Taylor polynomial of order {order}")
-    fixed = ", ".join(f"{y.name} = {_number(v)}" for y, v in point.items() if y is not x)
-    picture = plot_svg(line, x, point[x], model, f"{label} at {x.name} = {_number(point[x])}")
-    return {"svg": picture.svg, "variable": x.name, "at": point[x], "model": label,
+    fixed = ", ".join(f"{y.name} = {to_str(v)}" for y, v in point.items() if y is not x)
+    picture = plot_svg(line, x, float(point[x]), model, f"{label} at {x.name} = {to_str(point[x])}")
+    if not picture.segments:
+        lo, hi = picture.x_range
+        note = "; ".join(filter(None, [note, f"f has no finite real values for {x.name} from "
+                                             f"{_number(lo)} to {_number(hi)}"]))
+    return {"svg": picture.svg, "variable": x.name, "at": float(point[x]), "model": label,
             "model_text": None if model is None else to_str(model), "note": note,
             "fixed": fixed, "x_range": picture.x_range, "y_range": picture.y_range,
             "segments": picture.segments}
@@ -286,11 +299,6 @@ def answer(endpoint: str, request: Any) -> dict:
 # --- numbers ---------------------------------------------------------------------------------------
 def _math(tex: str) -> dict:
     return {"latex": tex, "mathml": mathml(tex)}
-
-
-def _exact(value: float) -> Expr:
-    """A float as symcalc's exact number (``0.5`` is 1/2, ``1`` is 1)."""
-    return parse(repr(int(value)) if value == int(value) else repr(value))
 
 
 def _float(e: Expr) -> float:

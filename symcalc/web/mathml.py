@@ -38,8 +38,9 @@ _GREEK_LETTERS.update({name.capitalize(): chr(ord(ch) - 0x20) for name, ch in _G
 _GREEK_LETTERS.update({"varepsilon": "\u03b5", "vartheta": "\u03d1", "varphi": "\u03c6"})
 assert _GREEK_NAMES <= set(_GREEK_LETTERS), "a Greek name printing knows has no letter here"
 
-# named operators written upright: the registry's function commands and a few of TeX's own
-_OPERATOR_NAMES = set(FUNCTION_COMMANDS) | {"log", "ln", "exp", "max", "min", "det", "lim"}
+# named operators written upright: the commands of the registry's LaTeX forms (\sin, \log,
+# \max, ...), and \det, which layouts of Jacobians write
+_OPERATOR_NAMES = set(FUNCTION_COMMANDS) | {"det"}
 _SYMBOLS = {  # command -> (element, character)
     "cdot": ("mo", "\u22c5"), "times": ("mo", "\u00d7"), "approx": ("mo", "\u2248"),
     "equiv": ("mo", "\u2261"), "partial": ("mi", "\u2202"), "nabla": ("mo", "\u2207"),

@@ -22,6 +22,7 @@ WIDTH, HEIGHT = 640, 400
 MARGIN = (40, 18, 34, 54)  # top, right, bottom, left: room for the tick labels
 SAMPLES = 801
 CURVE, MODEL, POINT = "#2563eb", "#ea580c", "#111827"
+BEYOND = 1e300  # values larger in size are not drawn (as inf): the view's arithmetic stays finite
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _values(e: Expr, x: Symbol, xs: np.ndarray) -> np.ndarray:
     if np.iscomplexobj(values):
         values = np.where(np.abs(values.imag) < 1e-12, values.real, np.nan)
     values = np.broadcast_to(values.astype(float), xs.shape)
-    return np.where(np.isfinite(values), values, np.nan)
+    return np.where(np.abs(values) <= BEYOND, values, np.nan)  # also drops nan and inf
 
 
 def _view(ys: np.ndarray, extra: list[float]) -> tuple[float, float]:

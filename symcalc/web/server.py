@@ -55,10 +55,10 @@ class SymcalcServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, time_limit: float, workers: int, quiet: bool):
+        self.pool = Pool(workers)  # before binding: a failed bind closes the server
         super().__init__((HOST, port), Handler)
         self.time_limit = time_limit
         self.quiet = quiet
-        self.pool = Pool(workers)
         self.port = self.server_address[1]
         self.url = f"http://{HOST}:{self.port}/"
         self.hosts = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
@@ -73,8 +73,7 @@ class Handler(BaseHTTPRequestHandler):
     """One request: a file of the page or an API call."""
 
     server: SymcalcServer
-    error_content_type = "application/json"
-    error_message_format = '{"error": "%(message)s", "status": %(code)d}'
+    timeout = 60  # seconds a client may take to send its request
 
     # --- responses ---------------------------------------------------------------------------
     def version_string(self) -> str:
@@ -102,6 +101,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def refuse(self, status: HTTPStatus, message: str, **headers: str) -> None:
         self.send_json(status, {"error": message, "status": int(status)}, **headers)
+
+    def send_error(self, code: int, message: Optional[str] = None,
+                   explain: Optional[str] = None) -> None:
+        """http.server's own refusals (a malformed request, an unknown method), as JSON."""
+        self.close_connection = True
+        self.send_json(code, {"error": message or HTTPStatus(code).phrase, "status": int(code)},
+                       Connection="close")
 
     def log_message(self, format: str, *args) -> None:
         if not self.server.quiet:

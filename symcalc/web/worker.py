@@ -68,7 +68,10 @@ class Worker:
             raise TimeLimit from None
         if line is None:
             raise RuntimeError("the worker process ended unexpectedly")
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise RuntimeError("the worker process wrote something that is not an answer") from None
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -114,19 +117,24 @@ class Pool:
         if start:
             self._put_new()
         worker = self.idle.get()
+        while not worker.alive() and not self.closed:  # ended while idle: replaced, unnoticed
+            self._retire(worker)
+            worker = self.idle.get()
         try:
-            if not worker.alive():
-                raise RuntimeError("the worker process ended unexpectedly")
             answer = worker.call(endpoint, request, time_limit)
         except Exception:
-            worker.stop()
-            with self.lock:
-                self.workers.remove(worker)
-            if not self.closed:
-                self._put_new()
+            self._retire(worker)
             raise
         self.idle.put(worker)
         return answer
+
+    def _retire(self, worker: Worker) -> None:
+        """Stop ``worker`` and put a new one in its place."""
+        worker.stop()
+        with self.lock:
+            self.workers.remove(worker)
+        if not self.closed:
+            self._put_new()
 
     def close(self) -> None:
         self.closed = True
@@ -145,16 +153,17 @@ def _serve() -> None:
         pass
     from .api import answer
 
-    sys.stdout.write(READY)
-    sys.stdout.flush()
+    out, sys.stdout = sys.stdout, sys.stderr  # only answers go to the server
+    out.write(READY)
+    out.flush()
     for line in sys.stdin:
         try:
             message = json.loads(line)
             result = answer(message["endpoint"], message["request"])
         except Exception as exc:  # a fault of symcalc itself: said, and the worker goes on
             result = {"error": f"internal error: {type(exc).__name__}: {exc}", "kind": "internal"}
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+        out.write(json.dumps(result) + "\n")
+        out.flush()
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ function message(element, text, kind) {
 }
 
 function showError(data) {
+  const caret = data.kind === "ParseError";
+  $("error-title").textContent = caret ? "That formula does not read" : "That did not work";
+  $("error-help").hidden = !caret;
   $("error-text").textContent = data.error;
   $("error").hidden = false;
 }
@@ -310,7 +313,11 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     check();
   });
-  $("formula").addEventListener("input", schedulePreview);
+  $("formula").addEventListener("input", () => {
+    // symcalc's own language has no backslash: pasted LaTeX is read as LaTeX
+    if ($("formula").value.includes("\\")) $("latex").checked = true;
+    schedulePreview();
+  });
   $("latex").addEventListener("change", schedulePreview);
   for (const radio of document.querySelectorAll('input[name="op"]')) {
     radio.addEventListener("change", () => {
