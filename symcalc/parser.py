@@ -96,6 +96,32 @@ class _Fault(Exception):
 _POWER_THEN_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(\(\s*[-+]?\s*\d+\s*\)|[-+]?\d+)\s*\*?\s*\(")
 
 
+# After "/": a product written side by side, whose first factor ends in a number (x/2y, 1/2x,
+# x/x^2y): a number, or a name, call or parenthesis raised to a number, then a name or "("
+_NUMBER_TEXT = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_TO_A_NUMBER = rf"\s*(?:\^|\*\*)\s*[+-]?\s*{_NUMBER_TEXT}"
+_IMPLICIT_AFTER = re.compile(
+    rf"\s*(?:{_NUMBER_TEXT}(?:{_TO_A_NUMBER})*|(?:[^\W\d_]\w*(?:\([^()]*\))?|\([^()]*\))(?:{_TO_A_NUMBER})+)"
+    r"\s*(?=[^\W\d_]|\()")
+
+_NEXT_FACTOR = re.compile(r"[^\W\d_]\w*(?:\([^()]*\))?|\([^()]*\)")
+
+
+def implicit_divisor(text: str, slash_end: int) -> Optional[str]:
+    """The message refusing ``x/2y``, which has two readings (``(x/2)*y`` and ``x/(2*y)``),
+    when the text after the ``/`` ending at ``slash_end`` is a product written side by side;
+    else None."""
+    m = _IMPLICIT_AFTER.match(text, slash_end)
+    if m is None:
+        return None
+    first = m.group(0).strip()
+    after = _NEXT_FACTOR.match(text, m.end())
+    factor = after.group(0) if after else "..."
+    typed = text[slash_end - 1:after.end() if after else m.end()]
+    return (f"'{typed}' has two readings: /{first}*{factor} (divide by {first}, then "
+            f"multiply by {factor}) or /({first}*{factor}); write the * or the parentheses")
+
+
 def function_without_call(name: str, text: str, end: int) -> str:
     """The message for a function ``name`` used as a value; ``text[end:]`` follows the name.
     ``sin^2(x)`` and ``tanh²(x)`` (``tanh^(2)(x)``) get the spelling of that power."""
@@ -237,6 +263,9 @@ class _Builder(Transformer):
         for k in range(1, len(chain), 2):
             op, factor = chain[k], chain[k + 1]
             if op.value == "/":
+                ambiguous = implicit_divisor(_TEXT.get(), op.end_pos)
+                if ambiguous is not None:
+                    raise _Fault(ambiguous, op)
                 try:
                     factor = power(factor, MINUS_ONE)
                 except ZeroDivisionError:

@@ -45,7 +45,7 @@ PRECEDENCE = [
     ("2 sin(x)", 2 * sc.sin(x)),
     ("-2x", -2 * x),
     ("2(x)^2", 2 * x**2),
-    ("x/2y", x / (2 * y)),  # a number and the name after it form one factor
+    ("x/2*y", x * y / 2), ("x/(2y)", x / (2 * y)),  # x/2y has two readings: see below
     # an implicit product binds as "*" does, never tighter than "^": x^2y is x^2*y
     ("x^2y", x**2 * y),
     ("x^2 y", x**2 * y),
@@ -56,7 +56,7 @@ PRECEDENCE = [
     ("x^2 sin(x)", x**2 * sc.sin(x)),
     ("2^3^2x", 512 * x),
     ("e^2x", sc.exp(2) * x),
-    ("x/x^2y", x / (x**2 * y)),
+    ("x/x^2*y", y / x), ("x/y^2 + z", x / y**2 + z),
     ("x^(2y)", x ** (2 * y)),
     ("-x^2y", -(x**2 * y)),
     ("1/3", Num(Fraction(1, 3))),
@@ -242,3 +242,19 @@ def test_long_error_lines_show_a_window():
     err = error_of(text)
     shown = str(err).splitlines()[1]
     assert len(shown) < 200 and shown.rstrip().endswith("$...")
+
+
+@pytest.mark.parametrize("text, typed, first, factor", [
+    ("x/2y", "/2y", "2", "y"), ("1/2 x^2", "/2 x", "2", "x"), ("1/2pi", "/2pi", "2", "pi"),
+    ("x/x^2y", "/x^2y", "x^2", "y"), ("x/2(y + 1)", "/2(y + 1)", "2", "(y + 1)"),
+    ("a + x/sin(x)^2y", "/sin(x)^2y", "sin(x)^2", "y"),
+])
+def test_a_division_before_a_product_side_by_side_is_refused_with_both_readings(text, typed, first, factor):
+    with pytest.raises(sc.ParseError) as info:
+        sc.parse(text)
+    message = str(info.value)
+    assert f"'{typed}' has two readings: /{first}*{factor}" in message
+    assert f"or /({first}*{factor})" in message
+    assert info.value.column == text.index("/") + 1
+    with pytest.raises(sc.ParseError, match="two readings"):  # the same in shaped formulas
+        sc.parse(text, shapes={"t": "n"})

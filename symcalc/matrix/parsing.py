@@ -104,6 +104,9 @@ class _Builder(Transformer):
     def product(self, first, *rest):
         result = first
         for op, factor in zip(rest[::2], rest[1::2]):
+            ambiguous = scalar_parser.implicit_divisor(_current.text, op.end_pos) if op == "/" else None
+            if ambiguous is not None:
+                raise _Fault(SymcalcError(ambiguous), op)
             try:
                 if op == "@":
                     result = build.matmul(result, factor)
