@@ -419,9 +419,16 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
     planned for memory and computes long calls block by block, with the helpers that call
     machinery needs (a formula of vectors and matrices has one form, printed either way).
     ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
+
+    A shaped formula (vectors and matrices) is printed as NumPy source with ``@``, ``.T`` and
+    ``np.linalg``, its size check (``bind``, raising ``ShapeError`` naming the size) and the
+    stable helpers it calls written out above it; it has one form, printed either way.
     """
     if _matrix.is_shaped(exprs):
         _check_name(name)
+        if name in _MATRIX_HELPERS or name == "ShapeError":
+            raise SymcalcError(f"{name!r} is the name of a helper of the generated code; "
+                               "choose another function name")
         if backend != "numpy":
             raise SymcalcError("codegen of shaped formulas (vectors and matrices) prints NumPy "
                                "source: backend='numpy'")
@@ -589,6 +596,14 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
     variables in order along the last axis of one array, shape ``(d,)`` or ``(N, d)``: what
     ``scipy.optimize.minimize(f, x0, jac=g)`` calls.  A batch gives shape ``(N,) + nesting``.
+
+    Shaped formulas (vectors and matrices) take arrays and give arrays, on every backend (numexpr:
+    matrix products by NumPy, entrywise parts by fused kernels; jax: composes with ``jax.jit``,
+    ``jax.grad``, ``jax.vmap``), with the same ``dtype``; arrays whose sizes disagree raise
+    ``ShapeError`` naming the size.  Packed, ``v`` holds the variables raveled and concatenated,
+    a list of outputs comes back as one flat array (a gradient in several variables is SciPy's
+    ``jac``), and the sizes come from ``d`` when it fixes them, else from
+    ``packed={"m": 100, ...}`` (see ``symcalc.matrix.backends.PackedShaped``).
     """
     dtype = check_dtype(dtype)
     if _matrix.is_shaped(exprs):
