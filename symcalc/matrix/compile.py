@@ -131,8 +131,9 @@ def _shared_suffixes(order: list[MatrixExpr]) -> dict[MatrixExpr, tuple]:
 
 
 class _Printer:
-    def __init__(self, params: Mapping[MatrixExpr, str]):
+    def __init__(self, params: Mapping[MatrixExpr, str], vector_first: bool = False):
         self.params = params
+        self.vector_first = vector_first  # M.T@v printed v@M
         self.src: dict[MatrixExpr, tuple[str, int]] = {}
         self.factors: Mapping[MatrixExpr, tuple] = {}
 
@@ -215,6 +216,10 @@ class _Printer:
             elif inverse is not None:
                 matrix = self.get(inverse[0], ATOM) + (".T" if inverse[1] else "")
                 acc, prec = f"np.linalg.solve({matrix}, {acc})", ATOM
+            elif self.vector_first and column and f.kind == "transpose" and f.args[0].ndim == 2:
+                # M.T@v as v@M: XLA copies a transposed matrix that multiplies a vector
+                left = acc if prec >= PRODUCT else f"({acc})"
+                acc, prec = f"{left} @ {self.get(f.args[0], POWER)}", PRODUCT
             else:
                 acc, prec = f"{self.get(f, POWER)} @ {wrapped}", PRODUCT
         return acc
@@ -295,9 +300,11 @@ _HELPER = re.compile(r"(?<![\w.])(_m?rt)\.([A-Za-z]\w*)")
 
 
 def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f",
-                fuse: bool = False) -> ShapedCode:
+                fuse: bool = False, vector_first: bool = False) -> ShapedCode:
     """The function computing the shaped ``exprs`` from ``variables``; ``fuse``: with each
-    entrywise part of arrays of two operations or more a kernel (``symcalc.matrix.fusion``)."""
+    entrywise part of arrays of two operations or more a kernel (``symcalc.matrix.fusion``);
+    ``vector_first``: a transposed matrix times a vector printed as the vector times the matrix
+    (``A.T@v`` as ``v@A``), which XLA computes without copying ``A.T``."""
     roots, layout = _flatten(exprs, shapes)
     free = set().union(*(r.free_symbols for r in roots))
     probe = roots[0]
@@ -341,7 +348,7 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     if fuse:
         roots, kernels = fused(roots)
     params = parameter_names(symbols)
-    printer = _Printer(params)
+    printer = _Printer(params, vector_first)
     shared = _shared_suffixes(_code_order(roots))
     printer.factors = shared
     order = _code_order(roots, shared)
@@ -419,6 +426,7 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None,
                            f"{', '.join(map(repr, backends.BACKENDS))}")
     if backend == "numexpr" and compile_kernel is None:
         raise SymcalcError('backend="numexpr" for shaped formulas: call symcalc.lambdify')
-    code = shaped_code(exprs, variables, shapes, fuse=backend == "numexpr")
+    code = shaped_code(exprs, variables, shapes, fuse=backend == "numexpr",
+                       vector_first=backend == "jax")
     source = (source_of or imported_source)(code)
     return backends.function(code, source, backend, dtype, packed, compile_kernel)
