@@ -350,3 +350,30 @@ def test_a_variable_the_result_no_longer_mentions_is_checked(backend):
     np.testing.assert_array_equal(np.asarray(function(np.ones(3))), np.eye(3))
     with pytest.raises(ShapeError, match="t must be a 1-D array"):
         function(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_source_of_every_backend_is_standalone_numpy_with_the_same_values(backend):
+    f = sc.parse(LOSSES["two-layer network"][0], shapes=SHAPES)
+    outputs = [f, sc.grad(f, "V")]
+    names = names_of(outputs)
+    function = sc.lambdify(outputs, names, backend=backend)
+    assert function.source == sc.codegen(outputs, names)
+    arrays = data(1000)
+    args = [arrays[n] for n in names]
+    for a, b in zip(standalone(function.source)["f"](*args), function(*args)):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-12, atol=1e-12)
+
+
+def test_jax_multiplies_a_vector_by_a_matrix_without_transposing_it():
+    g = sc.grad(sc.parse("0.5*norm(A@t - b)^2", shapes={"A": "m,n", "t": "n", "b": "m"}), "t")
+    assert "A.T @ " in sc.lambdify(g, ["A", "t", "b"]).code.text
+    text = sc.lambdify(g, ["A", "t", "b"], backend="jax").code.text
+    assert ".T" not in text and "(A @ t - b) @ A" in text
+
+
+def test_packed_sizes_must_be_whole_numbers():
+    f = sc.parse("log(sum(exp(z)))", shapes={"z": "k"})
+    for bad in ({"k": 2.5}, {"k": -1}, {3: 3}, "yes"):
+        with pytest.raises(sc.SymcalcError, match="packed"):
+            sc.lambdify(f, ["z"], packed=bad)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import SymcalcError
+from ..errors import SymcalcError, SymcalcTypeError
 from ..generated import check_dtype
 from .shapes import ShapeError
 
@@ -114,7 +114,7 @@ class ShapedFunction:
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
-            raise SymcalcError(f"the function takes {self.arity} arguments "
+            raise SymcalcTypeError(f"the function takes {self.arity} arguments "
                                f"({', '.join(self.code.names)}), not {len(args)}")
         return self._call(*args)
 
@@ -158,6 +158,11 @@ class PackedShaped:
         if not isinstance(packed, Mapping) and packed is not True:
             raise SymcalcError(f"packed must be True or a mapping of size names to sizes, "
                                f"not {packed!r}")
+        for size, value in given.items():
+            if not isinstance(size, str) or isinstance(value, bool) or \
+                    not isinstance(value, int) or value < 0:
+                raise SymcalcError(f"packed= maps size names to sizes (ints), not "
+                                   f"{size!r}: {value!r}")
         for name, shape in zip(function.code.names, function.code.shapes):
             if shape is None:
                 raise SymcalcError(f"a packed function needs the shape of every variable, and "

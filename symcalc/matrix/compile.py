@@ -414,7 +414,8 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None,
     disagree with another's, raises a ``ShapeError`` naming the size.  A variable the result no
     longer mentions (the Hessian of ``0.5*t@t`` is ``eye(n)``) is checked with the shape it had
     in the formula the result was derived from.  A list of expressions gives a list of arrays.
-    ``f.source`` is the source.  ``backend``, ``dtype`` and ``packed`` as for
+    ``f.source`` is the source (of the NumPy function, on every backend; ``f.code.text`` is
+    what the backend runs).  ``backend``, ``dtype`` and ``packed`` as for
     ``symcalc.lambdify`` (see ``symcalc.matrix.backends``); ``compile_kernel(expr, symbols)``
     compiles a fused entrywise part for ``backend="numexpr"``; ``source_of`` gives the source
     shown (by default the function importing its helpers from symcalc).
@@ -428,5 +429,7 @@ def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None,
         raise SymcalcError('backend="numexpr" for shaped formulas: call symcalc.lambdify')
     code = shaped_code(exprs, variables, shapes, fuse=backend == "numexpr",
                        vector_first=backend == "jax")
-    source = (source_of or imported_source)(code)
+    # the source shown is the NumPy function's, which the other backends' compute the same as
+    plain = code if backend == "numpy" else shaped_code(exprs, variables, shapes)
+    source = (source_of or imported_source)(plain)
     return backends.function(code, source, backend, dtype, packed, compile_kernel)
