@@ -18,12 +18,16 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 import oracle
 import symcalc as sc
 from matrix_oracle import check
 from symcalc.matrix.shapes import ShapeError
-from test_matrix_stability import DIGITS, SHAPES, agree, data, reference, reference_gradient
+from matrix_oracle import random_arrays
+from test_matrix_properties import EXAMPLES, MN, N, NN, S, SIZES as PROPERTY_SIZES, SYM, shaped
+from test_matrix_stability import (DIGITS, SHAPES, agree, data, reference, reference_gradient,
+                                   stability_case)
 
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
@@ -95,6 +99,41 @@ def test_the_gradients_agree_with_sympy_and_finite_differences(loss):
     for name in variables:
         x = next(s for s in f.free_symbols if s.data == name)
         check(f, x, sc.grad(f, name), with_sympy=True)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)  # 20 in CI, more with --slow
+@given(stability_case(), st.sampled_from(["numexpr", "jax"]))
+def test_random_formulas_around_each_stability_pattern_on_numexpr_and_jax(case, backend):
+    text, margin, seed = case
+    f = sc.parse(text, shapes=SHAPES)
+    arrays = data(margin, seed)
+    agree(run(f, backend, arrays), reference(f, arrays), f"{text} at margin {margin} on {backend}")
+    g = sc.grad(f, "w")
+    agree(run(g, backend, arrays), reference_gradient(f, "w", arrays),
+          f"gradient of {text} in w at margin {margin} on {backend}: {g}")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from([S, N, MN, NN]).flatmap(shaped), st.integers(0, 99))
+def test_every_operation_computes_the_same_on_every_backend(f, seed):
+    """Random formulas of every operation (products, inverses, determinants, diag, outer,
+    softmax, ...), and their gradients: numexpr and jax give NumPy's values."""
+    names = sorted(s.data for s in f.free_symbols)
+    assume(names)  # (a formula of no variable has no sizes to read: zeros(n) cannot be computed)
+    arrays = random_arrays(SYM.values(), PROPERTY_SIZES, seed=seed)
+    outputs = [f] + [sc.grad(f, x) for x in sorted(f.free_symbols, key=lambda s: s.data)
+                     if not f.shape]
+    try:
+        expected = sc.lambdify(outputs, names)(*(arrays[n] for n in names))
+    except sc.SymcalcError as error:  # sin(zeros(n, m))@b: n is no variable's size
+        assume("is not the size of any variable" not in str(error))
+        raise
+    for backend in ("numexpr", "jax"):
+        got = sc.lambdify(outputs, names, backend=backend)(*(arrays[n] for n in names))
+        for a, b, e in zip(got, expected, outputs):
+            scale = max(1.0, float(np.max(np.abs(b))))
+            np.testing.assert_allclose(np.asarray(a), b, rtol=1e-9, atol=1e-11 * scale,
+                                       err_msg=f"{e} on {backend}")
 
 
 def test_numexpr_fuses_entrywise_parts_and_leaves_products_to_numpy():
