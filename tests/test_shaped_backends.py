@@ -150,10 +150,8 @@ def test_numexpr_fuses_entrywise_parts_and_leaves_products_to_numpy():
 
 
 # --- JAX: jit, grad and vmap compose -----------------------------------------------------------
-@pytest.mark.parametrize("margin", [1, 1000])
-@pytest.mark.parametrize("loss", ["logistic", "two-layer network", "softmax cross-entropy",
-                                  "log-sum-exp", "least squares"])
-def test_jax_grad_of_the_jax_function_is_the_gradient(loss, margin):
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_jax_grad_of_the_jax_function_is_the_gradient(loss, margin=1000):
     text, variables = LOSSES[loss]
     f = sc.parse(text, shapes=SHAPES)
     names = names_of(f)
