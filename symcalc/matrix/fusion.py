@@ -1,8 +1,8 @@
 """Entrywise parts of a shaped formula as kernels, for backends that fuse entrywise arithmetic
 (``backend="numexpr"``).
 
-Each maximal entrywise part (``convert.entrywise_starts``) of at least two operations on arrays
-becomes one ``kernel`` node whose operands are the part's operands (products, reductions,
+Each maximal entrywise part (``convert.entrywise_starts``) of arrays worth fusing (a function
+call and another operation, or three operations) becomes one ``kernel`` node whose operands are the part's operands (products, reductions,
 symbols); its meaning is the scalar engine's expression over placeholder symbols for them
 (``convert.to_scalar``), which the scalar backend compiles.  An entrywise node that two parts
 share is a part of its own, so it is computed once.  The matrix-shaped operations stay as they
@@ -19,7 +19,16 @@ from ..nodes import count_ops
 from .convert import ENTRYWISE, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, make, postorder
 
-MIN_OPERATIONS = 2  # a single operation gains nothing from fusing
+# A kernel call costs more than NumPy's for a product or two of arrays: a part is fused when it
+# has a function call and another operation, or three operations.
+MIN_WITH_CALL, MIN_ARITHMETIC = 2, 3
+
+
+def worth_fusing(e: scalar.Expr) -> bool:
+    """Whether the entrywise part ``e`` gains from one fused kernel."""
+    count = count_ops([e])
+    calls = any(isinstance(n, scalar.Call) for n in scalar.postorder([e]))
+    return count >= (MIN_WITH_CALL if calls else MIN_ARITHMETIC)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def _starts(roots: Sequence[MatrixExpr]) -> set[MatrixExpr]:
 
 
 def fused(roots: Sequence[MatrixExpr]) -> tuple[list[MatrixExpr], list[Kernel]]:
-    """``roots`` with each entrywise part of arrays worth fusing replaced by a ``kernel`` node
+    """``roots`` with each entrywise part of arrays ``worth_fusing`` replaced by a ``kernel`` node
     (data: the kernel's name; operands: the part's), and the kernels.  The graph returned is for
     printing only: it is rebuilt node by node, without the canonical constructors."""
     starts = _starts(roots)
@@ -67,7 +76,7 @@ def fused(roots: Sequence[MatrixExpr]) -> tuple[list[MatrixExpr], list[Kernel]]:
                 return symbols[operand]
 
             e = to_scalar(node, leaf, stop=starts.__contains__)
-            if count_ops([e]) >= MIN_OPERATIONS:
+            if worth_fusing(e):
                 kernel = Kernel(f"_kernel{len(kernels)}", e, tuple(symbols.values()))
                 kernels.append(kernel)
                 new[node] = make("kernel", tuple(new[o] for o in symbols), node.shape,
