@@ -443,10 +443,10 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
 
 
 # The error standalone shaped code raises, and the helpers of symcalc.matrix.runtime in the
-# order they are written out (each after the ones it calls).
+# order they are written out, each with the helpers it calls.
 _SHAPE_ERROR = ('''class ShapeError(ValueError):
     """The arrays' sizes disagree with the formula's shapes or with each other."""''')
-_MATRIX_HELPERS = {"bind": ("check_sizes",), "check_sizes": (), "softmax": (),
+_MATRIX_HELPERS = {"check_sizes": (), "bind": ("check_sizes",), "softmax": (),
                    "vector_logsumexp": (), "logdet": ()}
 
 
@@ -461,7 +461,7 @@ def shaped_source(code: Any) -> str:
     head = helper_source(code.helpers, plain=True).rstrip("\n")
     pieces = ([_SHAPE_ERROR] if "check_sizes" in wanted else []) + [
         _without_annotations(inspect.getsource(getattr(_matrix_runtime, name))).rstrip("\n")
-        for name in reversed(_MATRIX_HELPERS) if name in wanted]
+        for name in _MATRIX_HELPERS if name in wanted]
     if pieces:
         comment = "# Helpers from symcalc.matrix.runtime" + (
             "." if code.helpers else ": this file needs only NumPy.")
