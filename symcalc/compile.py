@@ -607,6 +607,9 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     """
     dtype = check_dtype(dtype)
     if _matrix.is_shaped(exprs):
+        if backend == "numexpr":  # a clear message without numexpr, kernels or not
+            from . import numexpr_backend
+            numexpr_backend.import_numexpr()
         return _matrix.lambdify(exprs, variables, backend=backend, dtype=dtype, packed=packed,
                                 compile_kernel=_numexpr_kernel, source_of=shaped_source)
     build = BACKENDS.get(backend) if isinstance(backend, str) else None
