@@ -110,6 +110,8 @@ class ShapedFunction:
             kinds = [xp.asarray(a).dtype for a in args]
             floats = [k for k in kinds if xp.issubdtype(k, xp.floating)]
             target = xp.result_type(*floats) if floats else xp.dtype(float)
+        if xp is np:  # a scalar stays a NumPy scalar
+            return _mapped(result, lambda r: np.asarray(r).astype(target, copy=False)[()])
         return _mapped(result, lambda r: xp.asarray(r, dtype=target))
 
     def __call__(self, *args: Any) -> Any:
