@@ -1,4 +1,5 @@
-"""Shaped formulas -> readable NumPy source -> a compiled function.
+"""Shaped formulas -> readable NumPy source (``ShapedCode``), which ``symcalc.matrix.backends``
+runs with NumPy, numexpr or JAX.
 
 The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``slogdet`` for
 ``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
@@ -302,7 +303,7 @@ _HELPER = re.compile(r"(?<![\w.])(_m?rt)\.([A-Za-z]\w*)")
 def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f",
                 fuse: bool = False, vector_first: bool = False) -> ShapedCode:
     """The function computing the shaped ``exprs`` from ``variables``; ``fuse``: with each
-    entrywise part of arrays of two operations or more a kernel (``symcalc.matrix.fusion``);
+    entrywise part worth fusing a kernel (``symcalc.matrix.fusion``, for numexpr);
     ``vector_first``: a transposed matrix times a vector printed as the vector times the matrix
     (``A.T@v`` as ``v@A``), which XLA computes without copying ``A.T``."""
     roots, layout = _flatten(exprs, shapes)
