@@ -15,6 +15,10 @@ NumPy written by hand (peak memory by ``tracemalloc``): the Hessians of the logi
 ``logsumexp(X@w)`` at m = 8000, n = 50 (``X.T@diag(s)@X`` runs as ``X.T@(s[:, None]*X)``, never
 building the m x m ``diag(s)``), and the gradient of ``(A@x)@(A@x)/((B@x)@(B@x))`` at n = 1500
 (``A.T@(A@x)``, never ``A.T@A``); quick: m = 2000, n = 20 and n = 300.
+
+Last, gradients compiled for the JAX backend against ``jax.jit(jax.grad(...))`` of the same loss
+written by hand in ``jax.numpy`` (least squares, logistic loss, a two-layer network), with the
+ratio of their times; the goal is within 1.5x.
 """
 
 from __future__ import annotations
@@ -119,6 +123,55 @@ def cheap_forms(quick: bool, repeat: int) -> bool:
     return ok
 
 
+# (label, loss, shapes, arguments, variable, the loss in jax.numpy by hand)
+JAX_LOSSES = (
+    ("least squares", "0.5*norm(A@t - b)^2", {"A": ("m", "n"), "t": ("n",), "b": ("m",)},
+     ("A", "t", "b"), "t", lambda jnp, nn: lambda A, t, b: 0.5 * jnp.sum((A @ t - b) ** 2)),
+    ("logistic", "sum(log(1 + exp(-y*(X@w))))", LOGISTIC, ("X", "w", "y"), "w",
+     lambda jnp, nn: lambda X, w, y: jnp.sum(jnp.logaddexp(0, -y * (X @ w)))),
+    ("two-layer network", "sum(softplus(tanh(X@W)@v)) - y@(tanh(X@W)@v)",
+     {"X": ("m", "n"), "W": ("n", "h"), "v": ("h",), "y": ("m",)}, ("X", "W", "v", "y"), "W",
+     lambda jnp, nn: lambda X, W, v, y: (jnp.sum(nn.softplus(jnp.tanh(X @ W) @ v))
+                                         - y @ (jnp.tanh(X @ W) @ v))),
+)
+JAX_GOAL = 1.5
+
+
+def jax_gradients(quick: bool, repeat: int) -> bool:
+    """The gradients of ``JAX_LOSSES`` compiled with ``backend="jax"`` against
+    ``jax.jit(jax.grad(...))`` of the loss written by hand in ``jax.numpy``; False when a value
+    disagrees.  Skipped (True) without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        print("JAX backend: JAX is not installed, skipped")
+        return True
+    jax.config.update("jax_enable_x64", True)
+    sizes = {"m": 2000, "n": 50, "h": 16} if quick else {"m": 20000, "n": 500, "h": 32}
+    rng = np.random.default_rng(2)
+    ok = True
+    print(f"JAX backend, gradients against jax.jit(jax.grad(loss by hand)), "
+          f"{', '.join(f'{k} = {v}' for k, v in sizes.items())}:")
+    for label, formula, shapes, names, wrt, by_hand in JAX_LOSSES:
+        generated = sc.lambdify(sc.grad(sc.parse(formula, shapes=shapes), wrt), list(names),
+                                backend="jax")
+        reference = jax.jit(jax.grad(by_hand(jnp, jax.nn), argnums=names.index(wrt)))
+        arrays = [jnp.asarray(rng.normal(size=tuple(sizes[d] for d in shapes[name])))
+                  for name in names]
+        if not np.allclose(generated(*arrays), reference(*arrays), rtol=1e-9, atol=1e-9):
+            print(f"FAILURE: the JAX backend's gradient of the {label} disagrees with jax.grad")
+            ok = False
+            continue
+        ours, theirs = median_seconds([lambda: generated(*arrays).block_until_ready(),
+                                       lambda: reference(*arrays).block_until_ready()],
+                                      max(repeat, 5))
+        verdict = "within" if ours <= JAX_GOAL * theirs else "NOT within"
+        print(f"  {label}: generated {ours * 1e3:.2f} ms, jit(grad) {theirs * 1e3:.2f} ms, "
+              f"ratio {ours / theirs:.2f} ({verdict} {JAX_GOAL}x)")
+    return ok
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="least-squares gradient: generated vs NumPy")
     parser.add_argument("--quick", action="store_true", help="m = 2000, n = 50, one repetition")
@@ -146,7 +199,8 @@ def main(argv=None) -> int:
     for size in ((4, 2), (8, 4), (16, 8)) if args.quick else ((4, 2), (8, 4), (16, 8), (32, 16)):
         print(f"  m = {size[0]:3d}, n = {size[1]:3d}: {unrolled_gradient_seconds(*size) * 1e3:8.1f} ms")
     print("results whose code multiplies by vectors and scales rows, against NumPy by hand:")
-    return 0 if cheap_forms(args.quick, repeat) else 1
+    ok = cheap_forms(args.quick, repeat)
+    return 0 if jax_gradients(args.quick, repeat) and ok else 1
 
 
 if __name__ == "__main__":

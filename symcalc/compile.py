@@ -28,7 +28,7 @@ from . import runtime
 from .errors import SymcalcError, SymcalcTypeError
 from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
-from .matrix import api as _matrix
+from .matrix import api as _matrix, runtime as _matrix_runtime
 from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
 from .point_source import has_fractional_power
 from .program import Outputs, Program, program, variable_symbols
@@ -419,17 +419,54 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
     planned for memory and computes long calls block by block, with the helpers that call
     machinery needs (a formula of vectors and matrices has one form, printed either way).
     ``backend="numexpr"``: the source of ``lambdify``'s numexpr function (needs numexpr too).
+
+    A shaped formula (vectors and matrices) is printed as NumPy source with ``@``, ``.T`` and
+    ``np.linalg``, its size check (``bind``, raising ``ShapeError`` naming the size) and the
+    stable helpers it calls written out above it; it has one form, printed either way.
     """
+    if _matrix.is_shaped(exprs):
+        _check_name(name)
+        if name in _MATRIX_HELPERS or name == "ShapeError":
+            raise SymcalcError(f"{name!r} is the name of a helper of the generated code; "
+                               "choose another function name")
+        if backend != "numpy":
+            raise SymcalcError("codegen of shaped formulas (vectors and matrices) prints NumPy "
+                               "source: backend='numpy'")
+        return shaped_source(_matrix.shaped_code(exprs, variables, name=name))
     if backend == "numexpr":
         _check_name(name)
         from . import numexpr_backend  # imports numexpr: only when asked for
         return numexpr_backend.codegen(exprs, variables, name)
     if backend != "numpy":
         raise SymcalcError(f"unknown backend {backend!r} for codegen: it prints 'numpy' and 'numexpr'")
-    if _matrix.is_shaped(exprs):
-        _check_name(name)
-        return _matrix.codegen(exprs, variables, name=name)
     return codegen_module({name: exprs}, variables, planned=planned)
+
+
+# The error standalone shaped code raises, and the helpers of symcalc.matrix.runtime in the
+# order they are written out, each with the helpers it calls.
+_SHAPE_ERROR = ('''class ShapeError(ValueError):
+    """The arrays' sizes disagree with the formula's shapes or with each other."""''')
+_MATRIX_HELPERS = {"check_sizes": (), "bind": ("check_sizes",), "softmax": (),
+                   "vector_logsumexp": (), "logdet": ()}
+
+
+def shaped_source(code: Any) -> str:
+    """Standalone source of the printed function of shaped formulas (``matrix.ShapedCode``):
+    NumPy imported, then the helpers it calls, from ``symcalc.runtime`` and
+    ``symcalc.matrix.runtime`` (the size check, stable softmax and log-sum-exp), without
+    annotations, then the function."""
+    wanted = set(code.matrix_helpers)
+    for name in code.matrix_helpers:
+        wanted.update(_MATRIX_HELPERS[name])
+    head = helper_source(code.helpers, plain=True).rstrip("\n")
+    pieces = ([_SHAPE_ERROR] if "check_sizes" in wanted else []) + [
+        _without_annotations(inspect.getsource(getattr(_matrix_runtime, name))).rstrip("\n")
+        for name in _MATRIX_HELPERS if name in wanted]
+    if pieces:
+        comment = "# Helpers from symcalc.matrix.runtime" + (
+            "." if code.helpers else ": this file needs only NumPy.")
+        head += "\n\n\n" + comment + "\n" + "\n\n\n".join(pieces)
+    return head + "\n\n\n" + code.text
 
 
 def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol | str] | str, *,
@@ -520,6 +557,11 @@ def _numexpr_function(prog: Program, dtype: Any) -> Callable[..., Any]:
     return numexpr_backend.function(prog, _numpy_function(prog, dtype))
 
 
+def _numexpr_kernel(e: Any, placeholders: Sequence[Symbol]) -> Callable[..., Any]:
+    """A fused entrywise part of a shaped formula, compiled by the numexpr backend."""
+    return lambdify(e, list(placeholders), backend="numexpr")
+
+
 # The backends of lambdify: name -> a function building the callable from a Program and a dtype.
 BACKENDS: dict[str, Callable[[Program, Any], Callable[..., Any]]] = {
     "numpy": _numpy_function,
@@ -554,13 +596,22 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
     variables in order along the last axis of one array, shape ``(d,)`` or ``(N, d)``: what
     ``scipy.optimize.minimize(f, x0, jac=g)`` calls.  A batch gives shape ``(N,) + nesting``.
+
+    Shaped formulas (vectors and matrices) take arrays and give arrays, on every backend (numexpr:
+    matrix products by NumPy, entrywise parts by fused kernels; jax: composes with ``jax.jit``,
+    ``jax.grad``, ``jax.vmap``), with the same ``dtype``; arrays whose sizes disagree raise
+    ``ShapeError`` naming the size.  Packed, ``v`` holds the variables raveled and concatenated,
+    a list of outputs comes back as one flat array (a gradient in several variables is SciPy's
+    ``jac``), and the sizes come from ``d`` when it fixes them, else from
+    ``packed={"m": 100, ...}`` (see ``symcalc.matrix.backends.PackedShaped``).
     """
     dtype = check_dtype(dtype)
     if _matrix.is_shaped(exprs):
-        if backend != "numpy" or packed or dtype is None or np.dtype(dtype) != np.float64:
-            raise SymcalcError("shaped formulas (of vectors and matrices) compile for the NumPy backend "
-                               "only, without packed= or dtype=")
-        return _matrix.lambdify(exprs, variables)
+        if backend == "numexpr":  # a clear message without numexpr, kernels or not
+            from . import numexpr_backend
+            numexpr_backend.import_numexpr()
+        return _matrix.lambdify(exprs, variables, backend=backend, dtype=dtype, packed=packed,
+                                compile_kernel=_numexpr_kernel, source_of=shaped_source)
     build = BACKENDS.get(backend) if isinstance(backend, str) else None
     if build is None:
         raise SymcalcError(f"unknown backend {backend!r}; the backends are "

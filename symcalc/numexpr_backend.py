@@ -441,8 +441,8 @@ def _generate(prog: Program, numexpr: Any, name: str) -> tuple[str, str, tuple[s
 
 def _numexpr_program(exprs: Outputs, variables: Any) -> tuple[Any, Program]:
     if _matrix.is_shaped(exprs):
-        raise SymcalcError('backend="numexpr" computes scalar formulas and lists of them; a shaped '
-                           '(matrix) formula uses the NumPy backend')
+        raise SymcalcError('numexpr source is printed for scalar formulas and lists of them; '
+                           'symcalc.lambdify(..., backend="numexpr") compiles shaped ones')
     return import_numexpr(), program(exprs, variables)
 
 

@@ -154,10 +154,12 @@ def test_an_unknown_backend_names_the_choices():
         sc.lambdify("x", "x", backend=None)
 
 
-def test_shaped_formulas_refuse_the_options_they_do_not_have():
+def test_shaped_formulas_name_the_backends_too():
     x = sc.matrix.vector("x", "n")
-    with pytest.raises(sc.SymcalcError, match="NumPy backend only"):
-        sc.lambdify(sc.matrix.dot(x, x), [x], backend="jax")
+    with pytest.raises(sc.SymcalcError, match=r"unknown backend 'torch'.*'numpy', 'numexpr', 'jax'"):
+        sc.lambdify(sc.matrix.dot(x, x), [x], backend="torch")
+    with pytest.raises(sc.SymcalcError, match="dtype must be"):
+        sc.lambdify(sc.matrix.dot(x, x), [x], dtype=int)
 
 
 def _run(script: str) -> subprocess.CompletedProcess:

@@ -193,8 +193,10 @@ def test_bad_arguments_and_backends():
         sc.lambdify("x", "x", backend="fortran")
     with pytest.raises(sc.SymcalcError, match="unknown backend"):
         sc.codegen("x", "x", backend="fortran")
+    shaped = sc.lambdify(sc.trace(sc.matrix("A", 2, 2)), ["A"], backend="numexpr")
+    assert shaped(np.array([[1.0, 2.0], [3.0, 4.0]])) == 5.0
     with pytest.raises(sc.SymcalcError, match="shaped"):
-        sc.lambdify(sc.trace(sc.matrix("A", 2, 2)), ["A"], backend="numexpr")
+        sc.codegen(sc.trace(sc.matrix("A", 2, 2)), ["A"], backend="numexpr")
 
 
 def test_variables_named_like_numexpr_functions():

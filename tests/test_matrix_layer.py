@@ -176,7 +176,7 @@ def test_lambdify_reads_sizes_and_names_the_dimension_that_disagrees():
 
 def test_generated_code_uses_solve_slogdet_and_transposes():
     source = sc.codegen([P("inv(B)@t"), P("logdet(B)"), P("inv(B).T@u"), P("A.T@b")], ["A", "B", "t", "u", "b"])
-    assert "np.linalg.solve(B, t)" in source and "_mrt.logdet(B)" in source
+    assert "np.linalg.solve(B, t)" in source and "logdet(B)" in source
     assert "np.linalg.solve(B.T, u)" in source and "A.T @ b" in source
     assert "eval(" not in source
     rng = np.random.default_rng(2)

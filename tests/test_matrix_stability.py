@@ -6,8 +6,8 @@ entry as scalar expressions (``symcalc.matrix.unroll``) and evaluated in 1000-di
 (``oracle.value``, mpmath), where exp(1000) is an ordinary number and ``1 - sigmoid(2000)``
 (about 1e-869) does not cancel to 0; a gradient is the central difference of that value, a
 Hessian the second central difference, with a step of 1e-40.  The generated NumPy code must
-agree to about 1e-9 at every margin.  Shaped formulas compile to NumPy only (no
-numexpr or jax backend).
+agree to about 1e-9 at every margin (``test_shaped_backends`` checks the numexpr and jax
+backends the same way).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` 
 node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
 registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
 accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
-``runtime`` (NumPy), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
+``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
+``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``
+(the helpers in ``jax.numpy``), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
 concrete sizes, for checks); ``api`` gathers the public names.
 
 This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbol.

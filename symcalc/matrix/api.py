@@ -3,7 +3,7 @@
 from typing import Any
 
 from .calculus import grad, hessian, jacobian
-from .compile import codegen, lambdify
+from .compile import ShapedCode, codegen, lambdify, shaped_code
 from .nodes import MatrixExpr
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, matrix, norm, ones, outer,
                   scalar, softmax, sum_, trace, vector, zeros)
@@ -20,7 +20,7 @@ def is_shaped(obj: Any) -> bool:
     return isinstance(obj, MatrixExpr)
 
 
-__all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
+__all__ = ["MatrixExpr", "ShapeError", "ShapedCode", "shaped_code", "NoMatrixFormError", "codegen", "det", "diag", "dot",
            "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

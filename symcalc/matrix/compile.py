@@ -1,4 +1,5 @@
-"""Shaped formulas -> readable NumPy source -> a compiled function.
+"""Shaped formulas -> readable NumPy source (``ShapedCode``), which ``symcalc.matrix.backends``
+runs with NumPy, numexpr or JAX.
 
 The source uses ``@``, ``.T`` and ``np.linalg`` (``solve`` for ``inv(A)@b``, ``slogdet`` for
 ``logdet``) and stable softmax/logsumexp; the formulas are first put in their numerically
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import itertools
 import keyword
-import linecache
-import weakref
+import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from . import build, ops
+from .. import runtime as scalar_runtime
+from . import backends, build, ops, runtime
+from .fusion import Kernel, fused
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, postorder
@@ -33,7 +36,7 @@ SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 _CALLS = {
     "sum": "np.sum", "norm": "np.linalg.norm", "trace": "np.trace", "det": "np.linalg.det",
     "logdet": "_mrt.logdet", "inv": "np.linalg.inv", "diag": "np.diag", "outer": "np.outer",
-    "softmax": "_mrt.softmax", "logsumexp": "_mrt.logsumexp",
+    "softmax": "_mrt.softmax", "logsumexp": "_mrt.vector_logsumexp",
 }
 
 
@@ -129,8 +132,9 @@ def _shared_suffixes(order: list[MatrixExpr]) -> dict[MatrixExpr, tuple]:
 
 
 class _Printer:
-    def __init__(self, params: Mapping[MatrixExpr, str]):
+    def __init__(self, params: Mapping[MatrixExpr, str], vector_first: bool = False):
         self.params = params
+        self.vector_first = vector_first  # M.T@v printed v@M
         self.src: dict[MatrixExpr, tuple[str, int]] = {}
         self.factors: Mapping[MatrixExpr, tuple] = {}
 
@@ -189,6 +193,8 @@ class _Printer:
             return f"{self.get(args[0], ATOM)}.T", ATOM
         if kind == "apply":
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
+        if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
+            return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
         return f"{_CALLS[kind]}({', '.join(self.src[a][0] for a in args)})", ATOM
 
     def chain(self, factors: tuple) -> str:
@@ -211,17 +217,29 @@ class _Printer:
             elif inverse is not None:
                 matrix = self.get(inverse[0], ATOM) + (".T" if inverse[1] else "")
                 acc, prec = f"np.linalg.solve({matrix}, {acc})", ATOM
+            elif self.vector_first and column and f.kind == "transpose" and f.args[0].ndim == 2:
+                # M.T@v as v@M: XLA copies a transposed matrix that multiplies a vector
+                left = acc if prec >= PRODUCT else f"({acc})"
+                acc, prec = f"{left} @ {self.get(f.args[0], POWER)}", PRODUCT
             else:
                 acc, prec = f"{self.get(f, POWER)} @ {wrapped}", PRODUCT
         return acc
 
 
+# Names the printed function refers to (NumPy, the helpers it may call, the error the
+# standalone size check raises): a parameter must not shadow them.
+_RESERVED = frozenset({"np", "ShapeError"} | {
+    name for module in (scalar_runtime, runtime) for name, value in vars(module).items()
+    if callable(value) and not name.startswith("_")})
+
+
 def parameter_names(symbols: list[MatrixExpr]) -> dict[MatrixExpr, str]:
+    """A valid, distinct Python parameter name for each symbol (``lambda -> lambda_``)."""
     names, taken = {}, set()
     for s in symbols:
         name = s.data
         if not (name.isascii() and name.isidentifier()) or keyword.iskeyword(name) or \
-                name.startswith("_") or name in ("np",):
+                name.startswith("_") or name in _RESERVED:
             name = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "v"
                            for ch in name).lstrip("_") + "_"
         base, k = name, 1
@@ -260,8 +278,34 @@ def _nested_source(layout, names: list[str]) -> str:
     return "[" + ", ".join(_nested_source(x, names) for x in layout) + "]"
 
 
-def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f") -> str:
-    """The Python source that ``lambdify`` compiles for the shaped ``exprs``."""
+@dataclass(frozen=True)
+class ShapedCode:
+    """The printed function of shaped formulas, before a backend runs it.
+
+    ``text`` is ``def name(...): ...`` calling NumPy as ``np`` and its helpers by name: those of
+    ``symcalc.runtime`` (``helpers``), of ``symcalc.matrix.runtime`` (``matrix_helpers``) and the
+    fused kernels (``kernels``, only when asked for).  ``names`` and ``shapes`` are the
+    variables' names and shapes (None for a variable whose shape is not known and not used).
+    """
+
+    name: str
+    text: str
+    helpers: tuple[str, ...]
+    matrix_helpers: tuple[str, ...]
+    kernels: tuple[Kernel, ...]
+    names: tuple[str, ...]
+    shapes: tuple[Optional[tuple], ...]
+
+
+_HELPER = re.compile(r"(?<![\w.])(_m?rt)\.([A-Za-z]\w*)")
+
+
+def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f",
+                fuse: bool = False, vector_first: bool = False) -> ShapedCode:
+    """The function computing the shaped ``exprs`` from ``variables``; ``fuse``: with each
+    entrywise part worth fusing a kernel (``symcalc.matrix.fusion``, for numexpr);
+    ``vector_first``: a transposed matrix times a vector printed as the vector times the matrix
+    (``A.T@v`` as ``v@A``), which XLA computes without copying ``A.T``."""
     roots, layout = _flatten(exprs, shapes)
     free = set().union(*(r.free_symbols for r in roots))
     probe = roots[0]
@@ -301,8 +345,11 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
     roots = _applied(stable(roots))
+    kernels: list[Kernel] = []
+    if fuse:
+        roots, kernels = fused(roots)
     params = parameter_names(symbols)
-    printer = _Printer(params)
+    printer = _Printer(params, vector_first)
     shared = _shared_suffixes(_code_order(roots))
     printer.factors = shared
     order = _code_order(roots, shared)
@@ -317,68 +364,73 @@ def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: 
         printer.src[node] = printer.visit(node)
         if uses.get(node, 0) > 1 and node.args and printer.src[node][1] < ATOM or (
                 uses.get(node, 0) > 1 and node.kind in ("apply", "inv", "norm", "softmax",
-                                                        "logsumexp", "det", "logdet", "sum")):
+                                                        "logsumexp", "det", "logdet", "sum",
+                                                        "kernel")):
             temp = f"_{next(counter)}"
             body.append(f"{temp} = {printer.src[node][0]}")
             printer.src[node] = (temp, ATOM)
     args = ", ".join(params[s] for s in symbols)
-    names = ", ".join(repr(s.data) for s in symbols)
-    dims = ", ".join("None" if s in unchecked else repr(tuple(s.shape)) for s in symbols)
+    one = "," if len(symbols) == 1 else ""
+    names = tuple(s.data for s in symbols)
+    dims = tuple(None if s in unchecked else tuple(s.shape) for s in symbols)
     lines = [f"def {name}({args}):"]
     if symbols:
-        lines.append(f"    ({args}{',' if len(symbols) == 1 else ''}), _size = "
-                     f"_mrt.bind(({args}{',' if len(symbols) == 1 else ''}), ({names}{',' if len(symbols) == 1 else ''}), "
-                     f"({dims}{',' if len(symbols) == 1 else ''}))")
+        lines.append(f"    ({args}{one}), _size = _mrt.bind(({args}{one}), "
+                     f"({', '.join(map(repr, names))}{one}), "
+                     f"({', '.join(map(repr, dims))}{one}))")
     lines += [f"    {line}" for line in body]
     lines.append(f"    return {_nested_source(layout, [printer.src[r][0] for r in roots])}")
     text = "\n".join(lines) + "\n"
-    imports = ["import numpy as np"]  # and the runtimes the function calls
-    imports += [line for module, line in (("_rt.", "from symcalc import runtime as _rt"),
-                                          ("_mrt.", "from symcalc.matrix import runtime as _mrt"))
-                if module in text]
-    return "\n".join(imports) + "\n\n\n" + text
+    called = {"_rt": set(), "_mrt": set()}
+    for module, helper in _HELPER.findall(text):
+        called[module].add(helper)
+    return ShapedCode(name, _HELPER.sub(r"\2", text), tuple(sorted(called["_rt"])),
+                      tuple(sorted(called["_mrt"])), tuple(kernels), names, dims)
 
 
-_generated = itertools.count()
+def imported_source(code: ShapedCode) -> str:
+    """``code`` as a module that imports its helpers from symcalc (``symcalc.codegen`` writes
+    them out instead)."""
+    imports = ["import numpy as np"]
+    if code.helpers:
+        imports.append(f"from symcalc.runtime import {', '.join(code.helpers)}")
+    if code.matrix_helpers:
+        imports.append(f"from symcalc.matrix.runtime import {', '.join(code.matrix_helpers)}")
+    return "\n".join(imports) + "\n\n\n" + code.text
 
 
-def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None) -> "ShapedFunction":
-    """A NumPy function of the arrays ``variables`` (in that order) computing ``exprs``.
+def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f") -> str:
+    """The Python source of a NumPy function computing the shaped ``exprs``, importing its
+    helpers from symcalc (``symcalc.codegen`` gives standalone source)."""
+    return imported_source(shaped_code(exprs, variables, shapes, name))
+
+
+def lambdify(exprs: Any, variables: Any, shapes: Optional[Mapping] = None,
+             backend: str = "numpy", *, dtype: Any = float, packed: Any = False,
+             compile_kernel: Optional[Callable] = None,
+             source_of: Optional[Callable[[ShapedCode], str]] = None) -> Callable[..., Any]:
+    """A function of the arrays ``variables`` (in that order) computing ``exprs``.
 
     Sizes are read from the arrays; an array with the wrong number of axes, or whose sizes
     disagree with another's, raises a ``ShapeError`` naming the size.  A variable the result no
     longer mentions (the Hessian of ``0.5*t@t`` is ``eye(n)``) is checked with the shape it had
     in the formula the result was derived from.  A list of expressions gives a list of arrays.
-    ``f.source`` is the source.
+    ``f.source`` is the source (of the NumPy function, on every backend; ``f.code.text`` is
+    what the backend runs).  ``backend``, ``dtype`` and ``packed`` as for
+    ``symcalc.lambdify`` (see ``symcalc.matrix.backends``); ``compile_kernel(expr, symbols)``
+    compiles a fused entrywise part for ``backend="numexpr"``; ``source_of`` gives the source
+    shown (by default the function importing its helpers from symcalc).
     """
     if not isinstance(variables, (str, list, tuple)):
         raise SymcalcTypeError(f"variables must be a list of names, not {type(variables).__name__}")
-    return ShapedFunction(codegen(exprs, variables, shapes))
-
-
-class ShapedFunction:
-    """A function generated by ``symcalc.lambdify`` for shaped formulas.
-
-    It keeps its source (``source``, standalone: it imports NumPy), so ``pickle`` sends that text
-    and the receiving process compiles it again.
-    """
-
-    def __init__(self, source: str):
-        filename = f"<symcalc-matrix-generated-{next(_generated)}>"
-        code = compile(source, filename, "exec")
-        namespace: dict[str, Any] = {}
-        exec(code, namespace)  # the source was printed from the expression graph, never user text
-        self._function = namespace["f"]
-        self.source = source
-        self.__doc__ = "Generated by symcalc.lambdify:\n\n" + source
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        weakref.finalize(self, linecache.cache.pop, filename, None)
-
-    def __call__(self, *args: Any) -> Any:
-        return self._function(*args)
-
-    def __reduce__(self) -> tuple:
-        return (ShapedFunction, (self.source,))
-
-    def __repr__(self) -> str:
-        return "<symcalc generated function of shaped formulas>"
+    if backend not in backends.BACKENDS:
+        raise SymcalcError(f"unknown backend {backend!r}; the backends are "
+                           f"{', '.join(map(repr, backends.BACKENDS))}")
+    if backend == "numexpr" and compile_kernel is None:
+        raise SymcalcError('backend="numexpr" for shaped formulas: call symcalc.lambdify')
+    code = shaped_code(exprs, variables, shapes, fuse=backend == "numexpr",
+                       vector_first=backend == "jax")
+    # the source shown is the NumPy function's, which the other backends' compute the same as
+    plain = code if backend == "numpy" else shaped_code(exprs, variables, shapes)
+    source = (source_of or imported_source)(plain)
+    return backends.function(code, source, backend, dtype, packed, compile_kernel)

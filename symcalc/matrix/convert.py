@@ -55,9 +55,11 @@ def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]
 ENTRYWISE = frozenset({"add", "mul", "pow", "apply"})
 
 
-def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr]) -> scalar.Expr:
+def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr],
+              stop: Optional[Callable[[MatrixExpr], bool]] = None) -> scalar.Expr:
     """The scalar expression of the entrywise part below ``root``: every node that is not an
-    entrywise operation, a number or a constant becomes ``leaf(node)`` (a placeholder symbol)."""
+    entrywise operation, a number or a constant becomes ``leaf(node)`` (a placeholder symbol),
+    and so does every node below ``root`` for which ``stop`` is true."""
     built: dict[MatrixExpr, scalar.Expr] = {}
 
     def done(node: MatrixExpr) -> bool:  # an operand is placed without entering it
@@ -66,7 +68,8 @@ def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr]) -> sc
                 built[node] = scalar.Num(node.data)
             elif node.kind == "constant":
                 built[node] = scalar.PI if node.data == "pi" else scalar.E
-            elif node.kind not in ENTRYWISE:
+            elif node.kind not in ENTRYWISE or (stop is not None and node is not root
+                                                and stop(node)):
                 built[node] = leaf(node)
             else:
                 return False
