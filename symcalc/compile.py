@@ -550,12 +550,19 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     under ``jax.jit``), Dask arrays (giving a lazy Dask array), pandas Series (giving a Series with
     the same index; a DataFrame for a flat list of outputs) and CuPy arrays.
 
+    A sparse result (``hessian(..., sparse=True)``, ``jacobian(..., sparse=True)``,
+    ``hessian_diag``) gives a function returning ``scipy.sparse`` arrays of its fixed pattern
+    (see ``symcalc.sparse.SparseDerivatives``), or the dense diagonal.
+
     ``dtype``: the float type of the results, ``float`` (float64) by default; ``None`` keeps the
     inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
     variables in order along the last axis of one array, shape ``(d,)`` or ``(N, d)``: what
     ``scipy.optimize.minimize(f, x0, jac=g)`` calls.  A batch gives shape ``(N,) + nesting``.
     """
     dtype = check_dtype(dtype)
+    sparse = getattr(exprs, "_symcalc_lambdify", None)  # a sparse result (symcalc.sparse)
+    if sparse is not None:
+        return sparse(variables, backend, dtype, packed)
     if _matrix.is_shaped(exprs):
         if backend != "numpy" or packed or dtype is None or np.dtype(dtype) != np.float64:
             raise SymcalcError("shaped formulas (of vectors and matrices) compile for the NumPy backend "
