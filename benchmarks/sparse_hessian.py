@@ -173,7 +173,7 @@ def measure(case: Case, d: int, repeat: int, formulas: dict) -> tuple[Row, bool]
     compiled = time.perf_counter()
     x = np.random.default_rng(0).uniform(0.5, 1.5, d)
     value = function(x)
-    nnz = getattr(result, "nnz", len(np.flatnonzero(_dense(value))))
+    nnz = result.nnz if hasattr(result, "nnz") else int(np.count_nonzero(value))
     row = Row(case.name, d, nnz, formula_seconds, built - start, compiled - built,
               median_seconds(lambda: function(x), repeat), *peaks(case, f, xs, x))
     agree = True
@@ -197,18 +197,19 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:.3g}"
 
 
-def print_rows(rows: list[Row]) -> None:
-    print(f"{'case':<16} {'d':>7} {'nnz':>7} {'formula s':>9} {'build s':>8} {'compile s':>9} "
+HEADER = (f"{'case':<16} {'d':>7} {'nnz':>7} {'formula s':>9} {'build s':>8} {'compile s':>9} "
           f"{'eval ms':>8} {'peak MB':>8} {'eval MB':>8} | {'JAX comp s':>10} {'JAX eval ms':>11} "
           f"{'JAX MB':>8} {'speedup':>8}")
-    for r in rows:
-        jax_eval = r.jax.get("eval")
-        speedup = f"{jax_eval / r.eval:.1f}x" if jax_eval else "-"
-        jax_compile = f"{r.jax['compile']:.2f}" if r.jax else "-"
-        jax_memory = f"{r.jax['memory']:.1f}" if r.jax else "-"
-        print(f"{r.case:<16} {r.d:>7} {r.nnz:>7} {r.formula:>9.2f} {r.build:>8.3f} {r.compile:>9.3f} "
-              f"{_ms(r.eval):>8} {r.peak_build:>8.1f} {r.peak_eval:>8.2f} | {jax_compile:>10} "
-              f"{_ms(jax_eval):>11} {jax_memory:>8} {speedup:>8}")
+
+
+def print_row(r: Row) -> None:
+    jax_eval = r.jax.get("eval")
+    speedup = f"{jax_eval / r.eval:.1f}x" if jax_eval else "-"
+    jax_compile = f"{r.jax['compile']:.2f}" if r.jax else "-"
+    jax_memory = f"{r.jax['memory']:.1f}" if r.jax else "-"
+    print(f"{r.case:<16} {r.d:>7} {r.nnz:>7} {r.formula:>9.2f} {r.build:>8.3f} {r.compile:>9.3f} "
+          f"{_ms(r.eval):>8} {r.peak_build:>8.1f} {r.peak_eval:>8.2f} | {jax_compile:>10} "
+          f"{_ms(jax_eval):>11} {jax_memory:>8} {speedup:>8}", flush=True)
 
 
 def print_doubling(rows: list[Row]) -> None:
@@ -258,13 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.cases.split(",")
         chosen = [c for c in chosen if c.name in wanted]
     rows, ok, formulas = [], True, {}
-    for case in chosen:
-        for d in sizes:
+    print(HEADER, flush=True)
+    for d in sizes:  # size by size: the cases of one formula share its parse
+        for case in chosen:
             row, agree = measure(case, d, repeat, formulas)
             rows.append(row)
             ok &= agree
-            print(f"  {case.name} d = {d}: built in {row.build:.2f} s", file=sys.stderr, flush=True)
-    print_rows(rows)
+            print_row(row)
     print_doubling(rows)
     print_goals(rows)
     print("\ncorrectness: " + ("all values agree with JAX" if ok else "FAILURE"))
