@@ -189,8 +189,21 @@ class _Plan:
     def _drop_cancelled(self) -> None:
         """Entries to which several terms contribute and whose sum simplifies to 0 are no
         structural non-zeros (``x*(1 + y) - x*y``): found by their values at two points, then
-        confirmed symbolically."""
+        confirmed symbolically (all of them symbolically when the formulas have no numeric form,
+        such as abstract functions)."""
         shared = np.flatnonzero(self.counts > 1)
+        try:
+            shared = shared[self._near_zero(shared)]
+        except SymcalcError:
+            pass
+        cancelled = [k for k in shared if self.formula(int(k)) is ZERO]
+        if cancelled:
+            keys = self.keys[self.slot]
+            keys[np.isin(self.slot, cancelled)] = -1
+            self._route(keys)
+
+    def _near_zero(self, shared: np.ndarray) -> np.ndarray:
+        """Which of the ``shared`` entries are 0 (to rounding) at two random points."""
         symbols = sorted({s for g in self.groups for _, _, e in g.entries for s in e.free_symbols}
                          | set(self.xs), key=lambda s: s.name)
         values = _Values(self, symbols)
@@ -203,11 +216,7 @@ class _Plan:
                 total = np.add.reduceat(parts[self.order], self.starts)[shared]
                 size = np.add.reduceat(np.abs(parts[self.order]), self.starts)[shared]
             suspects &= np.abs(total) <= 1e-9 * size
-        cancelled = [k for k in shared[suspects] if self.formula(int(k)) is ZERO]
-        if cancelled:
-            keys = self.keys[self.slot]
-            keys[np.isin(self.slot, cancelled)] = -1
-            self._route(keys)
+        return suspects
 
     def contributions(self, stored: int) -> Iterator[tuple[_Group, int, int]]:
         """(group, entry number, term number) of each contribution to stored entry ``stored``."""

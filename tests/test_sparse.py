@@ -277,3 +277,11 @@ def test_entries_are_indexed_symmetrically_and_checked():
     with pytest.raises(IndexError):
         H[3, 0]
     assert repr(H).startswith("SparseDerivatives(hessian 3 x 3")
+
+
+def test_abstract_functions_and_cancelling_terms_without_numeric_forms():
+    f = sc.parse("f(x*y) + g(y, z)^2 + x*(1 + y) - x*y", functions=["f", "g"])
+    H, dense = sc.hessian(f, "x y z", sparse=True), sc.hessian(f, "x y z")
+    assert pattern(H) == nonzeros(dense)
+    assert all(sc.simplify(a - b) is ZERO for row, other in zip(H.to_list(), dense)
+               for a, b in zip(row, other))  # the dense Hessian is checked in test_abstract_functions
