@@ -39,8 +39,8 @@ from .compile import lambdify as _lambdify
 from .convert import ExprLike, VarLike, split_formulas, to_expr, to_exprs, to_symbols
 from .diff import forward
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
-from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, count_ops, mul,
-                   postorder, power, rebuild)
+from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Symbol, add, count_ops, mul, postorder,
+                   power, rebuild)
 from .layout import list_text
 from .matrix import api as _matrix
 from .matrix.ops import diag as _diag, trace as _trace
@@ -229,7 +229,8 @@ class _Plan:
 
     def formula(self, stored: int) -> Expr:
         """The readable formula of a stored entry: its terms' formulas, renamed and summed."""
-        parts = [self.renamed(group.entries[e][2], group, t) for group, e, t in self.contributions(stored)]
+        parts = [self.renamed(group.entries[e][2], group, t)
+                 for group, e, t in self.contributions(stored)]
         return parts[0] if len(parts) == 1 else simplify(add(*parts))
 
     def renamed(self, formula: Expr, group: _Group, t: int) -> Expr:
@@ -511,7 +512,7 @@ def _compiled(result, variables, backend: str, dtype: Any, packed: bool,
     return _Function(result, to_symbols(variables), packed)
 
 
-# --- the API ---------------------------------------------------------------------------------------
+# --- the API -------------------------------------------------------------------------------------
 def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
     return split_formulas(es) if isinstance(es, str) else to_exprs(es)
 
