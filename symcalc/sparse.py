@@ -41,7 +41,7 @@ from .diff import forward
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
 from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Symbol, add, count_ops, mul, postorder,
                    power, rebuild)
-from .layout import list_text
+from .layout import latex_matrix, list_text
 from .matrix import api as _matrix
 from .matrix.ops import diag as _diag, trace as _trace
 from .simplify import simplify
@@ -493,6 +493,9 @@ class HessianDiagonal(Sequence):
 
     def __repr__(self) -> str:
         return list_text(list(self))
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {latex_matrix(list(self))}$"
 
     def _assemble(self, stored: np.ndarray) -> np.ndarray:
         out = np.zeros((len(self),) + stored.shape[1:])
