@@ -185,6 +185,7 @@ class _Plan:
         self.counts = np.bincount(slot[kept], minlength=len(stored))
         self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
         self.summed = bool((self.counts > 1).any())
+        self.complete = len(kept) == len(slot)  # no contribution dropped
 
     def _drop_cancelled(self) -> None:
         """Entries to which several terms contribute and whose sum simplifies to 0 are no
@@ -287,6 +288,8 @@ class _Values:
     def __call__(self, x: np.ndarray, args: Sequence[Any]) -> np.ndarray:
         """Values of the stored entries, in the order of ``plan.keys``."""
         plan, parts = self.plan, self.contributions(x, args)
+        if plan.summed and parts.ndim == 1 and plan.complete:  # one point: one pass
+            return np.bincount(plan.slot, weights=parts, minlength=len(plan.keys))
         if plan.summed:
             return np.add.reduceat(parts[plan.order], plan.starts, axis=0)
         return parts[plan.order]
