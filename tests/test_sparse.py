@@ -285,3 +285,12 @@ def test_abstract_functions_and_cancelling_terms_without_numeric_forms():
     assert pattern(H) == nonzeros(dense)
     assert all(sc.simplify(a - b) is ZERO for row, other in zip(H.to_list(), dense)
                for a, b in zip(row, other))  # the dense Hessian is checked in test_abstract_functions
+
+
+def test_the_sparse_jacobian_of_one_function_is_its_gradient():
+    f, xs = rosenbrock(6), names(6)
+    J = sc.jacobian([f], xs, sparse=True)
+    check_jacobian([f], xs, J.to_list())
+    point = np.random.default_rng(6).uniform(-1, 1, 6)
+    np.testing.assert_allclose(sc.lambdify(J, xs, packed=True)(point).toarray()[0],
+                               sc.lambdify(sc.grad(f, xs), xs, packed=True)(point), rtol=1e-12)
