@@ -206,7 +206,7 @@ def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequ
 
 
 def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
-             shapes=None, sparse: bool = False) -> Derivatives:
+             shapes=None, sparse: bool = False) -> Derivatives | _sparse.SparseDerivatives:
     """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
     ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).  ``sparse=True`` gives formulas for
     the structural non-zeros only and their pattern (``symcalc.sparse.SparseDerivatives``).
@@ -225,7 +225,7 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
 
 
 def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None,
-            sparse: bool = False) -> Derivatives:
+            sparse: bool = False) -> Derivatives | _sparse.SparseDerivatives:
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
     Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).  ``sparse=True``
     gives formulas for the structural non-zeros only, one per pair i <= j, and their pattern
