@@ -294,3 +294,14 @@ def test_the_sparse_jacobian_of_one_function_is_its_gradient():
     point = np.random.default_rng(6).uniform(-1, 1, 6)
     np.testing.assert_allclose(sc.lambdify(J, xs, packed=True)(point).toarray()[0],
                                sc.lambdify(sc.grad(f, xs), xs, packed=True)(point), rtol=1e-12)
+
+
+def test_wrong_arguments_are_clear_errors():
+    h = sc.lambdify(sc.hessian("x^2*y", "x y", sparse=True), "x y")
+    with pytest.raises(sc.SymcalcTypeError, match="takes 2 arguments"):
+        h(1.0)
+    packed = sc.lambdify(sc.hessian("x^2*y", "x y", sparse=True), "x y", packed=True)
+    with pytest.raises(sc.ShapeError, match="last axis has length 2"):
+        packed(np.ones(3))
+    with pytest.raises(sc.SymcalcError, match="NumPy backend"):
+        sc.lambdify(sc.hessian("x^2*y", "x y", sparse=True), "x y", backend="jax")
