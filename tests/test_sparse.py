@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import given, strategies as st
 
 import symcalc as sc
@@ -213,6 +214,14 @@ def test_random_sparse_sums_match_the_dense_hessian(case, seed):
                                rtol=1e-10, atol=1e-10)
     laplacian = sc.lambdify(sc.laplacian(f, xs), xs)(*point)
     np.testing.assert_allclose(laplacian, np.trace(values), rtol=1e-10, atol=1e-10)
+    # independent of symcalc's Hessians: SymPy's, and central differences of the gradient
+    symbols = sympy.symbols(xs)
+    expected = sympy.lambdify(symbols, sympy.hessian(sc.to_sympy(sc.parse(f)), symbols))(*point)
+    np.testing.assert_allclose(values, np.array(expected, dtype=float), rtol=1e-10, atol=1e-10)
+    gradient, step = sc.lambdify(sc.grad(f, xs), xs, packed=True), 1e-5
+    central = np.array([(gradient(point + step * e) - gradient(point - step * e)) / (2 * step)
+                        for e in np.eye(len(xs))])
+    np.testing.assert_allclose(values, central, rtol=1e-6, atol=1e-6)
 
 
 # --- with SciPy ----------------------------------------------------------------------------------
