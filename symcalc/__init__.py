@@ -41,6 +41,8 @@ from .answers import AnswerCheck, check_answer
 from .equivalence import Equivalence, equivalent
 from .optimize import gradient_step, newton, newton_step
 from .parser import parse, symbols
+from .sparse import (HessianDiagonal, SparseBatch, SparseDerivatives, divergence, hessian_diag,
+                     laplacian)
 from .steps.derivation import Derivation, Derivations, Step, explain
 from .sympy_bridge import from_sympy, to_sympy
 from .taylor import taylor

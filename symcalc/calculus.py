@@ -32,6 +32,7 @@ from .simplify import simplify as _simplify
 from .matrix import api as _matrix
 from .matrix import calculus as _matrix_calculus
 from .matrix.substitute import count_ops as _matrix_count_ops, substitute as _substitute
+from . import sparse as _sparse
 
 __all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
            "hvp", "jacobian", "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
@@ -212,13 +213,16 @@ def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequ
 
 
 def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *,
-             shapes=None) -> Derivatives:
+             shapes=None, sparse: bool = False) -> Derivatives | _sparse.SparseDerivatives:
     """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
-    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).
+    ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).  ``sparse=True`` gives formulas for
+    the structural non-zeros only and their pattern (``symcalc.sparse.SparseDerivatives``).
 
     >>> jacobian("r*cos(t), r*sin(t)", "r t")
     [[cos(t), -r*sin(t)], [sin(t), r*cos(t)]]
     """
+    if sparse:
+        return _sparse.jacobian(es, variables, shapes)
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
@@ -227,13 +231,18 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
     return Derivatives(display, graph)
 
 
-def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
+def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None,
+            sparse: bool = False) -> Derivatives | _sparse.SparseDerivatives:
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
-    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).
+    Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).  ``sparse=True``
+    gives formulas for the structural non-zeros only, one per pair i <= j, and their pattern
+    (``symcalc.sparse.SparseDerivatives``), built without touching the zero entries.
 
     >>> hessian("x^2*y + y^3", "x y")
     [[2*y, 2*x], [2*x, 6*y]]
     """
+    if sparse:
+        return _sparse.hessian(e, variables, shapes)
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)

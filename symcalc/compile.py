@@ -592,6 +592,10 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     under ``jax.jit``), Dask arrays (giving a lazy Dask array), pandas Series (giving a Series with
     the same index; a DataFrame for a flat list of outputs) and CuPy arrays.
 
+    A sparse result (``hessian(..., sparse=True)``, ``jacobian(..., sparse=True)``,
+    ``hessian_diag``) gives a function returning ``scipy.sparse`` arrays of its fixed pattern
+    (see ``symcalc.sparse.SparseDerivatives``), or the dense diagonal.
+
     ``dtype``: the float type of the results, ``float`` (float64) by default; ``None`` keeps the
     inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
     variables in order along the last axis of one array, shape ``(d,)`` or ``(N, d)``: what
@@ -606,6 +610,9 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     ``packed={"m": 100, ...}`` (see ``symcalc.matrix.backends.PackedShaped``).
     """
     dtype = check_dtype(dtype)
+    sparse = getattr(exprs, "_symcalc_lambdify", None)  # a sparse result (symcalc.sparse)
+    if sparse is not None:
+        return sparse(variables, backend, dtype, packed)
     if _matrix.is_shaped(exprs):
         if backend == "numexpr":  # a clear message without numexpr, kernels or not
             from . import numexpr_backend

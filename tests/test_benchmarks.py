@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -294,3 +295,13 @@ def test_the_evaluation_goal_reads_the_paired_timings():
     results[("a", "f")]["SymPy cse"]["eval 20"] = 3.0
     assert backends.goals(results, (10, 20))[0]["met"]
     assert backends.goals({("a", "f"): {"symcalc/numpy": {"eval 10": 1.0}}}, (10,)) == []
+
+
+def test_sparse_hessian_quick_run_agrees_with_jax_and_prints_the_doubling_ratios():
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "sparse_hessian.py"), "--quick"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for case in ("rosenbrock", "rosenbrock-diag", "pde", "pde-jacobian"):
+        assert re.search(rf"^{case} +400 ", run.stdout, re.MULTILINE)  # its row at d = 400
+        assert re.search(rf"^{case} +200 -> 400 ", run.stdout, re.MULTILINE)  # its ratios
+    assert "FAILURE" not in run.stdout
