@@ -414,3 +414,17 @@ def test_packed_sizes_must_be_whole_numbers():
     for bad in ({"k": 2.5}, {"k": -1}, {3: 3}, "yes"):
         with pytest.raises(sc.SymcalcError, match="packed"):
             sc.lambdify(f, ["z"], packed=bad)
+
+
+def test_a_matrix_and_its_transpose_are_computed_once():
+    # the normal form writes tanh(X@W).T as tanh(W.T@X.T); the code reads it as the .T of the
+    # hidden layer it computes anyway
+    from matrix_oracle import check
+    shapes = {"X": "m,n", "W": "n,h", "v": "h", "y": "m"}
+    f = sc.parse("sum(softplus(tanh(X@W)@v)) - y@(tanh(X@W)@v)", shapes=shapes)
+    gradient = sc.grad(f, ["W", "v"])
+    source = sc.codegen(gradient, ["X", "W", "v", "y"])
+    body = source[source.index("def f("):]
+    assert body.count("np.tanh(") == 1 and "np.tanh(X @ W)" in body, body
+    for variable, result in zip(["W", "v"], gradient):  # values against SymPy and differences
+        check(f, sc.parse(variable, shapes=shapes), result, with_sympy=True)

@@ -491,6 +491,12 @@ def transpose(a: MatrixExpr) -> MatrixExpr:
     return done[a]
 
 
+def transpose_node(a: MatrixExpr, transposed) -> MatrixExpr:
+    """``a.T`` with its matrix children's transposes given by ``transposed`` (one step of
+    ``transpose``, for passes that transpose many nodes of one graph)."""
+    return _transpose_one(a, lambda c: transposed(c) if c.ndim == 2 else c)
+
+
 def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
     kind = a.kind
     if kind == "transpose":

@@ -27,7 +27,7 @@ from . import backends, build, ops, runtime
 from .fusion import Kernel, fused
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
-from .nodes import MatrixExpr, postorder
+from .nodes import MatrixExpr, make, postorder
 from .shapes import ShapeError
 from .stability import stable
 
@@ -82,6 +82,50 @@ def _applied(roots: list[MatrixExpr], depth: int = 0) -> list[MatrixExpr]:
                     break
         new[node] = rebuilt
     return [new[r] for r in roots]
+
+
+_SHAREABLE = frozenset({"apply", "add", "mul", "pow", "matmul"})
+
+
+def _shared_transposes(roots: list[MatrixExpr]) -> list[MatrixExpr]:
+    """``roots`` where a matrix whose transpose the code also computes is read as that one's
+    ``.T``: the normal form pushes transposes inside, so ``tanh(X@W).T`` is ``tanh(W.T@X.T)``,
+    which would compute the hidden layer of a network twice.  Of the two, the one written with
+    fewer transposes is computed.  One pass: each node's transpose is built from its children's."""
+    order = list(postorder(roots))
+    present = set(order)
+    transposed: dict[MatrixExpr, MatrixExpr] = {}
+    computed: dict[MatrixExpr, MatrixExpr] = {}  # node -> the transpose whose .T it becomes
+    for node in order:
+        if node.ndim != 2 or node.kind not in _SHAREABLE:
+            continue
+        flipped = build.transpose_node(node, lambda c: transposed.get(c) or build.transpose(c))
+        transposed[node] = flipped
+        if flipped is not node and flipped in present and flipped not in computed:
+            keep, drop = sorted((node, flipped), key=_transposes_in)
+            computed[drop] = keep
+    if not computed:
+        return roots
+    rebuilt: dict[MatrixExpr, MatrixExpr] = {}
+    stack = [(r, False) for r in roots]
+    while stack:  # children first, without recursion; a dropped node's child is its transpose
+        node, expanded = stack.pop()
+        if node in rebuilt:
+            continue
+        children = (computed[node],) if node in computed else node.args
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if c not in rebuilt)
+        elif node in computed:
+            rebuilt[node] = make("transpose", (rebuilt[computed[node]],), node.shape)
+        else:
+            args = tuple(rebuilt[a] for a in node.args)
+            rebuilt[node] = node if args == node.args else make(node.kind, args, node.shape, node.data)
+    return [rebuilt[r] for r in roots]
+
+
+def _transposes_in(node: MatrixExpr) -> tuple:
+    return (sum(n.kind == "transpose" for n in postorder([node])), build.sort_key(node))
 
 
 def _factors(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple]) -> tuple:
@@ -344,7 +388,7 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
             if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
-    roots = _applied(stable(roots))
+    roots = _shared_transposes(_applied(stable(roots)))
     kernels: list[Kernel] = []
     if fuse:
         roots, kernels = fused(roots)
