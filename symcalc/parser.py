@@ -97,29 +97,53 @@ _POWER_THEN_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(\(\s*[-+]?\s*\d+\s*\)|[-+]?\d+
 
 
 # After "/": a product written side by side, whose first factor ends in a number (x/2y, 1/2x,
-# x/x^2y): a number, or a name, call or parenthesis raised to a number, then a name or "("
-_NUMBER_TEXT = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_TO_A_NUMBER = rf"\s*(?:\^|\*\*)\s*[+-]?\s*{_NUMBER_TEXT}"
-_IMPLICIT_AFTER = re.compile(
-    rf"\s*(?:{_NUMBER_TEXT}(?:{_TO_A_NUMBER})*|(?:[^\W\d_]\w*(?:\([^()]*\))?|\([^()]*\))(?:{_TO_A_NUMBER})+)"
-    r"\s*(?=[^\W\d_]|\()")
+# x/x^2y).  Read token by token, each piece matched greedily once, as the lexer reads it: a
+# pattern that could backtrack into a number would split 2.5e3 or take quadratic time.
+_NUMBER_AT = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_BASE_AT = re.compile(r"[^\W\d_]\w*(?:\([^()]*\))?|\([^()]*\)")
+_POWER_AT = re.compile(r"\s*(?:\^|\*\*)\s*[+-]?\s*")
+_SPACES_AT = re.compile(r"\s*")
+_NEXT_FACTOR = _BASE_AT
 
-_NEXT_FACTOR = re.compile(r"[^\W\d_]\w*(?:\([^()]*\))?|\([^()]*\)")
+
+def _numbered_end(text: str, pos: int) -> Optional[int]:
+    """Where a factor ending in a number ends, for one starting at ``pos`` (``2``, ``2^3``,
+    ``x^2``, ``(a + b)^2``); else None."""
+    first = _NUMBER_AT.match(text, pos)
+    powers = 0
+    if first is None:
+        first = _BASE_AT.match(text, pos)
+        if first is None:
+            return None
+    end = first.end()
+    while True:
+        op = _POWER_AT.match(text, end)
+        exponent = _NUMBER_AT.match(text, op.end()) if op and op.end() > end else None
+        if exponent is None:
+            break
+        end, powers = exponent.end(), powers + 1
+    return end if (powers or _NUMBER_AT.match(text, pos)) else None
 
 
 def implicit_divisor(text: str, slash_end: int) -> Optional[str]:
     """The message refusing ``x/2y``, which has two readings (``(x/2)*y`` and ``x/(2*y)``),
     when the text after the ``/`` ending at ``slash_end`` is a product written side by side;
     else None."""
-    m = _IMPLICIT_AFTER.match(text, slash_end)
-    if m is None:
+    start = _SPACES_AT.match(text, slash_end).end()
+    end = _numbered_end(text, start)
+    if end is None:
         return None
-    first = m.group(0).strip()
-    after = _NEXT_FACTOR.match(text, m.end())
-    factor = after.group(0) if after else "..."
-    typed = text[slash_end - 1:after.end() if after else m.end()]
+    after = _NEXT_FACTOR.match(text, _SPACES_AT.match(text, end).end())
+    if after is None:
+        return None
+    first, factor = _short(text[start:end]), _short(after.group(0))
+    typed = _short(text[slash_end - 1:after.end()])
     return (f"'{typed}' has two readings: /{first}*{factor} (divide by {first}, then "
             f"multiply by {factor}) or /({first}*{factor}); write the * or the parentheses")
+
+
+def _short(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else f"{text[:most - 12]}...{text[-9:]}"
 
 
 def function_without_call(name: str, text: str, end: int) -> str:

@@ -258,3 +258,12 @@ def test_a_division_before_a_product_side_by_side_is_refused_with_both_readings(
     assert info.value.column == text.index("/") + 1
     with pytest.raises(sc.ParseError, match="two readings"):  # the same in shaped formulas
         sc.parse(text, shapes={"t": "n"})
+
+
+def test_the_division_check_reads_long_numbers_in_linear_time_and_as_the_lexer_does():
+    digits = "3" * 50000
+    assert sc.parse(f"x/{digits}.{digits}e5") is not None  # one number, exponent and all
+    assert sc.parse("x/2.5e3") is sc.parse("x/2500")
+    with pytest.raises(sc.ParseError, match="two readings") as info:
+        sc.parse("1/" + "7" * 100000 + "x")
+    assert len(str(info.value).splitlines()[0]) < 300  # the number is shortened in the message
