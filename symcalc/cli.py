@@ -533,9 +533,6 @@ def run(args: argparse.Namespace) -> Answer:
     if shaped and args.functions:
         raise UsageError("--functions does not combine with --shape: a shaped formula calls "
                          "only symcalc's functions")
-    if shaped and args.latex:
-        raise UsageError("--latex does not combine with --shape: write the shaped formula in "
-                         "symcalc's language")
     runner = run_shaped if shaped else COMMANDS[args.command]
     field = "formulas" if args.command == "jacobian" else "formula"
     if getattr(args, field, "").strip() != "-":

@@ -175,9 +175,10 @@ ERRORS = [
                        "and differentiate it (symcalc.diff, symcalc diff)", 1, 1),
     (r"\partial x", "\\partial: give the function and differentiate it (symcalc.diff, symcalc "
                     "diff)", 1, 1),
-    (r"\mathbf{x}^\top \mathbf{x}", "\\mathbf needs vectors and matrices, which LaTeX input does "
-                                    "not read: write the formula in symcalc's language with "
-                                    "shapes=", 1, 1),
+    (r"\mathbf{x}^\top \mathbf{x}", "\\mathbf needs vectors and matrices: declare them with "
+                                    "shapes=, e.g. shapes={\"A\": \"m,n\", \"t\": \"n\"}", 1, 1),
+    (r"x^\top x", "\\top needs vectors and matrices: declare them with shapes=, e.g. "
+                  "shapes={\"A\": \"m,n\", \"t\": \"n\"}", 1, 3),
     (r"\frac{1}{0}", "division by zero", 1, 1),
     ("x_{a+b}", "an index is letters, digits and commas (x_{1}, w_{ij}, x_{1,2}); only \\log "
                 "takes a formula below it (its base)", 1, 2),
@@ -210,9 +211,8 @@ def test_a_prime_needs_one_argument():
         "f_2, ...", 1)
 
 
-def test_shapes_are_refused_not_ignored():
-    with pytest.raises(sc.SymcalcError, match="LaTeX input reads scalar formulas only"):
-        sc.parse(r"x^\top x", latex=True, shapes={"x": "n"})
+def test_shapes_are_read_not_ignored():  # more in test_latex_shaped.py
+    assert sc.parse(r"x^\top x", latex=True, shapes={"x": "n"}) is sc.parse("x@x", shapes={"x": "n"})
 
 
 def test_bad_arguments_and_limits():
