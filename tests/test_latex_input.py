@@ -278,8 +278,8 @@ def test_command_line_errors(capsys, monkeypatch):
     assert main(["simplify", "--latex", r"\sin x y"]) == 2
     err = capsys.readouterr().err
     assert "two readings: y*sin(x) or sin(x*y)" in err and "  \\sin x y\n  ^" in err
-    assert main(["grad", "--latex", "x", "--shape", "x=n"]) == 2
-    assert "--latex does not combine with --shape" in capsys.readouterr().err
+    assert main(["grad", "--latex", r"x^\top x", "x", "--shape", "x=n"]) == 0  # reads shapes
+    assert capsys.readouterr().out.strip() == "2*x"
     assert main(["diff", "\\frac{1}{x}", "x"]) == 2  # without --latex, LaTeX is an error
 
 
