@@ -342,7 +342,7 @@ def _named(tok: Token, tokens: list[Token], i: int) -> Token:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*|[01]", inner):
             raise _Fault(f"\\{command} takes a letter, a Greek letter, 0 or 1: \\{command}{{x}}, "
                          f"\\boldsymbol{{\\theta}}, \\mathbf{{1}}", tok)
-        return _retyped(tok, "NAME", "bold:" + inner)
+        return _retyped(tok, "NAME", f"bold:{inner}|{tok.value}")  # the name, and as typed
     if SHAPES.get() is not None and command in ("mathsf", "mathrm") and inner == "T":
         return _retyped(tok, "NAME", _TRANSPOSE_MARK)  # ^{\mathsf{T}}
     if SHAPES.get() is not None and inner in SHAPED_FUNCTIONS:

@@ -183,7 +183,8 @@ def test_log_det_and_inverse_gradients():
 # --- the round trip: what symcalc prints reads back ----------------------------------------------
 PRINTED = ["0.5*norm(A@t - b)^2", "x@B@x", "outer(x, y)", "B*B", "x*y/(c@c)", "inv(B).T@x",
            "sigmoid(W@x + c)", "trace(B@C)", "det(B) + logdet(C)", "sum(x)*norm(A)",
-           "abs(x) + abs(b@c)", "sum(exp(x)) + trace(sqrt(B))", "eye(n) + ones(n, n) + 2*B", "ones(m) + b",
+           "abs(x) + abs(b@c)", "sum(exp(x)) + trace(sqrt(B))", "eye(n) + ones(n, n) + 2*B",
+           "ones(m) + b",
            "softmax(x) + diag(B) + diag(x)@y", "logsumexp(A@x)", "1/(x*y) + 1/x^2",
            "(x@y)^2 + 1/(x@y)", "B.T^2 + inv(B)^2", "x^2@B@x^3", "2*s*((s*A + 2*A)@B)",
            "x/(lambda*(alpha + beta))", "sin(B.T)@inv(C).T", "outer(A@x, b)@A"]
@@ -233,8 +234,8 @@ def test_printed_gradients_read_back(latex, text, name):
 DECLARE = 'declare them with shapes=, e.g. shapes={"A": "m,n", "t": "n"}'
 ERRORS = [
     (r"\mathbf{z}^\top x", f"\\mathbf{{z}}: z is not declared as a vector or matrix; {DECLARE}", 1),
-    (r"x + \boldsymbol{\mu}", f"\\mathbf{{mu}}: mu is not declared as a vector or matrix; {DECLARE}",
-     5),
+    (r"x + \boldsymbol{\mu}",
+     f"\\boldsymbol{{\\mu}}: mu is not declared as a vector or matrix; {DECLARE}", 5),
     (r"\mathbf{xy}", "\\mathbf{xy} has two readings: a name xy (not declared) or \\mathbf{x} "
                      "\\mathbf{y}; write \\mathbf{x} \\mathbf{y}, or declare xy", 1),
     (r"x^\top x + B^2", "a power of a matrix has two readings: the matrix power (the product B B "
@@ -333,3 +334,18 @@ def test_any_input_gives_a_node_or_a_symcalc_error(text):
     except sc.SymcalcError:
         return
     assert sc.parse(sc.latex(e), latex=True, shapes=shapes) is e
+
+
+def test_the_readme_shows_what_latex_with_shapes_gives():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    f = sc.parse(r"\frac{1}{2}\|A\mathbf{t} - \mathbf{b}\|^2", latex=True,
+                 shapes={"A": "m,n", "t": "n", "b": "m"})
+    shown = [repr((f, sc.grad(f, "t"))),
+             repr(L(r"\mathbf{c}^\top \log \sigma(W \mathbf{x}) + \frac{\lambda}{2}\|W\|_F^2",
+                    {"W": "m,n", "x": "n", "c": "m"})),
+             repr(L(r"\log\det X - \operatorname{tr}(S X) + \mathbf{x}^\top X^{-1} \mathbf{x}",
+                    {"X": "n,n", "S": "n,n", "x": "n"})),
+             str(sc.grad(sc.parse("x@A@x - b@x", shapes={"A": "n,n", "x": "n", "b": "n"}), "x"))]
+    for text in shown:
+        assert text in readme, text

@@ -1,6 +1,6 @@
 """The command line for shaped formulas: ``--shape A=m,n --shape t=n`` on ``grad``,
-``hessian`` and ``jacobian`` (with ``--latex``, the formula is LaTeX).  Returns what ``symcalc.cli`` prints: text, LaTeX and a JSON-ready
-dict."""
+``hessian`` and ``jacobian`` (with ``--latex``, the formula is LaTeX).  Returns what
+``symcalc.cli`` prints: text, LaTeX and a JSON-ready dict."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ class _ShapedBuilder:
         if tok.value == li._TRANSPOSE_MARK:
             return _V(None, tok, form="top")
         bold = tok.value.startswith("bold:")
-        raw = tok.value[5:] if bold else tok.value
+        raw, typed = tok.value[5:].split("|", 1) if bold else (tok.value, tok.value)
         try:
             if raw in ("0", "1"):
                 if sub is None:
@@ -134,7 +134,7 @@ class _ShapedBuilder:
             if text in shapes:
                 return _V(ops.symbol(text, shapes[text]), tok)
             if bold:
-                raise _Fault(self._undeclared(raw, text, shapes), tok)
+                raise _Fault(self._undeclared(raw, typed, text, shapes), tok)
             if sub is None and raw in ("e", "pi"):
                 return _V(from_scalar(E if raw == "e" else PI), tok)
             return _V(ops.symbol(text), tok)
@@ -142,13 +142,13 @@ class _ShapedBuilder:
             raise _fault(exc, tok) from None
 
     @staticmethod
-    def _undeclared(raw: str, name: str, shapes: dict) -> str:
+    def _undeclared(raw: str, typed: str, name: str, shapes: dict) -> str:
         declare = PHRASING.get().shapes
         if len(raw) > 1 and all(c in shapes for c in raw):
             spelled = " ".join(_bold(c) for c in raw)
-            return (f"{_bold(raw)} has two readings: a name {raw} (not declared) or {spelled}; "
+            return (f"{typed} has two readings: a name {raw} (not declared) or {spelled}; "
                     f"write {spelled}, or declare {raw}")
-        return f"{_bold(raw)}: {name} is not declared as a vector or matrix; {declare}"
+        return f"{typed}: {name} is not declared as a vector or matrix; {declare}"
 
     # --- sums and products ----------------------------------------------------------------------
     def start(self, children: list) -> MatrixExpr:
