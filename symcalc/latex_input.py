@@ -32,6 +32,11 @@ Refused, with both readings named (they are ambiguous as typeset):
 * ``/`` followed by factors side by side: ``a/bc`` (``a*c/b`` or ``a/(b*c)``), ``1/2x``;
 * ``\\sin^{-1} x`` (the inverse function or ``1/sin(x)``).
 
+Vectors and matrices (``\\mathbf{x}^\\top A x``, ``\\|x\\|``, ``\\odot``) are read when their
+shapes are given: ``parse(text, latex=True, shapes=...)`` goes through the same grammar and this
+module's pass after the lexer, with the builder of ``symcalc.matrix.latex_reading``.  Without
+``shapes=`` their commands are refused with a message that says to declare them.
+
 Also refused: a number written after a factor (``x2``, ``x^23``, ``\\frac{1}{2}3``: write
 ``x_2``, ``x^{23}``, ``3 x^2``); braces around factors side by side (``{2x}^2``: braces do not
 show in print, so this reads as ``2x^2``; write ``\\left(2x\\right)^2``); a ``\\sum`` whose

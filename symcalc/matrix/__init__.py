@@ -10,7 +10,8 @@ MatrixExpr('A.T@A', shape=('n', 'n'))
 
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
 node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
-registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
+registry partials), ``parsing`` (``grammar/matrix.lark``), ``latex_reading`` (LaTeX with
+shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
 accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
 ``runtime`` (NumPy), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
 concrete sizes, for checks); ``api`` gathers the public names.
