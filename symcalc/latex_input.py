@@ -206,6 +206,9 @@ class _Commands:
                     is_call = called is not None and _parenthesis_follows(tokens, i)
                     tok = _retyped(tok, "FUNC" if is_call else "NAME",
                                    called if is_call else None)
+            elif kind == "PRIME" and SHAPES.get() is not None:
+                raise _Fault("a prime: write x^\\top for the transpose (derivatives of abstract "
+                             "functions are read without shapes=)", tok)
             elif kind == "PRIME":
                 raise _Fault("a prime marks a derivative of an abstract function of one "
                              "argument: f'(x), with f named in functions=", tok)
@@ -215,6 +218,14 @@ class _Commands:
             kind = tok.type
             if kind in ("LNORM", "RNORM"):  # \| x \|: the next double bar closes an open norm
                 norm_open = kind == "LNORM"
+            if kind in ("SUBSCRIPT", "UNDERSCORE") and SHAPES.get() is not None:
+                tok, i = _frobenius_mark(tok, tokens, i)
+                kind = tok.type
+            if kind == "SUBSCRIPT" and SHAPES.get() is not None:
+                at = _power_of_a_norm(out)
+                if at is not None:  # \|x\|^2_2 is \|x\|_2^2
+                    out.insert(at, tok)
+                    continue
             if kind == "NUMBER":
                 if ends_factor and not pending:
                     raise _Fault("a number after a factor: write it before the factor (2x), or "
@@ -251,6 +262,47 @@ def _sum_bound(out: list[Token]) -> bool:
     """Whether a script that starts after ``out`` is the upper bound of a ``\\sum``: the body
     follows it, so a number may come next."""
     return len(out) >= 3 and [t.type for t in out[-3:]] == ["SUM", "SUBSCRIPT", "POWOP"]
+
+
+_UPRIGHT_F = re.compile(r"\\(mathrm|text|textrm|operatorname)\s*\{\s*F\s*\}")
+
+
+def _frobenius_mark(tok: Token, tokens: list[Token], i: int) -> tuple[Token, int]:
+    """``_{\\mathrm{F}}``, ``_\\mathrm{F}``, ``_\\text{F}`` (the Frobenius norm's mark) as the
+    SUBSCRIPT ``_F``, and the index of the token after it; other tokens as they are."""
+    if tok.type == "UNDERSCORE":
+        braced = i < len(tokens) and tokens[i].type == "LCURLY"
+        k = i + braced
+        if k < len(tokens) and tokens[k].type == "NAMED" and _UPRIGHT_F.fullmatch(
+                tokens[k].value) and (not braced or (
+                k + 1 < len(tokens) and tokens[k + 1].type == "RCURLY")):
+            last = k + braced
+            return _retyped(tok, "SUBSCRIPT", "_F", length=tokens[last].end_pos
+                            - tok.start_pos), last + 1
+    elif re.fullmatch(r"_\s*\\(mathrm|text|textrm)", tok.value) and i + 2 < len(tokens) \
+            and [t.type for t in tokens[i:i + 3]] == ["LCURLY", "LETTER", "RCURLY"] \
+            and tokens[i + 1].value == "F":
+        return _retyped(tok, "SUBSCRIPT", "_F", length=tokens[i + 2].end_pos
+                        - tok.start_pos), i + 3
+    return tok, i
+
+
+def _power_of_a_norm(out: list[Token]) -> Optional[int]:
+    """Where a subscript goes that follows ``\\|x\\|^2`` (just after the norm), else None."""
+    if len(out) >= 3 and out[-1].type in ("NUMBER", "NAME") and out[-2].type == "POWOP":
+        k = len(out) - 1
+    elif out and out[-1].type == "RCURLY":
+        depth, k = 0, len(out) - 1
+        while k >= 0:
+            depth += {"RCURLY": 1, "LCURLY": -1}.get(out[k].type, 0)
+            if depth == 0:
+                break
+            k -= 1
+    else:
+        return None
+    if k >= 2 and out[k - 1].type == "POWOP" and out[k - 2].type == "RNORM":
+        return k - 1
+    return None
 
 
 def _norm_bar(tok: Token) -> bool:

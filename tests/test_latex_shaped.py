@@ -56,6 +56,10 @@ READINGS = [
     (r"\|A\|_F", "norm(A)"),
     (r"\|A\|_{F}^2", "norm(A)^2"),
     (r"\|x\|_2 \|y\|_2", "norm(x)*norm(y)"),
+    (r"\|x\|^2_2", "norm(x)^2"),
+    (r"\|A\|_{\mathrm{F}}", "norm(A)"),
+    (r"\|A\|_\text{F}^2", "norm(A)^2"),
+    (r"\|A\|^{2}_{\mathrm{F}}", "norm(A)^2"),
     # side by side: the matrix product; a scalar scales
     (r"A x", "A@x"),
     (r"A\mathbf{x}", "A@x"),
@@ -104,6 +108,9 @@ READINGS = [
     (r"\tanh(A x)", "tanh(A@x)"),
     (r"e^{x}", "exp(x)"),
     (r"\exp(B x)", "exp(B@x)"),
+    (r"\exp\left(-\frac{1}{2}(x - y)^\top B^{-1} (x - y)\right)",
+     "exp(-((x - y)@inv(B)@(x - y))/2)"),
+    (r"-\frac{1}{2}\log\det(2\pi B)", "-logdet(2*pi*B)/2"),
     (r"\log \left(1 + e^{-A x}\right)", "log(1 + exp(-A@x))"),
     (r"\sqrt{x}", "sqrt(x)"),
     (r"\operatorname{abs}(x)", "abs(x)"),
@@ -263,6 +270,13 @@ ERRORS = [
     (r"\mathbf{1} + x", "\\mathbf{1} needs its size here: \\mathbf{1}_{n} or \\mathbf{1}_{m "
                         "\\times n} (\\mathbf{1}^\\top x is the sum of x)", 1),
     (r"\top", "\\top marks a transpose: write it as an exponent, x^\\top", 1),
+    (r"\mathbf{x}'\mathbf{y}", "a prime: write x^\\top for the transpose (derivatives of "
+                               "abstract functions are read without shapes=)", 11),
+    (r"W^{(1)} x", "a superscript in parentheses on W (an m x n matrix): papers write a layer's "
+                   "index so (W^{(1)}); write it as a subscript, W_1, declared in shapes=", 2),
+    (r"\mathbf{x}_{i}", "\\mathbf{x} with an index: x_i is not declared, and the entries of x "
+                        "are not read one by one; write the formula with x whole, or declare "
+                        "x_i", 1),
     (r"\sin a b + x", "a function without parentheses before another factor has two readings: "
                       "sin(a)*b or sin(a*b); write the parentheses", 1),
     (r"a/pq \, x", "'/' before factors side by side has two readings: a*q*x/p or a/(p*q*x); "

@@ -133,6 +133,10 @@ class _ShapedBuilder:
             text = canonical_name(raw + ("_" + li._subscript(sub) if sub is not None else ""))
             if text in shapes:
                 return _V(ops.symbol(text, shapes[text]), tok)
+            if bold and sub is not None and canonical_name(raw) in shapes:
+                raise _Fault(f"{typed} with an index: {text} is not declared, and the entries "
+                             f"of {raw} are not read one by one; write the formula with {raw} "
+                             f"whole, or declare {text}", tok)
             if bold:
                 raise _Fault(self._undeclared(raw, typed, text, shapes), tok)
             if sub is None and raw in ("e", "pi"):
@@ -266,7 +270,9 @@ class _ShapedBuilder:
                              f"readings: {one} or {two}; write the parentheses", item.tok)
         if len(items) == 1:
             only = items[0]
-            return only if only.expr is None else _V(only.expr, only.tok, only.row)
+            if only.expr is None or only.form == "paren":
+                return only
+            return _V(only.expr, only.tok, only.row)
         product = self._juxtapose(items)
         return _V(product.expr, product.tok, product.row, form="side", parts=items)
 
@@ -352,6 +358,10 @@ class _ShapedBuilder:
                     return self._transpose(base, False, op)
                 raise SymcalcError(f"{x}^T has two readings: the transpose or the power by T "
                                    f"(declared in shapes=); write {x}^\\top for the transpose")
+            if x.shape and exponent.form == "paren" and not entrywise:
+                raise SymcalcError(f"a superscript in parentheses on {build.describe(x)}: papers "
+                                   f"write a layer's index so (W^{{(1)}}); write it as a "
+                                   f"subscript, W_1, declared in shapes=")
             if x.ndim == 2 and not entrywise:
                 if _is_number(k, -1):
                     return _V(ops.inv(x), base.tok)
@@ -413,7 +423,7 @@ class _ShapedBuilder:
 
     def group(self, children: list) -> _V:
         inner = children[-2] if len(children) > 1 else children[0]
-        return inner if inner.expr is None else _V(inner.expr, inner.tok, inner.row)
+        return inner if inner.expr is None else _V(inner.expr, inner.tok, inner.row, "paren")
 
     def absolute(self, children: list) -> _V:
         tok, inner = children[0], children[1]
