@@ -406,8 +406,8 @@ STEPS = arg("--steps", action="store_true", help="show the derivation rule by ru
 FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
                 help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
 LATEX = arg("--latex", action="store_true",
-            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}' (--format latex is "
-                 r"the output's)")
+            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}', or with --shape "
+                 r"'\mathbf{x}^\top A \mathbf{x}' (--format latex is the output's)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
