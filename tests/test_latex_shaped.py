@@ -142,6 +142,12 @@ def test_names_resolve_to_the_shapes_declared():
     assert L(r"\mathbf{W}_1 \mathbf{h}", {"W_1": ("m", "n"), "h": "n"}).shape == ("m",)
 
 
+def test_a_name_with_digits_glued_on_reads_back():
+    shapes = {"W1": ("m", "n"), "x": ("n",), "b1": ("m",), "x_2": ("n",)}
+    e = sc.parse("sigmoid(W1@x + b1) + W1@x_2", shapes=shapes)
+    assert r"W_{1}" in sc.latex(e) and L(sc.latex(e), shapes) is e
+
+
 def test_a_formula_of_scalars_is_the_scalar_expression():
     assert L(r"\frac{1}{1 + e^{-z}}") is sc.parse(r"\frac{1}{1 + e^{-z}}", latex=True)
     assert L(r"\sum_{i=1}^{3} w_i z_i") is sc.parse("w_1*z_1 + w_2*z_2 + w_3*z_3")

@@ -8,7 +8,8 @@ node of ``norm(A@t - b)^2/2`` typed in symcalc's language.
 Reading rules, as papers write them (scalar parts read as in ``symcalc.latex_input``):
 
 * ``\\mathbf{x}``, ``\\boldsymbol{\\theta}``, ``\\bm{W}``, ``\\vec{x}`` and plain names are the
-  names declared in ``shapes=``; a bold name that is not declared is refused.
+  names declared in ``shapes=``; a bold name that is not declared is refused.  ``W_{1}`` is
+  ``W1`` when ``W1`` is declared and ``W_1`` is not (symcalc prints ``W1`` so).
   ``\\mathbf{1}_{n}``, ``\\mathbf{0}_{m \\times n}`` are ``ones``/``zeros`` and ``I_{n}`` is
   ``eye(n)``; ``\\mathbf{1}^\\top x`` (no size needed) is ``sum(x)``.
 * ``x^\\top``, ``x^T``, ``x^{\\mathsf{T}}``, ``x^{\\intercal}``: the transpose; ``A^{-1}`` is
@@ -131,6 +132,9 @@ class _ShapedBuilder:
                     and canonical_name(raw + "_" + li._subscript(sub)) not in shapes:
                 return _V(ops.eye(*_sizes(sub)), tok)
             text = canonical_name(raw + ("_" + li._subscript(sub) if sub is not None else ""))
+            if text not in shapes and sub is not None and li._subscript(sub).isdigit() \
+                    and canonical_name(raw + li._subscript(sub)) in shapes:
+                text = canonical_name(raw + li._subscript(sub))  # W1, which prints as W_{1}
             if text in shapes:
                 return _V(ops.symbol(text, shapes[text]), tok)
             if bold and sub is not None and canonical_name(raw) in shapes:
