@@ -369,3 +369,13 @@ def test_the_readme_shows_what_latex_with_shapes_gives():
              str(sc.grad(sc.parse("x@A@x - b@x", shapes={"A": "n,n", "x": "n", "b": "n"}), "x"))]
     for text in shown:
         assert text in readme, text
+
+
+def test_hessian_and_jacobian_of_latex_on_the_command_line(capsys):
+    shapes = ["--shape", "W=m,n", "--shape", "x=n", "--shape", "c=m"]
+    assert main(["jacobian", "--latex", r"\sigma(W \mathbf{x} + \mathbf{c})", "x", *shapes]) == 0
+    expected = sc.jacobian(P("sigmoid(W@x + c)"), "x", shapes=SHAPES)
+    assert capsys.readouterr().out.strip() == str(expected)
+    assert main(["hessian", "--latex", r"\mathbf{x}^\top B \mathbf{x}", "x", "--shape", "B=n,n",
+                 "--shape", "x=n"]) == 0
+    assert capsys.readouterr().out.strip() == str(sc.hessian(P("x@B@x"), "x"))
