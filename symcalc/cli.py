@@ -406,8 +406,8 @@ STEPS = arg("--steps", action="store_true", help="show the derivation rule by ru
 FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
                 help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")
 LATEX = arg("--latex", action="store_true",
-            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}' (--format latex is "
-                 r"the output's)")
+            help=r"read the formula as LaTeX, e.g. '\frac{1}{1 + e^{-x}}', or with --shape "
+                 r"'\mathbf{x}^\top A \mathbf{x}' (--format latex is the output's)")
 
 SUBCOMMANDS = (
     Subcommand("diff", "derivative, higher or mixed partial derivative",
@@ -533,9 +533,6 @@ def run(args: argparse.Namespace) -> Answer:
     if shaped and args.functions:
         raise UsageError("--functions does not combine with --shape: a shaped formula calls "
                          "only symcalc's functions")
-    if shaped and args.latex:
-        raise UsageError("--latex does not combine with --shape: write the shaped formula in "
-                         "symcalc's language")
     runner = run_shaped if shaped else COMMANDS[args.command]
     field = "formulas" if args.command == "jacobian" else "formula"
     if getattr(args, field, "").strip() != "-":

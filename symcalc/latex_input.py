@@ -32,6 +32,11 @@ Refused, with both readings named (they are ambiguous as typeset):
 * ``/`` followed by factors side by side: ``a/bc`` (``a*c/b`` or ``a/(b*c)``), ``1/2x``;
 * ``\\sin^{-1} x`` (the inverse function or ``1/sin(x)``).
 
+Vectors and matrices (``\\mathbf{x}^\\top A x``, ``\\|x\\|``, ``\\odot``) are read when their
+shapes are given: ``parse(text, latex=True, shapes=...)`` goes through the same grammar and this
+module's pass after the lexer, with the builder of ``symcalc.matrix.latex_reading``.  Without
+``shapes=`` their commands are refused with a message that says to declare them.
+
 Also refused: a number written after a factor (``x2``, ``x^23``, ``\\frac{1}{2}3``: write
 ``x_2``, ``x^{23}``, ``3 x^2``); braces around factors side by side (``{2x}^2``: braces do not
 show in print, so this reads as ``2x^2``; write ``\\left(2x\\right)^2``); a ``\\sum`` whose
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -51,8 +57,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 from .errors import ParseError, SymcalcTypeError
 from .expr import E, PI, Expr, Num, Symbol, add, mul, power
 from .functions import REGISTRY, lookup
-from .parser import (_ABSTRACT, _Builder, _Fault, _function_names, _location, canonical_name,
-                     unknown_function)
+from .parser import (_ABSTRACT, PHRASING, _Builder, _Fault, _function_names, _location,
+                     canonical_name, unknown_function)
 from .printing import _GREEK_NAMES
 
 _MAX_TERMS = 1000  # terms a \sum may expand to
@@ -72,8 +78,15 @@ _USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "ac
                    "arctanh": "atanh", "sgn": "sign"}
 # letters and Greek names that are a function when a parenthesis follows: \sigma(x), H(x)
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
-# commands of vectors and matrices (the matrix layer reads symcalc's language only)
-_SHAPED = {"mathbf", "boldsymbol", "top", "|", "intercal", "lVert", "rVert", "Vert"}
+# commands of vectors and matrices: read with shapes= (symcalc.matrix.latex_reading)
+_SHAPED = {"mathbf", "boldsymbol", "bm", "vec", "top", "|", "intercal", "lVert", "rVert", "Vert",
+           "odot", "det"}
+_BOLD = {"mathbf", "boldsymbol", "bm", "vec"}
+# with shapes=: functions of vectors and matrices, by their LaTeX names
+SHAPED_FUNCTIONS = {"tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "sum": "sum",
+                    "diag": "diag", "softmax": "softmax", "logsumexp": "logsumexp",
+                    "logdet": "logdet"}
+_TRANSPOSE_MARK = "\\top"  # the name the builder reads as the transpose (^\top, ^{\mathsf{T}})
 
 # commands of calculus itself: what to do instead
 _DERIVATIVE = "give the function and differentiate it (symcalc.diff, symcalc diff)"
@@ -83,6 +96,9 @@ _NOT_FORMULAS = {
     "int": "integrals are not formulas here", "infty": "infinity is not a number here",
     "to": "limits are not formulas here: give the function",
 }
+
+# the shapes of the formula being read (None: a scalar formula, as without shapes=)
+SHAPES: ContextVar[Optional[dict]] = ContextVar("symcalc_latex_shapes", default=None)
 
 _CALL_FORM = re.compile(r"(\\operatorname\{(\w+)\}|\\(\w+)|(\w))\\left\(A(, B)?\\right\)\Z")
 
@@ -144,7 +160,7 @@ class _Commands:
         stack: list[tuple[int, bool]] = []
         roots: list[bool] = []  # per open "[": whether it holds the index of \\sqrt[n]
         ends_factor = False  # the token before ends a factor: a number now is refused
-        bar_open = False
+        bar_open = norm_open = False
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -155,11 +171,26 @@ class _Commands:
                 if word in _SIZING:
                     if word in ("left", "right") and i < len(tokens) and tokens[i].type == "BAR":
                         tokens[i] = _retyped(tokens[i], "LBAR" if word == "left" else "RBAR")
+                    elif word in ("left", "right") and i < len(tokens) and _norm_bar(tokens[i]) \
+                            and SHAPES.get() is not None:
+                        tokens[i] = _retyped(tokens[i], "LNORM" if word == "left" else "RNORM")
                     continue
-                if word in _ACCENTS:
+                if SHAPES.get() is not None and _norm_bar(tok):
+                    tok = _retyped(tok, "RNORM" if norm_open else "LNORM")
+                elif SHAPES.get() is not None and word == "circ" and len(out) > 1 \
+                        and out[-1].type == "LCURLY" and out[-2].type == "POWOP":
+                    out[-2] = _retyped(out[-2], "POWOP", "^\\circ", length=1)  # A^{\circ 2}
+                    continue
+                if tok.type in ("LNORM", "RNORM"):
+                    pass
+                elif word in _ACCENTS:
                     tok, i = _accent(tok, word, tokens, i)
                 else:
                     tok = _command(tok, word, tokens, i)
+                if tok.type == "FUNC" and tok.value == "log" and SHAPES.get() is not None \
+                        and i < len(tokens) and tokens[i].value == "\\det":  # \log\det A
+                    tok = _retyped(tok, "FUNC", "logdet", length=tokens[i].end_pos - tok.start_pos)
+                    i += 1
             elif kind == "NAMED":
                 tok = _named(tok, tokens, i)
             elif kind == "LETTER":
@@ -175,6 +206,9 @@ class _Commands:
                     is_call = called is not None and _parenthesis_follows(tokens, i)
                     tok = _retyped(tok, "FUNC" if is_call else "NAME",
                                    called if is_call else None)
+            elif kind == "PRIME" and SHAPES.get() is not None:
+                raise _Fault("a prime: write x^\\top for the transpose (derivatives of abstract "
+                             "functions are read without shapes=)", tok)
             elif kind == "PRIME":
                 raise _Fault("a prime marks a derivative of an abstract function of one "
                              "argument: f'(x), with f named in functions=", tok)
@@ -182,6 +216,16 @@ class _Commands:
                 tok = _retyped(tok, "RBAR" if bar_open else "LBAR")
                 bar_open = not bar_open
             kind = tok.type
+            if kind in ("LNORM", "RNORM"):  # \| x \|: the next double bar closes an open norm
+                norm_open = kind == "LNORM"
+            if kind in ("SUBSCRIPT", "UNDERSCORE") and SHAPES.get() is not None:
+                tok, i = _frobenius_mark(tok, tokens, i)
+                kind = tok.type
+            if kind == "SUBSCRIPT" and SHAPES.get() is not None:
+                at = _power_of_a_norm(out)
+                if at is not None:  # \|x\|^2_2 is \|x\|_2^2
+                    out.insert(at, tok)
+                    continue
             if kind == "NUMBER":
                 if ends_factor and not pending:
                     raise _Fault("a number after a factor: write it before the factor (2x), or "
@@ -207,8 +251,9 @@ class _Commands:
                     roots.append(bool(out) and out[-1].type == "SQRT")
                 elif kind == "RSQB" and roots and roots.pop():
                     pending = 1
-                ends_factor = kind in ("NUMBER", "NAME", "RPAR", "RSQB", "RGROUP", "RBAR") or (
-                    kind == "SUBSCRIPT" and bool(out) and out[-1].type == "NAME")
+                ends_factor = kind in ("NUMBER", "NAME", "RPAR", "RSQB", "RGROUP", "RBAR",
+                                       "RNORM") or (kind == "SUBSCRIPT" and bool(out)
+                                                    and out[-1].type in ("NAME", "RNORM"))
             out.append(tok)
         return iter(out)
 
@@ -217,6 +262,52 @@ def _sum_bound(out: list[Token]) -> bool:
     """Whether a script that starts after ``out`` is the upper bound of a ``\\sum``: the body
     follows it, so a number may come next."""
     return len(out) >= 3 and [t.type for t in out[-3:]] == ["SUM", "SUBSCRIPT", "POWOP"]
+
+
+_UPRIGHT_F = re.compile(r"\\(mathrm|text|textrm|operatorname)\s*\{\s*F\s*\}")
+
+
+def _frobenius_mark(tok: Token, tokens: list[Token], i: int) -> tuple[Token, int]:
+    """``_{\\mathrm{F}}``, ``_\\mathrm{F}``, ``_\\text{F}`` (the Frobenius norm's mark) as the
+    SUBSCRIPT ``_F``, and the index of the token after it; other tokens as they are."""
+    if tok.type == "UNDERSCORE":
+        braced = i < len(tokens) and tokens[i].type == "LCURLY"
+        k = i + braced
+        if k < len(tokens) and tokens[k].type == "NAMED" and _UPRIGHT_F.fullmatch(
+                tokens[k].value) and (not braced or (
+                k + 1 < len(tokens) and tokens[k + 1].type == "RCURLY")):
+            last = k + braced
+            return _retyped(tok, "SUBSCRIPT", "_F", length=tokens[last].end_pos
+                            - tok.start_pos), last + 1
+    elif re.fullmatch(r"_\s*\\(mathrm|text|textrm)", tok.value) and i + 2 < len(tokens) \
+            and [t.type for t in tokens[i:i + 3]] == ["LCURLY", "LETTER", "RCURLY"] \
+            and tokens[i + 1].value == "F":
+        return _retyped(tok, "SUBSCRIPT", "_F", length=tokens[i + 2].end_pos
+                        - tok.start_pos), i + 3
+    return tok, i
+
+
+def _power_of_a_norm(out: list[Token]) -> Optional[int]:
+    """Where a subscript goes that follows ``\\|x\\|^2`` (just after the norm), else None."""
+    if len(out) >= 3 and out[-1].type in ("NUMBER", "NAME") and out[-2].type == "POWOP":
+        k = len(out) - 1
+    elif out and out[-1].type == "RCURLY":
+        depth, k = 0, len(out) - 1
+        while k >= 0:
+            depth += {"RCURLY": 1, "LCURLY": -1}.get(out[k].type, 0)
+            if depth == 0:
+                break
+            k -= 1
+    else:
+        return None
+    if k >= 2 and out[k - 1].type == "POWOP" and out[k - 2].type == "RNORM":
+        return k - 1
+    return None
+
+
+def _norm_bar(tok: Token) -> bool:
+    """Whether ``tok`` is the double bar of a norm: ``\\|`` or ``\\Vert``."""
+    return tok.type == "COMMAND" and tok.value in ("\\|", "\\Vert")
 
 
 def _parenthesis_follows(tokens: list[Token], i: int) -> bool:
@@ -244,9 +335,17 @@ def _command(tok: Token, word: str, tokens: list[Token], i: int) -> Token:
         return _retyped(tok, "FUNC", FUNCTION_COMMANDS[word])
     if word in _GREEK_NAMES or word in _VARIANTS:
         return _retyped(tok, "NAME", _VARIANTS.get(word, word))
+    if SHAPES.get() is not None:
+        if word in ("top", "intercal"):
+            return _retyped(tok, "NAME", _TRANSPOSE_MARK)
+        if word == "odot":
+            return _retyped(tok, "MULOP")
+        if word in ("lVert", "rVert"):
+            return _retyped(tok, "LNORM" if word == "lVert" else "RNORM")
+        if word in SHAPED_FUNCTIONS:
+            return _retyped(tok, "FUNC", SHAPED_FUNCTIONS[word])
     if word in _SHAPED:
-        raise _Fault(f"\\{word} needs vectors and matrices, which LaTeX input does not read: "
-                     f"write the formula in symcalc's language with shapes=", tok)
+        raise _Fault(f"\\{word} needs vectors and matrices: {PHRASING.get().shapes}", tok)
     if word in _NOT_FORMULAS:
         raise _Fault(f"\\{word}: {_NOT_FORMULAS[word]}", tok)
     close = difflib.get_close_matches(word, _KNOWN_COMMANDS, n=1, cutoff=0.6)
@@ -291,6 +390,20 @@ def _named(tok: Token, tokens: list[Token], i: int) -> Token:
     unknown ``\\operatorname``, or a ``\\mathrm`` name close to a function's and called, is
     refused with the nearest function."""
     inner = tok.value[tok.value.index("{") + 1:-1].strip()
+    command = tok.value[1:tok.value.index("{")].strip()
+    if command in _BOLD:
+        if SHAPES.get() is None:
+            raise _Fault(f"\\{command} needs vectors and matrices: {PHRASING.get().shapes}", tok)
+        if inner.startswith("\\") and inner[1:] in _GREEK_NAMES:
+            inner = inner[1:]
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*|[01]", inner):
+            raise _Fault(f"\\{command} takes a letter, a Greek letter, 0 or 1: \\{command}{{x}}, "
+                         f"\\boldsymbol{{\\theta}}, \\mathbf{{1}}", tok)
+        return _retyped(tok, "NAME", f"bold:{inner}|{tok.value}")  # the name, and as typed
+    if SHAPES.get() is not None and command in ("mathsf", "mathrm") and inner == "T":
+        return _retyped(tok, "NAME", _TRANSPOSE_MARK)  # ^{\mathsf{T}}
+    if SHAPES.get() is not None and inner in SHAPED_FUNCTIONS:
+        return _retyped(tok, "FUNC", SHAPED_FUNCTIONS[inner])
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", inner):
         raise _Fault(f"not a name: {inner!r} (use letters, digits and '_', starting with a "
                      f"letter)", tok)
@@ -553,6 +666,7 @@ _TERMINALS = {
     "$END": "the end of the formula", "FUNC": "a function", "FRAC": "\\frac", "SQRT": "\\sqrt",
     "SUM": "\\sum", "LCURLY": "'{'", "RCURLY": "'}'", "LSQB": "'['", "RSQB": "']'",
     "LGROUP": "\\{", "RGROUP": "\\}", "LBAR": "'|'", "RBAR": "'|'", "SUBSCRIPT": "a subscript",
+    "LNORM": "\\|", "RNORM": "\\|",
 }
 
 
@@ -589,8 +703,9 @@ def _get_parser() -> Lark:
     return _parser
 
 
-def parse_latex(text: str, functions: Iterable = ()) -> Expr:
-    """Read a LaTeX formula (see the module's docstring for what it reads and refuses)."""
+def parse_latex(text: str, functions: Iterable = (), shapes=None):
+    """Read a LaTeX formula (see the module's docstring for what it reads and refuses).  With
+    ``shapes`` the names given are vectors and matrices (``symcalc.matrix.latex_reading``)."""
     if not isinstance(text, str):
         raise SymcalcTypeError(f"parse() needs a string, not {type(text).__name__}")
     if not text.strip():
@@ -601,13 +716,22 @@ def parse_latex(text: str, functions: Iterable = ()) -> Expr:
     if len(text) > _MAX_LENGTH:
         raise ParseError(f"the formula is longer than {_MAX_LENGTH:,} characters", text, 1, 1)
     origin = range(len(text))
+    reader = _get_parser
+    if shapes is not None:
+        from .matrix.latex_reading import shaped_parser  # the matrix layer builds on this one
+        reader, shapes = shaped_parser(shapes)
     names = _ABSTRACT.set(_function_names(functions))
+    table = SHAPES.set(shapes)
     try:
-        return _get_parser().parse(text)
+        return reader().parse(text)
     except _Fault as fault:
         line, column = _location(text, origin, fault.token.start_pos)
+        error = getattr(fault, "error", None)  # a ShapeError, located here
+        if error is not None:
+            raise error.located(text, line, column) from None
         raise ParseError(fault.message, text, line, column, fault.expected) from None
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     finally:
         _ABSTRACT.reset(names)
+        SHAPES.reset(table)

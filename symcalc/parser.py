@@ -416,21 +416,25 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     that uses only scalars is the same scalar ``Expr`` as without ``shapes``.
 
     With ``latex=True`` the text is LaTeX, as in a textbook: ``\\frac{1}{1 + e^{-x}}`` (see
-    ``symcalc.latex_input`` for what it reads, and the ambiguous forms it refuses).
+    ``symcalc.latex_input`` for what it reads, and the ambiguous forms it refuses); with
+    ``shapes=`` as well, as in a paper: ``\\frac{1}{2}\\|A\\mathbf{t} - \\mathbf{b}\\|^2``
+    (see ``symcalc.matrix.latex_reading``).
 
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
     counted in the text as typed.
     """
-    if latex and shapes is not None:
-        raise SymcalcError("LaTeX input reads scalar formulas only: write a formula with "
-                           "shapes= in symcalc's language")
-    if latex and not isinstance(text, Expr):
+    if latex and not isinstance(text, Expr) and shapes is None:
         from .latex_input import parse_latex  # the LaTeX reader builds on this module
         return parse_latex(text, functions)
     if shapes is not None:  # the matrix layer builds on this module
         from .matrix.convert import scalar_form
+        from .matrix.nodes import MatrixExpr
         from .matrix.parsing import parse_shaped
-        shaped = parse_shaped(text, shapes)
+        if latex and not isinstance(text, (Expr, MatrixExpr)):
+            from .latex_input import parse_latex
+            shaped = parse_latex(text, functions, shapes)
+        else:
+            shaped = parse_shaped(text, shapes)
         plain = scalar_form(shaped)  # a formula of scalars is the scalar engine's expression
         return shaped if plain is None else plain
     if isinstance(text, Expr):

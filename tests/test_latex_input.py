@@ -175,9 +175,10 @@ ERRORS = [
                        "and differentiate it (symcalc.diff, symcalc diff)", 1, 1),
     (r"\partial x", "\\partial: give the function and differentiate it (symcalc.diff, symcalc "
                     "diff)", 1, 1),
-    (r"\mathbf{x}^\top \mathbf{x}", "\\mathbf needs vectors and matrices, which LaTeX input does "
-                                    "not read: write the formula in symcalc's language with "
-                                    "shapes=", 1, 1),
+    (r"\mathbf{x}^\top \mathbf{x}", "\\mathbf needs vectors and matrices: declare them with "
+                                    "shapes=, e.g. shapes={\"A\": \"m,n\", \"t\": \"n\"}", 1, 1),
+    (r"x^\top x", "\\top needs vectors and matrices: declare them with shapes=, e.g. "
+                  "shapes={\"A\": \"m,n\", \"t\": \"n\"}", 1, 3),
     (r"\frac{1}{0}", "division by zero", 1, 1),
     ("x_{a+b}", "an index is letters, digits and commas (x_{1}, w_{ij}, x_{1,2}); only \\log "
                 "takes a formula below it (its base)", 1, 2),
@@ -210,9 +211,8 @@ def test_a_prime_needs_one_argument():
         "f_2, ...", 1)
 
 
-def test_shapes_are_refused_not_ignored():
-    with pytest.raises(sc.SymcalcError, match="LaTeX input reads scalar formulas only"):
-        sc.parse(r"x^\top x", latex=True, shapes={"x": "n"})
+def test_shapes_are_read_not_ignored():  # more in test_latex_shaped.py
+    assert sc.parse(r"x^\top x", latex=True, shapes={"x": "n"}) is sc.parse("x@x", shapes={"x": "n"})
 
 
 def test_bad_arguments_and_limits():
@@ -278,8 +278,8 @@ def test_command_line_errors(capsys, monkeypatch):
     assert main(["simplify", "--latex", r"\sin x y"]) == 2
     err = capsys.readouterr().err
     assert "two readings: y*sin(x) or sin(x*y)" in err and "  \\sin x y\n  ^" in err
-    assert main(["grad", "--latex", "x", "--shape", "x=n"]) == 2
-    assert "--latex does not combine with --shape" in capsys.readouterr().err
+    assert main(["grad", "--latex", r"x^\top x", "x", "--shape", "x=n"]) == 0  # reads shapes
+    assert capsys.readouterr().out.strip() == "2*x"
     assert main(["diff", "\\frac{1}{x}", "x"]) == 2  # without --latex, LaTeX is an error
 
 

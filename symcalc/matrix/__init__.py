@@ -10,7 +10,8 @@ MatrixExpr('A.T@A', shape=('n', 'n'))
 
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
 node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
-registry partials), ``parsing`` (``grammar/matrix.lark``), ``printing``, ``adjoint`` (reverse
+registry partials), ``parsing`` (``grammar/matrix.lark``), ``latex_reading`` (LaTeX with
+shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
 accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
 ``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
 ``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``

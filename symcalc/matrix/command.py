@@ -1,6 +1,6 @@
 """The command line for shaped formulas: ``--shape A=m,n --shape t=n`` on ``grad``,
-``hessian`` and ``jacobian``.  Returns what ``symcalc.cli`` prints: text, LaTeX and a JSON-ready
-dict."""
+``hessian`` and ``jacobian`` (with ``--latex``, the formula is LaTeX).  Returns what
+``symcalc.cli`` prints: text, LaTeX and a JSON-ready dict."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ def shape_options(items: list[str]) -> dict[str, tuple]:
 def shaped_answer(args: argparse.Namespace) -> tuple[str, str, dict]:
     """Run ``grad``/``hessian``/``jacobian`` on a shaped formula: (text, LaTeX, data)."""
     shapes = shape_options(args.shape)
-    f = parse_shaped(getattr(args, "formula", None) or args.formulas, shapes)
+    text = getattr(args, "formula", None) or args.formulas
+    if getattr(args, "latex", False):  # --latex: as a paper writes it, \mathbf{x}^\top A x
+        from ..latex_input import parse_latex
+        f = parse_latex(text, (), shapes)
+    else:
+        f = parse_shaped(text, shapes)
     variables = list(args.variables) or sorted(s.data for s in f.free_symbols if s.shape)
     if not variables:
         raise SymcalcError("name the variable(s) to differentiate by")

@@ -175,7 +175,11 @@ class _Latex(_Text):
             parts.append(" \\odot ".join(self.paren(f, POWER if len(shaped) > 1 else PRODUCT)
                                          for f in shaped))
         top = " ".join(parts) or "1"
-        below = [self.power_text(b, e) for b, e in den]
+        several = len(den) > 1
+        below = [self.power_text(b, e, several) for b, e in den if not b.shape]
+        shaped_below = [self.power_text(b, e, several) for b, e in den if b.shape]
+        if shaped_below:  # side by side, vectors would be a matrix product
+            below.append(" \\odot ".join(shaped_below))
         if coeff.denominator != 1:
             below.insert(0, str(coeff.denominator))
         if below:
@@ -184,10 +188,10 @@ class _Latex(_Text):
             self.done[num[0]][1] if len(num) == 1 else PRODUCT)
         return sign + top, (UNARY if sign else prec)
 
-    def power_text(self, base: MatrixExpr, exponent: Fraction) -> str:
+    def power_text(self, base: MatrixExpr, exponent: Fraction, beside: bool = False) -> str:
         if exponent == 1:
-            return self.done[base][0]
-        return f"{self.paren(base, POWER + 1)}^{{{self.number(exponent)[0]}}}"
+            return self.paren(base, POWER) if beside else self.done[base][0]
+        return f"{self.paren(base, POWER + 1)}^{{{_entrywise(base)}{self.number(exponent)[0]}}}"
 
     def visit(self, node: MatrixExpr) -> tuple[str, int]:
         kind, args = node.kind, node.args
@@ -198,23 +202,31 @@ class _Latex(_Text):
         if kind == "eye":
             return f"I_{{{node.shape[0]}}}", ATOM
         if kind in ("ones", "zeros"):
-            return ("\\mathbf{1}" if kind == "ones" else "\\mathbf{0}"), ATOM
+            digit = "1" if kind == "ones" else "0"
+            sizes = " \\times ".join(map(str, node.shape))
+            return f"\\mathbf{{{digit}}}_{{{sizes}}}", ATOM
         if kind == "pow":
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:
                 return self.term(node)
-            return f"{self.paren(args[0], ATOM)}^{{{self.done[exponent][0]}}}", POWER
+            return (f"{self.paren(args[0], ATOM)}^{{{_entrywise(args[0])}"
+                    f"{self.done[exponent][0]}}}", POWER)
+        if kind == "norm" and args[0].ndim == 2:  # \|A\| alone could be the spectral norm
+            return f"\\left\\lVert {self.done[args[0]][0]} \\right\\rVert_{{F}}", ATOM
+        if kind == "apply" and node.data.name == "abs" and node.shape:  # |x| could be a norm
+            return f"\\operatorname{{abs}}\\left({self.done[args[0]][0]}\\right)", ATOM
         if kind == "matmul":
             parts = [self.paren(f, POWER) for f in args]
             if args[0].ndim == 1:
-                parts[0] += "^{\\top}"
+                parts[0] = self.paren(args[0], ATOM) + "^{\\top}"
             return " ".join(parts), PRODUCT
+        # a superscript ends these: a power of them needs parentheses (no x^{a}^{b} in TeX)
         if kind == "transpose" and args[0].kind == "inv":
-            return self.paren(args[0].args[0], ATOM) + "^{-\\top}", ATOM
+            return self.paren(args[0].args[0], ATOM) + "^{-\\top}", POWER
         if kind == "transpose":
-            return self.paren(args[0], ATOM) + "^{\\top}", ATOM
+            return self.paren(args[0], ATOM) + "^{\\top}", POWER
         if kind == "inv":
-            return self.paren(args[0], ATOM) + "^{-1}", ATOM
+            return self.paren(args[0], ATOM) + "^{-1}", POWER
         if kind == "outer":
             return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
         if kind == "apply":
@@ -222,6 +234,12 @@ class _Latex(_Text):
         if kind in _LATEX_OPS:
             return _LATEX_OPS[kind]([self.done[a][0] for a in args]), ATOM
         return super().visit(node)
+
+
+def _entrywise(base: MatrixExpr) -> str:
+    """``\\circ `` before the exponent of a matrix: ``A^{\\circ 2}`` is entrywise, ``A^{2}``
+    would be read as ``A A``."""
+    return "\\circ " if base.ndim == 2 else ""
 
 
 def _named(printer: _Text, e: MatrixExpr, names: Mapping[MatrixExpr, str]) -> str:
