@@ -426,7 +426,7 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     if latex and not isinstance(text, Expr) and shapes is None:
         from .latex_input import parse_latex  # the LaTeX reader builds on this module
         return parse_latex(text, functions)
-    if shapes is not None:  # the matrix layer builds on this module
+    if shapes is not None and not isinstance(text, Expr):  # the matrix layer builds on this module
         from .matrix.convert import scalar_form
         from .matrix.nodes import MatrixExpr
         from .matrix.parsing import parse_shaped
