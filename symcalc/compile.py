@@ -30,6 +30,7 @@ from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .matrix import api as _matrix, runtime as _matrix_runtime
 from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
+from .parser import parse
 from .point_source import has_fractional_power
 from .program import Outputs, Program, program, variable_symbols
 
@@ -394,8 +395,12 @@ def _wrapper(inner: str, arrays: str, names: list[str], fractional: bool = False
             f"    return _rt.evaluate({inner}, {arrays}, {args})"]
 
 
+def _shaped_or_scalar(text: str, shapes) -> Any:
+    return parse(text, shapes=shapes)
+
+
 def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str = "f",
-            backend: str = "numpy", *, planned: bool = False) -> str:
+            backend: str = "numpy", *, planned: bool = False, shapes=None) -> str:
     """Readable, standalone Python source of a NumPy function computing ``exprs`` from ``variables``.
 
     ``exprs`` may be an expression, a formula string, a list or a list of lists (for example a
@@ -422,8 +427,11 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
 
     A shaped formula (vectors and matrices) is printed as NumPy source with ``@``, ``.T`` and
     ``np.linalg``, its size check (``bind``, raising ``ShapeError`` naming the size) and the
-    stable helpers it calls written out above it; it has one form, printed either way.
+    stable helpers it calls written out above it; it has one form, printed either way.  A formula
+    given as text is read with ``shapes=`` as ``symcalc.parse`` reads it.
     """
+    if shapes is not None and isinstance(exprs, str):
+        exprs = _shaped_or_scalar(exprs, shapes)
     if _matrix.is_shaped(exprs):
         _check_name(name)
         if name in _MATRIX_HELPERS or name == "ShapeError":
@@ -432,7 +440,7 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
         if backend != "numpy":
             raise SymcalcError("codegen of shaped formulas (vectors and matrices) prints NumPy "
                                "source: backend='numpy'")
-        return shaped_source(_matrix.shaped_code(exprs, variables, name=name))
+        return shaped_source(_matrix.shaped_code(exprs, variables, shapes, name=name))
     if backend == "numexpr":
         _check_name(name)
         from . import numexpr_backend  # imports numexpr: only when asked for
@@ -571,7 +579,7 @@ BACKENDS: dict[str, Callable[[Program, Any], Callable[..., Any]]] = {
 
 
 def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: str = "numpy", *,
-             dtype: Any = float, packed: bool = False) -> Callable[..., Any]:
+             dtype: Any = float, packed: bool = False, shapes=None) -> Callable[..., Any]:
     """A fast function of ``variables`` (in that order) computing ``exprs``.
 
     Arguments broadcast against each other; integers are computed as floats; an output that
@@ -607,9 +615,13 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     ``ShapeError`` naming the size.  Packed, ``v`` holds the variables raveled and concatenated,
     a list of outputs comes back as one flat array (a gradient in several variables is SciPy's
     ``jac``), and the sizes come from ``d`` when it fixes them, else from
-    ``packed={"m": 100, ...}`` (see ``symcalc.matrix.backends.PackedShaped``).
+    ``packed={"m": 100, ...}`` (see ``symcalc.matrix.backends.PackedShaped``).  ``shapes=``
+    reads a formula given as text as ``symcalc.parse`` does, and gives the shapes of variables
+    the formula does not mention.
     """
     dtype = check_dtype(dtype)
+    if shapes is not None and isinstance(exprs, str):
+        exprs = _shaped_or_scalar(exprs, shapes)
     sparse = getattr(exprs, "_symcalc_lambdify", None)  # a sparse result (symcalc.sparse)
     if sparse is not None:
         return sparse(variables, backend, dtype, packed)
@@ -617,8 +629,9 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
         if backend == "numexpr":  # a clear message without numexpr, kernels or not
             from . import numexpr_backend
             numexpr_backend.import_numexpr()
-        return _matrix.lambdify(exprs, variables, backend=backend, dtype=dtype, packed=packed,
-                                compile_kernel=_numexpr_kernel, source_of=shaped_source)
+        return _matrix.lambdify(exprs, variables, shapes, backend=backend, dtype=dtype,
+                                packed=packed, compile_kernel=_numexpr_kernel,
+                                source_of=shaped_source)
     build = BACKENDS.get(backend) if isinstance(backend, str) else None
     if build is None:
         raise SymcalcError(f"unknown backend {backend!r}; the backends are "

@@ -131,3 +131,16 @@ def test_wrong_variables_and_directions_are_clear_errors():
         sc.vjp("exp(t)", "t", "u", shapes=SHAPES)
     with pytest.raises(ShapeError, match="scalar formula"):
         sc.hvp("exp(t)", "t", "v", shapes=SHAPES)
+
+
+def test_lambdify_and_codegen_read_text_with_shapes():
+    f = sc.lambdify("sum(exp(t))", ["t"], shapes=SHAPES)
+    assert f(np.zeros(3)) == pytest.approx(3.0)
+    assert sc.lambdify("x^2*z", ["x", "z"], shapes=SHAPES)(3.0, 2.0) == pytest.approx(18.0)
+    assert sc.codegen("t@t", ["t"], shapes=SHAPES).rstrip().endswith("return t @ t")
+    # a variable the result does not mention gets its shape from shapes=
+    eye = sc.hessian("0.5*t@t", "t", shapes=SHAPES)
+    g = sc.lambdify(eye, ["t", "u"], shapes=SHAPES)
+    np.testing.assert_array_equal(g(np.ones(2), np.ones(3)), np.eye(2))
+    with pytest.raises(ShapeError):
+        g(np.ones(2), np.ones((3, 3)))
