@@ -417,7 +417,7 @@ SUBCOMMANDS = (
                (FORMULA, VARIABLES,
                 arg("--order", type=whole_number("the order", 0), default=1,
                     help="differentiate this many times by each variable (default: 1)"),
-                STEPS, FUNCTIONS, LATEX),
+                STEPS, SHAPE, FUNCTIONS, LATEX),
                run_diff),
     Subcommand("grad", "gradient", 'symcalc grad "x^2*y + y^3" x y --format json',
                (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS, LATEX), run_grad),
@@ -456,7 +456,7 @@ SUBCOMMANDS = (
                 arg("--planned", action="store_true",
                     help="lambdify's source: a body planned for memory for arrays, and its call "
                          "machinery"),
-                FUNCTIONS, LATEX),
+                SHAPE, FUNCTIONS, LATEX),
                run_codegen),
     Subcommand("check", "check the gradient against SymPy and finite differences",
                'symcalc check "sin(x)*exp(x)" x\n'
@@ -465,7 +465,7 @@ SUBCOMMANDS = (
                 arg("--points", type=whole_number("the number of points", 1), default=10,
                     help="number of random points (default: 10)"),
                 arg("--seed", type=int, default=0, help="random seed (default: 0)"),
-                FUNCTIONS, LATEX),
+                SHAPE, FUNCTIONS, LATEX),
                run_check),
     Subcommand("check-answer", "check a typed derivative (exit 1 unless it is shown right)",
                'symcalc check-answer "x^2*sin(x)" x "2x sin(x) + x^2 cos(x)"\n'

@@ -14,6 +14,7 @@ generated lines, and returns a picklable function.  ``BACKENDS`` lists the backe
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import keyword
@@ -478,12 +479,23 @@ def shaped_source(code: Any) -> str:
 
 
 def codegen_module(functions: Mapping[str, Outputs], variables: Iterable[Symbol | str] | str, *,
-                   planned: bool = False) -> str:
+                   planned: bool = False, shapes=None) -> str:
     """Standalone source of several functions of the same ``variables`` (name -> outputs), with
-    the imports and helpers written once; ``planned`` as for ``codegen``."""
+    the imports and helpers written once; ``planned`` as for ``codegen``.  Functions of shaped
+    formulas (``shapes=`` as for ``codegen``) are printed as ``codegen`` prints one."""
     if not isinstance(functions, Mapping):
         raise SymcalcTypeError(f"the functions must be a mapping of names to outputs, "
                                f"not {type(functions).__name__}")
+    if functions and all(_matrix.is_shaped(exprs) for exprs in functions.values()):
+        codes = []
+        for name, exprs in functions.items():
+            _check_name(name)
+            codes.append(_matrix.shaped_code(exprs, variables, shapes, name=name))
+        union = lambda field: tuple(sorted(set().union(*(getattr(c, field) for c in codes))))
+        text = "\n\n\n".join(c.text.rstrip("\n") for c in codes) + "\n"
+        merged = dataclasses.replace(codes[0], text=text, helpers=union("helpers"),
+                                     matrix_helpers=union("matrix_helpers"))
+        return shaped_source(merged)
     symbols = variable_symbols(variables)
     for name in functions:
         _check_name(name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -85,18 +85,19 @@ class GradientCheck:
 
 
 def check_gradient(f: Expr, variables: Sequence[Symbol], points: int = 10,
-                   seed: int = 0) -> GradientCheck:
+                   seed: int = 0, gradient: Optional[Sequence[Expr]] = None) -> GradientCheck:
     """Check ``grad(f, variables)`` against SymPy and finite differences at random points.
 
     The symbols of ``f`` that are not among ``variables`` are parameters: they take random values
     at each point too, and stay fixed while the variables move.  Raises ``DomainError`` when ``f``
     holds a number beyond float range (SymPy would compute it digit by digit); where no point has
-    a finite value and gradient, the report is not ``ok``.
+    a finite value and gradient, the report is not ``ok``.  ``gradient``: the formulas to check
+    in place of ``grad(f, variables)`` (a matrix-form gradient written out entry by entry).
     """
     _check_float_range(f)
     variables = list(variables)
     parameters = sorted(f.free_symbols - set(variables), key=lambda s: s.name)
-    gradient = grad(f, variables)
+    gradient = grad(f, variables) if gradient is None else list(gradient)
     value = _vectorised(lambdify(f, variables + parameters), ())
     slope = _vectorised(lambdify(gradient, variables + parameters), (len(variables),))
     rng = np.random.default_rng(seed)

@@ -77,3 +77,38 @@ def test_matrix_benchmark_smoke_run():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gradient: A.T@(A@t - b)" in result.stdout and "FAILURE" not in result.stdout
     assert "logsumexp Hessian: X.T@(diag(softmax(X@w))" in result.stdout
+
+
+def test_diff_by_a_scalar_parameter(capsys):
+    shapes = ["--shape", "t=n", "--shape", "A=n,n"]
+    assert run(capsys, "diff", "exp(s*t)@A@t", "s", *shapes) == (0, "(t*exp(s*t))@A@t", "")
+    status, out, _ = run(capsys, "diff", "exp(s*t)@A@t", "s", "--order", "2", *shapes,
+                         "--format", "latex")
+    assert status == 0 and r"\left(e^{s t}\right)^{\top} A t" in out  # no e^{st}^{\top}
+    status, _, err = run(capsys, "diff", "t@t", "t", "--shape", "t=n")
+    assert status == 2 and "use grad or jacobian" in err
+
+
+def test_codegen_with_shapes_writes_one_module(capsys, tmp_path):
+    import numpy as np
+    status, out, _ = run(capsys, "codegen", "sum(exp(A@t))", "A", "t", "--grad",
+                         "--shape", "A=m,n", "--shape", "t=n")
+    assert status == 0 and out.count("def bind(") == 1 and "def grad_f(A, t):" in out
+    namespace: dict = {}
+    exec(compile(out, "<generated>", "exec"), namespace)  # the printed module runs as it is
+    A, t = np.arange(6.0).reshape(2, 3) / 10, np.array([0.5, -1.0, 2.0])
+    dA, dt = namespace["grad_f"](A, t)
+    e = np.exp(A @ t)
+    np.testing.assert_allclose(dt, A.T @ e)
+    np.testing.assert_allclose(dA, np.outer(e, t))
+    assert namespace["f"](A, t) == pytest.approx(e.sum())
+
+
+def test_check_with_shapes_compares_entry_by_entry(capsys):
+    status, out, _ = run(capsys, "check", "sum(log(1 + exp(-y*(X@w))))", "w", "--shape", "X=m,n",
+                         "--shape", "w=n", "--shape", "y=m", "--format", "json")
+    data = json.loads(out)
+    assert status == 0 and data["ok"] and data["sizes"] == {"m": 3, "n": 2}
+    assert data["result"] == ["-X.T@(y*sigmoid(-y*(X@w)))"]
+    assert data["sympy"]["agree"] and data["central_differences"]["agree"]
+    assert len(data["variables"]) == 1 and data["sympy"]["compared"] == 2 * 10
