@@ -468,7 +468,28 @@ def _subscript(tok: Token) -> str:
     return "_".join(parts)
 
 
-class _LatexBuilder(_Builder):
+class ItemRules:
+    """The rules that gather factors written side by side into a list, shared by the scalar and
+    the shaped LaTeX builders."""
+
+    def start_items(self, children: list) -> list:
+        return children
+
+    def extend_items(self, children: list) -> list:
+        items, item = children
+        items.append(item)
+        return items
+
+    @staticmethod
+    def side_by_side_items(children: list) -> list:
+        """The factors of a ``side_by_side`` reduction, in order."""
+        items = list(children[0]) if isinstance(children[0], list) else []
+        if len(children) > 1 or not isinstance(children[0], list):
+            items.append(children[-1])
+        return items
+
+
+class _LatexBuilder(ItemRules, _Builder):
     """The plain builder, with the LaTeX constructs."""
 
     def start(self, children: list) -> Expr:
@@ -602,18 +623,8 @@ class _LatexBuilder(_Builder):
         return _Bare(self._apply(head, [argument]), head[0], argument,
                      lambda a: self._apply(head, [a]))
 
-    def start_items(self, children: list) -> list:
-        return children
-
-    def extend_items(self, children: list) -> list:
-        items, item = children
-        items.append(item)
-        return items
-
     def side_by_side(self, children: list):
-        items = list(children[0]) if isinstance(children[0], list) else []
-        if len(children) > 1 or not isinstance(children[0], list):
-            items.append(children[-1])
+        items = self.side_by_side_items(children)
         for k, item in enumerate(items[:-1]):
             after = items[k + 1]
             if isinstance(item, _Bare) and not isinstance(after, (_Bare, _Called)):

@@ -376,7 +376,7 @@ class _LatexStyle(_Style):
         return f"\\frac{{{num}}}{{{den}}}"
 
     def power(self, base, exponent, exponent_simple):
-        if _ends_with_superscript(base):  # e^{x}^{2} is a double superscript: (e^{x})^{2}
+        if ends_with_superscript(base):  # e^{x}^{2} is a double superscript: (e^{x})^{2}
             base = self.paren(base)
         return f"{base}^{{{exponent}}}"
 
@@ -397,7 +397,7 @@ def latex(root: Expr) -> str:
     return _cdot_after_function_letters(_cdot_between_numbers(pieces[root].text))
 
 
-def _ends_with_superscript(text: str) -> bool:
+def ends_with_superscript(text: str) -> bool:
     """Whether LaTeX ``text`` ends with a superscript group ``^{...}``."""
     if not text.endswith("}"):
         return False

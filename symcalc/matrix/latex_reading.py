@@ -109,7 +109,7 @@ def _bold(name: str) -> str:
     return f"\\mathbf{{{name}}}"
 
 
-class _ShapedBuilder:
+class _ShapedBuilder(li.ItemRules):
     """One method per grammar alias of ``grammar/latex.lark``, building matrix-layer nodes."""
 
     # --- leaves ---------------------------------------------------------------------------------
@@ -245,18 +245,8 @@ class _ShapedBuilder:
         x = _expr(operand)
         return _V(build.negate(x) if op.value == "-" else x, op, row=operand.row)
 
-    def start_items(self, children: list) -> list:
-        return children
-
-    def extend_items(self, children: list) -> list:
-        items, item = children
-        items.append(item)
-        return items
-
     def side_by_side(self, children: list) -> _V:
-        items = list(children[0]) if isinstance(children[0], list) else []
-        if len(children) > 1 or not isinstance(children[0], list):
-            items.append(children[-1])
+        items = self.side_by_side_items(children)
         for k, item in enumerate(items[:-1]):
             after = items[k + 1]
             if item.form == "bare" and after.form not in ("bare", "called"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Optional
 
-from ..printing import latex_name
+from ..printing import ends_with_superscript, latex_name
 from .nodes import MatrixExpr, postorder
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
@@ -149,18 +149,6 @@ _LATEX_OPS = {
 }
 
 
-def _ends_in_superscript(text: str) -> bool:
-    """``text`` ends with a group ``^{...}`` (as ``e^{x}`` does)."""
-    if not text.endswith("}"):
-        return False
-    depth = 0
-    for k in range(len(text) - 1, -1, -1):
-        depth += {"}": 1, "{": -1}.get(text[k], 0)
-        if depth == 0:
-            return k > 0 and text[k - 1] == "^"
-    return False
-
-
 class _Latex(_Text):
     def number(self, value: Fraction) -> tuple[str, int]:
         value = Fraction(value)
@@ -243,7 +231,7 @@ class _Latex(_Text):
             return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
         if kind == "apply":
             text = node.data.latex([self.done[a][0] for a in args])
-            return text, (POWER if _ends_in_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
+            return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
         if kind in _LATEX_OPS:
             return _LATEX_OPS[kind]([self.done[a][0] for a in args]), ATOM
         return super().visit(node)
