@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
                       to_expr, to_exprs, to_symbol, to_symbols)
-from .diff import forward, reverse
+from .diff import forward, partials, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
 from .closed_form import nth_derivative, polynomial_degree
@@ -41,6 +41,11 @@ _GUARD_DIGITS = 10  # computed beyond the digits asked for, so that the last one
 def derivative(e: Expr, var: Symbol) -> Expr:
     """d e / d var, simplified."""
     return _simplified(forward(e, {var: ONE}))
+
+
+def first_partials(e: Expr, variables: Sequence[Symbol], memo: dict | None = None) -> list[Expr]:
+    """``[derivative(e, x) for x in variables]``, from one pass over ``e`` (``diff.partials``)."""
+    return [_simplified(d) for d in partials(e, variables, memo)]
 
 
 _READABLE_WORK = 3000  # operations: the readable steps of a high-order derivative start from this many in all
@@ -190,7 +195,7 @@ def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Der
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
-    return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
+    return Derivatives(first_partials(f, xs), reverse([f], [ONE], xs))
 
 
 def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequence[ExprLike]) -> Expr:
@@ -215,7 +220,7 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
-    display = [[derivative(f, x) for x in xs] for f in fs]
+    display = [first_partials(f, xs) for f in fs]
     graph = [reverse([f], [ONE], xs) for f in fs]
     return Derivatives(display, graph)
 
@@ -230,19 +235,21 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
-    first = [derivative(f, x) for x in xs]
+    first = first_partials(f, xs)
     gradient_graph = reverse([f], [ONE], xs)
     n = len(xs)
     display = [[ZERO] * n for _ in range(n)]
     graph = [[ZERO] * n for _ in range(n)]
-    tangents = [{} for _ in xs]  # per variable: the rows share subexpressions, differentiated once
+    tangents: dict = {}  # the rows share subexpressions: each is differentiated once
     for i in range(n):
         row = reverse([gradient_graph[i]], [ONE], xs[i:])
         free = first[i].free_symbols
+        needed = [j for j in range(i, n) if xs[j] in free]  # else 0, as forward would give
+        if needed:
+            entries = partials(first[i], xs, tangents)
+            for j in needed:
+                display[i][j] = display[j][i] = _simplified(entries[j])
         for j in range(i, n):
-            if xs[j] in free:  # else the entry is 0, as forward and simplify would give
-                entry = _simplified(forward(first[i], {xs[j]: ONE}, tangents[j]))
-                display[i][j] = display[j][i] = entry
             graph[i][j] = graph[j][i] = row[j - i]
     return Derivatives(display, graph)
 

@@ -143,6 +143,62 @@ def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Exp
         d = dot.get(arg, ZERO)  # absent: does not depend on the seeds
         if d is not ZERO:
             terms.append(_times_local(d, local_factors(node, i)))
+    return _combined(node, terms)
+
+
+def partials(e: Expr, wrt: Sequence[Symbol], memo: dict | None = None) -> list[Expr]:
+    """``[forward(e, {x: 1}) for x in wrt]``, the very same expressions, in one pass over ``e``.
+
+    Each node holds its tangent in every variable of ``wrt`` it depends on, and a node's tangents
+    are built from its arguments' in one visit: the work is the sum over the nodes of the number
+    of those variables each depends on, where a pass per variable would also visit, for every
+    variable, each argument of every node that depends on it (a sum of n terms visited n times).
+    ``memo``, a dict kept between calls with the same ``wrt``, holds the tangents of the nodes
+    already visited (the rows of a Hessian share subexpressions).
+    """
+    targets = frozenset(wrt)
+    if not targets or targets.isdisjoint(e.free_symbols):
+        return [ZERO for _ in wrt]
+
+    def constant(n: Expr) -> bool:
+        free = n._free
+        return targets.isdisjoint(n.free_symbols if free is None else free)
+
+    dots: dict[Expr, dict] = {} if memo is None else memo  # node -> {variable: tangent}
+
+    def known(n: Expr) -> bool:
+        return n in dots or constant(n)
+
+    for node in postorder([e], done=constant if memo is None else known):
+        if type(node) is Symbol:
+            dots[node] = {node: ONE}
+        elif type(node) is Call and len(node.args) == 1:
+            local = node.partials()[0]
+            dots[node] = {v: raw_mul(local, _materialized(d))
+                          for v, d in dots[node.args[0]].items()}
+        else:
+            terms: dict[Symbol, list] = {}  # in the order of the arguments, as _tangent has them
+            for i, arg in enumerate(node.args):
+                inner = dots.get(arg)
+                if not inner:
+                    continue
+                factors = None
+                for v, d in inner.items():
+                    if d is ZERO:
+                        continue
+                    if factors is None:
+                        factors = local_factors(node, i)
+                    found = terms.get(v)
+                    if found is None:
+                        terms[v] = found = []
+                    found.append(_times_local(d, factors))
+            dots[node] = {v: _combined(node, found) for v, found in terms.items()}
+    top = dots[e]
+    return [_materialized(top.get(x, ZERO)) for x in wrt]
+
+
+def _combined(node: Expr, terms: list):
+    """A node's tangent from the terms ``_times_local`` gave for its arguments."""
     if isinstance(node, Pow) and len(terms) == 2:
         # base and exponent both vary: the power factored out reads b^g*(g'*log(b) + g*b'/b)
         inverse = power(node, MINUS_ONE)

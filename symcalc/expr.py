@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 from . import bigint
 from .errors import DivisionByZeroError
 from .nodes import (E, HALF, MINUS_ONE, ONE, PI, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow,
-                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, postorder, store)
+                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, memoised, postorder,
+                    store)
 
 __all__ = [
     "E", "HALF", "MINUS_ONE", "ONE", "PI", "ZERO", "Add", "Call", "Constant", "Expr", "Mul", "Num",
@@ -318,6 +319,13 @@ def _scaled_sum(coeff: Rational, total: Add) -> Expr:
 
 
 def negate(e: Expr) -> Expr:
+    """``-e``; a sum's negation is kept with it (a sum of n terms costs n to negate)."""
+    if type(e) is Add and len(e.args) > 4:
+        return memoised(e, "negated", _negated)
+    return mul(MINUS_ONE, e)
+
+
+def _negated(e: Expr) -> Expr:
     return mul(MINUS_ONE, e)
 
 

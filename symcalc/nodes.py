@@ -56,6 +56,7 @@ class Expr(Immutable):
     __slots__ = (
         "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
         "_expansions",  # left unset until simplify stores products multiplied out over this sum
+        "_memo",  # left unset until ``memoised`` stores a value derived from this node alone
         "__weakref__",
     )
 
@@ -189,6 +190,22 @@ class Expr(Immutable):
 
 # Writes a slot without the immutability guard: for constructors and the private caches.
 store = object.__setattr__
+
+
+def memoised(node: Expr, name: str, compute: Callable[[Expr], object]) -> object:
+    """``compute(node)``, computed once per node and name: for values that depend on the node
+    alone (its negation, the content of a sum), which large graphs would otherwise recompute
+    at every use, at a cost of the node's size each time."""
+    try:
+        memo = node._memo
+    except AttributeError:
+        memo = {}
+        store(node, "_memo", memo)
+    try:
+        return memo[name]
+    except KeyError:
+        value = memo[name] = compute(node)
+        return value
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
 _drop_entry = _interned._remove  # the table's callback: drops an entry when its node dies
 
