@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
                       to_expr, to_exprs, to_symbol, to_symbols)
-from .diff import forward, partials, reverse
+from .diff import forward, forward_graph, grown_size, partials, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
 from .closed_form import nth_derivative, polynomial_degree
@@ -106,7 +106,7 @@ def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool |
         if f is ZERO:
             return ZERO
         if count == 1:
-            f = derivative(f, var)
+            f = _first_derivative(f, var, readable)
             continue
         if count == 0:
             continue
@@ -124,6 +124,20 @@ def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool |
         return _plus(_derivative_steps(closed, steps[i + 1:], readable),
                      _general(rest, steps[i:], readable))
     return f
+
+
+_GROWN_RATIO = 8  # operations per node seen as the formula grew: beyond, a first derivative is a graph
+
+
+def _first_derivative(f: Expr, var: Symbol, readable: bool | None) -> Expr:
+    """``derivative(f, var)``, or its graph (``diff.forward_graph``) for a formula whose sums grew
+    term by term and are used again (``e = e^2 + e`` in a loop): there the readable derivative
+    has as many terms as all those sums together (O(K^2) for K steps), the graph O(K) nodes."""
+    if readable is not True:
+        nodes, operations = grown_size(f)
+        if operations > _READABLE_WORK and operations > _GROWN_RATIO * nodes:
+            return forward_graph(f, var)
+    return derivative(f, var)
 
 
 _GRAPH_BUDGET = 4_000_000  # order^2 * varying nodes: about 2.7 million operations of graph

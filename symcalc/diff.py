@@ -36,6 +36,7 @@ from .expr import (
     power,
     raw_add,
     raw_mul,
+    sum_parts,
 )
 from .functions import log
 
@@ -206,6 +207,85 @@ def _combined(node: Expr, terms: list):
     if len(terms) == 1 and type(terms[0]) is tuple:  # c*S: add would only give it back
         return terms[0]
     return add_scaled([t if type(t) is tuple else (1, t) for t in terms])
+
+
+def _grown_args(node: Expr) -> tuple[Expr, ...]:
+    """The arguments of ``node`` as it grew: ``(s, t)`` for a sum built as ``s + t``."""
+    if type(node) is Add:
+        parts = sum_parts(node)
+        if parts is not None:
+            return parts
+    return node.args
+
+
+def grown_size(e: Expr) -> tuple[int, int]:
+    """``(nodes, operations)``: the nodes of ``e`` seen as it grew (a sum built as ``s + t`` has
+    the arguments s and t, see ``expr.sum_parts``) and the operations of the same nodes as they
+    are (such a sum has all the terms of s and t).  Where a formula grew by adding terms to
+    sums that it keeps using, the second is far larger than the first."""
+    nodes = operations = 0
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes += 1
+        kind = type(node)
+        if kind is Add or kind is Mul:
+            operations += len(node.args) - 1
+        elif kind is Pow or kind is Call:
+            operations += 1
+        stack.extend(_grown_args(node))
+    return nodes, operations
+
+
+def forward_graph(e: Expr, var: Symbol) -> Expr:
+    """``de/dvar`` as a raw, shared graph (as ``reverse`` builds), following how the sums of ``e``
+    grew (``_grown_args``): a sum built as ``s + t`` has the derivative ``s' + t'``, one node,
+    whatever the number of its terms.  So ``e = e^2 + e`` repeated K times, whose sums have up
+    to K terms, differentiates in O(K) nodes where its canonical derivative has O(K^2)."""
+    def constant(n: Expr) -> bool:
+        free = n._free
+        return var not in (n.free_symbols if free is None else free)
+
+    if constant(e):
+        return ZERO
+    dot: dict[Expr, Expr] = {}
+    seen: set[int] = set()
+    stack = [(e, iter(_grown_args(e)))]
+    seen.add(id(e))
+    while stack:  # postorder over the grown arguments, without recursion
+        node, children = stack[-1]
+        for child in children:
+            if id(child) not in seen and not constant(child):
+                seen.add(id(child))
+                stack.append((child, iter(_grown_args(child))))
+                break
+        else:
+            stack.pop()
+            dot[node] = _raw_tangent(node, dot, var)
+    return dot[e]
+
+
+def _raw_tangent(node: Expr, dot: Mapping[Expr, Expr], var: Symbol) -> Expr:
+    if type(node) is Symbol:
+        return ONE if node is var else ZERO
+    args = _grown_args(node)
+    total = ZERO
+    if type(node) is Add:
+        for arg in args:
+            total = raw_add(total, dot.get(arg, ZERO))
+        return total
+    for i, arg in enumerate(args):
+        d = dot.get(arg, ZERO)
+        if d is ZERO:
+            continue
+        for factor in local_factors(node, i):
+            d = raw_mul(d, factor)
+        total = raw_add(total, d)
+    return total
 
 
 def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol]) -> list[Expr]:

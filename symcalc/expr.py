@@ -16,6 +16,10 @@ operators (they are the operators: see the end of this module):
 from __future__ import annotations
 
 import hashlib
+import operator
+from itertools import compress
+import weakref
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -47,13 +51,21 @@ def structural_key(node: Expr) -> str:
     the digest makes the key injective.  Both have bounded length, so keys stay small even for a
     graph whose tree would be exponentially large.
     """
-    if node._skey is None:
-        if all(a._skey is not None for a in node.args):  # the common case: no walk needed
-            _store_key(node)
-        else:
-            for n in postorder([node], done=lambda m: m._skey is not None):
+    key = node._skey
+    if key is None:
+        args = node.args
+        if None in map(_key_of, args):  # (the common case, all set, is checked in C)
+            missing = list(compress(args, map(operator.not_, map(_key_of, args))))
+            for n in postorder(missing, done=lambda m: m._skey is not None):
                 _store_key(n)
-    return node._skey
+        _store_key(node)
+        key = node._skey
+    return key
+
+
+_key_of = operator.attrgetter("_skey")
+_DIGEST = 32  # hexadecimal digits of the digest ending every key
+_digest_of = operator.itemgetter(slice(-_DIGEST, None))
 
 
 def _store_key(n: Expr) -> None:
@@ -67,10 +79,20 @@ def _store_key(n: Expr) -> None:
         digest = text
     else:
         head = n.fn.name if isinstance(n, Call) else type(n).__name__
-        parts = [a._skey.split("\0", 1) for a in n.args]
-        text = head + "(" + ",".join(p[0] for p in parts) + ")"
-        digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
-    digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
+        keys = list(map(_key_of, n.args))
+        # head(text, text, ...) cut to _KEY_TEXT characters: only the first arguments' texts count
+        pieces, length = [head, "("], len(head) + 1
+        for k, key in enumerate(keys):
+            if length > _KEY_TEXT:
+                break
+            piece = key.split("\0", 1)[0]
+            pieces.append("," + piece if k else piece)
+            length += len(pieces[-1])
+        else:
+            pieces.append(")")
+        text = "".join(pieces)
+        digest = head + "(" + ",".join(map(_digest_of, keys)) + ")"
+    digest = hashlib.blake2b(digest.encode(), digest_size=_DIGEST // 2).hexdigest()
     store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
 
 
@@ -160,7 +182,94 @@ def _times(a: Rational, b: Rational) -> Rational:
 
 def add(*terms: Expr) -> Expr:
     """The canonical sum of ``terms``."""
+    if len(terms) == 2:
+        a, b = terms
+        if type(a) is Add and len(a.args) >= _GROWN_FROM:
+            grown = _grown_sum(a, b)
+            if grown is not None:
+                return grown
+        elif type(b) is Add and len(b.args) >= _GROWN_FROM:
+            grown = _grown_sum(b, a)
+            if grown is not None:
+                return grown
     return _sum_of_scaled([(1, t) for t in reversed(terms)])
+
+
+# A large sum plus one term (``s = s + t`` in a loop, ``e^2 + e``) is the sum with the term put in
+# its place: the terms' order and coefficients are kept with the sum (``_sum_index``: the sorted
+# term keys and a map from each term's rest to its coefficient), passed on to the new sum, so the
+# step costs a copy of the tuple of terms, in C, and no Python work per term.
+_GROWN_FROM = 16
+
+
+def _grown_sum(total: Add, term: Expr) -> Expr | None:
+    """The canonical ``total + term``, or None where the general construction is needed: a term
+    that is a sum, a number or raw, or a sum with a constant term.  The new sum records that
+    it is ``total + term`` (``sum_parts``)."""
+    kind = type(term)
+    if kind is Add or kind is Num or term._raw or total._raw:
+        return None
+    coeff, rest = split_coefficient(term)
+    if type(rest) is Add:
+        return None
+    memo = getattr(total, "_memo", None)
+    index = None if memo is None else memo.pop("sum_index", None)  # atomic: this caller's now
+    if index is None:
+        index = _sum_index(total)
+        if index is None:
+            return None
+    keys, coeffs = index
+    key = _term_key(rest)
+    at = bisect_left(keys, key)
+    previous = coeffs.get(rest)
+    args = total.args
+    if previous is None:
+        args = args[:at] + (_scaled(coeff, rest),) + args[at:]
+        keys.insert(at, key)
+        coeffs[rest] = coeff
+    else:
+        coeff = previous + coeff
+        if coeff == 0:
+            args = args[:at] + args[at + 1:]
+            del keys[at], coeffs[rest]
+        else:
+            args = args[:at] + (_scaled(coeff, rest),) + args[at + 1:]
+            coeffs[rest] = coeff
+    grown = _new(Add, (Add, args), args)
+    if grown._free is None and total._free is not None and term._free is not None:
+        store(grown, "_free", total._free | term._free)
+    memo = getattr(grown, "_memo", None)
+    if memo is None:
+        memo = {}
+        store(grown, "_memo", memo)
+    memo.setdefault("sum_index", index)
+    memo.setdefault("sum_parts", (weakref.ref(total), term))
+    return grown
+
+
+def _sum_index(total: Add) -> tuple[list, dict] | None:
+    """The sorted keys of a canonical sum's terms and their coefficients by rest; None for a sum
+    with a constant term."""
+    keys, coeffs = [], {}
+    for t in total.args:
+        coeff, rest = split_coefficient(t)
+        if type(rest) is Num:
+            return None
+        keys.append(_term_key(rest))
+        coeffs[rest] = coeff
+    return keys, coeffs
+
+
+def sum_parts(node: Expr) -> tuple[Expr, Expr] | None:
+    """``(s, t)`` when the sum ``node`` was built as ``s + t`` from a large sum ``s`` that is still
+    alive: differentiation can then follow how the sum grew, term by term, rather than its
+    flattened terms."""
+    memo = getattr(node, "_memo", None)
+    parts = None if memo is None else memo.get("sum_parts")
+    if parts is None:
+        return None
+    total = parts[0]()
+    return None if total is None else (total, parts[1])
 
 
 def add_scaled(pairs: Sequence[tuple[Rational, Expr]]) -> Expr:

@@ -14,6 +14,7 @@ are one layer, split for size.  No algorithm recurses over the graph: traversals
 from __future__ import annotations
 
 import numbers
+import operator
 import threading
 import types
 import weakref
@@ -211,6 +212,7 @@ _drop_entry = _interned._remove  # the table's callback: drops an entry when its
 
 
 _intern_lock = threading.Lock()
+_depth_of = operator.attrgetter("_depth")
 
 
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
@@ -236,7 +238,7 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     _set_args(node, args)
-    _set_depth(node, 1 + max([a._depth for a in args]) if args else 1)
+    _set_depth(node, 1 + max(map(_depth_of, args)) if args else 1)
     _set_free(node, None)
     _set_skey(node, None)
     _set_order(node, None)
