@@ -54,6 +54,9 @@ def structural_key(node: Expr) -> str:
     key = node._skey
     if key is None:
         args = node.args
+        if type(node) is Add and len(args) >= _GROWN_FROM and _known_digest_sum(node) is not None:
+            _store_key(node)  # a grown sum: its digest is known, its text needs a few arguments
+            return node._skey
         if None in map(_key_of, args):  # (the common case, all set, is checked in C)
             missing = list(compress(args, map(operator.not_, map(_key_of, args))))
             for n in postorder(missing, done=lambda m: m._skey is not None):
@@ -79,21 +82,46 @@ def _store_key(n: Expr) -> None:
         digest = text
     else:
         head = n.fn.name if isinstance(n, Call) else type(n).__name__
-        keys = list(map(_key_of, n.args))
         # head(text, text, ...) cut to _KEY_TEXT characters: only the first arguments' texts count
         pieces, length = [head, "("], len(head) + 1
-        for k, key in enumerate(keys):
+        for k, arg in enumerate(n.args):
             if length > _KEY_TEXT:
                 break
-            piece = key.split("\0", 1)[0]
+            piece = structural_key(arg).split("\0", 1)[0]
             pieces.append("," + piece if k else piece)
             length += len(pieces[-1])
         else:
             pieces.append(")")
         text = "".join(pieces)
-        digest = head + "(" + ",".join(map(_digest_of, keys)) + ")"
+        if type(n) is Add and len(n.args) >= _GROWN_FROM:
+            # a large sum: the digest of its terms' digests summed, which a sum grown by one term
+            # updates in O(1) (its terms are a set, sorted: their order adds nothing)
+            digest = f"{head}+{_digest_sum(n):x}"
+        else:
+            digest = head + "(" + ",".join(map(_digest_of, map(_key_of, n.args))) + ")"
     digest = hashlib.blake2b(digest.encode(), digest_size=_DIGEST // 2).hexdigest()
     store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
+
+
+_DIGEST_MODULUS = 1 << (4 * _DIGEST)
+
+
+def _digest_value(node: Expr) -> int:
+    return int(structural_key(node)[-_DIGEST:], 16)
+
+
+def _known_digest_sum(total: Add) -> int | None:
+    memo = getattr(total, "_memo", None)
+    return None if memo is None else memo.get("digest_sum")
+
+
+def _digest_sum(total: Add) -> int:
+    """The sum of the digests of a large sum's terms (kept with it)."""
+    value = _known_digest_sum(total)
+    if value is None:
+        value = memoised(total, "digest_sum",
+                         lambda t: sum(map(_digest_value, t.args)) % _DIGEST_MODULUS)
+    return value
 
 
 def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
@@ -223,19 +251,29 @@ def _grown_sum(total: Add, term: Expr) -> Expr | None:
     at = bisect_left(keys, key)
     previous = coeffs.get(rest)
     args = total.args
+    digest = _digest_sum(total)
+    fields = {}
     if previous is None:
-        args = args[:at] + (_scaled(coeff, rest),) + args[at:]
+        new = _scaled(coeff, rest)
+        args = args[:at] + (new,) + args[at:]
         keys.insert(at, key)
         coeffs[rest] = coeff
+        digest += _digest_value(new)
+        fields["_depth"] = max(total._depth, new._depth + 1)
     else:
+        digest -= _digest_value(args[at])
         coeff = previous + coeff
         if coeff == 0:
             args = args[:at] + args[at + 1:]
             del keys[at], coeffs[rest]
         else:
-            args = args[:at] + (_scaled(coeff, rest),) + args[at + 1:]
+            new = _scaled(coeff, rest)
+            args = args[:at] + (new,) + args[at + 1:]
             coeffs[rest] = coeff
-    grown = _new(Add, (Add, args), args)
+            digest += _digest_value(new)
+    if len(args) < _GROWN_FROM:
+        return _new(Add, (Add, args), args)
+    grown = _new(Add, (Add, args), args, **fields)
     if grown._free is None and total._free is not None and term._free is not None:
         store(grown, "_free", total._free | term._free)
     memo = getattr(grown, "_memo", None)
@@ -244,6 +282,7 @@ def _grown_sum(total: Add, term: Expr) -> Expr | None:
         store(grown, "_memo", memo)
     memo.setdefault("sum_index", index)
     memo.setdefault("sum_parts", (weakref.ref(total), term))
+    memo.setdefault("digest_sum", digest % _DIGEST_MODULUS)
     return grown
 
 

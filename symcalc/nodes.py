@@ -238,7 +238,8 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     _set_args(node, args)
-    _set_depth(node, 1 + max(map(_depth_of, args)) if args else 1)
+    depth = fields.pop("_depth", None)  # given by a constructor that knows it (expr._grown_sum)
+    _set_depth(node, depth if depth is not None else 1 + max(map(_depth_of, args)) if args else 1)
     _set_free(node, None)
     _set_skey(node, None)
     _set_order(node, None)
