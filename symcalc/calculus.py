@@ -77,6 +77,12 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None) -> Exp
     order whose graph would be too large (order^2 times the size of the formula beyond 4 million)
     is a ``SymcalcError``, not a wait of hours.
 
+    A first derivative is readable too, except for a formula whose sums grew term by term and
+    are used again (``e = e^2 + e`` in a loop, 3000 operations or more and eight times as many
+    as the nodes it grew from): its readable derivative would hold every term of every sum, so
+    ``diff`` returns the graph that follows how the sums grew, a few nodes per step
+    (``readable=True`` builds the readable form all the same).
+
     >>> diff("x^3*y", "x", 2)
     Expr('6*x*y')
     >>> diff("x^3*y", "x", "y")
