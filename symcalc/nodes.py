@@ -465,6 +465,8 @@ def _operand(value: object) -> "Expr | None":
     operator can answer (a shaped formula of symcalc.matrix does)."""
     if isinstance(value, Expr):
         return value
+    if type(value) is int:  # e^2, 2*x: what as_expr gives, without its checks of abstract types
+        return Num(value)
     if isinstance(value, numbers.Number):
         return as_expr(value)
     if hasattr(value, "__symcalc_apply__") or hasattr(value, "__array_ufunc__"):
