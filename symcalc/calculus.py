@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
-from itertools import combinations
+from itertools import combinations, compress, repeat
+from operator import is_not
 from math import isqrt
 from typing import Iterable, Mapping, Sequence
 
@@ -261,16 +262,22 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
     display = [[ZERO] * n for _ in range(n)]
     graph = [[ZERO] * n for _ in range(n)]
     tangents: dict = {}  # the rows share subexpressions: each is differentiated once
+    position = {x: j for j, x in enumerate(xs)}
+    targets = frozenset(xs)
     for i in range(n):
-        row = reverse([gradient_graph[i]], [ONE], xs[i:])
-        free = first[i].free_symbols
-        needed = [j for j in range(i, n) if xs[j] in free]  # else 0, as forward would give
+        # a gradient entry free of the variables has a row of 0s (already there)
+        row = (reverse([gradient_graph[i]], [ONE], xs[i:])
+               if not targets.isdisjoint(gradient_graph[i].free_symbols) else ())
+        # the entries that depend on a variable of their column; the others are 0, as forward
+        # would give (found from the row's symbols, not by a look at every column)
+        needed = sorted(j for j in map(position.get, first[i].free_symbols)
+                        if j is not None and j >= i)
         if needed:
             entries = partials(first[i], xs, tangents)
             for j in needed:
                 display[i][j] = display[j][i] = _simplified(entries[j])
-        for j in range(i, n):
-            graph[i][j] = graph[j][i] = row[j - i]
+        for k in compress(range(len(row)), map(is_not, row, repeat(ZERO))):  # (the 0s are there)
+            graph[i][i + k] = graph[i + k][i] = row[k]
     return Derivatives(display, graph)
 
 

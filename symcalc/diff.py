@@ -16,6 +16,7 @@ Both walk the graph in topological order without recursion and visit each shared
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import repeat
 from typing import Mapping, Sequence
 
 from .expr import (
@@ -330,7 +331,7 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
                 for factor in local_factors(node, i):
                     local = raw_mul(local, factor)
                 push(arg, raw_mul(bar, local))
-    return [adjoint.get(v, ZERO) for v in wrt]
+    return list(map(adjoint.get, wrt, repeat(ZERO)))
 
 
 def _push_product(factors: Sequence[Expr], bar: Expr, push, relevant) -> None:
