@@ -54,7 +54,8 @@ def structural_key(node: Expr) -> str:
     key = node._skey
     if key is None:
         args = node.args
-        if type(node) is Add and len(args) >= _GROWN_FROM and _known_digest_sum(node) is not None:
+        if (type(node) is Add and len(args) >= _GROWN_FROM
+                and "digest_sum" in getattr(node, "_memo", ())):
             _store_key(node)  # a grown sum: its digest is known, its text needs a few arguments
             return node._skey
         if None in map(_key_of, args):  # (the common case, all set, is checked in C)
@@ -87,7 +88,7 @@ def _store_key(n: Expr) -> None:
         for k, arg in enumerate(n.args):
             if length > _KEY_TEXT:
                 break
-            piece = structural_key(arg).split("\0", 1)[0]
+            piece = (arg._skey or structural_key(arg)).split("\0", 1)[0]
             pieces.append("," + piece if k else piece)
             length += len(pieces[-1])
         else:
@@ -107,7 +108,7 @@ _DIGEST_MODULUS = 1 << (4 * _DIGEST)
 
 
 def _digest_value(node: Expr) -> int:
-    return int(structural_key(node)[-_DIGEST:], 16)
+    return int((node._skey or structural_key(node))[-_DIGEST:], 16)
 
 
 def _known_digest_sum(total: Add) -> int | None:

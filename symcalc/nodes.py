@@ -13,11 +13,13 @@ are one layer, split for size.  No algorithm recurses over the graph: traversals
 
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 import threading
 import types
 import weakref
+from _weakref import _remove_dead_weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
@@ -208,7 +210,12 @@ def memoised(node: Expr, name: str, compute: Callable[[Expr], object]) -> object
         value = memo[name] = compute(node)
         return value
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
-_drop_entry = _interned._remove  # the table's callback: drops an entry when its node dies
+_weak, _partial = weakref.ref, functools.partial
+
+
+def _dropped(key: tuple, reference: weakref.ref) -> None:
+    """A node died: drop its entry, unless the key already names a new node."""
+    _remove_dead_weakref(_interned_refs, key)
 
 
 _intern_lock = threading.Lock()
@@ -249,8 +256,9 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     _set_raw(node, False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
         store(node, name, value)
-    # what ``_interned[key] = node`` stores, without WeakValueDictionary.__setitem__'s Python frame
-    _interned_refs[key] = weakref.KeyedRef(node, _drop_entry, key)
+    # what ``_interned[key] = node`` stores, without the Python frames of WeakValueDictionary's
+    # __setitem__ and of KeyedRef: a plain weak reference whose callback (a C partial) knows the key
+    _interned_refs[key] = _weak(node, _partial(_dropped, key))
     return node
 
 
