@@ -162,7 +162,7 @@ def _term_key(rest: Expr) -> tuple:
     """
     if rest._order is None:
         factors = rest.args if isinstance(rest, Mul) else (rest,)
-        store(rest, "_order", (degree(rest), tuple(_factor_key(f) for f in factors)))
+        store(rest, "_order", (degree(rest), tuple(map(_factor_key, factors))))
     return rest._order
 
 

@@ -142,7 +142,7 @@ class Expr(Immutable):
     def free_symbols(self) -> frozenset["Symbol"]:
         """The symbols this expression depends on."""
         if self._free is None:
-            if all(a._free is not None for a in self.args):  # the common case: no walk needed
+            if None not in map(_free_of, self.args):  # the common case: no walk needed
                 _store_free(self)
             else:
                 for node in postorder([self], done=lambda n: n._free is not None):
@@ -220,6 +220,7 @@ def _dropped(key: tuple, reference: weakref.ref) -> None:
 
 _intern_lock = threading.Lock()
 _depth_of = operator.attrgetter("_depth")
+_free_of = operator.attrgetter("_free")
 
 
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
@@ -404,7 +405,7 @@ def _store_free(node: Expr) -> None:
     elif len(node.args) == 1:
         store(node, "_free", node.args[0]._free)
     else:
-        store(node, "_free", frozenset().union(*(a._free for a in node.args)))
+        store(node, "_free", frozenset().union(*map(_free_of, node.args)))
 
 
 # --- traversal --------------------------------------------------------------------------------
