@@ -262,7 +262,7 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> 
     display = [[ZERO] * n for _ in range(n)]
     graph = [[ZERO] * n for _ in range(n)]
     tangents: dict = {}  # the rows share subexpressions: each is differentiated once
-    position = {x: j for j, x in enumerate(xs)}
+    position = {x: j for j, x in enumerate(xs)}  # (to_symbols refuses a variable named twice)
     targets = frozenset(xs)
     for i in range(n):
         # a gradient entry free of the variables has a row of 0s (already there)
