@@ -27,6 +27,7 @@ prints FAILURE and makes the exit status 1.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import sys
@@ -64,9 +65,9 @@ def _installed(tool: str) -> bool:
 
 
 # --- the formulas, written for every tool ----------------------------------------------------------
-def _linear_text(n: int, squared: bool) -> tuple[str, list[str]]:
-    text = " + ".join(f"w{i}*x{i}" for i in range(n))
-    return (f"({text} - y)^2" if squared else text), [f"w{i}" for i in range(n)]
+def _linear_text(n: int, squared: bool, tag: str = "") -> tuple[str, list[str]]:
+    text = " + ".join(f"{tag}w{i}*{tag}x{i}" for i in range(n))
+    return (f"({text} - {tag}y)^2" if squared else text), [f"{tag}w{i}" for i in range(n)]
 
 
 def _point_values(names: list[str]) -> dict[str, float]:
@@ -78,50 +79,72 @@ def hash_index(name: str) -> int:
     return sum((k + 1) * ord(c) for k, c in enumerate(name))
 
 
-def _task(send, tool: str, case: str, size: int, depth: int) -> None:
+def _best(send, key: str, work, repeat: int):
+    """Time ``work(tag)`` ``repeat`` times, each on symbols of its own (so that no cache of one run
+    serves the next), after a garbage collection; send the best time and return the first result."""
+    first, best = None, math.inf
+    for r in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = work("" if r == 0 else f"r{r}_")
+        best = min(best, time.perf_counter() - start)
+        if r == 0:
+            first = result
+    send(key, best)
+    return first
+
+
+def _task(send, tool: str, case: str, size: int, depth: int, repeat: int) -> None:
     """Measure one tool on one case at one size: send its timings and its values at a point."""
     if case in ("grad", "grad sq", "jacobian", "hessian sq"):
-        _derivatives(send, tool, case, size)
+        _derivatives(send, tool, case, size, repeat)
     elif case == "chain":
-        _chain(send, tool, size)
+        _chain(send, tool, size, repeat)
     else:
         _point(send, tool, depth, size)
 
 
-def _derivatives(send, tool: str, case: str, n: int) -> None:
-    texts = [_linear_text(n, case.endswith("sq"))[0]]
-    if case == "jacobian":
-        texts = [_linear_text(n, False)[0], _linear_text(n, True)[0]]
-    ws = [f"w{i}" for i in range(n)]
-    names = ws + [f"x{i}" for i in range(n)] + ["y"]
+def _derivatives(send, tool: str, case: str, n: int, repeat: int) -> None:
+    squared = case.endswith("sq")
+    names = [f"w{i}" for i in range(n)] + [f"x{i}" for i in range(n)] + ["y"]
     at = _point_values(names)
+
+    def texts(tag: str) -> tuple[list[str], list[str]]:
+        if case == "jacobian":
+            return [_linear_text(n, False, tag)[0], _linear_text(n, True, tag)[0]], \
+                _linear_text(n, False, tag)[1]
+        text, ws = _linear_text(n, squared, tag)
+        return [text], ws
+
     send("step", "build")
     if tool == "symcalc":
         import symcalc as sc
 
-        fs = [sc.parse(t) for t in texts]
-        start = time.perf_counter()
-        if case == "hessian sq":
-            result = sc.hessian(fs[0], ws)
-        elif case == "jacobian":
-            result = sc.jacobian(fs, ws)
-        else:
-            result = sc.grad(fs[0], ws)
-        send("build", time.perf_counter() - start)
-        entries = _flat(result)
+        parsed = {tag: ([sc.parse(t) for t in texts(tag)[0]], texts(tag)[1])
+                  for tag in ["" if r == 0 else f"r{r}_" for r in range(repeat)]}
+
+        def work(tag):
+            fs, ws = parsed[tag]
+            if case == "hessian sq":
+                return sc.hessian(fs[0], ws)
+            if case == "jacobian":
+                return sc.jacobian(fs, ws)
+            return sc.grad(fs[0], ws)
+        entries = _flat(_best(send, "build", work, repeat))
         values = [float(sc.subs(e, at)) if e.free_symbols else float(e) for e in _sample(entries)]
     else:
         mod = __import__("symengine" if tool == "SymEngine" else "sympy")
-        fs = [mod.sympify(t.replace("^", "**")) for t in texts]
-        symbols = [mod.Symbol(w) for w in ws]
-        start = time.perf_counter()
-        if case == "hessian sq":
-            first = [fs[0].diff(w) for w in symbols]
-            result = [[g.diff(w) for w in symbols] for g in first]
-        else:
-            result = [[f.diff(w) for w in symbols] for f in fs]
-        send("build", time.perf_counter() - start)
-        entries = _flat(result)
+        parsed = {tag: ([mod.sympify(t.replace("^", "**")) for t in texts(tag)[0]],
+                        [mod.Symbol(w) for w in texts(tag)[1]])
+                  for tag in ["" if r == 0 else f"r{r}_" for r in range(repeat)]}
+
+        def work(tag):
+            fs, symbols = parsed[tag]
+            if case == "hessian sq":
+                first = [fs[0].diff(w) for w in symbols]
+                return [[g.diff(w) for w in symbols] for g in first]
+            return [[f.diff(w) for w in symbols] for f in fs]
+        entries = _flat(_best(send, "build", work, repeat))
         table = {mod.Symbol(k): v for k, v in at.items()}
         values = [float(e.subs(table)) for e in _sample(entries)]
     send("values", values)
@@ -140,36 +163,36 @@ def _sample(entries: list) -> list:
     return entries[::step][:8]
 
 
-def _chain(send, tool: str, K: int) -> None:
+def _chain(send, tool: str, K: int, repeat: int) -> None:
     at = -0.5  # where the chain stays bounded (at 0.1 it overflows from K = 30 on)
-    send("step", "build")
+    mod = sc = None
     if tool == "symcalc":
         import symcalc as sc
-
-        x = sc.Symbol("x")
-        start = time.perf_counter()
-        e = x**2 + x
-        for _ in range(K):
-            e = e**2 + e
-        send("build", time.perf_counter() - start)
-        send("step", "diff")
-        start = time.perf_counter()
-        d = sc.diff(e, "x")
-        send("diff", time.perf_counter() - start)
-        send("values", [float(sc.lambdify(d, ["x"])(at))])
     else:
         mod = __import__("symengine" if tool == "SymEngine" else "sympy")
-        x = mod.Symbol("x")
-        start = time.perf_counter()
+    symbol = sc.Symbol if sc is not None else mod.Symbol
+    built: dict = {}
+
+    def build(tag):
+        x = symbol(tag + "x")
         e = x**2 + x
         for _ in range(K):
             e = e**2 + e
-        send("build", time.perf_counter() - start)
-        send("step", "diff")
-        start = time.perf_counter()
-        d = e.diff(x)
-        send("diff", time.perf_counter() - start)
-        send("values", [_chain_value(mod, d, x, at)])
+        built[tag] = e
+        return e
+
+    def differentiate(tag):
+        if sc is not None:
+            return sc.diff(built[tag], tag + "x")
+        return built[tag].diff(symbol(tag + "x"))
+    send("step", "build")
+    _best(send, "build", build, repeat)
+    send("step", "diff")
+    d = _best(send, "diff", differentiate, repeat)
+    if sc is not None:
+        send("values", [float(sc.lambdify(d, ["x"])(at))])
+    else:
+        send("values", [_chain_value(mod, d, symbol("x"), at)])
 
 
 def _chain_value(mod, d, x, at: float) -> float:
@@ -226,7 +249,7 @@ def _point(send, tool: str, depth: int, order: int) -> None:
 
 # --- running and reporting -------------------------------------------------------------------------
 def measure(cases: tuple[str, ...], quick: bool, limit: float, depth: int,
-            only: set[str] | None = None) -> dict:
+            only: set[str] | None = None, repeat: int = 1) -> dict:
     """``results[case][tool][size]``: the figures a child sent, or ``{"timeout": step}`` /
     ``{"error": message}``."""
     results: dict = {}
@@ -241,7 +264,8 @@ def measure(cases: tuple[str, ...], quick: bool, limit: float, depth: int,
                 if stopped is not None:
                     by_size[size] = stopped
                     continue
-                out = child.stream(_task, (tool, case, size, depth), limit, memory=6 * 2**30)
+                out = child.stream(_task, (tool, case, size, depth, repeat), limit,
+                                   memory=6 * 2**30)
                 figures = dict(out.figures)
                 if out.timed_out:
                     figures["timeout"] = out.step
@@ -323,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", help=f"comma-separated, of: {', '.join(TOOLS)} (default all installed)")
     parser.add_argument("--limit", type=float, help="seconds per step (default 120; quick: 20)")
     parser.add_argument("--depth", type=int, help="point: nesting depth of sin (default 7; quick: 3)")
+    parser.add_argument("--repeat", type=int, help="runs of each timing, the best kept (default 3; "
+                        "quick: 1)")
     args = parser.parse_args(argv)
     cases = tuple(args.cases.split(",")) if args.cases else CASES
     unknown = set(cases) - set(CASES)
@@ -335,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
           + f": limit {limit:g} s per step", flush=True)
     results: dict = {}
     for case in cases:  # each table as soon as its case is measured
-        results.update(measure((case,), args.quick, limit, depth, only))
+        results.update(measure((case,), args.quick, limit, depth, only,
+                               args.repeat or (1 if args.quick else 3)))
         print(report({case: results[case]}, args.quick, limit, depth), flush=True)
     problems = failures(results)
     for problem in problems:
