@@ -223,12 +223,29 @@ _depth_of = operator.attrgetter("_depth")
 _free_of = operator.attrgetter("_free")
 
 
+class _HashedKey(tuple):
+    """A long key that is hashed once: a tuple does not keep its hash, and a node's key is hashed
+    by the look-up, again under the lock and again when stored, O(arguments) each time."""
+
+    def __hash__(self) -> int:
+        try:
+            return self.__dict__["hash"]
+        except KeyError:
+            value = self.__dict__["hash"] = tuple.__hash__(self)
+            return value
+
+
+_LONG_KEY = 64  # arguments from which a node's key is hashed once (_HashedKey)
+
+
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
     """Return the interned node for ``key``, creating it on first use.
 
     The look-up is lock-free; creation happens under a lock that re-checks the table, so two
     threads building equal nodes always get the same object.
     """
+    if len(args) >= _LONG_KEY:
+        key = _HashedKey(key)
     ref = _interned_refs.get(key)
     if ref is not None:
         node = ref()
