@@ -256,7 +256,8 @@ def _grown_sum(total: Add, term: Expr) -> Expr | None:
     fields = {}
     if previous is None:
         new = _scaled(coeff, rest)
-        args = args[:at] + (new,) + args[at:]
+        # one copy of the terms where the new one goes last (e^2 + e: the highest degree)
+        args = args + (new,) if at == len(args) else args[:at] + (new,) + args[at:]
         keys.insert(at, key)
         coeffs[rest] = coeff
         digest += _digest_value(new)
