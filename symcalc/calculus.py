@@ -140,11 +140,21 @@ def _first_derivative(f: Expr, var: Symbol, readable: bool | None) -> Expr:
     """``derivative(f, var)``, or its graph (``diff.forward_graph``) for a formula whose sums grew
     term by term and are used again (``e = e^2 + e`` in a loop): there the readable derivative
     has as many terms as all those sums together (O(K^2) for K steps), the graph O(K) nodes."""
-    if readable is not True:
-        nodes, operations = grown_size(f)
-        if operations > _READABLE_WORK and operations > _GROWN_RATIO * nodes:
-            return forward_graph(f, var)
+    if readable is not True and _grew(f):
+        return forward_graph(f, var)
     return derivative(f, var)
+
+
+def _grew(f: Expr) -> bool:
+    """Do sums that grew term by term and are used again make most of ``f``?"""
+    nodes, operations = grown_size(f)
+    return operations > _READABLE_WORK and operations > _GROWN_RATIO * nodes
+
+
+def _grown_partials(f: Expr, xs: Sequence[Symbol]) -> list[Expr] | None:
+    """The first partials of ``f`` as graphs when its sums grew (see ``_first_derivative``), for
+    both the display and the compiled form of a gradient; None for any other formula."""
+    return [forward_graph(f, x) for x in xs] if _grew(f) else None
 
 
 _GRAPH_BUDGET = 4_000_000  # order^2 * varying nodes: about 2.7 million operations of graph
@@ -208,7 +218,9 @@ def _high_order(f: Expr, steps: list[tuple[Symbol, int]], want_readable: bool) -
 
 def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
     """The gradient ``[de/dx for x in variables]``; shaped formulas (``shapes=`` or matrix-layer
-    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).
+    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).  The entries are readable,
+    except for a formula whose sums grew term by term and are used again, whose entries are
+    graphs, as ``diff`` gives them.
 
     >>> grad("x^2*y + y^3", "x y")
     [2*x*y, x^2 + 3*y^2]
@@ -216,6 +228,9 @@ def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Der
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
+    grown = _grown_partials(f, xs)
+    if grown is not None:
+        return Derivatives(grown, grown)
     return Derivatives(first_partials(f, xs), reverse([f], [ONE], xs))
 
 
@@ -241,8 +256,11 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
-    display = [first_partials(f, xs) for f in fs]
-    graph = [reverse([f], [ONE], xs) for f in fs]
+    display, graph = [], []
+    for f in fs:
+        grown = _grown_partials(f, xs)
+        display.append(first_partials(f, xs) if grown is None else grown)
+        graph.append(reverse([f], [ONE], xs) if grown is None else grown)
     return Derivatives(display, graph)
 
 

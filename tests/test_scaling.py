@@ -143,6 +143,29 @@ def test_the_derivative_of_the_chain_agrees_with_sympy_and_differences(K):
         assert got == pytest.approx(float(expected), rel=1e-9)
 
 
+def test_gradient_and_jacobian_of_the_chain_are_graphs_with_the_values_of_diff():
+    e = chain(150) * sc.Symbol("y") + sc.Symbol("y") ** 2
+    g = sc.grad(e, ["x", "y"])
+    j = sc.jacobian([e, chain(150)], ["x", "y"])
+    assert g[0]._raw and g.graph == list(g)
+    f = sc.lambdify(g, ["x", "y"])
+    for x0, y0 in ((-0.5, 0.3), (-0.9, -1.2)):
+        dx, _ = _chain_reference(150, x0)
+        e0 = _chain_value(150, x0)
+        assert f(x0, y0)[0] == pytest.approx(float(dx) * y0, rel=1e-9)
+        assert f(x0, y0)[1] == pytest.approx(e0 + 2 * y0, rel=1e-9)
+        assert sc.lambdify(j, ["x", "y"])(x0, y0)[1][0] == pytest.approx(float(dx), rel=1e-9)
+    assert count_ops(list(g)) - count_ops([e]) < 6 * 150
+
+
+def _chain_value(K: int, x0: float) -> float:
+    with mpmath.workdps(50):
+        v = mpmath.mpf(x0) ** 2 + x0
+        for _ in range(K):
+            v = v**2 + v
+        return float(v)
+
+
 def test_the_graph_and_the_readable_derivative_of_the_chain_agree():
     e = chain(24)
     graph = calculus.forward_graph(e, sc.Symbol("x"))
