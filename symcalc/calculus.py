@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
-from itertools import combinations
+from itertools import combinations, compress, repeat
+from operator import is_not
 from math import isqrt
 from typing import Iterable, Mapping, Sequence
 
 from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
                       to_expr, to_exprs, to_symbol, to_symbols)
-from .diff import forward, reverse
+from .diff import forward, forward_graph, grown_size, partials, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
 from .closed_form import nth_derivative, polynomial_degree
@@ -44,6 +45,11 @@ _GUARD_DIGITS = 10  # computed beyond the digits asked for, so that the last one
 def derivative(e: Expr, var: Symbol) -> Expr:
     """d e / d var, simplified."""
     return _simplified(forward(e, {var: ONE}))
+
+
+def first_partials(e: Expr, variables: Sequence[Symbol], memo: dict | None = None) -> list[Expr]:
+    """``[derivative(e, x) for x in variables]``, from one pass over ``e`` (``diff.partials``)."""
+    return [_simplified(d) for d in partials(e, variables, memo)]
 
 
 _READABLE_WORK = 3000  # operations: the readable steps of a high-order derivative start from this many in all
@@ -74,6 +80,12 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None, shapes
     closed form is returned in every case: it is both).  An
     order whose graph would be too large (order^2 times the size of the formula beyond 4 million)
     is a ``SymcalcError``, not a wait of hours.
+
+    A first derivative is readable too, except for a formula whose sums grew term by term and
+    are used again (``e = e^2 + e`` in a loop, 3000 operations or more and eight times as many
+    as the nodes it grew from): its readable derivative would hold every term of every sum, so
+    ``diff`` returns the graph that follows how the sums grew, a few nodes per step
+    (``readable=True`` builds the readable form all the same).
 
     >>> diff("x^3*y", "x", 2)
     Expr('6*x*y')
@@ -109,7 +121,7 @@ def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool |
         if f is ZERO:
             return ZERO
         if count == 1:
-            f = derivative(f, var)
+            f = _first_derivative(f, var, readable)
             continue
         if count == 0:
             continue
@@ -127,6 +139,30 @@ def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool |
         return _plus(_derivative_steps(closed, steps[i + 1:], readable),
                      _general(rest, steps[i:], readable))
     return f
+
+
+_GROWN_RATIO = 8  # operations per node seen as the formula grew: beyond, a first derivative is a graph
+
+
+def _first_derivative(f: Expr, var: Symbol, readable: bool | None) -> Expr:
+    """``derivative(f, var)``, or its graph (``diff.forward_graph``) for a formula whose sums grew
+    term by term and are used again (``e = e^2 + e`` in a loop): there the readable derivative
+    has as many terms as all those sums together (O(K^2) for K steps), the graph O(K) nodes."""
+    if readable is not True and _grew(f):
+        return forward_graph(f, var)
+    return derivative(f, var)
+
+
+def _grew(f: Expr) -> bool:
+    """Do sums that grew term by term and are used again make most of ``f``?"""
+    nodes, operations = grown_size(f)
+    return operations > _READABLE_WORK and operations > _GROWN_RATIO * nodes
+
+
+def _grown_partials(f: Expr, xs: Sequence[Symbol]) -> list[Expr] | None:
+    """The first partials of ``f`` as graphs when its sums grew (see ``_first_derivative``), for
+    both the display and the compiled form of a gradient; None for any other formula."""
+    return [forward_graph(f, x) for x in xs] if _grew(f) else None
 
 
 _GRAPH_BUDGET = 4_000_000  # order^2 * varying nodes: about 2.7 million operations of graph
@@ -190,7 +226,9 @@ def _high_order(f: Expr, steps: list[tuple[Symbol, int]], want_readable: bool) -
 
 def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Derivatives:
     """The gradient ``[de/dx for x in variables]``; shaped formulas (``shapes=`` or matrix-layer
-    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).
+    nodes) get the gradient in matrix form (``symcalc.matrix.grad``).  The entries are readable,
+    except for a formula whose sums grew term by term and are used again, whose entries are
+    graphs, as ``diff`` gives them.
 
     >>> grad("x^2*y + y^3", "x y")
     [2*x*y, x^2 + 3*y^2]
@@ -198,7 +236,10 @@ def grad(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None) -> Der
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.grad(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
-    return Derivatives([derivative(f, x) for x in xs], reverse([f], [ONE], xs))
+    grown = _grown_partials(f, xs)
+    if grown is not None:
+        return Derivatives(grown, grown)
+    return Derivatives(first_partials(f, xs), reverse([f], [ONE], xs))
 
 
 def directional(e: ExprLike, variables: Iterable[VarLike] | str, direction: Sequence[ExprLike]) -> Expr:
@@ -226,8 +267,11 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
     fs, xs = _functions(es), to_symbols(variables)
-    display = [[derivative(f, x) for x in xs] for f in fs]
-    graph = [reverse([f], [ONE], xs) for f in fs]
+    display, graph = [], []
+    for f in fs:
+        grown = _grown_partials(f, xs)
+        display.append(first_partials(f, xs) if grown is None else grown)
+        graph.append(reverse([f], [ONE], xs) if grown is None else grown)
     return Derivatives(display, graph)
 
 
@@ -246,20 +290,28 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None,
     if shapes is not None or _matrix.is_shaped(e):
         return _matrix.hessian(e, variables, shapes)
     f, xs = to_expr(e), to_symbols(variables)
-    first = [derivative(f, x) for x in xs]
+    first = first_partials(f, xs)
     gradient_graph = reverse([f], [ONE], xs)
     n = len(xs)
     display = [[ZERO] * n for _ in range(n)]
     graph = [[ZERO] * n for _ in range(n)]
-    tangents = [{} for _ in xs]  # per variable: the rows share subexpressions, differentiated once
+    tangents: dict = {}  # the rows share subexpressions: each is differentiated once
+    position = {x: j for j, x in enumerate(xs)}  # (to_symbols refuses a variable named twice)
+    targets = frozenset(xs)
     for i in range(n):
-        row = reverse([gradient_graph[i]], [ONE], xs[i:])
-        free = first[i].free_symbols
-        for j in range(i, n):
-            if xs[j] in free:  # else the entry is 0, as forward and simplify would give
-                entry = _simplified(forward(first[i], {xs[j]: ONE}, tangents[j]))
-                display[i][j] = display[j][i] = entry
-            graph[i][j] = graph[j][i] = row[j - i]
+        # a gradient entry free of the variables has a row of 0s (already there)
+        row = (reverse([gradient_graph[i]], [ONE], xs[i:])
+               if not targets.isdisjoint(gradient_graph[i].free_symbols) else ())
+        # the entries that depend on a variable of their column; the others are 0, as forward
+        # would give (found from the row's symbols, not by a look at every column)
+        needed = sorted(j for j in map(position.get, first[i].free_symbols)
+                        if j is not None and j >= i)
+        if needed:
+            entries = partials(first[i], xs, tangents)
+            for j in needed:
+                display[i][j] = display[j][i] = _simplified(entries[j])
+        for k in compress(range(len(row)), map(is_not, row, repeat(ZERO))):  # (the 0s are there)
+            graph[i][i + k] = graph[i + k][i] = row[k]
     return Derivatives(display, graph)
 
 

@@ -16,6 +16,7 @@ Both walk the graph in topological order without recursion and visit each shared
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import repeat
 from typing import Mapping, Sequence
 
 from .expr import (
@@ -36,6 +37,7 @@ from .expr import (
     power,
     raw_add,
     raw_mul,
+    sum_parts,
 )
 from .functions import log
 
@@ -143,6 +145,62 @@ def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Exp
         d = dot.get(arg, ZERO)  # absent: does not depend on the seeds
         if d is not ZERO:
             terms.append(_times_local(d, local_factors(node, i)))
+    return _combined(node, terms)
+
+
+def partials(e: Expr, wrt: Sequence[Symbol], memo: dict | None = None) -> list[Expr]:
+    """``[forward(e, {x: 1}) for x in wrt]``, the very same expressions, in one pass over ``e``.
+
+    Each node holds its tangent in every variable of ``wrt`` it depends on, and a node's tangents
+    are built from its arguments' in one visit: the work is the sum over the nodes of the number
+    of those variables each depends on, where a pass per variable would also visit, for every
+    variable, each argument of every node that depends on it (a sum of n terms visited n times).
+    ``memo``, a dict kept between calls with the same ``wrt``, holds the tangents of the nodes
+    already visited (the rows of a Hessian share subexpressions).
+    """
+    targets = frozenset(wrt)
+    if not targets or targets.isdisjoint(e.free_symbols):
+        return [ZERO for _ in wrt]
+
+    def constant(n: Expr) -> bool:
+        free = n._free
+        return targets.isdisjoint(n.free_symbols if free is None else free)
+
+    dots: dict[Expr, dict] = {} if memo is None else memo  # node -> {variable: tangent}
+
+    def known(n: Expr) -> bool:
+        return n in dots or constant(n)
+
+    for node in postorder([e], done=constant if memo is None else known):
+        if type(node) is Symbol:
+            dots[node] = {node: ONE}
+        elif type(node) is Call and len(node.args) == 1:
+            local = node.partials()[0]
+            dots[node] = {v: raw_mul(local, _materialized(d))
+                          for v, d in dots[node.args[0]].items()}
+        else:
+            terms: dict[Symbol, list] = {}  # in the order of the arguments, as _tangent has them
+            for i, arg in enumerate(node.args):
+                inner = dots.get(arg)
+                if not inner:
+                    continue
+                factors = None
+                for v, d in inner.items():
+                    if d is ZERO:
+                        continue
+                    if factors is None:
+                        factors = local_factors(node, i)
+                    found = terms.get(v)
+                    if found is None:
+                        terms[v] = found = []
+                    found.append(_times_local(d, factors))
+            dots[node] = {v: _combined(node, found) for v, found in terms.items()}
+    top = dots[e]
+    return [_materialized(top.get(x, ZERO)) for x in wrt]
+
+
+def _combined(node: Expr, terms: list):
+    """A node's tangent from the terms ``_times_local`` gave for its arguments."""
     if isinstance(node, Pow) and len(terms) == 2:
         # base and exponent both vary: the power factored out reads b^g*(g'*log(b) + g*b'/b)
         inverse = power(node, MINUS_ONE)
@@ -150,6 +208,85 @@ def _tangent(node: Expr, dot: Mapping[Expr, Expr], tangents: Mapping[Symbol, Exp
     if len(terms) == 1 and type(terms[0]) is tuple:  # c*S: add would only give it back
         return terms[0]
     return add_scaled([t if type(t) is tuple else (1, t) for t in terms])
+
+
+def _grown_args(node: Expr) -> tuple[Expr, ...]:
+    """The arguments of ``node`` as it grew: ``(s, t)`` for a sum built as ``s + t``."""
+    if type(node) is Add:
+        parts = sum_parts(node)
+        if parts is not None:
+            return parts
+    return node.args
+
+
+def grown_size(e: Expr) -> tuple[int, int]:
+    """``(nodes, operations)``: the nodes of ``e`` seen as it grew (a sum built as ``s + t`` has
+    the arguments s and t, see ``expr.sum_parts``) and the operations of the same nodes as they
+    are (such a sum has all the terms of s and t).  Where a formula grew by adding terms to
+    sums that it keeps using, the second is far larger than the first."""
+    nodes = operations = 0
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes += 1
+        kind = type(node)
+        if kind is Add or kind is Mul:
+            operations += len(node.args) - 1
+        elif kind is Pow or kind is Call:
+            operations += 1
+        stack.extend(_grown_args(node))
+    return nodes, operations
+
+
+def forward_graph(e: Expr, var: Symbol) -> Expr:
+    """``de/dvar`` as a raw, shared graph (as ``reverse`` builds), following how the sums of ``e``
+    grew (``_grown_args``): a sum built as ``s + t`` has the derivative ``s' + t'``, one node,
+    whatever the number of its terms.  So ``e = e^2 + e`` repeated K times, whose sums have up
+    to K terms, differentiates in O(K) nodes where its canonical derivative has O(K^2)."""
+    def constant(n: Expr) -> bool:
+        free = n._free
+        return var not in (n.free_symbols if free is None else free)
+
+    if constant(e):
+        return ZERO
+    dot: dict[Expr, Expr] = {}
+    seen: set[int] = set()
+    stack = [(e, iter(_grown_args(e)))]
+    seen.add(id(e))
+    while stack:  # postorder over the grown arguments, without recursion
+        node, children = stack[-1]
+        for child in children:
+            if id(child) not in seen and not constant(child):
+                seen.add(id(child))
+                stack.append((child, iter(_grown_args(child))))
+                break
+        else:
+            stack.pop()
+            dot[node] = _raw_tangent(node, dot, var)
+    return dot[e]
+
+
+def _raw_tangent(node: Expr, dot: Mapping[Expr, Expr], var: Symbol) -> Expr:
+    if type(node) is Symbol:
+        return ONE if node is var else ZERO
+    args = _grown_args(node)
+    total = ZERO
+    if type(node) is Add:
+        for arg in args:
+            total = raw_add(total, dot.get(arg, ZERO))
+        return total
+    for i, arg in enumerate(args):
+        d = dot.get(arg, ZERO)
+        if d is ZERO:
+            continue
+        for factor in local_factors(node, i):
+            d = raw_mul(d, factor)
+        total = raw_add(total, d)
+    return total
 
 
 def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol]) -> list[Expr]:
@@ -194,7 +331,7 @@ def reverse(outputs: Sequence[Expr], seeds: Sequence[Expr], wrt: Sequence[Symbol
                 for factor in local_factors(node, i):
                     local = raw_mul(local, factor)
                 push(arg, raw_mul(bar, local))
-    return [adjoint.get(v, ZERO) for v in wrt]
+    return list(map(adjoint.get, wrt, repeat(ZERO)))
 
 
 def _push_product(factors: Sequence[Expr], bar: Expr, push, relevant) -> None:

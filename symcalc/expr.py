@@ -16,13 +16,18 @@ operators (they are the operators: see the end of this module):
 from __future__ import annotations
 
 import hashlib
+import operator
+from itertools import compress
+import weakref
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Callable, Sequence
 
 from . import bigint
 from .errors import DivisionByZeroError
 from .nodes import (E, HALF, MINUS_ONE, ONE, PI, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow,
-                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, postorder, store)
+                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, memoised, postorder,
+                    store)
 
 __all__ = [
     "E", "HALF", "MINUS_ONE", "ONE", "PI", "ZERO", "Add", "Call", "Constant", "Expr", "Mul", "Num",
@@ -46,13 +51,25 @@ def structural_key(node: Expr) -> str:
     the digest makes the key injective.  Both have bounded length, so keys stay small even for a
     graph whose tree would be exponentially large.
     """
-    if node._skey is None:
-        if all(a._skey is not None for a in node.args):  # the common case: no walk needed
-            _store_key(node)
-        else:
-            for n in postorder([node], done=lambda m: m._skey is not None):
+    key = node._skey
+    if key is None:
+        args = node.args
+        if (type(node) is Add and len(args) >= _GROWN_FROM
+                and "digest_sum" in getattr(node, "_memo", ())):
+            _store_key(node)  # a grown sum: its digest is known, its text needs a few arguments
+            return node._skey
+        if None in map(_key_of, args):  # (the common case, all set, is checked in C)
+            missing = list(compress(args, map(operator.not_, map(_key_of, args))))
+            for n in postorder(missing, done=lambda m: m._skey is not None):
                 _store_key(n)
-    return node._skey
+        _store_key(node)
+        key = node._skey
+    return key
+
+
+_key_of = operator.attrgetter("_skey")
+_DIGEST = 32  # hexadecimal digits of the digest ending every key
+_digest_of = operator.itemgetter(slice(-_DIGEST, None))
 
 
 def _store_key(n: Expr) -> None:
@@ -66,11 +83,46 @@ def _store_key(n: Expr) -> None:
         digest = text
     else:
         head = n.fn.name if isinstance(n, Call) else type(n).__name__
-        parts = [a._skey.split("\0", 1) for a in n.args]
-        text = head + "(" + ",".join(p[0] for p in parts) + ")"
-        digest = head + "(" + ",".join(p[-1] for p in parts) + ")"
-    digest = hashlib.blake2b(digest.encode(), digest_size=16).hexdigest()
+        # head(text, text, ...) cut to _KEY_TEXT characters: only the first arguments' texts count
+        pieces, length = [head, "("], len(head) + 1
+        for k, arg in enumerate(n.args):
+            if length > _KEY_TEXT:
+                break
+            piece = (arg._skey or structural_key(arg)).split("\0", 1)[0]
+            pieces.append("," + piece if k else piece)
+            length += len(pieces[-1])
+        else:
+            pieces.append(")")
+        text = "".join(pieces)
+        if type(n) is Add and len(n.args) >= _GROWN_FROM:
+            # a large sum: the digest of its terms' digests summed, which a sum grown by one term
+            # updates in O(1) (its terms are a set, sorted: their order adds nothing)
+            digest = f"{head}+{_digest_sum(n):x}"
+        else:
+            digest = head + "(" + ",".join(map(_digest_of, map(_key_of, n.args))) + ")"
+    digest = hashlib.blake2b(digest.encode(), digest_size=_DIGEST // 2).hexdigest()
     store(n, "_skey", text[:_KEY_TEXT] + "\0" + digest)
+
+
+_DIGEST_MODULUS = 1 << (4 * _DIGEST)
+
+
+def _digest_value(node: Expr) -> int:
+    return int((node._skey or structural_key(node))[-_DIGEST:], 16)
+
+
+def _known_digest_sum(total: Add) -> int | None:
+    memo = getattr(total, "_memo", None)
+    return None if memo is None else memo.get("digest_sum")
+
+
+def _digest_sum(total: Add) -> int:
+    """The sum of the digests of a large sum's terms (kept with it)."""
+    value = _known_digest_sum(total)
+    if value is None:
+        value = memoised(total, "digest_sum",
+                         lambda t: sum(map(_digest_value, t.args)) % _DIGEST_MODULUS)
+    return value
 
 
 def _base_exponent(factor: Expr) -> tuple[Expr, Expr]:
@@ -110,7 +162,7 @@ def _term_key(rest: Expr) -> tuple:
     """
     if rest._order is None:
         factors = rest.args if isinstance(rest, Mul) else (rest,)
-        store(rest, "_order", (degree(rest), tuple(_factor_key(f) for f in factors)))
+        store(rest, "_order", (degree(rest), tuple(map(_factor_key, factors))))
     return rest._order
 
 
@@ -159,7 +211,106 @@ def _times(a: Rational, b: Rational) -> Rational:
 
 def add(*terms: Expr) -> Expr:
     """The canonical sum of ``terms``."""
+    if len(terms) == 2:
+        a, b = terms
+        if type(a) is Add and len(a.args) >= _GROWN_FROM:
+            grown = _grown_sum(a, b)
+            if grown is not None:
+                return grown
+        elif type(b) is Add and len(b.args) >= _GROWN_FROM:
+            grown = _grown_sum(b, a)
+            if grown is not None:
+                return grown
     return _sum_of_scaled([(1, t) for t in reversed(terms)])
+
+
+# A large sum plus one term (``s = s + t`` in a loop, ``e^2 + e``) is the sum with the term put in
+# its place: the terms' order and coefficients are kept with the sum (``_sum_index``: the sorted
+# term keys and a map from each term's rest to its coefficient), passed on to the new sum, so the
+# step costs a copy of the tuple of terms, in C, and no Python work per term.
+_GROWN_FROM = 16
+
+
+def _grown_sum(total: Add, term: Expr) -> Expr | None:
+    """The canonical ``total + term``, or None where the general construction is needed: a term
+    that is a sum, a number or raw, or a sum with a constant term.  The new sum records that
+    it is ``total + term`` (``sum_parts``)."""
+    kind = type(term)
+    if kind is Add or kind is Num or term._raw or total._raw:
+        return None
+    coeff, rest = split_coefficient(term)
+    if type(rest) is Add:
+        return None
+    memo = getattr(total, "_memo", None)
+    index = None if memo is None else memo.pop("sum_index", None)  # atomic: this caller's now
+    if index is None:
+        index = _sum_index(total)
+        if index is None:
+            return None
+    keys, coeffs = index
+    key = _term_key(rest)
+    at = bisect_left(keys, key)
+    previous = coeffs.get(rest)
+    args = total.args
+    digest = _digest_sum(total)
+    fields = {}
+    if previous is None:
+        new = _scaled(coeff, rest)
+        # one copy of the terms where the new one goes last (e^2 + e: the highest degree)
+        args = args + (new,) if at == len(args) else args[:at] + (new,) + args[at:]
+        keys.insert(at, key)
+        coeffs[rest] = coeff
+        digest += _digest_value(new)
+        fields["_depth"] = max(total._depth, new._depth + 1)
+    else:
+        digest -= _digest_value(args[at])
+        coeff = previous + coeff
+        if coeff == 0:
+            args = args[:at] + args[at + 1:]
+            del keys[at], coeffs[rest]
+        else:
+            new = _scaled(coeff, rest)
+            args = args[:at] + (new,) + args[at + 1:]
+            coeffs[rest] = coeff
+            digest += _digest_value(new)
+    if len(args) < _GROWN_FROM:
+        return _new(Add, (Add, args), args)
+    grown = _new(Add, (Add, args), args, **fields)
+    if grown._free is None and total._free is not None and term._free is not None:
+        store(grown, "_free", total._free | term._free)
+    memo = getattr(grown, "_memo", None)
+    if memo is None:
+        memo = {}
+        store(grown, "_memo", memo)
+    memo.setdefault("sum_index", index)
+    memo.setdefault("sum_parts", (weakref.ref(total), term))
+    memo.setdefault("digest_sum", digest % _DIGEST_MODULUS)
+    return grown
+
+
+def _sum_index(total: Add) -> tuple[list, dict] | None:
+    """The sorted keys of a canonical sum's terms and their coefficients by rest; None for a sum
+    with a constant term."""
+    keys, coeffs = [], {}
+    for t in total.args:
+        coeff, rest = split_coefficient(t)
+        if type(rest) is Num:
+            return None
+        keys.append(_term_key(rest))
+        coeffs[rest] = coeff
+    return keys, coeffs
+
+
+def sum_parts(node: Expr) -> tuple[Expr, Expr] | None:
+    """``(s, t)`` when the sum ``node`` was built as ``s + t`` from a large sum ``s`` that is still
+    alive: differentiation can then follow how the sum grew, term by term, rather than its
+    flattened terms."""
+    memo = getattr(node, "_memo", None)
+    parts = None if memo is None else memo.get("sum_parts")
+    if parts is None:
+        return None
+    total = parts[0]()
+    return None if total is None else (total, parts[1])
 
 
 def add_scaled(pairs: Sequence[tuple[Rational, Expr]]) -> Expr:
@@ -318,6 +469,13 @@ def _scaled_sum(coeff: Rational, total: Add) -> Expr:
 
 
 def negate(e: Expr) -> Expr:
+    """``-e``; a sum's negation is kept with it (a sum of n terms costs n to negate)."""
+    if type(e) is Add and len(e.args) > 4:
+        return memoised(e, "negated", _negated)
+    return mul(MINUS_ONE, e)
+
+
+def _negated(e: Expr) -> Expr:
     return mul(MINUS_ONE, e)
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import runtime
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
-from .point_source import float_arithmetic, inlined_statements, real_powers
+from .point_source import MATH_NAMES, float_arithmetic, inlined_statements, math_calls, real_powers
 
 _generated = itertools.count()
 
@@ -239,8 +239,10 @@ class GeneratedFunction:
                 # a long body runs as a function of its own, its outputs put together as above
                 statements = inlined_statements(self._pure_text, None, constants)
                 if statements is not None:
+                    # a long body: its functions of floats through math (see math_calls)
+                    statements = math_calls(real_powers(statements)[0])
                     text = (f"def _point({listed}):\n"
-                            + "".join(f"    {line}\n" for line in real_powers(statements)[0])
+                            + "".join(f"    {line}\n" for line in statements)
                             + "    return _value\n\n\n" + text)
                     inlined = [f"_value = _point({listed})"]
             else:
@@ -270,6 +272,7 @@ class GeneratedFunction:
                    "_arrays": compiled.stand_in("_f_arrays"), "_plain": self._plain,
                    "FLOAT_FAULTS": runtime.FLOAT_FAULTS, "evaluate": runtime.evaluate,
                    "_pow": math.pow,
+                   **MATH_NAMES,
                    "_fromiter": np.fromiter, "_FLOAT64": np.dtype(float), **constants,
                    "_ndarray": np.ndarray, "_one_layout": runtime._one_layout,
                    "_planned": runtime._planned,

@@ -13,10 +13,13 @@ are one layer, split for size.  No algorithm recurses over the graph: traversals
 
 from __future__ import annotations
 
+import functools
 import numbers
+import operator
 import threading
 import types
 import weakref
+from _weakref import _remove_dead_weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
@@ -56,6 +59,7 @@ class Expr(Immutable):
     __slots__ = (
         "args", "_hash", "_depth", "_free", "_skey", "_order", "_fkey", "_text", "_simple", "_raw",
         "_expansions",  # left unset until simplify stores products multiplied out over this sum
+        "_memo",  # left unset until ``memoised`` stores a value derived from this node alone
         "__weakref__",
     )
 
@@ -138,7 +142,7 @@ class Expr(Immutable):
     def free_symbols(self) -> frozenset["Symbol"]:
         """The symbols this expression depends on."""
         if self._free is None:
-            if all(a._free is not None for a in self.args):  # the common case: no walk needed
+            if None not in map(_free_of, self.args):  # the common case: no walk needed
                 _store_free(self)
             else:
                 for node in postorder([self], done=lambda n: n._free is not None):
@@ -189,11 +193,49 @@ class Expr(Immutable):
 
 # Writes a slot without the immutability guard: for constructors and the private caches.
 store = object.__setattr__
+
+
+def memoised(node: Expr, name: str, compute: Callable[[Expr], object]) -> object:
+    """``compute(node)``, computed once per node and name: for values that depend on the node
+    alone (its negation, the content of a sum), which large graphs would otherwise recompute
+    at every use, at a cost of the node's size each time."""
+    try:
+        memo = node._memo
+    except AttributeError:
+        memo = {}
+        store(node, "_memo", memo)
+    try:
+        return memo[name]
+    except KeyError:
+        value = memo[name] = compute(node)
+        return value
 _interned_refs = _interned.data  # key -> weak reference; read directly on the hot path
-_drop_entry = _interned._remove  # the table's callback: drops an entry when its node dies
+_weak, _partial = weakref.ref, functools.partial
+
+
+def _dropped(key: tuple, reference: weakref.ref) -> None:
+    """A node died: drop its entry, unless the key already names a new node."""
+    _remove_dead_weakref(_interned_refs, key)
 
 
 _intern_lock = threading.Lock()
+_depth_of = operator.attrgetter("_depth")
+_free_of = operator.attrgetter("_free")
+
+
+class _HashedKey(tuple):
+    """A long key that is hashed once: a tuple does not keep its hash, and a node's key is hashed
+    by the look-up, again under the lock and again when stored, O(arguments) each time."""
+
+    def __hash__(self) -> int:
+        try:
+            return self.__dict__["hash"]
+        except KeyError:
+            value = self.__dict__["hash"] = tuple.__hash__(self)
+            return value
+
+
+_LONG_KEY = 64  # arguments from which a node's key is hashed once (_HashedKey)
 
 
 def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
@@ -202,6 +244,8 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
     The look-up is lock-free; creation happens under a lock that re-checks the table, so two
     threads building equal nodes always get the same object.
     """
+    if len(args) >= _LONG_KEY:
+        key = _HashedKey(key)
     ref = _interned_refs.get(key)
     if ref is not None:
         node = ref()
@@ -219,7 +263,8 @@ def _new(cls, key: tuple, args: tuple, **fields) -> "Expr":
 def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     node = object.__new__(cls)
     _set_args(node, args)
-    _set_depth(node, 1 + max([a._depth for a in args]) if args else 1)
+    depth = fields.pop("_depth", None)  # given by a constructor that knows it (expr._grown_sum)
+    _set_depth(node, depth if depth is not None else 1 + max(map(_depth_of, args)) if args else 1)
     _set_free(node, None)
     _set_skey(node, None)
     _set_order(node, None)
@@ -229,8 +274,9 @@ def _create(cls, key: tuple, args: tuple, fields: dict) -> "Expr":
     _set_raw(node, False)  # True: built by raw_add/raw_mul, maybe not in canonical form
     for name, value in fields.items():
         store(node, name, value)
-    # what ``_interned[key] = node`` stores, without WeakValueDictionary.__setitem__'s Python frame
-    _interned_refs[key] = weakref.KeyedRef(node, _drop_entry, key)
+    # what ``_interned[key] = node`` stores, without the Python frames of WeakValueDictionary's
+    # __setitem__ and of KeyedRef: a plain weak reference whose callback (a C partial) knows the key
+    _interned_refs[key] = _weak(node, _partial(_dropped, key))
     return node
 
 
@@ -376,7 +422,7 @@ def _store_free(node: Expr) -> None:
     elif len(node.args) == 1:
         store(node, "_free", node.args[0]._free)
     else:
-        store(node, "_free", frozenset().union(*(a._free for a in node.args)))
+        store(node, "_free", frozenset().union(*map(_free_of, node.args)))
 
 
 # --- traversal --------------------------------------------------------------------------------
@@ -445,6 +491,8 @@ def _operand(value: object) -> "Expr | None":
     operator can answer (a shaped formula of symcalc.matrix does)."""
     if isinstance(value, Expr):
         return value
+    if type(value) is int:  # e^2, 2*x: what as_expr gives, without its checks of abstract types
+        return Num(value)
     if isinstance(value, numbers.Number):
         return as_expr(value)
     if hasattr(value, "__symcalc_apply__") or hasattr(value, "__array_ufunc__"):

@@ -13,6 +13,7 @@ from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
 from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power, split_coefficient
+from .nodes import memoised
 from .functions import Function, cosh, exp, sigmoid, sinh, tanh
 
 Rule = Callable[[Expr], Optional[Expr]]
@@ -149,6 +150,12 @@ def multiple_of(w: Expr, u: Expr) -> Optional[Fraction]:
 
 def rational_content(total: Add) -> Fraction:
     """The largest positive rational that divides every coefficient of the sum exactly."""
+    if len(total.args) > 4:
+        return memoised(total, "content", _content)
+    return _content(total)
+
+
+def _content(total: Add) -> Fraction:
     numerators, denominators = 0, 1
     for t in total.args:
         c = split_coefficient(t)[0]  # an int or a Fraction: both have numerator and denominator

@@ -242,3 +242,53 @@ def _assembled_nesting(statement: ast.Assign) -> tuple[int, ...] | None:
     if not all(type(size) is int for size in sizes) or math.prod(sizes) != len(rows.elts):
         return None
     return sizes
+
+
+# NumPy functions of one float whose ``math`` counterpart gives the same value wherever NumPy's
+# is finite, and raises (ValueError, OverflowError) where NumPy's is nan or infinite: a point that
+# raises is computed again in NumPy scalars, so the result is NumPy's in those cases too.
+_MATH_FUNCTIONS = {
+    "sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log", "sqrt": "sqrt",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "log1p": "log1p", "expm1": "expm1", "log2": "log2", "log10": "log10",
+}
+MATH_NAMES = {f"_math_{name}": getattr(math, name) for name in set(_MATH_FUNCTIONS.values())}
+
+_NUMPY_CALL = re.compile(r"\bnp\.(" + "|".join(_MATH_FUNCTIONS) + r")\(")
+
+
+def math_calls(statements: list[str]) -> list[str]:
+    """``statements`` (a body's lines at a point of Python floats) with the NumPy functions of one
+    scalar that ``math`` also has (``np.sin(u)``) called through ``math`` (``_math_sin(u)``, the
+    names of ``MATH_NAMES``): on a Python float a NumPy function returns a NumPy scalar, and every
+    operation after it then costs several times a float's.  Calls on arrays (outputs gathered
+    into one array) are left to NumPy."""
+    if not any(_NUMPY_CALL.search(line) for line in statements):
+        return statements
+    calls = _MathCalls()
+    module = calls.visit(ast.parse("\n".join(statements)))
+    if not calls.found:
+        return statements
+    return [ast.unparse(statement) for statement in module.body]
+
+
+class _MathCalls(ast.NodeTransformer):
+    found = False
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        func = node.func
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                and func.value.id == "np" and func.attr in _MATH_FUNCTIONS
+                and len(node.args) == 1 and not node.keywords and _scalar(node.args[0])):
+            self.found = True
+            return ast.Call(ast.Name(f"_math_{_MATH_FUNCTIONS[func.attr]}", ast.Load()),
+                            node.args, [])
+        return node
+
+
+def _scalar(node: ast.expr) -> bool:
+    """Is ``node`` a scalar at a point: no call that gathers values into an array?"""
+    return not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                   and n.func.id in ("_fromiter", "assemble") for n in ast.walk(node))
