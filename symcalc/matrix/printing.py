@@ -8,8 +8,7 @@ from typing import Mapping, Optional
 
 from ..printing import latex_name
 from .nodes import MatrixExpr, postorder
-
-SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
 
 def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
@@ -81,10 +80,8 @@ class _Text:
             return node.data, ATOM
         if kind == "number":
             return self.number(node.data)
-        if kind == "eye":
-            return f"eye({node.shape[0]})", ATOM
-        if kind in ("ones", "zeros"):
-            return f"{kind}({', '.join(map(str, node.shape))})", ATOM
+        if kind in LEAVES:
+            return OPERATIONS[kind].text.leaf([str(d) for d in node.shape])
         if kind == "add":
             pieces = []
             for i, t in enumerate(args):
@@ -116,11 +113,16 @@ class _Text:
                 for f in reversed(args[:-2]):
                     text = f"{self.paren(f, POWER)}@({text})"
                 return text, PRODUCT
-            return "@".join(self.paren(f, POWER) for f in args), PRODUCT
-        if kind == "transpose":
-            return self.paren(args[0], ATOM) + ".T", ATOM
-        name = node.data.name if kind == "apply" else kind
-        return f"{name}({', '.join(self.done[a][0] for a in args)})", ATOM
+        if kind == "apply":
+            return f"{node.data.name}({', '.join(self.done[a][0] for a in args)})", ATOM
+        return self.form(OPERATIONS[kind].text, args)
+
+    def form(self, form, args: tuple) -> tuple[str, int]:
+        """The operation's form (``symcalc.matrix.operations``) over its operands' text."""
+        return form.write([self.done[a] for a in args], self.wrap)
+
+    def wrap(self, text: str) -> str:
+        return f"({text})"
 
 
 def to_str(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> str:
@@ -137,18 +139,6 @@ def to_str(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> s
 
 
 # --- LaTeX ----------------------------------------------------------------------------------------
-_LATEX_OPS = {
-    "sum": lambda a: f"\\operatorname{{sum}}\\left({a[0]}\\right)",
-    "norm": lambda a: f"\\left\\lVert {a[0]} \\right\\rVert",
-    "trace": lambda a: f"\\operatorname{{tr}}\\left({a[0]}\\right)",
-    "det": lambda a: f"\\det\\left({a[0]}\\right)",
-    "logdet": lambda a: f"\\log\\det\\left({a[0]}\\right)",
-    "diag": lambda a: f"\\operatorname{{diag}}\\left({a[0]}\\right)",
-    "softmax": lambda a: f"\\operatorname{{softmax}}\\left({a[0]}\\right)",
-    "logsumexp": lambda a: f"\\operatorname{{logsumexp}}\\left({a[0]}\\right)",
-}
-
-
 class _Latex(_Text):
     def number(self, value: Fraction) -> tuple[str, int]:
         value = Fraction(value)
@@ -195,10 +185,8 @@ class _Latex(_Text):
             return latex_name(node.data), ATOM
         if kind == "constant":
             return ("\\pi" if node.data == "pi" else "e"), ATOM
-        if kind == "eye":
-            return f"I_{{{node.shape[0]}}}", ATOM
-        if kind in ("ones", "zeros"):
-            return ("\\mathbf{1}" if kind == "ones" else "\\mathbf{0}"), ATOM
+        if kind in LEAVES:
+            return OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])
         if kind == "pow":
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:
@@ -211,17 +199,14 @@ class _Latex(_Text):
             return " ".join(parts), PRODUCT
         if kind == "transpose" and args[0].kind == "inv":
             return self.paren(args[0].args[0], ATOM) + "^{-\\top}", ATOM
-        if kind == "transpose":
-            return self.paren(args[0], ATOM) + "^{\\top}", ATOM
-        if kind == "inv":
-            return self.paren(args[0], ATOM) + "^{-1}", ATOM
-        if kind == "outer":
-            return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
         if kind == "apply":
             return node.data.latex([self.done[a][0] for a in args]), ATOM
-        if kind in _LATEX_OPS:
-            return _LATEX_OPS[kind]([self.done[a][0] for a in args]), ATOM
+        if kind in OPERATIONS:
+            return self.form(OPERATIONS[kind].latex, args)
         return super().visit(node)
+
+    def wrap(self, text: str) -> str:
+        return f"\\left({text}\\right)"
 
 
 def _named(printer: _Text, e: MatrixExpr, names: Mapping[MatrixExpr, str]) -> str:
