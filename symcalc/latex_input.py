@@ -611,3 +611,7 @@ def parse_latex(text: str, functions: Iterable = ()) -> Expr:
         raise _syntax_error(exc, text) from None
     finally:
         _ABSTRACT.reset(names)
+
+
+from .parser import READERS as _READERS  # noqa: E402
+_READERS.bind(parse_latex=parse_latex)  # parse(text, latex=True)

@@ -20,6 +20,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import bigint
 from .errors import ParseError, SymcalcError, SymcalcTypeError
+from .hooks import Hooks
+from .nodes import API as _API
 from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
 from .functions import ALIASES, REGISTRY, Function, lookup
 from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
@@ -375,6 +377,10 @@ def _get_parser() -> Lark:
     return parser
 
 
+# the readers of the other input languages, which build on this module and bind themselves
+READERS = Hooks(parse_latex="symcalc.latex_input", parse_with_shapes="symcalc.matrix.parsing")
+
+
 def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None,
           latex: bool = False) -> Expr:
     """Parse a formula into an expression.
@@ -401,14 +407,9 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
         raise SymcalcError("LaTeX input reads scalar formulas only: write a formula with "
                            "shapes= in symcalc's language")
     if latex and not isinstance(text, Expr):
-        from .latex_input import parse_latex  # the LaTeX reader builds on this module
-        return parse_latex(text, functions)
-    if shapes is not None:  # the matrix layer builds on this module
-        from .matrix.convert import scalar_form
-        from .matrix.parsing import parse_shaped
-        shaped = parse_shaped(text, shapes)
-        plain = scalar_form(shaped)  # a formula of scalars is the scalar engine's expression
-        return shaped if plain is None else plain
+        return READERS.parse_latex(text, functions)
+    if shapes is not None:
+        return READERS.parse_with_shapes(text, shapes)
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):
@@ -490,3 +491,6 @@ def _juxtaposition_hint(text: str, token: Token, start: int) -> Optional[str]:
         return f"two numbers side by side: write {prev}*{token}"
     return (f"missing operator between {prev!r} and {str(token)!r}: "
             f"write {prev}*{token} for a product")
+
+
+_API.bind(parse=parse)  # pickling an Expr

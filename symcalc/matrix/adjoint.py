@@ -17,6 +17,7 @@ from .convert import ENTRYWISE, Placeholders, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
 from .operations import OPERATIONS
 from .ops import sum_, zeros
+from .stability import reductions
 
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 
@@ -109,5 +110,3 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
 
     return _accumulate(reductions([f])[0], wrt, contribute)
 
-
-from .stability import reductions  # noqa: E402  (it builds on the constructors imported above)

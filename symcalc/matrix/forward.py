@@ -20,6 +20,7 @@ from .nodes import ONE, MatrixExpr, postorder
 from .operations import OPERATIONS
 from .ops import diag, eye, ones, outer, zeros
 from .shapes import NoMatrixFormError
+from .stability import reductions
 
 Jac = Optional[MatrixExpr]  # None: zero
 
@@ -259,5 +260,3 @@ def tangent(g: MatrixExpr, seeds: dict[MatrixExpr, MatrixExpr]) -> MatrixExpr:
         result = mul(result, ones(*g.shape))
     return result
 
-
-from .stability import reductions  # noqa: E402

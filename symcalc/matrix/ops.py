@@ -12,6 +12,7 @@ import re
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
+from .build import LATER as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
@@ -248,3 +249,6 @@ def logsumexp(z: object) -> MatrixExpr:
 # their records (its ``FUNCTIONS``; a test checks that the two agree)
 FUNCTION_NAMES = frozenset({"sum", "norm", "trace", "det", "logdet", "inv", "diag", "outer",
                             "dot", "softmax", "eye", "ones", "zeros"})
+
+
+_BUILD_HOOKS.bind(diag=diag, outer=outer, sum_=sum_, eye=eye, inv=inv, logsumexp=logsumexp)

@@ -15,7 +15,8 @@ from ..errors import ParseError, SymcalcError, SymcalcTypeError
 from ..functions import lookup
 from ..unicode_input import normalise
 from . import build, ops
-from .convert import from_scalar
+from .convert import from_scalar, scalar_form
+from .nodes import LATE as _NODE_HOOKS
 from .nodes import MatrixExpr
 from .operations import FUNCTION_ARITY, FUNCTIONS
 from .shapes import ShapeError, check_shape
@@ -210,3 +211,15 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
         raise ParseError(str(error), source, line, column) from None
     finally:
         _current.shapes, _current.text = {}, ""
+
+
+def parse_with_shapes(text: str, shapes: Mapping[str, object]):
+    """``symcalc.parse(text, shapes=shapes)``: the shaped formula, or the scalar engine's
+    expression when no name in it is shaped."""
+    shaped = parse_shaped(text, shapes)
+    plain = scalar_form(shaped)
+    return shaped if plain is None else plain
+
+
+_NODE_HOOKS.bind(parse_shaped=parse_shaped)  # pickling a node
+scalar_parser.READERS.bind(parse_with_shapes=parse_with_shapes)

@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Mapping, Optional
 
 from ..printing import latex_name
+from .nodes import LATE as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
@@ -223,3 +224,6 @@ def latex(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> st
     for node in postorder([e]):
         printer.done[node] = printer.visit(node)
     return printer.done[e][0]
+
+
+_NODE_HOOKS.bind(to_str=to_str, latex=latex)  # str(e) and e._repr_latex_()
