@@ -660,5 +660,5 @@ def _reverse_with_constant_seeds(fs: Sequence[Expr], seeds: Sequence[Expr],
 # the methods of formulas are this module's functions (symcalc.nodes and symcalc.matrix.nodes
 # declare them; the matrix layer's bridge calls the scalar derivative)
 _scalar_nodes.API.bind(diff=diff, subs=subs, evalf=evalf, to_float=to_float)
-_matrix_nodes.LATE.bind(diff=diff, subs=subs, count_ops=count_ops)
+_matrix_nodes.METHODS.bind(diff=diff, subs=subs, count_ops=count_ops)
 _matrix_convert.SCALAR.bind(derivative=derivative)

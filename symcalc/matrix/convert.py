@@ -18,7 +18,7 @@ from ..functions import Function
 from ..stability import Stabiliser
 from ..hooks import Hooks
 from . import build, ops
-from .nodes import LATE as _NODE_HOOKS
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, make, number, postorder
 
 # the scalar engine's simplified derivative, bound by symcalc.calculus, which builds on this layer
@@ -181,5 +181,5 @@ def rewritten(fn: Function, args: tuple[MatrixExpr, ...]) -> MatrixExpr:
     return from_scalar(fn.rewrite(*placeholders), dict(zip(placeholders, args)))
 
 
-build.LATER.bind(rewritten=rewritten, from_scalar=from_scalar)
+build.CONSTRUCTORS.bind(rewritten=rewritten, from_scalar=from_scalar)
 _NODE_HOOKS.bind(from_scalar=from_scalar)

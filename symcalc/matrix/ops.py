@@ -12,7 +12,7 @@ import re
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
-from .build import LATER as _BUILD_HOOKS
+from .build import CONSTRUCTORS as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number

@@ -16,7 +16,7 @@ from ..functions import lookup
 from ..unicode_input import normalise
 from . import build, ops
 from .convert import from_scalar, scalar_form
-from .nodes import LATE as _NODE_HOOKS
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr
 from .operations import FUNCTION_ARITY, FUNCTIONS
 from .shapes import ShapeError, check_shape

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Mapping, Optional
 
 from ..printing import latex_name
-from .nodes import LATE as _NODE_HOOKS
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
