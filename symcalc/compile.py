@@ -27,6 +27,7 @@ from .expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .helper_source import _HELPER_CALL, _without_annotations, helper_source, parameter_names
 from .matrix import api as _matrix, runtime as _matrix_runtime
+from .matrix.operations import RUNTIME_HELPERS
 from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
 from .point_source import has_fractional_power
 from .program import Outputs, Program, program, variable_symbols
@@ -166,8 +167,8 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
 # order they are written out, each with the helpers it calls.
 _SHAPE_ERROR = ('''class ShapeError(ValueError):
     """The arrays' sizes disagree with the formula's shapes or with each other."""''')
-_MATRIX_HELPERS = {"check_sizes": (), "bind": ("check_sizes",), "softmax": (),
-                   "vector_logsumexp": (), "logdet": ()}
+_MATRIX_HELPERS = {"check_sizes": (), "bind": ("check_sizes",),
+                   **{name: () for name in RUNTIME_HELPERS}}  # the operations' NumPy forms
 
 
 def shaped_source(code: Any) -> str:

@@ -21,7 +21,7 @@ from symcalc.matrix import ops, runtime
 from symcalc.matrix.forward import jacobian_vector
 from symcalc.matrix.nodes import MatrixExpr
 from symcalc.matrix.operations import (FUNCTION_ARITY, FUNCTIONS, LEAVES, OPERATIONS, REQUIRED,
-                                       VARIADIC, Form, Operation)
+                                       RUNTIME_HELPERS, VARIADIC, Form, Operation)
 from symcalc.matrix.parsing import parse_shaped
 from symcalc.matrix.printing import latex
 from symcalc.matrix.unroll import concrete, unroll
@@ -213,6 +213,16 @@ def test_numpy_and_jax_forms_compute_the_unrolled_values(kind, node):
     got = eval(_write(op.jax, node, SIZES), {"jnp": jnp, "_mrt": jax_runtime},
                {k: jnp.asarray(v) for k, v in arrays.items()})
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_every_runtime_helper_a_form_calls_exists_for_numpy_and_jax():
+    assert set(RUNTIME_HELPERS) == {"logdet", "softmax", "vector_logsumexp"}
+    for name in RUNTIME_HELPERS:
+        assert callable(getattr(runtime, name))
+    pytest.importorskip("jax")
+    from symcalc.matrix import jax_runtime
+    for name in RUNTIME_HELPERS:
+        assert callable(getattr(jax_runtime, name))
 
 
 # --- text and LaTeX ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ operations and the leaves ``symbol``, ``number``, ``constant`` name values; neit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Callable, Iterator, Mapping, Optional
 
@@ -450,6 +451,10 @@ _RECORDS = [
 
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _RECORDS}
 LEAVES = frozenset(op.name for op in _RECORDS if op.arity == 0)
+
+# the helpers of symcalc.matrix.runtime that the NumPy forms call (as ``_mrt.NAME``), in order
+RUNTIME_HELPERS = tuple(dict.fromkeys(
+    name for op in _RECORDS for name in re.findall(r"_mrt\.(\w+)", op.numpy.pattern)))
 
 # the functions a formula may call by name: the operations written as calls and ``dot``
 # (``x@y``); ``logsumexp`` is the scalar registry's function, which reaches its record through
