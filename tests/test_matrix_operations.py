@@ -10,6 +10,8 @@ formula; the text form by parsing it back.
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,6 +70,20 @@ def test_every_operation_has_samples_and_every_sample_its_operation():
     assert set(SAMPLES) == set(OPERATIONS)
     for kind, node in CASES:
         assert node.kind == kind, (kind, str(node))
+
+
+# kinds that are not matrix operations: the scalar engine's entrywise operations, the values,
+# and the code generator's fused entrywise kernel (symcalc.matrix.fusion)
+NOT_OPERATIONS = {"add", "mul", "pow", "apply", "symbol", "number", "constant", "kernel"}
+
+
+def test_every_kind_the_package_builds_has_a_record():
+    package = Path(sc.__file__).resolve().parent / "matrix"
+    built = set()
+    for path in package.glob("*.py"):
+        built.update(re.findall(r'\bmake\("(\w+)"', path.read_text("utf-8")))
+    assert built >= {"sum", "logdet", "outer", "eye"}  # the scan reads the constructors
+    assert built - NOT_OPERATIONS <= set(OPERATIONS), built - NOT_OPERATIONS - set(OPERATIONS)
 
 
 @pytest.mark.parametrize("kind", sorted(OPERATIONS))
