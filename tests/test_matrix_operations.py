@@ -210,6 +210,19 @@ def test_jacobian_rule_is_the_unrolled_derivative(kind, node):
     check(node, x, jacobian_vector(node, x), spd=SPD, shifted=SHIFTED)
 
 
+MATRICES = [(k, n) for k, n in CASES if n.ndim == 2]
+
+
+@pytest.mark.parametrize("kind, node", MATRICES, ids=_ids(MATRICES))
+def test_transpose_rule_gives_the_transposed_entries(kind, node):
+    from symcalc.matrix.build import transpose
+    flipped = OPERATIONS[kind].transposed(node, transpose)
+    assert flipped.shape == node.shape[::-1] and transpose(node) is flipped
+    arrays = random_arrays(node.free_symbols, SIZES, seed=5, spd=SPD, shifted=SHIFTED)
+    np.testing.assert_allclose(scalar_values(unroll(flipped, SIZES), arrays),
+                               scalar_values(unroll(node, SIZES), arrays).T, rtol=1e-12)
+
+
 # --- NumPy and JAX forms against the unrolled formula --------------------------------------------
 def _write(form: Form, node: MatrixExpr, sizes: dict) -> str:
     if not node.args:

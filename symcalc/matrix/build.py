@@ -28,7 +28,8 @@ from .shapes import ShapeError, shape_words
 # produce (``outer(x, y)@v -> (y@v)*x``), bound by those modules, which build on this one
 _OPS, _CONVERT = "symcalc.matrix.ops", "symcalc.matrix.convert"
 CONSTRUCTORS = Hooks(diag=_OPS, outer=_OPS, sum_=_OPS, eye=_OPS, inv=_OPS, logsumexp=_OPS,
-                     rewritten=_CONVERT, from_scalar=_CONVERT)
+                     rewritten=_CONVERT, from_scalar=_CONVERT,
+                     transposed="symcalc.matrix.operations")
 
 
 def describe(node: MatrixExpr) -> str:
@@ -507,13 +508,7 @@ def transpose_node(a: MatrixExpr, transposed) -> MatrixExpr:
 
 def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
     kind = a.kind
-    if kind == "transpose":
-        return a.args[0]
-    if kind in ("eye", "diag"):
-        return a
-    if kind in ("ones", "zeros"):
-        return make(kind, (), a.shape[::-1])
-    if kind in ("symbol", "inv"):
+    if kind == "symbol":
         return make("transpose", (a,), a.shape[::-1])
     if kind == "add":
         return add(*(transposed(t) for t in a.args))
@@ -523,11 +518,7 @@ def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
         return power(transposed(a.args[0]), a.args[1])
     if kind == "apply":
         return apply(a.data, *(transposed(x) for x in a.args))
-    if kind == "matmul":
-        return chain([transposed(f) for f in reversed(a.args)])
-    if kind == "outer":
-        return CONSTRUCTORS.outer(a.args[1], a.args[0])
-    raise AssertionError(f"no transpose rule for {kind}")
+    return CONSTRUCTORS.transposed(a, transposed)  # the operation's rule
 
 
 _NODE_HOOKS.bind(add=add, negate=negate, mul=mul, divide=divide, power=power, matmul=matmul,

@@ -4,7 +4,8 @@ know about an operation, in one place.
 A record (``Operation``) holds the operation's name (the ``kind`` of its nodes), its arity, its
 shape rule, its canonical constructor, its adjoint (reverse) rule, its tangent (forward) rule, its
 Jacobian rule where a matrix-form one exists, its NumPy and JAX forms, its text and LaTeX forms,
-its unrolling into scalar entries and the name of its rule in a step-by-step derivation.  The
+its unrolling into scalar entries, how a transpose passes through it (``build.transpose``
+pushes transposes to the leaves) and the name of its rule in a step-by-step derivation.  The
 modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward sweep in
 ``forward``, precedence and chains in ``printing`` and ``compile``) and read the per-operation
 facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
@@ -26,7 +27,7 @@ from .. import expr as scalar
 from ..functions import REGISTRY
 from . import build, entries
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .nodes import MINUS_ONE, MatrixExpr
+from .nodes import MINUS_ONE, MatrixExpr, make
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
                   sum_, trace, zeros)
 from .shapes import NoMatrixFormError, Shape, ShapeError
@@ -83,6 +84,7 @@ class Operation:
     text: Form
     latex: Form
     unroll: Callable[[MatrixExpr, list, tuple], np.ndarray]  # node, operand entries, shape
+    transposed: Callable[[MatrixExpr, Callable], MatrixExpr]  # node, children's transposes -> .T
     step: str  # the rule's name in a derivation
     reuse: bool = False  # costly: computed once in generated code when used twice
 
@@ -344,6 +346,33 @@ def _leaf_unroll(value: Callable[[tuple], int]):
     return lambda node, a, shape: entries.objects(shape, lambda i: scalar.Num(value(i)))
 
 
+# --- transposes: (node, its matrix operands' transposes) -> the node's, in normal form -----------
+def _own_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    """A symmetric matrix, a vector or a scalar is its own transpose."""
+    return node
+
+
+def _kept_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    """``inv(X).T`` stays a transpose node (``inv(X.T)`` is written so)."""
+    return make("transpose", (node,), node.shape[::-1])
+
+
+def _filled_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return make(node.kind, (), node.shape[::-1])
+
+
+def _matmul_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return chain([transposed(f) for f in reversed(node.args)])
+
+
+def _outer_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return outer(node.args[1], node.args[0])
+
+
+def _diag_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return node  # a diagonal matrix is symmetric; the diagonal of a matrix is a vector
+
+
 # --- the table ------------------------------------------------------------------------------------
 def _call(name: str, arity: int = 1) -> Form:
     return Form(name + "(" + ", ".join("{%d}" % i for i in range(arity)) + ")")
@@ -359,88 +388,101 @@ def _leaf(name: str, rule: Callable[..., Shape], build: Callable, numpy: str, la
         name=name, arity=0, shape=rule, build=build, adjoint=_no_operands, tangent=_no_tangent,
         jacobian=None, numpy=Form(numpy), jax=Form(numpy.replace("np.", "jnp.")),
         text=Form(name + ("({0})" if name == "eye" else "({dims})")), latex=Form(latex),
-        unroll=_leaf_unroll(value), step=name)
+        unroll=_leaf_unroll(value),
+        transposed=_own_transpose if name == "eye" else _filled_transpose, step=name)
 
 
 _RECORDS = [
     Operation(
         name="matmul", arity=VARIADIC, shape=_matmul_shape, build=lambda *a: chain(a),
-        adjoint=_matmul_adjoint, tangent=_matmul_tangent, jacobian=None,  # forward: chain rule
+        adjoint=_matmul_adjoint, tangent=_matmul_tangent,
+        jacobian=None,  # the forward sweep's chain rule (symcalc.matrix.forward)
         numpy=Form("", (POWER,), PRODUCT, " @ "), jax=Form("", (POWER,), PRODUCT, " @ "),
         text=Form("", (POWER,), PRODUCT, "@"), latex=Form("", (POWER,), PRODUCT, " "),
-        unroll=_matmul_unroll, step="matrix product"),
+        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product"),
     Operation(
         name="transpose", arity=1, shape=_transpose_shape, build=transpose,
         adjoint=_transpose_adjoint, tangent=_linear(transpose), jacobian=_transpose_jacobian,
-        numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)), text=Form("{0}.T", (ATOM,)),
-        latex=Form("{0}^{{\\top}}", (ATOM,)), unroll=lambda node, a, shape: a[0].T,
-        step="transpose"),
+        numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)),
+        text=Form("{0}.T", (ATOM,)), latex=Form("{0}^{{\\top}}", (ATOM,)),
+        unroll=lambda node, a, shape: a[0].T,
+        transposed=lambda node, transposed: node.args[0], step="transpose"),
     Operation(
         name="sum", arity=1, shape=_to_scalar("sum", (1, 2)), build=sum_,
         adjoint=_gradient_rule(_sum_gradient), tangent=_linear(sum_),
-        jacobian=_scalar_jacobian(_sum_gradient), numpy=_call("np.sum"), jax=_call("jnp.sum"),
+        jacobian=_scalar_jacobian(_sum_gradient),
+        numpy=_call("np.sum"), jax=_call("jnp.sum"),
         text=_call("sum"), latex=_latex_call("\\operatorname{{sum}}"),
-        unroll=lambda node, a, shape: _total(a[0].flat), step="sum", reuse=True),
+        unroll=lambda node, a, shape: _total(a[0].flat),
+        transposed=_own_transpose, step="sum", reuse=True),
     Operation(
         name="norm", arity=1, shape=_to_scalar("norm", (1, 2)), build=norm,
         adjoint=_gradient_rule(_norm_gradient), tangent=_norm_tangent,
-        jacobian=_scalar_jacobian(_norm_gradient), numpy=_call("np.linalg.norm"),
-        jax=_call("jnp.linalg.norm"), text=_call("norm"),
-        latex=Form("\\left\\lVert {0} \\right\\rVert"), unroll=_norm_unroll, step="norm",
-        reuse=True),
+        jacobian=_scalar_jacobian(_norm_gradient),
+        numpy=_call("np.linalg.norm"), jax=_call("jnp.linalg.norm"),
+        text=_call("norm"), latex=Form("\\left\\lVert {0} \\right\\rVert"),
+        unroll=_norm_unroll, transposed=_own_transpose, step="norm", reuse=True),
     Operation(
         name="trace", arity=1, shape=_to_scalar("trace", square=True), build=trace,
         adjoint=_gradient_rule(_trace_gradient), tangent=_linear(trace),
-        jacobian=_scalar_jacobian(_trace_gradient), numpy=_call("np.trace"),
-        jax=_call("jnp.trace"), text=_call("trace"), latex=_latex_call("\\operatorname{{tr}}"),
-        unroll=lambda node, a, shape: _total(np.diagonal(a[0])), step="trace"),
+        jacobian=_scalar_jacobian(_trace_gradient),
+        numpy=_call("np.trace"), jax=_call("jnp.trace"),
+        text=_call("trace"), latex=_latex_call("\\operatorname{{tr}}"),
+        unroll=lambda node, a, shape: _total(np.diagonal(a[0])),
+        transposed=_own_transpose, step="trace"),
     Operation(
         name="det", arity=1, shape=_to_scalar("det", square=True), build=det,
         adjoint=_gradient_rule(_det_gradient), tangent=_det_tangent,
-        jacobian=_scalar_jacobian(_det_gradient), numpy=_call("np.linalg.det"),
-        jax=_call("jnp.linalg.det"), text=_call("det"), latex=_latex_call("\\det"),
-        unroll=lambda node, a, shape: entries.scalar_array(entries.det(a[0])), step="det",
-        reuse=True),
+        jacobian=_scalar_jacobian(_det_gradient),
+        numpy=_call("np.linalg.det"), jax=_call("jnp.linalg.det"),
+        text=_call("det"), latex=_latex_call("\\det"),
+        unroll=lambda node, a, shape: entries.scalar_array(entries.det(a[0])),
+        transposed=_own_transpose, step="det", reuse=True),
     Operation(
         name="logdet", arity=1, shape=_to_scalar("logdet", square=True), build=logdet,
         adjoint=_gradient_rule(_logdet_gradient), tangent=_logdet_tangent,
-        jacobian=_scalar_jacobian(_logdet_gradient), numpy=_call("_mrt.logdet"),
-        jax=_call("_mrt.logdet"), text=_call("logdet"), latex=_latex_call("\\log\\det"),
+        jacobian=_scalar_jacobian(_logdet_gradient),
+        numpy=_call("_mrt.logdet"), jax=_call("_mrt.logdet"),
+        text=_call("logdet"), latex=_latex_call("\\log\\det"),
         unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["log"](entries.det(a[0]))),
-        step="logdet", reuse=True),
+        transposed=_own_transpose, step="logdet", reuse=True),
     Operation(
-        name="inv", arity=1, shape=_inv_shape, build=inv, adjoint=_inv_adjoint,
-        tangent=_inv_tangent, jacobian=None,  # forward: through a product, see _Through
-        numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"), text=_call("inv"),
-        latex=Form("{0}^{{-1}}", (ATOM,)), unroll=lambda node, a, shape: entries.inv(a[0]),
-        step="inverse", reuse=True),
+        name="inv", arity=1, shape=_inv_shape, build=inv,
+        adjoint=_inv_adjoint, tangent=_inv_tangent,
+        jacobian=None,  # a matrix: through the product it is in (forward._Through)
+        numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"),
+        text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,)),
+        unroll=lambda node, a, shape: entries.inv(a[0]),
+        transposed=_kept_transpose, step="inverse", reuse=True),
     Operation(
-        name="diag", arity=1, shape=_diag_shape, build=diag, adjoint=_diag_adjoint,
-        tangent=_linear(diag), jacobian=_diag_jacobian, numpy=_call("np.diag"),
-        jax=_call("jnp.diag"), text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
-        unroll=_diag_unroll, step="diag"),
+        name="diag", arity=1, shape=_diag_shape, build=diag,
+        adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
+        numpy=_call("np.diag"), jax=_call("jnp.diag"),
+        text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
+        unroll=_diag_unroll, transposed=_diag_transpose, step="diag"),
     Operation(
-        name="outer", arity=2, shape=_outer_shape, build=outer, adjoint=_outer_adjoint,
-        tangent=_outer_tangent, jacobian=None,  # a matrix: differentiated where it is used
-        numpy=_call("np.outer", 2), jax=_call("jnp.outer", 2), text=_call("outer", 2),
-        latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
+        name="outer", arity=2, shape=_outer_shape, build=outer,
+        adjoint=_outer_adjoint, tangent=_outer_tangent,
+        jacobian=None,  # a matrix: through the product it is in (forward._Through)
+        numpy=_call("np.outer", 2), jax=_call("jnp.outer", 2),
+        text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
         unroll=lambda node, a, shape: entries.objects(
             shape, lambda i: scalar.mul(a[0][i[0]], a[1][i[1]])),
-        step="outer product"),
+        transposed=_outer_transpose, step="outer product"),
     Operation(
-        name="softmax", arity=1, shape=_softmax_shape, build=softmax, adjoint=_softmax_adjoint,
-        tangent=_softmax_tangent, jacobian=_softmax_jacobian, numpy=_call("_mrt.softmax"),
-        jax=_call("_mrt.softmax"), text=_call("softmax"),
-        latex=_latex_call("\\operatorname{{softmax}}"), unroll=_softmax_unroll, step="softmax",
-        reuse=True),
+        name="softmax", arity=1, shape=_softmax_shape, build=softmax,
+        adjoint=_softmax_adjoint, tangent=_softmax_tangent, jacobian=_softmax_jacobian,
+        numpy=_call("_mrt.softmax"), jax=_call("_mrt.softmax"),
+        text=_call("softmax"), latex=_latex_call("\\operatorname{{softmax}}"),
+        unroll=_softmax_unroll, transposed=_own_transpose, step="softmax", reuse=True),
     Operation(
         name="logsumexp", arity=1, shape=_to_scalar("logsumexp", (1,)), build=logsumexp,
         adjoint=_gradient_rule(_logsumexp_gradient), tangent=_logsumexp_tangent,
-        jacobian=_scalar_jacobian(_logsumexp_gradient), numpy=_call("_mrt.vector_logsumexp"),
-        jax=_call("_mrt.vector_logsumexp"), text=_call("logsumexp"),
-        latex=_latex_call("\\operatorname{{logsumexp}}"),
+        jacobian=_scalar_jacobian(_logsumexp_gradient),
+        numpy=_call("_mrt.vector_logsumexp"), jax=_call("_mrt.vector_logsumexp"),
+        text=_call("logsumexp"), latex=_latex_call("\\operatorname{{logsumexp}}"),
         unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["logsumexp"](*a[0])),
-        step="logsumexp", reuse=True),
+        transposed=_own_transpose, step="logsumexp", reuse=True),
     _leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
           lambda i: int(i[0] == i[1])),
     _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}",
@@ -476,6 +518,11 @@ def operation(kind: str) -> Operation:
     return OPERATIONS[kind]
 
 
+def transposed(node: MatrixExpr, transposed_child: Callable) -> MatrixExpr:
+    """The transpose of ``node``, an operation of the table, given its operands'."""
+    return OPERATIONS[node.kind].transposed(node, transposed_child)
+
+
 def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
     """The operation of ``node`` on other operands, through the canonical constructors."""
     if args == node.args:
@@ -487,3 +534,5 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
         return _ENTRYWISE_BUILD[kind](*args)
     return OPERATIONS[kind].build(*args)
 
+
+build.CONSTRUCTORS.bind(transposed=transposed)  # build.transpose pushes a transpose through
