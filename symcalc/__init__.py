@@ -16,7 +16,12 @@ True
 Layers, each importing only the ones above it: ``errors``, ``bigint`` -> ``expr`` (the graph) ->
 ``functions`` (the registry) -> ``parser``, ``printing`` -> ``simplify``, ``diff`` ->
 ``convert`` (arguments) -> ``calculus`` (the API), ``codegen``, ``taylor``, ``sympy_bridge`` ->
-``optimize``, ``verify``, ``equivalence`` -> ``answers`` -> ``cli``.
+``optimize``, ``verify``, ``equivalence`` -> ``answers`` -> ``cli``.  The matrix layer sits
+between ``convert`` and ``calculus``: ``matrix.nodes`` -> ``build``, ``ops`` -> ``operations`` (one
+record per operation) -> ``convert``, ``parsing``, ``printing`` -> ``adjoint``, ``forward`` ->
+``compile`` -> ``api``.  A lower module calls a higher one only through ``hooks``, which the higher
+module binds when it loads (``str(e)``, ``e.diff(...)``, a shaped formula's operators), so no
+import, not even one inside a function, closes a circle (``tests/test_layers.py``).
 """
 
 from .calculus import (count_ops, determinant, diff, directional, evalf, grad, hessian, hvp, jacobian,
@@ -41,6 +46,8 @@ from .answers import AnswerCheck, check_answer
 from .equivalence import Equivalence, equivalent
 from .optimize import gradient_step, newton, newton_step
 from .parser import parse, symbols
+from . import latex_input as _latex_input  # noqa: F401  (it reads parse(..., latex=True))
+from .matrix import latex_reading as _latex_reading  # noqa: F401  (LaTeX with shapes=)
 from .sparse import (HessianDiagonal, SparseBatch, SparseDerivatives, divergence, hessian_diag,
                      laplacian)
 from .steps.derivation import Derivation, Derivations, Step, explain

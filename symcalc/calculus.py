@@ -34,6 +34,8 @@ from .matrix import api as _matrix
 from .matrix import calculus as _matrix_calculus
 from .matrix.substitute import count_ops as _matrix_count_ops, substitute as _substitute
 from . import sparse as _sparse
+from . import nodes as _scalar_nodes
+from .matrix import convert as _matrix_convert, nodes as _matrix_nodes
 
 __all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
            "hvp", "jacobian", "jacobian_det", "jvp", "latex", "simplify", "subs", "vjp"]
@@ -705,3 +707,10 @@ def _reverse_with_constant_seeds(fs: Sequence[Expr], seeds: Sequence[Expr],
     if held:
         graph = [rebuild(g, lambda leaf: held.get(leaf, leaf)) for g in graph]
     return graph
+
+
+# the methods of formulas are this module's functions (symcalc.nodes and symcalc.matrix.nodes
+# declare them; the matrix layer's bridge calls the scalar derivative)
+_scalar_nodes.API.bind(diff=diff, subs=subs, evalf=evalf, to_float=to_float)
+_matrix_nodes.METHODS.bind(diff=diff, subs=subs, count_ops=count_ops)
+_matrix_convert.SCALAR.bind(derivative=derivative)

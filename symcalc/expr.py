@@ -28,6 +28,7 @@ from .errors import DivisionByZeroError
 from .nodes import (E, HALF, MINUS_ONE, ONE, PI, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow,
                     Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, memoised, postorder,
                     store)
+from .nodes import API
 
 __all__ = [
     "E", "HALF", "MINUS_ONE", "ONE", "PI", "ZERO", "Add", "Call", "Constant", "Expr", "Mul", "Num",
@@ -500,8 +501,7 @@ def power(base: Expr, exponent: Expr) -> Expr:
         if base.value == 1:
             return ONE
     if base is E:  # e^x is exp(x)
-        from .functions import exp  # the function registry builds on this module
-        return exp(exponent)
+        return API.exp(exponent)  # the function registry builds on this module and binds it
     return _new(Pow, (Pow, (base, exponent)), (base, exponent))
 
 

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Callable, Optional, Sequence
 
 from .errors import DomainError
+from .nodes import API as _API
 from .expr import (
     E,
     HALF,
@@ -527,3 +528,5 @@ coth = _register(Function(
     sympy_names=("coth",),
     real=lambda x: math.cosh(x) / math.sinh(x), numexpr=_np("(1.0 / tanh({0}))"),
 ))
+
+_API.bind(exp=exp)  # e^x is exp(x)

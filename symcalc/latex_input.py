@@ -55,6 +55,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 from .errors import ParseError, SymcalcTypeError
+from .hooks import Hooks
 from .expr import E, PI, Expr, Num, Symbol, add, mul, power
 from .functions import REGISTRY, lookup
 from .parser import (_ABSTRACT, PHRASING, _Builder, _Fault, _function_names, _location,
@@ -714,6 +715,10 @@ def _get_parser() -> Lark:
     return _parser
 
 
+# the reader of LaTeX with vectors and matrices, which builds on this module and binds itself
+SHAPED = Hooks(shaped_parser="symcalc.matrix.latex_reading")
+
+
 def parse_latex(text: str, functions: Iterable = (), shapes=None):
     """Read a LaTeX formula (see the module's docstring for what it reads and refuses).  With
     ``shapes`` the names given are vectors and matrices (``symcalc.matrix.latex_reading``)."""
@@ -729,8 +734,7 @@ def parse_latex(text: str, functions: Iterable = (), shapes=None):
     origin = range(len(text))
     reader = _get_parser
     if shapes is not None:
-        from .matrix.latex_reading import shaped_parser  # the matrix layer builds on this one
-        reader, shapes = shaped_parser(shapes)
+        reader, shapes = SHAPED.shaped_parser(shapes)
     names = _ABSTRACT.set(_function_names(functions))
     table = SHAPES.set(shapes)
     try:
@@ -746,3 +750,7 @@ def parse_latex(text: str, functions: Iterable = (), shapes=None):
     finally:
         _ABSTRACT.reset(names)
         SHAPES.reset(table)
+
+
+from .parser import READERS as _READERS  # noqa: E402
+_READERS.bind(parse_latex=parse_latex)  # parse(text, latex=True)

@@ -24,10 +24,16 @@ from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
 from .errors import SymcalcError, SymcalcTypeError
+from .hooks import Hooks
 
 Rational = Union[int, Fraction]
 
 _interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
+
+# the functions of higher layers that Expr's methods are, bound when those modules load
+API = Hooks(diff="symcalc.calculus", subs="symcalc.calculus", evalf="symcalc.calculus",
+            to_float="symcalc.calculus", to_str="symcalc.printing", latex="symcalc.printing",
+            parse="symcalc.parser", exp="symcalc.functions")
 
 
 class Immutable:
@@ -81,11 +87,9 @@ class Expr(Immutable):
     __hash__ = object.__hash__
 
     def __reduce__(self):  # pickling goes through the text form, so interning holds
-        from .parser import parse
-        from .printing import to_str
         abstract = sorted({node.fn.base for node in postorder([self])
                            if isinstance(node, Call) and getattr(node.fn, "base", "")})
-        return (parse, (to_str(self), abstract))
+        return (API.parse, (API.to_str(self), abstract))
 
 
     # --- arithmetic: the canonical constructors, bound by symcalc.expr ------------------------
@@ -158,37 +162,31 @@ class Expr(Immutable):
         """Number of operations in the graph, each shared node counted once."""
         return count_ops([self])
 
-    # --- the API as methods (symcalc.calculus builds on this module, hence the late imports) ---
+    # --- the API as methods (symcalc.calculus builds on this module and binds them: API) ------
     def diff(self, *spec: object) -> "Expr":
         """``symcalc.diff(self, *spec)``: ``e.diff("x")``, ``e.diff("x", 2)``, ``e.diff("x", "y")``."""
-        from .calculus import diff
-        return diff(self, *spec)
+        return API.diff(self, *spec)
 
     def subs(self, mapping) -> "Expr":
         """``symcalc.subs(self, mapping)``: ``e.subs({"y": 3})``, ``e.subs({"sin(x)": "s"})``."""
-        from .calculus import subs
-        return subs(self, mapping)
+        return API.subs(self, mapping)
 
     def evalf(self, digits: int = 15):
         """The value to ``digits`` significant digits as a ``decimal.Decimal`` (see symcalc.evalf)."""
-        from .calculus import evalf
-        return evalf(self, digits)
+        return API.evalf(self, digits)
 
     def __float__(self) -> float:
         """The correctly rounded value; a TypeError when the expression has variables."""
-        from .calculus import to_float
-        return to_float(self)
+        return API.to_float(self)
 
     def __str__(self) -> str:
-        from .printing import to_str  # the printer builds on this module
-        return to_str(self)
+        return API.to_str(self)  # the printer builds on this module
 
     def __repr__(self) -> str:
         return f"Expr('{self}')" if len(str(self)) < 200 else f"Expr('{str(self)[:200]}...')"
 
     def _repr_latex_(self) -> str:
-        from .printing import latex
-        return f"$\\displaystyle {latex(self)}$"
+        return f"$\\displaystyle {API.latex(self)}$"
 
 
 # Writes a slot without the immutability guard: for constructors and the private caches.

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from . import runtime
-from .compile import _HELPER_CALL, helper_source, parameter_names
+from .helper_source import _HELPER_CALL, helper_source, parameter_names
 from .errors import SymcalcError
 from .generated import compile_source
 from .expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder

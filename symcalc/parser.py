@@ -20,6 +20,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import bigint
 from .errors import ParseError, SymcalcError, SymcalcTypeError
+from .hooks import Hooks
+from .nodes import API as _API
 from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
 from .functions import ALIASES, REGISTRY, Function, lookup
 from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
@@ -399,6 +401,10 @@ def _get_parser() -> Lark:
     return parser
 
 
+# the readers of the other input languages, which build on this module and bind themselves
+READERS = Hooks(parse_latex="symcalc.latex_input", parse_with_shapes="symcalc.matrix.parsing")
+
+
 def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None,
           latex: bool = False) -> Expr:
     """Parse a formula into an expression.
@@ -423,20 +429,10 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     Raises ``ParseError`` (a ``ValueError``) with the line, column and a caret under the fault,
     counted in the text as typed.
     """
-    if latex and not isinstance(text, Expr) and shapes is None:
-        from .latex_input import parse_latex  # the LaTeX reader builds on this module
-        return parse_latex(text, functions)
-    if shapes is not None and not isinstance(text, Expr):  # the matrix layer builds on this module
-        from .matrix.convert import scalar_form
-        from .matrix.nodes import MatrixExpr
-        from .matrix.parsing import parse_shaped
-        if latex and not isinstance(text, (Expr, MatrixExpr)):
-            from .latex_input import parse_latex
-            shaped = parse_latex(text, functions, shapes)
-        else:
-            shaped = parse_shaped(text, shapes)
-        plain = scalar_form(shaped)  # a formula of scalars is the scalar engine's expression
-        return shaped if plain is None else plain
+    if latex and isinstance(text, str):  # with shapes=, vectors and matrices as papers write them
+        return READERS.parse_latex(text, functions, shapes)
+    if shapes is not None and not isinstance(text, Expr):
+        return READERS.parse_with_shapes(text, shapes)
     if isinstance(text, Expr):
         return text
     if not isinstance(text, str):
@@ -518,3 +514,6 @@ def _juxtaposition_hint(text: str, token: Token, start: int) -> Optional[str]:
         return f"two numbers side by side: write {prev}*{token}"
     return (f"missing operator between {prev!r} and {str(token)!r}: "
             f"write {prev}*{token} for a product")
+
+
+_API.bind(parse=parse)  # pickling an Expr

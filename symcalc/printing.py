@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from .bigint import int_to_digits
+from .nodes import API as _API
 from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, degree,
                    postorder, store)
 
@@ -422,3 +423,6 @@ _LETTER_BRACKET = re.compile(r"(\\sigma|(?<![\\\w])H) (\\left\()")
 
 def _cdot_after_function_letters(text: str) -> str:
     return _LETTER_BRACKET.sub(r"\1 \\cdot \2", text)
+
+
+_API.bind(to_str=to_str, latex=latex)  # str(e) and e._repr_latex_()

@@ -28,17 +28,22 @@ FD_RTOL, FD_ATOL = 1e-5, 1e-6
 
 
 def random_arrays(symbols: Iterable[MatrixExpr], sizes: Mapping[str, int], seed: int = 0,
-                  spd: Iterable[str] = (), positive: Iterable[str] = ()) -> dict[str, np.ndarray]:
+                  spd: Iterable[str] = (), positive: Iterable[str] = (),
+                  shifted: Iterable[str] = ()) -> dict[str, np.ndarray]:
     """Random values for each symbol; names in ``spd`` get symmetric positive-definite
-    matrices, names in ``positive`` entries in (0.5, 2)."""
+    matrices, names in ``positive`` entries in (0.5, 2), names in ``shifted`` square matrices
+    that are not symmetric, with the diagonal shifted so the determinant is positive."""
     rng = np.random.default_rng(seed)
-    spd, positive = set(spd), set(positive)
+    spd, positive, shifted = set(spd), set(positive), set(shifted)
     out = {}
     for s in sorted(symbols, key=lambda s: s.data):
         shape = concrete(s.shape, sizes)
         if s.data in spd:
             m = rng.normal(size=shape)
             out[s.data] = m @ m.T + shape[0] * np.eye(shape[0])
+        elif s.data in shifted:
+            m = rng.normal(size=shape)
+            out[s.data] = m + (np.abs(m).sum(axis=1).max() + 1) * np.eye(shape[0])
         elif s.data in positive:
             out[s.data] = rng.uniform(0.5, 2.0, size=shape)
         else:
@@ -115,12 +120,12 @@ def finite_differences(f: MatrixExpr, x: MatrixExpr, arrays: Mapping[str, np.nda
 
 def check(f: MatrixExpr, x: MatrixExpr, result: MatrixExpr, sizes: Optional[Mapping] = None,
           seed: int = 0, spd: Iterable[str] = (), positive: Iterable[str] = (),
-          with_sympy: bool = False) -> None:
+          with_sympy: bool = False, shifted: Iterable[str] = ()) -> None:
     """``result`` is d f / d x (shape ``f.shape + x.shape``), checked every way listed above."""
     sizes = dict(SIZES, **(sizes or {}))
     assert result.shape == f.shape + x.shape, (result.shape, f.shape, x.shape)
     symbols = f.free_symbols | result.free_symbols | {x}
-    arrays = random_arrays(symbols, sizes, seed, spd, positive)
+    arrays = random_arrays(symbols, sizes, seed, spd, positive, shifted)
     got = matrix_value(result, arrays, {s.data: s.shape for s in symbols})
     expected = scalar_values(unrolled_derivative(f, x, sizes), arrays)
     assert got.shape == expected.shape, (got.shape, expected.shape)

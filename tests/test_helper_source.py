@@ -1,6 +1,6 @@
 """The statements of ``symcalc.runtime`` that ``codegen`` copies into standalone source.
 
-``compile._runtime_statements`` splits the module by scanning its lines (parsing it costs more,
+``helper_source._runtime_statements`` splits the module by scanning its lines (parsing it costs more,
 once per process, than a small function's whole code generation); here the split is checked
 against the one ``ast`` gives: the same statements, the same text, the same names bound and the
 same names of the module read.
@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 import symcalc as sc
-from symcalc import compile as compile_module
+from symcalc import helper_source as compile_module
 from symcalc import runtime
 
 

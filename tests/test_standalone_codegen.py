@@ -192,7 +192,7 @@ def test_a_variable_named_like_a_helper_is_renamed():
 
 
 def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
-    from symcalc import compile as compile_module
+    from symcalc import helper_source as compile_module
 
     def unavailable(_):
         raise OSError("no source")

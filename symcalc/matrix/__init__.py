@@ -9,9 +9,11 @@ MatrixExpr('A.T@(A@t - b)', shape=('n',))
 MatrixExpr('A.T@A', shape=('n', 'n'))
 
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
-node), ``build`` and ``ops`` (canonical constructors), ``convert`` (scalar expressions and
-registry partials), ``parsing`` (``grammar/matrix.lark``), ``latex_reading`` (LaTeX with
-shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
+node), ``build`` and ``ops`` (canonical constructors), ``operations`` (the table: one record
+per operation with its shape rule, adjoint, tangent and Jacobian rules, NumPy, JAX, text and
+LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for unrolling),
+``convert`` (scalar expressions and registry partials), ``parsing`` (``grammar/matrix.lark``),
+``latex_reading`` (LaTeX with shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
 accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
 ``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
 ``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``

@@ -1,4 +1,5 @@
-"""Reverse accumulation at the matrix level: one adjoint rule per operation.
+"""Reverse accumulation at the matrix level: one adjoint rule per operation (the entrywise
+parts here, the others in the table of ``symcalc.matrix.operations``).
 
 ``bar`` is the adjoint of a node (the gradient of the scalar output with respect to it, shaped
 like the node).  Each rule returns, for the children that matter, their contributions; the loop
@@ -11,10 +12,12 @@ from __future__ import annotations
 from typing import Callable, Iterator, Optional, Sequence
 
 from ..functions import REGISTRY
-from .build import add, chain, matmul, mul, negate, power, transpose
+from .build import add, mul, power
 from .convert import ENTRYWISE, Placeholders, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
-from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, zeros
+from .operations import OPERATIONS
+from .ops import sum_, zeros
+from .stability import reductions
 
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 
@@ -41,67 +44,10 @@ def _entrywise(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
                 yield arg, mul(bar, partial)
 
 
-def _matmul(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
-    """``C = F1@...@Fk``: ``F̄i = P.T@C̄@S.T`` with P, S the factors before and after Fi; a
-    vector at an end of the chain is a row (first) or a column (last)."""
-    factors = node.args
-    row, col = factors[0].ndim == 1, factors[-1].ndim == 1
-    last = len(factors) - 1
-    for i, f in enumerate(factors):
-        if not wanted(f):
-            continue
-        before, after = factors[:i], factors[i + 1:]
-        if i == 0 and row:
-            yield f, mul(bar, chain(after))
-        elif i == last and col:
-            yield f, mul(bar, chain(before)) if row else matmul(transpose(chain(before)), bar)
-        elif row and col:
-            yield f, mul(bar, outer(chain(before), chain(after)))
-        elif col:
-            left = matmul(transpose(chain(before)), bar) if before else bar
-            yield f, outer(left, chain(after))
-        else:
-            parts = ([transpose(chain(before))] if before else []) + [bar] + (
-                [transpose(chain(after))] if after else [])
-            yield f, chain(parts)
-
-
-def _function(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
-    kind, x = node.kind, node.args[0]
-    if kind == "transpose":
-        yield x, transpose(bar)
-    elif kind == "sum":
-        yield x, mul(bar, ones(*x.shape))
-    elif kind == "trace":
-        yield x, mul(bar, eye(x.shape[0]))
-    elif kind == "det":
-        yield x, mul(bar, node, transpose(inv(x)))
-    elif kind == "logdet":
-        yield x, mul(bar, transpose(inv(x)))
-    elif kind == "inv":
-        yield x, negate(chain([transpose(node), bar, transpose(node)]))
-    elif kind == "norm":
-        yield x, mul(bar, x, power(norm(x), MINUS_ONE))
-    elif kind == "softmax":
-        yield x, mul(node, add(bar, negate(matmul(node, bar))))
-    elif kind == "logsumexp":
-        yield x, mul(bar, softmax(x))
-    elif kind == "diag":
-        yield x, diag(bar)
-    elif kind == "outer":
-        y = node.args[1]
-        if wanted(x):
-            yield x, matmul(bar, y)
-        if wanted(y):
-            yield y, matmul(transpose(bar), x)
-
-
 def _rule(kind: str) -> Callable:
-    if kind in ("add", "mul", "pow", "apply"):
+    if kind in ENTRYWISE:
         return _entrywise
-    if kind == "matmul":
-        return _matmul
-    return _function
+    return OPERATIONS[kind].adjoint
 
 
 def _fit(contribution: MatrixExpr, child: MatrixExpr) -> MatrixExpr:
@@ -164,5 +110,3 @@ def gradients(f: MatrixExpr, wrt: Sequence[MatrixExpr],
 
     return _accumulate(reductions([f])[0], wrt, contribute)
 
-
-from .stability import reductions  # noqa: E402  (it builds on the constructors imported above)

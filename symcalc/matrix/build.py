@@ -17,10 +17,19 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..errors import DivisionByZeroError
+from ..hooks import Hooks
 from .. import expr as scalar
 from ..functions import REGISTRY, Function
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MINUS_ONE, ONE, MatrixExpr, degree, make, number, sort_key
 from .shapes import ShapeError, shape_words
+
+# the functions of the linear-algebra constructors and of the scalar bridge that canonical forms
+# produce (``outer(x, y)@v -> (y@v)*x``), bound by those modules, which build on this one
+_OPS, _CONVERT = "symcalc.matrix.ops", "symcalc.matrix.convert"
+CONSTRUCTORS = Hooks(diag=_OPS, outer=_OPS, sum_=_OPS, eye=_OPS, inv=_OPS, logsumexp=_OPS,
+                     rewritten=_CONVERT, from_scalar=_CONVERT,
+                     transposed="symcalc.matrix.operations")
 
 
 def describe(node: MatrixExpr) -> str:
@@ -110,7 +119,7 @@ def add(*terms: MatrixExpr) -> MatrixExpr:
     if len(diagonals) > 1:  # diag(u) - 2*diag(v) -> diag(u - 2*v)
         vector = add(*(mul(number(pairs[k][0]), *_diagonal(pairs[k][1])) for k in diagonals))
         keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in diagonals]
-        return add(*keep, ops.diag(vector), number(constant), filled(0, shape))
+        return add(*keep, CONSTRUCTORS.diag(vector), number(constant), filled(0, shape))
     factored = _factor_out(pairs)
     if factored is not None:
         return add(*factored, number(constant), filled(0, shape))
@@ -174,8 +183,8 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
                 others = rest.args[1:] if side == 0 else rest.args[:-1]
                 inner.append(mul(number(coeff / common), *scalars, chain(others)))
             if kind == "outer":
-                gathered = (ops.outer(factor, add(*inner)) if side == 0
-                            else ops.outer(add(*inner), factor))
+                gathered = (CONSTRUCTORS.outer(factor, add(*inner)) if side == 0
+                            else CONSTRUCTORS.outer(add(*inner), factor))
             else:
                 gathered = matmul(factor, add(*inner)) if side == 0 else matmul(add(*inner), factor)
             gathered = mul(number(common), gathered)
@@ -247,7 +256,7 @@ def mul(*factors: MatrixExpr) -> MatrixExpr:
         return mul(add(*(mul(number(coeff), t) for t in first.args)), *rest)
     if any(f.kind == "eye" for f in out) and sum(bool(f.shape) for f in out) > 1:
         rest = [f for f in out if f.kind != "eye"]  # eye(n)*M = diag(diag(M))
-        return mul(number(coeff), ops.diag(ops.diag(mul(*rest))))
+        return mul(number(coeff), CONSTRUCTORS.diag(CONSTRUCTORS.diag(mul(*rest))))
     out.sort(key=lambda f: (bool(f.shape), sort_key(f)))
     args = tuple(out) if coeff == 1 else (number(coeff),) + tuple(out)
     return make("mul", args, shape)
@@ -296,25 +305,25 @@ def apply(fn: Function, *args: MatrixExpr) -> MatrixExpr:
     """A scalar registry function, entrywise (``logsumexp`` of one vector reduces it)."""
     fn.check_arity(len(args))
     if fn.name == "logsumexp" and len(args) == 1 and args[0].shape:
-        return ops.logsumexp(args[0])
+        return CONSTRUCTORS.logsumexp(args[0])
     if fn.name == "logsumexp" and any(a.shape for a in args):
         raise ShapeError("logsumexp of shaped arguments takes one vector: logsumexp(z)")
     shape = broadcast_shape(f"apply {fn.name} to", args)
     if fn.rewrite is not None:
-        return convert.rewritten(fn, args)
+        return CONSTRUCTORS.rewritten(fn, args)
     if all(a.kind in ("number", "constant") for a in args):
         values = [scalar.Num(a.data) if a.kind == "number" else
                   (scalar.PI if a.data == "pi" else scalar.E) for a in args]
         value = fn(*values)
         if not (isinstance(value, scalar.Call) and value.fn is fn):
-            return convert.from_scalar(value)
+            return CONSTRUCTORS.from_scalar(value)
     constants = [_filled_value(a) for a in args]
     if shape and None not in constants:  # exp(zeros(n)) -> ones(n)
         value = fn(*(scalar.Num(c) for c in constants))
         if isinstance(value, scalar.Num):
             return filled(value.value, shape)
         if not value.free_symbols:  # log(2*ones(n)) -> log(2)*ones(n)
-            return mul(convert.from_scalar(value), make("ones", (), shape))
+            return mul(CONSTRUCTORS.from_scalar(value), make("ones", (), shape))
     if (fn.undoes and len(args) == 1 and args[0].kind == "apply"
             and args[0].data.name == fn.undoes and len(args[0].args) == 1):
         return args[0].args[0]  # log(exp(u)) -> u
@@ -379,13 +388,13 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
         return matmul(transpose(b), a)
     if a.kind == "outer":  # outer(x, y)@v -> (y@v)*x,  outer(x, y)@M -> outer(x, M.T@y)
         x, y = a.args
-        return mul(matmul(y, b), x) if b.ndim == 1 else ops.outer(x, matmul(transpose(b), y))
+        return mul(matmul(y, b), x) if b.ndim == 1 else CONSTRUCTORS.outer(x, matmul(transpose(b), y))
     if b.kind == "outer":  # M@outer(x, y) -> outer(M@x, y)
-        return ops.outer(matmul(a, b.args[0]), b.args[1])
+        return CONSTRUCTORS.outer(matmul(a, b.args[0]), b.args[1])
     if a.kind == "ones" and b.ndim == 1:  # ones(m, n)@v = sum(v)*ones(m)
-        return mul(ops.sum_(b), filled(1, shape)) if shape else ops.sum_(b)
+        return mul(CONSTRUCTORS.sum_(b), filled(1, shape)) if shape else CONSTRUCTORS.sum_(b)
     if b.kind == "ones" and a.ndim == 1:
-        return ops.sum_(a)
+        return CONSTRUCTORS.sum_(a)
     return _normal_chain(_row_factors(a) + (b.args if b.kind == "matmul" else (b,)), shape)
 
 
@@ -393,11 +402,11 @@ def _normal_chain(factors: tuple, shape: tuple) -> MatrixExpr:
     factors = list(factors)
     cancelled = _cancel_inverse(factors)
     if cancelled is not None:  # X@inv(X) -> eye(n),  X.T@inv(X@Y).T -> inv(Y).T
-        return chain(cancelled) if cancelled else ops.eye(shape[0])
+        return chain(cancelled) if cancelled else CONSTRUCTORS.eye(shape[0])
     for k in range(len(factors) - 1):
         if factors[k].kind == "diag" == factors[k + 1].kind and factors[k].ndim == 2 == \
                 factors[k + 1].ndim:  # diag(u)@diag(v) -> diag(u*v)
-            merged = ops.diag(mul(factors[k].args[0], factors[k + 1].args[0]))
+            merged = CONSTRUCTORS.diag(mul(factors[k].args[0], factors[k + 1].args[0]))
             return chain(factors[:k] + [merged] + factors[k + 2:])
     if factors[-1].ndim == 1 and factors[-2].kind == "diag" and factors[-2].args[0].ndim == 1:
         vector = mul(factors[-2].args[0], factors[-1])  # diag(u)@v -> u*v
@@ -426,7 +435,7 @@ def _inverse_of(factors: list, transposed: bool) -> list:
     """The factors of ``inv(F1@...@Fk)`` (or its transpose) as a list for a chain."""
     if not factors:
         return []
-    inverse = ops.inv(chain(factors))
+    inverse = CONSTRUCTORS.inv(chain(factors))
     return [transpose(inverse) if transposed else inverse]
 
 
@@ -499,13 +508,7 @@ def transpose_node(a: MatrixExpr, transposed) -> MatrixExpr:
 
 def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
     kind = a.kind
-    if kind == "transpose":
-        return a.args[0]
-    if kind in ("eye", "diag"):
-        return a
-    if kind in ("ones", "zeros"):
-        return make(kind, (), a.shape[::-1])
-    if kind in ("symbol", "inv"):
+    if kind == "symbol":
         return make("transpose", (a,), a.shape[::-1])
     if kind == "add":
         return add(*(transposed(t) for t in a.args))
@@ -515,11 +518,8 @@ def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
         return power(transposed(a.args[0]), a.args[1])
     if kind == "apply":
         return apply(a.data, *(transposed(x) for x in a.args))
-    if kind == "matmul":
-        return chain([transposed(f) for f in reversed(a.args)])
-    if kind == "outer":
-        return ops.outer(a.args[1], a.args[0])
-    raise AssertionError(f"no transpose rule for {kind}")
+    return CONSTRUCTORS.transposed(a, transposed)  # the operation's rule
 
 
-from . import convert, ops  # noqa: E402
+_NODE_HOOKS.bind(add=add, negate=negate, mul=mul, divide=divide, power=power, matmul=matmul,
+                 transpose=transpose, apply=apply)  # a node's operators

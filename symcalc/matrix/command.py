@@ -10,6 +10,7 @@ import argparse
 import numpy as np
 
 from ..errors import SymcalcError
+from ..latex_input import parse_latex
 from .calculus import diff, grad, hessian, jacobian
 from .parsing import check_shapes, parse_shaped
 from .printing import latex
@@ -37,7 +38,6 @@ def shaped_answer(args: argparse.Namespace) -> tuple:
     shapes = shape_options(args.shape)
     text = getattr(args, "formula", None) or args.formulas
     if getattr(args, "latex", False):  # --latex: as a paper writes it, \mathbf{x}^\top A x
-        from ..latex_input import parse_latex
         f = parse_latex(text, (), shapes)
     else:
         f = parse_shaped(text, shapes)

@@ -28,17 +28,9 @@ from .fusion import Kernel, fused
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, make, postorder
+from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY, with_args
 from .shapes import ShapeError
 from .stability import stable
-
-SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
-
-_CALLS = {
-    "sum": "np.sum", "norm": "np.linalg.norm", "trace": "np.trace", "det": "np.linalg.det",
-    "logdet": "_mrt.logdet", "inv": "np.linalg.inv", "diag": "np.diag", "outer": "np.outer",
-    "softmax": "_mrt.softmax", "logsumexp": "_mrt.vector_logsumexp",
-}
-
 
 def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
     """``inv(X) -> (X, False)``, ``inv(X).T -> (X, True)``, else None."""
@@ -70,7 +62,7 @@ def _applied(roots: list[MatrixExpr], depth: int = 0) -> list[MatrixExpr]:
     m x m matrix."""
     new: dict[MatrixExpr, MatrixExpr] = {}
     for node in postorder(roots):
-        rebuilt = ops.with_args(node, tuple(new[a] for a in node.args))
+        rebuilt = with_args(node, tuple(new[a] for a in node.args))
         if rebuilt.kind == "matmul" and depth < _EXPAND_DEPTH:
             factors = rebuilt.args
             for k, f in enumerate(factors):
@@ -214,10 +206,8 @@ class _Printer:
             return self.number(node.data)
         if kind == "constant":
             return f"np.{node.data}", ATOM
-        if kind == "eye":
-            return f"np.eye({self.size(node.shape[0])})", ATOM
-        if kind in ("ones", "zeros"):
-            return f"np.{kind}(({', '.join(self.size(d) for d in node.shape)},))", ATOM
+        if kind in LEAVES:
+            return OPERATIONS[kind].numpy.leaf([self.size(d) for d in node.shape])
         if kind == "add":
             pieces = []
             for i, t in enumerate(args):
@@ -233,13 +223,11 @@ class _Printer:
             return f"{self.get(args[0], ATOM)} ** {self.get(args[1], ATOM)}", POWER
         if kind == "matmul":
             return self.chain(_factors(node, self.factors)), PRODUCT
-        if kind == "transpose":
-            return f"{self.get(args[0], ATOM)}.T", ATOM
         if kind == "apply":
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
-        return f"{_CALLS[kind]}({', '.join(self.src[a][0] for a in args)})", ATOM
+        return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})")
 
     def chain(self, factors: tuple) -> str:
         """Right to left, so that matrix-vector products stay matrix-vector products; a diagonal
@@ -407,9 +395,8 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     for node in order:
         printer.src[node] = printer.visit(node)
         if uses.get(node, 0) > 1 and node.args and printer.src[node][1] < ATOM or (
-                uses.get(node, 0) > 1 and node.kind in ("apply", "inv", "norm", "softmax",
-                                                        "logsumexp", "det", "logdet", "sum",
-                                                        "kernel")):
+                uses.get(node, 0) > 1 and (node.kind in ("apply", "kernel") or
+                                           node.kind in OPERATIONS and OPERATIONS[node.kind].reuse)):
             temp = f"_{next(counter)}"
             body.append(f"{temp} = {printer.src[node][0]}")
             printer.src[node] = (temp, ATOM)

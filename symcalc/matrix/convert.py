@@ -16,7 +16,13 @@ from ..errors import SymcalcError
 from .. import expr as scalar
 from ..functions import Function
 from ..stability import Stabiliser
+from ..hooks import Hooks
+from . import build, ops
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, make, number, postorder
+
+# the scalar engine's simplified derivative, bound by symcalc.calculus, which builds on this layer
+SCALAR = Hooks(derivative="symcalc.calculus")
 
 
 def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]] = None) -> MatrixExpr:
@@ -142,7 +148,6 @@ def operand_partials(node: MatrixExpr, placeholders: Placeholders,
     When the part has a numerically stable form (``symcalc.stability``), the derivative of that
     form is a candidate too (d/du log(1/(1 + exp(u))) is -sigmoid(u) from -softplus(u)); of the
     two, the one with fewer operations once stabilised, the stable form's on a tie."""
-    from ..calculus import derivative  # the scalar engine's (that module imports this layer)
 
     e = to_scalar(node, placeholders)
     stabilise = Stabiliser()
@@ -150,7 +155,7 @@ def operand_partials(node: MatrixExpr, placeholders: Placeholders,
     for placeholder in sorted(e.free_symbols, key=lambda s: s.name):
         operand = placeholders.node.get(placeholder)
         if operand is not None and wanted(operand):
-            candidates = [derivative(f, placeholder) for f in forms]
+            candidates = [SCALAR.derivative(f, placeholder) for f in forms]
             best = min(candidates, key=lambda d: scalar.count_ops([stabilise(d)]))
             yield operand, placeholders.back(best, ())
 
@@ -176,4 +181,5 @@ def rewritten(fn: Function, args: tuple[MatrixExpr, ...]) -> MatrixExpr:
     return from_scalar(fn.rewrite(*placeholders), dict(zip(placeholders, args)))
 
 
-from . import build, ops  # noqa: E402
+build.CONSTRUCTORS.bind(rewritten=rewritten, from_scalar=from_scalar)
+_NODE_HOOKS.bind(from_scalar=from_scalar)

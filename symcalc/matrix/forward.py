@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .build import add, chain, describe, matmul, mul, negate, power, transpose
+from .build import add, chain, describe, matmul, mul, negate, transpose
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
-from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder
-from .ops import diag, eye, inv, norm, ones, outer, softmax, sum_, trace, zeros
+from .nodes import ONE, MatrixExpr, postorder
+from .operations import OPERATIONS
+from .ops import diag, eye, ones, outer, zeros
 from .shapes import NoMatrixFormError
+from .stability import reductions
 
 Jac = Optional[MatrixExpr]  # None: zero
 
@@ -46,30 +48,13 @@ def _vector_rule(node: MatrixExpr, J: dict, through) -> Jac:
     kind, args = node.kind, node.args  # entrywise parts: see _walk
     if kind == "matmul":
         return _chain_rule(args, J, through)
-    if kind == "transpose":
-        return J.get(args[0])
+    rule = OPERATIONS[kind].jacobian
+    if rule is not None:
+        return rule(node, J, through)
     x = args[0]
-    if kind == "diag" and x.ndim == 2:
-        return through.diagonal(x)
-    if x.ndim == 2 and not node.shape:  # a scalar of a matrix F: the gradient of sum(W*F)
-        weights = {"sum": lambda: ones(*x.shape), "trace": lambda: eye(x.shape[0]),
-                   "logdet": lambda: transpose(inv(x)),
-                   "det": lambda: mul(node, transpose(inv(x))),
-                   "norm": lambda: mul(x, power(node, MINUS_ONE))}
-        if kind in weights:
-            return through.weighted(weights[kind](), x)
     if x.ndim == 2:
         raise NoMatrixFormError(f"no matrix-form Jacobian of {kind} of {describe(x)}, which "
                                 "depends on the variable")
-    j = J.get(x)
-    if kind == "sum":
-        return matmul(transpose(j), ones(*x.shape))
-    if kind == "norm":
-        return matmul(transpose(j), mul(x, power(norm(x), MINUS_ONE)))
-    if kind == "softmax":
-        return matmul(add(diag(node), negate(outer(node, node))), j)
-    if kind == "logsumexp":
-        return matmul(transpose(j), softmax(x))
     raise NoMatrixFormError(f"no matrix-form Jacobian through {kind}")
 
 
@@ -240,31 +225,7 @@ def jacobian_vector(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
 
 # --- derivatives with respect to a scalar (tangent mode) --------------------------------------------
 def _tangent_rule(node: MatrixExpr, D: dict) -> Jac:
-    kind, args = node.kind, node.args  # entrywise parts: see _walk
-    ds = [D.get(a) for a in args]
-    if kind == "matmul":
-        return _sum(chain(args[:i] + (d,) + args[i + 1:]) if d is not None else None
-                    for i, d in enumerate(ds))
-    if kind == "outer":
-        return _sum([outer(ds[0], args[1]) if ds[0] is not None else None,
-                     outer(args[0], ds[1]) if ds[1] is not None else None])
-    d, x = ds[0], args[0]
-    simple = {"transpose": transpose, "sum": sum_, "trace": trace, "diag": diag}
-    if kind in simple:
-        return simple[kind](d)
-    if kind == "norm":
-        return mul(sum_(mul(x, d)) if x.ndim == 2 else matmul(x, d), power(node, MINUS_ONE))
-    if kind == "det":
-        return mul(node, trace(matmul(inv(x), d)))
-    if kind == "logdet":
-        return trace(matmul(inv(x), d))
-    if kind == "inv":
-        return negate(chain([node, d, node]))
-    if kind == "softmax":
-        return mul(node, add(d, negate(matmul(node, d))))
-    if kind == "logsumexp":
-        return matmul(softmax(x), d)
-    raise AssertionError(f"no tangent rule for {kind}")
+    return OPERATIONS[node.kind].tangent(node, [D.get(a) for a in node.args])
 
 
 def _tangent(node: MatrixExpr, d: MatrixExpr, du: Jac) -> Jac:
@@ -299,5 +260,3 @@ def tangent(g: MatrixExpr, seeds: dict[MatrixExpr, MatrixExpr]) -> MatrixExpr:
         result = mul(result, ones(*g.shape))
     return result
 
-
-from .stability import reductions  # noqa: E402

@@ -545,3 +545,6 @@ def _get_parser() -> Lark:
 def shaped_parser(shapes) -> tuple[Callable[[], Lark], dict]:
     """The parser of LaTeX with shapes, and ``shapes`` checked (names -> shape tuples)."""
     return _get_parser, check_shapes(shapes)
+
+
+li.SHAPED.bind(shaped_parser=shaped_parser)  # parse(text, latex=True, shapes=...)

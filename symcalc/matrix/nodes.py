@@ -24,8 +24,17 @@ import weakref
 from fractions import Fraction
 
 from ..errors import SymcalcError, SymcalcTypeError
-from ..nodes import Immutable, postorder  # one walk for every node with .args
+from ..hooks import Hooks
+from ..nodes import Expr, Immutable, postorder  # one walk for every node with .args
 from .shapes import Shape
+
+# the functions of higher modules that a node's operators and methods are, bound when they load
+_BUILD = "symcalc.matrix.build"
+METHODS = Hooks(add=_BUILD, negate=_BUILD, mul=_BUILD, divide=_BUILD, power=_BUILD,
+                matmul=_BUILD, transpose=_BUILD, apply=_BUILD,
+                from_scalar="symcalc.matrix.convert", to_str="symcalc.matrix.printing",
+                latex="symcalc.matrix.printing", parse_shaped="symcalc.matrix.parsing",
+                diff="symcalc.calculus", subs="symcalc.calculus", count_ops="symcalc.calculus")
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
 _intern_lock = threading.Lock()
@@ -84,43 +93,43 @@ class MatrixExpr(Immutable):
 
     # --- operators --------------------------------------------------------------------------
     def __add__(self, other):
-        return build.add(self, as_node(other))
+        return METHODS.add(self, as_node(other))
 
     def __radd__(self, other):
-        return build.add(as_node(other), self)
+        return METHODS.add(as_node(other), self)
 
     def __sub__(self, other):
-        return build.add(self, build.negate(as_node(other)))
+        return METHODS.add(self, METHODS.negate(as_node(other)))
 
     def __rsub__(self, other):
-        return build.add(as_node(other), build.negate(self))
+        return METHODS.add(as_node(other), METHODS.negate(self))
 
     def __mul__(self, other):
-        return build.mul(self, as_node(other))
+        return METHODS.mul(self, as_node(other))
 
     def __rmul__(self, other):
-        return build.mul(as_node(other), self)
+        return METHODS.mul(as_node(other), self)
 
     def __truediv__(self, other):
-        return build.divide(self, as_node(other))
+        return METHODS.divide(self, as_node(other))
 
     def __rtruediv__(self, other):
-        return build.divide(as_node(other), self)
+        return METHODS.divide(as_node(other), self)
 
     def __pow__(self, other):
-        return build.power(self, as_node(other))
+        return METHODS.power(self, as_node(other))
 
     def __rpow__(self, other):
-        return build.power(as_node(other), self)
+        return METHODS.power(as_node(other), self)
 
     def __matmul__(self, other):
-        return build.matmul(self, as_node(other))
+        return METHODS.matmul(self, as_node(other))
 
     def __rmatmul__(self, other):
-        return build.matmul(as_node(other), self)
+        return METHODS.matmul(as_node(other), self)
 
     def __neg__(self):
-        return build.negate(self)
+        return METHODS.negate(self)
 
     def __pos__(self):
         return self
@@ -128,43 +137,40 @@ class MatrixExpr(Immutable):
     @property
     def T(self) -> "MatrixExpr":
         """The transpose (a vector or scalar is its own transpose, as in NumPy)."""
-        return build.transpose(self)
+        return METHODS.transpose(self)
 
     def __symcalc_apply__(self, fn, args: tuple) -> "MatrixExpr":
         """A scalar registry function called with a shaped argument acts entrywise."""
-        return build.apply(fn, *(as_node(a) for a in args))
+        return METHODS.apply(fn, *(as_node(a) for a in args))
 
-    # --- the API as methods, as on scalar expressions (symcalc.calculus builds on this module) ---
+    # --- the API as methods, as on scalar expressions (symcalc.calculus binds them) -----------
     def diff(self, *spec: object) -> "MatrixExpr":
         """``symcalc.diff(self, *spec)``: the derivative by scalar parameters, shaped like self."""
-        from ..calculus import diff
-        return diff(self, *spec)
+        return METHODS.diff(self, *spec)
 
     def subs(self, mapping, shapes=None) -> "MatrixExpr":
         """``symcalc.subs(self, mapping, shapes=shapes)``: ``f.subs({"t": "2*t"})``; names the
         formula does not mention are scalars unless ``shapes`` declares them."""
-        from ..calculus import subs
-        return subs(self, mapping, shapes=shapes)
+        return METHODS.subs(self, mapping, shapes=shapes)
 
     def count_ops(self) -> int:
         """Number of operations, each shared node counted once (see ``symcalc.count_ops``)."""
-        from ..calculus import count_ops
-        return count_ops(self)
+        return METHODS.count_ops(self)
 
     # --- display ----------------------------------------------------------------------------
     def __str__(self) -> str:
-        return printing.to_str(self)
+        return METHODS.to_str(self)
 
     def __repr__(self) -> str:
         text = str(self)
         return f"MatrixExpr('{text if len(text) < 200 else text[:200] + '...'}', shape={self.shape})"
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {printing.latex(self)}$"
+        return f"$\\displaystyle {METHODS.latex(self)}$"
 
     def __reduce__(self):
         shapes = {s.data: s.shape for s in self.free_symbols}
-        return (parsing.parse_shaped, (str(self), shapes))
+        return (METHODS.parse_shaped, (str(self), shapes))
 
 
 def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExpr:
@@ -236,8 +242,8 @@ def as_node(value: object) -> MatrixExpr:
     """A node from a node, a Python number or a scalar ``symcalc.Expr``."""
     if isinstance(value, MatrixExpr):
         return value
-    if isinstance(value, scalar_expr.Expr):
-        return convert.from_scalar(value)
+    if isinstance(value, Expr):
+        return METHODS.from_scalar(value)
     if isinstance(value, bool) or isinstance(value, numbers.Integral):
         return number(int(value))
     if isinstance(value, numbers.Rational):
@@ -249,6 +255,3 @@ def as_node(value: object) -> MatrixExpr:
         return number(Fraction(repr(real)))
     raise SymcalcTypeError(f"cannot use {type(value).__name__} {value!r} in a matrix expression")
 
-
-from .. import expr as scalar_expr  # noqa: E402
-from . import build, convert, parsing, printing  # noqa: E402

@@ -12,7 +12,7 @@ import re
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
-from . import build
+from .build import CONSTRUCTORS as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
@@ -26,7 +26,7 @@ def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
     if not isinstance(name, str) or not _NAME.match(name):
         raise SymcalcError(f"{name!r} is not a variable name: use letters, digits and '_', "
                          "starting with a letter")
-    if name in FUNCTIONS or name in ("pi", "e"):
+    if name in FUNCTION_NAMES or name in ("pi", "e"):
         raise SymcalcError(f"{name!r} is a reserved name, not a variable")
     if lookup(name) is not None:
         raise SymcalcError(f"{name!r} is a function name, not a variable")
@@ -245,25 +245,10 @@ def logsumexp(z: object) -> MatrixExpr:
     return make("logsumexp", (z,), ())
 
 
-# the functions of the matrix layer by the name a formula uses
-FUNCTIONS = {
-    "sum": sum_, "norm": norm, "trace": trace, "det": det, "logdet": logdet, "inv": inv,
-    "diag": diag, "outer": outer, "dot": dot, "softmax": softmax, "eye": eye, "ones": ones,
-    "zeros": zeros,
-}
+# the names of the functions of the matrix layer, reserved: ``symcalc.matrix.operations`` holds
+# their records (its ``FUNCTIONS``; a test checks that the two agree)
+FUNCTION_NAMES = frozenset({"sum", "norm", "trace", "det", "logdet", "inv", "diag", "outer",
+                            "dot", "softmax", "eye", "ones", "zeros"})
 
 
-_REBUILD = {"add": lambda *a: build.add(*a), "mul": lambda *a: build.mul(*a),
-            "pow": lambda *a: build.power(*a), "matmul": lambda *a: chain(a),
-            "transpose": transpose, "sum": sum_, "norm": norm, "trace": trace, "det": det,
-            "logdet": logdet, "inv": inv, "diag": diag, "outer": outer, "softmax": softmax,
-            "logsumexp": logsumexp}
-
-
-def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
-    """The operation of ``node`` on other operands, through the canonical constructors."""
-    if args == node.args:
-        return node
-    if node.kind == "apply":
-        return build.apply(node.data, *args)
-    return _REBUILD[node.kind](*args)
+_BUILD_HOOKS.bind(diag=diag, outer=outer, sum_=sum_, eye=eye, inv=inv, logsumexp=logsumexp)

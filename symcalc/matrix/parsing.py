@@ -15,8 +15,10 @@ from ..errors import ParseError, SymcalcError, SymcalcTypeError
 from ..functions import lookup
 from ..unicode_input import normalise
 from . import build, ops
-from .convert import from_scalar
+from .convert import from_scalar, scalar_form
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr
+from .operations import FUNCTION_ARITY, FUNCTIONS
 from .shapes import ShapeError, check_shape
 
 _CONSTANTS = {"pi", "e"}
@@ -62,7 +64,7 @@ class _Builder(Transformer):
             return ops.symbol(text, self.shapes[text])
         if text in _CONSTANTS:
             return from_scalar(scalar_parser.CONSTANTS[text])
-        if text in ops.FUNCTIONS or lookup(text) is not None:
+        if text in FUNCTIONS or lookup(text) is not None:
             message = scalar_parser.function_without_call(text, _current.text, tok.end_pos)
             raise _Fault(SymcalcError(message), tok)
         return ops.symbol(text)
@@ -70,18 +72,17 @@ class _Builder(Transformer):
     def call(self, tok: Token, args: list) -> MatrixExpr:
         text = scalar_parser.canonical_name(str(tok))
         try:
-            if text in ("eye", "ones", "zeros"):
-                return ops.FUNCTIONS[text](*(_size(a, tok) for a in args))
-            if text in ops.FUNCTIONS:
-                fn = ops.FUNCTIONS[text]
-                if text in ("outer", "dot") and len(args) != 2:
-                    raise SymcalcTypeError(f"{text} takes 2 arguments, got {len(args)}")
-                if text not in ("outer", "dot") and len(args) != 1:
-                    raise SymcalcTypeError(f"{text} takes 1 argument, got {len(args)}")
-                return fn(*args)
+            arity = FUNCTION_ARITY.get(text)
+            if arity == 0:  # a leaf: its sizes
+                return FUNCTIONS[text](*(_size(a, tok) for a in args))
+            if arity is not None:
+                if len(args) != arity:
+                    raise SymcalcTypeError(f"{text} takes {arity} argument"
+                                           f"{'s' if arity > 1 else ''}, got {len(args)}")
+                return FUNCTIONS[text](*args)
             fn = lookup(text)
             if fn is None:
-                message = scalar_parser.unknown_function(text, ops.FUNCTIONS, abstract=False)
+                message = scalar_parser.unknown_function(text, FUNCTIONS, abstract=False)
                 raise SymcalcError(message)
             return build.apply(fn, *args)
         except _Fault:
@@ -210,3 +211,15 @@ def parse_shaped(text: str, shapes: Mapping[str, object]) -> MatrixExpr:
         raise ParseError(str(error), source, line, column) from None
     finally:
         _current.shapes, _current.text = {}, ""
+
+
+def parse_with_shapes(text: str, shapes: Mapping[str, object]):
+    """``symcalc.parse(text, shapes=shapes)``: the shaped formula, or the scalar engine's
+    expression when no name in it is shaped."""
+    shaped = parse_shaped(text, shapes)
+    plain = scalar_form(shaped)
+    return shaped if plain is None else plain
+
+
+_NODE_HOOKS.bind(parse_shaped=parse_shaped)  # pickling a node
+scalar_parser.READERS.bind(parse_with_shapes=parse_with_shapes)

@@ -7,9 +7,9 @@ from fractions import Fraction
 from typing import Mapping, Optional
 
 from ..printing import ends_with_superscript, latex_name
+from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
-
-SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
 
 def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
@@ -81,10 +81,8 @@ class _Text:
             return node.data, ATOM
         if kind == "number":
             return self.number(node.data)
-        if kind == "eye":
-            return f"eye({node.shape[0]})", ATOM
-        if kind in ("ones", "zeros"):
-            return f"{kind}({', '.join(map(str, node.shape))})", ATOM
+        if kind in LEAVES:
+            return OPERATIONS[kind].text.leaf([str(d) for d in node.shape])
         if kind == "add":
             pieces = []
             for i, t in enumerate(args):
@@ -116,11 +114,16 @@ class _Text:
                 for f in reversed(args[:-2]):
                     text = f"{self.paren(f, POWER)}@({text})"
                 return text, PRODUCT
-            return "@".join(self.paren(f, POWER) for f in args), PRODUCT
-        if kind == "transpose":
-            return self.paren(args[0], ATOM) + ".T", ATOM
-        name = node.data.name if kind == "apply" else kind
-        return f"{name}({', '.join(self.done[a][0] for a in args)})", ATOM
+        if kind == "apply":
+            return f"{node.data.name}({', '.join(self.done[a][0] for a in args)})", ATOM
+        return self.form(OPERATIONS[kind].text, args)
+
+    def form(self, form, args: tuple) -> tuple[str, int]:
+        """The operation's form (``symcalc.matrix.operations``) over its operands' text."""
+        return form.write([self.done[a] for a in args], self.wrap)
+
+    def wrap(self, text: str) -> str:
+        return f"({text})"
 
 
 def to_str(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> str:
@@ -137,18 +140,6 @@ def to_str(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> s
 
 
 # --- LaTeX ----------------------------------------------------------------------------------------
-_LATEX_OPS = {
-    "sum": lambda a: f"\\operatorname{{sum}}\\left({a[0]}\\right)",
-    "norm": lambda a: f"\\left\\lVert {a[0]} \\right\\rVert",
-    "trace": lambda a: f"\\operatorname{{tr}}\\left({a[0]}\\right)",
-    "det": lambda a: f"\\det\\left({a[0]}\\right)",
-    "logdet": lambda a: f"\\log\\det\\left({a[0]}\\right)",
-    "diag": lambda a: f"\\operatorname{{diag}}\\left({a[0]}\\right)",
-    "softmax": lambda a: f"\\operatorname{{softmax}}\\left({a[0]}\\right)",
-    "logsumexp": lambda a: f"\\operatorname{{logsumexp}}\\left({a[0]}\\right)",
-}
-
-
 class _Latex(_Text):
     def number(self, value: Fraction) -> tuple[str, int]:
         value = Fraction(value)
@@ -199,12 +190,8 @@ class _Latex(_Text):
             return latex_name(node.data), ATOM
         if kind == "constant":
             return ("\\pi" if node.data == "pi" else "e"), ATOM
-        if kind == "eye":
-            return f"I_{{{node.shape[0]}}}", ATOM
-        if kind in ("ones", "zeros"):
-            digit = "1" if kind == "ones" else "0"
-            sizes = " \\times ".join(map(str, node.shape))
-            return f"\\mathbf{{{digit}}}_{{{sizes}}}", ATOM
+        if kind in LEAVES:
+            return OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])
         if kind == "pow":
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:
@@ -223,18 +210,15 @@ class _Latex(_Text):
         # a superscript ends these: a power of them needs parentheses (no x^{a}^{b} in TeX)
         if kind == "transpose" and args[0].kind == "inv":
             return self.paren(args[0].args[0], ATOM) + "^{-\\top}", POWER
-        if kind == "transpose":
-            return self.paren(args[0], ATOM) + "^{\\top}", POWER
-        if kind == "inv":
-            return self.paren(args[0], ATOM) + "^{-1}", POWER
-        if kind == "outer":
-            return f"{self.paren(args[0], POWER)} {self.paren(args[1], ATOM)}^{{\\top}}", PRODUCT
         if kind == "apply":
             text = node.data.latex([self.done[a][0] for a in args])
             return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
-        if kind in _LATEX_OPS:
-            return _LATEX_OPS[kind]([self.done[a][0] for a in args]), ATOM
+        if kind in OPERATIONS:
+            return self.form(OPERATIONS[kind].latex, args)
         return super().visit(node)
+
+    def wrap(self, text: str) -> str:
+        return f"\\left({text}\\right)"
 
 
 def _entrywise(base: MatrixExpr) -> str:
@@ -257,3 +241,6 @@ def latex(e: MatrixExpr, names: Optional[Mapping[MatrixExpr, str]] = None) -> st
     for node in postorder([e]):
         printer.done[node] = printer.visit(node)
     return printer.done[e][0]
+
+
+_NODE_HOOKS.bind(to_str=to_str, latex=latex)  # str(e) and e._repr_latex_()

@@ -22,7 +22,8 @@ from ..stability import Stabiliser
 from .build import add, mul, negate
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, postorder
-from .ops import logsumexp, softmax, with_args
+from .operations import with_args
+from .ops import logsumexp, softmax
 
 _LOG, _EXP = REGISTRY["log"], REGISTRY["exp"]
 

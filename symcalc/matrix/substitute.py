@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 from ..errors import SymcalcTypeError
 from .build import filled
 from .nodes import MatrixExpr, as_node, postorder
-from .ops import with_args
+from .operations import with_args
 from .parsing import check_shapes, parse_shaped
 from .shapes import ShapeError, shape_words
 

@@ -24,17 +24,12 @@ from dataclasses import dataclass
 
 from ..matrix.adjoint import contributions, gradients
 from ..matrix.nodes import MatrixExpr, postorder
+from ..matrix.operations import OPERATIONS
 from ..matrix.ops import symbol
 from ..matrix.printing import latex, to_str
 from ..printing import latex_name
 from .render import _latex_text
 from .step import Step
-
-_RULES = {"add": "sum of terms", "pow": "power", "matmul": "matrix product",
-          "transpose": "transpose", "sum": "sum", "trace": "trace", "det": "det",
-          "logdet": "logdet", "inv": "inverse", "norm": "norm", "softmax": "softmax",
-          "logsumexp": "logsumexp", "diag": "diag", "outer": "outer product"}
-
 
 def rule_name(node: MatrixExpr) -> str:
     """The name of the adjoint rule of an operation, e.g. ``"entrywise sigmoid"``."""
@@ -42,7 +37,9 @@ def rule_name(node: MatrixExpr) -> str:
         return f"entrywise {node.data.name}" if node.shape else node.data.name
     if node.kind == "mul":
         return "entrywise product" if node.shape else "product"
-    return _RULES.get(node.kind, node.kind)
+    if node.kind in OPERATIONS:
+        return OPERATIONS[node.kind].step
+    return {"add": "sum of terms", "pow": "power"}.get(node.kind, node.kind)
 
 
 def _shape_text(shape: tuple) -> str:

@@ -1,0 +1,539 @@
+"""The operations of the matrix layer, one record each: everything the other modules need to
+know about an operation, in one place.
+
+A record (``Operation``) holds the operation's name (the ``kind`` of its nodes), its arity, its
+shape rule, its canonical constructor, its adjoint (reverse) rule, its tangent (forward) rule, its
+Jacobian rule where a matrix-form one exists, its NumPy and JAX forms, its text and LaTeX forms,
+its unrolling into scalar entries, how a transpose passes through it (``build.transpose``
+pushes transposes to the leaves) and the name of its rule in a step-by-step derivation.  The
+modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward sweep in
+``forward``, precedence and chains in ``printing`` and ``compile``) and read the per-operation
+facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
+operations and the leaves ``symbol``, ``number``, ``constant`` name values; neither is here.
+
+``OPERATIONS`` maps each kind to its record; ``FUNCTIONS`` maps the names a formula may call
+(``sum``, ``eye``, ``dot``, ...) to their constructors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import Callable, Iterator, Mapping, Optional
+
+import numpy as np
+
+from .. import expr as scalar
+from ..functions import REGISTRY
+from . import build, entries
+from .build import add, chain, matmul, mul, negate, power, transpose
+from .nodes import MINUS_ONE, MatrixExpr, make
+from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
+                  sum_, trace, zeros)
+from .shapes import NoMatrixFormError, Shape, ShapeError
+
+# precedence of printed text, loosest first (shared by the text, LaTeX and NumPy printers)
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+
+VARIADIC = -1  # the arity of a chain F1@F2@...
+
+
+@dataclass(frozen=True)
+class Form:
+    """How an operation is written: ``pattern`` with ``{0}``, ``{1}`` for the operands' text
+    (or ``{dims}``, ``{0}`` for a leaf's sizes), each operand parenthesized when its precedence
+    is below ``operands[i]`` (0: never), the whole of precedence ``precedence``; a variadic
+    operation joins its operands with ``sep``."""
+
+    pattern: str
+    operands: tuple[int, ...] = ()
+    precedence: int = ATOM
+    sep: Optional[str] = None
+
+    def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str]) -> tuple[str, int]:
+        """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text."""
+        needs = self.operands or (0,)
+        parts = [paren(t) if p < needs[min(i, len(needs) - 1)] else t
+                 for i, (t, p) in enumerate(texts)]
+        if self.sep is not None:
+            return self.sep.join(parts), self.precedence
+        return self.pattern.format(*parts), self.precedence
+
+    def leaf(self, dims: list[str]) -> tuple[str, int]:
+        """The text of a leaf from its sizes' texts."""
+        return (self.pattern.format(*dims, dims=", ".join(dims), times=" \\times ".join(dims)),
+                self.precedence)
+
+
+Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
+Wanted = Callable[[MatrixExpr], bool]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the matrix layer (see the module's docstring for the fields)."""
+
+    name: str
+    arity: int  # operands; VARIADIC for a chain, 0 for a leaf
+    shape: Callable[..., Shape]  # operand shapes -> result shape (a leaf: its sizes -> shape)
+    build: Callable[..., MatrixExpr]  # the canonical constructor, on operands (a leaf: sizes)
+    adjoint: Callable[[MatrixExpr, MatrixExpr, Wanted], Contributions]
+    tangent: Callable[[MatrixExpr, list], Optional[MatrixExpr]]
+    jacobian: Optional[Callable[[MatrixExpr, dict, object], Optional[MatrixExpr]]]
+    numpy: Form  # "np" is NumPy, "_mrt" symcalc.matrix.runtime
+    jax: Form  # "jnp" is jax.numpy, "_mrt" symcalc.matrix.jax_runtime
+    text: Form
+    latex: Form
+    unroll: Callable[[MatrixExpr, list, tuple], np.ndarray]  # node, operand entries, shape
+    transposed: Callable[[MatrixExpr, Callable], MatrixExpr]  # node, children's transposes -> .T
+    step: str  # the rule's name in a derivation
+    reuse: bool = False  # costly: computed once in generated code when used twice
+
+
+REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in ("jacobian", "reuse"))
+
+
+# --- shape rules ----------------------------------------------------------------------------------
+def _need(name: str, shape: Shape, ndims: tuple) -> None:
+    if len(shape) not in ndims:
+        raise ShapeError(f"{name} needs {' or '.join(map(str, ndims))} dimensions, not {shape}")
+
+
+def _square(name: str, shape: Shape) -> None:
+    _need(name, shape, (2,))
+    if shape[0] != shape[1]:
+        raise ShapeError(f"{name} needs a square matrix, not {shape}")
+
+
+def _to_scalar(name: str, ndims: tuple = (1, 2), square: bool = False) -> Callable[..., Shape]:
+    def rule(shape: Shape) -> Shape:
+        (_square if square else lambda n, s: _need(n, s, ndims))(name, shape)
+        return ()
+    return rule
+
+
+def _inv_shape(shape: Shape) -> Shape:
+    _square("inv", shape)
+    return shape
+
+
+def _diag_shape(shape: Shape) -> Shape:
+    _need("diag", shape, (1, 2))
+    if len(shape) == 2:
+        _square("diag", shape)
+        return shape[:1]
+    return (shape[0], shape[0])
+
+
+def _outer_shape(x: Shape, y: Shape) -> Shape:
+    _need("outer", x, (1,))
+    _need("outer", y, (1,))
+    return (x[0], y[0])
+
+
+def _softmax_shape(shape: Shape) -> Shape:
+    _need("softmax", shape, (1,))
+    return shape
+
+
+def _transpose_shape(shape: Shape) -> Shape:
+    return tuple(reversed(shape))
+
+
+def _matmul_shape(*shapes: Shape) -> Shape:
+    out = shapes[0]
+    for s in shapes[1:]:
+        if not out or not s or out[-1] != s[0]:
+            raise ShapeError(f"cannot multiply {out} by {s}")
+        out = out[:-1] + s[1:]
+    return out
+
+
+# --- adjoint rules: (node, its adjoint, wanted) -> (operand, contribution) ----------------------
+def _no_operands(node: MatrixExpr, *_) -> Iterator:
+    return iter(())
+
+
+def _gradient_rule(gradient: Callable[[MatrixExpr], MatrixExpr]):
+    """The adjoint rule of a scalar function of one operand, from its gradient."""
+    def rule(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+        yield node.args[0], mul(bar, gradient(node))
+    return rule
+
+
+def _sum_gradient(node: MatrixExpr) -> MatrixExpr:
+    return ones(*node.args[0].shape)
+
+
+def _trace_gradient(node: MatrixExpr) -> MatrixExpr:
+    return eye(node.args[0].shape[0])
+
+
+def _det_gradient(node: MatrixExpr) -> MatrixExpr:
+    return mul(node, transpose(inv(node.args[0])))
+
+
+def _logdet_gradient(node: MatrixExpr) -> MatrixExpr:
+    return transpose(inv(node.args[0]))
+
+
+def _norm_gradient(node: MatrixExpr) -> MatrixExpr:
+    return mul(node.args[0], power(node, MINUS_ONE))
+
+
+def _logsumexp_gradient(node: MatrixExpr) -> MatrixExpr:
+    return softmax(node.args[0])
+
+
+def _matmul_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    """``C = F1@...@Fk``: ``F̄i = P.T@C̄@S.T`` with P, S the factors before and after Fi; a
+    vector at an end of the chain is a row (first) or a column (last)."""
+    factors = node.args
+    row, col = factors[0].ndim == 1, factors[-1].ndim == 1
+    last = len(factors) - 1
+    for i, f in enumerate(factors):
+        if not wanted(f):
+            continue
+        before, after = factors[:i], factors[i + 1:]
+        if i == 0 and row:
+            yield f, mul(bar, chain(after))
+        elif i == last and col:
+            yield f, mul(bar, chain(before)) if row else matmul(transpose(chain(before)), bar)
+        elif row and col:
+            yield f, mul(bar, outer(chain(before), chain(after)))
+        elif col:
+            left = matmul(transpose(chain(before)), bar) if before else bar
+            yield f, outer(left, chain(after))
+        else:
+            parts = ([transpose(chain(before))] if before else []) + [bar] + (
+                [transpose(chain(after))] if after else [])
+            yield f, chain(parts)
+
+
+def _transpose_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    yield node.args[0], transpose(bar)
+
+
+def _inv_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    yield node.args[0], negate(chain([transpose(node), bar, transpose(node)]))
+
+
+def _softmax_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    yield node.args[0], mul(node, add(bar, negate(matmul(node, bar))))
+
+
+def _diag_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    yield node.args[0], diag(bar)
+
+
+def _outer_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    x, y = node.args
+    if wanted(x):
+        yield x, matmul(bar, y)
+    if wanted(y):
+        yield y, matmul(transpose(bar), x)
+
+
+# --- tangent rules: (node, the operands' derivatives, None for zero) -> the node's --------------
+def _sum_of(parts) -> Optional[MatrixExpr]:
+    parts = [p for p in parts if p is not None]
+    return add(*parts) if parts else None
+
+
+def _no_tangent(node: MatrixExpr, ds: list) -> None:
+    return None
+
+
+def _linear(fn: Callable[[MatrixExpr], MatrixExpr]):
+    """The tangent rule of a linear operation: the operation of the derivative."""
+    return lambda node, ds: fn(ds[0])
+
+
+def _matmul_tangent(node: MatrixExpr, ds: list) -> Optional[MatrixExpr]:
+    args = node.args
+    return _sum_of(chain(args[:i] + (d,) + args[i + 1:]) if d is not None else None
+                   for i, d in enumerate(ds))
+
+
+def _outer_tangent(node: MatrixExpr, ds: list) -> Optional[MatrixExpr]:
+    x, y = node.args
+    return _sum_of([outer(ds[0], y) if ds[0] is not None else None,
+                    outer(x, ds[1]) if ds[1] is not None else None])
+
+
+def _norm_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    x, d = node.args[0], ds[0]
+    return mul(sum_(mul(x, d)) if x.ndim == 2 else matmul(x, d), power(node, MINUS_ONE))
+
+
+def _det_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return mul(node, trace(matmul(inv(node.args[0]), ds[0])))
+
+
+def _logdet_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return trace(matmul(inv(node.args[0]), ds[0]))
+
+
+def _inv_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return negate(chain([node, ds[0], node]))
+
+
+def _softmax_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return mul(node, add(ds[0], negate(matmul(node, ds[0]))))
+
+
+def _logsumexp_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return matmul(softmax(node.args[0]), ds[0])
+
+
+# --- Jacobian rules with respect to a vector: (node, Jacobians so far, through) -------------------
+# ``through`` (``symcalc.matrix.forward._Through``) gives the Jacobian through a matrix operand
+# that depends on the variable; ``J`` the Jacobians of the scalar and vector nodes so far.
+def _scalar_jacobian(gradient: Callable[[MatrixExpr], MatrixExpr]):
+    """A scalar function of one operand: through a matrix, the gradient of ``sum(W*F)`` with
+    the weights ``W`` its gradient; of a vector, ``J.T@gradient``."""
+    def rule(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+        x = node.args[0]
+        if x.ndim == 2:
+            return through.weighted(gradient(node), x)
+        return matmul(transpose(J.get(x)), gradient(node))
+    return rule
+
+
+def _transpose_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    return J.get(node.args[0])
+
+
+def _diag_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    x = node.args[0]
+    if x.ndim != 2:  # a diagonal matrix: differentiated where it is used
+        raise NoMatrixFormError("no matrix-form Jacobian of a diagonal matrix on its own")
+    return through.diagonal(x)  # the diagonal of a matrix, as a vector
+
+
+def _softmax_jacobian(node: MatrixExpr, J: dict, through) -> MatrixExpr:
+    return matmul(add(diag(node), negate(outer(node, node))), J.get(node.args[0]))
+
+
+# --- unrolling: (node, operand entries, concrete shape) -> entries -------------------------------
+def _matmul_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    out = a[0]
+    for b in a[1:]:
+        out = entries.dot(out, b)
+    return out
+
+
+def _total(values) -> np.ndarray:
+    return entries.scalar_array(scalar.add(*values))
+
+
+def _norm_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    return entries.scalar_array(REGISTRY["sqrt"](scalar.add(*(x ** 2 for x in a[0].flat))))
+
+
+def _diag_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    x = a[0]
+    if x.ndim == 1:
+        return entries.objects(shape, lambda i: x[i[0]] if i[0] == i[1] else scalar.Num(0))
+    return entries.objects(shape, lambda i: x[i[0], i[0]])
+
+
+def _softmax_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    lse = REGISTRY["logsumexp"](*a[0])
+    return entries.objects(shape, lambda i: REGISTRY["exp"](a[0][i] - lse))
+
+
+def _leaf_unroll(value: Callable[[tuple], int]):
+    return lambda node, a, shape: entries.objects(shape, lambda i: scalar.Num(value(i)))
+
+
+# --- transposes: (node, its matrix operands' transposes) -> the node's, in normal form -----------
+def _own_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    """A symmetric matrix, a vector or a scalar is its own transpose."""
+    return node
+
+
+def _kept_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    """``inv(X).T`` stays a transpose node (``inv(X.T)`` is written so)."""
+    return make("transpose", (node,), node.shape[::-1])
+
+
+def _filled_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return make(node.kind, (), node.shape[::-1])
+
+
+def _matmul_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return chain([transposed(f) for f in reversed(node.args)])
+
+
+def _outer_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return outer(node.args[1], node.args[0])
+
+
+def _diag_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
+    return node  # a diagonal matrix is symmetric; the diagonal of a matrix is a vector
+
+
+# --- the table ------------------------------------------------------------------------------------
+def _call(name: str, arity: int = 1) -> Form:
+    return Form(name + "(" + ", ".join("{%d}" % i for i in range(arity)) + ")")
+
+
+def _latex_call(name: str) -> Form:
+    return Form(name + "\\left({0}\\right)")
+
+
+def _leaf(name: str, rule: Callable[..., Shape], build: Callable, numpy: str, latex: str,
+          value: Callable[[tuple], int]) -> Operation:
+    return Operation(
+        name=name, arity=0, shape=rule, build=build, adjoint=_no_operands, tangent=_no_tangent,
+        jacobian=None, numpy=Form(numpy), jax=Form(numpy.replace("np.", "jnp.")),
+        text=Form(name + ("({0})" if name == "eye" else "({dims})")), latex=Form(latex),
+        unroll=_leaf_unroll(value),
+        transposed=_own_transpose if name == "eye" else _filled_transpose, step=name)
+
+
+_RECORDS = [
+    Operation(
+        name="matmul", arity=VARIADIC, shape=_matmul_shape, build=lambda *a: chain(a),
+        adjoint=_matmul_adjoint, tangent=_matmul_tangent,
+        jacobian=None,  # the forward sweep's chain rule (symcalc.matrix.forward)
+        numpy=Form("", (POWER,), PRODUCT, " @ "), jax=Form("", (POWER,), PRODUCT, " @ "),
+        text=Form("", (POWER,), PRODUCT, "@"), latex=Form("", (POWER,), PRODUCT, " "),
+        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product"),
+    Operation(
+        name="transpose", arity=1, shape=_transpose_shape, build=transpose,
+        adjoint=_transpose_adjoint, tangent=_linear(transpose), jacobian=_transpose_jacobian,
+        numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)),
+        text=Form("{0}.T", (ATOM,)), latex=Form("{0}^{{\\top}}", (ATOM,), POWER),
+        unroll=lambda node, a, shape: a[0].T,
+        transposed=lambda node, transposed: node.args[0], step="transpose"),
+    Operation(
+        name="sum", arity=1, shape=_to_scalar("sum", (1, 2)), build=sum_,
+        adjoint=_gradient_rule(_sum_gradient), tangent=_linear(sum_),
+        jacobian=_scalar_jacobian(_sum_gradient),
+        numpy=_call("np.sum"), jax=_call("jnp.sum"),
+        text=_call("sum"), latex=_latex_call("\\operatorname{{sum}}"),
+        unroll=lambda node, a, shape: _total(a[0].flat),
+        transposed=_own_transpose, step="sum", reuse=True),
+    Operation(
+        name="norm", arity=1, shape=_to_scalar("norm", (1, 2)), build=norm,
+        adjoint=_gradient_rule(_norm_gradient), tangent=_norm_tangent,
+        jacobian=_scalar_jacobian(_norm_gradient),
+        numpy=_call("np.linalg.norm"), jax=_call("jnp.linalg.norm"),
+        text=_call("norm"), latex=Form("\\left\\lVert {0} \\right\\rVert"),
+        unroll=_norm_unroll, transposed=_own_transpose, step="norm", reuse=True),
+    Operation(
+        name="trace", arity=1, shape=_to_scalar("trace", square=True), build=trace,
+        adjoint=_gradient_rule(_trace_gradient), tangent=_linear(trace),
+        jacobian=_scalar_jacobian(_trace_gradient),
+        numpy=_call("np.trace"), jax=_call("jnp.trace"),
+        text=_call("trace"), latex=_latex_call("\\operatorname{{tr}}"),
+        unroll=lambda node, a, shape: _total(np.diagonal(a[0])),
+        transposed=_own_transpose, step="trace"),
+    Operation(
+        name="det", arity=1, shape=_to_scalar("det", square=True), build=det,
+        adjoint=_gradient_rule(_det_gradient), tangent=_det_tangent,
+        jacobian=_scalar_jacobian(_det_gradient),
+        numpy=_call("np.linalg.det"), jax=_call("jnp.linalg.det"),
+        text=_call("det"), latex=_latex_call("\\det"),
+        unroll=lambda node, a, shape: entries.scalar_array(entries.det(a[0])),
+        transposed=_own_transpose, step="det", reuse=True),
+    Operation(
+        name="logdet", arity=1, shape=_to_scalar("logdet", square=True), build=logdet,
+        adjoint=_gradient_rule(_logdet_gradient), tangent=_logdet_tangent,
+        jacobian=_scalar_jacobian(_logdet_gradient),
+        numpy=_call("_mrt.logdet"), jax=_call("_mrt.logdet"),
+        text=_call("logdet"), latex=_latex_call("\\log\\det"),
+        unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["log"](entries.det(a[0]))),
+        transposed=_own_transpose, step="logdet", reuse=True),
+    Operation(
+        name="inv", arity=1, shape=_inv_shape, build=inv,
+        adjoint=_inv_adjoint, tangent=_inv_tangent,
+        jacobian=None,  # a matrix: through the product it is in (forward._Through)
+        numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"),
+        text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,), POWER),
+        unroll=lambda node, a, shape: entries.inv(a[0]),
+        transposed=_kept_transpose, step="inverse", reuse=True),
+    Operation(
+        name="diag", arity=1, shape=_diag_shape, build=diag,
+        adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
+        numpy=_call("np.diag"), jax=_call("jnp.diag"),
+        text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
+        unroll=_diag_unroll, transposed=_diag_transpose, step="diag"),
+    Operation(
+        name="outer", arity=2, shape=_outer_shape, build=outer,
+        adjoint=_outer_adjoint, tangent=_outer_tangent,
+        jacobian=None,  # a matrix: through the product it is in (forward._Through)
+        numpy=_call("np.outer", 2), jax=_call("jnp.outer", 2),
+        text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
+        unroll=lambda node, a, shape: entries.objects(
+            shape, lambda i: scalar.mul(a[0][i[0]], a[1][i[1]])),
+        transposed=_outer_transpose, step="outer product"),
+    Operation(
+        name="softmax", arity=1, shape=_softmax_shape, build=softmax,
+        adjoint=_softmax_adjoint, tangent=_softmax_tangent, jacobian=_softmax_jacobian,
+        numpy=_call("_mrt.softmax"), jax=_call("_mrt.softmax"),
+        text=_call("softmax"), latex=_latex_call("\\operatorname{{softmax}}"),
+        unroll=_softmax_unroll, transposed=_own_transpose, step="softmax", reuse=True),
+    Operation(
+        name="logsumexp", arity=1, shape=_to_scalar("logsumexp", (1,)), build=logsumexp,
+        adjoint=_gradient_rule(_logsumexp_gradient), tangent=_logsumexp_tangent,
+        jacobian=_scalar_jacobian(_logsumexp_gradient),
+        numpy=_call("_mrt.vector_logsumexp"), jax=_call("_mrt.vector_logsumexp"),
+        text=_call("logsumexp"), latex=_latex_call("\\operatorname{{logsumexp}}"),
+        unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["logsumexp"](*a[0])),
+        transposed=_own_transpose, step="logsumexp", reuse=True),
+    _leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
+          lambda i: int(i[0] == i[1])),
+    _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}_{{{times}}}",
+          lambda i: 1),
+    _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))", "\\mathbf{{0}}_{{{times}}}",
+          lambda i: 0),
+]
+
+OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _RECORDS}
+LEAVES = frozenset(op.name for op in _RECORDS if op.arity == 0)
+
+# the helpers of symcalc.matrix.runtime that the NumPy forms call (as ``_mrt.NAME``), in order
+RUNTIME_HELPERS = tuple(dict.fromkeys(
+    name for op in _RECORDS for name in re.findall(r"_mrt\.(\w+)", op.numpy.pattern)))
+
+# the functions a formula may call by name: the operations written as calls and ``dot``
+# (``x@y``); ``logsumexp`` is the scalar registry's function, which reaches its record through
+# ``build.apply`` when its operand is a vector
+_NOT_CALLED = ("matmul", "transpose", "logsumexp")
+FUNCTIONS: Mapping[str, Callable[..., MatrixExpr]] = {
+    **{op.name: op.build for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": dot}
+
+# how many operands each function takes (a leaf: its sizes, any number), for the parser
+FUNCTION_ARITY: Mapping[str, int] = {
+    **{op.name: op.arity for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": 2}
+
+
+_ENTRYWISE_BUILD = {"add": add, "mul": mul, "pow": power}
+
+
+def operation(kind: str) -> Operation:
+    """The record of ``kind``; a ``KeyError`` for the entrywise kinds and value leaves."""
+    return OPERATIONS[kind]
+
+
+def transposed(node: MatrixExpr, transposed_child: Callable) -> MatrixExpr:
+    """The transpose of ``node``, an operation of the table, given its operands'."""
+    return OPERATIONS[node.kind].transposed(node, transposed_child)
+
+
+def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
+    """The operation of ``node`` on other operands, through the canonical constructors."""
+    if args == node.args:
+        return node
+    kind = node.kind
+    if kind == "apply":
+        return build.apply(node.data, *args)
+    if kind in _ENTRYWISE_BUILD:
+        return _ENTRYWISE_BUILD[kind](*args)
+    return OPERATIONS[kind].build(*args)
+
+
+build.CONSTRUCTORS.bind(transposed=transposed)  # build.transpose pushes a transpose through
