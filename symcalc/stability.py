@@ -21,7 +21,7 @@ from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewr
                        tanh_quotient)
 
 # Most terms a sum of exponentials may have when it is gathered or multiplied out.
-EXP_TERMS_BUDGET = 32
+EXP_TERMS_BUDGET = 64
 
 
 # --- sums of exponentials -------------------------------------------------------------------------

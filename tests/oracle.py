@@ -295,11 +295,11 @@ REAL_FUNCTIONS = {
 }
 
 
-def value(e, point: Mapping[str, mpmath.mpf]):
+def value(e, point: Mapping[str, mpmath.mpf], digits: int = DIGITS):
     """The value of the symcalc expression ``e`` at ``point`` in real arithmetic, or None where
     it (or any part of it) is undefined, infinite or complex."""
     values: dict[sc.Expr, mpmath.mpf] = {}
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(digits):
         for node in postorder([to_expr(e)]):
             args = [values[a] for a in node.args]
             try:
@@ -367,10 +367,12 @@ def _real(v):
 
 def _central_difference(f: sc.Expr, spec: Spec, point: Mapping[str, mpmath.mpf]):
     """Central finite difference of total order n = sum of orders: error O(h^2) with h chosen so
-    that truncation and rounding stay far below FD_RTOL at DIGITS digits."""
+    that truncation and rounding stay far below FD_RTOL.  It is computed at twice DIGITS: the
+    rounding error, about 10^-digits * |f| * 2^n / h^n, stays small for large |f| at order 8."""
     order = sum(n for _, n in spec)
-    with mpmath.workdps(DIGITS):
-        h = mpmath.mpf(10) ** (-(DIGITS // (order + 2)))
+    digits = 2 * DIGITS
+    with mpmath.workdps(digits):
+        h = mpmath.mpf(10) ** (-(digits // (order + 2)))
         stencil = [({}, mpmath.mpf(1))]  # offsets (in steps) per variable, weight
         for x, n in spec:
             # d^n/dx^n ~ sum_k (-1)^k C(n, k) f(x + (n/2 - k) h) / h^n
@@ -381,7 +383,7 @@ def _central_difference(f: sc.Expr, spec: Spec, point: Mapping[str, mpmath.mpf])
         total = mpmath.mpf(0)
         for offsets, weight in stencil:
             shifted = {name: v + offsets.get(name, 0) * h for name, v in point.items()}
-            fv = value(f, shifted)
+            fv = value(f, shifted, digits)
             if fv is None:
                 return None
             total += weight * fv

@@ -277,6 +277,6 @@ def test_latex_form_shows_every_operand(kind, node):
         assert latex(a) in text
     if kind != "matmul":
         parts = [(latex(a), 5) for a in node.args]
-        expected = (OPERATIONS[kind].latex.write(parts, lambda t: t)[0] if node.args else
+        expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t)[0] if node.args else
                     OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])[0])
         assert text == expected

@@ -318,6 +318,15 @@ def test_an_exponential_times_an_overflowing_expm1_takes_its_large_part_into_the
         assert_exact_at(result, plus_loss, ["x", "y"], points)
 
 
+def test_second_derivatives_of_a_softmax_ratio_with_a_nested_log_sum_exp():
+    # the Hessian holds products of squares of four-term sums of exponentials: multiplied out
+    # they are 30-odd terms, which must all meet the -3*logsumexp(...) before anything overflows
+    text = "exp(x - y)/(exp(x - y) + exp(x/2 + y) + exp(log(exp(x) + exp(y))))"
+    points = [(-1000.0, 710.0), (-1000.0, -1000.0), (0.3, 0.1), (800.0, -5.0), (5.0, 745.0)]
+    for result in (text, sc.grad(text, ["x", "y"]), sc.hessian(text, ["x", "y"])):
+        assert_exact_at(result, text, ["x", "y"], points)
+
+
 def test_log_softmax_written_out_is_logsumexp_minus_its_argument():
     text = "-log(exp(z1)/(exp(z1) + exp(z2) + exp(z3)))"
     names = ["z1", "z2", "z3"]

@@ -45,6 +45,7 @@ from ..parser import PHRASING, _Fault, _number, canonical_name
 from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import MatrixExpr
+from .operations import FUNCTIONS
 from .parsing import check_shapes
 from .shapes import ShapeError
 
@@ -159,8 +160,10 @@ class _ShapedBuilder(li.ItemRules):
         return f"{typed}: {name} is not declared as a vector or matrix; {declare}"
 
     # --- sums and products ----------------------------------------------------------------------
-    def start(self, children: list) -> MatrixExpr:
-        return _expr(children[0])
+    def start(self, children: list):
+        node = _expr(children[0])
+        plain = scalar_form(node)  # a formula of scalars is the scalar engine's expression
+        return node if plain is None else plain
 
     def start_chain(self, children: list) -> list:
         return children
@@ -472,12 +475,12 @@ class _ShapedBuilder(li.ItemRules):
                     name = f"log{base.data}"
                 else:
                     xs.append(base)
-            if name in ops.FUNCTIONS:
+            if name in FUNCTIONS:
                 arity = 2 if name in ("outer", "dot") else 1
                 if len(xs) != arity:
                     raise SymcalcError(f"{name} takes {arity} argument"
                                        f"{'s' if arity > 1 else ''}, got {len(xs)}")
-                result = ops.FUNCTIONS[name](*xs)
+                result = FUNCTIONS[name](*xs)
             else:
                 fn = lookup(name.rstrip("'"))
                 if fn is None:

@@ -88,9 +88,17 @@ class Operation:
     transposed: Callable[[MatrixExpr, Callable], MatrixExpr]  # node, children's transposes -> .T
     step: str  # the rule's name in a derivation
     reuse: bool = False  # costly: computed once in generated code when used twice
+    latex_of_matrix: Optional[Form] = None  # LaTeX when the operand is a matrix, if it differs
+
+    def latex_for(self, args: tuple) -> Form:
+        """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
+        if self.latex_of_matrix is not None and args and args[0].ndim == 2:
+            return self.latex_of_matrix
+        return self.latex
 
 
-REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in ("jacobian", "reuse"))
+REQUIRED = tuple(f.name for f in fields(Operation)
+                 if f.name not in ("jacobian", "reuse", "latex_of_matrix"))
 
 
 # --- shape rules ----------------------------------------------------------------------------------
@@ -422,7 +430,9 @@ _RECORDS = [
         jacobian=_scalar_jacobian(_norm_gradient),
         numpy=_call("np.linalg.norm"), jax=_call("jnp.linalg.norm"),
         text=_call("norm"), latex=Form("\\left\\lVert {0} \\right\\rVert"),
-        unroll=_norm_unroll, transposed=_own_transpose, step="norm", reuse=True),
+        unroll=_norm_unroll, transposed=_own_transpose, step="norm", reuse=True,
+        # \|A\| alone could be the spectral norm
+        latex_of_matrix=Form("\\left\\lVert {0} \\right\\rVert_{{F}}")),
     Operation(
         name="trace", arity=1, shape=_to_scalar("trace", square=True), build=trace,
         adjoint=_gradient_rule(_trace_gradient), tangent=_linear(trace),

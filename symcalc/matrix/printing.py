@@ -198,8 +198,6 @@ class _Latex(_Text):
                 return self.term(node)
             return (f"{self.paren(args[0], ATOM)}^{{{_entrywise(args[0])}"
                     f"{self.done[exponent][0]}}}", POWER)
-        if kind == "norm" and args[0].ndim == 2:  # \|A\| alone could be the spectral norm
-            return f"\\left\\lVert {self.done[args[0]][0]} \\right\\rVert_{{F}}", ATOM
         if kind == "apply" and node.data.name == "abs" and node.shape:  # |x| could be a norm
             return f"\\operatorname{{abs}}\\left({self.done[args[0]][0]}\\right)", ATOM
         if kind == "matmul":
@@ -214,7 +212,7 @@ class _Latex(_Text):
             text = node.data.latex([self.done[a][0] for a in args])
             return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
         if kind in OPERATIONS:
-            return self.form(OPERATIONS[kind].latex, args)
+            return self.form(OPERATIONS[kind].latex_for(args), args)
         return super().visit(node)
 
     def wrap(self, text: str) -> str:
