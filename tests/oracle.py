@@ -29,7 +29,7 @@ import signal
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import mpmath
 import sympy
@@ -295,11 +295,12 @@ REAL_FUNCTIONS = {
 }
 
 
-def value(e, point: Mapping[str, mpmath.mpf], digits: int = DIGITS):
-    """The value of the symcalc expression ``e`` at ``point`` in real arithmetic, or None where
-    it (or any part of it) is undefined, infinite or complex."""
+def value(e, point: Mapping[str, mpmath.mpf], digits: Optional[int] = None):
+    """The value of the symcalc expression ``e`` at ``point`` in real arithmetic (at ``digits``,
+    DIGITS when not given), or None where it (or any part of it) is undefined, infinite or
+    complex."""
     values: dict[sc.Expr, mpmath.mpf] = {}
-    with mpmath.workdps(digits):
+    with mpmath.workdps(digits or DIGITS):
         for node in postorder([to_expr(e)]):
             args = [values[a] for a in node.args]
             try:
@@ -370,7 +371,7 @@ def _central_difference(f: sc.Expr, spec: Spec, point: Mapping[str, mpmath.mpf])
     that truncation and rounding stay far below FD_RTOL.  It is computed at twice DIGITS: the
     rounding error, about 10^-digits * |f| * 2^n / h^n, stays small for large |f| at order 8."""
     order = sum(n for _, n in spec)
-    digits = 2 * DIGITS
+    digits = 2 * DIGITS  # read when called: tests may raise DIGITS
     with mpmath.workdps(digits):
         h = mpmath.mpf(10) ** (-(digits // (order + 2)))
         stencil = [({}, mpmath.mpf(1))]  # offsets (in steps) per variable, weight
