@@ -35,6 +35,7 @@ import mpmath
 import sympy
 
 import symcalc as sc
+from symcalc import nodes as _symcalc_nodes
 from symcalc.convert import to_expr, to_symbol, to_symbols
 from symcalc.expr import postorder
 
@@ -261,6 +262,7 @@ def _inside_finaliser(frame) -> bool:
     module (its callbacks and finalisers), where an exception cannot propagate; elsewhere in that
     module an alarm is only put off by one repeat."""
     callbacks = {getattr(c, "__code__", None) for c in gc.callbacks}
+    callbacks.add(_symcalc_nodes._dropped.__code__)  # the interning table's weakref callback
     while frame is not None:
         code = frame.f_code
         if (code.co_name == "__del__" or code in callbacks
