@@ -561,9 +561,12 @@ def test_browser_shows_the_caret_message(server, tmp_path):
     assert "hidden" not in elements.attrs["error"]
     with pytest.raises(sc.ParseError) as raised:
         sc.parse("x^2*sin(x")
+    message = re.search(r'<p id="error-message"[^>]*>(.*?)</p>', dom, re.S).group(1)
     shown = re.search(r'<pre id="error-text">(.*?)</pre>', dom, re.S).group(1)
     from html import unescape
-    assert unescape(shown) == str(raised.value)
+    # the message in a paragraph that wraps, the formula and its caret in columns below it
+    assert unescape(message) + "\n" + unescape(shown) == str(raised.value)
+    assert unescape(shown).splitlines()[-1].strip() == "^"
 
 
 def test_browser_checks_an_answer_and_names_the_step(server, tmp_path):

@@ -54,12 +54,18 @@ function showError(data) {
   const caret = data.kind === "ParseError";
   $("error-title").textContent = caret ? "That formula does not read" : "That did not work";
   $("error-help").hidden = !caret;
-  $("error-text").textContent = data.error;
+  // the message wraps in a paragraph; the formula and its caret keep their columns
+  const lines = data.error.split("\n");
+  const split = caret && lines.length > 1;
+  $("error-message").textContent = split ? lines[0] : "";
+  $("error-message").hidden = !split;
+  $("error-text").textContent = split ? lines.slice(1).join("\n") : data.error;
   $("error").hidden = false;
 }
 
 function hideError() {
   $("error").hidden = true;
+  $("error-message").textContent = "";
   $("error-text").textContent = "";
 }
 
