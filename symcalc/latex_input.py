@@ -469,6 +469,21 @@ def _subscript(tok: Token) -> str:
     return "_".join(parts)
 
 
+def inverse_or_reciprocal(tok: Token, exponent: str, k) -> _Fault:
+    """The fault of ``\\sin^{-1}``: an inverse function, or a power of ``1/\\sin``."""
+    name = tok.value
+    inverse = "an inverse function" if k == 1 else "a power of an inverse function"
+    command = f"\\arc{name}" if f"arc{name}" in FUNCTION_COMMANDS else f"\\operatorname{{a{name}}}"
+    reciprocal = f"1/{name}(...)" + (f"^{k}" if k != 1 else "")
+    return _Fault(f"{name}^{{{exponent}}} has two readings: {inverse} or {reciprocal}; "
+                  f"write {command} x or \\frac{{1}}{{\\{name} x}}", tok)
+
+
+def only_log_has_a_base(tok: Token, base) -> None:
+    if base is not None and tok.value != "log":
+        raise _Fault(f"a subscript on {tok.value}: only \\log takes one (its base)", tok)
+
+
 class ItemRules:
     """The rules that gather factors written side by side into a list, shared by the scalar and
     the shaped LaTeX builders."""
@@ -587,15 +602,8 @@ class _LatexBuilder(ItemRules, _Builder):
         elif len(children) == 3:
             exponent = _value(children[2])
             if isinstance(exponent, Num) and exponent.value < 0:
-                name, k = tok.value, -exponent.value
-                inverse = "an inverse function" if k == 1 else "a power of an inverse function"
-                command = f"\\arc{name}" if f"arc{name}" in FUNCTION_COMMANDS else \
-                    f"\\operatorname{{a{name}}}"
-                reciprocal = f"1/{name}(...)" + (f"^{k}" if k != 1 else "")
-                raise _Fault(f"{name}^{{{exponent}}} has two readings: {inverse} or {reciprocal}; "
-                             f"write {command} x or \\frac{{1}}{{\\{name} x}}", tok)
-        if base is not None and tok.value != "log":
-            raise _Fault(f"a subscript on {tok.value}: only \\log takes one (its base)", tok)
+                raise inverse_or_reciprocal(tok, str(exponent), -exponent.value)
+        only_log_has_a_base(tok, base)
         return tok, base, exponent
 
     def _apply(self, head: tuple, args: list) -> Expr:

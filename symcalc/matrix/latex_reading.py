@@ -459,11 +459,8 @@ class _ShapedBuilder(li.ItemRules):
         except _ERRORS as exc:
             raise _fault(exc, tok) from None
         if exponent is not None and exponent.kind == "number" and exponent.data < 0:
-            raise _Fault(f"{tok.value}^{{{exponent}}} has two readings: an inverse function or "
-                         f"a power of 1/{tok.value}(...); write the function of its own name, or "
-                         f"\\frac{{1}}{{\\{tok.value} x}}", tok)
-        if base is not None and tok.value != "log":
-            raise _Fault(f"a subscript on {tok.value}: only \\log takes one (its base)", tok)
+            raise li.inverse_or_reciprocal(tok, str(exponent), -exponent.data)
+        li.only_log_has_a_base(tok, base)
         return tok, base, exponent
 
     def _apply(self, head: tuple, args: list) -> MatrixExpr:
