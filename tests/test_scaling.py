@@ -284,3 +284,15 @@ def test_the_scaling_benchmark_runs_quickly_and_agrees():
     for case in ("grad", "grad sq", "jacobian", "hessian sq", "chain", "point"):
         assert f"scaling/{case} " in run.stdout
     assert "doubling" in run.stdout and "correctness: all tools agree" in run.stdout
+
+
+def test_reading_a_long_shaped_sum_grows_linearly():
+    # the shaped reader built a sum term by term, each step flattening all terms before it
+    def make(n, tag):
+        return " + ".join(f"sin({tag}a{i})*{tag}b{i}" for i in range(n)) + " + t@t"
+    assert _ratio(make, lambda text: sc.parse(text, shapes={"t": "n"}), 200) < 2.3
+    text = make(50, "v")
+    plain = sc.parse(text.replace(" + t@t", ""))
+    shaped = sc.parse(text, shapes={"t": "n"})
+    assert sc.parse(str(shaped), shapes={"t": "n"}) is shaped
+    assert sc.subs(shaped, {"t": 0}) is sc.matrix.parsing.parse_shaped(str(plain), {})

@@ -94,13 +94,19 @@ class _Builder(Transformer):
         return list(args)
 
     def sum(self, first, *rest):
-        result = first
-        for op, term in zip(rest[::2], rest[1::2]):
+        terms = [first] + [term if op == "+" else build.negate(term)
+                           for op, term in zip(rest[::2], rest[1::2])]
+        try:
+            return build.add(*terms)  # one canonical sum: adding term by term is quadratic
+        except ShapeError:
+            pass
+        result = first  # a shape mismatch: find the operator where it happens
+        for op, term in zip(rest[::2], terms[1:]):
             try:
-                result = build.add(result, term if op == "+" else build.negate(term))
+                result = build.add(result, term)
             except ShapeError as exc:
                 raise _Fault(exc, op) from None
-        return result
+        raise AssertionError("a sum whose terms do not fit added up term by term")
 
     def product(self, first, *rest):
         result = first
