@@ -428,3 +428,22 @@ def test_a_matrix_and_its_transpose_are_computed_once():
     assert body.count("np.tanh(") == 1 and "np.tanh(X @ W)" in body, body
     for variable, result in zip(["W", "v"], gradient):  # values against SymPy and differences
         check(f, sc.parse(variable, shapes=shapes), result, with_sympy=True)
+
+
+def test_code_for_a_deep_network_grows_linearly_and_computes_each_layer_once():
+    from test_scaling import calls
+
+    def gradient(k, tag):
+        shapes = {"X": "m,n", "v": "n", "y": "m"}
+        h = "X"
+        for i in range(k):
+            shapes[f"{tag}{i}"] = "n,n"
+            h = f"tanh({h}@{tag}{i})"
+        f = sc.parse(f"sum(softplus({h}@v)) - y@({h}@v)", shapes=shapes)
+        names = [f"{tag}{i}" for i in range(k)]
+        return sc.grad(f, names), ["X", "v", "y"] + names
+
+    small, large = gradient(60, "P"), gradient(120, "Q")
+    sc.codegen(*gradient(5, "R"))  # what a first call makes once is not counted
+    assert calls(lambda: sc.codegen(*large)) / calls(lambda: sc.codegen(*small)) < 2.3  # 2.8 before
+    assert sc.codegen(*large).count("np.tanh(") == 120

@@ -86,6 +86,10 @@ def _shared_transposes(roots: list[MatrixExpr]) -> list[MatrixExpr]:
     fewer transposes is computed.  One pass: each node's transpose is built from its children's."""
     order = list(postorder(roots))
     present = set(order)
+    transposes: dict[MatrixExpr, int] = {}  # transposes written in a node, each shared one once per use
+    for node in order:
+        own = node.kind == "transpose"
+        transposes[node] = min(_MANY, own + sum(transposes[a] for a in node.args))
     transposed: dict[MatrixExpr, MatrixExpr] = {}
     computed: dict[MatrixExpr, MatrixExpr] = {}  # node -> the transpose whose .T it becomes
     for node in order:
@@ -94,7 +98,8 @@ def _shared_transposes(roots: list[MatrixExpr]) -> list[MatrixExpr]:
         flipped = build.transpose_node(node, lambda c: transposed.get(c) or build.transpose(c))
         transposed[node] = flipped
         if flipped is not node and flipped in present and flipped not in computed:
-            keep, drop = sorted((node, flipped), key=_transposes_in)
+            keep, drop = sorted((node, flipped),
+                                key=lambda n: (transposes[n], build.sort_key(n)))
             computed[drop] = keep
     if not computed:
         return roots
@@ -116,8 +121,7 @@ def _shared_transposes(roots: list[MatrixExpr]) -> list[MatrixExpr]:
     return [rebuilt[r] for r in roots]
 
 
-def _transposes_in(node: MatrixExpr) -> tuple:
-    return (sum(n.kind == "transpose" for n in postorder([node])), build.sort_key(node))
+_MANY = 1 << 30  # counts of transposes are capped: a tree count of a DAG can grow exponentially
 
 
 def _factors(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple]) -> tuple:
