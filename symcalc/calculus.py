@@ -16,8 +16,8 @@ from operator import is_not
 from math import isqrt
 from typing import Iterable, Mapping, Sequence
 
-from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, split_formulas,
-                      to_expr, to_exprs, to_symbol, to_symbols)
+from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, to_expr,
+                      to_functions, to_symbol, to_symbols)
 from .diff import forward, forward_graph, grown_size, partials, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
@@ -268,7 +268,7 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
         return _sparse.jacobian(es, variables, shapes)
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix.jacobian(es, variables, shapes)
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     display, graph = [], []
     for f in fs:
         grown = _grown_partials(f, xs)
@@ -329,7 +329,7 @@ def jvp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix_calculus.jvp(es, variables, v, shapes)
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     tangents = dict(zip(xs, _vector(v, len(xs), "v")))
     return Derivatives([_simplified(forward(f, tangents)) for f in fs])
 
@@ -345,7 +345,7 @@ def vjp(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """
     if shapes is not None or _matrix.is_shaped(es):
         return _matrix_calculus.vjp(es, variables, w, shapes)
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     weights = _vector(w, len(fs), "w")
     graph = _reverse_with_constant_seeds(fs, weights, xs)
     return Derivatives([_simplified(g) for g in graph], graph)
@@ -382,7 +382,7 @@ def jacobian_det(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | st
     >>> jacobian_det("r*cos(t), r*sin(t)", "r t", absolute=True)
     Expr('abs(r)')
     """
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     if len(fs) != len(xs):
         raise SymcalcError(f"jacobian_det needs as many functions as variables, got {len(fs)} and {len(xs)}")
     det = _simplified(determinant(jacobian(fs, xs)))
@@ -675,11 +675,6 @@ def _leaves(e: ExprLike | Sequence) -> list[Expr]:
             stack.extend(reversed(list(item)))
     return found
 
-
-def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
-    if isinstance(es, str):
-        return split_formulas(es)
-    return to_exprs(es)
 
 
 def _vector(values: Sequence[ExprLike], length: int, what: str) -> list[Expr]:

@@ -110,3 +110,8 @@ def top_level_pieces(text: str) -> list[str]:
             start = i + 1
     pieces.append(text[start:])
     return pieces
+
+
+def to_functions(es: Iterable[ExprLike] | str) -> list[Expr]:
+    """The functions of a Jacobian: a text of comma-separated formulas, an expression, or a list."""
+    return split_formulas(es) if isinstance(es, str) else to_exprs(es)

@@ -11,7 +11,7 @@ import keyword
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 from . import runtime
 from .errors import SymcalcError

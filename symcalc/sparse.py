@@ -36,7 +36,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from .compile import lambdify as _lambdify
-from .convert import ExprLike, VarLike, split_formulas, to_expr, to_exprs, to_symbols
+from .convert import ExprLike, VarLike, to_expr, to_functions, to_symbols
 from .diff import forward
 from .errors import ShapeError, SymcalcError, SymcalcTypeError
 from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Symbol, add, count_ops, mul, postorder,
@@ -519,9 +519,6 @@ def _compiled(result, variables, backend: str, dtype: Any, packed: bool,
 
 
 # --- the API -------------------------------------------------------------------------------------
-def _functions(es: Iterable[ExprLike] | str) -> list[Expr]:
-    return split_formulas(es) if isinstance(es, str) else to_exprs(es)
-
 
 def _scalar(e: Any, shapes: Any, what: str) -> None:
     if shapes is not None or _matrix.is_shaped(e):
@@ -550,7 +547,7 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     ((array([0, 0, 1]), array([0, 1, 2])), Expr('y'), Expr('0'))
     """
     _scalar(es, shapes, "jacobian")
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     return SparseDerivatives(_Plan(fs, xs, "jacobian"), (len(fs), len(xs)))
 
 
@@ -598,7 +595,7 @@ def divergence(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str,
     """
     if shapes is not None or _matrix.is_shaped(es):
         return _trace(_matrix.jacobian(es, variables, shapes))
-    fs, xs = _functions(es), to_symbols(variables)
+    fs, xs = to_functions(es), to_symbols(variables)
     if len(fs) != len(xs):
         raise SymcalcError(f"divergence needs as many functions as variables, got {len(fs)} and "
                            f"{len(xs)}")
