@@ -1,0 +1,1 @@
+"""The ``symcalc`` command line."""

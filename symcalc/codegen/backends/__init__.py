@@ -1,0 +1,1 @@
+"""The fused backends: numexpr kernels and the JAX runtime."""

@@ -1,0 +1,1 @@
+"""The expression graph: immutable interned nodes, canonical constructors and order, exact numbers."""

@@ -1,0 +1,1 @@
+"""The functions a formula may call: one registry entry each, elementary and abstract."""

@@ -1,0 +1,1 @@
+"""Reading formulas: the Lark grammar's parser, LaTeX and Unicode input, and arguments as the API takes them."""

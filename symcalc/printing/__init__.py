@@ -1,0 +1,1 @@
+"""Printers: text that parses back, LaTeX, and layouts of several results."""

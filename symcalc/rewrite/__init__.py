@@ -1,0 +1,1 @@
+"""Rewrites of the expression graph: shared patterns, simplification and numerical stability."""
