@@ -74,7 +74,7 @@ def _nested(send, tool: str, depth: int, order: int, N: int, settings: Settings)
     start = time.perf_counter()
     if tool == "symcalc":
         import symcalc as sc
-        from symcalc.program import program
+        from symcalc.compiler.program import program
 
         f = sc.parse(text)
         start = time.perf_counter()
@@ -152,7 +152,7 @@ def _order(send, tool: str, formula: str, order: int, N: int, settings: Settings
     send("step", "build")
     if tool == "symcalc":
         import symcalc as sc
-        from symcalc.program import program
+        from symcalc.compiler.program import program
 
         f = sc.parse(formula)
         start = time.perf_counter()
@@ -214,7 +214,7 @@ def _taylor(send, tool: str, index: int, order: int, N: int, settings: Settings)
         return
     if tool == "symcalc":
         import symcalc as sc
-        from symcalc.program import program
+        from symcalc.compiler.program import program
 
         f = sc.parse(formula)
         start = time.perf_counter()

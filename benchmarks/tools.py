@@ -102,7 +102,7 @@ class Symcalc:
     def size(self, result: Any, case: Case) -> int:
         """Operations of the program ``lambdify`` compiles (the readable forms or the shared
         graph, whichever is smaller, after the numerical-stability rewrites)."""
-        from symcalc.program import program
+        from symcalc.compiler.program import program
 
         return program(result, list(case.variables)).operation_count
 

@@ -11,7 +11,7 @@ backpropagation trains networks.  Costs are operation counts of the code ``sc.la
 import numpy as np
 
 import symcalc as sc
-from symcalc.program import program
+from symcalc.compiler.program import program
 from _support import Figures, options, table
 
 

@@ -16,25 +16,25 @@ from operator import is_not
 from math import isqrt
 from typing import Iterable, Mapping, Sequence
 
-from .convert import (Derivatives, ExprLike, VarLike, check_order, graph_forms, to_expr,
-                      to_functions, to_symbol, to_symbols)
-from .diff import forward, forward_graph, grown_size, partials, reverse
+from .language.arguments import (Derivatives, ExprLike, VarLike, check_order, graph_forms, to_expr,
+                                 to_functions, to_symbol, to_symbols)
+from .calculus.diff import forward, forward_graph, grown_size, partials, reverse
 from .errors import (DivisionByZeroError, DomainError, OutOfRangeError, SymcalcError,
                      SymcalcTypeError)
-from .closed_form import nth_derivative, polynomial_degree
-from .expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul, postorder,
-                   power, raw_add, rebuild, split_coefficient, with_args)
-from .expr import count_ops as _count_ops
-from .functions import abs_
-from .layout import latex_matrix
-from .printing import latex as _latex
-from .series import derivative_graph
-from .simplify import simplify as _simplify
+from .calculus.closed_form import nth_derivative, polynomial_degree
+from .core.expr import (ONE, ZERO, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
+                        postorder, power, raw_add, rebuild, split_coefficient, with_args)
+from .core.expr import count_ops as _count_ops
+from .functions.elementary import abs_
+from .printing.layout import latex_matrix
+from .printing.infix import latex as _latex
+from .calculus.series import derivative_graph
+from .rewrite.simplify import simplify as _simplify
 from .matrix import api as _matrix
 from .matrix import calculus as _matrix_calculus
 from .matrix.substitute import count_ops as _matrix_count_ops, substitute as _substitute
-from . import sparse as _sparse
-from . import nodes as _scalar_nodes
+from .calculus import sparse as _sparse
+from .core import nodes as _scalar_nodes
 from .matrix import convert as _matrix_convert, nodes as _matrix_nodes
 
 __all__ = ["Derivatives", "count_ops", "determinant", "diff", "directional", "evalf", "grad", "hessian",
@@ -66,10 +66,10 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None, shapes
     expression of one variable, that variable is used.
 
     A derivative whose k-th order is known in closed form is written down at once, whatever k
-    (``symcalc.closed_form``): 0 for a polynomial beyond its degree, powers, exponentials, sines
-    and cosines of linear arguments, a polynomial times one of these, and sums of such terms
+    (``symcalc.calculus.closed_form``): 0 for a polynomial beyond its degree, powers, exponentials,
+    sines and cosines of linear arguments, a polynomial times one of these, and sums of such terms
     (``diff("exp(2*x)", "x", 10**9)`` is ``2^1000000000*exp(2*x)``).  Any other derivative of
-    order 2 or more is also built by Taylor-mode arithmetic (``symcalc.series``)
+    order 2 or more is also built by Taylor-mode arithmetic (``symcalc.calculus.series``)
     as one shared graph, whose size grows polynomially in the order, while the readable form
     (simplified, canonical) may swell exponentially.  The readable form is built one
     differentiation at a time while it stays small: the steps start from at most 3000
@@ -117,7 +117,7 @@ def diff(e: ExprLike, *spec: VarLike | int, readable: bool | None = None, shapes
 
 
 def _derivative_steps(f: Expr, steps: list[tuple[Symbol, int]], readable: bool | None) -> Expr:
-    """``diff`` for the steps: closed forms first (``symcalc.closed_form``: polynomials,
+    """``diff`` for the steps: closed forms first (``symcalc.calculus.closed_form``: polynomials,
     exponentials, sines, ... of any order at once), the graph and readable forms for the rest."""
     for i, (var, count) in enumerate(steps):
         if f is ZERO:
@@ -259,7 +259,8 @@ def jacobian(es: Iterable[ExprLike] | str, variables: Iterable[VarLike] | str, *
              shapes=None, sparse: bool = False) -> Derivatives | _sparse.SparseDerivatives:
     """The m x d Jacobian ``[[dfi/dxj for xj in variables] for fi in es]``; shaped formulas get
     ``dg/dx`` in matrix form (``symcalc.matrix.jacobian``).  ``sparse=True`` gives formulas for
-    the structural non-zeros only and their pattern (``symcalc.sparse.SparseDerivatives``).
+    the structural non-zeros only and their pattern
+    (``symcalc.calculus.sparse.SparseDerivatives``).
 
     >>> jacobian("r*cos(t), r*sin(t)", "r t")
     [[cos(t), -r*sin(t)], [sin(t), r*cos(t)]]
@@ -282,7 +283,7 @@ def hessian(e: ExprLike, variables: Iterable[VarLike] | str, *, shapes=None,
     """The symmetric d x d Hessian; entries ``[i][j]`` and ``[j][i]`` are the same object.
     Shaped formulas get the Hessian in matrix form (``symcalc.matrix.hessian``).  ``sparse=True``
     gives formulas for the structural non-zeros only, one per pair i <= j, and their pattern
-    (``symcalc.sparse.SparseDerivatives``), built without touching the zero entries.
+    (``symcalc.calculus.sparse.SparseDerivatives``), built without touching the zero entries.
 
     >>> hessian("x^2*y + y^3", "x y")
     [[2*y, 2*x], [2*x, 6*y]]
@@ -527,7 +528,7 @@ def evalf(e: ExprLike, digits: int = 15) -> Decimal:
     if not 1 <= digits <= 10_000:
         raise SymcalcError(f"evalf needs between 1 and 10000 digits, not {digits}")
     _check_constant(f, "evalf")
-    from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
+    from .checks.sympy_bridge import to_sympy  # SymPy only when a value is asked for
 
     value = _sympy_value(f, digits + _GUARD_DIGITS)
     sign, _, exponent, bits = getattr(value, "_mpf_", (0, 0, 0, 0))  # (none for exact 0)
@@ -570,8 +571,8 @@ def _sympy_value(f: Expr, precision: int):
     """The SymPy Float of ``f`` to ``precision`` digits; a DomainError when it is no real number,
     a SymcalcError when a function meets an argument beyond float range (for which SymPy might
     not return), checked first where floats cannot tell the value."""
-    from .numeric import is_moderate
-    from .sympy_bridge import to_sympy  # SymPy only when a value is asked for
+    from .core.numeric import is_moderate
+    from .checks.sympy_bridge import to_sympy  # SymPy only when a value is asked for
 
     s = to_sympy(f)
     if not is_moderate(f):
@@ -704,7 +705,7 @@ def _reverse_with_constant_seeds(fs: Sequence[Expr], seeds: Sequence[Expr],
     return graph
 
 
-# the methods of formulas are this module's functions (symcalc.nodes and symcalc.matrix.nodes
+# the methods of formulas are this module's functions (symcalc.core.nodes and symcalc.matrix.nodes
 # declare them; the matrix layer's bridge calls the scalar derivative)
 _scalar_nodes.API.bind(diff=diff, subs=subs, evalf=evalf, to_float=to_float)
 _matrix_nodes.METHODS.bind(diff=diff, subs=subs, count_ops=count_ops)

@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=["lark-cython", "pure"])
 def parser_engine(request, monkeypatch):
     """Run a test with each parser engine: lark-cython (the ``fast`` extra) and pure Lark."""
-    from symcalc import parser
+    from symcalc.language import parser
 
     if request.param == "lark-cython" and parser.lark_cython is None:
         pytest.skip("lark-cython is not installed")

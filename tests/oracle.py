@@ -35,9 +35,9 @@ import mpmath
 import sympy
 
 import symcalc as sc
-from symcalc import nodes as _symcalc_nodes
-from symcalc.convert import to_expr, to_symbol, to_symbols
-from symcalc.expr import postorder
+from symcalc.core import nodes as _symcalc_nodes
+from symcalc.language.arguments import to_expr, to_symbol, to_symbols
+from symcalc.core.expr import postorder
 
 DIGITS = 50
 SYMBOLIC_BUDGET = 0.5  # seconds SymPy may spend simplifying one difference

@@ -8,8 +8,9 @@ The parser must read the text back to the very same node.
 Every node also carries an interval that encloses its value for all variables in ``BOX``; the
 builders use it to keep each function inside its domain (``log`` and ``sqrt`` only see positive
 arguments, ``asin`` and ``acos`` arguments in (-1, 1), divisors bounded away from zero) and every
-value small enough that ``exp`` cannot overflow.  Every entry of ``symcalc.functions.REGISTRY``
-and every operator has a builder; ``tests/test_properties.py`` checks that no entry is missing.
+value small enough that ``exp`` cannot overflow.  Every entry of
+``symcalc.functions.elementary.REGISTRY`` and every operator has a builder;
+``tests/test_properties.py`` checks that no entry is missing.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import sympy
 
 import symcalc as sc
 from oracle import check_derivative, check_gradient, check_hessian
-from symcalc.expr import Call, Symbol, postorder, with_args
-from symcalc.undefined import Undefined
+from symcalc.core.expr import Call, Symbol, postorder, with_args
+from symcalc.functions.abstract import Undefined
 
 X, Y = sympy.symbols("x y")
 F, G, H = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")

@@ -2,7 +2,7 @@
 
 Every derivative asserted here (``check_answer``'s ``expected``) is checked against SymPy and
 central differences (``oracle``), and every point of difference is re-evaluated with the oracle's
-own mpmath arithmetic, which shares no code with ``symcalc.equivalence``.
+own mpmath arithmetic, which shares no code with ``symcalc.checks.equivalence``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import symcalc as sc
 from oracle import check_derivative, value
 from strategies import exprs
-from symcalc import cli
+from symcalc.cli import main as cli
 
 x, y = sc.symbols("x y")
 
@@ -166,7 +166,7 @@ def test_an_answer_with_kinks_that_agrees_everywhere_sampled_is_undecided():
     ("x(x + 1) y (y - 1)", "x*(x + 1)*y*(y - 1)"),
 ])
 def test_answers_read_factors_side_by_side_as_a_product(text, formula):
-    assert sc.answers.read_answer(text) is sc.parse(formula)
+    assert sc.checks.answers.read_answer(text) is sc.parse(formula)
 
 
 @pytest.mark.parametrize("text, column, reason", [
@@ -331,7 +331,7 @@ def test_the_readme_shows_actual_verdicts():
     ("2^(exp(exp(exp(x))) + 1/2)", 3, 1),  # 2^(10^(2*10^8))
 ])
 def test_a_value_too_large_to_compute_is_out_of_reach_not_a_hang(formula, far, near):
-    from symcalc.equivalence import OutOfReach, value as mp_value
+    from symcalc.checks.equivalence import OutOfReach, value as mp_value
 
     with pytest.raises(OutOfReach):
         mp_value(sc.parse(formula), {x: mpmath.mpf(far)})

@@ -18,9 +18,9 @@ from hypothesis import given, settings
 
 import symcalc as sc
 from strategies import VARIABLES, formulas, points
-from symcalc.compile import parameter_names
-from symcalc.numpy_printer import function_body
-from symcalc.program import program
+from symcalc.compiler.compile import parameter_names
+from symcalc.compiler.numpy_printer import function_body
+from symcalc.compiler.program import program
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSENBROCK = "(1 - x)^2 + 100*(y - x^2)^2"
@@ -38,16 +38,16 @@ def test_the_pure_body_writes_nothing_and_equals_the_planned_one(f, pts):
         assert not any(("[" in line.split("=")[0] and "=" in line) or "out=" in line
                        for line in lines), lines
         g = sc.lambdify(out, VARIABLES)
-        pure = g.pure_body("symcalc.runtime")(*columns, (len(pts),))
+        pure = g.pure_body("symcalc.compiler.runtime")(*columns, (len(pts),))
         np.testing.assert_array_equal(pure, g(*columns))
 
 
 def test_the_pure_body_broadcasts_constants_and_keeps_signed_zeros():
     g = sc.lambdify(["x", "-0.0*1", "2"], "x y")
-    pure = g.pure_body("symcalc.runtime")
+    pure = g.pure_body("symcalc.compiler.runtime")
     got = pure(np.ones((2, 1)), np.zeros(3), (2, 3))
     np.testing.assert_array_equal(got, g(np.ones((2, 1)), np.zeros(3)))
-    single = sc.lambdify("x", "x y").pure_body("symcalc.runtime")(np.array([-0.0]), 1.0, (1,))
+    single = sc.lambdify("x", "x y").pure_body("symcalc.compiler.runtime")(np.array([-0.0]), 1.0, (1,))
     assert np.signbit(single[0]) and single.flags.writeable
 
 
@@ -140,7 +140,7 @@ def test_generated_functions_survive_pickle_and_cloudpickle():
               sc.lambdify("x/3", "x y", dtype=None), sc.lambdify(["1", "2"], [])):
         for pickler in picklers:
             copy = pickler.loads(pickler.dumps(f))
-            args = [np.stack([x, x], axis=-1)] if isinstance(f, sc.compile.Packed) else \
+            args = [np.stack([x, x], axis=-1)] if isinstance(f, sc.compiler.compile.Packed) else \
                 [x, 2.0][:getattr(f, "arity", 2)]
             np.testing.assert_array_equal(copy(*args), f(*args))
             assert copy.source == f.source

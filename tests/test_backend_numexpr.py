@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 
 import symcalc as sc
-from symcalc import numexpr_backend
+from symcalc.compiler.backends import numexpr_backend
 from strategies import BOX, VARIABLES, exprs
 from oracle import value
 

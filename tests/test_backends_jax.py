@@ -19,11 +19,11 @@ from hypothesis import given, settings
 import symcalc as sc
 from oracle import value
 from strategies import VARIABLES, formulas, points
-from symcalc import runtime
+from symcalc.compiler import runtime
 
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
-from symcalc import jax_runtime  # noqa: E402  (needs JAX)
+from symcalc.compiler.backends import jax_runtime  # noqa: E402  (needs JAX)
 
 
 
@@ -202,10 +202,10 @@ def test_outputs_sharing_expensive_values_are_computed_in_two_stages_with_the_sa
             for j, entry in enumerate(flat):
                 assert math.isclose(got.reshape(len(flat), -1)[j, k], float(value(entry, point)),
                                     rel_tol=1e-12, abs_tol=1e-13)
-    body = f.pure_body("symcalc.jax_runtime")
+    body = f.pure_body("symcalc.compiler.backends.jax_runtime")
     run = lambda *a: body(*a, np.broadcast_shapes(*(np.shape(c) for c in a)))  # noqa: E731
     assert jax_runtime._Rewritten.of(run, tuple(columns)) is not None  # tanh(...) is kept
-    one = sc.lambdify(LAYER, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    one = sc.lambdify(LAYER, VARIABLES, backend="jax").pure_body("symcalc.compiler.backends.jax_runtime")
     assert jax_runtime._Rewritten.of(lambda *a: one(*a, (9,)), tuple(columns)) is None
 
 
@@ -248,7 +248,7 @@ def test_nested_sines_use_the_polynomials_only_where_the_argument_is_within_one(
         for k in range(5):
             want = float(value(expr, {v: columns[i][k] for i, v in enumerate(VARIABLES)}))
             assert math.isclose(got[j, k], want, rel_tol=1e-12, abs_tol=1e-14), (expr, k)
-    body = sc.lambdify(text, VARIABLES, backend="jax").pure_body("symcalc.jax_runtime")
+    body = sc.lambdify(text, VARIABLES, backend="jax").pure_body("symcalc.compiler.backends.jax_runtime")
     rewritten = jax_runtime._Rewritten.of(lambda *a: body(*a, (5,)), tuple(columns))
     # sin(sin(x)) and sin(sin(sin(x))) become polynomials; sin(x), cos(3*tanh(y)) and
     # cos(sigmoid(z) - sin(x)) keep the library call

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 import symcalc as sc
 from oracle import check_gradient, check_hessian
 from strategies import exprs
-from symcalc.diff import forward
-from symcalc.expr import ONE, Add, add, mul, postorder, power, raw_mul
+from symcalc.calculus.diff import forward
+from symcalc.core.expr import ONE, Add, add, mul, postorder, power, raw_mul
 
-simplify_module = sys.modules["symcalc.simplify"]
+simplify_module = sys.modules["symcalc.rewrite.simplify"]
 
 SCALED_SQUARES = [
     "0.5*((2*a - 3*b + 1)^2 + (a + 4*b - 2)^2 + (-a + b)^2)",
@@ -49,7 +49,7 @@ def _plain_tangent(e, x):
     """d e/dx by the chain rule over the graph with the canonical constructors only, each
     scaled sum built where it arises: the form forward accumulation gave before tangents could
     be held as pairs."""
-    from symcalc.diff import local_factors
+    from symcalc.calculus.diff import local_factors
     dot = {}
     for node in postorder([e]):
         if node is x:
@@ -113,7 +113,7 @@ def test_reused_expansions_scale_with_the_coefficient(c):
     expected = sc.parse(f"({c}) + y")
     assert sc.simplify(e) == expected
     import sympy
-    from symcalc.sympy_bridge import to_sympy
+    from symcalc.checks.sympy_bridge import to_sympy
     assert sympy.simplify(to_sympy(e) - to_sympy(expected)) == 0
 
 

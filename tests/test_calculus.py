@@ -11,8 +11,8 @@ import pytest
 import sympy
 
 import symcalc as sc
-from symcalc.convert import Derivatives
-from symcalc.expr import count_ops, postorder
+from symcalc.language.arguments import Derivatives
+from symcalc.core.expr import count_ops, postorder
 
 x, y, z, r, t = sc.symbols("x y z r t")
 

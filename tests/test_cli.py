@@ -21,7 +21,7 @@ import sympy
 
 import symcalc as sc
 from oracle import check_derivative
-from symcalc.cli import main
+from symcalc.cli.main import main
 
 RNG = np.random.default_rng(7)
 
@@ -498,7 +498,7 @@ def test_check_holds_the_other_symbols_as_random_parameters(cli, formula, variab
 
 
 def test_check_with_parameters_still_catches_a_wrong_gradient(cli, monkeypatch):
-    import symcalc.verify as verify
+    import symcalc.checks.verify as verify
 
     wrong = sc.parse("b")  # the derivative by w with one of the parameters in the wrong place
     monkeypatch.setattr(verify, "grad", lambda f, xs: [g + wrong * 0.001 for g in sc.grad(f, xs)])
@@ -516,7 +516,7 @@ def test_check_text_marks_the_best_step(cli):
 
 
 def test_check_reports_a_wrong_gradient_with_exit_1(cli, monkeypatch):
-    import symcalc.verify as verify
+    import symcalc.checks.verify as verify
 
     off_by_a_little = sc.parse("1001/1000")
     monkeypatch.setattr(verify, "grad", lambda f, xs: sc.grad(f * off_by_a_little, xs))
@@ -594,7 +594,7 @@ def test_a_json_parse_error_gives_the_line_and_column(cli):
 
 
 def test_an_internal_failure_in_json_keeps_exit_3(cli, monkeypatch):
-    import symcalc.cli as cli_module
+    import symcalc.cli.main as cli_module
 
     def broken(args):
         raise RuntimeError("something inside went wrong")
@@ -606,7 +606,7 @@ def test_an_internal_failure_in_json_keeps_exit_3(cli, monkeypatch):
 
 
 def test_an_internal_failure_is_one_line_and_exit_3(cli, monkeypatch):
-    import symcalc.cli as cli_module
+    import symcalc.cli.main as cli_module
 
     def broken(args):
         raise RuntimeError("something inside went wrong")
@@ -692,7 +692,7 @@ def test_subprocess_bad_input_has_no_traceback():
 
 
 def test_a_library_error_exits_2_and_any_other_exception_exits_3(cli, monkeypatch):
-    import symcalc.cli as cli_module
+    import symcalc.cli.main as cli_module
 
     def undefined(e):
         raise sc.DomainError("log(0) is undefined")
@@ -714,7 +714,7 @@ def test_a_library_error_exits_2_and_any_other_exception_exits_3(cli, monkeypatc
 
 
 def test_every_subcommand_is_one_row_of_the_table():
-    import symcalc.cli as cli_module
+    import symcalc.cli.main as cli_module
 
     assert [c.name for c in cli_module.SUBCOMMANDS] == list(cli_module.COMMANDS)
     choices = cli_module.build_parser()._subparsers._group_actions[0].choices

@@ -1,9 +1,10 @@
-"""Derivatives of any order in closed form (symcalc.closed_form), and orders that must not hang.
+"""Derivatives of any order in closed form (symcalc.calculus.closed_form), and orders that must not
+hang.
 
 Every derivative is checked against SymPy and central finite differences (tests/oracle.py) at
-moderate orders, and against the Taylor-mode graph (symcalc.series), an independent method.  At
-huge orders the closed form is checked by formula, evaluated in mpmath, and each such call runs
-in a subprocess with a time limit, so that a regression fails instead of hanging.
+moderate orders, and against the Taylor-mode graph (symcalc.calculus.series), an independent
+method.  At huge orders the closed form is checked by formula, evaluated in mpmath, and each such
+call runs in a subprocess with a time limit, so that a regression fails instead of hanging.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.closed_form import nth_derivative, polynomial_degree
-from symcalc.series import derivative_graph
+from symcalc.calculus.closed_form import nth_derivative, polynomial_degree
+from symcalc.calculus.series import derivative_graph
 
 from oracle import check_derivative, value
 

@@ -18,10 +18,10 @@ import pytest
 import sympy
 
 import symcalc as sc
-from symcalc import runtime
-from symcalc.compile import codegen_module
-from symcalc.convert import to_expr
-from symcalc.program import program
+from symcalc.compiler import runtime
+from symcalc.compiler.compile import codegen_module
+from symcalc.language.arguments import to_expr
+from symcalc.compiler.program import program
 
 from test_derivative_corpus import DERIVATIVES, GRADIENTS, HESSIANS, JACOBIANS
 
@@ -413,7 +413,7 @@ def lstsq_case(rows, cols, seed=0):
 def cost(roots):
     """Operations, counting a call of n arguments (logsumexp) as n - 1 binary steps."""
     total = 0
-    for node in sc.expr.postorder(roots):
+    for node in sc.core.expr.postorder(roots):
         if isinstance(node, sc.Call):
             total += max(1, len(node.args) - 1)
         elif isinstance(node, (sc.Add, sc.Mul)):
@@ -598,9 +598,9 @@ def test_a_gradient_term_with_two_numbers_keeps_its_sign():
 
 def test_the_printer_multiplies_every_numeric_factor_of_a_product():
     # x + (-1)*(-2)*x: a product with two numbers, which no canonical constructor builds
-    from symcalc.compile import _generate
-    from symcalc.expr import _new
-    from symcalc.program import Program
+    from symcalc.compiler.compile import _generate
+    from symcalc.core.expr import _new
+    from symcalc.compiler.program import Program
 
     x = sc.Symbol("x")
     factors = (sc.Num(-1), sc.Num(-2), x)

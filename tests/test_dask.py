@@ -21,7 +21,8 @@ from strategies import VARIABLES, formulas, points
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
-# Every helper of symcalc.runtime that generated code calls, and the registry's other NumPy forms
+# Every helper of symcalc.compiler.runtime that generated code calls, and the registry's other
+# NumPy forms
 HELPER_FORMULAS = [
     "sigmoid(x) + sigmoid(-800*y)", "softplus(x) + softplus(700*y)", "logsumexp(x, y)",
     "logsumexp(x, 2*y, 1000*z)", "logsumexp(x, y, z, -x)", "erf(x) + erfc(3*y)", "erfc(9*y)",
@@ -121,7 +122,7 @@ def test_a_formula_and_its_gradient_on_a_distributed_cluster():
 
 
 def test_the_numpy_erf_without_scipy_stays_lazy(monkeypatch):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
     monkeypatch.setattr(runtime, "_erf_impl", runtime.erf_numpy)
     monkeypatch.setattr(runtime, "_erfc_impl", runtime.erfc_numpy)
     x = np.linspace(-6, 6, 13)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import symcalc as sc
-from symcalc.expr import Num
-from symcalc.numeric import float_value, is_defined
+from symcalc.core.expr import Num
+from symcalc.core.numeric import float_value, is_defined
 
 pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import symcalc as sc
 from oracle import DIGITS, FD_RTOL, _central_difference, check_derivative, value
 from strategies import Formula, formulas, points
-from symcalc.expr import postorder
+from symcalc.core.expr import postorder
 
 
 def rules(d):
@@ -293,7 +293,7 @@ def test_deep_nesting_does_not_recurse():
 
 # --- the command line ------------------------------------------------------------------------------
 def run_cli(capsys, *argv):
-    from symcalc.cli import main
+    from symcalc.cli.main import main
     status = main(list(argv))
     out, err = capsys.readouterr()
     assert status == 0, err

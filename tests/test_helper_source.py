@@ -1,4 +1,4 @@
-"""The statements of ``symcalc.runtime`` that ``codegen`` copies into standalone source.
+"""The statements of ``symcalc.compiler.runtime`` that ``codegen`` copies into standalone source.
 
 ``helper_source._runtime_statements`` splits the module by scanning its lines (parsing it costs more,
 once per process, than a small function's whole code generation); here the split is checked
@@ -14,8 +14,8 @@ import inspect
 import numpy as np
 
 import symcalc as sc
-from symcalc import helper_source as compile_module
-from symcalc import runtime
+from symcalc.compiler import helper_source as compile_module
+from symcalc.compiler import runtime
 
 
 def reference_statements() -> list[tuple[str, frozenset, frozenset, str]]:

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import symcalc as sc
-from symcalc.numpy_printer import numeric_power
-from symcalc.verify import check_gradient
+from symcalc.compiler.numpy_printer import numeric_power
+from symcalc.checks.verify import check_gradient
 
 TIMEOUT = 20
 

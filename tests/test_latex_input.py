@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import symcalc as sc
 from strategies import exprs
-from symcalc.cli import main
-from symcalc.expr import Call, Symbol, postorder
+from symcalc.cli.main import main
+from symcalc.core.expr import Call, Symbol, postorder
 from test_derivative_corpus import DERIVATIVES
 
 # (LaTeX, the plain formula it means)

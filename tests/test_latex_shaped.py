@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import symcalc as sc
-from symcalc.cli import main
+from symcalc.cli.main import main
 from symcalc.errors import ParseError
 from symcalc.matrix import ShapeError
 from matrix_oracle import check

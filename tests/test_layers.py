@@ -2,10 +2,10 @@
 
 The imports of every symcalc module, in the subpackages too, read from its source with ``ast``,
 those inside functions included (an import inside a function must not hide a circle), must form
-a graph without a cycle; a lower layer calls a higher one only through ``symcalc.hooks``, which
-the higher module binds when it loads.  Every module must import in a fresh interpreter in which
-only that module was asked for (the package's ``__init__``, which imports everything, is not run
-first to hide an order dependence).
+a graph without a cycle; a lower layer calls a higher one only through ``symcalc.core.hooks``,
+which the higher module binds when it loads.  Every module must import in a fresh interpreter in
+which only that module was asked for (the package's ``__init__``, which imports everything, is not
+run first to hide an order dependence).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 import symcalc
-from symcalc.hooks import Hooks
+from symcalc.core.hooks import Hooks
 
 PACKAGE = Path(symcalc.__file__).resolve().parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
 
 
 def _dotted(path: Path) -> str:
@@ -33,59 +32,49 @@ def _dotted(path: Path) -> str:
 ALL_MODULES = {_dotted(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def _targets(node: ast.AST, package: str) -> set[str]:
+    """The symcalc modules an import statement inside ``package`` names; ``from . import x``
+    names the module ``x`` when it is one."""
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = package.split(".")
+            base = base[:len(base) - (node.level - 1)]
+            target = ".".join(base + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        modules = {f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in ALL_MODULES}
+        return modules or ({target} if target in ALL_MODULES else set())
+    return {a.name for a in node.names if a.name in ALL_MODULES}
+
+
+def _package(name: str) -> str:
+    return name if ALL_MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
+
+
 def all_imports(name: str) -> set[str]:
     """The symcalc modules that module ``name`` imports anywhere in its source, inside
-    functions too; ``from . import x`` counts as importing the module ``x`` when it is one."""
-    path = ALL_MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    functions too."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            modules = [f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in ALL_MODULES]
-            found.update(modules or ([target] if target in ALL_MODULES else []))
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name in ALL_MODULES)
+    for node in ast.walk(ast.parse(ALL_MODULES[name].read_text("utf-8"))):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(_targets(node, _package(name)))
     found.discard(name)
     return found
 
 
 def module_imports(name: str) -> set[str]:
-    """The symcalc modules that ``symcalc.<name>`` imports at module level ("" is the package)."""
-    source = (PACKAGE / ("__init__" if name == "" else name)).with_suffix(".py").read_text("utf-8")
+    """The symcalc modules that module ``name`` imports at module level: what runs at import."""
     found: set[str] = set()
-    stack = list(ast.parse(source).body)
+    stack = list(ast.parse(ALL_MODULES[name].read_text("utf-8")).body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue  # runs later, not at import time (class bodies hold no imports here)
-        if isinstance(node, ast.ImportFrom):
-            target = _absolute(node)
-            if target == "symcalc":
-                for alias in node.names:  # from . import calculus -> a module; __version__ -> package
-                    found.add(alias.name if alias.name in MODULES else "")
-            elif target.startswith("symcalc."):
-                found.add(target.split(".")[1])
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("symcalc."):
-                    found.add(alias.name.split(".")[1])
-                elif alias.name == "symcalc":
-                    found.add("")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(_targets(node, _package(name)))
         stack.extend(ast.iter_child_nodes(node))
     found.discard(name)
     return found
-
-
-def _absolute(node: ast.ImportFrom) -> str:
-    if node.level == 0:
-        return node.module or ""
-    return "symcalc" + ("." + node.module if node.module else "")
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -122,7 +111,7 @@ def test_the_imports_of_every_module_have_no_cycle_even_inside_functions():
     graph = {name: all_imports(name) for name in ALL_MODULES}
     assert "symcalc.matrix.operations" in graph["symcalc.matrix.adjoint"]  # relative, subpackage
     assert "symcalc.matrix.nodes" in graph["symcalc.steps.backprop"]  # two dots up and down
-    assert "symcalc.sympy_bridge" in graph["symcalc.calculus"]  # an import inside a function
+    assert "symcalc.checks.sympy_bridge" in graph["symcalc.api"]  # an import inside a function
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle)
 
@@ -139,8 +128,8 @@ def test_every_hook_a_lower_layer_declares_is_bound_once_symcalc_is_imported():
 
 
 def test_an_unbound_hook_names_the_module_that_provides_it():
-    hooks = Hooks(to_str="symcalc.printing")
-    with pytest.raises(symcalc.SymcalcError, match="symcalc.printing"):
+    hooks = Hooks(to_str="symcalc.printing.infix")
+    with pytest.raises(symcalc.SymcalcError, match="symcalc.printing.infix"):
         hooks.to_str(1)
     hooks.bind(to_str=str)
     assert hooks.to_str(1) == "1" and hooks.unbound() == []
@@ -149,26 +138,56 @@ def test_an_unbound_hook_names_the_module_that_provides_it():
 
 
 def test_the_module_level_imports_have_no_cycle():
-    graph = {name: module_imports(name) for name in ["", *MODULES]}
-    assert graph["calculus"] >= {"convert", "diff", "simplify"}  # the walk sees relative imports
-    assert find_cycle(graph) is None, " -> ".join(n or "symcalc" for n in find_cycle(graph))
+    graph = {name: module_imports(name) for name in ALL_MODULES}
+    assert graph["symcalc.api"] >= {"symcalc.language.arguments", "symcalc.calculus.diff",
+                                    "symcalc.rewrite.simplify"}  # relative imports are seen
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
-@pytest.mark.parametrize("name", ["program", "taylor", "optimize", "sympy_bridge", "cli"])
+@pytest.mark.parametrize("name", ["compiler.program", "calculus.taylor", "optimize",
+                                  "checks.sympy_bridge", "cli.main"])
 def test_argument_conversion_does_not_need_the_api(name):
-    imports = module_imports(name)
-    assert "convert" in imports
-    if name in ("program", "taylor", "sympy_bridge"):
-        assert "calculus" not in imports
+    imports = module_imports("symcalc." + name)
+    assert "symcalc.language.arguments" in imports
+    if name in ("compiler.program", "calculus.taylor", "checks.sympy_bridge"):
+        assert "symcalc.api" not in imports
+
+
+def _stage(module: str) -> str:
+    """The subpackage of a module (``core``), or the module itself at the top."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else module
+
+
+# the lowest stages of the pipeline, each with the stages it may build on
+LOWER_STAGES = {
+    "symcalc.errors": set(),
+    "core": {"symcalc.errors"},
+    "functions": {"symcalc.errors", "core"},
+    "printing": {"symcalc.errors", "core", "functions"},
+    "rewrite": {"symcalc.errors", "core", "functions"},
+}
+
+
+@pytest.mark.parametrize("stage", sorted(LOWER_STAGES))
+def test_lower_stages_do_not_import_higher_ones(stage):
+    """The graph's core, the function registry, the printers and the rewrites are the lowest
+    layers: they never reach up, not even inside a function (a higher layer binds a hook)."""
+    members = [name for name in ALL_MODULES if _stage(name) == stage]
+    assert members
+    reached = {_stage(t) for name in members for t in all_imports(name)}
+    assert reached - {stage} <= LOWER_STAGES[stage]
 
 
 def test_lower_layers_do_not_import_higher_ones():
-    assert module_imports("errors") == set()
-    assert module_imports("hooks") <= {"errors"}
-    assert module_imports("nodes") <= {"errors", "hooks"}
-    assert module_imports("expr") <= {"bigint", "errors", "nodes"}
-    assert "parser" not in module_imports("printing")
-    assert not {"program", "numpy_printer", "compile"} & module_imports("taylor")
+    assert module_imports("symcalc.errors") == set()
+    assert module_imports("symcalc.core.hooks") <= {"symcalc.errors"}
+    assert module_imports("symcalc.core.nodes") <= {"symcalc.errors", "symcalc.core.hooks"}
+    assert module_imports("symcalc.core.expr") <= {"symcalc.core.bigint", "symcalc.errors",
+                                                   "symcalc.core.nodes"}
+    assert "symcalc.language.parser" not in module_imports("symcalc.printing.infix")
+    assert not {"symcalc.compiler.program", "symcalc.compiler.numpy_printer",
+                "symcalc.compiler.compile"} & module_imports("symcalc.calculus.taylor")
 
 
 ISOLATED_IMPORT = """

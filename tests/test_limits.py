@@ -18,7 +18,7 @@ from fractions import Fraction
 import pytest
 
 import symcalc as sc
-from symcalc.expr import postorder
+from symcalc.core.expr import postorder
 
 sp = pytest.importorskip("sympy")
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from symcalc.cli import main
+from symcalc.cli.main import main
 
 LSQ = ["--shape", "A=m,n", "--shape", "t=n", "--shape", "b=m"]
 

@@ -169,7 +169,7 @@ def test_inverse_times_diagonal_compiles():
 
 
 def test_command_line_steps(capsys):
-    from symcalc.cli import main
+    from symcalc.cli.main import main
 
     text, var, shapes = LEAST_SQUARES
     argv = ["grad", text, var, "--shape", "A=m,n", "--shape", "t=n", "--shape", "b=m", "--steps"]

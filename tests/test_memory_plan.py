@@ -1,4 +1,5 @@
-"""The memory-planned body of generated NumPy code (``symcalc.memory_plan``) and the pure body.
+"""The memory-planned body of generated NumPy code (``symcalc.compiler.memory_plan``) and the pure
+body.
 
 The planned body runs on array arguments: it frees each temporary after its last use, reuses
 buffers and writes outputs in place.  These tests check its peak memory with ``tracemalloc``
@@ -20,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.compile import parameter_names
-from symcalc.numpy_printer import function_body
-from symcalc.program import program
+from symcalc.compiler.compile import parameter_names
+from symcalc.compiler.numpy_printer import function_body
+from symcalc.compiler.program import program
 
 from oracle import value as exact_value
 from strategies import VARIABLES, Formula, formulas, points
@@ -277,7 +278,7 @@ def test_a_dying_temporary_on_the_right_of_an_operator(operator):
 @settings(deadline=None, max_examples=25)
 @given(formulas(3))
 def test_long_calls_computed_in_blocks_equal_one_call(f: Formula):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     outputs = [list(sc.grad(f.expr, VARIABLES)), [f.expr, 1, 0]]
     compiled = sc.lambdify(outputs, list(VARIABLES))
@@ -296,7 +297,7 @@ def test_long_calls_computed_in_blocks_equal_one_call(f: Formula):
 
 
 def test_a_long_call_runs_in_blocks_of_bounded_memory():
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     names = [f"x{k}" for k in range(30)]
     gradient = sc.lambdify(sc.grad("*".join(names), names), names)
@@ -314,7 +315,7 @@ def test_a_long_call_runs_in_blocks_of_bounded_memory():
 
 
 def test_a_long_call_writes_each_block_into_its_slice_of_the_result(monkeypatch):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     x, y = sc.symbols("x y")
     f = sc.parse("x^3*y + sin(x*y)")
@@ -343,7 +344,7 @@ def test_a_long_call_writes_each_block_into_its_slice_of_the_result(monkeypatch)
 
 
 def test_a_single_output_in_blocks_equals_the_exact_values(monkeypatch):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     f = sc.lambdify("exp(x)*y - log(1 + y^2)", ["x", "y"])
     monkeypatch.setattr(runtime, "BLOCK", 16)
@@ -380,7 +381,7 @@ def test_a_mostly_zero_output_is_mapped_page_by_page_and_exact():
 
 @pytest.mark.parametrize("shape", [(3, 4), (60, 60, 300), (3, 300000), (2, 2, 5000)])
 def test_sparse_zeros_are_zeros(shape):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     rows = math.prod(shape[:-1])
     for written in [(), ((0, 1),), ((1, rows),), ((0, 1), (rows // 2, rows // 2 + 1))]:
@@ -434,7 +435,7 @@ def test_arrays_of_every_layout_give_the_same_values():
 
 
 def test_a_long_call_of_a_mostly_zero_output_maps_only_the_written_rows(monkeypatch):
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     names = [f"x{k}" for k in range(12)]
     f = " + ".join(f"{a}^2*{b}" for a, b in zip(names, names[1:]))

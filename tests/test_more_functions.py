@@ -16,7 +16,7 @@ import sympy
 
 import symcalc as sc
 from oracle import check_derivative, check_gradient, check_hessian
-from symcalc import runtime
+from symcalc.compiler import runtime
 
 NEW = ("max", "min", "log2", "log10", "asinh", "acosh", "atanh", "atan2", "erfc",
        "sec", "csc", "cot", "sech", "csch", "coth")

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 
 import symcalc as sc
-from symcalc.expr import Num, Pow
+from symcalc.core.expr import Num, Pow
 
 pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
 

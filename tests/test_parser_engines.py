@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc import parser
+from symcalc.language import parser
 
 needs_cython = pytest.mark.skipif(parser.lark_cython is None, reason="lark-cython is not installed")
 
@@ -73,7 +73,7 @@ def test_the_fast_engine_is_lark_cython():
 
 
 def test_environment_variable_forces_the_pure_engine():
-    code = "from symcalc import parser; print(parser.USE_LARK_CYTHON, parser.parse('2x^2'))"
+    code = "from symcalc.language import parser; print(parser.USE_LARK_CYTHON, parser.parse('2x^2'))"
     env = dict(os.environ, SYMCALC_PURE_PARSER="1")
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.point_source import float_arithmetic
+from symcalc.compiler.point_source import float_arithmetic
 
 from oracle import value
 from strategies import BOX, VARIABLES, formulas
@@ -223,7 +223,7 @@ def test_mostly_constant_jacobians_of_random_formulas_at_a_point(parts, point):
 # The strategies of tests/strategies.py keep every function inside its domain, so they never meet
 # a negative number to a fractional power (complex in Python floats, nan in NumPy): these
 # formulas take any argument anywhere.
-_UNARY = sorted(name for name, fn in sc.functions.REGISTRY.items()
+_UNARY = sorted(name for name, fn in sc.REGISTRY.items()
                 if fn.min_args == 1 and fn.max_args == 1)
 _NARY = ["atan2", "max", "min", "logsumexp"]
 _EXPONENTS = ["1/2", "3/2", "-1/2", "1/3", "2.5", "-0.7", "x", "y"]
@@ -309,7 +309,7 @@ def test_a_division_by_zero_at_a_point_gives_what_numpy_gives(text):
 
 
 def test_a_complex_output_at_a_point_is_never_cast_to_its_real_part():
-    from symcalc import runtime
+    from symcalc.compiler import runtime
 
     for row in (np.complex128(1j), 1j, np.complex64(1)):
         with pytest.raises(TypeError):

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import sympy
 
 import symcalc as sc
-from symcalc.cli import main
-from symcalc.expr import Num
+from symcalc.cli.main import main
+from symcalc.core.expr import Num
 
 x, y = sc.symbols("x y")
 

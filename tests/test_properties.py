@@ -2,10 +2,10 @@
 are checked against independent oracles.
 
 The SymPy oracle reads symcalc's printed text with its own table of function meanings (``ORACLE``
-below), so it does not share the registry's SymPy forms with ``symcalc.sympy_bridge``; the bridge
-is checked against it separately.  Values are compared at 30 significant digits, and derivatives
-also against central differences computed at that precision, so rounding never masks or fakes
-a disagreement.
+below), so it does not share the registry's SymPy forms with ``symcalc.checks.sympy_bridge``; the
+bridge is checked against it separately.  Values are compared at 30 significant digits, and
+derivatives also against central differences computed at that precision, so rounding never masks or
+fakes a disagreement.
 
 Each property runs the number of examples of the active hypothesis profile (``ci`` by default,
 ``slow`` with ``--slow``; see ``tests/conftest.py``).
@@ -22,7 +22,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.expr import Call, postorder
+from symcalc.core.expr import Call, postorder
 from strategies import (FUNCTION_NAMES, OPERATORS, VARIABLES, Formula, _function_call,
                         _operation, formulas, points)
 

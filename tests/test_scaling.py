@@ -20,9 +20,9 @@ import pytest
 import sympy
 
 import symcalc as sc
-from symcalc import calculus
-from symcalc.diff import forward, grown_size, partials
-from symcalc.expr import ONE, Add, add, count_ops, postorder, sum_parts
+from symcalc import api as calculus
+from symcalc.calculus.diff import forward, grown_size, partials
+from symcalc.core.expr import ONE, Add, add, count_ops, postorder, sum_parts
 
 from oracle import check_gradient, check_hessian, check_jacobian
 

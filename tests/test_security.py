@@ -150,6 +150,6 @@ def test_generated_source_holds_no_user_text():
         source = sc.codegen("lambda_1 + np*exec", ["lambda_1", "np", "exec"], planned=planned)
         compiled = compile(source, "<check>", "exec")  # it is plain Python
         assert compiled is not None
-        # above the function: helpers copied from symcalc.runtime
+        # above the function: helpers copied from symcalc.compiler.runtime
         function = source[source.index("def _f_body" if planned else "def f("):]
         assert "__" not in function

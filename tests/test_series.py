@@ -1,4 +1,4 @@
-"""Taylor-mode arithmetic (symcalc.series) and the high-order derivatives built with it.
+"""Taylor-mode arithmetic (symcalc.calculus.series) and the high-order derivatives built with it.
 
 Every derivative is checked against SymPy and central finite differences (tests/oracle.py); every
 recurrence against SymPy's own series; the compiled graph and readable forms against each other.
@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.convert import graph_forms
-from symcalc.expr import ONE, ZERO
-from symcalc.program import program
-from symcalc.series import Propagation, coefficients, derivative_graph
+from symcalc.language.arguments import graph_forms
+from symcalc.core.expr import ONE, ZERO
+from symcalc.compiler.program import program
+from symcalc.calculus.series import Propagation, coefficients, derivative_graph
 
 from oracle import check_derivative, value
 from strategies import exprs

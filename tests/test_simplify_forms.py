@@ -15,11 +15,11 @@ import pytest
 import sympy
 
 import symcalc as sc
-from symcalc.expr import ZERO
+from symcalc.core.expr import ZERO
 
 from oracle import _evaluate_sympy, check_derivative, value
 
-simplify_module = importlib.import_module("symcalc.simplify")
+simplify_module = importlib.import_module("symcalc.rewrite.simplify")
 
 SAME_VALUE = [  # (before, the form simplify reaches)
     ("exp(x)^2 - exp(2*x)", "0"),

@@ -18,8 +18,8 @@ import statistics
 import sympy
 
 import symcalc as sc
-from symcalc.convert import to_expr
-from symcalc.expr import Add, Call, Constant, Mul, Num, Pow, Symbol, postorder
+from symcalc.language.arguments import to_expr
+from symcalc.core.expr import Add, Call, Constant, Mul, Num, Pow, Symbol, postorder
 
 from oracle import parse_spec
 from test_derivative_corpus import DERIVATIVES, GRADIENTS, HESSIANS, JACOBIANS

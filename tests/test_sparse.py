@@ -1,4 +1,5 @@
-"""Sparse Jacobians and Hessians, Hessian diagonals, Laplacians and divergence (symcalc.sparse).
+"""Sparse Jacobians and Hessians, Hessian diagonals, Laplacians and divergence
+(symcalc.calculus.sparse).
 
 Every formula is checked against SymPy and central finite differences (tests/oracle.py), every
 pattern against the non-zeros of the dense result, and every evaluated value against the dense
@@ -14,8 +15,8 @@ import sympy
 from hypothesis import given, strategies as st
 
 import symcalc as sc
-from symcalc import sparse
-from symcalc.expr import ONE, ZERO, add
+from symcalc.calculus import sparse
+from symcalc.core.expr import ONE, ZERO, add
 from oracle import Term, check_derivative, check_hessian, check_jacobian, check_terms
 
 scipy_optimize = pytest.importorskip("scipy.optimize")

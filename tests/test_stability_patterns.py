@@ -232,7 +232,7 @@ def test_hand_written_forms_and_their_derivatives_at_margins_up_to_1000(text, pt
 
 # --- the hand-written forms one by one: values, derivatives and their printed forms -------------
 from oracle import check_derivative, check_hessian  # noqa: E402
-from symcalc.program import program  # noqa: E402
+from symcalc.compiler.program import program  # noqa: E402
 
 LOGISTIC_LOSS = "-y*log(1/(1 + exp(-z))) - (1 - y)*log(1 - 1/(1 + exp(-z)))"
 

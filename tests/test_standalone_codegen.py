@@ -1,7 +1,7 @@
 """Generated source runs where symcalc is not installed: it needs only NumPy.
 
-``codegen`` writes the helpers of ``symcalc.runtime`` that a function calls above the function,
-copied from that module's source.  Here the source of formulas that call every helper, as
+``codegen`` writes the helpers of ``symcalc.compiler.runtime`` that a function calls above the
+function, copied from that module's source.  Here the source of formulas that call every helper, as
 ``codegen`` prints it by default and with ``planned=True``, is written to a file and run by an
 isolated interpreter (``python -I -S``, NumPy's directory alone on the path) in which
 ``import symcalc`` fails; its values must equal ``lambdify``'s, and at +-1000 the stable forms
@@ -29,10 +29,10 @@ import symcalc as sc
 import oracle
 from oracle import value as oracle_value
 from strategies import VARIABLES, formulas, points
-from symcalc import runtime
-from symcalc.compile import codegen_module, helper_source
-from symcalc.expr import Call, postorder
-from symcalc.functions import REGISTRY
+from symcalc.compiler import runtime
+from symcalc.compiler.compile import codegen_module, helper_source
+from symcalc.core.expr import Call, postorder
+from symcalc.functions.elementary import REGISTRY
 
 HELPER_CALL = re.compile(r"_rt\.(\w+)")
 
@@ -192,7 +192,7 @@ def test_a_variable_named_like_a_helper_is_renamed():
 
 
 def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
-    from symcalc import helper_source as compile_module
+    from symcalc.compiler import helper_source as compile_module
 
     def unavailable(_):
         raise OSError("no source")
@@ -202,7 +202,7 @@ def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
     monkeypatch.setattr(compile_module.inspect, "getsource", unavailable)
     try:
         f = sc.lambdify("sigmoid(x)*y", ["x", "y"])
-        assert "from symcalc.runtime import FLOAT_FAULTS, evaluate, sigmoid" in f.source
+        assert "from symcalc.compiler.runtime import FLOAT_FAULTS, evaluate, sigmoid" in f.source
         namespace: dict = {}
         exec(compile(f.source, "<fallback>", "exec"), namespace)
         assert namespace["f"](0.0, 3.0) == f(0.0, 3.0) == 1.5
@@ -213,7 +213,7 @@ def test_without_the_runtime_source_the_helpers_are_imported(monkeypatch):
 
 @pytest.mark.parametrize("planned", [False, True])
 def test_the_command_line_writes_one_standalone_module(capsys, planned):
-    from symcalc.cli import main
+    from symcalc.cli.main import main
 
     assert main(["codegen", "logsumexp(a, b)*sigmoid(a)", "a", "b", "--grad", "--hessian"]
                 + ["--planned"] * planned) == 0

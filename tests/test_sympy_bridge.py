@@ -63,7 +63,7 @@ def test_sympy_form_has_the_right_values(name):
 
 
 def test_importing_the_bridge_does_not_import_sympy():
-    code = "import sys, symcalc.sympy_bridge; assert 'sympy' not in sys.modules"
+    code = "import sys, symcalc.checks.sympy_bridge; assert 'sympy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -16,7 +16,7 @@ import sympy.polys.rings
 
 import symcalc as sc
 
-taylor_module = importlib.import_module("symcalc.taylor")
+taylor_module = importlib.import_module("symcalc.calculus.taylor")
 
 X, Y, Z, A = sympy.symbols("x y z a")
 SYMPY_NAMES = {
@@ -170,7 +170,7 @@ def test_keys_may_be_symbols_and_values_numbers_or_expressions():
 
 def test_coefficients_stay_exact():
     result = sc.taylor("exp(x)", {"x": 0}, 8)
-    numbers = [n.value for n in sc.expr.postorder([result]) if isinstance(n, sc.Num)]
+    numbers = [n.value for n in sc.core.expr.postorder([result]) if isinstance(n, sc.Num)]
     assert numbers and all(isinstance(v, (int, Fraction)) for v in numbers)
     expected = sympy.Poly(sympy.series(sympy.exp(X), X, 0, 9).removeO(), X)
     assert sympy.Poly(to_sympy(result), X) == expected  # rational coefficients, term by term

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import symcalc as sc
 from oracle import check_derivative
 from strategies import formulas
-from symcalc.unicode_input import normalise
+from symcalc.language.unicode import normalise
 
 pytestmark = pytest.mark.usefixtures("parser_engine")  # each test with both parsers
 

@@ -419,7 +419,7 @@ def test_the_cli_serves(tmp_path):
 def test_the_cli_refuses_a_port_it_cannot_use(capsys):
     import socket
 
-    from symcalc.cli import main
+    from symcalc.cli.main import main
 
     assert main(["serve", "--port", "70000", "--no-browser"]) == 2
     assert "at most 65535" in capsys.readouterr().err

@@ -1,1 +1,2 @@
-"""The differentiation engine and what builds on it: closed forms, series, Taylor models, sparse second order, optimisation steps."""
+"""The differentiation engine and what builds on it: closed forms of high orders, Taylor-mode
+series, Taylor models, sparse second-order structure."""

@@ -1,7 +1,7 @@
 """Derivatives of any order in closed form, for the formulas whose k-th derivative is known at once.
 
-The n-th derivative of most formulas must be built order by order (``symcalc.series``), but many
-terms have a k-th derivative that is written down directly, whatever k is, even k = 10^9:
+The n-th derivative of most formulas must be built order by order (``symcalc.calculus.series``),
+but many terms have a k-th derivative that is written down directly, whatever k is, even k = 10^9:
 
 * a polynomial of degree d has the derivative 0 beyond order d (``polynomial_degree`` finds an
   upper bound of d in one pass over the graph);
@@ -15,7 +15,7 @@ terms have a k-th derivative that is written down directly, whatever k is, even 
 * a polynomial times one of these, by Leibniz's rule (at most ``_LEIBNIZ_TERMS`` terms), and
   constant multiples and sums of all of these.
 
-A coefficient such as ``2^(10^9)`` stays an unevaluated power (``symcalc.bigint``); a falling
+A coefficient such as ``2^(10^9)`` stays an unevaluated power (``symcalc.core.bigint``); a falling
 factorial that would be larger than the same guard is not written (the term has no closed form).
 """
 
@@ -25,13 +25,13 @@ import math
 from fractions import Fraction
 from typing import Callable, Optional
 
-from . import bigint
+from ..core import bigint
 from .diff import forward
-from .expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul,
-                   postorder, power, rebuild, split_coefficient)
-from .functions import exp, log
-from .registry import REGISTRY, Function
-from .simplify import simplify
+from ..core.expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul,
+                         postorder, power, rebuild, split_coefficient)
+from ..functions.elementary import exp, log
+from ..functions.registry import REGISTRY, Function
+from ..rewrite.simplify import simplify
 
 __all__ = ["nth_derivative", "polynomial_degree"]
 

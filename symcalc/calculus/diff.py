@@ -19,27 +19,9 @@ from fractions import Fraction
 from itertools import repeat
 from typing import Mapping, Sequence
 
-from .expr import (
-    MINUS_ONE,
-    ONE,
-    ZERO,
-    Add,
-    Call,
-    Expr,
-    Mul,
-    Num,
-    Pow,
-    Symbol,
-    add,
-    add_scaled,
-    mul,
-    postorder,
-    power,
-    raw_add,
-    raw_mul,
-    sum_parts,
-)
-from .functions import log
+from ..core.expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add,
+                         add_scaled, mul, postorder, power, raw_add, raw_mul, sum_parts)
+from ..functions.elementary import log
 
 
 def local_factors(node: Expr, i: int) -> tuple[Expr, ...]:

@@ -31,11 +31,11 @@ import math
 from fractions import Fraction
 from typing import Callable, Iterable, Optional, Sequence
 
-from .expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul, power,
-                   raw_add, raw_mul, with_args)
+from ..core.expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, mul,
+                         power, raw_add, raw_mul, with_args)
 from .closed_form import polynomial_degree
-from .errors import DomainError
-from .functions import log
+from ..errors import DomainError
+from ..functions.elementary import log
 
 __all__ = ["Propagation", "coefficients", "derivative_graph"]
 

@@ -35,16 +35,16 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .compile import lambdify as _lambdify
-from .convert import ExprLike, VarLike, to_expr, to_functions, to_symbols
+from ..compiler.compile import lambdify as _lambdify
+from ..language.arguments import ExprLike, VarLike, to_expr, to_functions, to_symbols
 from .diff import forward
-from .errors import ShapeError, SymcalcError, SymcalcTypeError
-from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Symbol, add, count_ops, mul, postorder,
-                   power, rebuild)
-from .layout import latex_matrix, list_text
-from .matrix import api as _matrix
-from .matrix.ops import diag as _diag, trace as _trace
-from .simplify import simplify
+from ..errors import ShapeError, SymcalcError, SymcalcTypeError
+from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Symbol, add, count_ops, mul,
+                         postorder, power, rebuild)
+from ..printing.layout import latex_matrix, list_text
+from ..matrix import api as _matrix
+from ..matrix.ops import diag as _diag, trace as _trace
+from ..rewrite.simplify import simplify
 
 __all__ = ["SparseBatch", "SparseDerivatives", "HessianDiagonal", "divergence", "hessian",
            "hessian_diag", "jacobian", "laplacian"]

@@ -1,11 +1,12 @@
 """Taylor polynomials of one or several variables, with exact coefficients.
 
-The coefficients come from Taylor-mode arithmetic (``symcalc.series``): truncated power series
-pushed through the expression graph once, never a chain of derivatives.  With several variables
-the series are nested, one variable at a time: the coefficients of ``f`` in ``x1`` at ``a1`` are
-expressions of the other variables, whose coefficients in ``x2`` at ``a2`` are found the same way,
-and so on, each to the order that the total degree leaves.  At a rational point the coefficients
-are exact numbers; ``sin(1)`` stays symbolic; every coefficient is simplified at the end.
+The coefficients come from Taylor-mode arithmetic (``symcalc.calculus.series``): truncated power
+series pushed through the expression graph once, never a chain of derivatives.  With several
+variables the series are nested, one variable at a time: the coefficients of ``f`` in ``x1`` at
+``a1`` are expressions of the other variables, whose coefficients in ``x2`` at ``a2`` are found the
+same way, and so on, each to the order that the total degree leaves.  At a rational point the
+coefficients are exact numbers; ``sin(1)`` stays symbolic; every coefficient is simplified at the
+end.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import math
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-from .convert import ExprLike, VarLike, check_order, to_expr, to_symbol
-from .errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
-from .expr import ZERO, Expr, Num, Symbol, add, mul, power, rebuild
-from .numeric import is_defined
+from ..language.arguments import ExprLike, VarLike, check_order, to_expr, to_symbol
+from ..errors import DivisionByZeroError, DomainError, SymcalcError, SymcalcTypeError
+from ..core.expr import ZERO, Expr, Num, Symbol, add, mul, power, rebuild
+from ..core.numeric import is_defined
 from .series import coefficients
-from .simplify import simplify
+from ..rewrite.simplify import simplify
 
 
 def taylor(e: ExprLike, point: Mapping[VarLike, ExprLike], order: int, *,

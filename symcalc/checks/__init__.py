@@ -1,1 +1,2 @@
-"""Checks of results: the SymPy bridge, gradient verification and its report, equivalence, answer checking."""
+"""Checks of results: the SymPy bridge, gradient verification and its report, equivalence of
+formulas, and answer checking."""

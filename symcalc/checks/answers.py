@@ -38,17 +38,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence, Union
 
-from .calculus import diff
-from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
+from ..api import diff
+from ..language.arguments import ExprLike, VarLike, to_expr, to_symbol, to_symbols
 from .equivalence import (Equivalence, OutOfReach, compare, distinct_texts, equivalent,
                           number_text, point_text, value, working_digits)
-from .expr import MINUS_ONE, ONE, ZERO, Call, Expr, Num, Pow, Symbol, add, mul, power
-from .errors import ParseError, SymcalcTypeError
-from .parser import parse
-from .printing import to_str
-from .steps.derivation import Derivation, explain
-from .steps.rules import Context, plan
-from .steps.step import Step
+from ..core.expr import MINUS_ONE, ONE, ZERO, Call, Expr, Num, Pow, Symbol, add, mul, power
+from ..errors import ParseError, SymcalcTypeError
+from ..language.parser import parse
+from ..printing.infix import to_str
+from ..steps.derivation import Derivation, explain
+from ..steps.rules import Context, plan
+from ..steps.step import Step
 
 Answer = Union[ExprLike, Sequence[ExprLike]]
 

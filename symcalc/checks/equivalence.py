@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .calculus import simplify
-from .convert import ExprLike, to_expr
-from .errors import SymcalcError
-from .expr import ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
-from .functions import REGISTRY
+from ..api import simplify
+from ..language.arguments import ExprLike, to_expr
+from ..errors import SymcalcError
+from ..core.expr import ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from ..functions.elementary import REGISTRY
 
 DIGITS = 50                 # significant digits of the first evaluation; the check uses twice that
 POINTS = 8                  # random points drawn (each is also used mirrored: -p)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .layout import latex_display, latex_matrix, latex_strings, names, strings, text_labelled
-from .printing import latex, latex_name, to_str
+from ..printing.layout import (latex_display, latex_matrix, latex_strings, names, strings,
+                               text_labelled)
+from ..printing.infix import latex, latex_name, to_str
 from .verify import SAMPLE_RADIUS, GradientCheck
 
 _BOX = f"[-{SAMPLE_RADIUS:g}, {SAMPLE_RADIUS:g}]"

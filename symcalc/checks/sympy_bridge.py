@@ -21,14 +21,14 @@ import sys
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .bigint import exact_power_fits
-from .convert import ExprLike, to_expr
-from .errors import SymcalcError, SymcalcTypeError
-from .expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr, mul,
-                   postorder, power)
-from .functions import REGISTRY, Function, log, relu
-from .parser import symbol_from_name
-from .undefined import applied, check_name
+from ..core.bigint import exact_power_fits
+from ..language.arguments import ExprLike, to_expr
+from ..errors import SymcalcError, SymcalcTypeError
+from ..core.expr import (E, PI, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, add, as_expr,
+                         mul, postorder, power)
+from ..functions.elementary import REGISTRY, Function, log, relu
+from ..language.parser import symbol_from_name
+from ..functions.abstract import applied, check_name
 
 _BY_SYMPY_NAME: dict[str, Function] = {
     name: fn for fn in REGISTRY.values() for name in fn.sympy_names

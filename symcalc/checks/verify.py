@@ -22,11 +22,11 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .calculus import grad
-from .compile import lambdify
-from .errors import DomainError
-from .expr import Expr, Num, Symbol, postorder
-from .numpy_printer import beyond_float_range
+from ..api import grad
+from ..compiler.compile import lambdify
+from ..errors import DomainError
+from ..core.expr import Expr, Num, Symbol, postorder
+from ..compiler.numpy_printer import beyond_float_range
 from .sympy_bridge import to_sympy
 
 STEPS = tuple(10.0 ** -k for k in range(1, 13))

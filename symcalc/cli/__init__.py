@@ -1,1 +1,1 @@
-"""The ``symcalc`` command line."""
+"""The ``symcalc`` command line (``main``) and its options for shaped formulas (``shaped``)."""

@@ -19,23 +19,23 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import __version__, calculus
-from .answers import check_answer, read_answer
-from .check_report import check_data, check_latex, check_text
-from .compile import codegen_module
-from .equivalence import equivalent
-from .convert import to_symbol, to_symbols, top_level_pieces
-from .errors import ParseError, SymcalcError
-from .expr import Expr, Symbol
-from .layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names, strings,
-                     text_labelled, text_matrix)
-from .matrix.command import shape_options, shaped_answer
-from .matrix.parsing import parse_shaped
-from .parser import COMMAND_LINE_PHRASING, PHRASING, parse
-from .printing import latex, latex_name, to_str
-from .steps.derivation import Derivations, explain, explain_successive, with_steps
-from .taylor import taylor
-from .verify import check_gradient
+from .. import __version__, api as calculus
+from ..checks.answers import check_answer, read_answer
+from ..checks.report import check_data, check_latex, check_text
+from ..compiler.compile import codegen_module
+from ..checks.equivalence import equivalent
+from ..language.arguments import to_symbol, to_symbols, top_level_pieces
+from ..errors import ParseError, SymcalcError
+from ..core.expr import Expr, Symbol
+from ..printing.layout import (latex_display, latex_matrix, latex_strings, latex_tuple, names,
+                               strings, text_labelled, text_matrix)
+from .shaped import shape_options, shaped_answer
+from ..matrix.parsing import parse_shaped
+from ..language.parser import COMMAND_LINE_PHRASING, PHRASING, parse
+from ..printing.infix import latex, latex_name, to_str
+from ..steps.derivation import Derivations, explain, explain_successive, with_steps
+from ..calculus.taylor import taylor
+from ..checks.verify import check_gradient
 
 OK, DISAGREE, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
 
@@ -368,7 +368,7 @@ def run_equivalent(args: argparse.Namespace) -> Answer:
 
 
 def run_serve(args: argparse.Namespace) -> Answer:
-    from .web import serve  # the web page: loaded only for this subcommand
+    from ..web import serve  # the web page: loaded only for this subcommand
 
     if args.port > 65535:
         raise UsageError(f"the port must be at most 65535, not {args.port}")

@@ -1,7 +1,7 @@
 """The command line for shaped formulas: ``--shape A=m,n --shape t=n`` on ``grad``,
 ``hessian``, ``jacobian``, ``diff`` (by scalar parameters), ``codegen`` and ``check`` (with
 ``--latex``, the formula is LaTeX).  Returns what
-``symcalc.cli`` prints: text, LaTeX and a JSON-ready dict."""
+``symcalc.cli.main`` prints: text, LaTeX and a JSON-ready dict."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import argparse
 import numpy as np
 
 from ..errors import SymcalcError
-from ..latex_input import parse_latex
-from .calculus import diff, grad, hessian, jacobian
-from .parsing import check_shapes, parse_shaped
-from .printing import latex
-from .unroll import symbol_grid, unroll
+from ..language.latex import parse_latex
+from ..matrix.calculus import diff, grad, hessian, jacobian
+from ..matrix.parsing import check_shapes, parse_shaped
+from ..matrix.printing import latex
+from ..matrix.unroll import symbol_grid, unroll
 
 _COMMANDS = {"grad": grad, "hessian": hessian, "jacobian": jacobian}
 _SYMBOL = {"grad": "\\nabla_{%s}", "hessian": "\\nabla^{2}_{%s}", "jacobian": "J_{%s}"}
@@ -81,7 +81,7 @@ def _variables(f, given: list[str]) -> list[str]:
 
 def _codegen(f, args: argparse.Namespace, shapes: dict) -> tuple[str, str, dict]:
     """Standalone NumPy source of a shaped formula, with ``--grad`` and ``--hessian``."""
-    from ..compile import codegen_module  # code generation is a layer above the matrix layer
+    from ..compiler.compile import codegen_module  # code generation is a layer above this one
     if getattr(args, "planned", False):
         raise SymcalcError("--planned does not apply to shaped formulas: their code has one form")
     variables = _variables(f, args.variables)
@@ -110,8 +110,8 @@ def _check(f, args: argparse.Namespace, shapes: dict) -> tuple[str, str, dict, i
     """``check`` of a shaped formula: its matrix-form gradient, written out entry by entry at
     small distinct sizes, against SymPy's derivatives of the formula written out the same way
     and against central differences."""
-    from ..check_report import check_data, check_latex
-    from ..verify import check_gradient  # the check imports SymPy: only when asked for
+    from ..checks.report import check_data, check_latex
+    from ..checks.verify import check_gradient  # the check imports SymPy: only when asked for
     names = _variables(f, args.variables)
     symbols = {s.data: s for s in f.free_symbols}
     dims = sorted({d for s in f.free_symbols for d in s.shape if isinstance(d, str)})

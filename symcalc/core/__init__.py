@@ -1,1 +1,2 @@
-"""The expression graph: immutable interned nodes, canonical constructors and order, exact numbers."""
+"""The expression graph: immutable, interned nodes, their canonical constructors and order,
+and exact numbers of any size."""

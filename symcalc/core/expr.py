@@ -1,9 +1,9 @@
 """The expression graph's canonical constructors and canonical order.
 
-The node classes are in ``symcalc.nodes`` and are re-exported here, so ``symcalc.expr`` is the one
-place to import the graph from.  The canonical constructors ``add``, ``mul`` and ``power`` keep
-every expression in one normal form, the same whether it came from the parser or from Python
-operators (they are the operators: see the end of this module):
+The node classes are in ``symcalc.core.nodes`` and are re-exported here, so ``symcalc.core.expr``
+is the one place to import the graph from.  The canonical constructors ``add``, ``mul`` and
+``power`` keep every expression in one normal form, the same whether it came from the parser or
+from Python operators (they are the operators: see the end of this module):
 
 * nested sums and products are flattened, numbers are folded exactly (integers of any size and
   rationals), like terms are collected (``2*x + 3*x -> 5*x``), equal bases merged
@@ -24,10 +24,10 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from . import bigint
-from .errors import DivisionByZeroError
+from ..errors import DivisionByZeroError
 from .nodes import (E, HALF, MINUS_ONE, ONE, PI, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow,
-                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, memoised, postorder,
-                    store)
+                    Rational, Symbol, _new, as_expr, bind_arithmetic, count_ops, memoised,
+                    postorder, store)
 from .nodes import API
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .errors import SymcalcError
+from ..errors import SymcalcError
 
 
 class Hooks:

@@ -5,7 +5,7 @@ Every node is interned: building a node equal to one that exists returns that ve
 done per node (derivatives, printing, code generation) is therefore memoised across a whole
 gradient, Hessian or generated function.  Creating a node is atomic under threads.
 
-The arithmetic operators of ``Expr`` are the canonical constructors of ``symcalc.expr``, which
+The arithmetic operators of ``Expr`` are the canonical constructors of ``symcalc.core.expr``, which
 builds on the classes here and binds them when it loads (``bind_arithmetic``); the two modules
 are one layer, split for size.  No algorithm recurses over the graph: traversals go through
 ``postorder``, so a formula nested ten thousand levels deep is as safe as a flat one.
@@ -23,7 +23,7 @@ from _weakref import _remove_dead_weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator, Union
 
-from .errors import SymcalcError, SymcalcTypeError
+from ..errors import SymcalcError, SymcalcTypeError
 from .hooks import Hooks
 
 Rational = Union[int, Fraction]
@@ -31,9 +31,9 @@ Rational = Union[int, Fraction]
 _interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
 
 # the functions of higher layers that Expr's methods are, bound when those modules load
-API = Hooks(diff="symcalc.calculus", subs="symcalc.calculus", evalf="symcalc.calculus",
-            to_float="symcalc.calculus", to_str="symcalc.printing", latex="symcalc.printing",
-            parse="symcalc.parser", exp="symcalc.functions")
+API = Hooks(diff="symcalc.api", subs="symcalc.api", evalf="symcalc.api", to_float="symcalc.api",
+            to_str="symcalc.printing.infix", latex="symcalc.printing.infix",
+            parse="symcalc.language.parser", exp="symcalc.functions.elementary")
 
 
 class Immutable:
@@ -92,7 +92,8 @@ class Expr(Immutable):
         return (API.parse, (API.to_str(self), abstract))
 
 
-    # --- arithmetic: the canonical constructors, bound by symcalc.expr ------------------------
+    # --- arithmetic: the canonical constructors, bound by symcalc.core.expr
+    # ------------------------
     def __add__(self, other):
         other = _operand(other)
         return NotImplemented if other is None else _arithmetic.add(self, other)
@@ -162,7 +163,7 @@ class Expr(Immutable):
         """Number of operations in the graph, each shared node counted once."""
         return count_ops([self])
 
-    # --- the API as methods (symcalc.calculus builds on this module and binds them: API) ------
+    # --- the API as methods (symcalc.api builds on this module and binds them: API) ------
     def diff(self, *spec: object) -> "Expr":
         """``symcalc.diff(self, *spec)``: ``e.diff("x")``, ``e.diff("x", 2)``, ``e.diff("x", "y")``."""
         return API.diff(self, *spec)
@@ -366,7 +367,7 @@ class Pow(Expr):
 
 
 class Call(Expr):
-    """A registered function applied to its arguments (see ``symcalc.functions``)."""
+    """A registered function applied to its arguments (see ``symcalc.functions.elementary``)."""
 
     __slots__ = ("fn", "_partials")
 

@@ -5,7 +5,7 @@ coefficient ``log(0) + 1`` or ``asin(2)``) is a real number.  Overflow is no fau
 is a fine exact value that merely has no float.  A pole, a value outside a function's domain, a
 complex result or a NaN is.
 
->>> from symcalc.parser import parse
+>>> from symcalc.language.parser import parse
 >>> is_defined(parse("exp(1000) + sin(1)")), is_defined(parse("asin(2)")), is_defined(parse("log(-1)"))
 (True, False, False)
 >>> float_value(parse("2*atan(1)"))

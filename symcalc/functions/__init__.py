@@ -1,1 +1,2 @@
-"""The functions a formula may call: one registry entry each, elementary and abstract."""
+"""The functions a formula may call: the registry (one entry per function), the elementary
+functions, and abstract ones (``f(x)``)."""

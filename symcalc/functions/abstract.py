@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from .errors import SymcalcError, SymcalcTypeError
-from .expr import Expr
-from .functions import ALIASES, REGISTRY, Function
+from ..errors import SymcalcError, SymcalcTypeError
+from ..core.expr import Expr
+from .elementary import ALIASES, REGISTRY, Function
 
 DERIVATIVE_NAME = re.compile(r"([^\W\d_]\w*?)((?:_\d+)+)\Z")
 _NAME = re.compile(r"[^\W\d_]\w*\Z")

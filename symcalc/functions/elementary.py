@@ -5,7 +5,7 @@ NumPy form, its SymPy form, its LaTeX form, the exact values it folds, and which
 undoes.  The parser, the printers, differentiation, simplification, code generation and the SymPy
 bridge all read these entries; adding a function is adding one entry here.
 
-NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.runtime``.
+NumPy forms may call ``_rt.NAME``: the numerically stable helpers of ``symcalc.compiler.runtime``.
 """
 
 from __future__ import annotations
@@ -15,21 +15,9 @@ import math
 from fractions import Fraction
 from typing import Callable, Optional, Sequence
 
-from .errors import DomainError
-from .nodes import API as _API
-from .expr import (
-    E,
-    HALF,
-    ONE,
-    PI,
-    ZERO,
-    Call,
-    Expr,
-    Num,
-    add,
-    mul,
-    power,
-)
+from ..errors import DomainError
+from ..core.nodes import API as _API
+from ..core.expr import E, HALF, ONE, PI, ZERO, Call, Expr, Num, add, mul, power
 
 from .registry import ALIASES, REGISTRY, CodeForm, Function, lookup  # noqa: F401  (re-exported)
 from .registry import LOG_SERIES as _LOG_SERIES

@@ -2,7 +2,7 @@
 
 Each entry (a ``Function``) states a function's arity, its local partial derivatives (as symcalc
 expressions), its NumPy, numexpr, SymPy and LaTeX forms, the exact values it folds, its float value and
-the identities it takes part in.  The entries themselves are in ``symcalc.functions``.
+the identities it takes part in.  The entries themselves are in ``symcalc.functions.elementary``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
-from .errors import SymcalcTypeError
-from .expr import Expr, Num, as_expr, make_call
+from ..errors import SymcalcTypeError
+from ..core.expr import Expr, Num, as_expr, make_call
 
 Partials = Callable[..., Sequence[Expr]]
 CodeForm = Callable[[Sequence[str]], str]
@@ -37,8 +37,8 @@ class Function:
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
     real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants
-    series: Optional["SeriesRule"] = None  # Taylor-mode recurrence (symcalc.series); None: generic
-    numexpr: Optional[CodeForm] = None  # numexpr source (symcalc.numexpr_backend); None: NumPy's
+    series: Optional["SeriesRule"] = None  # Taylor-mode recurrence (calculus.series) or generic
+    numexpr: Optional[CodeForm] = None  # numexpr source (compiler.backends); None: NumPy's
     # whether f has no derivative at arguments of these exact values (abs at 0, max at a tie of
     # extreme arguments), given which arguments vary: no Taylor polynomial there
     kink: Optional[Callable[[Sequence[Expr], Sequence[bool]], bool]] = None
@@ -73,11 +73,12 @@ class Function:
 
 @dataclass(frozen=True)
 class SeriesRule:
-    """How the Taylor coefficients of ``y = f(u)`` follow from lower ones (see symcalc.series).
+    """How the Taylor coefficients of ``y = f(u)`` follow from lower ones (see
+    symcalc.calculus.series).
 
     ``uses(y, *args)`` names the auxiliary expressions (such as ``cos(u)`` for ``sin``) whose
     coefficients below order k the step reads; ``step(s, k, y, *args)`` returns ``y_k`` for
-    k >= 1, reading coefficients through ``s`` (a ``symcalc.series.Propagation``).
+    k >= 1, reading coefficients through ``s`` (a ``symcalc.calculus.series.Propagation``).
     """
 
     uses: Callable[..., tuple[Expr, ...]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Optional
 
-from .expr import HALF, ONE, PI, ZERO, Expr, Mul, Num, power
+from ..core.expr import HALF, ONE, PI, ZERO, Expr, Mul, Num, power
 
 
 def pi_multiple(x: Expr) -> Optional[Fraction]:

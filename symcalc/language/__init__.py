@@ -1,1 +1,2 @@
-"""Reading formulas: the Lark grammar's parser, LaTeX and Unicode input, and arguments as the API takes them."""
+"""Reading formulas: the Lark grammar's parser, LaTeX and Unicode input, and the conversion of
+the arguments the API takes."""

@@ -18,9 +18,9 @@ import numbers
 import weakref
 from typing import Iterable, Sequence, Union
 
-from .errors import SymcalcError, SymcalcTypeError
-from .expr import Expr, Symbol, as_expr
-from .layout import latex_matrix, list_text
+from ..errors import SymcalcError, SymcalcTypeError
+from ..core.expr import Expr, Symbol, as_expr
+from ..printing.layout import latex_matrix, list_text
 from .parser import parse, symbol_from_name
 
 ExprLike = Union[Expr, str, int, float]
@@ -46,7 +46,7 @@ class Derivatives(list):
 
 
 # A readable high-order derivative -> the same derivative as a shared Taylor-mode graph (see
-# symcalc.calculus.diff); code generation compiles whichever needs fewer operations.
+# symcalc.api.diff); code generation compiles whichever needs fewer operations.
 graph_forms: "weakref.WeakKeyDictionary[Expr, Expr]" = weakref.WeakKeyDictionary()
 
 

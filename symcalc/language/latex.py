@@ -1,8 +1,8 @@
 """LaTeX -> expression graph: formulas as textbooks and papers write them.
 
 The grammar is ``grammar/latex.lark``.  Nodes are built by the plain parser's builder
-(``symcalc.parser._Builder``, extended here by the LaTeX constructs), so both languages give the
-same interned nodes: ``parse(latex(e), latex=True) is e``.
+(``symcalc.language.parser._Builder``, extended here by the LaTeX constructs), so both languages
+give the same interned nodes: ``parse(latex(e), latex=True) is e``.
 
 Reading rules (each one is what the typeset formula shows):
 
@@ -48,19 +48,19 @@ from __future__ import annotations
 import difflib
 import re
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from .errors import ParseError, SymcalcTypeError
-from .hooks import Hooks
-from .expr import E, PI, Expr, Num, Symbol, add, mul, power
-from .functions import REGISTRY, lookup
+from ..errors import ParseError, SymcalcTypeError
+from ..core.hooks import Hooks
+from ..core.expr import E, PI, Expr, Num, Symbol, add, mul, power
+from ..functions.elementary import REGISTRY, lookup
 from .parser import (_ABSTRACT, PHRASING, _Builder, _Fault, _function_names, _location,
                      canonical_name, unknown_function)
-from .printing import _GREEK_NAMES
+from . import parser as _parser_module
+from ..printing.infix import _GREEK_NAMES
 
 _MAX_TERMS = 1000  # terms a \sum may expand to
 _MAX_LENGTH = 100_000  # characters of a LaTeX formula
@@ -126,14 +126,6 @@ FUNCTION_COMMANDS = _function_commands()
 _KNOWN_COMMANDS = sorted(set(FUNCTION_COMMANDS) | _GREEK_NAMES | set(_VARIANTS) | _SIZING
                          | _FRACTIONS | _TIMES | _ACCENTS
                          | {"sqrt", "sum", "pi", "sigma", "operatorname", "mathrm", "log"})
-
-
-def _grammar_path() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "grammar" / "latex.lark", here.parent / "grammar" / "latex.lark"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the LaTeX grammar (grammar/latex.lark) is missing")
 
 
 def _retyped(tok: Token, kind: str, value: Optional[str] = None, shift: int = 0,
@@ -667,7 +659,7 @@ class _LatexBuilder(ItemRules, _Builder):
 
 def _indexed(body: Expr, index: str, k: int) -> Expr:
     """``body`` with the index ``i`` replaced by ``k``: ``w_i*x_i -> w_2*x_2``, ``i -> 2``."""
-    from .expr import postorder
+    from ..core.expr import postorder
     mapping = {}
     for node in postorder([body]):
         if isinstance(node, Symbol):
@@ -717,7 +709,8 @@ _parser: Optional[Lark] = None
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
-        _parser = Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="basic",
+        grammar = _parser_module.grammar_path("latex.lark").read_text(encoding="utf-8")
+        _parser = Lark(grammar, parser="lalr", lexer="basic",
                        postlex=_Commands(), transformer=_LatexBuilder(),
                        propagate_positions=False, maybe_placeholders=False)
     return _parser

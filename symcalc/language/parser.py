@@ -18,14 +18,14 @@ from typing import Iterable, Optional, Sequence
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from . import bigint
-from .errors import ParseError, SymcalcError, SymcalcTypeError
-from .hooks import Hooks
-from .nodes import API as _API
-from .expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
-from .functions import ALIASES, REGISTRY, Function, lookup
-from .undefined import DERIVATIVE_NAME, AbstractFunction, applied, check_name
-from .unicode_input import normalise
+from ..core import bigint
+from ..errors import ParseError, SymcalcError, SymcalcTypeError
+from ..core.hooks import Hooks
+from ..core.nodes import API as _API
+from ..core.expr import E, MINUS_ONE, PI, Expr, Num, Symbol, add, mul, negate, power
+from ..functions.elementary import ALIASES, REGISTRY, Function, lookup
+from ..functions.abstract import DERIVATIVE_NAME, AbstractFunction, applied, check_name
+from .unicode import normalise
 
 try:  # the optional ``fast`` extra: Lark's LALR tables driven by compiled code
     import lark_cython
@@ -78,12 +78,14 @@ _TERMINALS = {
 }
 
 
-def _grammar_path() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "grammar" / "symcalc.lark", here.parent / "grammar" / "symcalc.lark"):
+def grammar_path(name: str = "symcalc.lark") -> Path:
+    """The grammar file ``name``: in ``symcalc/grammar`` when installed, in ``grammar/`` beside
+    the package in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "grammar" / name, package.parent / "grammar" / name):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError("the symcalc grammar (grammar/symcalc.lark) is missing")
+    raise FileNotFoundError(f"the grammar file grammar/{name} is missing")
 
 
 class _Fault(Exception):
@@ -390,7 +392,7 @@ def _get_parser() -> Lark:
     parser = _parsers.get(fast)
     if parser is None:
         parser = _parsers[fast] = Lark(
-            _grammar_path().read_text(encoding="utf-8"),
+            grammar_path().read_text(encoding="utf-8"),
             parser="lalr",
             lexer="contextual",  # it reports the terminals expected in the state the error is in
             transformer=_Builder(),
@@ -402,7 +404,7 @@ def _get_parser() -> Lark:
 
 
 # the readers of the other input languages, which build on this module and bind themselves
-READERS = Hooks(parse_latex="symcalc.latex_input", parse_with_shapes="symcalc.matrix.parsing")
+READERS = Hooks(parse_latex="symcalc.language.latex", parse_with_shapes="symcalc.matrix.parsing")
 
 
 def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=None,
@@ -413,16 +415,16 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
     Expr('sigmoid(b + w*x)')
 
     Unicode as people paste it is read too: ``x²``, ``x⁻¹``, ``x₁``, ``√(x+1)``, ``a·b``,
-    ``a − b`` (see ``symcalc.unicode_input``).  ``functions`` names abstract functions
+    ``a − b`` (see ``symcalc.language.unicode``).  ``functions`` names abstract functions
     (``parse("f(g(x))", functions=["f", "g"])``); their derivatives are spelled ``f_1``,
-    ``f_1_2``, ... (see ``symcalc.undefined``).
+    ``f_1_2``, ... (see ``symcalc.functions.abstract``).
 
     With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
     the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed); a formula
     that uses only scalars is the same scalar ``Expr`` as without ``shapes``.
 
     With ``latex=True`` the text is LaTeX, as in a textbook: ``\\frac{1}{1 + e^{-x}}`` (see
-    ``symcalc.latex_input`` for what it reads, and the ambiguous forms it refuses); with
+    ``symcalc.language.latex`` for what it reads, and the ambiguous forms it refuses); with
     ``shapes=`` as well, as in a paper: ``\\frac{1}{2}\\|A\\mathbf{t} - \\mathbf{b}\\|^2``
     (see ``symcalc.matrix.latex_reading``).
 

@@ -17,7 +17,7 @@ LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for
 accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
 ``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
 ``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``
-(the helpers in ``jax.numpy``), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at
+(the helpers in ``jax.numpy``), ``unroll`` (scalar spelling at
 concrete sizes, for checks); ``api`` gathers the public names.
 
 This module is callable: ``symcalc.matrix("A", "m", "n")`` builds a matrix symbol.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Optional, Sequence
 
-from ..functions import REGISTRY
+from ..functions.elementary import REGISTRY
 from .build import add, mul, power
 from .convert import ENTRYWISE, Placeholders, operand_partials, partials
 from .nodes import MINUS_ONE, ONE, MatrixExpr, postorder

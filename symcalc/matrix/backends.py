@@ -1,10 +1,11 @@
 """The backends of shaped formulas: the printed function (``compile.ShapedCode``) run by NumPy,
 by JAX or with numexpr kernels, in a float type, packed into one argument, and picklable.
 
-- ``"numpy"``: the source as printed, its helpers from ``symcalc.runtime`` and
+- ``"numpy"``: the source as printed, its helpers from ``symcalc.compiler.runtime`` and
   ``symcalc.matrix.runtime``.
 - ``"jax"``: the same source with ``np`` bound to ``jax.numpy`` and the helpers to their JAX
-  forms (``symcalc.jax_runtime``, ``symcalc.matrix.jax_runtime``: the scalar engine's stable
+  forms (``symcalc.compiler.backends.jax_runtime``, ``symcalc.matrix.jax_runtime``: the scalar
+  engine's stable
   ``sigmoid`` and ``logsumexp``, JAX's softmax and log-sum-exp), under ``jax.jit``; the function
   composes with ``jax.jit``, ``jax.grad`` and ``jax.vmap``.
 - ``"numexpr"``: matrix products and reductions by NumPy, each entrywise part of arrays by a
@@ -26,7 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import SymcalcError, SymcalcTypeError
-from ..generated import check_dtype, compile_source
+from ..compiler.generated import check_dtype, compile_source
 from .shapes import ShapeError
 
 BACKENDS = ("numpy", "numexpr", "jax")
@@ -47,14 +48,14 @@ def _namespace(code: Any, backend: str, dtype: Any, kernels: Mapping[str, Any]) 
     """``np`` and the helpers the printed function calls, for ``backend``."""
     if backend == "jax":
         try:
-            from .. import jax_runtime as scalar_helpers
+            from ..compiler.backends import jax_runtime as scalar_helpers
         except ImportError:
             raise SymcalcError('backend="jax" needs JAX, which is not installed: '
                                'pip install "symcalc[jax]"') from None
         from . import jax_runtime as matrix_helpers
         scalar_helpers.require()
     else:
-        from .. import runtime as scalar_helpers
+        from ..compiler import runtime as scalar_helpers
         from . import runtime as matrix_helpers
     namespace = {"np": matrix_helpers.np}
     namespace.update({name: getattr(scalar_helpers, name) for name in code.helpers})

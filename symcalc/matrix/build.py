@@ -17,9 +17,9 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..errors import DivisionByZeroError
-from ..hooks import Hooks
-from .. import expr as scalar
-from ..functions import REGISTRY, Function
+from ..core.hooks import Hooks
+from ..core import expr as scalar
+from ..functions.elementary import REGISTRY, Function
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MINUS_ONE, ONE, MatrixExpr, degree, make, number, sort_key
 from .shapes import ShapeError, shape_words

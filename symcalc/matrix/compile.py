@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from .. import runtime as scalar_runtime
+from ..compiler import runtime as scalar_runtime
 from . import backends, build, ops, runtime
 from .fusion import Kernel, fused
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
@@ -319,8 +319,8 @@ class ShapedCode:
     """The printed function of shaped formulas, before a backend runs it.
 
     ``text`` is ``def name(...): ...`` calling NumPy as ``np`` and its helpers by name: those of
-    ``symcalc.runtime`` (``helpers``), of ``symcalc.matrix.runtime`` (``matrix_helpers``) and the
-    fused kernels (``kernels``, only when asked for).  ``names`` and ``shapes`` are the
+    ``symcalc.compiler.runtime`` (``helpers``), of ``symcalc.matrix.runtime`` (``matrix_helpers``)
+    and the fused kernels (``kernels``, only when asked for).  ``names`` and ``shapes`` are the
     variables' names and shapes (None for a variable whose shape is not known and not used).
     """
 
@@ -424,11 +424,11 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
 
 
 def imported_source(code: ShapedCode) -> str:
-    """``code`` as a module that imports its helpers from symcalc (``symcalc.codegen`` writes
+    """``code`` as a module that imports its helpers from symcalc (``symcalc.compiler`` writes
     them out instead)."""
     imports = ["import numpy as np"]
     if code.helpers:
-        imports.append(f"from symcalc.runtime import {', '.join(code.helpers)}")
+        imports.append(f"from symcalc.compiler.runtime import {', '.join(code.helpers)}")
     if code.matrix_helpers:
         imports.append(f"from symcalc.matrix.runtime import {', '.join(code.matrix_helpers)}")
     return "\n".join(imports) + "\n\n\n" + code.text
@@ -436,7 +436,7 @@ def imported_source(code: ShapedCode) -> str:
 
 def codegen(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, name: str = "f") -> str:
     """The Python source of a NumPy function computing the shaped ``exprs``, importing its
-    helpers from symcalc (``symcalc.codegen`` gives standalone source)."""
+    helpers from symcalc (``symcalc.compiler`` gives standalone source)."""
     return imported_source(shaped_code(exprs, variables, shapes, name))
 
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 from ..errors import SymcalcError
-from .. import expr as scalar
-from ..functions import Function
-from ..stability import Stabiliser
-from ..hooks import Hooks
+from ..core import expr as scalar
+from ..functions.elementary import Function
+from ..rewrite.stability import Stabiliser
+from ..core.hooks import Hooks
 from . import build, ops
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, make, number, postorder
 
-# the scalar engine's simplified derivative, bound by symcalc.calculus, which builds on this layer
-SCALAR = Hooks(derivative="symcalc.calculus")
+# the scalar engine's simplified derivative, bound by symcalc.api, which builds on this layer
+SCALAR = Hooks(derivative="symcalc.api")
 
 
 def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]] = None) -> MatrixExpr:
@@ -145,9 +145,9 @@ def operand_partials(node: MatrixExpr, placeholders: Placeholders,
     ``wanted`` accepts, entrywise, from the scalar engine's derivative: its chain rule cancels as
     it goes (d/du log(sigmoid(u)) is 1 - sigmoid(u), d/du log(1 + exp(u)) is sigmoid(u)).
 
-    When the part has a numerically stable form (``symcalc.stability``), the derivative of that
-    form is a candidate too (d/du log(1/(1 + exp(u))) is -sigmoid(u) from -softplus(u)); of the
-    two, the one with fewer operations once stabilised, the stable form's on a tie."""
+    When the part has a numerically stable form (``symcalc.rewrite.stability``), the derivative of
+    that form is a candidate too (d/du log(1/(1 + exp(u))) is -sigmoid(u) from -softplus(u)); of
+    the two, the one with fewer operations once stabilised, the stable form's on a tie."""
 
     e = to_scalar(node, placeholders)
     stabilise = Stabiliser()

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import expr as scalar
+from ..core import expr as scalar
 
 
 def objects(shape: tuple, fill: Callable[[tuple], scalar.Expr]) -> np.ndarray:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .. import expr as scalar
-from ..nodes import count_ops
+from ..core import expr as scalar
+from ..core.nodes import count_ops
 from .convert import ENTRYWISE, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, make, postorder
 

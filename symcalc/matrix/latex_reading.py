@@ -1,11 +1,11 @@
 """LaTeX with vectors and matrices -> matrix-layer nodes: ``parse(text, latex=True, shapes=...)``.
 
 The grammar (``grammar/latex.lark``) and the pass after its lexer are those of
-``symcalc.latex_input``; this builder makes the nodes with the matrix layer's canonical
+``symcalc.language.latex``; this builder makes the nodes with the matrix layer's canonical
 constructors (``build``, ``ops``), so ``\\frac{1}{2}\\|A\\mathbf{t} - \\mathbf{b}\\|^2`` is the
 node of ``norm(A@t - b)^2/2`` typed in symcalc's language.
 
-Reading rules, as papers write them (scalar parts read as in ``symcalc.latex_input``):
+Reading rules, as papers write them (scalar parts read as in ``symcalc.language.latex``):
 
 * ``\\mathbf{x}``, ``\\boldsymbol{\\theta}``, ``\\bm{W}``, ``\\vec{x}`` and plain names are the
   names declared in ``shapes=``; a bold name that is not declared is refused.  ``W_{1}`` is
@@ -37,11 +37,11 @@ from typing import Callable, Optional
 
 from lark import Lark, Token
 
-from .. import latex_input as li
+from ..language import latex as li
 from ..errors import SymcalcError
-from ..expr import E, PI, Num, Symbol
-from ..functions import REGISTRY, lookup
-from ..parser import PHRASING, _Fault, _number, canonical_name
+from ..core.expr import E, PI, Num, Symbol
+from ..functions.elementary import REGISTRY, lookup
+from ..language.parser import PHRASING, _Fault, _number, canonical_name, grammar_path
 from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import MatrixExpr
@@ -536,7 +536,7 @@ _parser: Optional[Lark] = None
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
-        _parser = Lark(li._grammar_path().read_text(encoding="utf-8"), parser="lalr",
+        _parser = Lark(grammar_path("latex.lark").read_text(encoding="utf-8"), parser="lalr",
                        lexer="basic", postlex=li._Commands(), transformer=_transformer(),
                        propagate_positions=False, maybe_placeholders=False)
     return _parser

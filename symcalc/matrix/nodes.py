@@ -24,8 +24,8 @@ import weakref
 from fractions import Fraction
 
 from ..errors import SymcalcError, SymcalcTypeError
-from ..hooks import Hooks
-from ..nodes import Expr, Immutable, postorder  # one walk for every node with .args
+from ..core.hooks import Hooks
+from ..core.nodes import Expr, Immutable, postorder  # one walk for every node with .args
 from .shapes import Shape
 
 # the functions of higher modules that a node's operators and methods are, bound when they load
@@ -34,7 +34,7 @@ METHODS = Hooks(add=_BUILD, negate=_BUILD, mul=_BUILD, divide=_BUILD, power=_BUI
                 matmul=_BUILD, transpose=_BUILD, apply=_BUILD,
                 from_scalar="symcalc.matrix.convert", to_str="symcalc.matrix.printing",
                 latex="symcalc.matrix.printing", parse_shaped="symcalc.matrix.parsing",
-                diff="symcalc.calculus", subs="symcalc.calculus", count_ops="symcalc.calculus")
+                diff="symcalc.api", subs="symcalc.api", count_ops="symcalc.api")
 
 _interned: "weakref.WeakValueDictionary[tuple, MatrixExpr]" = weakref.WeakValueDictionary()
 _intern_lock = threading.Lock()
@@ -143,7 +143,7 @@ class MatrixExpr(Immutable):
         """A scalar registry function called with a shaped argument acts entrywise."""
         return METHODS.apply(fn, *(as_node(a) for a in args))
 
-    # --- the API as methods, as on scalar expressions (symcalc.calculus binds them) -----------
+    # --- the API as methods, as on scalar expressions (symcalc.api binds them) -----------
     def diff(self, *spec: object) -> "MatrixExpr":
         """``symcalc.diff(self, *spec)``: the derivative by scalar parameters, shaped like self."""
         return METHODS.diff(self, *spec)

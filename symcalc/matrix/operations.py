@@ -23,8 +23,8 @@ from typing import Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
-from .. import expr as scalar
-from ..functions import REGISTRY
+from ..core import expr as scalar
+from ..functions.elementary import REGISTRY
 from . import build, entries
 from .build import add, chain, matmul, mul, negate, power, transpose
 from .nodes import MINUS_ONE, MatrixExpr, make

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import SymcalcError
-from ..functions import REGISTRY, lookup
+from ..functions.elementary import REGISTRY, lookup
 from .build import CONSTRUCTORS as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)

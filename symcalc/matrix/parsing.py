@@ -4,16 +4,15 @@ scalar language plus ``@`` and ``.T``.  Nothing here evaluates text."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Mapping, Optional
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput
 
-from .. import parser as scalar_parser
+from ..language import parser as scalar_parser
 from ..errors import ParseError, SymcalcError, SymcalcTypeError
-from ..functions import lookup
-from ..unicode_input import normalise
+from ..functions.elementary import lookup
+from ..language.unicode import normalise
 from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import METHODS as _NODE_HOOKS
@@ -22,14 +21,6 @@ from .operations import FUNCTION_ARITY, FUNCTIONS
 from .shapes import ShapeError, check_shape
 
 _CONSTANTS = {"pi", "e"}
-
-
-def _grammar_path() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "grammar" / "matrix.lark", here.parent / "grammar" / "matrix.lark"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the matrix grammar (grammar/matrix.lark) is missing")
 
 
 class _Fault(Exception):
@@ -175,7 +166,8 @@ def _get_lark() -> Lark:
     """The parser; it builds nodes as it reduces (no tree, no recursion over the nesting)."""
     global _lark
     if _lark is None:
-        _lark = Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr",
+        grammar = scalar_parser.grammar_path("matrix.lark").read_text(encoding="utf-8")
+        _lark = Lark(grammar, parser="lalr",
                      transformer=_Builder(), maybe_placeholders=False)
     return _lark
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Optional
 
-from ..printing import ends_with_superscript, latex_name
+from ..printing.infix import ends_with_superscript, latex_name
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY

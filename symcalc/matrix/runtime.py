@@ -2,7 +2,7 @@
 the sizes from the arrays (``bind``), and numerically stable softmax, log-sum-exp of a vector and
 log-determinant.  ``symcalc.matrix.jax_runtime`` has the same names in ``jax.numpy``.
 
-Standalone source (``symcalc.codegen``) copies the helpers it calls from here, so each is
+Standalone source (``symcalc.compiler``) copies the helpers it calls from here, so each is
 written once; there ``ShapeError`` is a ``ValueError`` defined above them.
 """
 

@@ -8,8 +8,8 @@ Two kinds of rewrite, applied bottom-up to whole graphs:
   through ``@`` and ``sum``: ``(y@exp(v))/sum(exp(v)) -> y@exp(v - logsumexp(v))``) and
   ``log(softmax(z)) -> z - logsumexp(z)``;
 * the entrywise parts (``entrywise``): each maximal entrywise part is handed to the scalar
-  engine's stability rules (``symcalc.stability``) over placeholder symbols for its operands,
-  and built back.  ``log(sigmoid(X@w)) -> -softplus(-(X@w))``, ``log(1 + exp(u)) ->
+  engine's stability rules (``symcalc.rewrite.stability``) over placeholder symbols for its
+  operands, and built back.  ``log(sigmoid(X@w)) -> -softplus(-(X@w))``, ``log(1 + exp(u)) ->
   softplus(u)``, ``1 - sigmoid(u) -> sigmoid(-u)`` ... are the scalar engine's rules, not copies.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from ..functions import REGISTRY
-from ..stability import Stabiliser
+from ..functions.elementary import REGISTRY
+from ..rewrite.stability import Stabiliser
 from .build import add, mul, negate
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, postorder

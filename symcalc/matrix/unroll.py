@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import SymcalcError
-from .. import expr as scalar
+from ..core import expr as scalar
 from .entries import entrywise
 from .nodes import MatrixExpr, postorder
 from .operations import OPERATIONS

@@ -1,1 +1,1 @@
-"""Printers: text that parses back, LaTeX, and layouts of several results."""
+"""Printers: infix text that parses back, LaTeX, and layouts of several results."""

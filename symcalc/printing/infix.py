@@ -12,10 +12,10 @@ import re
 from fractions import Fraction
 from typing import Callable, Sequence
 
-from .bigint import int_to_digits
-from .nodes import API as _API
-from .expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, degree,
-                   postorder, store)
+from ..core.bigint import int_to_digits
+from ..core.nodes import API as _API
+from ..core.expr import (HALF, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, degree,
+                         postorder, store)
 
 # precedence of a printed piece: what binds it (higher binds tighter)
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
@@ -336,7 +336,7 @@ def _check_text_size(e: Expr) -> None:
     for node in postorder([e], done=lambda n: n._text is not None):
         size[node] = 1 + sum(len(a._text.text) if a._text is not None else size[a] for a in node.args)
         if size[node] > _MAX_TEXT:
-            from .errors import SymcalcError
+            from ..errors import SymcalcError
             raise SymcalcError(f"the expression is too large to print: its text would be longer "
                                f"than {_MAX_TEXT:,} characters, although it has only "
                                f"{count_ops([e]):,} operations once shared; lambdify or codegen "

@@ -3,7 +3,7 @@
 Single expressions are printed by ``printing``; this module arranges them for the command line,
 the check report and ``symcalc.latex`` of a list.
 
->>> from symcalc.parser import parse
+>>> from symcalc.language.parser import parse
 >>> print(text_labelled(["d/dx", "d/dy"], [parse("2*x*y"), parse("x^2")]))
 d/dx = 2*x*y
 d/dy = x^2
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .expr import Expr, Symbol
-from .printing import latex, to_str
+from ..core.expr import Expr, Symbol
+from .infix import latex, to_str
 
 
 def text_matrix(rows: Sequence[Sequence[Expr]]) -> str:

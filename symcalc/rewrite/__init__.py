@@ -1,1 +1,1 @@
-"""Rewrites of the expression graph: shared patterns, simplification and numerical stability."""
+"""Rewrites of the expression graph: shared patterns, simplification, numerical stability."""

@@ -3,7 +3,7 @@
 A rule is a function ``node -> Expr | None`` (None: the rule does not apply).  Rules sit in
 ordered tables keyed by node type (``Add``, ``Mul``, ``Pow``, ``Call``); ``first_rewrite`` tries
 the rows for a node's type in order.  The matchers below read the canonical forms that
-``symcalc.expr`` builds: a term is a product of factors, a factor is a base to an exponent.
+``symcalc.core.expr`` builds: a term is a product of factors, a factor is a base to an exponent.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from fractions import Fraction
 from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
-from .expr import ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power, split_coefficient
-from .nodes import memoised
-from .functions import Function, cosh, exp, sigmoid, sinh, tanh
+from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power,
+                         split_coefficient)
+from ..core.nodes import memoised
+from ..functions.elementary import Function, cosh, exp, sigmoid, sinh, tanh
 
 Rule = Callable[[Expr], Optional[Expr]]
 RuleTable = Mapping[type, Sequence[Rule]]

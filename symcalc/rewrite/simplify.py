@@ -1,13 +1,13 @@
 """Simplification: the canonical form plus a few identities, applied bottom-up once per node.
 
-The constructors in ``symcalc.expr`` already give the canonical form (flattened, sorted, numbers
-folded, like terms and equal bases collected).  ``simplify`` rebuilds a graph through them, which
-also turns the raw graphs of reverse accumulation into readable formulas, and adds the rules
+The constructors in ``symcalc.core.expr`` already give the canonical form (flattened, sorted,
+numbers folded, like terms and equal bases collected).  ``simplify`` rebuilds a graph through them,
+which also turns the raw graphs of reverse accumulation into readable formulas, and adds the rules
 below.  Each rule keeps the value wherever the input is defined.  The result is cached on the
 node, so a node shared by a whole gradient or Hessian is simplified once.
 
 A rule is ``node -> Expr | None`` (None: it does not apply); ``SIMPLIFY_RULES`` holds them in
-ordered tables keyed by node type, with the matchers of ``symcalc.patterns``.
+ordered tables keyed by node type, with the matchers of ``symcalc.rewrite.patterns``.
 
 Choices of form: a numeric power of exp is exp of the scaled argument and exp factors merge
 (``exp(x)^2 -> exp(2*x)``, ``exp(a)*exp(b) -> exp(a + b)``), as SymPy writes them, so that equal
@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add, make_call,
-                   add_scaled, count_ops, mul, negate, postorder, power, split_coefficient, store,
-                   with_args)
-from .functions import REGISTRY, abs_, exp, log, sigmoid, sign
-from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps,
-                       multiple_of, one_plus_exp, rational_content, sigmoid_partners,
-                       tanh_quotient)
+from ..core.expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Rational, add,
+                         make_call, add_scaled, count_ops, mul, negate, postorder, power,
+                         split_coefficient, store, with_args)
+from ..functions.elementary import REGISTRY, abs_, exp, log, sigmoid, sign
+from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps, multiple_of,
+                       one_plus_exp, rational_content, sigmoid_partners, tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 

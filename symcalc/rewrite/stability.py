@@ -12,13 +12,12 @@ from fractions import Fraction
 from math import prod
 from typing import Callable, Optional, Sequence
 
-from .expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, make_call, mul, negate,
-                   postorder, power, raw_add, raw_mul)
-from .functions import (Function, abs_, cosh, exp, expm1, log, log1p, logsumexp, relu, sigmoid,
-                        sign, sinh, softplus, tanh)
-from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewrite,
-                       is_call, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
-                       tanh_quotient)
+from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_scaled, make_call,
+                         mul, negate, postorder, power, raw_add, raw_mul)
+from ..functions.elementary import (Function, abs_, cosh, exp, expm1, log, log1p, logsumexp, relu,
+                                    sigmoid, sign, sinh, softplus, tanh)
+from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewrite, is_call,
+                       merged_exps, one_plus_exp, scaled_call, sigmoid_partners, tanh_quotient)
 
 # Most terms a sum of exponentials may have when it is gathered or multiplied out.
 EXP_TERMS_BUDGET = 64

@@ -27,7 +27,7 @@ from ..matrix.nodes import MatrixExpr, postorder
 from ..matrix.operations import OPERATIONS
 from ..matrix.ops import symbol
 from ..matrix.printing import latex, to_str
-from ..printing import latex_name
+from ..printing.infix import latex_name
 from .render import _latex_text
 from .step import Step
 

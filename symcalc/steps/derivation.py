@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar, Union
 
-from ..calculus import diff
-from ..convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
+from ..api import diff
+from ..language.arguments import ExprLike, VarLike, to_expr, to_symbol, to_symbols
 from ..errors import SymcalcError
-from ..expr import ZERO, Expr, Symbol
+from ..core.expr import ZERO, Expr, Symbol
 from ..matrix.api import MatrixExpr, is_shaped
 from ..matrix.calculus import to_node, to_variables
 from ..matrix.shapes import ShapeError, shape_words

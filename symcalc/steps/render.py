@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..expr import Call, Constant, Expr, Num, Symbol
-from ..printing import latex, latex_name, to_str
+from ..core.expr import Call, Constant, Expr, Num, Symbol
+from ..printing.infix import latex, latex_name, to_str
 from .step import Step
 
 

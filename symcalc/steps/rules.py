@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from ..expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add, make_call,
-                    mul, power, raw_add, raw_mul)
-from ..expr import _new  # noqa: PLC2701  (raw nodes with more than two arguments)
-from ..functions import log
-from ..printing import latex, latex_name
+from ..core.expr import (MINUS_ONE, ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, Symbol, add,
+                         make_call, mul, power, raw_add, raw_mul)
+from ..core.expr import _new  # noqa: PLC2701  (raw nodes with more than two arguments)
+from ..functions.elementary import log
+from ..printing.infix import latex, latex_name
 from .step import Step
 
 Assemble = Callable[[Sequence[Expr]], Expr]  # derivatives of the parts -> derivative of the node

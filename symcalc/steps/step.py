@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..expr import Expr
+from ..core.expr import Expr
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,7 @@
 
 Each step rewrites the whole derivative and is named after what it did:
 
-1. the canonical form (``symcalc.expr``): named from what the constructors did at each node:
+1. the canonical form (``symcalc.core.expr``): named from what the constructors did at each node:
    ``cancel`` (x*x^-1, a - a), ``collect like terms`` (2*x + 3*x), ``combine powers``
    (x*x^2), ``distribute`` (2*(x + 1)), ``arithmetic`` (3*(2*x)), else ``rearrange`` (a
    mere reordering, shown only when no other step follows: else it goes with the next step);
@@ -23,11 +23,11 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Callable, Optional
 
-from ..expr import (ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, power,
-                    split_coefficient, with_args)
-from ..functions import lookup
-from ..patterns import rational_content
-from ..printing import latex
+from ..core.expr import (ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, postorder, power,
+                         split_coefficient, with_args)
+from ..functions.elementary import lookup
+from ..rewrite.patterns import rational_content
+from ..printing.infix import latex
 from .step import Step
 
 # the order in which the events of the canonical form are named

@@ -16,18 +16,18 @@ import math
 import re
 from typing import Any, Callable
 
-from .. import calculus
-from ..answers import check_answer, read_answer
-from ..compile import codegen_module
-from ..convert import to_symbols, top_level_pieces
+from .. import api as calculus
+from ..checks.answers import check_answer, read_answer
+from ..compiler.compile import codegen_module
+from ..language.arguments import to_symbols, top_level_pieces
 from ..errors import ParseError, SymcalcError
-from ..expr import Expr, Symbol
-from ..layout import latex_matrix
-from ..parser import parse
-from ..printing import latex, latex_name, to_str
+from ..core.expr import Expr, Symbol
+from ..printing.layout import latex_matrix
+from ..language.parser import parse
+from ..printing.infix import latex, latex_name, to_str
 from ..steps import render
 from ..steps.derivation import explain
-from ..taylor import taylor
+from ..calculus.taylor import taylor
 from .mathml import expr_mathml, mathml
 from .plot import plot_svg
 

@@ -1,9 +1,9 @@
 """MathML for the web page, from symcalc's own LaTeX.
 
 The layout of a formula (term order, fractions, signs, parentheses) is decided once, by
-``symcalc.printing``, and each function is spelt once, by its registry entry's LaTeX form.  This
-module only translates the small LaTeX vocabulary those two write into MathML Core elements, which
-a browser draws without any script or font from the internet.
+``symcalc.printing.infix``, and each function is spelt once, by its registry entry's LaTeX form.
+This module only translates the small LaTeX vocabulary those two write into MathML Core elements,
+which a browser draws without any script or font from the internet.
 
 >>> print(mathml("\\\\frac{1}{x^{2}}"))
 <math display="block"><mfrac><mrow><mn>1</mn></mrow><mrow><msup><mi>x</mi><mrow><mn>2</mn></mrow></msup></mrow></mfrac></math>
@@ -19,9 +19,9 @@ from html import escape
 from typing import Optional
 
 from ..errors import SymcalcError
-from ..expr import Expr
-from ..latex_input import FUNCTION_COMMANDS
-from ..printing import _GREEK_NAMES, latex
+from ..core.expr import Expr
+from ..language.latex import FUNCTION_COMMANDS
+from ..printing.infix import _GREEK_NAMES, latex
 
 __all__ = ["MathMLError", "mathml", "expr_mathml"]
 

@@ -15,8 +15,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..compile import lambdify
-from ..expr import Expr, Symbol
+from ..compiler.compile import lambdify
+from ..core.expr import Expr, Symbol
 
 WIDTH, HEIGHT = 640, 400
 MARGIN = (40, 18, 34, 54)  # top, right, bottom, left: room for the tick labels

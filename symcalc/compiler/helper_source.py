@@ -1,6 +1,7 @@
 """The source the generated code shares: the Python names of the parameters, and the runtime
-helpers a function calls, copied from ``symcalc.runtime`` (each written once, there), optionally
-without annotations.  ``symcalc.compile`` and ``symcalc.numexpr_backend`` print with them."""
+helpers a function calls, copied from ``symcalc.compiler.runtime`` (each written once, there),
+optionally without annotations.  ``symcalc.compiler.compile`` and
+``symcalc.compiler.backends.numexpr_backend`` print with them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from . import runtime
-from .errors import SymcalcError
-from .expr import Symbol
+from ..errors import SymcalcError
+from ..core.expr import Symbol
 
 # Generated code calls the runtime helper NAME as ``_rt.NAME`` (the registry's NumPy forms do too);
 # the final source calls it as ``NAME``, defined above the function.  (The literal first, then the
@@ -69,11 +70,11 @@ def _ascii_spelling(name: str) -> str:
     return text + "_"
 
 
-# --- the helpers' source, copied from symcalc.runtime ---------------------------------------------
+# --- the helpers' source, copied from symcalc.compiler.runtime ----------------------------------
 @dataclass
 class _Statement:
-    """A top-level statement of ``symcalc.runtime``: its text (with the comment just above it),
-    the names it binds and the other names it reads (every name it spells, but attributes),
+    """A top-level statement of ``symcalc.compiler.runtime``: its text (with the comment just above
+    it), the names it binds and the other names it reads (every name it spells, but attributes),
     read from its ``code`` (strings and comments blanked) when first asked."""
 
     text: str
@@ -210,19 +211,20 @@ def _assigned_names(head: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=None)
 def helper_source(names: tuple[str, ...], plain: bool = False) -> str:
-    """The imports and the source of the ``symcalc.runtime`` helpers ``names`` and of everything
-    they use, in the module's order: the top of a standalone generated file.  ``plain``: without
-    annotations (so without the names only they need).  Where symcalc is installed without its
-    source files, the helpers are imported from ``symcalc.runtime``."""
+    """The imports and the source of the ``symcalc.compiler.runtime`` helpers ``names`` and of
+    everything they use, in the module's order: the top of a standalone generated file.  ``plain``:
+    without annotations (so without the names only they need).  Where symcalc is installed without
+    its source files, the helpers are imported from ``symcalc.compiler.runtime``."""
     try:
         statements = _runtime_statements()
     except OSError:
-        imported = f"\nfrom symcalc.runtime import {', '.join(names)}" if names else ""
+        imported = f"\nfrom symcalc.compiler.runtime import {', '.join(names)}" if names else ""
         return f"import numpy as np{imported}\n"
     defined = set().union(*(s.binds for s in statements))
     unknown = sorted(set(names) - defined)
     if unknown:
-        raise SymcalcError(f"generated code calls {', '.join(unknown)}, which symcalc.runtime lacks")
+        raise SymcalcError(f"generated code calls {', '.join(unknown)}, "
+                           "which symcalc.compiler.runtime lacks")
     wanted, needed = {"np", *names}, set()
     while wanted:
         name = wanted.pop()
@@ -239,7 +241,7 @@ def helper_source(names: tuple[str, ...], plain: bool = False) -> str:
     parts += ["\n".join(g) for g in (standard, numpy) if g]
     helpers = [(kind, text) for kind, text in chosen if kind != "import"]
     if helpers:
-        parts.append("\n# Helpers from symcalc.runtime: this file needs only NumPy.\n"
+        parts.append("\n# Helpers from symcalc.compiler.runtime: this file needs only NumPy.\n"
                      + _module_spacing(helpers))
     return "\n\n".join(parts) + "\n"
 

@@ -1,8 +1,8 @@
 """Memory planning: the printed assignments of a function body -> a body for array arguments
 whose memory is the live set, not every intermediate.
 
-The printer (``symcalc.numpy_printer``) gives the temporaries ``_tN = text`` in order and the
-text of each output.  Here, where the last operation of a text is an arithmetic operator or a
+The printer (``symcalc.compiler.numpy_printer``) gives the temporaries ``_tN = text`` in order and
+the text of each output.  Here, where the last operation of a text is an arithmetic operator or a
 NumPy ufunc (``a * b + c`` is ``np.add(a * b, c)``):
 
 - a temporary read once and computed from the parameters alone is written into the statement

@@ -1,6 +1,7 @@
 """Numerically stable helpers that generated NumPy code calls.
 
-The registry's NumPy forms (``symcalc.functions``) and the code generator call a helper NAME as
+The registry's NumPy forms (``symcalc.functions.elementary``) and the code generator call a helper
+NAME as
 ``_rt.NAME``.  ``lambdify`` binds those names to the functions of this module; ``codegen`` copies
 the source of each helper a function calls, and of everything that helper uses, from this file
 into the generated file (by default without annotations), which so needs only NumPy.  Hence the

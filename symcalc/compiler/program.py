@@ -3,8 +3,8 @@
 The outputs (one expression, a list, or a list of lists) become a flat tuple of root nodes plus
 the nesting shape.  A ``Derivatives`` result offers two equal versions, the readable formulas
 and the shared reverse-accumulation graph; the smaller one once stabilised is compiled.  The
-roots are then stabilised (``symcalc.stability``) and products are rewritten into chains that
-share their partial products.
+roots are then stabilised (``symcalc.rewrite.stability``) and products are rewritten into chains
+that share their partial products.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable
 from typing import Any, Optional, Sequence, Union
 
-from .errors import SymcalcError, SymcalcTypeError
-from .convert import Derivatives, graph_forms, to_expr, to_symbols
-from .expr import (ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops, postorder,
-                   raw_mul, structural_key)
-from .stability import Stabiliser, same_kind
+from ..errors import SymcalcError, SymcalcTypeError
+from ..language.arguments import Derivatives, graph_forms, to_expr, to_symbols
+from ..core.expr import (ONE, Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, count_ops,
+                         postorder, raw_mul, structural_key)
+from ..rewrite.stability import Stabiliser, same_kind
 
 Outputs = Union[Expr, str, int, float, Sequence[Any]]
 

@@ -19,11 +19,11 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .calculus import grad, hessian
-from .compile import lambdify
-from .convert import ExprLike, VarLike, to_expr, to_symbol, to_symbols
+from .api import grad, hessian
+from .compiler.compile import lambdify
+from .language.arguments import ExprLike, VarLike, to_expr, to_symbol, to_symbols
 from .errors import DomainError, SymcalcError, SymcalcTypeError
-from .expr import Expr, Symbol
+from .core.expr import Expr, Symbol
 
 Point = Union[Sequence[float], Mapping[VarLike, float], np.ndarray]
 

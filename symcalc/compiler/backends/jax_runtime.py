@@ -1,5 +1,6 @@
-"""The helpers of ``symcalc.runtime`` in ``jax.numpy``, with the same names and the same stable
-forms, so one printed pure body (``function_body(..., plan=False)``) runs under JAX: it refers to
+"""The helpers of ``symcalc.compiler.runtime`` in ``jax.numpy``, with the same names and the same
+stable forms, so one printed pure body (``function_body(..., plan=False)``) runs under JAX: it
+refers to
 ``np`` and to the helpers by name, and here ``np`` is ``jax.numpy``.
 
 ``jit`` wraps such a body in ``jax.jit``; the result composes with ``jax.grad`` and
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy
 import jax.scipy.special as jsp
 
-from . import runtime
+from .. import runtime
 
 np = jnp  # the array module of the printed bodies, which call it ``np``
 Array = Any  # a JAX array or tracer

@@ -1,12 +1,13 @@
 """Naming and generating: a ``Program`` -> Python source -> a compiled function.
 
-``codegen`` gives standalone source: NumPy imports, then the helpers of ``symcalc.runtime`` that the
-function calls (their source copied from that module, so each is written once, here without
-annotations), then the function as a person writes it (``numpy_printer.readable_body``); with
+``codegen`` gives standalone source: NumPy imports, then the helpers of
+``symcalc.compiler.runtime`` that the function calls (their source copied from that module, so each
+is written once, here without annotations), then the function as a person writes it
+(``numpy_printer.readable_body``); with
 ``planned=True``, the source of ``lambdify``'s function instead.
 ``lambdify`` prints the pure body (``function_body(..., plan=False)``) and hands it to the backend
 named, with the means to print the rest (the planned body and ``f``) at the first call on arrays:
-``symcalc.generated`` compiles them (never any user text: the source was
+``symcalc.compiler.generated`` compiles them (never any user text: the source was
 printed from the expression graph) against the shared runtime helpers, so tracebacks show the
 generated lines, and returns a picklable function.  ``BACKENDS`` lists the backends.
 """
@@ -23,14 +24,14 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import runtime
-from .errors import SymcalcError, SymcalcTypeError
-from .expr import Symbol
+from ..errors import SymcalcError, SymcalcTypeError
+from ..core.expr import Symbol
 from .generated import GeneratedFunction, Packed, check_dtype, generated_function
 from .helper_source import _HELPER_CALL, _without_annotations, helper_source, parameter_names
-from .matrix import api as _matrix, runtime as _matrix_runtime
-from .matrix.operations import RUNTIME_HELPERS
+from ..matrix import api as _matrix, runtime as _matrix_runtime
+from ..matrix.operations import RUNTIME_HELPERS
 from .numpy_printer import fills_output, function_body, output_allocation, readable_body, wrapped
-from .parser import parse
+from ..language.parser import parse
 from .point_source import has_fractional_power
 from .program import Outputs, Program, program, variable_symbols
 
@@ -165,7 +166,7 @@ def codegen(exprs: Outputs, variables: Iterable[Symbol | str] | str, name: str =
         return shaped_source(_matrix.shaped_code(exprs, variables, shapes, name=name))
     if backend == "numexpr":
         _check_name(name)
-        from . import numexpr_backend  # imports numexpr: only when asked for
+        from .backends import numexpr_backend  # imports numexpr: only when asked for
         return numexpr_backend.codegen(exprs, variables, name)
     if backend != "numpy":
         raise SymcalcError(f"unknown backend {backend!r} for codegen: it prints 'numpy' and 'numexpr'")
@@ -182,7 +183,7 @@ _MATRIX_HELPERS = {"check_sizes": (), "bind": ("check_sizes",),
 
 def shaped_source(code: Any) -> str:
     """Standalone source of the printed function of shaped formulas (``matrix.ShapedCode``):
-    NumPy imported, then the helpers it calls, from ``symcalc.runtime`` and
+    NumPy imported, then the helpers it calls, from ``symcalc.compiler.runtime`` and
     ``symcalc.matrix.runtime`` (the size check, stable softmax and log-sum-exp), without
     annotations, then the function."""
     wanted = set(code.matrix_helpers)
@@ -283,7 +284,7 @@ def _complete(prog: Program) -> tuple[str, str, tuple[str, ...]]:
 
 def _jax_function(prog: Program, dtype: Any) -> GeneratedFunction:
     try:
-        from . import jax_runtime
+        from .backends import jax_runtime
     except ImportError:
         raise SymcalcError('backend="jax" needs JAX, which is not installed: '
                            'pip install "symcalc[jax]"') from None
@@ -294,7 +295,7 @@ def _jax_function(prog: Program, dtype: Any) -> GeneratedFunction:
 def _numexpr_function(prog: Program, dtype: Any) -> Callable[..., Any]:
     if dtype is None or np.dtype(dtype) != np.float64:
         raise SymcalcError('backend="numexpr" computes in float64: leave dtype at its default')
-    from . import numexpr_backend  # imports numexpr: only when asked for
+    from .backends import numexpr_backend  # imports numexpr: only when asked for
     return numexpr_backend.function(prog, _numpy_function(prog, dtype))
 
 
@@ -320,7 +321,7 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     of expressions gives one array of shape ``nesting + broadcast shape``.  ``Derivatives``
     results (``grad``, ``jacobian``, ``hessian``, ``vjp``, ``hvp``) compile their shared
     reverse-accumulation graph when it is smaller, so a gradient costs a few times the function.
-    Its standalone NumPy source is ``f.source`` (also ``symcalc.codegen(..., planned=True)``).
+    Its standalone NumPy source is ``f.source`` (also ``symcalc.compiler(..., planned=True)``).
     The function pickles (its source is sent and compiled again), so it runs on
     ``dask.distributed`` workers.
 
@@ -335,7 +336,7 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
 
     A sparse result (``hessian(..., sparse=True)``, ``jacobian(..., sparse=True)``,
     ``hessian_diag``) gives a function returning ``scipy.sparse`` arrays of its fixed pattern
-    (see ``symcalc.sparse.SparseDerivatives``), or the dense diagonal.
+    (see ``symcalc.calculus.sparse.SparseDerivatives``), or the dense diagonal.
 
     ``dtype``: the float type of the results, ``float`` (float64) by default; ``None`` keeps the
     inputs' float type (float32 in, float32 out).  ``packed=True`` gives ``f(v)``, taking the
@@ -355,12 +356,12 @@ def lambdify(exprs: Outputs, variables: Iterable[Symbol | str] | str, backend: s
     dtype = check_dtype(dtype)
     if shapes is not None and isinstance(exprs, str):
         exprs = _shaped_or_scalar(exprs, shapes)
-    sparse = getattr(exprs, "_symcalc_lambdify", None)  # a sparse result (symcalc.sparse)
+    sparse = getattr(exprs, "_symcalc_lambdify", None)  # a sparse result (symcalc.calculus.sparse)
     if sparse is not None:
         return sparse(variables, backend, dtype, packed)
     if _matrix.is_shaped(exprs):
         if backend == "numexpr":  # a clear message without numexpr, kernels or not
-            from . import numexpr_backend
+            from .backends import numexpr_backend
             numexpr_backend.import_numexpr()
         return _matrix.lambdify(exprs, variables, shapes, backend=backend, dtype=dtype,
                                 packed=packed, compile_kernel=_numexpr_kernel,

@@ -3,8 +3,8 @@
 ``GeneratedFunction`` sends here every call whose arguments are not plain NumPy input:
 
 - JAX arrays (and JAX tracers, under ``jax.jit``, ``jax.grad`` or ``jax.vmap``): the pure body
-  runs under ``jax.numpy`` (``symcalc.jax_runtime``) in the arrays' own precision and gives a JAX
-  array, so the NumPy backend's function composes with JAX's transformations too.
+  runs under ``jax.numpy`` (``symcalc.compiler.backends.jax_runtime``) in the arrays' own precision
+  and gives a JAX array, so the NumPy backend's function composes with JAX's transformations too.
 - Dask arrays: the pure body builds a lazy Dask array (NumPy dispatches each ufunc and ``stack``
   to Dask); nothing is computed until ``.compute()``.
 - pandas Series: computed on their values; one output gives a Series with the index of the
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SymcalcError, SymcalcTypeError
+from ..errors import SymcalcError, SymcalcTypeError
 
 _JAX = frozenset({"jax", "jaxlib"})
 
@@ -76,7 +76,7 @@ def _pure(function: Any, args: tuple, lazy: bool) -> Any:
     for position in numbers:  # NumPy scalars of the result's type: IEEE rules, as arrays follow
         # (Python floats give a complex number for a negative one to a fractional power)
         converted[position] = np.dtype(dtype).type(converted[position])
-    result = function.pure_body("symcalc.runtime")(*converted, shape)
+    result = function.pure_body("symcalc.compiler.runtime")(*converted, shape)
     if lazy and library(result) != "dask":  # constant outputs: still a Dask array
         import dask.array as da
         result = da.asarray(result)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence, Union
 
-from .bigint import power_fits
-from .expr import ZERO, Add, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from ..core.bigint import power_fits
+from ..core.expr import ZERO, Add, Constant, Expr, Mul, Num, Pow, Symbol, postorder
 from .memory_plan import planned_body
 from .program import Program
 from .runtime import row_runs
@@ -102,7 +102,7 @@ def _ln(value: Fraction) -> decimal.Decimal:
 
 def numeric_power(base: Union[int, Fraction], exponent: Union[int, Fraction]) -> float:
     """``base ** exponent`` as a float, ``inf`` (with its sign) beyond float range and ``0.0``
-    below it, without forming a number larger than the guard of ``symcalc.bigint``."""
+    below it, without forming a number larger than the guard of ``symcalc.core.bigint``."""
     base, exponent = Fraction(base), Fraction(exponent)
     whole = exponent.denominator == 1
     if base < 0 and not whole:
@@ -387,8 +387,8 @@ def function_body(prog: Program, parameters: dict[Symbol, str], plan: bool = Tru
     the broadcast shape of the arguments, ending with a ``return``.
 
     ``plan=True``: the body for NumPy arrays, which frees each temporary after its last use,
-    reuses buffers and writes the outputs into one ``np.empty`` array (``symcalc.memory_plan``),
-    or into the array ``_out`` its caller passes.
+    reuses buffers and writes the outputs into one ``np.empty`` array
+    (``symcalc.compiler.memory_plan``), or into the array ``_out`` its caller passes.
     ``plan=False``: pure assignments only, the outputs put together by ``_rt.assemble`` (by
     stacking, which NumPy dispatches to Dask or CuPy); it runs on Python floats, on arrays that
     cannot be written in place, and, with ``np`` bound to ``jax.numpy``, under JAX.

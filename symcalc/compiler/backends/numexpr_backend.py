@@ -7,11 +7,11 @@ intermediate values inside a kernel never become arrays.
 
 A node is computed into an array of its own (a kernel's result or a NumPy call's) only where it
 must be: an output; a call of a function whose registry entry has no numexpr form (``logsumexp``,
-``erf``: computed with NumPy and ``symcalc.runtime``), and each argument of one; a node that
-more than one kernel uses, so that it is computed once; and where a kernel would pass numexpr's
-limits (inputs per expression, 255 registers) or grow too long to compile, the largest parts are
-split off and wide sums and products are computed in chunks.  A node used more than once inside
-one kernel is written at each use: numexpr's compiler computes equal subexpressions once.
+``erf``: computed with NumPy and ``symcalc.compiler.runtime``), and each argument of one; a node
+that more than one kernel uses, so that it is computed once; and where a kernel would pass
+numexpr's limits (inputs per expression, 255 registers) or grow too long to compile, the largest
+parts are split off and wide sums and products are computed in chunks.  A node used more than once
+inside one kernel is written at each use: numexpr's compiler computes equal subexpressions once.
 
 Each kernel is compiled once, when the function is made (``numexpr.NumExpr``); a call only runs
 them.  At a single point the NumPy backend's function is called, which is faster there.
@@ -30,14 +30,14 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from . import runtime
-from .helper_source import _HELPER_CALL, helper_source, parameter_names
-from .errors import SymcalcError
-from .generated import compile_source
-from .expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
-from .matrix import api as _matrix
-from .numpy_printer import numeric_power
-from .program import Outputs, Program, program
+from .. import runtime
+from ..helper_source import _HELPER_CALL, helper_source, parameter_names
+from ...errors import SymcalcError
+from ..generated import compile_source
+from ...core.expr import Add, Call, Constant, Expr, Mul, Num, Pow, Symbol, postorder
+from ...matrix import api as _matrix
+from ..numpy_printer import numeric_power
+from ..program import Outputs, Program, program
 
 SUM, PRODUCT, UNARY, POWER, ATOM = range(5)  # Python precedence, which numexpr's parser shares
 _MAX_REGISTERS = 240  # numexpr has 255: the output, inputs, constants and temporaries
@@ -448,7 +448,8 @@ def _numexpr_program(exprs: Outputs, variables: Any) -> tuple[Any, Program]:
 
 def codegen(exprs: Outputs, variables: Any, name: str = "f") -> str:
     """Standalone source of a function evaluating ``exprs`` with numexpr kernels: NumPy,
-    numexpr and the ``symcalc.runtime`` helpers it calls, then the kernels, then the function."""
+    numexpr and the ``symcalc.compiler.runtime`` helpers it calls, then the kernels, then the
+    function."""
     numexpr, prog = _numexpr_program(exprs, variables)
     kernels, text, helpers = _generate(prog, numexpr, name)
     args = ", ".join(parameter_names(prog.variables)[s] for s in prog.variables)
