@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from ..errors import SymcalcError
 from ..functions import REGISTRY, lookup
@@ -16,13 +17,16 @@ from .build import CONSTRUCTORS as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
-from .shapes import Dim, ShapeError, check_dim, check_shape
+from .shapes import (Dim, ShapeError, check_declaration, check_dim, check_shape,
+                     check_structure)
 
 _NAME = re.compile(r"[^\W\d_]\w*\Z")
 
 
-def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
-    """A shaped symbol: ``symbol("A", ("m", "n"))``."""
+def symbol(name: str, shape: object = (), structure: Optional[str] = None) -> MatrixExpr:
+    """A shaped symbol: ``symbol("A", ("m", "n"))``; a square matrix may be declared
+    ``"symmetric"`` or ``"diagonal"``, by ``structure`` or by a word after the sizes
+    (``symbol("S", ("n", "n", "symmetric"))``)."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise SymcalcError(f"{name!r} is not a variable name: use letters, digits and '_', "
                          "starting with a letter")
@@ -30,7 +34,11 @@ def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
         raise SymcalcError(f"{name!r} is a reserved name, not a variable")
     if lookup(name) is not None:
         raise SymcalcError(f"{name!r} is a function name, not a variable")
-    return make("symbol", (), check_shape(shape), name)
+    shape, word = check_declaration(shape)
+    if structure is not None and word is not None and structure != word:
+        raise SymcalcError(f"{name} is declared both {word} and {structure}")
+    shape = tuple(shape)
+    return make("symbol", (), shape, name, check_structure(shape, word or structure))
 
 
 def scalar(name: str) -> MatrixExpr:
@@ -43,9 +51,20 @@ def vector(name: str, size: Dim) -> MatrixExpr:
     return symbol(name, (size,))
 
 
-def matrix(name: str, rows: Dim, cols: Dim) -> MatrixExpr:
-    """A matrix symbol: ``matrix("A", "m", "n")``."""
-    return symbol(name, (rows, cols))
+def matrix(name: str, rows: Dim, cols: Dim, symmetric: bool = False,
+           diagonal: bool = False) -> MatrixExpr:
+    """A matrix symbol: ``matrix("A", "m", "n")``.
+
+    ``symmetric=True`` declares a square matrix equal to its transpose (``S.T`` is ``S``), and
+    ``diagonal=True`` one that is zero off its diagonal; a gradient by such a matrix is the one
+    within its structure under the Frobenius inner product: ``(G + G.T)/2`` for a symmetric
+    matrix, the diagonal of ``G`` for a diagonal one, where ``G`` is the gradient with every
+    entry independent.  In ``shapes=`` write ``("n", "n", "symmetric")`` or ``"n,n,diagonal"``.
+    """
+    if symmetric and diagonal:
+        raise SymcalcError(f"declare {name} symmetric or diagonal, not both (a diagonal matrix "
+                           "is symmetric)")
+    return symbol(name, (rows, cols), "symmetric" if symmetric else "diagonal" if diagonal else None)
 
 
 def eye(n: Dim) -> MatrixExpr:
@@ -195,6 +214,8 @@ def diag(x: object) -> MatrixExpr:
             return filled(1, x.shape[:1])
         if x.kind == "transpose":
             return diag(x.args[0])
+        if x.kind == "outer":  # diag(outer(u, v)) = u*v
+            return mul(x.args[0], x.args[1])
     elif x.kind == "ones":
         return eye(x.shape[0])
     if x.kind == "zeros":
