@@ -105,6 +105,8 @@ def sum_(x: object) -> MatrixExpr:
     scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, sum_(rest))
+    if x.kind == "mul" and len(x.args) == 2 and x.args[0].ndim == 2 == x.args[1].ndim:
+        return trace(matmul(transpose(x.args[0]), x.args[1]))  # sum(F*G) = trace(F.T@G)
     if x.kind == "transpose" or (x.kind == "diag" and x.ndim == 2):
         return sum_(x.args[0])
     if x.kind == "matmul" and x.args[-1].kind == "ones" and x.ndim == 1:  # sum(M@ones) = sum(M)
@@ -168,6 +170,8 @@ def det(x: object) -> MatrixExpr:
         return ONE
     if x.kind == "inv":
         return power(det(x.args[0]), MINUS_ONE)
+    if x.kind == "matmul" and all(f.shape[0] == f.shape[1] for f in x.args):
+        return mul(*(det(f) for f in x.args))  # det(X@X@X) = det(X)^3
     return make("det", (x,), ())
 
 
@@ -216,6 +220,8 @@ def diag(x: object) -> MatrixExpr:
             return diag(x.args[0])
         if x.kind == "outer":  # diag(outer(u, v)) = u*v
             return mul(x.args[0], x.args[1])
+    elif x.kind == "diag" and is_diagonal(x.args[0]):  # diag(diag(D)) = D for a diagonal D
+        return x.args[0]
     elif x.kind == "ones":
         return eye(x.shape[0])
     if x.kind == "zeros":
@@ -225,6 +231,22 @@ def diag(x: object) -> MatrixExpr:
         return mul(*scalars, diag(rest))
     n = x.shape[0]
     return make("diag", (x,), (n, n) if x.ndim == 1 else (n,))
+
+
+def is_diagonal(x: MatrixExpr) -> bool:
+    """Whether the matrix ``x`` is zero off its diagonal, by its form: ``eye``, ``diag(v)``, a
+    symbol declared diagonal, and inverses, products, sums and scalar multiples of those."""
+    if x.ndim != 2:
+        return False
+    if x.kind == "symbol":
+        return x.structure == "diagonal"
+    if x.kind in ("eye", "zeros") or (x.kind == "diag" and x.args[0].ndim == 1):
+        return True
+    if x.kind in ("inv", "matmul", "add"):  # a scalar term of a sum would fill the matrix
+        return all(is_diagonal(a) for a in x.args)
+    if x.kind == "mul":  # an entrywise product with a diagonal factor
+        return any(is_diagonal(a) for a in x.args)
+    return False
 
 
 def outer(x: object, y: object) -> MatrixExpr:
