@@ -174,6 +174,16 @@ def test_vjp_jvp_and_hvp_stay_adjoint_within_the_structure():
     np.testing.assert_allclose(h_value, fd, rtol=1e-5, atol=1e-6)
 
 
+def test_explain_ends_with_the_projection_and_gives_the_gradient():
+    f = sc.parse("trace(S@A)", shapes=SHAPES)
+    d = sc.explain(f, "S")
+    assert d.result is sc.grad(f, "S")
+    last = d.steps[-1]
+    assert last.rule == "symmetric matrix" and last.before is sc.grad(sc.trace(sc.matrix("S", "n", "n") @ A), "S")
+    assert "bar(S) = (bar(S) + bar(S).T)/2 = A/2 + A.T/2" in str(d)
+    assert d.to_dict()["steps"][-1]["node"] == "S" and "\\tfrac{1}{2}" in d.latex()
+
+
 # --- the smaller forms -------------------------------------------------------------------------
 def test_one_spelling_of_a_trace_of_two_factors():
     B, s = sc.matrix("B", "n", "n"), sc.matrix.scalar("s")
