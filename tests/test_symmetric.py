@@ -213,3 +213,35 @@ def test_smaller_forms(text, variable, expected):
 
 def test_a_matrix_times_the_identity_is_its_diagonal():
     assert str(A * sc.eye("n")) == "diag(diag(A))" and str(sc.eye("n") * A.T) == "diag(diag(A))"
+
+
+# --- random formulas ---------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from matrix_oracle import (by_shared_entries, in_structure, matrix_value, scalar_values,  # noqa: E402
+                           unrolled_derivative)
+from test_matrix_properties import EXAMPLES, SIZES, shaped  # noqa: E402
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(()), shaped(("n", "n"), depth=2), st.sampled_from(["symmetric", "diagonal"]),
+       st.integers(0, 99))
+def test_random_formulas_in_a_structured_matrix(f, h, structure, seed):
+    """Random scalar formulas (with a term trace(h@B), so that most mention B) with their square
+    matrix B declared symmetric (or diagonal): the gradient lies in the structure and gives the
+    scalar engine's derivative by every entry."""
+    B = sc.matrix.ops.symbol("B", ("n", "n"))
+    structured = sc.matrix.ops.symbol("B", ("n", "n"), structure)
+    f = (f + sc.trace(h @ B)).subs({B: structured})
+    if structured not in f.free_symbols:
+        return
+    g = sc.grad(f, structured)
+    shapes = {s.data: sc.matrix.nodes.declared(s) for s in f.free_symbols}
+    assert sc.parse(str(g), shapes=shapes) is g and sc.parse(str(f), shapes=shapes) is f
+    arrays = random_arrays(f.free_symbols | {structured}, SIZES, seed=seed)
+    value = matrix_value(g, arrays)
+    in_structure(value, structured)
+    expected = scalar_values(unrolled_derivative(f, structured, SIZES), arrays)
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    np.testing.assert_allclose(by_shared_entries(value, structured), expected, rtol=1e-7,
+                               atol=1e-9 * scale, err_msg=f"grad of {f} in {structure} B: {g}")
