@@ -92,6 +92,25 @@ def test_generated_code_of_a_symmetric_formula_has_no_transpose():
     assert ".T" not in source.split("def f")[1]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numexpr", "jax"])
+def test_every_backend_computes_a_formula_of_a_symmetric_matrix(backend):
+    pytest.importorskip(backend)
+    f = sc.parse("-0.5*logdet(S) - 0.5*x@inv(S)@x + sum(A*S) + trace(A@inv(S))", shapes=SHAPES)
+    g = sc.grad(f, "S")
+    arrays = random_arrays({S, A, x}, {"n": 4}, spd=["S"], seed=5)
+    values = [arrays[k] for k in ("A", "S", "x")]
+    s, a, v = arrays["S"], arrays["A"], arrays["x"]
+    si = np.linalg.inv(s)
+    expected = (-0.5 * np.linalg.slogdet(s)[1] - 0.5 * v @ si @ v + np.sum(a * s)
+                + np.trace(a @ si))
+    got = sc.lambdify(f, ["A", "S", "x"], backend=backend)(*values)
+    assert np.isclose(float(got), expected)
+    reference = sc.lambdify(g, ["A", "S", "x"])(*values)
+    np.testing.assert_allclose(np.asarray(sc.lambdify(g, ["A", "S", "x"], backend=backend)(*values)),
+                               reference, rtol=1e-10)
+    check(f, S, g, spd=["S"], sizes={"n": 3})
+
+
 # --- gradients under the Frobenius inner product -----------------------------------------------
 CASES = [
     ("logdet(S)", "inv(S)"),
