@@ -106,8 +106,8 @@ def test_every_backend_computes_a_formula_of_a_symmetric_matrix(backend):
     got = sc.lambdify(f, ["A", "S", "x"], backend=backend)(*values)
     assert np.isclose(float(got), expected)
     reference = sc.lambdify(g, ["A", "S", "x"])(*values)
-    np.testing.assert_allclose(np.asarray(sc.lambdify(g, ["A", "S", "x"], backend=backend)(*values)),
-                               reference, rtol=1e-10)
+    value = sc.lambdify(g, ["A", "S", "x"], backend=backend)(*values)
+    np.testing.assert_allclose(np.asarray(value), reference, rtol=1e-10)
     check(f, S, g, spd=["S"], sizes={"n": 3})
 
 
@@ -198,7 +198,8 @@ def test_explain_ends_with_the_projection_and_gives_the_gradient():
     d = sc.explain(f, "S")
     assert d.result is sc.grad(f, "S")
     last = d.steps[-1]
-    assert last.rule == "symmetric matrix" and last.before is sc.grad(sc.trace(sc.matrix("S", "n", "n") @ A), "S")
+    plain = sc.matrix("S", "n", "n")
+    assert last.rule == "symmetric matrix" and last.before is sc.grad(sc.trace(plain @ A), plain)
     assert "bar(S) = (bar(S) + bar(S).T)/2 = A/2 + A.T/2" in str(d)
     assert d.to_dict()["steps"][-1]["node"] == "S" and "\\tfrac{1}{2}" in d.latex()
 

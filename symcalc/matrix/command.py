@@ -121,8 +121,10 @@ def _check(f, args: argparse.Namespace, shapes: dict) -> tuple[str, str, dict, i
     entries, slopes = [], []
     for name, g in zip(names, gradients):
         x = symbols.get(name) or parse_shaped(name, shapes)
-        symbols_of_x, slopes_of_x = entry_slopes(x, np.asarray(unroll(g, sizes), dtype=object), sizes)
-        entries += symbols_of_x  # a symmetric matrix: one symbol per pair of entries
+        # a symmetric matrix has one symbol per pair of entries
+        symbols_of_x, slopes_of_x = entry_slopes(x, np.asarray(unroll(g, sizes), dtype=object),
+                                                 sizes)
+        entries += symbols_of_x
         slopes += slopes_of_x
     (written_out,) = np.asarray(unroll(f, sizes), dtype=object).ravel()
     report = check_gradient(written_out, entries, points=args.points, seed=args.seed,

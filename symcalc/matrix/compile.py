@@ -235,7 +235,8 @@ class _Printer:
         if kind == "trace" and args[0].kind == "matmul" and len(args[0].args) == 2:
             p, q = args[0].args  # trace(P@Q) = sum(P*Q.T): no product of matrices
             if not _TEMP.fullmatch(self.src[args[0]][0]) and _inverse_of(p) is None:
-                q_t = self.get(q.args[0], ATOM) if q.kind == "transpose" else self.get(q, ATOM) + ".T"
+                q_t = (self.get(q.args[0], ATOM) if q.kind == "transpose"
+                       else self.get(q, ATOM) + ".T")
                 return f"np.sum({self.get(p, POWER)} * {q_t})", ATOM
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM

@@ -189,7 +189,8 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None,
             return node
         node = object.__new__(MatrixExpr)
         for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
-                            ("structure", structure), ("_hash", hash(key)), ("_key", None), ("_degree", None),
+                            ("structure", structure), ("_hash", hash(key)), ("_key", None),
+                            ("_degree", None),
                             ("_free", frozenset() if not args and kind != "symbol" else None),
                             ("_text", None)):
             object.__setattr__(node, slot, value)

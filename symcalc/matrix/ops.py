@@ -64,7 +64,8 @@ def matrix(name: str, rows: Dim, cols: Dim, symmetric: bool = False,
     if symmetric and diagonal:
         raise SymcalcError(f"declare {name} symmetric or diagonal, not both (a diagonal matrix "
                            "is symmetric)")
-    return symbol(name, (rows, cols), "symmetric" if symmetric else "diagonal" if diagonal else None)
+    structure = "symmetric" if symmetric else "diagonal" if diagonal else None
+    return symbol(name, (rows, cols), structure)
 
 
 def eye(n: Dim) -> MatrixExpr:

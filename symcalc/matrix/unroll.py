@@ -48,7 +48,8 @@ def symbol_grid(node: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:
     return grid
 
 
-def entry_slopes(x: MatrixExpr, gradient: np.ndarray, sizes: Mapping[str, int]) -> tuple[list, list]:
+def entry_slopes(x: MatrixExpr, gradient: np.ndarray,
+                 sizes: Mapping[str, int]) -> tuple[list, list]:
     """The distinct scalar symbols of ``x``'s grid and, for each, the derivative that a gradient
     by ``x`` (its entries as an array, ``gradient``) gives by the chain rule: the sum of its
     entries where the symbol stands (``G_12 + G_21`` for the one symbol ``S_1_2`` of a symmetric

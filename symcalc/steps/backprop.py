@@ -152,19 +152,22 @@ def backprop(f: MatrixExpr, x: MatrixExpr) -> Backprop:
     return Backprop(f, x, forward, steps, projected)
 
 
-_PROJECTIONS = {"symmetric": ("(G + G.T)/2", "\\tfrac{{1}}{{2}}\\left({0} + {0}^{{\\top}}\\right)"),
-                "diagonal": ("diag(diag(G))", "\\operatorname{{diag}}\\left(\\operatorname{{diag}}\\left({0}\\right)\\right)")}
+# each structure's projection of the summed adjoint G: as text, and as LaTeX of G's LaTeX {0}
+_PROJECTIONS = {
+    "symmetric": ("(G + G.T)/2", "\\tfrac{{1}}{{2}}\\left({0} + {0}^{{\\top}}\\right)"),
+    "diagonal": ("diag(diag(G))",
+                 "\\operatorname{{diag}}\\left(\\operatorname{{diag}}\\left({0}\\right)\\right)"),
+}
 
 
 def _structure_step(x: MatrixExpr, summed: MatrixExpr, projected: MatrixExpr) -> Step:
     """The last step for a variable declared symmetric or diagonal: the sum ``G`` of the
     contributions (every entry independent) projected onto the structure."""
     text, tex = _PROJECTIONS[x.structure]
-    name = latex_name(x.data)
+    bar = f"\\bar{{{latex_name(x.data)}}}"
     part = Step("projection", x, projected,
                 note=f"bar({x.data}) = {text.replace('G', f'bar({x.data})')} = {to_str(projected)}",
-                make_latex_note=lambda: (f"\\bar{{{name}}} &= {tex.format(chr(92) + 'bar{' + name + '}')}"
-                                         f" = {latex(projected)}"))
+                make_latex_note=lambda: f"{bar} &= {tex.format(bar)} = {latex(projected)}")
     return Step(f"{x.structure} matrix", x, projected, (part,),
                 note=f"{x.data} is {x.structure}, G = {to_str(summed)} treats its entries as "
                      f"independent; the gradient is {text}", before=summed)
