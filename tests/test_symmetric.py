@@ -76,6 +76,25 @@ def test_the_command_line_reads_the_same_declaration(capsys):
     assert "'symetric' is not a structure" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("shape", ["S=n,n,symmetric", "S=n,n,diagonal"])
+def test_the_command_line_check_compares_by_the_shared_entries(capsys, shape):
+    """``check`` differentiates the written-out formula by each distinct entry (SymPy and central
+    differences); a symmetric gradient passes only through the relation s_ij <-> R_ij + R_ji."""
+    from symcalc.cli import main
+    status = main(["check", "trace(S@A) + x@S@x", "S", "--shape", shape, "--shape", "A=n,n",
+                   "--shape", "x=n", "--points", "2"])
+    out = capsys.readouterr().out
+    assert status == 0 and "all checks agree" in out, out
+
+
+def test_latex_reads_a_declared_symmetric_matrix():
+    f = sc.parse(r"\mathbf{x}^\top S^\top \mathbf{x} + \operatorname{tr}(S^{-1})", latex=True,
+                 shapes=SHAPES)
+    assert f is x @ S @ x + sc.trace(sc.inv(S))
+    g = sc.grad(f, "S")
+    check(f, S, g, spd=["S"], with_sympy=True, sizes={"n": 3})
+
+
 # --- simplification ----------------------------------------------------------------------------
 def test_simplification_knows_symmetry():
     assert S.T is S and D.T is D
