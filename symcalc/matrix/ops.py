@@ -234,19 +234,22 @@ def diag(x: object) -> MatrixExpr:
     return make("diag", (x,), (n, n) if x.ndim == 1 else (n,))
 
 
-def is_diagonal(x: MatrixExpr) -> bool:
+_DIAGONAL_DEPTH = 32  # deeper forms are not looked into (not known to be diagonal)
+
+
+def is_diagonal(x: MatrixExpr, depth: int = 0) -> bool:
     """Whether the matrix ``x`` is zero off its diagonal, by its form: ``eye``, ``diag(v)``, a
     symbol declared diagonal, and inverses, products, sums and scalar multiples of those."""
-    if x.ndim != 2:
+    if x.ndim != 2 or depth > _DIAGONAL_DEPTH:
         return False
     if x.kind == "symbol":
         return x.structure == "diagonal"
     if x.kind in ("eye", "zeros") or (x.kind == "diag" and x.args[0].ndim == 1):
         return True
     if x.kind in ("inv", "matmul", "add"):  # a scalar term of a sum would fill the matrix
-        return all(is_diagonal(a) for a in x.args)
+        return all(is_diagonal(a, depth + 1) for a in x.args)
     if x.kind == "mul":  # an entrywise product with a diagonal factor
-        return any(is_diagonal(a) for a in x.args)
+        return any(is_diagonal(a, depth + 1) for a in x.args)
     return False
 
 
