@@ -9,6 +9,13 @@ A matrix result is confirmed three ways, at small concrete sizes and random arra
 2. optionally against SymPy, differentiating the same unrolled scalar formulas;
 3. against central finite differences of the shaped formula's own NumPy function.
 
+A matrix declared symmetric unrolls with one scalar symbol per pair of entries (``S_2_1`` is
+``S_1_2``) and a diagonal one with zeros off the diagonal, so the scalar engine differentiates by
+the entries the matrix really has.  Its gradient ``R`` must lie in the structure (``R = R.T``;
+zero off the diagonal) and give each of those derivatives by the chain rule: ``R_ij + R_ji`` by
+the shared ``s_ij`` (i != j) and ``R_ii`` by ``s_ii``; finite differences step along the same
+symmetric directions ``E_ij + E_ji`` and ``E_ii``.
+
 A transposed or mis-ordered factor changes the numbers at once, so each check catches it.
 """
 
@@ -38,7 +45,13 @@ def random_arrays(symbols: Iterable[MatrixExpr], sizes: Mapping[str, int], seed:
     out = {}
     for s in sorted(symbols, key=lambda s: s.data):
         shape = concrete(s.shape, sizes)
-        if s.data in spd:
+        if s.structure == "diagonal":
+            low = 0.5 if s.data in spd or s.data in positive else -2.0
+            out[s.data] = np.diag(rng.uniform(low, 2.0, size=shape[0]))
+        elif s.structure == "symmetric" and s.data not in spd:
+            m = rng.normal(size=shape)
+            out[s.data] = (m + m.T) / 2
+        elif s.data in spd:
             m = rng.normal(size=shape)
             out[s.data] = m @ m.T + shape[0] * np.eye(shape[0])
         elif s.data in shifted:
@@ -80,14 +93,39 @@ def matrix_value(e: MatrixExpr, arrays: Mapping[str, np.ndarray], shapes=None) -
 
 
 def unrolled_derivative(f: MatrixExpr, x: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:
-    """``d f[i] / d x[j]`` for every entry pair, with the scalar engine: shape f + x."""
+    """``d f[i] / d x[j]`` for every entry pair, with the scalar engine: shape f + x.  For a
+    matrix with structure, ``x[j]`` is the scalar symbol standing at ``j`` (0 where a zero
+    stands)."""
     fs = unroll(f, sizes)
     xs = symbol_grid(x, sizes)
     out = np.empty(fs.shape + xs.shape, dtype=object)
     for i in np.ndindex(*fs.shape):
         for j in np.ndindex(*xs.shape):
-            out[i + j] = sc.diff(fs[i], xs[j])
+            out[i + j] = sc.diff(fs[i], xs[j]) if isinstance(xs[j], sc.Symbol) else sc.Num(0)
     return out
+
+
+def by_shared_entries(result: np.ndarray, x: MatrixExpr) -> np.ndarray:
+    """The derivatives by the scalar entries of a structured ``x`` that a gradient ``result``
+    (trailing axes shaped like x) gives: ``R_ij + R_ji`` off the diagonal of a symmetric
+    matrix, ``R_ii`` on it; a diagonal matrix's zeros off its diagonal stay as they are
+    (compared with 0).  Without structure, ``result`` itself."""
+    if x.structure != "symmetric":
+        return result
+    swapped = np.swapaxes(result, -1, -2)
+    n = result.shape[-1]
+    return np.where(np.eye(n, dtype=bool), result, result + swapped)
+
+
+def in_structure(result: np.ndarray, x: MatrixExpr) -> None:
+    """A gradient by a structured ``x`` lies in its structure."""
+    if x.structure == "symmetric":
+        np.testing.assert_allclose(result, np.swapaxes(result, -1, -2), rtol=RTOL, atol=ATOL,
+                                   err_msg="a gradient by a symmetric matrix is not symmetric")
+    elif x.structure == "diagonal":
+        off = ~np.eye(result.shape[-1], dtype=bool)
+        np.testing.assert_allclose(result[..., off], 0, atol=ATOL,
+                                   err_msg="a gradient by a diagonal matrix is not diagonal")
 
 
 def sympy_derivative(f: MatrixExpr, x: MatrixExpr, sizes, arrays) -> np.ndarray:
@@ -100,7 +138,8 @@ def sympy_derivative(f: MatrixExpr, x: MatrixExpr, sizes, arrays) -> np.ndarray:
     for i in np.ndindex(*fs.shape):
         s = sc.to_sympy(fs[i])
         for j in np.ndindex(*xs.shape):
-            out[i + j] = float(sympy.diff(s, sc.to_sympy(xs[j])).evalf(30, subs=subs))
+            out[i + j] = (float(sympy.diff(s, sc.to_sympy(xs[j])).evalf(30, subs=subs))
+                          if isinstance(xs[j], sc.Symbol) else 0.0)
     return out
 
 
@@ -110,9 +149,14 @@ def finite_differences(f: MatrixExpr, x: MatrixExpr, arrays: Mapping[str, np.nda
     out = np.empty(fvalue.shape + base.shape)
     for j in np.ndindex(*base.shape):
         h = 1e-6 * max(1.0, abs(float(base[j])))
-        up, down = base.copy(), base.copy()
-        up[j] += h
-        down[j] -= h
+        step = np.zeros_like(base)
+        if x.structure == "diagonal" and j[0] != j[1]:
+            out[(Ellipsis,) + j] = 0.0  # no direction: the entry is zero
+            continue
+        step[j] = h
+        if x.structure == "symmetric":  # the symmetric direction E_ij + E_ji
+            step[j[::-1]] = h
+        up, down = base + step, base - step
         out[(Ellipsis,) + j] = (matrix_value(f, {**arrays, x.data: up})
                                 - matrix_value(f, {**arrays, x.data: down})) / (2 * h)
     return out
@@ -126,7 +170,9 @@ def check(f: MatrixExpr, x: MatrixExpr, result: MatrixExpr, sizes: Optional[Mapp
     assert result.shape == f.shape + x.shape, (result.shape, f.shape, x.shape)
     symbols = f.free_symbols | result.free_symbols | {x}
     arrays = random_arrays(symbols, sizes, seed, spd, positive, shifted)
-    got = matrix_value(result, arrays, {s.data: s.shape for s in symbols})
+    value = matrix_value(result, arrays, {s.data: s.shape for s in symbols})
+    in_structure(value, x)
+    got = by_shared_entries(value, x)
     expected = scalar_values(unrolled_derivative(f, x, sizes), arrays)
     assert got.shape == expected.shape, (got.shape, expected.shape)
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL,

@@ -193,8 +193,8 @@ def test_leaves_send_nothing():
 # a scalar or vector of the vector x through each operation with a Jacobian rule
 S = SYM["S"]
 JACOBIAN_SAMPLES = {
-    "transpose": [ops.sum_((A * ops.outer(y, x)).T)],
-    "sum": [ops.sum_(sc.sin(x)), ops.sum_(ops.outer(y, x) * A)],
+    "transpose": [ops.sum_(sc.sin(A * ops.outer(y, x)).T)],  # sum(F*G) would be a trace
+    "sum": [ops.sum_(sc.sin(x)), ops.sum_(sc.sin(ops.outer(y, x) * A))],
     "norm": [ops.norm(sc.sin(x)), ops.norm(ops.outer(y, x) + A)],
     "trace": [ops.trace(X * ops.outer(x, x))],
     "det": [ops.det(X + ops.outer(x, x))],

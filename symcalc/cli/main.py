@@ -401,7 +401,8 @@ FORMULA = arg("formula", help="the formula ('-' reads standard input, one formul
 VARIABLES = arg("variables", nargs="*", metavar="VAR",
                 help="variables in order (default: the formula's, alphabetically)")
 SHAPE = arg("--shape", action="append", default=[], metavar="NAME=SIZES",
-            help="a vector or matrix in the formula: A=m,n or t=n (repeatable)")
+            help="a vector or matrix in the formula: A=m,n or t=n, a symmetric or diagonal "
+                 "matrix S=n,n,symmetric or D=n,n,diagonal (repeatable)")
 STEPS = arg("--steps", action="store_true", help="show the derivation rule by rule")
 FUNCTIONS = arg("--functions", action="extend", type=function_names, default=[], metavar="F,G",
                 help="abstract functions the formula calls, e.g. --functions f,g (repeatable)")

@@ -14,14 +14,15 @@ from ..language.latex import parse_latex
 from ..matrix.calculus import diff, grad, hessian, jacobian
 from ..matrix.parsing import check_shapes, parse_shaped
 from ..matrix.printing import latex
-from ..matrix.unroll import symbol_grid, unroll
+from ..matrix.unroll import entry_slopes, unroll
 
 _COMMANDS = {"grad": grad, "hessian": hessian, "jacobian": jacobian}
 _SYMBOL = {"grad": "\\nabla_{%s}", "hessian": "\\nabla^{2}_{%s}", "jacobian": "J_{%s}"}
 
 
 def shape_options(items: list[str]) -> dict[str, tuple]:
-    """``["A=m,n", "t=n", "s="]`` -> ``{"A": ("m", "n"), "t": ("n",), "s": ()}``."""
+    """``["A=m,n", "t=n", "s="]`` -> ``{"A": ("m", "n"), "t": ("n",), "s": ()}``; a square
+    matrix may end with a structure word: ``S=n,n,symmetric`` -> ``("n", "n", "symmetric")``."""
     shapes = {}
     for item in items:
         name, sep, sizes = item.partition("=")
@@ -120,8 +121,11 @@ def _check(f, args: argparse.Namespace, shapes: dict) -> tuple[str, str, dict, i
     entries, slopes = [], []
     for name, g in zip(names, gradients):
         x = symbols.get(name) or parse_shaped(name, shapes)
-        entries += list(np.asarray(symbol_grid(x, sizes), dtype=object).ravel())
-        slopes += list(np.asarray(unroll(g, sizes), dtype=object).ravel())
+        # a symmetric matrix has one symbol per pair of entries
+        symbols_of_x, slopes_of_x = entry_slopes(x, np.asarray(unroll(g, sizes), dtype=object),
+                                                 sizes)
+        entries += symbols_of_x
+        slopes += slopes_of_x
     (written_out,) = np.asarray(unroll(f, sizes), dtype=object).ravel()
     report = check_gradient(written_out, entries, points=args.points, seed=args.seed,
                             gradient=slopes)

@@ -421,7 +421,10 @@ def parse(text: str, functions: Iterable[str | AbstractFunction] = (), shapes=No
 
     With ``shapes={"A": ("m", "n"), "t": ("n",)}`` the named symbols are matrices and vectors and
     the result is a shaped formula of ``symcalc.matrix`` (``@`` and ``.T`` allowed); a formula
-    that uses only scalars is the same scalar ``Expr`` as without ``shapes``.
+    that uses only scalars is the same scalar ``Expr`` as without ``shapes``.  A square matrix
+    may be declared symmetric or diagonal by a word after its sizes: ``{"S": "n,n,symmetric"}``
+    or ``("n", "n", "diagonal")`` (then ``S.T`` is ``S``, and a gradient by ``S`` is the
+    symmetric one, ``(G + G.T)/2``); another word is an error.
 
     With ``latex=True`` the text is LaTeX, as in a textbook: ``\\frac{1}{1 + e^{-x}}`` (see
     ``symcalc.language.latex`` for what it reads, and the ambiguous forms it refuses); with

@@ -34,8 +34,9 @@ from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag,
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, name: str, rows, cols) -> MatrixExpr:
-        return matrix(name, rows, cols)
+    def __call__(self, name: str, rows, cols, symmetric: bool = False,
+                 diagonal: bool = False) -> MatrixExpr:
+        return matrix(name, rows, cols, symmetric=symmetric, diagonal=diagonal)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -478,7 +478,9 @@ def chain(factors: Sequence[MatrixExpr]) -> MatrixExpr:
     return result
 
 
-_PUSHED = ("add", "mul", "pow", "apply", "matmul")  # a transpose goes inside these
+# a transpose goes inside these (and ``inv`` reads its operand's: ``inv(S).T = inv(S)`` for a
+# symmetric S)
+_PUSHED = ("add", "mul", "pow", "apply", "matmul", "inv")
 
 
 def transpose(a: MatrixExpr) -> MatrixExpr:
@@ -508,8 +510,8 @@ def transpose_node(a: MatrixExpr, transposed) -> MatrixExpr:
 
 def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:
     kind = a.kind
-    if kind == "symbol":
-        return make("transpose", (a,), a.shape[::-1])
+    if kind == "symbol":  # a matrix declared symmetric (or diagonal) is its own transpose
+        return a if a.structure else make("transpose", (a,), a.shape[::-1])
     if kind == "add":
         return add(*(transposed(t) for t in a.args))
     if kind == "mul":

@@ -12,15 +12,23 @@ import weakref
 from typing import Mapping, Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
-from .adjoint import gradients
+from .adjoint import gradients as _gradients
 from .forward import derivative_scalar, jacobian_vector, tangent
-from .nodes import MatrixExpr, as_node
+from .nodes import MatrixExpr, as_node, declared
 from .ops import sum_, symbol
 from .parsing import check_shapes, parse_shaped
 from .shapes import NoMatrixFormError, ShapeError, shape_words
+from .structure import within
 from .substitute import known_shapes, substitute, to_formula
 
 Shapes = Optional[Mapping[str, object]]
+
+
+def gradients(f: MatrixExpr, xs: list[MatrixExpr]) -> list[MatrixExpr]:
+    """The gradient of the scalar ``f`` by each symbol, within a declared structure: by a
+    symmetric ``S`` it is ``(G + G.T)/2`` for the gradient ``G`` with independent entries
+    (``symcalc.matrix.structure``)."""
+    return [within(g, x) for g, x in zip(_gradients(f, xs), xs)]
 
 
 def to_node(e: object, shapes: Shapes = None) -> MatrixExpr:
@@ -81,7 +89,7 @@ def remembered_shapes(node: MatrixExpr) -> dict[str, object]:
 
 def _remember(results: list, f: MatrixExpr, xs: list[MatrixExpr], shapes: Shapes) -> None:
     known = {**remembered_shapes(f), **check_shapes(shapes or {})}
-    known.update((s.data, s.shape) for s in f.free_symbols | set(xs))
+    known.update((s.data, declared(s)) for s in f.free_symbols | set(xs))
     stack = list(results)
     while stack:
         r = stack.pop()
@@ -207,7 +215,7 @@ def _directions(f: MatrixExpr, xs: list[MatrixExpr], given: object, single: bool
         if v.shape != x.shape:
             raise ShapeError(f"the direction {v} for {x.data} is {shape_words(v.shape)}, but "
                              f"{x.data} is {shape_words(x.shape)}")
-        out.append(v)
+        out.append(within(v, x))  # a direction within the variable's structure
     return out
 
 

@@ -171,6 +171,9 @@ def _shared_suffixes(order: list[MatrixExpr]) -> dict[MatrixExpr, tuple]:
     return shared
 
 
+_TEMP = re.compile(r"_\d+")  # a value the code computed once, by name
+
+
 class _Printer:
     def __init__(self, params: Mapping[MatrixExpr, str], vector_first: bool = False):
         self.params = params
@@ -229,6 +232,12 @@ class _Printer:
             return self.chain(_factors(node, self.factors)), PRODUCT
         if kind == "apply":
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
+        if kind == "trace" and args[0].kind == "matmul" and len(args[0].args) == 2:
+            p, q = args[0].args  # trace(P@Q) = sum(P*Q.T): no product of matrices
+            if not _TEMP.fullmatch(self.src[args[0]][0]) and _inverse_of(p) is None:
+                q_t = (self.get(q.args[0], ATOM) if q.kind == "transpose"
+                       else self.get(q, ATOM) + ".T")
+                return f"np.sum({self.get(p, POWER)} * {q_t})", ATOM
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
         return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})")

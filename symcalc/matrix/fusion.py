@@ -82,5 +82,6 @@ def fused(roots: Sequence[MatrixExpr]) -> tuple[list[MatrixExpr], list[Kernel]]:
                 new[node] = make("kernel", tuple(new[o] for o in symbols), node.shape,
                                  kernel.name)
                 continue
-        new[node] = make(node.kind, tuple(new[a] for a in node.args), node.shape, node.data)
+        new[node] = make(node.kind, tuple(new[a] for a in node.args), node.shape, node.data,
+                         node.structure)  # a symbol keeps its declared structure
     return [new[r] for r in roots], kernels

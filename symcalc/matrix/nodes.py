@@ -22,6 +22,7 @@ import numbers
 import threading
 import weakref
 from fractions import Fraction
+from typing import Optional
 
 from ..errors import SymcalcError, SymcalcTypeError
 from ..core.hooks import Hooks
@@ -53,13 +54,14 @@ class MatrixExpr(Immutable):
     shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)``.
     """
 
-    __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",
+    __slots__ = ("kind", "args", "data", "shape", "structure", "_hash", "_key", "_degree", "_free",
                  "_text", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators
 
     kind: str
     args: tuple["MatrixExpr", ...]
     shape: Shape
+    structure: Optional[str]  # a declared symbol's "symmetric" or "diagonal", else None
 
     def __hash__(self) -> int:
         return self._hash
@@ -169,13 +171,15 @@ class MatrixExpr(Immutable):
         return f"$\\displaystyle {METHODS.latex(self)}$"
 
     def __reduce__(self):
-        shapes = {s.data: s.shape for s in self.free_symbols}
+        shapes = {s.data: declared(s) for s in self.free_symbols}
         return (METHODS.parse_shaped, (str(self), shapes))
 
 
-def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExpr:
-    """The interned node ``(kind, data, shape, args)``; constructors call this after checks."""
-    key = (kind, data, shape, args)
+def make(kind: str, args: tuple, shape: Shape, data: object = None,
+         structure: Optional[str] = None) -> MatrixExpr:
+    """The interned node ``(kind, data, shape, args)``; constructors call this after checks.
+    A declared structure (a symbol's ``"symmetric"``) is part of the node's identity."""
+    key = (kind, data, shape, args) if structure is None else (kind, data, shape, args, structure)
     node = _interned.get(key)
     if node is not None:
         return node
@@ -185,7 +189,8 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExp
             return node
         node = object.__new__(MatrixExpr)
         for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
-                            ("_hash", hash(key)), ("_key", None), ("_degree", None),
+                            ("structure", structure), ("_hash", hash(key)), ("_key", None),
+                            ("_degree", None),
                             ("_free", frozenset() if not args and kind != "symbol" else None),
                             ("_text", None)):
             object.__setattr__(node, slot, value)
@@ -213,6 +218,7 @@ def sort_key(node: MatrixExpr) -> tuple:
                 text = digest = f"{Fraction(n.data)}"
             elif n.kind in ("symbol", "constant"):
                 text = digest = n.data + ("'" * len(n.shape))
+                digest += n.structure or ""
             elif n.kind == "transpose":
                 child = n.args[0]._key[1]
                 text, digest = child + "'", n.args[0]._key[2] + "'"
@@ -236,6 +242,12 @@ def degree(node: MatrixExpr) -> int:
             else:
                 n._degree = sum(a._degree for a in n.args)
     return node._degree
+
+
+def declared(symbol: MatrixExpr) -> tuple:
+    """A symbol's shape as ``shapes=`` declares it, with its structure word if it has one:
+    ``("n", "n", "symmetric")``."""
+    return symbol.shape + ((symbol.structure,) if symbol.structure else ())
 
 
 def as_node(value: object) -> MatrixExpr:

@@ -362,7 +362,10 @@ def _own_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
 
 
 def _kept_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
-    """``inv(X).T`` stays a transpose node (``inv(X.T)`` is written so)."""
+    """``inv(X).T`` stays a transpose node (``inv(X.T)`` is written so), unless ``X`` is
+    symmetric (``inv(S).T = inv(S)``, ``inv(X.T@X).T = inv(X.T@X)``)."""
+    if transposed(node.args[0]) is node.args[0]:
+        return node
     return make("transpose", (node,), node.shape[::-1])
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from ..errors import SymcalcError
 from ..functions.elementary import REGISTRY, lookup
@@ -16,13 +17,16 @@ from .build import CONSTRUCTORS as _BUILD_HOOKS
 from .build import (chain, describe, filled, matmul, mul, orientation, power, pull_scalars,
                     transpose)
 from .nodes import MINUS_ONE, ONE, ZERO, MatrixExpr, as_node, make, number
-from .shapes import Dim, ShapeError, check_dim, check_shape
+from .shapes import (Dim, ShapeError, check_declaration, check_dim, check_shape,
+                     check_structure)
 
 _NAME = re.compile(r"[^\W\d_]\w*\Z")
 
 
-def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
-    """A shaped symbol: ``symbol("A", ("m", "n"))``."""
+def symbol(name: str, shape: object = (), structure: Optional[str] = None) -> MatrixExpr:
+    """A shaped symbol: ``symbol("A", ("m", "n"))``; a square matrix may be declared
+    ``"symmetric"`` or ``"diagonal"``, by ``structure`` or by a word after the sizes
+    (``symbol("S", ("n", "n", "symmetric"))``)."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise SymcalcError(f"{name!r} is not a variable name: use letters, digits and '_', "
                          "starting with a letter")
@@ -30,7 +34,11 @@ def symbol(name: str, shape: tuple = ()) -> MatrixExpr:
         raise SymcalcError(f"{name!r} is a reserved name, not a variable")
     if lookup(name) is not None:
         raise SymcalcError(f"{name!r} is a function name, not a variable")
-    return make("symbol", (), check_shape(shape), name)
+    shape, word = check_declaration(shape)
+    if structure is not None and word is not None and structure != word:
+        raise SymcalcError(f"{name} is declared both {word} and {structure}")
+    shape = tuple(shape)
+    return make("symbol", (), shape, name, check_structure(shape, word or structure))
 
 
 def scalar(name: str) -> MatrixExpr:
@@ -43,9 +51,21 @@ def vector(name: str, size: Dim) -> MatrixExpr:
     return symbol(name, (size,))
 
 
-def matrix(name: str, rows: Dim, cols: Dim) -> MatrixExpr:
-    """A matrix symbol: ``matrix("A", "m", "n")``."""
-    return symbol(name, (rows, cols))
+def matrix(name: str, rows: Dim, cols: Dim, symmetric: bool = False,
+           diagonal: bool = False) -> MatrixExpr:
+    """A matrix symbol: ``matrix("A", "m", "n")``.
+
+    ``symmetric=True`` declares a square matrix equal to its transpose (``S.T`` is ``S``), and
+    ``diagonal=True`` one that is zero off its diagonal; a gradient by such a matrix is the one
+    within its structure under the Frobenius inner product: ``(G + G.T)/2`` for a symmetric
+    matrix, the diagonal of ``G`` for a diagonal one, where ``G`` is the gradient with every
+    entry independent.  In ``shapes=`` write ``("n", "n", "symmetric")`` or ``"n,n,diagonal"``.
+    """
+    if symmetric and diagonal:
+        raise SymcalcError(f"declare {name} symmetric or diagonal, not both (a diagonal matrix "
+                           "is symmetric)")
+    structure = "symmetric" if symmetric else "diagonal" if diagonal else None
+    return symbol(name, (rows, cols), structure)
 
 
 def eye(n: Dim) -> MatrixExpr:
@@ -86,6 +106,8 @@ def sum_(x: object) -> MatrixExpr:
     scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, sum_(rest))
+    if x.kind == "mul" and len(x.args) == 2 and x.args[0].ndim == 2 == x.args[1].ndim:
+        return trace(matmul(transpose(x.args[0]), x.args[1]))  # sum(F*G) = trace(F.T@G)
     if x.kind == "transpose" or (x.kind == "diag" and x.ndim == 2):
         return sum_(x.args[0])
     if x.kind == "matmul" and x.args[-1].kind == "ones" and x.ndim == 1:  # sum(M@ones) = sum(M)
@@ -149,6 +171,8 @@ def det(x: object) -> MatrixExpr:
         return ONE
     if x.kind == "inv":
         return power(det(x.args[0]), MINUS_ONE)
+    if x.kind == "matmul" and all(f.shape[0] == f.shape[1] for f in x.args):
+        return mul(*(det(f) for f in x.args))  # det(X@X@X) = det(X)^3
     return make("det", (x,), ())
 
 
@@ -195,6 +219,10 @@ def diag(x: object) -> MatrixExpr:
             return filled(1, x.shape[:1])
         if x.kind == "transpose":
             return diag(x.args[0])
+        if x.kind == "outer":  # diag(outer(u, v)) = u*v
+            return mul(x.args[0], x.args[1])
+    elif x.kind == "diag" and is_diagonal(x.args[0]):  # diag(diag(D)) = D for a diagonal D
+        return x.args[0]
     elif x.kind == "ones":
         return eye(x.shape[0])
     if x.kind == "zeros":
@@ -204,6 +232,25 @@ def diag(x: object) -> MatrixExpr:
         return mul(*scalars, diag(rest))
     n = x.shape[0]
     return make("diag", (x,), (n, n) if x.ndim == 1 else (n,))
+
+
+_DIAGONAL_DEPTH = 32  # deeper forms are not looked into (not known to be diagonal)
+
+
+def is_diagonal(x: MatrixExpr, depth: int = 0) -> bool:
+    """Whether the matrix ``x`` is zero off its diagonal, by its form: ``eye``, ``diag(v)``, a
+    symbol declared diagonal, and inverses, products, sums and scalar multiples of those."""
+    if x.ndim != 2 or depth > _DIAGONAL_DEPTH:
+        return False
+    if x.kind == "symbol":
+        return x.structure == "diagonal"
+    if x.kind in ("eye", "zeros") or (x.kind == "diag" and x.args[0].ndim == 1):
+        return True
+    if x.kind in ("inv", "matmul", "add"):  # a scalar term of a sum would fill the matrix
+        return all(is_diagonal(a, depth + 1) for a in x.args)
+    if x.kind == "mul":  # an entrywise product with a diagonal factor
+        return any(is_diagonal(a, depth + 1) for a in x.args)
+    return False
 
 
 def outer(x: object, y: object) -> MatrixExpr:

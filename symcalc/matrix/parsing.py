@@ -16,9 +16,9 @@ from ..language.unicode import normalise
 from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import METHODS as _NODE_HOOKS
-from .nodes import MatrixExpr
+from .nodes import MatrixExpr, declared
 from .operations import FUNCTION_ARITY, FUNCTIONS
-from .shapes import ShapeError, check_shape
+from .shapes import ShapeError
 
 _CONSTANTS = {"pi", "e"}
 
@@ -173,13 +173,21 @@ def _get_lark() -> Lark:
 
 
 def check_shapes(shapes: Mapping[str, object]) -> dict[str, tuple]:
-    """``{"A": ("m", "n"), "t": "n"}`` checked: names -> shape tuples."""
+    """``{"A": ("m", "n"), "t": "n", "S": "n,n,symmetric"}`` checked: names -> shape tuples,
+    with the structure word after the sizes of a matrix declared ``symmetric`` or ``diagonal``
+    (``("n", "n", "symmetric")``)."""
     if not isinstance(shapes, Mapping):
         raise SymcalcTypeError(f"shapes must be a mapping of names to shapes, not {type(shapes).__name__}")
     table = {}
     for name, shape in shapes.items():
-        node = ops.symbol(scalar_parser.canonical_name(str(name).strip()), check_shape(shape))
-        table[node.data] = node.shape
+        key = scalar_parser.canonical_name(str(name).strip())
+        try:
+            node = ops.symbol(key, shape)
+        except SymcalcError as exc:
+            if type(exc) is not SymcalcError:
+                raise
+            raise SymcalcError(f"the shape of {key}: {exc}") from None
+        table[node.data] = declared(node)
     return table
 
 

@@ -2,6 +2,9 @@
 
 A size is a name (``"n"``) or a positive int; a shape is a tuple of 0, 1 or 2 sizes.  Distinct
 size names are distinct sizes: ``m`` never matches ``n``, and ``n`` never matches ``3``.
+
+A declaration is a shape with, for a square matrix, a structure word after the sizes:
+``("n", "n", "symmetric")`` or ``"n,n,diagonal"`` (``STRUCTURES``); the words are not size names.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class NoMatrixFormError(errors.SymcalcError):
     """A derivative that is not a scalar, vector or matrix (a 3- or 4-index tensor)."""
 
 
+STRUCTURES = ("symmetric", "diagonal")
+"""The structure words a square matrix may be declared with: ``S.T = S`` for both, and a
+diagonal matrix is zero off its diagonal."""
+
+
 def check_dim(dim: object) -> Dim:
     """A size: a name such as ``"n"`` or a positive int."""
     if isinstance(dim, bool):
@@ -62,6 +70,9 @@ def check_dim(dim: object) -> Dim:
         return dim
     if isinstance(dim, str):
         name = dim.strip()
+        if name in STRUCTURES:
+            raise SymcalcError(f"{name!r} is a structure word, not a size: it comes after the two "
+                               f"sizes of a square matrix, as in n,n,{name}")
         if not _SIZE_NAME.match(name):
             raise SymcalcError(f"{dim!r} is not a size name: use letters, digits and '_', "
                              "starting with a letter")
@@ -80,6 +91,43 @@ def check_shape(shape: object) -> Shape:
     if len(shape) > 2:
         raise SymcalcError(f"shapes have at most 2 sizes (vectors and matrices), got {tuple(shape)}")
     return tuple(check_dim(d) for d in shape)
+
+
+def check_declaration(declared: object) -> tuple[Shape, Optional[str]]:
+    """``(shape, structure)`` from a shape with an optional structure word after the sizes:
+    ``("n", "n", "symmetric") -> (("n", "n"), "symmetric")``, ``"m,n" -> (("m", "n"), None)``.
+
+    A structure word other than those of ``STRUCTURES``, or one given to a shape that is not a
+    square matrix, is a ``SymcalcError``."""
+    if isinstance(declared, str):
+        declared = tuple(p for p in declared.replace(",", " ").split())
+    if isinstance(declared, (tuple, list)) and len(declared) == 3 and isinstance(declared[2], str):
+        shape, word = check_shape(tuple(declared[:2])), declared[2].strip()
+        if word not in STRUCTURES:
+            raise SymcalcError(f"a shape has at most 2 sizes, and {word!r} is not a structure of "
+                               f"a matrix: after the two sizes write {' or '.join(STRUCTURES)} "
+                               "(e.g. n,n,symmetric)")
+        return shape, check_structure(shape, word)
+    return check_shape(declared), None
+
+
+def check_structure(shape: Shape, structure: Optional[str]) -> Optional[str]:
+    """``structure`` (None or a word of ``STRUCTURES``) checked against ``shape``: only a square
+    matrix has one."""
+    if structure is None:
+        return None
+    if structure not in STRUCTURES:
+        raise SymcalcError(f"{structure!r} is not a structure of a matrix: use "
+                           f"{' or '.join(STRUCTURES)}")
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise SymcalcError(f"only a square matrix can be {structure}, not {shape_words(shape)}")
+    return structure
+
+
+def declaration(shape: Shape, structure: Optional[str]) -> tuple:
+    """The declared form of a shape and structure, as ``shapes=`` takes it:
+    ``("n", "n"), "symmetric" -> ("n", "n", "symmetric")``."""
+    return tuple(shape) + ((structure,) if structure else ())
 
 
 def shape_words(shape: Shape) -> str:

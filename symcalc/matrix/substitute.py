@@ -7,7 +7,7 @@ from typing import Mapping, Optional
 
 from ..errors import SymcalcTypeError
 from .build import filled
-from .nodes import MatrixExpr, as_node, postorder
+from .nodes import MatrixExpr, as_node, declared, postorder
 from .operations import with_args
 from .parsing import check_shapes, parse_shaped
 from .shapes import ShapeError, shape_words
@@ -15,7 +15,7 @@ from .shapes import ShapeError, shape_words
 
 def known_shapes(*nodes: MatrixExpr, shapes: Optional[Mapping[str, object]] = None) -> dict:
     """The shapes of the names ``nodes`` mention, with ``shapes`` (names -> shapes) added."""
-    table = {s.data: s.shape for node in nodes for s in node.free_symbols}
+    table = {s.data: declared(s) for node in nodes for s in node.free_symbols}
     table.update(check_shapes(shapes or {}))
     return table
 

@@ -32,13 +32,35 @@ def concrete(shape: tuple, sizes: Mapping[str, int]) -> tuple:
 
 
 def symbol_grid(node: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:
+    """The scalar entries of a symbol: one symbol per entry; a symmetric matrix has one per
+    pair (``S_2_1`` is ``S_1_2``), a diagonal one zeros off its diagonal."""
     shape = concrete(node.shape, sizes)
     if not shape:
         return np.array(scalar.Symbol(node.data), dtype=object)
     grid = np.empty(shape, dtype=object)
     for index in product(*(range(k) for k in shape)):
-        grid[index] = entry_symbol(node.data, index)
+        if node.structure == "diagonal" and index[0] != index[1]:
+            grid[index] = scalar.Num(0)
+        elif node.structure == "symmetric" and index[0] > index[1]:
+            grid[index] = entry_symbol(node.data, index[::-1])
+        else:
+            grid[index] = entry_symbol(node.data, index)
     return grid
+
+
+def entry_slopes(x: MatrixExpr, gradient: np.ndarray,
+                 sizes: Mapping[str, int]) -> tuple[list, list]:
+    """The distinct scalar symbols of ``x``'s grid and, for each, the derivative that a gradient
+    by ``x`` (its entries as an array, ``gradient``) gives by the chain rule: the sum of its
+    entries where the symbol stands (``G_12 + G_21`` for the one symbol ``S_1_2`` of a symmetric
+    ``S``; the entry itself for a matrix without structure)."""
+    grid = symbol_grid(x, sizes)
+    slopes: dict[scalar.Symbol, list] = {}
+    for index in np.ndindex(*grid.shape):
+        if isinstance(grid[index], scalar.Symbol):
+            slopes.setdefault(grid[index], []).append(gradient[index])
+    return list(slopes), [parts[0] if len(parts) == 1 else scalar.add(*parts)
+                          for parts in slopes.values()]
 
 
 def unroll(e: MatrixExpr, sizes: Mapping[str, int]) -> np.ndarray:

@@ -27,6 +27,7 @@ from ..matrix.nodes import MatrixExpr, postorder
 from ..matrix.operations import OPERATIONS
 from ..matrix.ops import symbol
 from ..matrix.printing import latex, to_str
+from ..matrix.structure import within
 from ..printing.infix import latex_name
 from .render import _latex_text
 from .step import Step
@@ -107,7 +108,7 @@ class Backprop:
                 "latex": self.latex(),
                 "forward": [{"name": n, "expr": to_str(node), "shape": list(node.shape)}
                             for n, node in self.forward],
-                "steps": [{"number": i, "rule": s.rule, "node": names[s.expr],
+                "steps": [{"number": i, "rule": s.rule, "node": names.get(s.expr, to_str(s.expr)),
                            "expr": to_str(s.expr), "adjoint": to_str(s.result),
                            "contributions": [{"to": names.get(p.expr, to_str(p.expr)),
                                               "value": to_str(p.result), "note": p.note}
@@ -145,7 +146,31 @@ def backprop(f: MatrixExpr, x: MatrixExpr) -> Backprop:
         args = {c: text_names[c] for c in node.args if c in text_names}
         steps.append(Step(rule_name(node), node, bar, substeps,
                           note=f"{name} = {to_str(node, args)}, receives bar({name})"))
-    return Backprop(f, x, forward, steps, result)
+    projected = within(result, x)
+    if projected is not result:  # a symmetric (or diagonal) variable: the gradient within it
+        steps.append(_structure_step(x, result, projected))
+    return Backprop(f, x, forward, steps, projected)
+
+
+# each structure's projection of the summed adjoint G: as text, and as LaTeX of G's LaTeX {0}
+_PROJECTIONS = {
+    "symmetric": ("(G + G.T)/2", "\\tfrac{{1}}{{2}}\\left({0} + {0}^{{\\top}}\\right)"),
+    "diagonal": ("diag(diag(G))",
+                 "\\operatorname{{diag}}\\left(\\operatorname{{diag}}\\left({0}\\right)\\right)"),
+}
+
+
+def _structure_step(x: MatrixExpr, summed: MatrixExpr, projected: MatrixExpr) -> Step:
+    """The last step for a variable declared symmetric or diagonal: the sum ``G`` of the
+    contributions (every entry independent) projected onto the structure."""
+    text, tex = _PROJECTIONS[x.structure]
+    bar = f"\\bar{{{latex_name(x.data)}}}"
+    part = Step("projection", x, projected,
+                note=f"bar({x.data}) = {text.replace('G', f'bar({x.data})')} = {to_str(projected)}",
+                make_latex_note=lambda: f"{bar} &= {tex.format(bar)} = {latex(projected)}")
+    return Step(f"{x.structure} matrix", x, projected, (part,),
+                note=f"{x.data} is {x.structure}, G = {to_str(summed)} treats its entries as "
+                     f"independent; the gradient is {text}", before=summed)
 
 
 def _contribution(child: MatrixExpr, part: MatrixExpr, shown: MatrixExpr, text_names: dict,
