@@ -66,7 +66,8 @@ class _Linear:
         if kind == "add":
             if any(T.get(a) is None for a in args):
                 raise _nonlinear(node)
-            return add(*(T[a] for a in args))
+            return add(*(T[a] if a.shape == node.shape else  # a scalar spread over the node
+                         contract([(ones(*node.shape), own), (T[a], K)], own + K) for a in args))
         if kind == "mul":
             moving = [a for a in args if T.get(a) is not None]
             if len(moving) != 1:
