@@ -280,3 +280,37 @@ def test_einsum_node_differentiates_by_a_scalar_and_substitutes():
     np.testing.assert_allclose(matrix_value(d, arrays),
                                2 * arrays["s"] * np.einsum("ij,kl->ikjl", arrays["X"], arrays["T"]),
                                rtol=1e-12)
+
+
+# --- random shaped formulas ----------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from test_matrix_properties import EXAMPLES, MN, N, NN, S, SHAPES as RANDOM_SHAPES, SIZES as \
+    RANDOM_SIZES, SYM as RANDOM_SYM, assert_close, shaped  # noqa: E402
+
+
+def _agrees_with_the_unrolled_derivative(f, x, result, what):
+    assert result.shape == f.shape + x.shape, what
+    assert parse_shaped(str(result), RANDOM_SHAPES) is result, what
+    arrays = random_arrays(RANDOM_SYM.values(), RANDOM_SIZES, seed=3)
+    expected = scalar_values(unrolled_derivative(f, x, RANDOM_SIZES), arrays)
+    assert_close(matrix_value(result, arrays, RANDOM_SHAPES), expected, what)
+
+
+@settings(max_examples=EXAMPLES)
+@given(shaped(S, depth=2), st.sampled_from(["A", "B"]))
+def test_hessian_in_a_matrix_agrees_with_the_unrolled_scalar_hessian(f, name):
+    x = RANDOM_SYM[name]
+    h = sc.hessian(f, x)
+    _agrees_with_the_unrolled_derivative(sc.grad(f, x), x, h, f"hessian of {f} in {name}: {h}")
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.sampled_from([N, MN, NN]).flatmap(lambda shape: shaped(shape, depth=2)),
+       st.sampled_from(["A", "B", "t"]))
+def test_jacobian_by_a_matrix_or_of_a_matrix_agrees_with_the_unrolled_jacobian(g, name):
+    x = RANDOM_SYM[name]
+    if g.ndim + x.ndim < 3:
+        return  # a matrix form: the matrix tests' domain
+    j = sc.jacobian(g, x)
+    _agrees_with_the_unrolled_derivative(g, x, j, f"jacobian of {g} by {name}: {j}")

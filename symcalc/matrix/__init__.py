@@ -27,6 +27,7 @@ import sys
 import types
 
 from . import nodes  # first: the node module loads the constructors it needs, in order
+from .api import einsum  # index expressions: tensor-valued derivatives
 from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag, dot, eye, grad,
                   hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
                   norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
@@ -41,6 +42,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

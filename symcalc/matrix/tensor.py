@@ -20,7 +20,9 @@ constructor ``einsum`` keeps one normal form:
 
 from __future__ import annotations
 
-from itertools import product
+import hashlib
+from itertools import permutations, product
+from math import factorial
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
@@ -207,16 +209,64 @@ def _without_eyes(terms: list[Term], output: str) -> tuple[list[Term], str]:
     return terms, output
 
 
+def _relabel(terms: Sequence[Term], output: str) -> tuple[list[Term], str]:
+    """Indices renamed i, j, k, ... in order of appearance."""
+    order: dict = {}
+    for c in "".join(s for _, s in terms) + output:
+        order.setdefault(c, LETTERS[len(order)])
+    return [(n, "".join(order[c] for c in s)) for n, s in terms], "".join(order[c] for c in output)
+
+
+_ORDERINGS = 720  # equal operands tried in every order up to this many orderings
+
+
+def _digest(value: object) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=10).hexdigest()
+
+
+def _colours(terms: Sequence[Term], output: str, rounds: int = 3) -> list[str]:
+    """A label for each operand that does not depend on the index letters: its node and, round
+    by round, how its indices connect to the output and to the other operands (so that equal
+    operands in different places are told apart)."""
+    letters = {c: _digest(("out", output.index(c)) if c in output else "sum")
+               for c in "".join(s for _, s in terms) + output}
+    colours = []
+    for _ in range(rounds):
+        colours = [_digest((sort_key(n)[2], tuple(letters[c] for c in s))) for n, s in terms]
+        seen: dict = {c: [] for c in letters}
+        for colour, (_, s) in zip(colours, terms):
+            for position, c in enumerate(s):
+                seen[c].append((colour, position))
+        letters = {c: _digest((letters[c], sorted(seen[c]))) for c in letters}
+    return colours
+
+
 def _relabelled(terms: list[Term], output: str) -> tuple[list[Term], str]:
-    """Indices renamed i, j, k, ... in order of appearance, operands in a fixed order."""
-    for _ in range(2):
-        order = {}
-        for c in "".join(s for _, s in terms) + output:
-            order.setdefault(c, LETTERS[len(order)])
-        terms = [(n, "".join(order[c] for c in s)) for n, s in terms]
-        output = "".join(order[c] for c in output)
-        terms.sort(key=lambda t: (sort_key(t[0]), t[1]))
-    return terms, output
+    """Operands in the structural order (equal operands by how they connect, and where that
+    leaves a tie in the order whose renamed subscripts sort first), indices renamed in order
+    of appearance: one form for equal contractions."""
+    colours = _colours(terms, output)
+    ranked = sorted(zip(terms, colours), key=lambda tc: (sort_key(tc[0][0]), tc[1]))
+    groups: list[list[Term]] = []
+    previous = None
+    for t, colour in ranked:
+        if groups and previous == (t[0], colour):
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+        previous = (t[0], colour)
+    count = 1
+    for g in groups:
+        count *= factorial(len(g))
+    if count == 1 or count > _ORDERINGS:
+        return _relabel([t for g in groups for t in g], output)
+    best = None
+    for choice in product(*(permutations(g) for g in groups)):
+        candidate = _relabel([t for g in choice for t in g], output)
+        key = (",".join(s for _, s in candidate[0]), candidate[1])
+        if best is None or key < best[0]:
+            best = (key, candidate)
+    return best[1]
 
 
 def _normal(terms: list[Term], output: str, shape: tuple) -> MatrixExpr:
