@@ -28,6 +28,7 @@ printed: symcalc's generated Hessian at least 10x faster than JAX's at the large
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -199,6 +200,9 @@ def main(argv: Optional[list] = None) -> int:
              QUICK_SIZES if args.quick else FULL_SIZES)
     repeat = args.repeat or (3 if args.quick else 5)
     jax, jnp = _jax()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} (BLAS and XLA share them: a load "
+          "above the CPU count slows both)")
     if jax is None:
         print("JAX is not installed (pip install \"symcalc[jax]\"): symcalc alone")
     rows = []

@@ -101,6 +101,17 @@ def test_hessian_in_a_matrix_is_the_unrolled_second_derivative(text, name, with_
     np.testing.assert_allclose(value, value.transpose(2, 3, 0, 1), rtol=1e-9, atol=1e-12)
 
 
+def test_hessian_blocks_in_several_matrix_and_vector_variables():
+    for text, names in [("norm(T - U@V.T)^2", ["U", "V"]), ("sum(softplus(tanh(X@W)@v))", ["W", "v"])]:
+        f = node(text)
+        blocks = sc.hessian(f, names)
+        for row, a in zip(blocks, names):
+            for block, b in zip(row, names):
+                x = variable(f, b)
+                assert block.shape == variable(f, a).shape + x.shape
+                check(sc.grad(f, a), x, block, sizes=SIZES)
+
+
 def test_the_factorisation_hessian_is_a_kronecker_pattern_of_small_factors():
     h = sc.hessian(node("norm(T - U@V.T)^2"), "U")
     assert str(h) == '2*einsum("ij,kl->iljk", eye(m), V.T@V)'

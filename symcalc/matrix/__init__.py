@@ -14,7 +14,9 @@ per operation with its shape rule, adjoint, tangent and Jacobian rules, NumPy, J
 LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for unrolling),
 ``convert`` (scalar expressions and registry partials), ``parsing`` (``grammar/matrix.lark``),
 ``latex_reading`` (LaTeX with shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
-accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
+accumulation), ``forward`` (Jacobians), ``tensor`` (index expressions: the ``einsum`` node) and
+``tensor_calculus`` (derivatives whose value is a tensor), ``calculus`` (grad, jacobian,
+hessian), ``compile`` and
 ``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
 ``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``
 (the helpers in ``jax.numpy``), ``command`` (``--shape`` on the command line), ``unroll`` (scalar spelling at

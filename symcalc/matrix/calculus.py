@@ -2,7 +2,9 @@
 
 ``grad`` is reverse accumulation (``symcalc.matrix.adjoint``); ``jacobian`` is forward
 accumulation of Jacobian matrices (``symcalc.matrix.forward``); ``hessian`` is the Jacobian of the
-gradient.  The size of a result does not depend on the sizes.
+gradient.  A derivative whose value is a tensor (a matrix by a matrix, a Hessian in a matrix) is
+an index expression (``symcalc.matrix.tensor_calculus``).  The size of a result does not depend
+on the sizes.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def _jacobian_one(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
 
 
 def jacobian(e: object, variables: object, shapes: Shapes = None):
-    """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient)."""
+    """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient; of
+    order 3 or 4, an index expression ``einsum(...)``)."""
     g = to_node(e, shapes)
     xs = to_variables(g, variables, shapes)
     return _result([_jacobian_one(g, x) for x in xs], _single(variables), g, xs, shapes)

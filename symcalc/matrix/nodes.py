@@ -8,6 +8,7 @@ entrywise       ``add`` ``mul`` ``pow`` ``apply`` (a scalar registry function)
 linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
 functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
                 ``softmax`` ``logsumexp``
+tensors         ``einsum`` (an index expression; its data the subscripts ``"ij,kl->ikjl"``)
 ==============  ==========================================================
 
 Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and
@@ -50,7 +51,8 @@ class MatrixExpr(Immutable):
 
     Build with ``symcalc.vector``, ``symcalc.matrix``, the operators ``+ - * / ** @``, ``.T``
     and the functions (``symcalc.norm``, ``symcalc.sin``, ...), or with ``symcalc.parse(text,
-    shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)``.
+    shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)`` (up to 4 sizes for a derivative
+    whose value is a tensor, ``symcalc.matrix.tensor``).
     """
 
     __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",

@@ -50,7 +50,8 @@ class ShapeError(errors.ShapeError):
 
 
 class NoMatrixFormError(errors.SymcalcError):
-    """A derivative that is not a scalar, vector or matrix (a 3- or 4-index tensor)."""
+    """A derivative with no matrix form and no index form: one of more than 4 indices, or one
+    through an operation without an index rule."""
 
 
 def check_dim(dim: object) -> Dim:

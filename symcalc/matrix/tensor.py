@@ -10,6 +10,7 @@ constructor ``einsum`` keeps one normal form:
   expressions are spelt out as index operands, so one contraction holds all the factors (a
   chain ``A@B`` stays one operand: computed once, by a matrix product);
 * ``eye(n)`` contracted with another operand renames the index instead (``δ_ij A_jk = A_ik``);
+* operands with the same indices are one entrywise product (``s_i t_i -> (s*t)_i``);
 * the operands are put in a fixed order and the indices renamed in order of appearance, so that
   equal contractions are the same node;
 * a result of order 2 or less is written in matrix form where one exists (``A@B``, ``A.T``,
@@ -269,8 +270,25 @@ def _relabelled(terms: list[Term], output: str) -> tuple[list[Term], str]:
     return best[1]
 
 
+def _merged(terms: list[Term]) -> list[Term]:
+    """Operands with the same indices in the same order multiplied entrywise into one:
+    ``s_i t_i A_ij -> (s*t)_i A_ij``."""
+    groups: dict[str, list[MatrixExpr]] = {}
+    out: list[Term] = []
+    for node, letters in terms:
+        if node.kind in ("eye", "ones") or len(set(letters)) != len(letters):
+            out.append((node, letters))
+        else:
+            groups.setdefault(letters, []).append(node)
+    return out + [(mul(*nodes) if len(nodes) > 1 else nodes[0], letters)
+                  for letters, nodes in groups.items()]
+
+
 def _normal(terms: list[Term], output: str, shape: tuple) -> MatrixExpr:
     terms, output = _without_eyes(terms, output)
+    terms = _merged(terms)
+    if any(n.kind == "zeros" for n, _ in terms):
+        return filled(0, shape)
     if not terms:
         return filled(1, shape)
     if all(n.kind == "ones" for n, _ in terms):
