@@ -23,7 +23,8 @@ from symcalc.matrix.unroll import unroll
 
 SHAPES = {"A": ("p", "m"), "B": ("n", "q"), "X": ("m", "n"), "S": ("n", "n"), "w": ("n",),
           "W": ("n", "h"), "v": ("h",), "T": ("m", "n"), "U": ("m", "k"), "V": ("n", "k"),
-          "x": ("n",), "y": ("m",), "Q": ("n", "n"), "D": ("m", "k"), "E": ("m", "n")}
+          "x": ("n",), "y": ("m",), "Q": ("n", "n"), "D": ("m", "k"), "E": ("m", "n"),
+          "R": ("h", "h")}
 SIZES = {"m": 3, "n": 2, "p": 2, "q": 2, "h": 2, "k": 2}
 SPD, SHIFTED = ("Q",), ("S",)
 
@@ -81,6 +82,8 @@ def test_the_jacobians_read_as_contractions_of_the_factors():
 HESSIANS = [  # formula, matrix variable, with SymPy
     ("norm(T - U@V.T)^2", "U", True),
     ("sum(softplus(tanh(X@W)@v))", "W", False),
+    ("sum(softplus(tanh(tanh(X@W)@R)@v))", "W", False),
+    ("norm(tanh(tanh(X@W)@R)@v - y)^2", "R", False),
     ("logdet(Q)", "Q", False),
     ("sum(log(1 + exp(-y*(X@S@w))))", "S", False),
     ("trace(U.T@D)^2 + sum(U*U*U)", "U", False),
