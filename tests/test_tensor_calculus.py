@@ -328,3 +328,10 @@ def test_jacobian_by_a_matrix_or_of_a_matrix_agrees_with_the_unrolled_jacobian(g
         return  # a matrix form: the matrix tests' domain
     j = sc.jacobian(g, x)
     _agrees_with_the_unrolled_derivative(g, x, j, f"jacobian of {g} by {name}: {j}")
+
+
+def test_a_sum_of_contractions_of_the_same_operands_has_one_order():
+    S, I = sc.matrix("S", "n", "n"), sc.eye("n")
+    a, b = einsum("ij,kl->ikjl", S, I), einsum("ij,kl->kjli", S, I)
+    assert a is not b and (a + b) is (b + a)
+    assert (a - b) is -(b - a)

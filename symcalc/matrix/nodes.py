@@ -219,7 +219,8 @@ def sort_key(node: MatrixExpr) -> tuple:
                 child = n.args[0]._key[1]
                 text, digest = child + "'", n.args[0]._key[2] + "'"
             else:
-                head = n.kind if n.kind != "apply" else n.data.name
+                head = n.data.name if n.kind == "apply" else (
+                    f"einsum[{n.data}]" if n.kind == "einsum" else n.kind)  # its subscripts
                 text = head + "(" + ",".join(a._key[1] for a in n.args) + ")"
                 digest = f"{head}{n.shape}(" + ",".join(a._key[2] for a in n.args) + ")"
             digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()
