@@ -139,7 +139,9 @@ def contract(terms: Sequence[Term], output: str) -> MatrixExpr:
     while queue:
         node, letters = queue.pop(0)
         found, node = pull_scalars(node)
-        scalars += found
+        while found:  # s*(2*u + 2*v): s, then 2
+            scalars += found
+            found, node = pull_scalars(node)
         if not node.shape:
             scalars.append(node)
             continue
