@@ -85,6 +85,7 @@ HESSIANS = [  # formula, matrix variable, with SymPy
     ("sum(softplus(tanh(tanh(X@W)@R)@v))", "W", False),
     ("norm(tanh(tanh(X@W)@R)@v - y)^2", "R", False),
     ("logdet(Q)", "Q", False),
+    ("det(S^2@S.T^2 + 3*eye(n))", "S", False),  # scalar factors nested in an operand
     ("sum(log(1 + exp(-y*(X@S@w))))", "S", False),
     ("trace(U.T@D)^2 + sum(U*U*U)", "U", False),
 ]
