@@ -336,3 +336,14 @@ def test_a_sum_of_contractions_of_the_same_operands_has_one_order():
     a, b = einsum("ij,kl->ikjl", S, I), einsum("ij,kl->kjli", S, I)
     assert a is not b and (a + b) is (b + a)
     assert (a - b) is -(b - a)
+
+
+def test_a_tensor_transposed_reverses_its_axes_and_differentiates():
+    f = node("sigmoid(X@w)")
+    j = sc.jacobian(f, "X")  # m x m x n
+    flipped = j.T
+    assert flipped.shape == ("n", "m", "m")
+    arrays = random_arrays(j.free_symbols, SIZES, seed=8)
+    np.testing.assert_allclose(matrix_value(flipped, arrays), matrix_value(j, arrays).T)
+    w = variable(f, "w")
+    check(flipped, w, sc.jacobian(flipped, "w"), sizes=SIZES)

@@ -88,9 +88,8 @@ class _Linear:
                                        if k != moving[0]):
                 raise _nonlinear(node)
             return self.chain(args, moving[0], own)
-        if kind == "transpose":
-            a, b = own[0], own[1]
-            return contract([(T[args[0]], a + b + K)], b + a + K)
+        if kind == "transpose":  # the axes reversed
+            return contract([(T[args[0]], own[::-1] + K)], own + K)
         if kind == "sum":
             inner = self.own(args[0].ndim)
             return contract([(T[args[0]], inner + K)], K)
