@@ -189,8 +189,8 @@ def test_einsum_text_parses_back_and_its_latex_is_index_notation():
     assert e.shape == ("p", "q", "m", "n")
     round_trips(e)
     assert str(node(str(e))) == str(e)
-    tex = sc.latex(node('einsum("ij,jk,kl->il", A, X, B)'))
-    assert tex == r"\left[\sum_{jk} A_{ij} B_{kl} X_{jk}\right]_{il}"
+    tex = sc.latex(node('einsum("ij,jk,kl->ijl", A, X, B)'))
+    assert tex == r"\left[\sum_{k} A_{ij} B_{kl} X_{jk}\right]_{ijl}"
 
 
 def test_einsum_of_order_two_or_less_is_written_in_matrix_form():
@@ -200,6 +200,11 @@ def test_einsum_of_order_two_or_less_is_written_in_matrix_form():
     assert str(node('einsum("ij,ij->", X, T)')) == "sum(T*X)"
     assert str(node('einsum("i,j->ij", y, w)')) == "outer(y, w)"
     assert str(node('einsum("ij,jk->ki", A, X)')) == "X.T@A.T"
+    assert str(node('einsum("ij,jk,kl->il", A, X, B)')) == "A@X@B"
+    assert str(node('einsum("i,ij,j->", y, X, w)')) == "y@X@w"
+    assert str(node('einsum("ij,jk,ki->", X, S, X.T)')) == str(node("trace(X@S@X.T)"))
+    assert str(node('einsum("i,i->", w, w)')) == "w@w"
+    assert str(node('einsum("ij,jk->i", A, X)')) == 'einsum("ij,jk->i", A, X)'  # no matrix form
 
 
 def test_einsum_unrolls_as_numpy_computes_it():

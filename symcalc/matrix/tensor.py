@@ -288,7 +288,6 @@ def _merged(terms: list[Term]) -> list[Term]:
 
 def _normal(terms: list[Term], output: str, shape: tuple) -> MatrixExpr:
     terms, output = _without_eyes(terms, output)
-    terms = _merged(terms)
     if any(n.kind == "zeros" for n, _ in terms):
         return filled(0, shape)
     if not terms:
@@ -297,7 +296,11 @@ def _normal(terms: list[Term], output: str, shape: tuple) -> MatrixExpr:
         letters = "".join(s for _, s in terms)
         if len(set(letters)) == len(letters) and set(letters) == set(output):
             return filled(1, shape)
-    terms, output = _relabelled(terms, output)
+    if len(output) <= 2:  # a matrix form, before operands are multiplied entrywise: x@y
+        form = _matrix_form(*_relabelled(terms, output))
+        if form is not None:
+            return form
+    terms, output = _relabelled(_merged(terms), output)
     if len(output) <= 2:
         form = _matrix_form(terms, output)
         if form is not None:
@@ -313,7 +316,11 @@ def _oriented(node: MatrixExpr, letters: str, order: str) -> MatrixExpr:
 
 
 def _matrix_form(terms: list[Term], output: str) -> Optional[MatrixExpr]:
-    """A matrix expression for a contraction of one or two operands of order <= 2, or None."""
+    """A matrix expression for a contraction of operands of order <= 2 with a result of order
+    <= 2, where one exists (a chain of products, a trace, an outer product, an entrywise product
+    or its sum), else None."""
+    if any(len(set(s)) != len(s) for _, s in terms[1:]) or any(n.ndim > 2 for n, _ in terms):
+        return None
     if len(terms) == 1:
         (node, s), = terms
         if len(set(s)) == len(s):
@@ -325,37 +332,69 @@ def _matrix_form(terms: list[Term], output: str) -> Optional[MatrixExpr]:
         if s[0] == s[1]:
             return trace(node) if not output else diag(node) if output == s[0] else None
         return None
-    if len(terms) != 2:
+    if any(n.kind == "eye" for n, _ in terms) or len(set(terms[0][1])) != len(terms[0][1]):
         return None
-    (a, sa), (b, sb) = terms
-    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) or a.kind == "eye" or b.kind == "eye":
+    if len(terms) == 2:
+        (a, sa), (b, sb) = terms
+        if not set(sa) & set(sb) and a.ndim == b.ndim == 1:
+            return outer(a, b) if output == sa + sb else outer(b, a) if output == sb + sa else None
+        if set(sa) == set(sb) and len(sa) == len(sb) and a.ndim == 2:  # sum(A*B), not a trace
+            value = mul(a, _oriented(b, sb, sa))
+            if not output:
+                return sum_(value)
+            if sorted(output) == sorted(sa):
+                return _oriented(value, sa, output)
+    return _chain_form(terms, output)
+
+
+def _chain_form(terms: list[Term], output: str) -> Optional[MatrixExpr]:
+    """``F1@F2@...@Fk`` (or its trace) when the operands form a chain: each summed index joins
+    two operands, each output index ends the chain; None otherwise."""
+    where: dict = {}
+    for k, (_, s) in enumerate(terms):
+        for c in s:
+            where.setdefault(c, []).append(k)
+    for c, ks in where.items():
+        if len(ks) != (1 if c in output else 2):
+            return None
+    vectors = [k for k, (n, _) in enumerate(terms) if n.ndim == 1]
+    if output:
+        start, letter = where[output[0]][0], output[0]
+    elif vectors:
+        start, letter = vectors[0], None
+    else:  # a cycle of matrices: a trace
+        start, letter = 0, terms[0][1][0]
+    factors, used, k = [], set(), start
+    while True:
+        node, s = terms[k]
+        used.add(k)
+        if node.ndim == 1:
+            if factors and letter != s:
+                return None
+            factors.append(node)
+            if factors[1:]:  # a vector ends the chain
+                break
+            letter = s
+        else:
+            if letter is None or letter not in s:
+                return None
+            factors.append(_oriented(node, s, letter + s.replace(letter, "")))
+            letter = s.replace(letter, "")
+        if letter in output or (not output and not vectors and letter == terms[start][1][0]):
+            break
+        following = [j for j in where[letter] if j != k]
+        if not following or following[0] in used:
+            return None
+        k = following[0]
+    if len(used) != len(terms):
         return None
-    shared = set(sa) & set(sb)
-    if not shared and a.ndim == b.ndim == 1:
-        if output == sa + sb:
-            return outer(a, b)
-        if output == sb + sa:
-            return outer(b, a)
-        return None
-    if len(shared) == 1 and not shared & set(output):
-        (c,) = shared
-        left = _oriented(a, sa, sa.replace(c, "") + c)
-        right = _oriented(b, sb, c + sb.replace(c, ""))
+    value = factors[0]
+    for f in factors[1:]:
         from .build import matmul
-        value = matmul(left, right)
-        free = sa.replace(c, "") + sb.replace(c, "")
-        if free == output:
-            return value
-        if free[::-1] == output:
-            return transpose(value)
-        return None
-    if set(sa) == set(sb) and len(sa) == len(sb):
-        value = mul(a, _oriented(b, sb, sa))
-        if not output:
-            return sum_(value)
-        if sorted(output) == sorted(sa):
-            return _oriented(value, sa, output)
-    return None
+        value = matmul(value, f)
+    if not output and not vectors:
+        return trace(value)
+    return value if value.ndim <= 1 or output == (output[0] + letter) else None
 
 
 # --- the rules of the record --------------------------------------------------------------------
