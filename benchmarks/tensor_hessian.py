@@ -157,9 +157,9 @@ def measure(p: Problem, fn: Any, build_seconds: float, n: int, repeat: int, jax,
     row.agrees = mine.shape == theirs.shape and bool(
         np.max(np.abs(mine - theirs)) <= AGREEMENT * scale)
     if not row.agrees:
-        difference = np.max(np.abs(mine - theirs)) / scale if mine.shape == theirs.shape else None
-        print(f"FAILURE: {p.name} at {row.label}: symcalc and JAX disagree "
-              f"({'shapes ' + str(mine.shape) + ' vs ' + str(theirs.shape) if difference is None else f'relative {difference:.2e}'})")
+        how = (f"relative {np.max(np.abs(mine - theirs)) / scale:.2e}"
+               if mine.shape == theirs.shape else f"shapes {mine.shape} vs {theirs.shape}")
+        print(f"FAILURE: {p.name} at {row.label}: symcalc and JAX disagree ({how})")
     return row
 
 

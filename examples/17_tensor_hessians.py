@@ -1,4 +1,4 @@
-"""Hessians in matrix and tensor form: Newton's method for logistic regression and for a matrix factor.
+"""Hessians in matrix and tensor form: Newton's method for logistic regression and a matrix factor.
 
 The Hessian of the regularised logistic loss ``sum(log(1 + exp(-y*(X@w)))) + lam/2*w@w`` in the
 weight vector ``w`` has a matrix form, ``X.T@diag(s)@X + lam*eye(n)`` with ``s`` the sigmoid

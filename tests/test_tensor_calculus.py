@@ -106,7 +106,8 @@ def test_hessian_in_a_matrix_is_the_unrolled_second_derivative(text, name, with_
 
 
 def test_hessian_blocks_in_several_matrix_and_vector_variables():
-    for text, names in [("norm(T - U@V.T)^2", ["U", "V"]), ("sum(softplus(tanh(X@W)@v))", ["W", "v"])]:
+    cases = [("norm(T - U@V.T)^2", ["U", "V"]), ("sum(softplus(tanh(X@W)@v))", ["W", "v"])]
+    for text, names in cases:
         f = node(text)
         blocks = sc.hessian(f, names)
         for row, a in zip(blocks, names):

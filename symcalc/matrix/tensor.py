@@ -31,7 +31,7 @@ import numpy as np
 from .. import expr as scalar
 from ..errors import SymcalcError
 from . import entries
-from .build import add, filled, mul, pull_scalars, sort_key, transpose
+from .build import add, describe, filled, mul, pull_scalars, sort_key, transpose
 from .nodes import MatrixExpr, as_node, make
 from .ops import diag, eye, ones, outer, sum_, symbol, trace
 from .shapes import ShapeError, check_shape, shape_words
@@ -77,14 +77,16 @@ def subscripts(inputs: Sequence[str], output: str) -> str:
 def _sizes(terms: Iterable[Term]) -> dict:
     """The size of each letter, checked: one letter has one size."""
     sizes: dict = {}
+    origin: dict = {}
     for node, letters in terms:
         if len(letters) != node.ndim:
             raise ShapeError(f"einsum gives {len(letters)} indices ({letters or 'none'}) to "
-                             f"{node} ({shape_words(node.shape)})")
+                             f"{describe(node)}")
         for letter, dim in zip(letters, node.shape):
+            origin.setdefault(letter, node)
             if sizes.setdefault(letter, dim) != dim:
-                raise ShapeError(f"einsum index {letter} has size {sizes[letter]} in one operand "
-                                 f"and {dim} in {node} ({shape_words(node.shape)})")
+                raise ShapeError(f"einsum index {letter} has size {sizes[letter]} in "
+                                 f"{describe(origin[letter])} and {dim} in {describe(node)}")
     return sizes
 
 
