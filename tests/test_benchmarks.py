@@ -305,3 +305,15 @@ def test_sparse_hessian_quick_run_agrees_with_jax_and_prints_the_doubling_ratios
         assert re.search(rf"^{case} +400 ", run.stdout, re.MULTILINE)  # its row at d = 400
         assert re.search(rf"^{case} +200 -> 400 ", run.stdout, re.MULTILINE)  # its ratios
     assert "FAILURE" not in run.stdout
+
+
+def test_tensor_hessian_quick_run_agrees_with_jax_and_prints_each_problem_and_goal():
+    pytest.importorskip("jax")
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "tensor_hessian.py"), "--quick"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for problem in ("quadratic", "logistic", "factorisation"):
+        assert re.search(rf"^{problem} +\S+.* \d+\.\d+x$", run.stdout, re.MULTILINE), run.stdout
+        assert re.search(rf"^goal {problem} at .*(met|MISSED)", run.stdout, re.MULTILINE)
+    assert 'einsum("ij,kl->iljk", eye(m), V.T@V)' in run.stdout
+    assert "FAILURE" not in run.stdout

@@ -36,9 +36,16 @@ def test_several_variables_and_latex(capsys):
     assert status == 0 and r"A^{\top} \left(A t - b\right)" in out
 
 
+def test_a_hessian_in_a_matrix_is_an_index_expression_that_parses_back(capsys):
+    from symcalc.matrix.parsing import parse_shaped
+    status, out, _ = run(capsys, "hessian", "0.5*norm(A@t - b)^2", "A", *LSQ)
+    assert status == 0 and out.startswith("einsum(")
+    shapes = {"A": ("m", "n"), "t": ("n",), "b": ("m",)}
+    assert str(parse_shaped(out, shapes)) == out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["grad", "norm(A@b)", "b", "--shape", "A=m,n", "--shape", "b=m"], "cannot multiply A"),
-    (["hessian", "norm(A@t)", "A", "--shape", "A=m,n", "--shape", "t=n"], "no matrix form"),
     (["grad", "norm(t)", "t", "--shape", "t"], "write NAME=SIZES"),
     (["grad", "norm(t)", "t", "--shape", "t=n,n,n"], "at most 2 sizes"),
 ])

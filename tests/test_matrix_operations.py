@@ -27,6 +27,7 @@ from symcalc.matrix.operations import (FUNCTION_ARITY, FUNCTIONS, LEAVES, OPERAT
                                        RUNTIME_HELPERS, VARIADIC, Form, Operation)
 from symcalc.matrix.parsing import parse_shaped
 from symcalc.matrix.printing import latex
+from symcalc.matrix.tensor import einsum, tensor_symbol
 from symcalc.matrix.unroll import concrete, unroll
 
 SHAPES = {"x": ("n",), "y": ("m",), "A": ("m", "n"), "C": ("n", "m"), "X": ("n", "n"),
@@ -53,6 +54,8 @@ SAMPLES: dict[str, list[MatrixExpr]] = {
     "eye": [ops.eye("n")],
     "ones": [ops.ones("m", "n"), ops.ones("n")],
     "zeros": [ops.zeros("m", "n")],
+    "einsum": [einsum("ij,kl->ikjl", A, C), einsum("ij,jk,kl->ijl", A, X, C),
+               einsum("ii,jk->ijk", X, A)],
 }
 CASES = [(kind, node) for kind, nodes in SAMPLES.items() for node in nodes]
 WITH_OPERANDS = [(k, n) for k, n in CASES if n.args]
@@ -63,7 +66,7 @@ def _ids(cases):
 
 
 def _direction(name: str, shape: tuple) -> MatrixExpr:
-    return ops.symbol(name, shape)
+    return ops.symbol(name, shape) if len(shape) <= 2 else tensor_symbol(name, shape)
 
 
 # --- completeness -------------------------------------------------------------------------------
@@ -133,6 +136,9 @@ def test_shape_rule_and_canonical_constructor(kind, node):
         sizes = node.shape[:1] if kind == "eye" else node.shape  # the constructor's arguments
         assert op.shape(*sizes) == node.shape
         assert op.build(*sizes) is node
+    elif op.with_data:  # the node's data first: einsum's subscripts
+        assert op.shape(node.data, *(a.shape for a in node.args)) == node.shape
+        assert op.build(node.data, *node.args) is node
     else:
         assert op.shape(*(a.shape for a in node.args)) == node.shape
         assert op.build(*node.args) is node
@@ -216,7 +222,7 @@ def test_jacobian_rule_is_the_unrolled_derivative(kind, node):
     check(node, x, jacobian_vector(node, x), spd=SPD, shifted=SHIFTED, with_sympy=True)
 
 
-MATRICES = [(k, n) for k, n in CASES if n.ndim == 2]
+MATRICES = [(k, n) for k, n in CASES if n.ndim >= 2]  # a tensor's .T reverses its axes
 
 
 @pytest.mark.parametrize("kind, node", MATRICES, ids=_ids(MATRICES))
@@ -233,7 +239,7 @@ def test_transpose_rule_gives_the_transposed_entries(kind, node):
 def _write(form: Form, node: MatrixExpr, sizes: dict) -> str:
     if not node.args:
         return form.leaf([str(d) for d in concrete(node.shape, sizes)])[0]
-    return form.write([(a.data, 5) for a in node.args], lambda t: f"({t})")[0]
+    return form.write([(a.data, 5) for a in node.args], lambda t: f"({t})", node)[0]
 
 
 @pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
@@ -267,7 +273,7 @@ def test_text_form_parses_back(kind, node):
     assert parse_shaped(text, SHAPES) is node
     if kind != "matmul" and node.args:
         assert text == OPERATIONS[kind].text.write([(a.data, 5) for a in node.args],
-                                                   lambda t: f"({t})")[0]
+                                                   lambda t: f"({t})", node)[0]
 
 
 @pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
@@ -277,6 +283,7 @@ def test_latex_form_shows_every_operand(kind, node):
         assert latex(a) in text
     if kind != "matmul":
         parts = [(latex(a), 5) for a in node.args]
-        expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t)[0] if node.args else
+        expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t, node)[0]
+                    if node.args else
                     OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])[0])
         assert text == expected

@@ -284,3 +284,27 @@ def test_random_formulas_in_a_structured_matrix(f, h, structure, seed):
     scale = max(1.0, float(np.max(np.abs(expected))))
     np.testing.assert_allclose(by_shared_entries(value, structured), expected, rtol=1e-7,
                                atol=1e-9 * scale, err_msg=f"grad of {f} in {structure} B: {g}")
+
+
+@pytest.mark.parametrize("text, variable, shapes", [
+    ("x@S@x + logdet(S)", "S", {"S": "n,n,symmetric", "x": "n"}),
+    ("trace(S@A@S@B)", "S", {"S": "n,n,symmetric", "A": "n,n", "B": "n,n"}),
+    ("logdet(D) + x@D@x", "D", {"D": "n,n,diagonal", "x": "n"}),
+])
+def test_hessian_by_a_structured_matrix_is_projected_on_both_of_its_axes(text, variable, shapes):
+    """The Hessian in S is the Jacobian of the symmetric gradient along symmetric directions:
+    symmetric in its last two axes too (a diagonal one: zero off their diagonal)."""
+    f = sc.parse(text, shapes=shapes)
+    H = sc.hessian(f, variable)
+    x = next(s for s in f.free_symbols if s.data == variable)
+    assert H.shape == x.shape + x.shape
+    check(sc.grad(f, variable), x, H, with_sympy=True)
+
+
+@pytest.mark.parametrize("structure", ["symmetric", "diagonal"])
+def test_jacobian_of_a_matrix_by_a_structured_matrix(structure):
+    f = sc.parse("S@A + S", shapes={"S": f"n,n,{structure}", "A": "n,n"})
+    x = next(s for s in f.free_symbols if s.data == "S")
+    J = sc.jacobian(f, "S")
+    assert J.shape == ("n",) * 4
+    check(f, x, J)

@@ -14,7 +14,9 @@ per operation with its shape rule, adjoint, tangent and Jacobian rules, NumPy, J
 LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for unrolling),
 ``convert`` (scalar expressions and registry partials), ``parsing`` (``grammar/matrix.lark``),
 ``latex_reading`` (LaTeX with shapes, ``grammar/latex.lark``), ``printing``, ``adjoint`` (reverse
-accumulation), ``forward`` (Jacobians), ``calculus`` (grad, jacobian, hessian), ``compile`` and
+accumulation), ``forward`` (Jacobians), ``tensor`` (index expressions: the ``einsum`` node) and
+``tensor_calculus`` (derivatives whose value is a tensor), ``calculus`` (grad, jacobian,
+hessian), ``compile`` and
 ``runtime`` (NumPy source and its helpers), ``fusion`` (entrywise parts as numexpr kernels),
 ``backends`` (NumPy, numexpr and JAX functions, ``dtype=``, ``packed=``) and ``jax_runtime``
 (the helpers in ``jax.numpy``), ``unroll`` (scalar spelling at
@@ -27,6 +29,7 @@ import sys
 import types
 
 from . import nodes  # first: the node module loads the constructors it needs, in order
+from .api import einsum  # index expressions: tensor-valued derivatives
 from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag, dot, eye, grad,
                   hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
                   norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
@@ -42,6 +45,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

@@ -10,6 +10,7 @@ from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, matrix, norm, one
 from .parsing import parse_shaped
 from .printing import latex
 from .shapes import NoMatrixFormError, ShapeError
+from .tensor import einsum
 from .unroll import unroll
 
 
@@ -21,6 +22,6 @@ def is_shaped(obj: Any) -> bool:
 
 
 __all__ = ["MatrixExpr", "ShapeError", "ShapedCode", "shaped_code", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

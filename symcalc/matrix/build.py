@@ -484,7 +484,8 @@ _PUSHED = ("add", "mul", "pow", "apply", "matmul", "inv")
 
 
 def transpose(a: MatrixExpr) -> MatrixExpr:
-    """``a.T`` pushed to the leaves; vectors and scalars are their own transposes."""
+    """``a.T`` pushed to the leaves; vectors and scalars are their own transposes; a tensor's
+    axes are reversed (NumPy's ``.T``)."""
     if a.ndim < 2:
         return a
     done: dict[MatrixExpr, MatrixExpr] = {}
@@ -493,19 +494,19 @@ def transpose(a: MatrixExpr) -> MatrixExpr:
         node, expanded = stack.pop()
         if node in done:
             continue
-        inner = [c for c in node.args if c.ndim == 2 and c not in done] if node.kind in _PUSHED else []
+        inner = [c for c in node.args if c.ndim >= 2 and c not in done] if node.kind in _PUSHED else []
         if inner and not expanded:
             stack.append((node, True))
             stack.extend((c, False) for c in inner)
             continue
-        done[node] = _transpose_one(node, lambda c: done[c] if c.ndim == 2 else c)
+        done[node] = _transpose_one(node, lambda c: done[c] if c.ndim >= 2 else c)
     return done[a]
 
 
 def transpose_node(a: MatrixExpr, transposed) -> MatrixExpr:
     """``a.T`` with its matrix children's transposes given by ``transposed`` (one step of
     ``transpose``, for passes that transpose many nodes of one graph)."""
-    return _transpose_one(a, lambda c: transposed(c) if c.ndim == 2 else c)
+    return _transpose_one(a, lambda c: transposed(c) if c.ndim >= 2 else c)
 
 
 def _transpose_one(a: MatrixExpr, transposed) -> MatrixExpr:

@@ -2,7 +2,9 @@
 
 ``grad`` is reverse accumulation (``symcalc.matrix.adjoint``); ``jacobian`` is forward
 accumulation of Jacobian matrices (``symcalc.matrix.forward``); ``hessian`` is the Jacobian of the
-gradient.  The size of a result does not depend on the sizes.
+gradient.  A derivative whose value is a tensor (a matrix by a matrix, a Hessian in a matrix) is
+an index expression (``symcalc.matrix.tensor_calculus``).  The size of a result does not depend
+on the sizes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from .nodes import MatrixExpr, as_node, declared
 from .ops import sum_, symbol
 from .parsing import check_shapes, parse_shaped
 from .shapes import NoMatrixFormError, ShapeError, shape_words
-from .structure import within
+from .structure import tensor_within, within
+from .tensor import MOST
+from .tensor_calculus import tensor_jacobian
 from .substitute import known_shapes, substitute, to_formula
 
 Shapes = Optional[Mapping[str, object]]
@@ -126,37 +130,40 @@ def grad(e: object, variables: object, shapes: Shapes = None):
 
 
 def _jacobian_one(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
+    """``dg/dx``: in matrix form where the value is a scalar, vector or matrix; an index
+    expression (``symcalc.matrix.tensor_calculus``) where it is a tensor."""
     if not x.shape:
         return derivative_scalar(g, x)
     if not g.shape:
         return gradients(g, [x])[0]
-    if x.ndim == 2 or g.ndim == 2:
+    if g.ndim + x.ndim > MOST:
         raise NoMatrixFormError(
             f"the Jacobian of {shape_words(g.shape)} with respect to {shape_words(x.shape)} "
-            f"{x.data} is a {g.ndim + x.ndim}-index tensor and has no matrix form")
-    return jacobian_vector(g, x)
+            f"{x.data} would have {g.ndim + x.ndim} indices; results have at most {MOST}")
+    if x.ndim == 2 or g.ndim >= 2:
+        return tensor_within(tensor_jacobian(g, x), x)
+    try:
+        return jacobian_vector(g, x)
+    except NoMatrixFormError:  # a product of matrices that depend on x: in index form
+        return tensor_jacobian(g, x)
 
 
 def jacobian(e: object, variables: object, shapes: Shapes = None):
-    """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient)."""
+    """The Jacobian ``dg/dx`` of shape ``g.shape + x.shape`` (for a scalar g, the gradient; of
+    order 3 or 4, an index expression ``einsum(...)``)."""
     g = to_node(e, shapes)
     xs = to_variables(g, variables, shapes)
     return _result([_jacobian_one(g, x) for x in xs], _single(variables), g, xs, shapes)
 
 
 def hessian(e: object, variables: object, shapes: Shapes = None):
-    """The Hessian of a scalar formula in one vector (or scalar) variable: the Jacobian of its
-    gradient, of shape ``x.shape + x.shape``.  With several variables, the blocks
-    ``[[d2f/dxi dxj]]``."""
+    """The Hessian of a scalar formula in one variable: the Jacobian of its gradient, of shape
+    ``x.shape + x.shape`` (in a matrix variable, an index expression of order 4).  With several
+    variables, the blocks ``[[d2f/dxi dxj]]``, each of shape ``xi.shape + xj.shape``."""
     f = to_node(e, shapes)
     if f.shape:
         raise ShapeError(f"hessian needs a scalar formula, but {f} is {shape_words(f.shape)}")
     xs = to_variables(f, variables, shapes)
-    for x in xs:
-        if x.ndim == 2:
-            raise NoMatrixFormError(
-                f"the Hessian with respect to the matrix {x.data} is a 4-index tensor and has "
-                "no matrix form")
     firsts = gradients(f, xs)
     blocks = [[_jacobian_one(first, x) for x in xs] for first in firsts]
     _remember(blocks, f, xs, shapes)

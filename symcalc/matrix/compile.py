@@ -240,7 +240,11 @@ class _Printer:
                 return f"np.sum({self.get(p, POWER)} * {q_t})", ATOM
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
-        return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})")
+        texts = [self.src[a] for a in args]
+        if kind == "einsum" and self.vector_first:  # JAX's einsum orders it when it traces
+            text, prec = OPERATIONS[kind].jax.write(texts, lambda t: f"({t})", node)
+            return "np." + text[len("jnp."):], prec  # the printed source calls jax.numpy np
+        return OPERATIONS[kind].numpy.write(texts, lambda t: f"({t})", node)
 
     def chain(self, factors: tuple) -> str:
         """Right to left, so that matrix-vector products stay matrix-vector products; a diagonal

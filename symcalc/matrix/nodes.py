@@ -8,6 +8,7 @@ entrywise       ``add`` ``mul`` ``pow`` ``apply`` (a scalar registry function)
 linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
 functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
                 ``softmax`` ``logsumexp``
+tensors         ``einsum`` (an index expression; its data the subscripts ``"ij,kl->ikjl"``)
 ==============  ==========================================================
 
 Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and
@@ -51,7 +52,8 @@ class MatrixExpr(Immutable):
 
     Build with ``symcalc.vector``, ``symcalc.matrix``, the operators ``+ - * / ** @``, ``.T``
     and the functions (``symcalc.norm``, ``symcalc.sin``, ...), or with ``symcalc.parse(text,
-    shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)``.
+    shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)`` (up to 4 sizes for a derivative
+    whose value is a tensor, ``symcalc.matrix.tensor``).
     """
 
     __slots__ = ("kind", "args", "data", "shape", "structure", "_hash", "_key", "_degree", "_free",
@@ -223,7 +225,8 @@ def sort_key(node: MatrixExpr) -> tuple:
                 child = n.args[0]._key[1]
                 text, digest = child + "'", n.args[0]._key[2] + "'"
             else:
-                head = n.kind if n.kind != "apply" else n.data.name
+                head = n.data.name if n.kind == "apply" else (
+                    f"einsum[{n.data}]" if n.kind == "einsum" else n.kind)  # its subscripts
                 text = head + "(" + ",".join(a._key[1] for a in n.args) + ")"
                 digest = f"{head}{n.shape}(" + ",".join(a._key[2] for a in n.args) + ")"
             digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core import expr as scalar
 from ..functions.elementary import REGISTRY
-from . import build, entries
+from . import build, entries, tensor
 from .build import add, chain, matmul, mul, negate, power, transpose
 from .nodes import MINUS_ONE, MatrixExpr, make
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
@@ -49,9 +49,15 @@ class Form:
     operands: tuple[int, ...] = ()
     precedence: int = ATOM
     sep: Optional[str] = None
+    # a form that depends on the node's data (einsum's subscripts): (texts, paren, node) -> text
+    custom: Optional[Callable[..., tuple[str, int]]] = None
 
-    def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str]) -> tuple[str, int]:
-        """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text."""
+    def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str],
+              node: Optional[MatrixExpr] = None) -> tuple[str, int]:
+        """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text;
+        ``node`` is the node written (read by a custom form)."""
+        if self.custom is not None:
+            return self.custom(texts, paren, node)
         needs = self.operands or (0,)
         parts = [paren(t) if p < needs[min(i, len(needs) - 1)] else t
                  for i, (t, p) in enumerate(texts)]
@@ -89,6 +95,7 @@ class Operation:
     step: str  # the rule's name in a derivation
     reuse: bool = False  # costly: computed once in generated code when used twice
     latex_of_matrix: Optional[Form] = None  # LaTeX when the operand is a matrix, if it differs
+    with_data: bool = False  # shape and build take the node's data first (einsum's subscripts)
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -98,7 +105,7 @@ class Operation:
 
 
 REQUIRED = tuple(f.name for f in fields(Operation)
-                 if f.name not in ("jacobian", "reuse", "latex_of_matrix"))
+                 if f.name not in ("jacobian", "reuse", "latex_of_matrix", "with_data"))
 
 
 # --- shape rules ----------------------------------------------------------------------------------
@@ -497,6 +504,16 @@ _RECORDS = [
         text=_call("logsumexp"), latex=_latex_call("\\operatorname{{logsumexp}}"),
         unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["logsumexp"](*a[0])),
         transposed=_own_transpose, step="logsumexp", reuse=True),
+    Operation(
+        name="einsum", arity=VARIADIC, shape=tensor.einsum_shape, build=tensor.einsum,
+        adjoint=tensor.einsum_adjoint, tangent=tensor.einsum_tangent,
+        jacobian=None,  # a tensor: differentiated by symcalc.matrix.tensor_calculus
+        numpy=Form("np.einsum", sep=", ", custom=tensor.numpy_form),
+        jax=Form("jnp.einsum", sep=", ", custom=tensor.jax_form),
+        text=Form("einsum", sep=", ", custom=tensor.text_form),
+        latex=Form("", sep=" ", custom=tensor.latex_form),
+        unroll=tensor.einsum_unroll, transposed=tensor.einsum_transposed,
+        step="index contraction", reuse=True, with_data=True),
     _leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
           lambda i: int(i[0] == i[1])),
     _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}_{{{times}}}",
@@ -546,6 +563,8 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
         return build.apply(node.data, *args)
     if kind in _ENTRYWISE_BUILD:
         return _ENTRYWISE_BUILD[kind](*args)
+    if OPERATIONS[kind].with_data:
+        return OPERATIONS[kind].build(node.data, *args)
     return OPERATIONS[kind].build(*args)
 
 

@@ -76,12 +76,12 @@ def eye(n: Dim) -> MatrixExpr:
 
 def ones(*dims: Dim) -> MatrixExpr:
     """All ones, of the shape given (``ones("m", "n")``)."""
-    return filled(1, check_shape(dims)) if dims else ONE
+    return filled(1, check_shape(dims, most=4)) if dims else ONE
 
 
 def zeros(*dims: Dim) -> MatrixExpr:
     """All zeros, of the shape given."""
-    return filled(0, check_shape(dims)) if dims else ZERO
+    return filled(0, check_shape(dims, most=4)) if dims else ZERO
 
 
 def _needs(what: str, x: MatrixExpr, ndims: tuple) -> None:
@@ -296,6 +296,7 @@ def logsumexp(z: object) -> MatrixExpr:
 # their records (its ``FUNCTIONS``; a test checks that the two agree)
 FUNCTION_NAMES = frozenset({"sum", "norm", "trace", "det", "logdet", "inv", "diag", "outer",
                             "dot", "softmax", "eye", "ones", "zeros"})
+FUNCTION_NAMES |= {"einsum"}  # index expressions (symcalc.matrix.tensor)
 
 
 _BUILD_HOOKS.bind(diag=diag, outer=outer, sum_=sum_, eye=eye, inv=inv, logsumexp=logsumexp)

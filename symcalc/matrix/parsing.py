@@ -23,6 +23,15 @@ from .shapes import ShapeError
 _CONSTANTS = {"pi", "e"}
 
 
+class _Text(str):
+    """A quoted string of the formula (einsum's subscripts), with its token for errors."""
+
+    def __new__(cls, value: str, token: Token):
+        text = super().__new__(cls, value)
+        text.token = token
+        return text
+
+
 class _Fault(Exception):
     def __init__(self, error: Exception, token: Token):
         super().__init__(str(error))
@@ -60,12 +69,24 @@ class _Builder(Transformer):
             raise _Fault(SymcalcError(message), tok)
         return ops.symbol(text)
 
+    def string(self, tok: Token) -> _Text:
+        return _Text(str(tok)[1:-1], tok)
+
     def call(self, tok: Token, args: list) -> MatrixExpr:
         text = scalar_parser.canonical_name(str(tok))
+        quoted = [k for k, a in enumerate(args) if isinstance(a, _Text)]
+        if quoted and (text != "einsum" or quoted != [0]):
+            where = args[quoted[0]].token if text == "einsum" and quoted[0] else tok
+            raise _Fault(SymcalcError("a quoted string is only the subscripts of einsum, its "
+                                      'first argument: einsum("ij,jk->ik", A, B)'), where)
+        if quoted:
+            args = [str(args[0])] + args[1:]
         try:
             arity = FUNCTION_ARITY.get(text)
             if arity == 0:  # a leaf: its sizes
                 return FUNCTIONS[text](*(_size(a, tok) for a in args))
+            if arity is not None and arity < 0:  # variadic: einsum
+                return FUNCTIONS[text](*args)
             if arity is not None:
                 if len(args) != arity:
                     raise SymcalcTypeError(f"{text} takes {arity} argument"
@@ -78,7 +99,7 @@ class _Builder(Transformer):
             return build.apply(fn, *args)
         except _Fault:
             raise
-        except (ShapeError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except (ShapeError, TypeError, ValueError, ZeroDivisionError, SymcalcError) as exc:
             raise _Fault(exc, tok) from None
 
     def arguments(self, *args):

@@ -116,11 +116,11 @@ class _Text:
                 return text, PRODUCT
         if kind == "apply":
             return f"{node.data.name}({', '.join(self.done[a][0] for a in args)})", ATOM
-        return self.form(OPERATIONS[kind].text, args)
+        return self.form(OPERATIONS[kind].text, args, node)
 
-    def form(self, form, args: tuple) -> tuple[str, int]:
+    def form(self, form, args: tuple, node: Optional[MatrixExpr] = None) -> tuple[str, int]:
         """The operation's form (``symcalc.matrix.operations``) over its operands' text."""
-        return form.write([self.done[a] for a in args], self.wrap)
+        return form.write([self.done[a] for a in args], self.wrap, node)
 
     def wrap(self, text: str) -> str:
         return f"({text})"
@@ -212,7 +212,7 @@ class _Latex(_Text):
             text = node.data.latex([self.done[a][0] for a in args])
             return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
         if kind in OPERATIONS:
-            return self.form(OPERATIONS[kind].latex_for(args), args)
+            return self.form(OPERATIONS[kind].latex_for(args), args, node)
         return super().visit(node)
 
     def wrap(self, text: str) -> str:

@@ -40,7 +40,8 @@ def check_sizes(name: str, actual: tuple, shape: tuple, sizes: dict, seen: dict)
     ``shape`` (ints and size names) or the sizes read so far (``sizes``, which it extends;
     ``seen`` says where each was read)."""
     if len(actual) != len(shape):
-        kind = {0: "a scalar", 1: "a 1-D array (a vector)", 2: "a 2-D array (a matrix)"}[len(shape)]
+        kind = {0: "a scalar", 1: "a 1-D array (a vector)", 2: "a 2-D array (a matrix)"}.get(
+            len(shape), f"a {len(shape)}-D array")
         raise ShapeError(f"{name} must be {kind} of shape ({', '.join(map(str, shape))}), "
                          f"got an array of shape {tuple(actual)}")
     for axis, (dim, size) in enumerate(zip(shape, actual)):

@@ -1,6 +1,7 @@
 """Sizes, shapes and the errors of the matrix layer.
 
-A size is a name (``"n"``) or a positive int; a shape is a tuple of 0, 1 or 2 sizes.  Distinct
+A size is a name (``"n"``) or a positive int; a shape is a tuple of 0, 1 or 2 sizes (a
+symbol's), or up to 4 for a tensor-valued derivative (``symcalc.matrix.tensor``).  Distinct
 size names are distinct sizes: ``m`` never matches ``n``, and ``n`` never matches ``3``.
 
 A declaration is a shape with, for a square matrix, a structure word after the sizes:
@@ -52,7 +53,8 @@ class ShapeError(errors.ShapeError):
 
 
 class NoMatrixFormError(errors.SymcalcError):
-    """A derivative that is not a scalar, vector or matrix (a 3- or 4-index tensor)."""
+    """A derivative with no matrix form and no index form: one of more than 4 indices, or one
+    through an operation without an index rule."""
 
 
 STRUCTURES = ("symmetric", "diagonal")
@@ -80,15 +82,18 @@ def check_dim(dim: object) -> Dim:
     raise SymcalcTypeError(f"a size must be a name or a positive int, not {type(dim).__name__} {dim!r}")
 
 
-def check_shape(shape: object) -> Shape:
-    """A shape tuple from a tuple/list of sizes (or one size, or ``"m,n"``)."""
+def check_shape(shape: object, most: int = 2) -> Shape:
+    """A shape tuple from a tuple/list of sizes (or one size, or ``"m,n"``); at most ``most``
+    sizes (2 for a symbol; 4 for a tensor-valued result such as ``zeros(m, n, m, n)``)."""
     if isinstance(shape, str):
         shape = tuple(p for p in shape.replace(",", " ").split())
     elif isinstance(shape, (int, str)):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)):
         raise SymcalcTypeError(f"a shape must be a tuple of sizes, not {type(shape).__name__}")
-    if len(shape) > 2:
+    if len(shape) > most:
+        if most > 2:
+            raise SymcalcError(f"shapes have at most {most} sizes, got {tuple(shape)}")
         raise SymcalcError(f"shapes have at most 2 sizes (vectors and matrices), got {tuple(shape)}")
     return tuple(check_dim(d) for d in shape)
 
@@ -136,5 +141,7 @@ def shape_words(shape: Shape) -> str:
         return "a scalar"
     if len(shape) == 1:
         return f"a vector of size {shape[0]}"
+    if len(shape) > 2:
+        return f"a {' x '.join(map(str, shape))} tensor"
     article = "an" if str(shape[0])[:1] in "aefhilmnorsx8" else "a"
     return f"{article} {shape[0]} x {shape[1]} matrix"

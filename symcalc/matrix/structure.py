@@ -16,6 +16,7 @@ from fractions import Fraction
 from .build import add, mul, transpose
 from .nodes import MatrixExpr, number
 from .ops import eye
+from .tensor import einsum
 
 
 def within(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
@@ -25,3 +26,17 @@ def within(g: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
     if x.structure == "diagonal":
         return mul(g, eye(x.shape[0]))
     return g
+
+
+def tensor_within(t: MatrixExpr, x: MatrixExpr) -> MatrixExpr:
+    """A derivative ``t`` whose last two axes are those of the structured matrix ``x`` (a
+    Jacobian by ``x``), projected there as ``within`` projects a gradient: symmetric in those two
+    axes (their two orders averaged), or zero off the diagonal."""
+    if x.structure not in ("symmetric", "diagonal"):
+        return t
+    letters = "abcd"[:t.ndim]
+    k, l = letters[-2:]
+    if x.structure == "symmetric":
+        swapped = einsum(f"{letters}->{letters[:-2]}{l}{k}", t)
+        return mul(number(Fraction(1, 2)), add(t, swapped))
+    return einsum(f"{letters},{k}{l}->{letters}", t, eye(x.shape[0]))
