@@ -53,6 +53,13 @@ SAMPLES: dict[str, list[MatrixExpr]] = {
     "eye": [ops.eye("n")],
     "ones": [ops.ones("m", "n"), ops.ones("n")],
     "zeros": [ops.zeros("m", "n")],
+    "sum_axis": [sc.sum(A, axis=0), sc.sum(A, axis=1)],
+    "mean": [sc.mean(A), sc.mean(x), sc.mean(A, axis=0), sc.mean(A, axis=-1)],
+    "max": [sc.max(A), sc.max(x), sc.max(A, axis=0), sc.max(A, axis=1)],
+    "logsumexp_axis": [sc.logsumexp(A, axis=0), sc.logsumexp(A, axis=1)],
+    "softmax_axis": [sc.softmax(A, axis=0), sc.softmax(A, axis=1)],
+    "kron": [sc.kron(A, X), sc.kron(x, y)],
+    "matrix_power": [sc.matrix_power(X, 2), sc.matrix_power(X, 3)],
 }
 CASES = [(kind, node) for kind, nodes in SAMPLES.items() for node in nodes]
 WITH_OPERANDS = [(k, n) for k, n in CASES if n.args]
@@ -134,8 +141,9 @@ def test_shape_rule_and_canonical_constructor(kind, node):
         assert op.shape(*sizes) == node.shape
         assert op.build(*sizes) is node
     else:
-        assert op.shape(*(a.shape for a in node.args)) == node.shape
-        assert op.build(*node.args) is node
+        data = () if node.data is None else (node.data,)  # an axis or an exponent
+        assert op.shape(*(a.shape for a in node.args), *data) == node.shape
+        assert op.build(*node.args, *data) is node
 
 
 @pytest.mark.parametrize("kind", ["matmul", "trace", "det", "inv", "outer", "softmax"])
@@ -202,6 +210,14 @@ JACOBIAN_SAMPLES = {
     "diag": [ops.diag(S * ops.outer(x, x))],
     "softmax": [ops.softmax(sc.sin(x))],
     "logsumexp": [ops.logsumexp(sc.sin(x))],
+    "sum_axis": [sc.sum(ops.outer(y, x) * A, axis=0), sc.sum(sc.sin(ops.outer(y, x)), axis=1)],
+    "mean": [sc.mean(sc.sin(x)), sc.mean(ops.outer(y, x) * A),
+             sc.mean(sc.exp(ops.outer(y, x)), axis=0), sc.mean(ops.outer(y, x) * A, axis=1)],
+    "max": [sc.max(sc.sin(x)), sc.max(ops.outer(y, x) + A), sc.max(ops.outer(y, x) + A, axis=0),
+            sc.max(ops.outer(y, x) * A, axis=1)],
+    "logsumexp_axis": [sc.logsumexp(ops.outer(y, x) * A, axis=0),
+                       sc.logsumexp(ops.outer(y, sc.sin(x)) + A, axis=1)],
+    "kron": [sc.kron(sc.sin(x), y), sc.kron(y, x * x), sc.kron(x, x)],
 }
 
 
@@ -233,7 +249,7 @@ def test_transpose_rule_gives_the_transposed_entries(kind, node):
 def _write(form: Form, node: MatrixExpr, sizes: dict) -> str:
     if not node.args:
         return form.leaf([str(d) for d in concrete(node.shape, sizes)])[0]
-    return form.write([(a.data, 5) for a in node.args], lambda t: f"({t})")[0]
+    return form.write([(a.data, 5) for a in node.args], lambda t: f"({t})", node.data)[0]
 
 
 @pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
@@ -251,7 +267,8 @@ def test_numpy_and_jax_forms_compute_the_unrolled_values(kind, node):
 
 
 def test_every_runtime_helper_a_form_calls_exists_for_numpy_and_jax():
-    assert set(RUNTIME_HELPERS) == {"logdet", "softmax", "vector_logsumexp"}
+    assert set(RUNTIME_HELPERS) == {"logdet", "softmax", "vector_logsumexp", "logsumexp_axis",
+                                    "softmax_axis"}
     for name in RUNTIME_HELPERS:
         assert callable(getattr(runtime, name))
     pytest.importorskip("jax")
@@ -267,7 +284,7 @@ def test_text_form_parses_back(kind, node):
     assert parse_shaped(text, SHAPES) is node
     if kind != "matmul" and node.args:
         assert text == OPERATIONS[kind].text.write([(a.data, 5) for a in node.args],
-                                                   lambda t: f"({t})")[0]
+                                                   lambda t: f"({t})", node.data)[0]
 
 
 @pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
@@ -277,6 +294,7 @@ def test_latex_form_shows_every_operand(kind, node):
         assert latex(a) in text
     if kind != "matmul":
         parts = [(latex(a), 5) for a in node.args]
-        expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t)[0] if node.args else
+        expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t, node.data)[0]
+                    if node.args else
                     OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])[0])
         assert text == expected

@@ -31,6 +31,7 @@ from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag,
                   hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
                   norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
                   zeros)
+from .api import kron, matrix_power, mean
 
 
 class _CallableModule(types.ModuleType):
@@ -41,6 +42,7 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "kron", "lambdify", "latex",
+           "matrix_power", "mean",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

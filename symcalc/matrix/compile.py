@@ -29,7 +29,7 @@ from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, make, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY, with_args
-from .shapes import ShapeError
+from .shapes import ShapeError, dim_factors
 from .stability import stable
 
 def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
@@ -184,7 +184,10 @@ class _Printer:
 
     @staticmethod
     def size(dim) -> str:
-        return str(dim) if isinstance(dim, int) else f"_size[{dim!r}]"
+        if isinstance(dim, int):
+            return str(dim)
+        factors = [str(f) if isinstance(f, int) else f"_size[{f!r}]" for f in dim_factors(dim)]
+        return factors[0] if len(factors) == 1 else "(" + " * ".join(factors) + ")"
 
     @staticmethod
     def number(value) -> tuple[str, int]:
@@ -231,7 +234,8 @@ class _Printer:
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
-        return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})")
+        return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})",
+                                            node.data)
 
     def chain(self, factors: tuple) -> str:
         """Right to left, so that matrix-vector products stay matrix-vector products; a diagonal
@@ -374,10 +378,12 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     if missing:
         raise SymcalcError(f"the formula uses {', '.join(missing)}, which the variables "
                          f"{[s.data for s in symbols]} do not include")
-    bound = {d for s in symbols for d in s.shape if isinstance(d, str)}
+    bound = {f for s in symbols for d in s.shape for f in dim_factors(d) if isinstance(f, str)}
     for node in postorder(roots):
         for d in node.shape:
-            if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
+            missing = [f for f in dim_factors(d) if isinstance(f, str) and f not in bound]
+            if node.kind in ("eye", "ones", "zeros") and missing:
+                d = missing[0]
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
     roots = _shared_transposes(_applied(stable(roots)))

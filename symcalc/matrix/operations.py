@@ -18,6 +18,7 @@ operations and the leaves ``symbol``, ``number``, ``constant`` name values; neit
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from dataclasses import dataclass, fields
 from typing import Callable, Iterator, Mapping, Optional
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from .. import expr as scalar
 from ..functions import REGISTRY
-from . import build, entries
+from . import build, entries, numpy_ops
 from .build import add, chain, matmul, mul, negate, power, transpose
 from .nodes import MINUS_ONE, MatrixExpr, make
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
@@ -50,14 +51,19 @@ class Form:
     precedence: int = ATOM
     sep: Optional[str] = None
 
-    def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str]) -> tuple[str, int]:
-        """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text."""
+    def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str],
+              data: object = None) -> tuple[str, int]:
+        """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text.  A
+        node's ``data`` (an axis, an exponent) fills ``{data}``; ``{axis}`` is ``, axis=1``
+        (``""`` without an axis) and ``{tex_axis}`` its LaTeX."""
         needs = self.operands or (0,)
         parts = [paren(t) if p < needs[min(i, len(needs) - 1)] else t
                  for i, (t, p) in enumerate(texts)]
         if self.sep is not None:
             return self.sep.join(parts), self.precedence
-        return self.pattern.format(*parts), self.precedence
+        axis = "" if data is None else f", axis={data}"
+        tex_axis = "" if data is None else f", \\mathrm{{axis}}={data}"
+        return self.pattern.format(*parts, data=data, axis=axis, tex_axis=tex_axis), self.precedence
 
     def leaf(self, dims: list[str]) -> tuple[str, int]:
         """The text of a leaf from its sizes' texts."""
@@ -502,6 +508,249 @@ _RECORDS = [
           lambda i: 0),
 ]
 
+# --- operations with NumPy's meaning: reductions along an axis, mean, kron, matrix_power --------
+# (constructors in ``symcalc.matrix.numpy_ops``; a node's ``data`` is its axis or exponent)
+def _axis_grad(node: MatrixExpr) -> MatrixExpr:
+    """The gradient of a scalar reduction ``max`` or ``mean`` of all entries."""
+    x = node.args[0]
+    if node.kind == "mean":
+        return mul(ones(*x.shape), power(numpy_ops.count(x.shape), MINUS_ONE))
+    w = _ties(node)
+    return mul(w, power(sum_(w), MINUS_ONE))
+
+
+def _ties(node: MatrixExpr) -> MatrixExpr:
+    """``heaviside(X - max)``: 1/2 where an entry is the largest (of its row, column or all),
+    0 elsewhere, so that each of k tied largest entries gets 1/k of the derivative."""
+    x = node.args[0]
+    top = node if node.data is None else numpy_ops.spread(node, node.data, x.shape)
+    return REGISTRY["heaviside"](add(x, negate(top)))
+
+
+def _reduced_weights(node: MatrixExpr) -> MatrixExpr:
+    """For a reduction along an axis, the weights ``W`` of its derivative: ``dy = sum(W*dX,
+    axis)``."""
+    x, axis = node.args[0], node.data
+    if node.kind == "sum_axis":
+        return ones(*x.shape)
+    if node.kind == "mean":
+        return mul(ones(*x.shape), power(numpy_ops.count(x.shape[axis:axis + 1]), MINUS_ONE))
+    if node.kind == "logsumexp_axis":
+        return numpy_ops.softmax_axis(x, axis)
+    w = _ties(node)  # max
+    return mul(w, numpy_ops.spread(power(numpy_ops.sum_axis(w, axis), MINUS_ONE), axis, x.shape))
+
+
+def _reduction_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    x = node.args[0]
+    if node.data is None:
+        yield x, mul(bar, _axis_grad(node))
+    elif node.kind == "sum_axis":
+        yield x, numpy_ops.spread(bar, node.data, x.shape)
+    else:
+        yield x, mul(_reduced_weights(node), numpy_ops.spread(bar, node.data, x.shape))
+
+
+def _reduction_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    d = ds[0]
+    if node.kind in ("sum_axis", "mean"):
+        return OPERATIONS[node.kind].build(d, node.data)
+    if node.data is None:
+        return sum_(mul(_axis_grad(node), d))
+    return numpy_ops.sum_axis(mul(_reduced_weights(node), d), node.data)
+
+
+def _reduction_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    """Through a matrix ``F``, ``sum(W*F, axis=1)`` is ``(W*F)@ones`` (axis 0: ``(W.T*F.T)@ones``);
+    of a vector (all entries), ``J.T@gradient``."""
+    x = node.args[0]
+    if node.data is None:
+        if x.ndim == 2:
+            return through.weighted(_axis_grad(node), x)
+        return matmul(transpose(J.get(x)), _axis_grad(node))
+    w = _reduced_weights(node)
+    if node.data == 0:
+        x, w = transpose(x), transpose(w)
+    return through.masked(None if w.kind == "ones" else w, (), x, (), ones(x.shape[1]))
+
+
+def _softmax_axis_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    """``P = softmax(Z, axis)``: ``Z̄ = P*(P̄ - spread(sum(P*P̄, axis)))``."""
+    inner = numpy_ops.sum_axis(mul(node, bar), node.data)
+    yield node.args[0], mul(node, add(bar, negate(numpy_ops.spread(inner, node.data, node.shape))))
+
+
+def _softmax_axis_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    inner = numpy_ops.sum_axis(mul(node, ds[0]), node.data)
+    return mul(node, add(ds[0], negate(numpy_ops.spread(inner, node.data, node.shape))))
+
+
+def _selector(k: MatrixExpr, first: bool) -> tuple:
+    """For ``K = kron(A, B)`` of matrices, the matrices ``L``, ``R`` and the mask ``M`` with
+    ``Ā = L@(K̄*M)@R`` (``first``) or ``B̄ = L@(K̄*M)@R``: ``L`` sums the rows of each block,
+    ``R`` its columns."""
+    a, b = k.args
+    (m, n), (p, q) = a.shape, b.shape
+    if first:
+        return (numpy_ops.kron(eye(m), ones(1, p)), numpy_ops.kron(ones(m, n), b),
+                numpy_ops.kron(eye(n), ones(q, 1)))
+    return (numpy_ops.kron(ones(1, m), eye(p)), numpy_ops.kron(a, ones(p, q)),
+            numpy_ops.kron(ones(n, 1), eye(q)))
+
+
+def _row(v: MatrixExpr) -> MatrixExpr:
+    """A vector as a 1 x n matrix."""
+    return outer(ones(1), v)
+
+
+def _kron_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    a, b = node.args
+    if node.ndim == 1:  # ā[i] = sum_k b[k]*k̄[i*p + k],  b̄[k] = sum_i a[i]*k̄[i*p + k]
+        if wanted(a):
+            yield a, matmul(numpy_ops.kron(eye(a.shape[0]), _row(b)), bar)
+        if wanted(b):
+            yield b, matmul(numpy_ops.kron(_row(a), eye(b.shape[0])), bar)
+        return
+    for operand, first in ((a, True), (b, False)):
+        if wanted(operand):
+            left, mask, right = _selector(node, first)
+            yield operand, chain([left, mul(bar, mask), right])
+
+
+def _kron_tangent(node: MatrixExpr, ds: list) -> Optional[MatrixExpr]:
+    a, b = node.args
+    return _sum_of([numpy_ops.kron(ds[0], b) if ds[0] is not None else None,
+                    numpy_ops.kron(a, ds[1]) if ds[1] is not None else None])
+
+
+def _kron_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    """Of vectors: ``kron(J_a, b as a column) + kron(a as a column, J_b)``."""
+    a, b = node.args
+    ja, jb = through.jacobian(a), through.jacobian(b)
+    return _sum_of([numpy_ops.kron(ja, transpose(_row(b))) if ja is not None else None,
+                    numpy_ops.kron(transpose(_row(a)), jb) if jb is not None else None])
+
+
+def _unroll_kron(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    x, y = a
+    inner = y.shape
+    return entries.objects(shape, lambda i: scalar.mul(
+        x[tuple(k // s for k, s in zip(i, inner))], y[tuple(k % s for k, s in zip(i, inner))]))
+
+
+def _power_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    """``Y = X^k``: ``X̄ = sum_j (X^j).T@Ȳ@(X^(k-1-j)).T``."""
+    x, k = node.args[0], node.data
+    yield x, add(*(chain([transpose(numpy_ops.powers(x, j)), bar,
+                          transpose(numpy_ops.powers(x, k - 1 - j))]) for j in range(k)))
+
+
+def _power_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    x, k = node.args[0], node.data
+    return add(*(chain([numpy_ops.powers(x, j), ds[0], numpy_ops.powers(x, k - 1 - j)])
+                 for j in range(k)))
+
+
+def _unroll_power(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    out = a[0]
+    for _ in range(node.data - 1):
+        out = entries.dot(out, a[0])
+    return out
+
+
+def _lines(x: np.ndarray, axis: Optional[int]) -> list:
+    """The entries each reduction combines: all, or each column (axis 0) or row (axis 1)."""
+    if axis is None:
+        return [list(x.flat)]
+    return [list(x[:, j]) if axis == 0 else list(x[j, :]) for j in range(x.shape[1 - axis])]
+
+
+def _unroll_reduction(combine: Callable[[list], scalar.Expr]):
+    def rule(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+        values = [combine(line) for line in _lines(a[0], node.data)]
+        return entries.scalar_array(values[0]) if not shape else entries.objects(
+            shape, lambda i: values[i[0]])
+    return rule
+
+
+def _mean_of(line: list) -> scalar.Expr:
+    return scalar.mul(scalar.Num(Fraction(1, len(line))), scalar.add(*line))
+
+
+def _max_of(line: list) -> scalar.Expr:
+    return line[0] if len(line) == 1 else REGISTRY["max"](*line)
+
+
+def _unroll_softmax_axis(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    z, axis = a[0], node.data
+    lse = [REGISTRY["logsumexp"](*line) for line in _lines(z, axis)]
+    return entries.objects(shape, lambda i: REGISTRY["exp"](z[i] - lse[i[1 - axis]]))
+
+
+def _reduction(name: str, text: str, numpy: str, latex: str, build: Callable, step: str,
+               unroll: Callable, jax: Optional[str] = None) -> Operation:
+    """A reduction of a vector or matrix along an axis (or of all its entries)."""
+    def shape(operand: Shape, axis: Optional[int] = None) -> Shape:
+        return build(make("symbol", (), operand, "X"), axis).shape
+    return Operation(
+        name=name, arity=1, shape=shape, build=build,
+        adjoint=_reduction_adjoint, tangent=_reduction_tangent, jacobian=_reduction_jacobian,
+        numpy=Form(numpy), jax=Form(jax or numpy.replace("np.", "jnp.")), text=Form(text),
+        latex=Form(latex), unroll=unroll, transposed=_own_transpose, step=step, reuse=True)
+
+
+def _matrix_shape(name: str, build: Callable) -> Callable[..., Shape]:
+    def shape(*operands_and_data) -> Shape:
+        *shapes, data = operands_and_data if name != "kron" else (*operands_and_data, None)
+        args = [make("symbol", (), s, f"X{i}") for i, s in enumerate(shapes)]
+        return (build(*args) if data is None else build(*args, data)).shape
+    return shape
+
+
+_RECORDS += [
+    _reduction("sum_axis", "sum({0}, axis={data})", "np.sum({0}, axis={data})",
+               "\\operatorname{{sum}}\\left({0}{tex_axis}\\right)", numpy_ops.sum_axis,
+               "sum along an axis", _unroll_reduction(lambda line: scalar.add(*line))),
+    _reduction("mean", "mean({0}{axis})", "np.mean({0}{axis})",
+               "\\operatorname{{mean}}\\left({0}{tex_axis}\\right)", numpy_ops.mean, "mean",
+               _unroll_reduction(_mean_of)),
+    _reduction("max", "max({0}{axis})", "np.max({0}{axis})",
+               "\\max\\left({0}{tex_axis}\\right)", numpy_ops.max_, "max",
+               _unroll_reduction(_max_of)),
+    _reduction("logsumexp_axis", "logsumexp({0}, axis={data})", "_mrt.logsumexp_axis({0}, {data})",
+               "\\operatorname{{logsumexp}}\\left({0}{tex_axis}\\right)", numpy_ops.logsumexp_axis,
+               "logsumexp along an axis",
+               _unroll_reduction(lambda line: REGISTRY["logsumexp"](*line))),
+    Operation(
+        name="softmax_axis", arity=1, shape=_matrix_shape("softmax_axis", numpy_ops.softmax_axis),
+        build=numpy_ops.softmax_axis, adjoint=_softmax_axis_adjoint,
+        tangent=_softmax_axis_tangent,
+        jacobian=None,  # a matrix: through the product it is in
+        numpy=Form("_mrt.softmax_axis({0}, {data})"), jax=Form("_mrt.softmax_axis({0}, {data})"),
+        text=Form("softmax({0}, axis={data})"),
+        latex=Form("\\operatorname{{softmax}}\\left({0}{tex_axis}\\right)"),
+        unroll=_unroll_softmax_axis,
+        transposed=lambda node, _: numpy_ops.softmax_axis(transpose(node.args[0]), 1 - node.data),
+        step="softmax along an axis", reuse=True),
+    Operation(
+        name="kron", arity=2, shape=_matrix_shape("kron", numpy_ops.kron), build=numpy_ops.kron,
+        adjoint=_kron_adjoint, tangent=_kron_tangent, jacobian=_kron_jacobian,
+        numpy=_call("np.kron", 2), jax=_call("jnp.kron", 2), text=_call("kron", 2),
+        latex=Form("{0} \\otimes {1}", (POWER, POWER), PRODUCT),
+        unroll=_unroll_kron,
+        transposed=lambda node, _: numpy_ops.kron(*(transpose(a) for a in node.args)),
+        step="Kronecker product", reuse=True),
+    Operation(
+        name="matrix_power", arity=1, shape=_matrix_shape("matrix_power", numpy_ops.matrix_power),
+        build=numpy_ops.matrix_power, adjoint=_power_adjoint, tangent=_power_tangent,
+        jacobian=None,  # a matrix: through the product it is in
+        numpy=Form("np.linalg.matrix_power({0}, {data})"),
+        jax=Form("jnp.linalg.matrix_power({0}, {data})"), text=Form("matrix_power({0}, {data})"),
+        latex=Form("{0}^{{{data}}}", (ATOM,), POWER), unroll=_unroll_power,
+        transposed=lambda node, _: numpy_ops.matrix_power(transpose(node.args[0]), node.data),
+        step="matrix power", reuse=True),
+]
+
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _RECORDS}
 LEAVES = frozenset(op.name for op in _RECORDS if op.arity == 0)
 
@@ -512,13 +761,21 @@ RUNTIME_HELPERS = tuple(dict.fromkeys(
 # the functions a formula may call by name: the operations written as calls and ``dot``
 # (``x@y``); ``logsumexp`` is the scalar registry's function, which reaches its record through
 # ``build.apply`` when its operand is a vector
-_NOT_CALLED = ("matmul", "transpose", "logsumexp")
+# (``max`` too); the reductions along an axis are called by the name of the plain reduction
+_NOT_CALLED = ("matmul", "transpose", "logsumexp", "sum_axis", "logsumexp_axis", "softmax_axis",
+               "max")
 FUNCTIONS: Mapping[str, Callable[..., MatrixExpr]] = {
     **{op.name: op.build for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": dot}
 
 # how many operands each function takes (a leaf: its sizes, any number), for the parser
 FUNCTION_ARITY: Mapping[str, int] = {
-    **{op.name: op.arity for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": 2}
+    **{op.name: op.arity for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": 2,
+    "matrix_power": 2}  # the matrix and its integer exponent
+
+# the functions that take ``axis=`` (``sum(X, axis=0)``), by name
+AXIS_FUNCTIONS: Mapping[str, Callable[..., MatrixExpr]] = {
+    "sum": numpy_ops.sum_, "mean": numpy_ops.mean, "max": numpy_ops.max_,
+    "logsumexp": numpy_ops.logsumexp_axis, "softmax": numpy_ops.softmax_axis}
 
 
 _ENTRYWISE_BUILD = {"add": add, "mul": mul, "pow": power}
@@ -543,6 +800,8 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
         return build.apply(node.data, *args)
     if kind in _ENTRYWISE_BUILD:
         return _ENTRYWISE_BUILD[kind](*args)
+    if node.data is not None:  # an axis or an exponent
+        return OPERATIONS[kind].build(*args, node.data)
     return OPERATIONS[kind].build(*args)
 
 

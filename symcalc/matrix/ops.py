@@ -248,7 +248,8 @@ def logsumexp(z: object) -> MatrixExpr:
 # the names of the functions of the matrix layer, reserved: ``symcalc.matrix.operations`` holds
 # their records (its ``FUNCTIONS``; a test checks that the two agree)
 FUNCTION_NAMES = frozenset({"sum", "norm", "trace", "det", "logdet", "inv", "diag", "outer",
-                            "dot", "softmax", "eye", "ones", "zeros"})
+                            "dot", "softmax", "eye", "ones", "zeros", "mean", "kron",
+                            "matrix_power"})
 
 
 _BUILD_HOOKS.bind(diag=diag, outer=outer, sum_=sum_, eye=eye, inv=inv, logsumexp=logsumexp)

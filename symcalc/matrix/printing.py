@@ -116,11 +116,12 @@ class _Text:
                 return text, PRODUCT
         if kind == "apply":
             return f"{node.data.name}({', '.join(self.done[a][0] for a in args)})", ATOM
-        return self.form(OPERATIONS[kind].text, args)
+        return self.form(OPERATIONS[kind].text, args, node.data)
 
-    def form(self, form, args: tuple) -> tuple[str, int]:
-        """The operation's form (``symcalc.matrix.operations``) over its operands' text."""
-        return form.write([self.done[a] for a in args], self.wrap)
+    def form(self, form, args: tuple, data: object = None) -> tuple[str, int]:
+        """The operation's form (``symcalc.matrix.operations``) over its operands' text (and
+        the node's axis or exponent, ``data``)."""
+        return form.write([self.done[a] for a in args], self.wrap, data)
 
     def wrap(self, text: str) -> str:
         return f"({text})"
@@ -191,7 +192,7 @@ class _Latex(_Text):
         if kind == "constant":
             return ("\\pi" if node.data == "pi" else "e"), ATOM
         if kind in LEAVES:
-            return OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])
+            return OPERATIONS[kind].latex.leaf([str(d).replace("*", " ") for d in node.shape])
         if kind == "pow":
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:
@@ -212,7 +213,7 @@ class _Latex(_Text):
             text = node.data.latex([self.done[a][0] for a in args])
             return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}
         if kind in OPERATIONS:
-            return self.form(OPERATIONS[kind].latex_for(args), args)
+            return self.form(OPERATIONS[kind].latex_for(args), args, node.data)
         return super().visit(node)
 
     def wrap(self, text: str) -> str:
