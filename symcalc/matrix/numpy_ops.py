@@ -53,6 +53,8 @@ def spread(v: MatrixExpr, axis: int, shape: tuple) -> MatrixExpr:
     ``outer(ones(m), v)`` for axis 0, ``outer(v, ones(n))`` for axis 1."""
     if not v.shape:
         return mul(v, ones(*shape))
+    if _constant(v) is not None:
+        return filled(_constant(v), shape)
     return outer(ones(shape[0]), v) if axis == 0 else outer(v, ones(shape[1]))
 
 
@@ -67,6 +69,16 @@ def count(dims: tuple) -> MatrixExpr:
             named.append(d)
     total = number(value)
     return mul(total, sum_all(ones(*named))) if named else total
+
+
+def _constant(x: MatrixExpr):
+    """The number every entry of ``x`` holds (``zeros``, ``ones``, ``c*ones``), else None."""
+    if x.kind in ("zeros", "ones"):
+        return int(x.kind == "ones")
+    if x.kind == "mul" and len(x.args) == 2 and x.args[0].kind == "number" and \
+            x.args[1].kind == "ones":
+        return x.args[0].data
+    return None
 
 
 def _flipped(x: MatrixExpr) -> Optional[MatrixExpr]:
@@ -116,8 +128,8 @@ def mean(x: object, axis: object = None) -> MatrixExpr:
         axis, shape = None, ()
     else:
         shape = kept(x, axis)
-    if x.kind == "zeros":
-        return filled(0, shape)
+    if _constant(x) is not None:  # the mean of c*ones is c
+        return filled(_constant(x), shape)
     scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, mean(rest, axis))
@@ -137,6 +149,8 @@ def max_(x: object, axis: object = None) -> MatrixExpr:
         axis, shape = None, ()
     else:
         shape = kept(x, axis)
+    if _constant(x) is not None:
+        return filled(_constant(x), shape)
     if x.kind == "mul" and x.args[0].kind == "number" and x.args[0].data > 0:
         return mul(x.args[0], max_(mul(*x.args[1:]), axis))  # max(2*X) = 2*max(X)
     inner = _flipped(x)
@@ -241,8 +255,8 @@ def call(fn, args: tuple, options: dict) -> MatrixExpr:
     if fn.name in REDUCING and len(args) == 1 and (options or fn.name == "max"):
         return REDUCING[fn.name](args[0], options.get("axis"))
     if options:
-        raise SymcalcTypeError(f"{fn.name} takes axis= only with one vector or matrix: "
-                               f"{', '.join(sorted(REDUCING))}(X, axis=0)")
+        raise SymcalcTypeError(f"{fn.name} takes no axis=; the functions along an axis are "
+                               "sum, mean, max, logsumexp and softmax: max(X, axis=0)")
     return apply(fn, *(as_node(a) for a in args))
 
 

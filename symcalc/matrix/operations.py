@@ -28,7 +28,7 @@ from .. import expr as scalar
 from ..functions import REGISTRY
 from . import build, entries, numpy_ops
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .nodes import MINUS_ONE, MatrixExpr, make
+from .nodes import MINUS_ONE, MatrixExpr, make, number
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
                   sum_, trace, zeros)
 from .shapes import NoMatrixFormError, Shape, ShapeError
@@ -542,22 +542,30 @@ def _reduced_weights(node: MatrixExpr) -> MatrixExpr:
 
 
 def _reduction_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
-    x = node.args[0]
-    if node.data is None:
+    x, axis = node.args[0], node.data
+    if axis is None:
         yield x, mul(bar, _axis_grad(node))
     elif node.kind == "sum_axis":
-        yield x, numpy_ops.spread(bar, node.data, x.shape)
+        yield x, numpy_ops.spread(bar, axis, x.shape)
+    elif node.kind == "max":  # the ties of each line share its adjoint
+        w = _ties(node)
+        share = mul(bar, power(numpy_ops.sum_axis(w, axis), MINUS_ONE))
+        yield x, mul(w, numpy_ops.spread(share, axis, x.shape))
     else:
-        yield x, mul(_reduced_weights(node), numpy_ops.spread(bar, node.data, x.shape))
+        yield x, mul(_reduced_weights(node), numpy_ops.spread(bar, axis, x.shape))
 
 
 def _reduction_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
-    d = ds[0]
+    d, axis = ds[0], node.data
     if node.kind in ("sum_axis", "mean"):
-        return OPERATIONS[node.kind].build(d, node.data)
-    if node.data is None:
+        return OPERATIONS[node.kind].build(d, axis)
+    if axis is None:
         return sum_(mul(_axis_grad(node), d))
-    return numpy_ops.sum_axis(mul(_reduced_weights(node), d), node.data)
+    if node.kind == "max":
+        w = _ties(node)
+        return mul(numpy_ops.sum_axis(mul(w, d), axis),
+                   power(numpy_ops.sum_axis(w, axis), MINUS_ONE))
+    return numpy_ops.sum_axis(mul(_reduced_weights(node), d), axis)
 
 
 def _reduction_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
@@ -638,17 +646,21 @@ def _unroll_kron(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
         x[tuple(k // s for k, s in zip(i, inner))], y[tuple(k % s for k, s in zip(i, inner))]))
 
 
+def _power_terms(x: MatrixExpr, middle: MatrixExpr, k: int) -> MatrixExpr:
+    """``sum_j X^j@M@X^(k-1-j)`` for j = 0..k-1; ``k*X^(k-1)`` when ``M`` is ``eye``."""
+    if middle.kind == "eye":
+        return mul(number(k), numpy_ops.powers(x, k - 1))
+    return add(*(chain([numpy_ops.powers(x, j), middle, numpy_ops.powers(x, k - 1 - j)])
+                 for j in range(k)))
+
+
 def _power_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
     """``Y = X^k``: ``X̄ = sum_j (X^j).T@Ȳ@(X^(k-1-j)).T``."""
-    x, k = node.args[0], node.data
-    yield x, add(*(chain([transpose(numpy_ops.powers(x, j)), bar,
-                          transpose(numpy_ops.powers(x, k - 1 - j))]) for j in range(k)))
+    yield node.args[0], _power_terms(transpose(node.args[0]), bar, node.data)
 
 
 def _power_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
-    x, k = node.args[0], node.data
-    return add(*(chain([numpy_ops.powers(x, j), ds[0], numpy_ops.powers(x, k - 1 - j)])
-                 for j in range(k)))
+    return _power_terms(node.args[0], ds[0], node.data)
 
 
 def _unroll_power(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
