@@ -378,7 +378,8 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     if missing:
         raise SymcalcError(f"the formula uses {', '.join(missing)}, which the variables "
                          f"{[s.data for s in symbols]} do not include")
-    bound = {f for s in symbols for d in s.shape for f in dim_factors(d) if isinstance(f, str)}
+    # the sizes the arrays give: plain names (a product m*p is checked, not read)
+    bound = {d for s in symbols for d in s.shape if isinstance(d, str) and "*" not in d}
     for node in postorder(roots):
         for d in node.shape:
             missing = [f for f in dim_factors(d) if isinstance(f, str) and f not in bound]
