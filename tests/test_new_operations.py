@@ -283,6 +283,27 @@ def test_code_reads_product_sizes_from_the_arrays_and_checks_them():
     assert "_size['m'] * _size['p']" in sc.codegen(sc.ones("m*p"), ["X", "T"], shapes=SHAPES)
 
 
+def test_a_packed_function_reads_product_sizes():
+    X, T = symbol("X"), symbol("T")
+    z = sc.vector("z", "k*n")
+    f = sc.norm(sc.kron(X, T) @ z) ** 2
+    packed = {"m": 3, "p": 2, "k": 4}
+    v = np.random.default_rng(3).normal(size=3 * 2 + 2 * 4 + 8)
+    Xv, Tv, zv = v[:6].reshape(3, 2), v[6:14].reshape(2, 4), v[14:]
+    assert sc.lambdify(f, ["X", "T", "z"], packed=packed)(v) == pytest.approx(
+        np.sum((np.kron(Xv, Tv) @ zv) ** 2), rel=1e-12)
+    g = sc.lambdify(sc.grad(f, ["X", "T", "z"]), ["X", "T", "z"], packed=packed)(v)
+    K = np.kron(Xv, Tv)
+    np.testing.assert_allclose(g[14:], 2 * K.T @ (K @ zv), rtol=1e-10)  # the part in z
+    with pytest.raises(ShapeError, match="does not fix"):
+        sc.lambdify(f, ["X", "T", "z"], packed={"m": 3})(v)
+
+
+def test_a_derivation_names_each_rule():
+    d = str(sc.explain(P("c@max(X, axis=0) + sum(kron(X, S)) + trace(matrix_power(S, 2))"), "S"))
+    assert "Kronecker product" in d and "matrix power" in d
+
+
 # --- stability at margins of +-1000 against 1000 digits -------------------------------------------
 STABLE = ["c@logsumexp(W, axis=1)", "x@logsumexp(W, axis=0)", "sum(log(softmax(W, axis=1)))",
           "sum(softmax(W, axis=0)*W)", "c@log(sum(exp(W), axis=1))", "sum(logsumexp(W.T, axis=0))"]
