@@ -48,6 +48,8 @@ GRADIENTS = [
     ("sum(softmax(X, axis=1)*Z)", "X"), ("sum(softmax(X, axis=0)*Z)", "X"),
     ("sum(log(softmax(X, axis=1))*Z)", "X"), ("y@softmax(X, axis=0)@c", "X"),
     ("norm(kron(X, S))^2", "S"), ("norm(kron(X, S))^2", "X"), ("sum(kron(X, T)*kron(Z, T))", "X"),
+    ("sum(sin(kron(X, T)))", "X"), ("sum(sin(kron(X, T)))", "T"), ("sum(sin(kron(c, y)))", "c"),
+    ("sum(sin(kron(c, y)))", "y"), ("mean(kron(X, S))", "S"),
     ("kron(x, c)@kron(x, c)", "x"), ("sum(kron(y, sin(x)))", "x"), ("kron(x, w)@kron(c, w)", "w"),
     ("trace(matrix_power(S, 3))", "S"), ("x@matrix_power(S, 2)@x", "S"),
     ("sum(matrix_power(S, -2))", "S"), ("c@matrix_power(S, 4)@x", "x"),
@@ -335,6 +337,7 @@ SAMPLES = ["sum(X, axis=0)", "sum(X, axis=1)", "mean(X)", "mean(x)", "mean(X, ax
            "logsumexp(X, axis=0)", "logsumexp(X, axis=1)", "softmax(X, axis=0)",
            "softmax(X, axis=1)", "kron(X, S)", "kron(x, y)", "kron(X, T)", "matrix_power(S, 3)",
            "matrix_power(inv(S), 2)", "2*matrix_power(S + R, 2)@x", "ones(k*n, m*p)",
+           "ones(n*n, 2*m*n*n)", "mean(kron(X, S))",
            "max(X + 1, axis=1)@y", "kron(X, S).T", "softmax(X.T@X, axis=1)"]
 
 
@@ -343,6 +346,12 @@ def test_text_round_trip(text):
     e = P(text)
     assert P(str(e)) is e
     assert str(P(str(e))) == str(e)
+
+
+def test_the_adjoint_of_a_kronecker_product_by_one_is_short():
+    assert sc.grad(P("norm(kron(X, S))^2"), "S") is P("2*sum(X^2)*S")
+    assert sc.grad(P("sum(kron(X, S))"), "X") is P("sum(S)*ones(m, n)")
+    assert sc.grad(P("kron(x, y)@kron(x, y)"), "x") is P("2*sum(y^2)*x")
 
 
 def test_the_printed_text_is_numpys():

@@ -611,8 +611,28 @@ def _row(v: MatrixExpr) -> MatrixExpr:
     return outer(ones(1), v)
 
 
+def _kron_parts(node: MatrixExpr, bar: MatrixExpr) -> Optional[tuple]:
+    """``(scalars, U, V)`` when the adjoint ``bar`` of ``kron(A, B)`` is itself a Kronecker
+    product ``s*kron(U, V)`` (``c*ones`` included), else None."""
+    scalars, core = build.pull_scalars(bar)
+    a, b = node.args
+    if core.kind == "ones":
+        return scalars, ones(*a.shape), ones(*b.shape)
+    if core.kind == "kron" and core.args[0].shape == a.shape:
+        return (scalars,) + core.args
+    return None
+
+
 def _kron_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
     a, b = node.args
+    parts = _kron_parts(node, bar)
+    if parts is not None:  # bar = s*kron(U, V): Ā = s*sum(V*B)*U, B̄ = s*sum(U*A)*V
+        scalars, u, v = parts
+        if wanted(a):
+            yield a, mul(*scalars, sum_(mul(v, b)), u)
+        if wanted(b):
+            yield b, mul(*scalars, sum_(mul(u, a)), v)
+        return
     if node.ndim == 1:  # ā[i] = sum_k b[k]*k̄[i*p + k],  b̄[k] = sum_i a[i]*k̄[i*p + k]
         if wanted(a):
             yield a, matmul(numpy_ops.kron(eye(a.shape[0]), _row(b)), bar)

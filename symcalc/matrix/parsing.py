@@ -43,10 +43,17 @@ def _size(node: MatrixExpr, tok: Token):
         return node.data
     if node.kind == "number" and isinstance(node.data, int) and node.data > 0:
         return node.data
-    factors = node.args if node.kind == "mul" else ()
-    if factors and all(f.kind == "symbol" and not f.shape or f.kind == "number" and
-                       isinstance(f.data, int) and f.data > 0 for f in factors):
-        return dim_product(*(f.data for f in factors))  # a product of sizes: ones(m*p)
+    dims = []  # a product of sizes: ones(m*p), ones(n*n) (read as n^2)
+    for f in node.args if node.kind == "mul" else (node,) if node.kind == "pow" else ():
+        base, times = (f.args[0], f.args[1].data) if f.kind == "pow" else (f, 1)
+        if not (isinstance(times, int) and times > 0 and (
+                base.kind == "symbol" and not base.shape or
+                base.kind == "number" and isinstance(base.data, int) and base.data > 0)):
+            dims = []
+            break
+        dims += [base.data] * times
+    if dims:
+        return dim_product(*dims)
     raise _Fault(SymcalcTypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
 
 
