@@ -178,6 +178,14 @@ def test_hvp_is_the_derivative_of_the_gradient_along_a_direction(text, name):
                                atol=1e-10)
 
 
+def test_derivative_by_a_scalar_parameter():
+    f = P("c@max(s*X, axis=0) + trace(matrix_power(s*S, 3)) + mean(kron(X, S)*s) "
+          "+ sum(softmax(s*X, axis=1)*X) + y@logsumexp(s*X, axis=1) + mean(sin(s*X), axis=0)@c")
+    d = sc.diff(f, "s")
+    assert P(str(d)) is d
+    check(f, symbol("s"), d, shifted=SHIFTED, with_sympy=True)
+
+
 # --- ties of max: the scalar max's rule, 1/k for each of k tied entries ---------------------------
 def test_max_splits_the_gradient_equally_between_tied_entries():
     X, c = symbol("X"), symbol("c")

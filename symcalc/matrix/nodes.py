@@ -8,6 +8,8 @@ entrywise       ``add`` ``mul`` ``pow`` ``apply`` (a scalar registry function)
 linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
 functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
                 ``softmax`` ``logsumexp``
+NumPy's         ``mean`` ``max`` ``sum_axis`` ``logsumexp_axis`` ``softmax_axis`` ``kron``
+                ``matrix_power`` (``data``: the axis, or the exponent)
 ==============  ==========================================================
 
 Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and
