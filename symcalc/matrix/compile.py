@@ -232,6 +232,8 @@ class _Printer:
             return self.chain(_factors(node, self.factors)), PRODUCT
         if kind == "apply":
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
+        if kind == "sum" and args[0].kind == "ones":  # a count of entries (a mean's gradient)
+            return " * ".join(self.size(d) for d in args[0].shape), PRODUCT
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
         return OPERATIONS[kind].numpy.write([self.src[a] for a in args], lambda t: f"({t})",
