@@ -242,10 +242,10 @@ def _diag_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contribu
 
 def _outer_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
     x, y = node.args
-    if wanted(x):
-        yield x, matmul(bar, y)
+    if wanted(x):  # a row sum for a vector spread over the rows: bar@ones is sum(bar, axis=1)
+        yield x, numpy_ops.sum_axis(bar, 1) if y.kind == "ones" else matmul(bar, y)
     if wanted(y):
-        yield y, matmul(transpose(bar), x)
+        yield y, numpy_ops.sum_axis(bar, 0) if x.kind == "ones" else matmul(transpose(bar), x)
 
 
 # --- tangent rules: (node, the operands' derivatives, None for zero) -> the node's --------------
