@@ -88,11 +88,15 @@ def logdet(x: np.ndarray) -> float:
 def logsumexp_axis(z: np.ndarray, axis: int) -> np.ndarray:
     """``log(sum(exp(z), axis))`` of a matrix, each line shifted by its maximum: no overflow."""
     top = np.max(z, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(z - top), axis=axis))
+    top[~np.isfinite(top)] = 0.0
+    shifted = z - top
+    np.exp(shifted, out=shifted)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(shifted, axis=axis))
 
 
 def softmax_axis(z: np.ndarray, axis: int) -> np.ndarray:
     """``exp(z)/sum(exp(z), axis)`` of a matrix along ``axis``, shifted by each line's maximum."""
-    shifted = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= np.sum(shifted, axis=axis, keepdims=True)
+    return shifted
