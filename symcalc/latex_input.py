@@ -81,7 +81,7 @@ _USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "ac
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
 # commands of vectors and matrices: read with shapes= (symcalc.matrix.latex_reading)
 _SHAPED = {"mathbf", "boldsymbol", "bm", "vec", "top", "|", "intercal", "lVert", "rVert", "Vert",
-           "odot", "det"}
+           "odot", "det", "otimes"}
 _BOLD = {"mathbf", "boldsymbol", "bm", "vec"}
 # with shapes=: functions of vectors and matrices, by their LaTeX names
 SHAPED_FUNCTIONS = {"tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "sum": "sum",
@@ -339,7 +339,7 @@ def _command(tok: Token, word: str, tokens: list[Token], i: int) -> Token:
     if SHAPES.get() is not None:
         if word in ("top", "intercal"):
             return _retyped(tok, "NAME", _TRANSPOSE_MARK)
-        if word == "odot":
+        if word in ("odot", "otimes"):  # the entrywise and the Kronecker product
             return _retyped(tok, "MULOP")
         if word in ("lVert", "rVert"):
             return _retyped(tok, "LNORM" if word == "lVert" else "RNORM")

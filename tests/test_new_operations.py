@@ -385,6 +385,14 @@ def test_latex(text, expected):
     assert sc.latex(P(text)) == expected
 
 
+@pytest.mark.parametrize("text", ["kron(X, S)", "kron(X, S + R)", "2*kron(X, S@R)@kron(x, x)",
+                                  "kron(x, y) + kron(y, x)", "kron(X, S).T", "kron(X*X, S)*kron(X, R)",
+                                  "kron(kron(x, c), y)", "kron(x, kron(c, y))"])
+def test_the_latex_of_a_kronecker_product_reads_back(text):
+    e = P(text)
+    assert sc.parse(sc.latex(e), latex=True, shapes=SHAPES) is e, sc.latex(e)
+
+
 CANONICAL = [("sum(X.T, axis=0)", "sum(X, axis=1)"), ("sum(x, axis=0)", "sum(x)"),
              ("mean(x, axis=-1)", "mean(x)"), ("max(x, axis=0)", "max(x)"),
              ("softmax(x, axis=0)", "softmax(x)"), ("logsumexp(x, axis=0)", "logsumexp(x)"),

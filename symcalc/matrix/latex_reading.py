@@ -42,7 +42,7 @@ from ..errors import SymcalcError
 from ..expr import E, PI, Num, Symbol
 from ..functions import REGISTRY, lookup
 from ..parser import PHRASING, _Fault, _number, canonical_name
-from . import build, ops
+from . import build, numpy_ops, ops
 from .convert import from_scalar, scalar_form
 from .nodes import MatrixExpr
 from .operations import FUNCTIONS
@@ -216,6 +216,8 @@ class _ShapedBuilder(li.ItemRules):
         try:
             if sign in ("*", "\\odot"):
                 result = build.mul(a, b)
+            elif sign == "\\otimes":
+                result = numpy_ops.kron(a, b)
             elif sign == "/":
                 result = build.divide(a, b)
             elif not a.shape or not b.shape:
