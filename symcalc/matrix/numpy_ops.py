@@ -18,7 +18,7 @@ from ..errors import SymcalcTypeError
 from .build import apply, describe, filled, mul, power, pull_scalars
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, as_node, make, number
-from .ops import eye, inv, logsumexp, ones, outer, softmax
+from .ops import diag, eye, inv, logsumexp, ones, outer, softmax
 from .ops import sum_ as sum_all
 from .shapes import ShapeError, dim_product
 
@@ -230,6 +230,8 @@ def matrix_power(x: object, k: object) -> MatrixExpr:
         return matrix_power(x.args[0], x.data * k)
     if x.kind == "zeros":
         return x
+    if x.kind == "diag":  # diag(v)^k = diag(v^k)
+        return diag(power(x.args[0], number(k)))
     scalars, rest = pull_scalars(x)
     if scalars:
         return mul(power(mul(*scalars), number(k)), matrix_power(rest, k))

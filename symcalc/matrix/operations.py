@@ -618,7 +618,7 @@ def _kron_parts(node: MatrixExpr, bar: MatrixExpr) -> Optional[tuple]:
     a, b = node.args
     if core.kind == "ones":
         return scalars, ones(*a.shape), ones(*b.shape)
-    if core.kind == "kron" and core.args[0].shape == a.shape:
+    if core.kind == "kron" and core.args[0].shape == a.shape and core.args[1].shape == b.shape:
         return (scalars,) + core.args
     return None
 
