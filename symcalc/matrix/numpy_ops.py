@@ -15,12 +15,13 @@ from fractions import Fraction
 from typing import Optional
 
 from ..errors import SymcalcTypeError
-from .build import apply, describe, filled, mul, power, pull_scalars
+from .build import (add, apply, chain, describe, filled, matmul, mul, power, pull_scalars,
+                    transpose)
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, as_node, make, number
 from .ops import diag, eye, inv, logsumexp, ones, outer, softmax
 from .ops import sum_ as sum_all
-from .shapes import ShapeError, dim_product
+from .shapes import NoMatrixFormError, ShapeError, dim_product
 
 
 # --- axes -----------------------------------------------------------------------------------------
@@ -241,6 +242,45 @@ def matrix_power(x: object, k: object) -> MatrixExpr:
 def powers(x: MatrixExpr, k: int) -> MatrixExpr:
     """``X^k`` for k >= 0 (``eye`` for 0), for the product rule of ``matrix_power``."""
     return eye(x.shape[0]) if k == 0 else matrix_power(x, k)
+
+
+# --- Jacobians through a matrix of the variable (``symcalc.matrix.forward._Through``) -------------
+def _add_parts(parts) -> Optional[MatrixExpr]:
+    parts = [p for p in parts if p is not None]
+    return add(*parts) if parts else None
+
+
+def _through_power(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """``d(X^k) = sum_j X^j@dX@X^(k-1-j)``: the Jacobian of ``(D*(P@X^k@Q))@s``, each term
+    through ``X`` with the powers beside it held fixed."""
+    x, k = F.args[0], F.data
+    side = lambda j: () if j == 0 else (powers(x, j),)  # noqa: E731
+    return _add_parts(through.masked(D, P + side(j), x, side(k - 1 - j) + Q, s)
+                      for j in range(k))
+
+
+def _through_softmax(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """``dF = F*(dZ - spread(sum(F*dZ, axis)))`` for ``F = softmax(Z, axis)``: the Jacobian of
+    ``(D*dF)@s`` is that of ``((D*F)*dZ)@s`` less ``diag((D*F)@s)@J(sum(F*dZ, axis=1))`` (axis
+    1) or ``(D*F)@diag(s)@J(sum(F*dZ, axis=0))`` (axis 0); inside a product there is none."""
+    if P or Q:
+        raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)} inside a "
+                                "matrix product")
+    z, axis = F.args[0], F.data
+    weighted = F if D is None else mul(D, F)
+    first = through.masked(weighted, (), z, (), s)
+    if axis == 1:
+        inner = through.masked(F, (), z, (), ones(z.shape[1]))
+        second = None if inner is None else matmul(diag(matmul(weighted, s)), inner)
+    else:
+        inner = through.masked(transpose(F), (), transpose(z), (), ones(z.shape[0]))
+        second = None if inner is None else chain([weighted, diag(s), inner])
+    return _add_parts([first, None if second is None else mul(number(-1), second)])
+
+
+# the Jacobian of ``(D*(P@F@Q))@s`` through a matrix ``F`` of these kinds (a ``_Through``, the
+# mask D or None, the factors P and Q and the vector s held fixed)
+THROUGH = {"matrix_power": _through_power, "softmax_axis": _through_softmax}
 
 
 # --- the functions of the scalar registry called with a shaped argument ---------------------------
