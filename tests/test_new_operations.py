@@ -20,7 +20,7 @@ from matrix_oracle import (SIZES, check, matrix_value, random_arrays, scalar_val
                            unrolled_derivative)
 from symcalc.matrix.nodes import MatrixExpr, postorder
 from symcalc.matrix.shapes import ShapeError
-from symcalc.matrix.unroll import symbol_grid, unroll
+from symcalc.matrix.unroll import symbol_grid
 
 SHAPES = {"X": ("m", "n"), "Z": ("m", "n"), "V": ("m", "n"), "S": ("n", "n"), "R": ("n", "n"),
           "T": ("p", "k"), "x": ("n",), "c": ("n",), "y": ("m",), "b": ("m",), "w": ("k",),
@@ -190,7 +190,7 @@ def test_derivative_by_a_scalar_parameter():
 
 # --- ties of max: the scalar max's rule, 1/k for each of k tied entries ---------------------------
 def test_max_splits_the_gradient_equally_between_tied_entries():
-    X, c = symbol("X"), symbol("c")
+    X = symbol("X")
     tied = {"X": np.array([[1.0, 5.0], [1.0, 2.0], [0.0, 5.0]]), "c": np.array([0.3, -2.0])}
     for f in (P("c@max(X, axis=0)"), P("max(X)"), P("b@max(X.T, axis=0)")):
         arrays = dict(tied, b=np.array([1.5, 0.5, -1.0]))
@@ -208,7 +208,6 @@ def test_max_splits_the_gradient_equally_between_tied_entries():
     top = tied["X"] == tied["X"].max()
     np.testing.assert_allclose(g[top], 1 / top.sum())
     assert not g[~top].any()
-    del c
 
 
 # --- generated code on every backend against NumPy written out here -------------------------------
@@ -289,7 +288,8 @@ def test_code_reads_product_sizes_from_the_arrays_and_checks_them():
     f = sc.lambdify(e, ["X", "T", "z"])
     arrays = random_arrays([A, T], SIZES, seed=1)
     zv = np.arange(1.0, 7.0)
-    np.testing.assert_allclose(f(arrays["X"], arrays["T"], zv), np.kron(arrays["X"], arrays["T"]) @ zv)
+    np.testing.assert_allclose(f(arrays["X"], arrays["T"], zv),
+                               np.kron(arrays["X"], arrays["T"]) @ zv)
     with pytest.raises(ShapeError, match="k\\*n"):
         f(arrays["X"], arrays["T"], np.ones(5))
     assert "_size['m'] * _size['p']" in sc.codegen(sc.ones("m*p"), ["X", "T"], shapes=SHAPES)
@@ -369,7 +369,8 @@ def test_the_printed_text_is_numpys():
     assert str(P("mean(X, axis=-1)")) == "mean(X, axis=1)"
     assert str(P("kron(X, T)@kron(x, w)")) == "kron(X, T)@kron(x, w)"
     assert P("kron(X, T)").shape == ("m*p", "k*n")
-    assert sc.kron(symbol("T"), symbol("X")).shape == ("m*p", "k*n")  # a product of sizes is one size
+    # a product of sizes is one size, its factors in one order
+    assert sc.kron(symbol("T"), symbol("X")).shape == ("m*p", "k*n")
 
 
 LATEX = [("sum(X, axis=0)", "\\operatorname{sum}\\left(X, \\mathrm{axis}=0\\right)"),
@@ -388,7 +389,8 @@ def test_latex(text, expected):
 
 
 @pytest.mark.parametrize("text", ["kron(X, S)", "kron(X, S + R)", "2*kron(X, S@R)@kron(x, x)",
-                                  "kron(x, y) + kron(y, x)", "kron(X, S).T", "kron(X*X, S)*kron(X, R)",
+                                  "kron(x, y) + kron(y, x)", "kron(X, S).T",
+                                  "kron(X*X, S)*kron(X, R)",
                                   "kron(kron(x, c), y)", "kron(x, kron(c, y))"])
 def test_the_latex_of_a_kronecker_product_reads_back(text):
     e = P(text)
