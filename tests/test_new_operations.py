@@ -502,6 +502,10 @@ def test_faults_in_the_python_api_are_clear():
         sc.max(sc.parse("a"), axis=0)
     with pytest.raises(sc.SymcalcError, match="reserved"):
         sc.matrix("kron", "n", "n")
+    with pytest.raises(sc.SymcalcTypeError, match="at least 2"):  # max of one scalar, as before
+        sc.max(sc.matrix.ops.symbol("s", ()))
+    with pytest.raises(sc.ParseError, match="at least 2"):
+        P("max(s)")
 
 
 def test_every_new_kind_is_in_the_operation_table():

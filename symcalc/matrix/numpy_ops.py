@@ -294,7 +294,8 @@ def call(fn, args: tuple, options: dict) -> MatrixExpr:
     unknown = set(options) - {"axis"}
     if unknown:
         raise SymcalcTypeError(f"{fn.name} takes no argument {sorted(unknown)[0]}=")
-    if fn.name in REDUCING and len(args) == 1 and (options or fn.name == "max"):
+    if fn.name in REDUCING and len(args) == 1 and (
+            options or fn.name == "max" and as_node(args[0]).shape):
         return REDUCING[fn.name](args[0], options.get("axis"))
     if options:
         raise SymcalcTypeError(f"{fn.name} takes no axis=; the functions along an axis are "

@@ -86,7 +86,7 @@ class _Builder(Transformer):
     def call(self, tok: Token, args: list) -> MatrixExpr:
         text = scalar_parser.canonical_name(str(tok))
         keywords = [a for a in args if isinstance(a, _Keyword)]
-        if keywords or (text == "max" and len(args) == 1):
+        if keywords or (text == "max" and len(args) == 1 and args[0].shape):
             return _keyword_call(text, tok, args, keywords)
         try:
             arity = FUNCTION_ARITY.get(text)
