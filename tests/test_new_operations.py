@@ -514,3 +514,16 @@ def test_every_new_kind_is_in_the_operation_table():
     assert {"sum_axis", "mean", "max", "logsumexp_axis", "softmax_axis", "kron",
             "matrix_power"} <= built <= set(OPERATIONS) | {"symbol", "number", "add", "mul",
                                                              "transpose", "ones", "inv", "matmul"}
+
+
+def test_the_softmax_benchmark_runs_and_agrees_with_jax():
+    import subprocess
+    import sys
+    from pathlib import Path
+    pytest.importorskip("jax")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "softmax_axis.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    assert "finite: True" in out
+    difference = float(out.rsplit("relative difference", 1)[1].split()[0])
+    assert difference < 1e-10
