@@ -86,7 +86,7 @@ _BOLD = {"mathbf", "boldsymbol", "bm", "vec"}
 # with shapes=: functions of vectors and matrices, by their LaTeX names
 SHAPED_FUNCTIONS = {"tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "sum": "sum",
                     "diag": "diag", "softmax": "softmax", "logsumexp": "logsumexp",
-                    "logdet": "logdet"}
+                    "logdet": "logdet", "mean": "mean"}
 _TRANSPOSE_MARK = "\\top"  # the name the builder reads as the transpose (^\top, ^{\mathsf{T}})
 
 # commands of calculus itself: what to do instead
@@ -566,6 +566,10 @@ class _LatexBuilder(ItemRules, _Builder):
         args, arg = children
         args.append(_value(arg))
         return args
+
+    def keyword_argument(self, children: list) -> list[Expr]:
+        raise _Fault("a keyword argument (\\mathrm{axis}=0) is for vectors and matrices: "
+                     f"{PHRASING.get().shapes}", children[1])
 
     def signed(self, children: list) -> Expr:
         return super().signed([children[0], _value(children[1])])

@@ -397,6 +397,30 @@ def test_the_latex_of_a_kronecker_product_reads_back(text):
     assert sc.parse(sc.latex(e), latex=True, shapes=SHAPES) is e, sc.latex(e)
 
 
+# (the LaTeX reader reads neither X^{3} of a matrix nor a product of sizes in a subscript)
+@pytest.mark.parametrize("text", [t for t in SAMPLES if "matrix_power" not in t and "ones" not in t])
+def test_the_latex_of_the_reductions_reads_back(text):
+    e = P(text)
+    assert sc.parse(sc.latex(e), latex=True, shapes=SHAPES) is e, sc.latex(e)
+
+
+@pytest.mark.parametrize("latex, error, words", [
+    ("\\operatorname{sum}\\left(X, \\mathrm{axis}=2\\right)", ShapeError, "out of range"),
+    ("\\operatorname{mean}(X, \\mathrm{axis}=x)", ShapeError, "integer"),
+    ("\\operatorname{sum}(X, \\mathrm{foo}=1)", sc.ParseError, "axis"),
+    ("\\operatorname{trace}(S, \\mathrm{axis}=0)", sc.ParseError, "no keyword"),
+    ("\\max(s, \\mathrm{axis}=0)", ShapeError, "vector or a matrix"),
+])
+def test_faults_in_latex_are_shown_with_a_caret(latex, error, words):
+    with pytest.raises(error) as info:
+        sc.parse(latex, latex=True, shapes=SHAPES)
+    column = latex.index("\\mathrm") + 1  # under the keyword
+    assert words in str(info.value) and info.value.column == column
+    assert str(info.value).splitlines()[-1].index("^") - 2 == column - 1
+    with pytest.raises(sc.ParseError, match="vectors and matrices"):  # without shapes=
+        sc.parse("\\max(a, \\mathrm{axis}=0)", latex=True)
+
+
 def _softmax(z, axis=None):
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)

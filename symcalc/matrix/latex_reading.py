@@ -45,7 +45,7 @@ from ..parser import PHRASING, _Fault, _number, canonical_name
 from . import build, numpy_ops, ops
 from .convert import from_scalar, scalar_form
 from .nodes import MatrixExpr
-from .operations import FUNCTIONS
+from .operations import AXIS_FUNCTIONS, FUNCTIONS
 from .parsing import check_shapes
 from .shapes import ShapeError
 
@@ -467,6 +467,11 @@ class _ShapedBuilder(li.ItemRules):
 
     def _apply(self, head: tuple, args: list) -> MatrixExpr:
         tok, base, exponent = head
+        keywords = [a for a in args if isinstance(a, tuple)]
+        if keywords or tok.value == "max" and len(args) == 1 and _expr(args[0]).shape:
+            result = self._along_an_axis(tok, [a for a in args if not isinstance(a, tuple)],
+                                         keywords)
+            return result if exponent is None else build.power(result, exponent)
         name, xs = tok.value, [_expr(a) for a in args]
         try:
             if base is not None:
@@ -499,8 +504,33 @@ class _ShapedBuilder(li.ItemRules):
         return _V(self._apply(head, [argument]), head[0], form="bare",
                   parts=(argument, lambda a: self._apply(head, [_V(a.expr, a.tok)])))
 
+    def _along_an_axis(self, tok: Token, args: list, keywords: list) -> MatrixExpr:
+        """``\\operatorname{sum}(X, \\mathrm{axis}=0)``, ``\\max(X)``: one operand and at most
+        the keyword ``axis``, an integer."""
+        name = tok.value
+        if name not in AXIS_FUNCTIONS:
+            raise _Fault(f"{name} takes no keyword arguments; \\mathrm{{axis}}= is for "
+                         f"{', '.join(sorted(AXIS_FUNCTIONS))}", keywords[0][0])
+        if len(args) != 1 or len(keywords) > 1 or keywords and keywords[0][0].value != "axis":
+            raise _Fault(f"{name} takes one operand and \\mathrm{{axis}}=: "
+                         f"\\operatorname{{{name}}}(X, \\mathrm{{axis}}=0)",
+                         keywords[-1][0] if keywords else tok)
+        axis = _expr(keywords[0][1]) if keywords else None
+        where = keywords[0][0] if keywords else tok
+        if axis is not None and not (axis.kind == "number" and isinstance(axis.data, int)):
+            raise _fault(ShapeError(f"the axis of {name} must be an integer, not {axis}"), where)
+        try:
+            return AXIS_FUNCTIONS[name](_expr(args[0]), None if axis is None else axis.data)
+        except _ERRORS as exc:
+            raise _fault(exc, where) from None
+
     def first_argument(self, children: list) -> list:
         return [children[0]]
+
+    def keyword_argument(self, children: list) -> list:
+        args, name, value = children
+        args.append((name, value))
+        return args
 
     def next_argument(self, children: list) -> list:
         args, arg = children
