@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 import oracle
 import symcalc as sc
@@ -21,6 +22,8 @@ from matrix_oracle import (SIZES, check, matrix_value, random_arrays, scalar_val
 from symcalc.matrix.nodes import MatrixExpr, postorder
 from symcalc.matrix.shapes import ShapeError
 from symcalc.matrix.unroll import symbol_grid
+from test_matrix_properties import EXAMPLES, MN as PMN, N as PN, S as PS, SHAPES as PROPERTY_SHAPES
+from test_matrix_properties import SYM, shaped
 
 SHAPES = {"X": ("m", "n"), "Z": ("m", "n"), "V": ("m", "n"), "S": ("n", "n"), "R": ("n", "n"),
           "T": ("p", "k"), "x": ("n",), "c": ("n",), "y": ("m",), "b": ("m",), "w": ("k",),
@@ -397,8 +400,8 @@ def test_the_latex_of_a_kronecker_product_reads_back(text):
     assert sc.parse(sc.latex(e), latex=True, shapes=SHAPES) is e, sc.latex(e)
 
 
-# (the LaTeX reader reads neither X^{3} of a matrix nor a product of sizes in a subscript)
-@pytest.mark.parametrize("text", [t for t in SAMPLES if "matrix_power" not in t and "ones" not in t])
+# (the LaTeX reader does not read X^{3} of a matrix)
+@pytest.mark.parametrize("text", [t for t in SAMPLES if "matrix_power" not in t])
 def test_the_latex_of_the_reductions_reads_back(text):
     e = P(text)
     assert sc.parse(sc.latex(e), latex=True, shapes=SHAPES) is e, sc.latex(e)
@@ -551,3 +554,13 @@ def test_the_softmax_benchmark_runs_and_agrees_with_jax():
     assert "finite: True" in out
     difference = float(out.rsplit("relative difference", 1)[1].split()[0])
     assert difference < 1e-10
+
+
+
+@settings(max_examples=3 * EXAMPLES, deadline=None)
+@given(st.sampled_from([PS, PN, PMN]).flatmap(lambda s: shaped(s, numpy_ops=True)))
+def test_random_formulas_with_the_new_operations_read_back_from_text_and_latex(e):
+    assume(not any(n.kind == "matrix_power" for n in postorder([e])))  # X^{3} is refused
+    expected = sc.parse(str(e), shapes=PROPERTY_SHAPES)  # a formula of scalars is an Expr
+    assert expected is e or not e.shape and not e.free_symbols - {SYM["s"]}
+    assert sc.parse(sc.latex(e), latex=True, shapes=PROPERTY_SHAPES) is expected, sc.latex(e)

@@ -96,10 +96,10 @@ def _sizes(tok: Token) -> list:
     inner = tok.value[1:].strip()
     if inner.startswith("{"):
         inner = inner[1:-1]
-    parts = [p.strip() for p in inner.replace("\\times", ",").split(",")]
-    if not parts or len(parts) > 2 or not all(p.isalnum() for p in parts):
+    parts = [p.split() for p in inner.replace("\\times", ",").split(",")]  # m p: a product
+    if not parts or len(parts) > 2 or not all(p and all(f.isalnum() for f in p) for p in parts):
         raise _Fault("a size is a name or a positive integer: _{n}, _{m \\times n}", tok)
-    return [int(p) if p.isdigit() else p for p in parts]
+    return [int(p[0]) if len(p) == 1 and p[0].isdigit() else "*".join(p) for p in parts]
 
 
 def _is_number(e: MatrixExpr, value) -> bool:
