@@ -58,5 +58,6 @@ from . import matrix
 from .matrix import (MatrixExpr, NoMatrixFormError, det, diag, dot, eye, inv, logdet, norm, ones,
                      outer, softmax, trace, vector, zeros)
 from .matrix import sum_ as sum
+from .matrix import kron, matrix_power, mean
 
 __version__ = "0.1.0"

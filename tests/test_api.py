@@ -251,7 +251,7 @@ BUILDERS = {name for name, fn in vars(sc).items() if isinstance(fn, sc.functions
 # builders of shaped formulas: they take shaped expressions, names and sizes (a formula string
 # has no shapes to give them; sc.parse(text, shapes=...) is the way in from text)
 SHAPED_BUILDERS = {"det", "diag", "dot", "eye", "inv", "logdet", "matrix", "norm", "ones", "outer",
-                   "softmax", "sum", "trace", "vector", "zeros"}
+                   "softmax", "sum", "trace", "vector", "zeros", "kron", "matrix_power", "mean"}
 
 
 def _public_callables() -> list[str]:

@@ -56,6 +56,13 @@ SAMPLES: dict[str, list[MatrixExpr]] = {
     "zeros": [ops.zeros("m", "n")],
     "einsum": [einsum("ij,kl->ikjl", A, C), einsum("ij,jk,kl->ijl", A, X, C),
                einsum("ii,jk->ijk", X, A)],
+    "sum_axis": [sc.sum(A, axis=0), sc.sum(A, axis=1)],
+    "mean": [sc.mean(A), sc.mean(x), sc.mean(A, axis=0), sc.mean(A, axis=-1)],
+    "max": [sc.max(A), sc.max(x), sc.max(A, axis=0), sc.max(A, axis=1)],
+    "logsumexp_axis": [sc.logsumexp(A, axis=0), sc.logsumexp(A, axis=1)],
+    "softmax_axis": [sc.softmax(A, axis=0), sc.softmax(A, axis=1)],
+    "kron": [sc.kron(A, X), sc.kron(x, y)],
+    "matrix_power": [sc.matrix_power(X, 2), sc.matrix_power(X, 3)],
 }
 CASES = [(kind, node) for kind, nodes in SAMPLES.items() for node in nodes]
 WITH_OPERANDS = [(k, n) for k, n in CASES if n.args]
@@ -140,8 +147,9 @@ def test_shape_rule_and_canonical_constructor(kind, node):
         assert op.shape(node.data, *(a.shape for a in node.args)) == node.shape
         assert op.build(node.data, *node.args) is node
     else:
-        assert op.shape(*(a.shape for a in node.args)) == node.shape
-        assert op.build(*node.args) is node
+        data = () if node.data is None else (node.data,)  # an axis or an exponent
+        assert op.shape(*(a.shape for a in node.args), *data) == node.shape
+        assert op.build(*node.args, *data) is node
 
 
 @pytest.mark.parametrize("kind", ["matmul", "trace", "det", "inv", "outer", "softmax"])
@@ -208,6 +216,14 @@ JACOBIAN_SAMPLES = {
     "diag": [ops.diag(S * ops.outer(x, x))],
     "softmax": [ops.softmax(sc.sin(x))],
     "logsumexp": [ops.logsumexp(sc.sin(x))],
+    "sum_axis": [sc.sum(ops.outer(y, x) * A, axis=0), sc.sum(sc.sin(ops.outer(y, x)), axis=1)],
+    "mean": [sc.mean(sc.sin(x)), sc.mean(ops.outer(y, x) * A),
+             sc.mean(sc.exp(ops.outer(y, x)), axis=0), sc.mean(ops.outer(y, x) * A, axis=1)],
+    "max": [sc.max(sc.sin(x)), sc.max(ops.outer(y, x) + A), sc.max(ops.outer(y, x) + A, axis=0),
+            sc.max(ops.outer(y, x) * A, axis=1)],
+    "logsumexp_axis": [sc.logsumexp(ops.outer(y, x) * A, axis=0),
+                       sc.logsumexp(ops.outer(y, sc.sin(x)) + A, axis=1)],
+    "kron": [sc.kron(sc.sin(x), y), sc.kron(y, x * x), sc.kron(x, x)],
 }
 
 
@@ -257,7 +273,8 @@ def test_numpy_and_jax_forms_compute_the_unrolled_values(kind, node):
 
 
 def test_every_runtime_helper_a_form_calls_exists_for_numpy_and_jax():
-    assert set(RUNTIME_HELPERS) == {"logdet", "softmax", "vector_logsumexp"}
+    assert set(RUNTIME_HELPERS) == {"logdet", "softmax", "vector_logsumexp", "logsumexp_axis",
+                                    "softmax_axis"}
     for name in RUNTIME_HELPERS:
         assert callable(getattr(runtime, name))
     pytest.importorskip("jax")

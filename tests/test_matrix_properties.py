@@ -22,12 +22,19 @@ def leaf(name):
     return parse_shaped(str(name), SHAPES)
 
 
+# the operations with NumPy's meaning (kron, matrix_power, mean, reductions along an axis), drawn
+# only when asked for (``numpy_ops=True``): the LaTeX reader does not read them
+NUMPY_OPERATIONS = {S: ["mean", "max", "kron"], N: ["sum0", "mean0", "max0", "lse0"],
+                    M: ["sum1", "lse1", "max1"], MN: ["softmax1", "softmax0"], NN: ["power"],
+                    NM: []}
+
+
 @st.composite
-def shaped(draw, shape, depth=3):
+def shaped(draw, shape, depth=3, numpy_ops=False):
     """A random formula of the given shape."""
     if depth == 0 or draw(st.integers(0, 4)) == 0:
         return leaf(draw(st.sampled_from(LEAVES[shape])))
-    sub = lambda s: shaped(s, depth - 1)  # noqa: E731
+    sub = lambda s: shaped(s, depth - 1, numpy_ops)  # noqa: E731
     choices = ["add", "sub", "mul", "scale", "fn", "square"]
     choices += {
         S: ["dot", "bilinear", "sum", "norm", "trace", "lse", "logdet", "det"],
@@ -37,6 +44,8 @@ def shaped(draw, shape, depth=3):
         NN: ["BT", "outerN", "AtA", "BB", "diagN", "inv"],
         NM: ["T"],
     }[shape]
+    if numpy_ops:
+        choices += NUMPY_OPERATIONS[shape]
     kind = draw(st.sampled_from(choices))
     if kind == "add":
         return draw(sub(shape)) + draw(sub(shape))
@@ -74,6 +83,19 @@ def shaped(draw, shape, depth=3):
         "BB": lambda: draw(sub(NN)) @ draw(sub(NN)),
         "diagN": lambda: sc.diag(draw(sub(N))),
         "T": lambda: draw(sub(MN)).T,
+        "mean": lambda: sc.mean(draw(sub(draw(st.sampled_from([N, MN]))))),
+        "max": lambda: sc.max(draw(sub(draw(st.sampled_from([N, MN]))))),
+        "kron": lambda: sc.kron(draw(sub(M)), draw(sub(N))) @ sc.kron(draw(sub(M)), draw(sub(N))),
+        "sum0": lambda: sc.sum(draw(sub(MN)), axis=0),
+        "mean0": lambda: sc.mean(draw(sub(MN)), axis=0),
+        "max0": lambda: sc.max(draw(sub(MN)), axis=0),
+        "lse0": lambda: sc.logsumexp(draw(sub(MN)), axis=0),
+        "sum1": lambda: sc.sum(draw(sub(MN)), axis=1),
+        "lse1": lambda: sc.logsumexp(draw(sub(MN)), axis=-1),
+        "max1": lambda: sc.max(draw(sub(MN)), axis=1),
+        "softmax1": lambda: sc.softmax(draw(sub(MN)), axis=1),
+        "softmax0": lambda: sc.softmax(draw(sub(MN)), axis=0),
+        "power": lambda: sc.matrix_power(draw(sub(NN)), draw(st.integers(2, 3))),
     }
     return table[kind]()
 
@@ -101,6 +123,24 @@ def test_gradient_agrees_with_the_unrolled_scalar_gradient(f, data):
     arrays = random_arrays(SYM.values(), SIZES, seed=data.draw(st.integers(0, 99)))
     expected = scalar_values(unrolled_derivative(f, x, SIZES), arrays)
     assert_close(matrix_value(g, arrays, SHAPES), expected, f"grad of {f} in {x.data}: {g}")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(shaped(S, numpy_ops=True), st.data())
+def test_gradient_through_numpys_operations_agrees_with_the_unrolled_scalar_gradient(f, data):
+    test_gradient_agrees_with_the_unrolled_scalar_gradient.hypothesis.inner_test(f, data)
+
+
+@settings(max_examples=EXAMPLES // 2 + 5, deadline=None)
+@given(shaped(S, depth=2, numpy_ops=True), st.sampled_from(["t", "u", "s"]))
+def test_hessian_through_numpys_operations_agrees_with_the_unrolled_scalar_hessian(f, name):
+    test_hessian_agrees_with_the_unrolled_scalar_hessian.hypothesis.inner_test(f, name)
+
+
+@settings(max_examples=EXAMPLES // 2 + 5, deadline=None)
+@given(shaped(N, depth=2, numpy_ops=True))
+def test_jacobian_through_numpys_operations_agrees_with_the_unrolled_scalar_jacobian(g):
+    test_jacobian_agrees_with_the_unrolled_scalar_jacobian.hypothesis.inner_test(g)
 
 
 @settings(max_examples=EXAMPLES // 2 + 5)

@@ -43,11 +43,14 @@ class Function:
     # extreme arguments), given which arguments vary: no Taylor polynomial there
     kink: Optional[Callable[[Sequence[Expr], Sequence[bool]], bool]] = None
 
-    def __call__(self, *args: object) -> Expr:
-        self.check_arity(len(args))
+    def __call__(self, *args: object, **options: object) -> Expr:
         for a in args:  # a shaped argument (symcalc.matrix) applies the function entrywise
-            if hasattr(a, "__symcalc_apply__"):
-                return a.__symcalc_apply__(self, args)
+            if hasattr(a, "__symcalc_apply__"):  # (or reduces it: max(X, axis=0))
+                return a.__symcalc_apply__(self, args, **options)
+        if options:
+            raise SymcalcTypeError(f"{self.name} takes {', '.join(f'{k}=' for k in options)} "
+                                   "only with a vector or matrix argument")
+        self.check_arity(len(args))
         exprs = tuple(as_expr(a) for a in args)
         if self.rewrite is not None:
             return self.rewrite(*exprs)

@@ -81,12 +81,12 @@ _USUAL_COMMANDS = {"ln": "log", "exp": "exp", "arcsinh": "asinh", "arccosh": "ac
 _CALLED_LETTERS = {"sigma": "sigmoid", "H": "heaviside"}
 # commands of vectors and matrices: read with shapes= (symcalc.matrix.latex_reading)
 _SHAPED = {"mathbf", "boldsymbol", "bm", "vec", "top", "|", "intercal", "lVert", "rVert", "Vert",
-           "odot", "det"}
+           "odot", "det", "otimes"}
 _BOLD = {"mathbf", "boldsymbol", "bm", "vec"}
 # with shapes=: functions of vectors and matrices, by their LaTeX names
 SHAPED_FUNCTIONS = {"tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "sum": "sum",
                     "diag": "diag", "softmax": "softmax", "logsumexp": "logsumexp",
-                    "logdet": "logdet"}
+                    "logdet": "logdet", "mean": "mean"}
 _TRANSPOSE_MARK = "\\top"  # the name the builder reads as the transpose (^\top, ^{\mathsf{T}})
 
 # commands of calculus itself: what to do instead
@@ -331,7 +331,7 @@ def _command(tok: Token, word: str, tokens: list[Token], i: int) -> Token:
     if SHAPES.get() is not None:
         if word in ("top", "intercal"):
             return _retyped(tok, "NAME", _TRANSPOSE_MARK)
-        if word == "odot":
+        if word in ("odot", "otimes"):  # the entrywise and the Kronecker product
             return _retyped(tok, "MULOP")
         if word in ("lVert", "rVert"):
             return _retyped(tok, "LNORM" if word == "lVert" else "RNORM")
@@ -558,6 +558,10 @@ class _LatexBuilder(ItemRules, _Builder):
         args, arg = children
         args.append(_value(arg))
         return args
+
+    def keyword_argument(self, children: list) -> list[Expr]:
+        raise _Fault("a keyword argument (\\mathrm{axis}=0) is for vectors and matrices: "
+                     f"{PHRASING.get().shapes}", children[1])
 
     def signed(self, children: list) -> Expr:
         return super().signed([children[0], _value(children[1])])

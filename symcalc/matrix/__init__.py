@@ -9,7 +9,8 @@ MatrixExpr('A.T@(A@t - b)', shape=('n',))
 MatrixExpr('A.T@A', shape=('n', 'n'))
 
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
-node), ``build`` and ``ops`` (canonical constructors), ``operations`` (the table: one record
+node), ``build``, ``ops`` and ``numpy_ops`` (canonical constructors; ``numpy_ops``: ``kron``,
+``matrix_power``, ``mean`` and the reductions along an axis), ``operations`` (the table: one record
 per operation with its shape rule, adjoint, tangent and Jacobian rules, NumPy, JAX, text and
 LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for unrolling),
 ``convert`` (scalar expressions and registry partials), ``parsing`` (``grammar/matrix.lark``),
@@ -34,6 +35,7 @@ from .api import (MatrixExpr, NoMatrixFormError, ShapeError, codegen, det, diag,
                   hessian, inv, is_shaped, jacobian, lambdify, latex, logdet, logsumexp, matrix,
                   norm, ones, outer, parse_shaped, scalar, softmax, sum_, trace, unroll, vector,
                   zeros)
+from .api import kron, matrix_power, mean
 
 
 class _CallableModule(types.ModuleType):
@@ -45,6 +47,7 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["MatrixExpr", "ShapeError", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "kron", "lambdify",
+           "latex", "matrix_power", "mean",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

@@ -6,7 +6,9 @@ from .calculus import grad, hessian, jacobian
 from .compile import ShapedCode, codegen, lambdify, shaped_code
 from .nodes import MatrixExpr
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, matrix, norm, ones, outer,
-                  scalar, softmax, sum_, trace, vector, zeros)
+                  scalar, trace, vector, zeros)
+from .numpy_ops import kron, matrix_power, mean, sum_
+from .numpy_ops import softmax_axis as softmax
 from .parsing import parse_shaped
 from .printing import latex
 from .shapes import NoMatrixFormError, ShapeError
@@ -22,6 +24,7 @@ def is_shaped(obj: Any) -> bool:
 
 
 __all__ = ["MatrixExpr", "ShapeError", "ShapedCode", "shaped_code", "NoMatrixFormError", "codegen", "det", "diag", "dot",
-           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "lambdify", "latex",
+           "einsum", "eye", "grad", "hessian", "inv", "is_shaped", "jacobian", "kron", "lambdify",
+           "latex", "matrix_power", "mean",
            "logdet", "logsumexp", "matrix", "norm", "ones", "outer", "parse_shaped", "scalar",
            "softmax", "sum_", "trace", "unroll", "vector", "zeros"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import SymcalcError, SymcalcTypeError
 from ..compiler.generated import check_dtype, compile_source
-from .shapes import ShapeError
+from .shapes import ShapeError, dim_factors, dim_value
 
 BACKENDS = ("numpy", "numexpr", "jax")
 
@@ -169,13 +169,13 @@ class PackedShaped:
 
     def _shapes(self, d: int) -> list[tuple[int, ...]]:
         shapes = self.function.code.shapes
-        unknown = sorted({dim for s in shapes for dim in s
-                          if isinstance(dim, str) and dim not in self.sizes})
+        unknown = sorted({f for s in shapes for dim in s for f in dim_factors(dim)
+                          if isinstance(f, str) and f not in self.sizes})
         sizes = dict(self.sizes)
 
         def total(n: int) -> int:
             known = {**sizes, **({unknown[0]: n} if unknown else {})}
-            return sum(math.prod(known[x] if isinstance(x, str) else x for x in s) for s in shapes)
+            return sum(math.prod(dim_value(x, known) for x in s) for s in shapes)
 
         if len(unknown) > 1:
             raise ShapeError(f"the length {d} of a packed argument does not fix the sizes "
@@ -191,7 +191,7 @@ class PackedShaped:
             raise ShapeError(f"a packed argument of length {d} does not hold the variables "
                              f"{names} at any size" + (f" {unknown[0]}" if unknown else
                                                        f" of sizes {sizes}"))
-        return [tuple(sizes[x] if isinstance(x, str) else x for x in s) for s in shapes]
+        return [tuple(dim_value(x, sizes) for x in s) for s in shapes]
 
     def _one(self, v: Any, shapes: Sequence[tuple[int, ...]], xp: Any) -> Any:
         parts, start = [], 0

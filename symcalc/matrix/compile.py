@@ -29,7 +29,7 @@ from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, make, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY, with_args
-from .shapes import ShapeError
+from .shapes import ShapeError, dim_factors
 from .stability import stable
 
 def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
@@ -187,7 +187,10 @@ class _Printer:
 
     @staticmethod
     def size(dim) -> str:
-        return str(dim) if isinstance(dim, int) else f"_size[{dim!r}]"
+        if isinstance(dim, int):
+            return str(dim)
+        factors = [str(f) if isinstance(f, int) else f"_size[{f!r}]" for f in dim_factors(dim)]
+        return factors[0] if len(factors) == 1 else "(" + " * ".join(factors) + ")"
 
     @staticmethod
     def number(value) -> tuple[str, int]:
@@ -238,6 +241,8 @@ class _Printer:
                 q_t = (self.get(q.args[0], ATOM) if q.kind == "transpose"
                        else self.get(q, ATOM) + ".T")
                 return f"np.sum({self.get(p, POWER)} * {q_t})", ATOM
+        if kind == "sum" and args[0].kind == "ones":  # a count of entries (a mean's gradient)
+            return " * ".join(self.size(d) for d in args[0].shape), PRODUCT
         if kind == "kernel":  # a fused entrywise part (symcalc.matrix.fusion)
             return f"{node.data}({', '.join(self.src[a][0] for a in args)})", ATOM
         texts = [self.src[a] for a in args]
@@ -387,10 +392,13 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     if missing:
         raise SymcalcError(f"the formula uses {', '.join(missing)}, which the variables "
                          f"{[s.data for s in symbols]} do not include")
-    bound = {d for s in symbols for d in s.shape if isinstance(d, str)}
+    # the sizes the arrays give: plain names (a product m*p is checked, not read)
+    bound = {d for s in symbols for d in s.shape if isinstance(d, str) and "*" not in d}
     for node in postorder(roots):
         for d in node.shape:
-            if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
+            missing = [f for f in dim_factors(d) if isinstance(f, str) and f not in bound]
+            if node.kind in ("eye", "ones", "zeros") and missing:
+                d = missing[0]
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
     roots = _shared_transposes(_applied(stable(roots)))

@@ -17,6 +17,7 @@ from typing import Optional
 from .build import add, chain, describe, matmul, mul, negate, transpose
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import ONE, MatrixExpr, postorder
+from .numpy_ops import THROUGH
 from .operations import OPERATIONS
 from .ops import diag, eye, ones, outer, zeros
 from .shapes import NoMatrixFormError
@@ -181,6 +182,8 @@ class _Through:
         if kind == "matmul":
             return _sum(self.masked(D, P + args[:i], f, args[i + 1:] + Q, s)
                         for i, f in enumerate(args))
+        if kind in THROUGH:  # matrix_power, softmax along an axis (symcalc.matrix.numpy_ops)
+            return THROUGH[kind](self, D, P, F, Q, s)
         inverse = args[0] if kind == "inv" else (
             transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
         if inverse is not None:  # d(inv(M)) = -inv(M)@dM@inv(M)

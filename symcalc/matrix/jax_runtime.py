@@ -50,3 +50,13 @@ def logdet(x: Any) -> Any:
     """``log(det(x))`` through ``slogdet``; NaN when the determinant is not positive."""
     sign, value = jnp.linalg.slogdet(x)
     return jnp.where(sign > 0, value, jnp.nan)
+
+
+def logsumexp_axis(z: Any, axis: int) -> Any:
+    """``log(sum(exp(z), axis))`` of a matrix, without overflow."""
+    return jax.nn.logsumexp(z, axis=axis)
+
+
+def softmax_axis(z: Any, axis: int) -> Any:
+    """``exp(z)/sum(exp(z), axis)`` of a matrix along ``axis``, without overflow."""
+    return jax.nn.softmax(z, axis=axis)

@@ -42,10 +42,10 @@ from ..errors import SymcalcError
 from ..core.expr import E, PI, Num, Symbol
 from ..functions.elementary import REGISTRY, lookup
 from ..language.parser import PHRASING, _Fault, _number, canonical_name, grammar_path
-from . import build, ops
+from . import build, numpy_ops, ops
 from .convert import from_scalar, scalar_form
 from .nodes import MatrixExpr
-from .operations import FUNCTIONS
+from .operations import AXIS_FUNCTIONS, FUNCTIONS
 from .parsing import check_shapes
 from .shapes import ShapeError
 
@@ -96,10 +96,10 @@ def _sizes(tok: Token) -> list:
     inner = tok.value[1:].strip()
     if inner.startswith("{"):
         inner = inner[1:-1]
-    parts = [p.strip() for p in inner.replace("\\times", ",").split(",")]
-    if not parts or len(parts) > 2 or not all(p.isalnum() for p in parts):
+    parts = [p.split() for p in inner.replace("\\times", ",").split(",")]  # m p: a product
+    if not parts or len(parts) > 2 or not all(p and all(f.isalnum() for f in p) for p in parts):
         raise _Fault("a size is a name or a positive integer: _{n}, _{m \\times n}", tok)
-    return [int(p) if p.isdigit() else p for p in parts]
+    return [int(p[0]) if len(p) == 1 and p[0].isdigit() else "*".join(p) for p in parts]
 
 
 def _is_number(e: MatrixExpr, value) -> bool:
@@ -216,6 +216,8 @@ class _ShapedBuilder(li.ItemRules):
         try:
             if sign in ("*", "\\odot"):
                 result = build.mul(a, b)
+            elif sign == "\\otimes":
+                result = numpy_ops.kron(a, b)
             elif sign == "/":
                 result = build.divide(a, b)
             elif not a.shape or not b.shape:
@@ -465,6 +467,11 @@ class _ShapedBuilder(li.ItemRules):
 
     def _apply(self, head: tuple, args: list) -> MatrixExpr:
         tok, base, exponent = head
+        keywords = [a for a in args if isinstance(a, tuple)]
+        if keywords or tok.value == "max" and len(args) == 1 and _expr(args[0]).shape:
+            result = self._along_an_axis(tok, [a for a in args if not isinstance(a, tuple)],
+                                         keywords)
+            return result if exponent is None else build.power(result, exponent)
         name, xs = tok.value, [_expr(a) for a in args]
         try:
             if base is not None:
@@ -497,8 +504,33 @@ class _ShapedBuilder(li.ItemRules):
         return _V(self._apply(head, [argument]), head[0], form="bare",
                   parts=(argument, lambda a: self._apply(head, [_V(a.expr, a.tok)])))
 
+    def _along_an_axis(self, tok: Token, args: list, keywords: list) -> MatrixExpr:
+        """``\\operatorname{sum}(X, \\mathrm{axis}=0)``, ``\\max(X)``: one operand and at most
+        the keyword ``axis``, an integer."""
+        name = tok.value
+        if name not in AXIS_FUNCTIONS:
+            raise _Fault(f"{name} takes no keyword arguments; \\mathrm{{axis}}= is for "
+                         f"{', '.join(sorted(AXIS_FUNCTIONS))}", keywords[0][0])
+        if len(args) != 1 or len(keywords) > 1 or keywords and keywords[0][0].value != "axis":
+            raise _Fault(f"{name} takes one operand and \\mathrm{{axis}}=: "
+                         f"\\operatorname{{{name}}}(X, \\mathrm{{axis}}=0)",
+                         keywords[-1][0] if keywords else tok)
+        axis = _expr(keywords[0][1]) if keywords else None
+        where = keywords[0][0] if keywords else tok
+        if axis is not None and not (axis.kind == "number" and isinstance(axis.data, int)):
+            raise _fault(ShapeError(f"the axis of {name} must be an integer, not {axis}"), where)
+        try:
+            return AXIS_FUNCTIONS[name](_expr(args[0]), None if axis is None else axis.data)
+        except _ERRORS as exc:
+            raise _fault(exc, where) from None
+
     def first_argument(self, children: list) -> list:
         return [children[0]]
+
+    def keyword_argument(self, children: list) -> list:
+        args, name, value = children
+        args.append((name, value))
+        return args
 
     def next_argument(self, children: list) -> list:
         args, arg = children

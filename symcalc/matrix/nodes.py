@@ -9,6 +9,8 @@ linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
 functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
                 ``softmax`` ``logsumexp``
 tensors         ``einsum`` (an index expression; its data the subscripts ``"ij,kl->ikjl"``)
+NumPy's         ``mean`` ``max`` ``sum_axis`` ``logsumexp_axis`` ``softmax_axis`` ``kron``
+                ``matrix_power`` (``data``: the axis, or the exponent)
 ==============  ==========================================================
 
 Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and
@@ -33,7 +35,7 @@ from .shapes import Shape
 # the functions of higher modules that a node's operators and methods are, bound when they load
 _BUILD = "symcalc.matrix.build"
 METHODS = Hooks(add=_BUILD, negate=_BUILD, mul=_BUILD, divide=_BUILD, power=_BUILD,
-                matmul=_BUILD, transpose=_BUILD, apply=_BUILD,
+                matmul=_BUILD, transpose=_BUILD, apply=_BUILD, call="symcalc.matrix.numpy_ops",
                 from_scalar="symcalc.matrix.convert", to_str="symcalc.matrix.printing",
                 latex="symcalc.matrix.printing", parse_shaped="symcalc.matrix.parsing",
                 diff="symcalc.api", subs="symcalc.api", count_ops="symcalc.api")
@@ -143,9 +145,10 @@ class MatrixExpr(Immutable):
         """The transpose (a vector or scalar is its own transpose, as in NumPy)."""
         return METHODS.transpose(self)
 
-    def __symcalc_apply__(self, fn, args: tuple) -> "MatrixExpr":
-        """A scalar registry function called with a shaped argument acts entrywise."""
-        return METHODS.apply(fn, *(as_node(a) for a in args))
+    def __symcalc_apply__(self, fn, args: tuple, **options) -> "MatrixExpr":
+        """A scalar registry function called with a shaped argument acts entrywise; ``max`` and
+        ``logsumexp`` of one vector or matrix reduce it (``max(X, axis=0)``)."""
+        return METHODS.call(fn, args, options)
 
     # --- the API as methods, as on scalar expressions (symcalc.api binds them) -----------
     def diff(self, *spec: object) -> "MatrixExpr":
@@ -225,8 +228,9 @@ def sort_key(node: MatrixExpr) -> tuple:
                 child = n.args[0]._key[1]
                 text, digest = child + "'", n.args[0]._key[2] + "'"
             else:
-                head = n.data.name if n.kind == "apply" else (
-                    f"einsum[{n.data}]" if n.kind == "einsum" else n.kind)  # its subscripts
+                head = n.kind if n.kind != "apply" else n.data.name
+                if n.kind != "apply" and n.data is not None:  # subscripts, an axis or an exponent
+                    head += f"[{n.data}]"
                 text = head + "(" + ",".join(a._key[1] for a in n.args) + ")"
                 digest = f"{head}{n.shape}(" + ",".join(a._key[2] for a in n.args) + ")"
             digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()

@@ -18,6 +18,7 @@ operations and the leaves ``symbol``, ``number``, ``constant`` name values; neit
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from dataclasses import dataclass, fields
 from typing import Callable, Iterator, Mapping, Optional
 
@@ -25,9 +26,9 @@ import numpy as np
 
 from ..core import expr as scalar
 from ..functions.elementary import REGISTRY
-from . import build, entries, tensor
+from . import build, entries, numpy_ops, tensor
 from .build import add, chain, matmul, mul, negate, power, transpose
-from .nodes import MINUS_ONE, MatrixExpr, make
+from .nodes import MINUS_ONE, MatrixExpr, make, number
 from .ops import (det, diag, dot, eye, inv, logdet, logsumexp, norm, ones, outer, softmax,
                   sum_, trace, zeros)
 from .shapes import NoMatrixFormError, Shape, ShapeError
@@ -55,15 +56,20 @@ class Form:
     def write(self, texts: list[tuple[str, int]], paren: Callable[[str], str],
               node: Optional[MatrixExpr] = None) -> tuple[str, int]:
         """The text from the operands' (text, precedence) pairs; ``paren`` wraps a text;
-        ``node`` is the node written (read by a custom form)."""
+        ``node`` is the node written: a custom form reads it (einsum's subscripts), and its
+        ``data`` (an axis, an exponent) fills ``{data}``; ``{axis}`` is ``, axis=1`` (``""``
+        without an axis) and ``{tex_axis}`` its LaTeX."""
         if self.custom is not None:
             return self.custom(texts, paren, node)
+        data = None if node is None else node.data
         needs = self.operands or (0,)
         parts = [paren(t) if p < needs[min(i, len(needs) - 1)] else t
                  for i, (t, p) in enumerate(texts)]
         if self.sep is not None:
             return self.sep.join(parts), self.precedence
-        return self.pattern.format(*parts), self.precedence
+        axis = "" if data is None else f", axis={data}"
+        tex_axis = "" if data is None else f", \\mathrm{{axis}}={data}"
+        return self.pattern.format(*parts, data=data, axis=axis, tex_axis=tex_axis), self.precedence
 
     def leaf(self, dims: list[str]) -> tuple[str, int]:
         """The text of a leaf from its sizes' texts."""
@@ -243,10 +249,10 @@ def _diag_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contribu
 
 def _outer_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
     x, y = node.args
-    if wanted(x):
-        yield x, matmul(bar, y)
+    if wanted(x):  # a row sum for a vector spread over the rows: bar@ones is sum(bar, axis=1)
+        yield x, numpy_ops.sum_axis(bar, 1) if y.kind == "ones" else matmul(bar, y)
     if wanted(y):
-        yield y, matmul(transpose(bar), x)
+        yield y, numpy_ops.sum_axis(bar, 0) if x.kind == "ones" else matmul(transpose(bar), x)
 
 
 # --- tangent rules: (node, the operands' derivatives, None for zero) -> the node's --------------
@@ -522,6 +528,281 @@ _RECORDS = [
           lambda i: 0),
 ]
 
+# --- operations with NumPy's meaning: reductions along an axis, mean, kron, matrix_power --------
+# (constructors in ``symcalc.matrix.numpy_ops``; a node's ``data`` is its axis or exponent)
+def _axis_grad(node: MatrixExpr) -> MatrixExpr:
+    """The gradient of a scalar reduction ``max`` or ``mean`` of all entries."""
+    x = node.args[0]
+    if node.kind == "mean":
+        return mul(ones(*x.shape), power(numpy_ops.count(x.shape), MINUS_ONE))
+    w = _ties(node)
+    return mul(w, power(sum_(w), MINUS_ONE))
+
+
+def _ties(node: MatrixExpr) -> MatrixExpr:
+    """``heaviside(X - max)``: 1/2 where an entry is the largest (of its row, column or all),
+    0 elsewhere, so that each of k tied largest entries gets 1/k of the derivative."""
+    x = node.args[0]
+    top = node if node.data is None else numpy_ops.spread(node, node.data, x.shape)
+    return REGISTRY["heaviside"](add(x, negate(top)))
+
+
+def _reduced_weights(node: MatrixExpr) -> MatrixExpr:
+    """For a reduction along an axis, the weights ``W`` of its derivative: ``dy = sum(W*dX,
+    axis)``."""
+    x, axis = node.args[0], node.data
+    if node.kind == "sum_axis":
+        return ones(*x.shape)
+    if node.kind == "mean":
+        return mul(ones(*x.shape), power(numpy_ops.count(x.shape[axis:axis + 1]), MINUS_ONE))
+    if node.kind == "logsumexp_axis":
+        return numpy_ops.softmax_axis(x, axis)
+    w = _ties(node)  # max
+    return mul(w, numpy_ops.spread(power(numpy_ops.sum_axis(w, axis), MINUS_ONE), axis, x.shape))
+
+
+def _reduction_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    x, axis = node.args[0], node.data
+    if axis is None:
+        yield x, mul(bar, _axis_grad(node))
+    elif node.kind == "sum_axis":
+        yield x, numpy_ops.spread(bar, axis, x.shape)
+    elif node.kind == "max":  # the ties of each line share its adjoint
+        w = _ties(node)
+        share = mul(bar, power(numpy_ops.sum_axis(w, axis), MINUS_ONE))
+        yield x, mul(w, numpy_ops.spread(share, axis, x.shape))
+    else:
+        yield x, mul(_reduced_weights(node), numpy_ops.spread(bar, axis, x.shape))
+
+
+def _reduction_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    d, axis = ds[0], node.data
+    if node.kind in ("sum_axis", "mean"):
+        return OPERATIONS[node.kind].build(d, axis)
+    if axis is None:
+        return sum_(mul(_axis_grad(node), d))
+    if node.kind == "max":
+        w = _ties(node)
+        return mul(numpy_ops.sum_axis(mul(w, d), axis),
+                   power(numpy_ops.sum_axis(w, axis), MINUS_ONE))
+    return numpy_ops.sum_axis(mul(_reduced_weights(node), d), axis)
+
+
+def _reduction_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    """Through a matrix ``F``, ``sum(W*F, axis=1)`` is ``(W*F)@ones`` (axis 0: ``(W.T*F.T)@ones``);
+    of a vector (all entries), ``J.T@gradient``."""
+    x = node.args[0]
+    if node.data is None:
+        if x.ndim == 2:
+            return through.weighted(_axis_grad(node), x)
+        return matmul(transpose(J.get(x)), _axis_grad(node))
+    w = _reduced_weights(node)
+    if node.data == 0:
+        x, w = transpose(x), transpose(w)
+    return through.masked(None if w.kind == "ones" else w, (), x, (), ones(x.shape[1]))
+
+
+def _softmax_axis_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    """``P = softmax(Z, axis)``: ``Z̄ = P*(P̄ - spread(sum(P*P̄, axis)))``."""
+    inner = numpy_ops.sum_axis(mul(node, bar), node.data)
+    yield node.args[0], mul(node, add(bar, negate(numpy_ops.spread(inner, node.data, node.shape))))
+
+
+def _softmax_axis_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    inner = numpy_ops.sum_axis(mul(node, ds[0]), node.data)
+    return mul(node, add(ds[0], negate(numpy_ops.spread(inner, node.data, node.shape))))
+
+
+def _selector(k: MatrixExpr, first: bool) -> tuple:
+    """For ``K = kron(A, B)`` of matrices, the matrices ``L``, ``R`` and the mask ``M`` with
+    ``Ā = L@(K̄*M)@R`` (``first``) or ``B̄ = L@(K̄*M)@R``: ``L`` sums the rows of each block,
+    ``R`` its columns."""
+    a, b = k.args
+    (m, n), (p, q) = a.shape, b.shape
+    if first:
+        return (numpy_ops.kron(eye(m), ones(1, p)), numpy_ops.kron(ones(m, n), b),
+                numpy_ops.kron(eye(n), ones(q, 1)))
+    return (numpy_ops.kron(ones(1, m), eye(p)), numpy_ops.kron(a, ones(p, q)),
+            numpy_ops.kron(ones(n, 1), eye(q)))
+
+
+def _row(v: MatrixExpr) -> MatrixExpr:
+    """A vector as a 1 x n matrix."""
+    return outer(ones(1), v)
+
+
+def _kron_parts(node: MatrixExpr, bar: MatrixExpr) -> Optional[tuple]:
+    """``(scalars, U, V)`` when the adjoint ``bar`` of ``kron(A, B)`` is itself a Kronecker
+    product ``s*kron(U, V)`` (``c*ones`` included), else None."""
+    scalars, core = build.pull_scalars(bar)
+    a, b = node.args
+    if core.kind == "ones":
+        return scalars, ones(*a.shape), ones(*b.shape)
+    if core.kind == "kron" and core.args[0].shape == a.shape and core.args[1].shape == b.shape:
+        return (scalars,) + core.args
+    return None
+
+
+def _kron_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    a, b = node.args
+    parts = _kron_parts(node, bar)
+    if parts is not None:  # bar = s*kron(U, V): Ā = s*sum(V*B)*U, B̄ = s*sum(U*A)*V
+        scalars, u, v = parts
+        if wanted(a):
+            yield a, mul(*scalars, sum_(mul(v, b)), u)
+        if wanted(b):
+            yield b, mul(*scalars, sum_(mul(u, a)), v)
+        return
+    if node.ndim == 1:  # ā[i] = sum_k b[k]*k̄[i*p + k],  b̄[k] = sum_i a[i]*k̄[i*p + k]
+        if wanted(a):
+            yield a, matmul(numpy_ops.kron(eye(a.shape[0]), _row(b)), bar)
+        if wanted(b):
+            yield b, matmul(numpy_ops.kron(_row(a), eye(b.shape[0])), bar)
+        return
+    for operand, first in ((a, True), (b, False)):
+        if wanted(operand):
+            left, mask, right = _selector(node, first)
+            yield operand, chain([left, mul(bar, mask), right])
+
+
+def _kron_tangent(node: MatrixExpr, ds: list) -> Optional[MatrixExpr]:
+    a, b = node.args
+    return _sum_of([numpy_ops.kron(ds[0], b) if ds[0] is not None else None,
+                    numpy_ops.kron(a, ds[1]) if ds[1] is not None else None])
+
+
+def _kron_jacobian(node: MatrixExpr, J: dict, through) -> Optional[MatrixExpr]:
+    """Of vectors: ``kron(J_a, b as a column) + kron(a as a column, J_b)``."""
+    a, b = node.args
+    ja, jb = through.jacobian(a), through.jacobian(b)
+    return _sum_of([numpy_ops.kron(ja, transpose(_row(b))) if ja is not None else None,
+                    numpy_ops.kron(transpose(_row(a)), jb) if jb is not None else None])
+
+
+def _unroll_kron(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    x, y = a
+    inner = y.shape
+    return entries.objects(shape, lambda i: scalar.mul(
+        x[tuple(k // s for k, s in zip(i, inner))], y[tuple(k % s for k, s in zip(i, inner))]))
+
+
+def _power_terms(x: MatrixExpr, middle: MatrixExpr, k: int) -> MatrixExpr:
+    """``sum_j X^j@M@X^(k-1-j)`` for j = 0..k-1; ``k*X^(k-1)`` when ``M`` is ``eye``."""
+    if middle.kind == "eye":
+        return mul(number(k), numpy_ops.powers(x, k - 1))
+    return add(*(chain([numpy_ops.powers(x, j), middle, numpy_ops.powers(x, k - 1 - j)])
+                 for j in range(k)))
+
+
+def _power_adjoint(node: MatrixExpr, bar: MatrixExpr, wanted: Wanted) -> Contributions:
+    """``Y = X^k``: ``X̄ = sum_j (X^j).T@Ȳ@(X^(k-1-j)).T``."""
+    yield node.args[0], _power_terms(transpose(node.args[0]), bar, node.data)
+
+
+def _power_tangent(node: MatrixExpr, ds: list) -> MatrixExpr:
+    return _power_terms(node.args[0], ds[0], node.data)
+
+
+def _unroll_power(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    out = a[0]
+    for _ in range(node.data - 1):
+        out = entries.dot(out, a[0])
+    return out
+
+
+def _lines(x: np.ndarray, axis: Optional[int]) -> list:
+    """The entries each reduction combines: all, or each column (axis 0) or row (axis 1)."""
+    if axis is None:
+        return [list(x.flat)]
+    return [list(x[:, j]) if axis == 0 else list(x[j, :]) for j in range(x.shape[1 - axis])]
+
+
+def _unroll_reduction(combine: Callable[[list], scalar.Expr]):
+    def rule(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+        values = [combine(line) for line in _lines(a[0], node.data)]
+        return entries.scalar_array(values[0]) if not shape else entries.objects(
+            shape, lambda i: values[i[0]])
+    return rule
+
+
+def _mean_of(line: list) -> scalar.Expr:
+    return scalar.mul(scalar.Num(Fraction(1, len(line))), scalar.add(*line))
+
+
+def _max_of(line: list) -> scalar.Expr:
+    return line[0] if len(line) == 1 else REGISTRY["max"](*line)
+
+
+def _unroll_softmax_axis(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
+    z, axis = a[0], node.data
+    lse = [REGISTRY["logsumexp"](*line) for line in _lines(z, axis)]
+    return entries.objects(shape, lambda i: REGISTRY["exp"](z[i] - lse[i[1 - axis]]))
+
+
+def _reduction(name: str, text: str, numpy: str, latex: str, build: Callable, step: str,
+               unroll: Callable, jax: Optional[str] = None) -> Operation:
+    """A reduction of a vector or matrix along an axis (or of all its entries)."""
+    def shape(operand: Shape, axis: Optional[int] = None) -> Shape:
+        return build(make("symbol", (), operand, "X"), axis).shape
+    return Operation(
+        name=name, arity=1, shape=shape, build=build,
+        adjoint=_reduction_adjoint, tangent=_reduction_tangent, jacobian=_reduction_jacobian,
+        numpy=Form(numpy), jax=Form(jax or numpy.replace("np.", "jnp.")), text=Form(text),
+        latex=Form(latex), unroll=unroll, transposed=_own_transpose, step=step, reuse=True)
+
+
+def _matrix_shape(name: str, build: Callable) -> Callable[..., Shape]:
+    def shape(*operands_and_data) -> Shape:
+        *shapes, data = operands_and_data if name != "kron" else (*operands_and_data, None)
+        args = [make("symbol", (), s, f"X{i}") for i, s in enumerate(shapes)]
+        return (build(*args) if data is None else build(*args, data)).shape
+    return shape
+
+
+_RECORDS += [
+    _reduction("sum_axis", "sum({0}, axis={data})", "np.sum({0}, axis={data})",
+               "\\operatorname{{sum}}\\left({0}{tex_axis}\\right)", numpy_ops.sum_axis,
+               "sum along an axis", _unroll_reduction(lambda line: scalar.add(*line))),
+    _reduction("mean", "mean({0}{axis})", "np.mean({0}{axis})",
+               "\\operatorname{{mean}}\\left({0}{tex_axis}\\right)", numpy_ops.mean, "mean",
+               _unroll_reduction(_mean_of)),
+    _reduction("max", "max({0}{axis})", "np.max({0}{axis})",
+               "\\max\\left({0}{tex_axis}\\right)", numpy_ops.max_, "max",
+               _unroll_reduction(_max_of)),
+    _reduction("logsumexp_axis", "logsumexp({0}, axis={data})", "_mrt.logsumexp_axis({0}, {data})",
+               "\\operatorname{{logsumexp}}\\left({0}{tex_axis}\\right)", numpy_ops.logsumexp_axis,
+               "logsumexp along an axis",
+               _unroll_reduction(lambda line: REGISTRY["logsumexp"](*line))),
+    Operation(
+        name="softmax_axis", arity=1, shape=_matrix_shape("softmax_axis", numpy_ops.softmax_axis),
+        build=numpy_ops.softmax_axis, adjoint=_softmax_axis_adjoint,
+        tangent=_softmax_axis_tangent,
+        jacobian=None,  # a matrix: through the product it is in
+        numpy=Form("_mrt.softmax_axis({0}, {data})"), jax=Form("_mrt.softmax_axis({0}, {data})"),
+        text=Form("softmax({0}, axis={data})"),
+        latex=Form("\\operatorname{{softmax}}\\left({0}{tex_axis}\\right)"),
+        unroll=_unroll_softmax_axis,
+        transposed=lambda node, _: numpy_ops.softmax_axis(transpose(node.args[0]), 1 - node.data),
+        step="softmax along an axis", reuse=True),
+    Operation(
+        name="kron", arity=2, shape=_matrix_shape("kron", numpy_ops.kron), build=numpy_ops.kron,
+        adjoint=_kron_adjoint, tangent=_kron_tangent, jacobian=_kron_jacobian,
+        numpy=_call("np.kron", 2), jax=_call("jnp.kron", 2), text=_call("kron", 2),
+        latex=Form("{0} \\otimes {1}", (POWER, POWER), PRODUCT),
+        unroll=_unroll_kron,
+        transposed=lambda node, _: numpy_ops.kron(*(transpose(a) for a in node.args)),
+        step="Kronecker product", reuse=True),
+    Operation(
+        name="matrix_power", arity=1, shape=_matrix_shape("matrix_power", numpy_ops.matrix_power),
+        build=numpy_ops.matrix_power, adjoint=_power_adjoint, tangent=_power_tangent,
+        jacobian=None,  # a matrix: through the product it is in
+        numpy=Form("np.linalg.matrix_power({0}, {data})"),
+        jax=Form("jnp.linalg.matrix_power({0}, {data})"), text=Form("matrix_power({0}, {data})"),
+        latex=Form("{0}^{{{data}}}", (ATOM,), POWER), unroll=_unroll_power,
+        transposed=lambda node, _: numpy_ops.matrix_power(transpose(node.args[0]), node.data),
+        step="matrix power", reuse=True),
+]
+
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _RECORDS}
 LEAVES = frozenset(op.name for op in _RECORDS if op.arity == 0)
 
@@ -532,13 +813,21 @@ RUNTIME_HELPERS = tuple(dict.fromkeys(
 # the functions a formula may call by name: the operations written as calls and ``dot``
 # (``x@y``); ``logsumexp`` is the scalar registry's function, which reaches its record through
 # ``build.apply`` when its operand is a vector
-_NOT_CALLED = ("matmul", "transpose", "logsumexp")
+# (``max`` too); the reductions along an axis are called by the name of the plain reduction
+_NOT_CALLED = ("matmul", "transpose", "logsumexp", "sum_axis", "logsumexp_axis", "softmax_axis",
+               "max")
 FUNCTIONS: Mapping[str, Callable[..., MatrixExpr]] = {
     **{op.name: op.build for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": dot}
 
 # how many operands each function takes (a leaf: its sizes, any number), for the parser
 FUNCTION_ARITY: Mapping[str, int] = {
-    **{op.name: op.arity for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": 2}
+    **{op.name: op.arity for op in _RECORDS if op.name not in _NOT_CALLED}, "dot": 2,
+    "matrix_power": 2}  # the matrix and its integer exponent
+
+# the functions that take ``axis=`` (``sum(X, axis=0)``), by name
+AXIS_FUNCTIONS: Mapping[str, Callable[..., MatrixExpr]] = {
+    "sum": numpy_ops.sum_, "mean": numpy_ops.mean, "max": numpy_ops.max_,
+    "logsumexp": numpy_ops.logsumexp_axis, "softmax": numpy_ops.softmax_axis}
 
 
 _ENTRYWISE_BUILD = {"add": add, "mul": mul, "pow": power}
@@ -565,6 +854,8 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
         return _ENTRYWISE_BUILD[kind](*args)
     if OPERATIONS[kind].with_data:
         return OPERATIONS[kind].build(node.data, *args)
+    if node.data is not None:  # an axis or an exponent
+        return OPERATIONS[kind].build(*args, node.data)
     return OPERATIONS[kind].build(*args)
 
 

@@ -295,7 +295,8 @@ def logsumexp(z: object) -> MatrixExpr:
 # the names of the functions of the matrix layer, reserved: ``symcalc.matrix.operations`` holds
 # their records (its ``FUNCTIONS``; a test checks that the two agree)
 FUNCTION_NAMES = frozenset({"sum", "norm", "trace", "det", "logdet", "inv", "diag", "outer",
-                            "dot", "softmax", "eye", "ones", "zeros"})
+                            "dot", "softmax", "eye", "ones", "zeros", "mean", "kron",
+                            "matrix_power"})
 FUNCTION_NAMES |= {"einsum"}  # index expressions (symcalc.matrix.tensor)
 
 

@@ -17,8 +17,8 @@ from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, declared
-from .operations import FUNCTION_ARITY, FUNCTIONS
-from .shapes import ShapeError
+from .operations import AXIS_FUNCTIONS, FUNCTION_ARITY, FUNCTIONS
+from .shapes import ShapeError, check_shape, dim_product
 
 _CONSTANTS = {"pi", "e"}
 
@@ -43,6 +43,17 @@ def _size(node: MatrixExpr, tok: Token):
         return node.data
     if node.kind == "number" and isinstance(node.data, int) and node.data > 0:
         return node.data
+    dims = []  # a product of sizes: ones(m*p), ones(n*n) (read as n^2)
+    for f in node.args if node.kind == "mul" else (node,) if node.kind == "pow" else ():
+        base, times = (f.args[0], f.args[1].data) if f.kind == "pow" else (f, 1)
+        if not (isinstance(times, int) and times > 0 and (
+                base.kind == "symbol" and not base.shape or
+                base.kind == "number" and isinstance(base.data, int) and base.data > 0)):
+            dims = []
+            break
+        dims += [base.data] * times
+    if dims:
+        return dim_product(*dims)
     raise _Fault(SymcalcTypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
 
 
@@ -69,6 +80,9 @@ class _Builder(Transformer):
             raise _Fault(SymcalcError(message), tok)
         return ops.symbol(text)
 
+    def keyword(self, name: Token, value: MatrixExpr) -> "_Keyword":
+        return _Keyword(name, value)
+
     def string(self, tok: Token) -> _Text:
         return _Text(str(tok)[1:-1], tok)
 
@@ -81,6 +95,9 @@ class _Builder(Transformer):
                                       'first argument: einsum("ij,jk->ik", A, B)'), where)
         if quoted:
             args = [str(args[0])] + args[1:]
+        keywords = [a for a in args if isinstance(a, _Keyword)]
+        if keywords or (text == "max" and len(args) == 1 and args[0].shape):
+            return _keyword_call(text, tok, args, keywords)
         try:
             arity = FUNCTION_ARITY.get(text)
             if arity == 0:  # a leaf: its sizes
@@ -177,6 +194,39 @@ class _Builder(Transformer):
         if data.startswith("_"):
             return Tree(data, children, meta)
         raise AssertionError(f"grammar rule {data!r} has no builder")
+
+
+class _Keyword:
+    """A keyword argument of a call, ``axis=0``: its name's token and its value."""
+
+    def __init__(self, name: Token, value: MatrixExpr):
+        self.name, self.value = name, value
+
+
+def _keyword_call(text: str, tok: Token, args: list, keywords: list) -> MatrixExpr:
+    """``sum(X, axis=0)``, ``max(X)``: the functions of ``AXIS_FUNCTIONS``, with one operand and
+    at most the keyword ``axis``; a fault is shown under the keyword (or the function)."""
+    if text not in AXIS_FUNCTIONS:
+        raise _Fault(SymcalcError(f"{text} takes no keyword arguments; axis= is for "
+                                  f"{', '.join(sorted(AXIS_FUNCTIONS))}"), keywords[0].name)
+    if args and isinstance(args[0], _Keyword) or any(not isinstance(a, _Keyword)
+                                                     for a in args[1:]):
+        where = next(a.name for a in args if isinstance(a, _Keyword))
+        raise _Fault(SymcalcError(f"{text} takes one operand, then axis=: {text}(X, axis=0)"),
+                     where)
+    for k in keywords:
+        if str(k.name) != "axis":
+            raise _Fault(SymcalcError(f"{text} has no argument {k.name}=; it takes axis="), k.name)
+    if len(keywords) > 1:
+        raise _Fault(SymcalcError("axis= is given twice"), keywords[1].name)
+    axis = keywords[0].value if keywords else None
+    if axis is not None and not (axis.kind == "number" and isinstance(axis.data, int)):
+        raise _Fault(ShapeError(f"the axis of {text} must be an integer, not {axis}"),
+                     keywords[0].name)
+    try:
+        return AXIS_FUNCTIONS[text](args[0], None if axis is None else axis.data)
+    except (ShapeError, TypeError, ValueError) as exc:
+        raise _Fault(exc, keywords[0].name if keywords else tok) from None
 
 
 _lark: Optional[Lark] = None

@@ -191,7 +191,7 @@ class _Latex(_Text):
         if kind == "constant":
             return ("\\pi" if node.data == "pi" else "e"), ATOM
         if kind in LEAVES:
-            return OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])
+            return OPERATIONS[kind].latex.leaf([str(d).replace("*", " ") for d in node.shape])
         if kind == "pow":
             exponent = args[1]
             if exponent.kind == "number" and exponent.data < 0:

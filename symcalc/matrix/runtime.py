@@ -49,6 +49,16 @@ def check_sizes(name: str, actual: tuple, shape: tuple, sizes: dict, seen: dict)
         if isinstance(dim, int):
             if size != dim:
                 raise ShapeError(f"size of {name} along axis {axis} must be {dim}, got {size}")
+        elif "*" in dim:  # a product of sizes, checked once its factors are known
+            factors = [int(f) if f.isdigit() else sizes.get(f) for f in dim.split("*")]
+            if None in factors:
+                continue
+            expected = 1
+            for f in factors:
+                expected *= f
+            if size != expected:
+                raise ShapeError(f"size of {name} along axis {axis} must be {dim} = {expected}, "
+                                 f"got {size}")
         elif dim in sizes and sizes[dim] != size:
             raise ShapeError(f"size {dim} disagrees: {seen[dim]} but {where}")
         else:
@@ -74,3 +84,20 @@ def logdet(x: np.ndarray) -> float:
     """``log(det(x))`` through ``slogdet``; NaN when the determinant is not positive."""
     sign, value = np.linalg.slogdet(x)
     return value if sign > 0 else np.nan
+
+
+def logsumexp_axis(z: np.ndarray, axis: int) -> np.ndarray:
+    """``log(sum(exp(z), axis))`` of a matrix, each line shifted by its maximum: no overflow."""
+    top = np.max(z, axis=axis, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    shifted = z - top
+    np.exp(shifted, out=shifted)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(shifted, axis=axis))
+
+
+def softmax_axis(z: np.ndarray, axis: int) -> np.ndarray:
+    """``exp(z)/sum(exp(z), axis)`` of a matrix along ``axis``, shifted by each line's maximum."""
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= np.sum(shifted, axis=axis, keepdims=True)
+    return shifted

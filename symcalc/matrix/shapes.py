@@ -2,7 +2,9 @@
 
 A size is a name (``"n"``) or a positive int; a shape is a tuple of 0, 1 or 2 sizes (a
 symbol's), or up to 4 for a tensor-valued derivative (``symcalc.matrix.tensor``).  Distinct
-size names are distinct sizes: ``m`` never matches ``n``, and ``n`` never matches ``3``.
+size names are distinct sizes: ``m`` never matches ``n``, and ``n`` never matches ``3``.  A
+product of sizes (the rows of ``kron(A, B)``) is the text ``"m*p"``, its factors in one order
+(``dim_product``), so equal products are equal sizes.
 
 A declaration is a shape with, for a square matrix, a structure word after the sizes:
 ``("n", "n", "symmetric")`` or ``"n,n,diagonal"`` (``STRUCTURES``); the words are not size names.
@@ -75,11 +77,45 @@ def check_dim(dim: object) -> Dim:
         if name in STRUCTURES:
             raise SymcalcError(f"{name!r} is a structure word, not a size: it comes after the two "
                                f"sizes of a square matrix, as in n,n,{name}")
+        if "*" in name:
+            factors = [f.strip() for f in name.split("*")]
+            return dim_product(*(int(f) if f.isdigit() else check_dim(f) for f in factors))
         if not _SIZE_NAME.match(name):
             raise SymcalcError(f"{dim!r} is not a size name: use letters, digits and '_', "
                              "starting with a letter")
         return name
     raise SymcalcTypeError(f"a size must be a name or a positive int, not {type(dim).__name__} {dim!r}")
+
+
+def dim_factors(dim: Dim) -> list:
+    """The factors of a size: ``"m*p" -> ["m", "p"]``, ``3 -> [3]``."""
+    if isinstance(dim, int):
+        return [dim]
+    return [int(f) if f.isdigit() else f for f in dim.split("*")]
+
+
+def dim_product(*dims: Dim) -> Dim:
+    """The product of sizes: ints folded, names in sorted order (``("p", "m") -> "m*p"``)."""
+    number, names = 1, []
+    for d in dims:
+        for f in dim_factors(d):
+            if isinstance(f, int):
+                number *= f
+            else:
+                names.append(f)
+    if not names:
+        return number
+    parts = ([str(number)] if number != 1 else []) + sorted(names)
+    return "*".join(parts)
+
+
+def dim_value(dim: Dim, sizes) -> int:
+    """The int value of a size, given the values of the names (a ``KeyError`` names one that is
+    missing)."""
+    value = 1
+    for f in dim_factors(dim):
+        value *= f if isinstance(f, int) else sizes[f]
+    return value
 
 
 def check_shape(shape: object, most: int = 2) -> Shape:

@@ -6,7 +6,8 @@ Two kinds of rewrite, applied bottom-up to whole graphs:
 * forms with no scalar analogue, on the linear-algebra nodes (``reductions``):
   ``log(sum(exp(v))) -> logsumexp(v)``, ``exp(v)/sum(exp(v)) -> exp(v - logsumexp(v))`` (also
   through ``@`` and ``sum``: ``(y@exp(v))/sum(exp(v)) -> y@exp(v - logsumexp(v))``) and
-  ``log(softmax(z)) -> z - logsumexp(z)``;
+  ``log(softmax(z)) -> z - logsumexp(z)``, and the same along an axis of a matrix
+  (``log(sum(exp(Z), axis=1)) -> logsumexp(Z, axis=1)``);
 * the entrywise parts (``entrywise``): each maximal entrywise part is handed to the scalar
   engine's stability rules (``symcalc.rewrite.stability``) over placeholder symbols for its
   operands, and built back.  ``log(sigmoid(X@w)) -> -softplus(-(X@w))``, ``log(1 + exp(u)) ->
@@ -22,6 +23,7 @@ from ..rewrite.stability import Stabiliser
 from .build import add, mul, negate
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, to_scalar
 from .nodes import MatrixExpr, postorder
+from . import numpy_ops
 from .operations import with_args
 from .ops import logsumexp, softmax
 
@@ -104,6 +106,12 @@ def _stable_reduction(node: MatrixExpr) -> Optional[MatrixExpr]:
     if inner.kind == "softmax":
         z = inner.args[0]
         return add(z, negate(logsumexp(z)))
+    if inner.kind == "softmax_axis":  # log(softmax(Z, axis=1)) = Z - logsumexp(Z, axis=1) spread
+        z, axis = inner.args[0], inner.data
+        return add(z, negate(numpy_ops.spread(numpy_ops.logsumexp_axis(z, axis), axis, z.shape)))
+    if (inner.kind == "sum_axis" and inner.args[0].kind == "apply"
+            and inner.args[0].data is _EXP):  # log(sum(exp(Z), axis=1))
+        return numpy_ops.logsumexp_axis(inner.args[0].args[0], inner.data)
     v = _exp_sum(inner)
     return None if v is None else logsumexp(v)
 

@@ -17,6 +17,7 @@ from ..core import expr as scalar
 from .entries import entrywise
 from .nodes import MatrixExpr, postorder
 from .operations import OPERATIONS
+from .shapes import dim_value
 
 
 def entry_symbol(name: str, index: tuple) -> scalar.Symbol:
@@ -26,7 +27,7 @@ def entry_symbol(name: str, index: tuple) -> scalar.Symbol:
 
 def concrete(shape: tuple, sizes: Mapping[str, int]) -> tuple:
     try:
-        return tuple(d if isinstance(d, int) else sizes[d] for d in shape)
+        return tuple(dim_value(d, sizes) for d in shape)
     except KeyError as exc:
         raise SymcalcError(f"no size given for {exc.args[0]}") from None
 
