@@ -20,6 +20,7 @@ from ..hooks import Hooks
 from . import build, ops
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, make, number, postorder
+from .operations import with_args
 
 # the scalar engine's simplified derivative, bound by symcalc.calculus, which builds on this layer
 SCALAR = Hooks(derivative="symcalc.calculus")
@@ -139,6 +140,33 @@ def entrywise_starts(order: Sequence[MatrixExpr], roots: Sequence[MatrixExpr]) -
     return starts
 
 
+def rewrite_entrywise(roots: Sequence[MatrixExpr],
+                      rewrite: Callable[[scalar.Expr], scalar.Expr]) -> list[MatrixExpr]:
+    """``roots`` with every maximal entrywise part replaced by ``rewrite`` of its scalar
+    expression over placeholders for its operands (``rewrite`` is one of the scalar engine's
+    passes: its simplifier, its stable forms), built back; the other nodes are rebuilt over the
+    new operands, and a part ``rewrite`` leaves as it is stays the same node."""
+    order = list(postorder(roots))
+    starts = entrywise_starts(order, roots)
+    placeholders = Placeholders()
+    new: dict[MatrixExpr, MatrixExpr] = {}
+    for node in order:
+        if node.kind not in ENTRYWISE:
+            new[node] = with_args(node, tuple(new[a] for a in node.args))
+        elif node in starts:
+            changed = []
+
+            def leaf(operand: MatrixExpr) -> scalar.Expr:
+                changed.append(new[operand] is not operand)
+                return placeholders(new[operand])
+
+            e = to_scalar(node, leaf)
+            better = rewrite(e)
+            new[node] = (node if better is e and not any(changed)
+                         else placeholders.back(better, node.shape))
+    return [new[r] for r in roots]
+
+
 def operand_partials(node: MatrixExpr, placeholders: Placeholders,
                      wanted: Callable[[MatrixExpr], bool]) -> Iterator[tuple[MatrixExpr, MatrixExpr]]:
     """For the entrywise part below ``node``, ``(u, dnode/du)`` for each operand u that
@@ -181,5 +209,4 @@ def rewritten(fn: Function, args: tuple[MatrixExpr, ...]) -> MatrixExpr:
     return from_scalar(fn.rewrite(*placeholders), dict(zip(placeholders, args)))
 
 
-build.CONSTRUCTORS.bind(rewritten=rewritten, from_scalar=from_scalar)
 _NODE_HOOKS.bind(from_scalar=from_scalar)

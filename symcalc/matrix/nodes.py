@@ -54,7 +54,7 @@ class MatrixExpr(Immutable):
     """
 
     __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",
-                 "_text", "__weakref__")
+                 "_text", "_lifted", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators
 
     kind: str
@@ -187,7 +187,7 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExp
         for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
                             ("_hash", hash(key)), ("_key", None), ("_degree", None),
                             ("_free", frozenset() if not args and kind != "symbol" else None),
-                            ("_text", None)):
+                            ("_text", None), ("_lifted", None)):
             object.__setattr__(node, slot, value)
         _interned[key] = node
         return node

@@ -6,14 +6,18 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Optional
 
-from ..printing import ends_with_superscript, latex_name
+from ..printing import display_order, ends_with_superscript, latex_name
+from .entrywise import lift
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
 
 def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
-    """coefficient, numerator factors, denominator factors (as (base, positive exponent))."""
+    """coefficient, numerator factors, denominator factors (as (base, positive exponent)).
+
+    The factors are in the scalar engine's order, except that scalars with variables in them
+    come before vectors and matrices, as a person writes them: ``2*s*(A@x)``, ``exp(s)*t``."""
     factors = term.args if term.kind == "mul" else (term,)
     coeff = Fraction(1)
     num, den = [], []
@@ -24,7 +28,19 @@ def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
             den.append((f.args[0], -Fraction(f.args[1].data)))
         else:
             num.append(f)
+    if any(f.shape for f in num):
+        num.sort(key=lambda f: bool(f.shape or not f.free_symbols))
     return coeff, num, den
+
+
+def _display_order(terms: tuple) -> list:
+    """The terms of a sum in the order the scalar printer writes them (``x - b``, not
+    ``-b + x``), read from the terms' scalar forms."""
+    lifted = [lift(t) for t in terms]
+    back = dict(zip(lifted, terms))
+    if len(back) != len(terms):
+        return list(terms)
+    return [back[t] for t in display_order(lifted)]
 
 
 class _Text:
@@ -85,7 +101,7 @@ class _Text:
             return OPERATIONS[kind].text.leaf([str(d) for d in node.shape])
         if kind == "add":
             pieces = []
-            for i, t in enumerate(args):
+            for i, t in enumerate(_display_order(args)):
                 named = t in self.names
                 text, prec = self.term(t) if t.kind in ("mul", "number") and not named \
                     else self.done[t]
