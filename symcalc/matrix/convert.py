@@ -19,6 +19,7 @@ from ..stability import Stabiliser
 from ..hooks import Hooks
 from . import build, ops
 from .nodes import METHODS as _NODE_HOOKS
+from .entrywise import ENTRYWISE
 from .nodes import MatrixExpr, make, number, postorder
 from .operations import with_args
 
@@ -57,9 +58,6 @@ def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]
             else:
                 built[node] = build.apply(node.fn, *args)
     return built[e]
-
-
-ENTRYWISE = frozenset({"add", "mul", "pow", "apply"})
 
 
 def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr],
@@ -201,12 +199,6 @@ def partials(fn: Function, args: tuple[MatrixExpr, ...]) -> list[MatrixExpr]:
         _partials_cache[key] = tuple(fn.partials(*_PLACEHOLDERS[:len(args)]))
     table = dict(zip(_PLACEHOLDERS, args))
     return [from_scalar(p, table) for p in _partials_cache[key]]
-
-
-def rewritten(fn: Function, args: tuple[MatrixExpr, ...]) -> MatrixExpr:
-    """A function the registry builds as another expression (``sqrt(x) -> x^(1/2)``)."""
-    placeholders = _PLACEHOLDERS[:len(args)]
-    return from_scalar(fn.rewrite(*placeholders), dict(zip(placeholders, args)))
 
 
 _NODE_HOOKS.bind(from_scalar=from_scalar)

@@ -53,6 +53,7 @@ class MatrixExpr(Immutable):
     shapes=...)``.  ``shape`` is ``()``, ``(n,)`` or ``(m, n)``.
     """
 
+    # ``_lifted``: the scalar engine's expression of an entrywise part (symcalc.matrix.entrywise)
     __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",
                  "_text", "_lifted", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators
