@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 import symcalc as sc
 from symcalc.matrix import ops
+from symcalc.matrix.convert import from_scalar
 from symcalc.matrix.nodes import MatrixExpr, as_node
 from symcalc.matrix.shapes import ShapeError
 from matrix_oracle import check
-from strategies import BOX, VARIABLES, formulas
+from strategies import BOX, SYMBOLS, VARIABLES, formulas
 
 VECTORS = {name: "n" for name in VARIABLES}
 
@@ -57,13 +58,25 @@ def _same_print(scalar_form: sc.Expr, shaped) -> None:
         assert str(shaped) == str(scalar_form)
 
 
+def _reads_back(shaped) -> None:
+    if isinstance(shaped, MatrixExpr):
+        assert sc.parse(str(shaped), shapes=VECTORS) is shaped, str(shaped)
+
+
 @given(formulas(3))
 def test_a_formula_of_vectors_prints_and_simplifies_as_the_formula_of_scalars(f):
     shaped = _shaped(f.text)
     assume(shaped is not None)
     scalar_form = sc.parse(f.text)
     _same_print(scalar_form, shaped)
-    _same_print(sc.simplify(scalar_form), sc.simplify(shaped))
+    _reads_back(shaped)
+    simple = sc.simplify(shaped)
+    _same_print(sc.simplify(scalar_form), simple)
+    _reads_back(simple)
+    # built with the operators over vectors (not read from text): the same node
+    vectors = {SYMBOLS[name]: ops.vector(name, "n") for name in VARIABLES}
+    built = from_scalar(f.expr, vectors)
+    assert built is (shaped if isinstance(shaped, MatrixExpr) else as_node(shaped))
 
 
 @given(formulas(3), st.integers(0, 2**32 - 1))

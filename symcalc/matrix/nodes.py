@@ -54,7 +54,7 @@ class MatrixExpr(Immutable):
     """
 
     # ``_lifted``: the scalar engine's expression of an entrywise part (symcalc.matrix.entrywise)
-    __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_degree", "_free",
+    __slots__ = ("kind", "args", "data", "shape", "_hash", "_key", "_free",
                  "_text", "_lifted", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators
 
@@ -186,7 +186,7 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None) -> MatrixExp
             return node
         node = object.__new__(MatrixExpr)
         for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
-                            ("_hash", hash(key)), ("_key", None), ("_degree", None),
+                            ("_hash", hash(key)), ("_key", None),
                             ("_free", frozenset() if not args and kind != "symbol" else None),
                             ("_text", None), ("_lifted", None)):
             object.__setattr__(node, slot, value)
@@ -224,19 +224,6 @@ def sort_key(node: MatrixExpr) -> tuple:
             digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()
             n._key = (_RANK.get(n.kind, 5), text[:_KEY_TEXT], digest)
     return node._key
-
-
-def degree(node: MatrixExpr) -> int:
-    """How many symbol leaves the tree holds (cached); longer terms print first in a sum."""
-    if node._degree is None:
-        for n in postorder([node], done=lambda m: m._degree is not None):
-            if n.kind == "symbol":
-                n._degree = 1
-            elif n.kind == "pow":
-                n._degree = n.args[0]._degree
-            else:
-                n._degree = sum(a._degree for a in n.args)
-    return node._degree
 
 
 def as_node(value: object) -> MatrixExpr:

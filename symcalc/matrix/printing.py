@@ -60,11 +60,22 @@ class _Text:
             return str(value.numerator), (UNARY if value < 0 else ATOM)
         return f"{value.numerator}/{value.denominator}", PRODUCT
 
-    def term(self, node: MatrixExpr) -> tuple[str, int]:
-        """A product written with its coefficient, its denominator after a slash."""
+    def term(self, node: MatrixExpr, in_sum: bool = False) -> tuple[str, int]:
+        """A product written with its coefficient, its denominator after a slash, laid out as
+        the scalar printer lays it out so that it reads back to the same node; ``in_sum``: a
+        term after the first of a sum, whose minus sign is the sum's."""
         coeff, num, den = _split_term(node)
         sign = "-" if coeff < 0 else ""
         coeff = abs(coeff)
+        bracket = False
+        if sign and not in_sum and coeff.numerator == 1 and num and num[0].kind == "add":
+            # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is
+            # not a sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
+            lead = next((k for k, f in enumerate(num) if f.kind != "add"), None)
+            if lead is not None:
+                num.insert(0, num.pop(lead))
+            else:
+                bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
         parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
         for k, f in enumerate(num):
             last = k == len(num) - 1
@@ -75,10 +86,16 @@ class _Text:
                 parts.append(self.paren(f, POWER if f.kind == "matmul" else UNARY))
         text = "*".join(parts)
         below = [self.power_text(b, e) for b, e in den]
-        if coeff.denominator != 1:
-            below.insert(0, str(coeff.denominator))
-        if below:
-            text += "/" + (below[0] if len(below) == 1 else "(" + "*".join(below) + ")")
+        if coeff.denominator != 1 and len(den) == 1 and den[0][0].kind == "add" and den[0][1] == 1:
+            # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
+            text += f"/{below[0]}/{coeff.denominator}"
+        else:
+            if coeff.denominator != 1:
+                below.insert(0, str(coeff.denominator))
+            if below:
+                text += "/" + (below[0] if len(below) == 1 else "(" + "*".join(below) + ")")
+        if bracket:
+            text = f"({text})"
         prec = PRODUCT if (len(parts) > 1 or below) else self.done[num[0]][1] if num else ATOM
         return sign + text, (UNARY if sign else prec)
 
@@ -103,8 +120,8 @@ class _Text:
             pieces = []
             for i, t in enumerate(_display_order(args)):
                 named = t in self.names
-                text, prec = self.term(t) if t.kind in ("mul", "number") and not named \
-                    else self.done[t]
+                text, prec = self.term(t, in_sum=i > 0) if t.kind in ("mul", "number") \
+                    and not named else self.done[t]
                 if i and text.startswith("-"):
                     pieces.append(" - " + text[1:])
                 elif i:
