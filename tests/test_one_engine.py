@@ -73,10 +73,11 @@ def test_a_formula_of_vectors_prints_and_simplifies_as_the_formula_of_scalars(f)
     simple = sc.simplify(shaped)
     _same_print(sc.simplify(scalar_form), simple)
     _reads_back(simple)
-    # built with the operators over vectors (not read from text): the same node
-    vectors = {SYMBOLS[name]: ops.vector(name, "n") for name in VARIABLES}
-    built = from_scalar(f.expr, vectors)
-    assert built is (shaped if isinstance(shaped, MatrixExpr) else as_node(shaped))
+    # built with the operators over vectors (not read from text): the same node (a formula
+    # whose variables all cancel is a number when built of scalars, so it is left to the above)
+    if f.expr.free_symbols:
+        vectors = {SYMBOLS[name]: ops.vector(name, "n") for name in VARIABLES}
+        assert from_scalar(f.expr, vectors) is shaped
 
 
 @given(formulas(3), st.integers(0, 2**32 - 1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Optional
 
-from ..printing import display_order, ends_with_superscript, latex_name
+from ..printing import decimal_text, display_order, ends_with_superscript, latex_name
 from .entrywise import lift
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
@@ -58,6 +58,10 @@ class _Text:
         value = Fraction(value)
         if value.denominator == 1:
             return str(value.numerator), (UNARY if value < 0 else ATOM)
+        decimal = decimal_text(abs(value))  # 0.3, as the scalar printer writes it
+        if decimal is not None:
+            text, atomic = decimal
+            return ("-" + text, UNARY) if value < 0 else (text, ATOM if atomic else PRODUCT)
         return f"{value.numerator}/{value.denominator}", PRODUCT
 
     def term(self, node: MatrixExpr, in_sum: bool = False) -> tuple[str, int]:
@@ -67,8 +71,10 @@ class _Text:
         coeff, num, den = _split_term(node)
         sign = "-" if coeff < 0 else ""
         coeff = abs(coeff)
+        decimal = decimal_text(coeff) if coeff.denominator != 1 else None  # 0.3*x, not 3*x/10
         bracket = False
-        if sign and not in_sum and coeff.numerator == 1 and num and num[0].kind == "add":
+        if sign and not in_sum and coeff.numerator == 1 and decimal is None and num \
+                and num[0].kind == "add":
             # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is
             # not a sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
             lead = next((k for k, f in enumerate(num) if f.kind != "add"), None)
@@ -76,7 +82,11 @@ class _Text:
                 num.insert(0, num.pop(lead))
             else:
                 bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
-        parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
+        if decimal is not None:
+            parts = [decimal[0]]
+            coeff = Fraction(1)
+        else:
+            parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
         for k, f in enumerate(num):
             last = k == len(num) - 1
             scalars_before = all(not g.shape for g in num[:k]) and not den
@@ -185,7 +195,7 @@ class _Latex(_Text):
         text, prec = self.done[node]
         return f"\\left({text}\\right)" if prec < least else text
 
-    def term(self, node: MatrixExpr) -> tuple[str, int]:
+    def term(self, node: MatrixExpr, in_sum: bool = False) -> tuple[str, int]:
         coeff, num, den = _split_term(node)
         sign = "-" if coeff < 0 else ""
         coeff = abs(coeff)
