@@ -423,11 +423,14 @@ def determinant(matrix: Sequence[Sequence[ExprLike]]) -> Expr:
 def simplify(e: ExprLike) -> Expr:
     """The simplest equivalent form symcalc knows: canonical order, constants folded, like terms
     and equal bases collected, ``log(exp(x)) -> x``, ``sin(x)^2 + cos(x)^2 -> 1``.  A shaped
-    formula (``symcalc.matrix``) is kept in its simplified form as it is built.
+    formula (``symcalc.matrix``) gets the same simplification of each of its entrywise parts
+    (``exp(x)/(1 + exp(x)) -> sigmoid(x)`` for a vector x); its matrix operations stay.
 
     >>> simplify("sin(x)^2 + cos(x)^2 + log(exp(y))")
     Expr('1 + y')
     """
+    if isinstance(e, _matrix_nodes.MatrixExpr):
+        return _matrix_convert.rewrite_entrywise([e], _simplified)[0]
     if _matrix.is_shaped(e):
         return e
     return _simplified(to_expr(e))

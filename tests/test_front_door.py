@@ -89,7 +89,7 @@ def test_hvp_is_the_hessian_times_the_direction(text):
 
 def test_hvp_of_a_quadratic_form_is_a_matrix_formula():
     assert str(sc.hvp("t@A@t", "t", "v", shapes=SHAPES)) == "(A + A.T)@v"
-    assert str(sc.jvp("exp(A@t)", "t", "v", shapes=SHAPES)) == "exp(A@t)*(A@v)"
+    assert str(sc.jvp("exp(A@t)", "t", "v", shapes=SHAPES)) == "(A@v)*exp(A@t)"
 
 
 def test_subs_in_shaped_formulas():
@@ -98,7 +98,7 @@ def test_subs_in_shaped_formulas():
     assert node("norm(A@t)^2").subs({"A@t": "t"}) is node("norm(t)^2")  # names it mentions
     assert str(node("norm(A@t)^2").subs({"A@t": "c"})) == "norm(c*ones(n))^2"  # c: a scalar
     assert sc.subs("sum(exp(t))", {"t": 0}, shapes=SHAPES) is node("sum(ones(n))")
-    assert str(sc.subs("sum(log(1 + exp(t)))", {"t": 0}, shapes=SHAPES)) == "log(2)*sum(ones(n))"
+    assert str(sc.subs("sum(log(1 + exp(t)))", {"t": 0}, shapes=SHAPES)) == "sum(ones(n))*log(2)"
     f = node("exp(s*t)@A@t")
     arrays = arrays_for(f)
     got = matrix_value(f.subs({"s": 0.5}), arrays)

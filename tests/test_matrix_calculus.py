@@ -185,7 +185,7 @@ def test_hessian_blocks_in_a_vector_and_a_scalar():
     f = sc.parse("s^2*t@B@t + exp(s)*norm(t)", shapes=shapes)
     blocks = sc.hessian(f, ["t", "s"])
     t, s = symbol(f, "t"), symbol(f, "s")
-    assert str(blocks[0][1]) == str(blocks[1][0]) == "2*s*((B + B.T)@t) + exp(s)*t/norm(t)"
+    assert str(blocks[0][1]) == str(blocks[1][0]) == "exp(s)*t/norm(t) + 2*s*((B + B.T)@t)"
     assert str(blocks[0][0]) == "s^2*(B + B.T) + exp(s)*eye(n)/norm(t) - exp(s)*outer(t, t)/norm(t)^3"
     for first, x in ((sc.grad(f, "t"), t), (sc.grad(f, "s"), s)):
         for block, y in zip(blocks[[t, s].index(x)], (t, s)):
@@ -194,7 +194,7 @@ def test_hessian_blocks_in_a_vector_and_a_scalar():
 
 def test_sqrt_of_a_dot_product():
     f = sc.parse("sqrt(t@t + 1)", shapes={"t": "n"})
-    assert str(sc.grad(f, "t")) == "t/sqrt(t@t + 1)"
+    assert str(sc.grad(f, "t")) == "t/sqrt(1 + t@t)"
     check(f, symbol(f, "t"), sc.grad(f, "t"), with_sympy=True)
 
 

@@ -116,6 +116,6 @@ def test_check_with_shapes_compares_entry_by_entry(capsys):
                          "--shape", "w=n", "--shape", "y=m", "--format", "json")
     data = json.loads(out)
     assert status == 0 and data["ok"] and data["sizes"] == {"m": 3, "n": 2}
-    assert data["result"] == ["-X.T@(y*sigmoid(-y*(X@w)))"]
+    assert data["result"] == ["-X.T@(y*sigmoid(-(X@w)*y))"]
     assert data["sympy"]["agree"] and data["central_differences"]["agree"]
     assert len(data["variables"]) == 1 and data["sympy"]["compared"] == 2 * 10

@@ -94,11 +94,10 @@ def test_distinct_size_names_never_match():
     ("Q@t + Q.T@t", "(Q + Q.T)@t"),
     ("(2*A)@(3*t)", "6*A@t"),
     ("-(A@t - b)", "b - A@t"),
-    ("log(exp(t))", "t"),
     ("outer(b, t).T", "outer(t, b)"),
     ("diag(t)@diag(u)", "diag(t*u)"),
     ("A@diag(t)@diag(u)@B", "A@diag(t*u)@B"),
-    ("diag(t) - 2*diag(u) + s*diag(t)", "diag(s*t + t - 2*u)"),
+    ("diag(t) - 2*diag(u) + s*diag(t)", "diag(t - 2*u + s*t)"),
     ("A@diag(t)@A.T + A@diag(u)@A.T", "A@diag(t + u)@A.T"),
     ("A@B@t", "A@(B@t)"),
     ("A.T@(2*b - 2*A@t)", "2*A.T@(b - A@t)"),
@@ -110,6 +109,13 @@ def test_distinct_size_names_never_match():
 def test_simplified_as_a_person_writes_it(before, after):
     shapes = dict(SHAPES, u2=("m",), v2=("m",))
     assert str(sc.parse(before, shapes=shapes)) == after
+
+
+def test_log_of_exp_is_kept_as_read_and_simplified_as_for_scalars():
+    # the scalar engine keeps log(exp(t)) as read and simplify undoes it; so does a vector t
+    e = sc.parse("log(exp(t))", shapes=SHAPES)
+    assert str(e) == str(sc.parse("log(exp(t))")) == "log(exp(t))"
+    assert str(sc.simplify(e)) == str(sc.simplify(sc.parse("log(exp(t))"))) == "t"
 
 
 FORMULAS = [

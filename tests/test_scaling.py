@@ -296,3 +296,33 @@ def test_reading_a_long_shaped_sum_grows_linearly():
     shaped = sc.parse(text, shapes={"t": "n"})
     assert sc.parse(str(shaped), shapes={"t": "n"}) is shaped
     assert sc.subs(shaped, {"t": 0}) is sc.matrix.parsing.parse_shaped(str(plain), {})
+
+
+def test_building_shaped_entrywise_formulas_grows_linearly():
+    # the entrywise parts are the scalar engine's expressions: each node is lifted to it and
+    # lowered from it once, so a long sum of vector terms and a deep chain cost their new parts
+    from symcalc.matrix import build, ops
+
+    def vectors(n, tag):
+        return [ops.vector(f"{tag}v{i}", "n") for i in range(n)]
+
+    def long_sum(vs):
+        return build.add(*(sc.sin(v) * v + 1 for v in vs))
+
+    assert _ratio(vectors, long_sum, 200) < 2.3
+    vs = vectors(30, "check_")
+    total = long_sum(vs)
+    assert total is sc.parse(str(total), shapes={v.data: "n" for v in vs})
+    assert str(total).startswith("30 + ")  # the constant first, as the scalar engine writes it
+
+    def deep(K, tag):
+        return K, ops.vector(f"{tag}x", "n")
+
+    def chain_of(job):
+        K, x = job
+        e = x
+        for _ in range(K):
+            e = sc.tanh(e) * x + x
+        return e
+
+    assert _ratio(deep, chain_of, 200) < 2.3

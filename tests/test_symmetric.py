@@ -65,7 +65,7 @@ def test_the_declaration_survives_pickling_and_subs():
     f = sc.parse("-0.5*logdet(S) - 0.5*x@inv(S)@x", shapes=SHAPES)
     assert pickle.loads(pickle.dumps(f)) is f
     g = f.subs({"x": "A@x"}, shapes=SHAPES)
-    assert S in g.free_symbols and str(g) == "-x@A.T@inv(S)@A@x/2 - logdet(S)/2"
+    assert S in g.free_symbols and str(g) == "-logdet(S)/2 - x@A.T@inv(S)@A@x/2"
 
 
 def test_the_command_line_reads_the_same_declaration(capsys):
@@ -229,7 +229,7 @@ def test_one_spelling_of_a_trace_of_two_factors():
     f = sc.det(A + s * B)
     first, second = sc.grad(f, s), sc.hessian(f, s)
     assert "sum(" not in str(first) + str(second)
-    assert "trace(B@inv(s*B + A))^2" in str(second)
+    assert "trace(B@inv(A + s*B))^2" in str(second)
     assert second is sc.diff(f, "s", 2)
     check(f, s, first, with_sympy=True, shifted=["A"], sizes={"n": 3})
     check(first, s, second, with_sympy=True, shifted=["A"], sizes={"n": 3})

@@ -9,8 +9,9 @@ MatrixExpr('A.T@(A@t - b)', shape=('n',))
 MatrixExpr('A.T@A', shape=('n', 'n'))
 
 Modules, in the order data flows: ``shapes`` (sizes, ``ShapeError``), ``nodes`` (the interned
-node), ``build``, ``ops`` and ``numpy_ops`` (canonical constructors; ``numpy_ops``: ``kron``,
-``matrix_power``, ``mean`` and the reductions along an axis), ``operations`` (the table: one record
+node), ``entrywise`` (entrywise parts as the scalar engine's expressions: lifted to it and
+lowered back), ``build``, ``ops`` and ``numpy_ops`` (canonical constructors; ``numpy_ops``:
+``kron``, ``matrix_power``, ``mean`` and the reductions along an axis), ``operations`` (the table: one record
 per operation with its shape rule, adjoint, tangent and Jacobian rules, NumPy, JAX, text and
 LaTeX forms, unrolling and transpose), ``entries`` (arrays of scalar entries for unrolling),
 ``convert`` (scalar expressions and registry partials), ``parsing`` (``grammar/matrix.lark``),

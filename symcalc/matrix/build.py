@@ -3,8 +3,10 @@
 Each constructor checks the shapes of its operands (a ``ShapeError`` names both operands and
 their shapes) and returns the one normal form of the result, written as a person writes it:
 
-* sums and entrywise products are flattened, numbers folded exactly (``2*0.5 -> 1``), like terms
-  collected, zeros and ones dropped, scalars collected to the front of a product;
+* sums, entrywise products, powers and functions are the scalar engine's, entry by entry
+  (``symcalc.matrix.entrywise``): its canonical order, folding and collecting, so
+  ``x^2 + x + 1`` is ``1 + x + x^2`` for a vector as for a scalar; what is left here is
+  broadcasting, ``eye(n)*M -> diag(diag(M))`` and merging ``diag``s;
 * a common left or right factor of a sum comes out: ``A.T@u + A.T@v -> A.T@(u + v)``;
 * ``@`` chains are flattened with scalars pulled out, ``eye`` dropped, ``diag(u)@v -> u*v``,
   ``x@A -> A.T@x``, and a scalar chain ``u@M@v`` in one fixed orientation (so ``x@y = y@x``);
@@ -19,17 +21,19 @@ from typing import Sequence
 from ..errors import DivisionByZeroError
 from ..core.hooks import Hooks
 from ..core import expr as scalar
-from ..functions.elementary import REGISTRY, Function
+from ..functions.registry import Function
 from .nodes import METHODS as _NODE_HOOKS
-from .nodes import MINUS_ONE, ONE, MatrixExpr, degree, make, number, sort_key
+from .entrywise import ENTRYWISE, combine
+from .nodes import MINUS_ONE, MatrixExpr, make, number, sort_key
 from .shapes import ShapeError, shape_words
 
-# the functions of the linear-algebra constructors and of the scalar bridge that canonical forms
-# produce (``outer(x, y)@v -> (y@v)*x``), bound by those modules, which build on this one
-_OPS, _CONVERT = "symcalc.matrix.ops", "symcalc.matrix.convert"
+# the functions of the linear-algebra constructors that canonical forms produce
+# (``outer(x, y)@v -> (y@v)*x``), bound by those modules, which build on this one
+_OPS = "symcalc.matrix.ops"
 CONSTRUCTORS = Hooks(diag=_OPS, outer=_OPS, sum_=_OPS, eye=_OPS, inv=_OPS, logsumexp=_OPS,
-                     rewritten=_CONVERT, from_scalar=_CONVERT,
                      transposed="symcalc.matrix.operations")
+# operands a scalar factor is not taken out of (``s*x + s*y`` is the scalar engine's form)
+_NAMED = ENTRYWISE | {"symbol", "ones", "zeros", "number", "constant"}
 
 
 def describe(node: MatrixExpr) -> str:
@@ -59,19 +63,6 @@ def filled(value, shape: tuple) -> MatrixExpr:
     return mul(number(value), make("ones", (), shape))
 
 
-def _filled_value(node: MatrixExpr):
-    """The number every entry of ``node`` holds, for a number, ``zeros``, ``ones`` or
-    ``c*ones``; else None."""
-    if node.kind == "number":
-        return node.data
-    if node.kind in ("zeros", "ones"):
-        return 0 if node.kind == "zeros" else 1
-    if (node.kind == "mul" and len(node.args) == 2 and node.args[0].kind == "number"
-            and node.args[1].kind == "ones"):
-        return node.args[0].data
-    return None
-
-
 def split_coefficient(term: MatrixExpr) -> tuple[Fraction, MatrixExpr]:
     """``3*u*v -> (3, u*v)``; ``u -> (1, u)``."""
     if term.kind == "mul" and term.args[0].kind == "number":
@@ -90,48 +81,26 @@ def _scaled(coeff: Fraction, rest: MatrixExpr) -> MatrixExpr:
     return make("mul", args, rest.shape)
 
 
-def _term_order(term: MatrixExpr) -> tuple:
-    coeff, rest = split_coefficient(term)
-    return (coeff < 0, term.kind == "number", -degree(rest), sort_key(rest))
-
-
 # --- sums ----------------------------------------------------------------------------------------
 def add(*terms: MatrixExpr) -> MatrixExpr:
-    """The canonical sum (scalars broadcast over a vector or matrix)."""
+    """The canonical sum (scalars broadcast over a vector or matrix): the scalar engine's sum of
+    the terms, entry by entry, then the matrix forms (``diag(u) + diag(v) -> diag(u + v)``, a
+    common factor of ``@`` or ``outer`` taken out)."""
     shape = broadcast_shape("add", terms)
-    constant = Fraction(0)
-    coeffs: dict[MatrixExpr, Fraction] = {}
-    stack = list(reversed(terms))
-    while stack:
-        term = stack.pop()
-        if term.kind == "add":
-            stack.extend(reversed(term.args))
-        elif term.kind == "number":
-            constant += term.data
-        elif term.kind != "zeros":
-            coeff, rest = split_coefficient(term)
-            coeffs[rest] = coeffs.get(rest, 0) + coeff
-    if constant and shape and make("ones", (), shape) in coeffs:  # ones(n) + 1 -> 2*ones(n)
-        coeffs[make("ones", (), shape)] += constant
-        constant = Fraction(0)
-    pairs = [(c, r) for r, c in coeffs.items() if c != 0]
+    total = combine(scalar.add, terms, shape)
+    if total.kind != "add" or not shape:
+        return total
+    constant = [t for t in total.args if t.kind == "number"]
+    pairs = [split_coefficient(t) for t in total.args if t.kind != "number"]
     diagonals = [k for k, (_, r) in enumerate(pairs) if _diagonal(r) is not None]
     if len(diagonals) > 1:  # diag(u) - 2*diag(v) -> diag(u - 2*v)
         vector = add(*(mul(number(pairs[k][0]), *_diagonal(pairs[k][1])) for k in diagonals))
         keep = [_scaled(c, r) for k, (c, r) in enumerate(pairs) if k not in diagonals]
-        return add(*keep, CONSTRUCTORS.diag(vector), number(constant), filled(0, shape))
+        return add(*keep, CONSTRUCTORS.diag(vector), *constant)
     factored = _factor_out(pairs)
     if factored is not None:
-        return add(*factored, number(constant), filled(0, shape))
-    out = [_scaled(c, r) for c, r in pairs]
-    if constant:
-        out.append(number(constant))
-    if not out:
-        return filled(0, shape)
-    if len(out) == 1:
-        return out[0] if out[0].shape == shape else mul(out[0], make("ones", (), shape))
-    out.sort(key=_term_order)
-    return make("add", tuple(out), shape)
+        return add(*factored, *constant)
+    return total
 
 
 def _diagonal(term: MatrixExpr):
@@ -159,7 +128,7 @@ def _factor_out(pairs: list[tuple[Fraction, MatrixExpr]]):
     parts = [(coeff, *_shaped_part(rest)) for coeff, rest in pairs]
     groups: dict[tuple, list[int]] = {}
     for i, (_, scalars, shaped) in enumerate(parts):
-        if scalars and shaped.shape:
+        if scalars and shaped.shape and shaped.kind not in _NAMED:
             groups.setdefault(scalars, []).append(i)
     for scalars, members in groups.items():
         if len(members) > 1:  # s*A + s*B -> s*(A + B)
@@ -206,60 +175,17 @@ def negate(e: MatrixExpr) -> MatrixExpr:
 
 # --- entrywise products and powers -----------------------------------------------------------------
 def mul(*factors: MatrixExpr) -> MatrixExpr:
-    """The canonical entrywise product (scalars broadcast; scalars first)."""
+    """The canonical entrywise product (scalars broadcast): the scalar engine's product of the
+    factors, entry by entry; ``eye(n)*M`` is ``diag(diag(M))``."""
     shape = broadcast_shape("multiply entrywise", factors)
-    coeff = Fraction(1)
-    exponents: dict[MatrixExpr, list[MatrixExpr]] = {}
-    has_ones = False
-    stack = list(reversed(factors))
-    while stack:
-        f = stack.pop()
-        if f.kind == "mul":
-            stack.extend(reversed(f.args))
-        elif f.kind == "number":
-            coeff *= f.data
-        elif f.kind == "zeros":
-            return filled(0, shape)
-        elif f.kind == "ones":
-            has_ones = True
-        elif f.kind == "pow":
-            exponents.setdefault(f.args[0], []).append(f.args[1])
-        else:
-            exponents.setdefault(f, []).append(ONE)
-    if coeff == 0:
-        return filled(0, shape)
-    out: list[MatrixExpr] = []
-    regroup = False
-    for base, exps in exponents.items():
-        p = base if exps == [ONE] else power(base, add(*exps) if len(exps) > 1 else exps[0])
-        if p.kind == "number":
-            coeff *= p.data
-        elif p.kind == "ones":
-            has_ones = True
-        elif p.kind == "zeros":
-            return filled(0, shape)
-        else:
-            regroup = regroup or p.kind == "mul" or (p.kind == "pow" and p.args[0] is not base)
-            out.append(p)
-    if regroup:
-        return mul(number(coeff), *out, *([make("ones", (), shape)] if has_ones else []))
-    if shape and not any(f.shape for f in out):
-        out.append(make("ones", (), shape))
-    if not out:
-        return number(coeff)
-    if len(out) == 1 and coeff == 1:
-        return out[0]
-    sums = sorted((f for f in out if f.kind == "add"), key=sort_key)
-    if coeff != 1 and sums:  # 2*(u + v)*w -> (2*u + 2*v)*w, as the parser reads it
-        first = sums[0]
-        rest = [f for f in out if f is not first]
-        return mul(add(*(mul(number(coeff), t) for t in first.args)), *rest)
-    if any(f.kind == "eye" for f in out) and sum(bool(f.shape) for f in out) > 1:
-        rest = [f for f in out if f.kind != "eye"]  # eye(n)*M = diag(diag(M))
-        return mul(number(coeff), CONSTRUCTORS.diag(CONSTRUCTORS.diag(mul(*rest))))
-    out.sort(key=lambda f: (bool(f.shape), sort_key(f)))
-    args = tuple(out) if coeff == 1 else (number(coeff),) + tuple(out)
-    return make("mul", args, shape)
+    product = combine(scalar.mul, factors, shape)
+    if product.kind == "mul" and any(f.kind == "eye" for f in product.args) \
+            and sum(bool(f.shape) for f in product.args) > 1:
+        rest = [f for f in product.args if f.kind != "eye"]  # eye(n)*M = diag(diag(M))
+        scalars = [f for f in rest if not f.shape]
+        shaped = [f for f in rest if f.shape]
+        return mul(*scalars, CONSTRUCTORS.diag(CONSTRUCTORS.diag(mul(*shaped))))
+    return product
 
 
 def divide(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
@@ -270,64 +196,23 @@ def divide(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
 
 
 def power(base: MatrixExpr, exponent: MatrixExpr) -> MatrixExpr:
-    """Entrywise ``base ^ exponent``; the exponent is a scalar."""
+    """Entrywise ``base ^ exponent`` (the scalar engine's power); the exponent is a scalar."""
     if exponent.shape:
         raise ShapeError(f"the exponent of {describe(base)} must be a scalar, not "
                          f"{describe(exponent)}")
-    if exponent.kind == "number":
-        n = exponent.data
-        if n == 0:
-            return filled(1, base.shape)
-        if n == 1:
-            return base
-        if base.kind == "number":
-            folded = scalar.power(scalar.Num(base.data), scalar.Num(n))
-            if isinstance(folded, scalar.Num):
-                return number(folded.value)
-            return make("pow", (base, exponent), ())
-        if base.kind in ("ones", "zeros"):
-            if base.kind == "zeros" and n < 0:
-                raise DivisionByZeroError("division by zero (0 raised to a negative power)")
-            return base
-        if isinstance(n, int) or Fraction(n).denominator == 1:
-            if base.kind == "pow":
-                return power(base.args[0], mul(base.args[1], exponent))
-            if base.kind == "mul":
-                return mul(*(power(f, exponent) for f in base.args))
-    if base.kind == "number" and base.data == 1:
-        return ONE
-    if base.kind == "constant" and base.data == "e":
-        return apply(REGISTRY["exp"], exponent)
-    return make("pow", (base, exponent), base.shape)
+    return combine(scalar.power, (base, exponent), base.shape)
 
 
 def apply(fn: Function, *args: MatrixExpr) -> MatrixExpr:
-    """A scalar registry function, entrywise (``logsumexp`` of one vector reduces it)."""
+    """A scalar registry function, entrywise, as the registry builds it (``logsumexp`` of one
+    vector reduces it)."""
     fn.check_arity(len(args))
     if fn.name == "logsumexp" and len(args) == 1 and args[0].shape:
         return CONSTRUCTORS.logsumexp(args[0])
     if fn.name == "logsumexp" and any(a.shape for a in args):
         raise ShapeError("logsumexp of shaped arguments takes one vector: logsumexp(z)")
     shape = broadcast_shape(f"apply {fn.name} to", args)
-    if fn.rewrite is not None:
-        return CONSTRUCTORS.rewritten(fn, args)
-    if all(a.kind in ("number", "constant") for a in args):
-        values = [scalar.Num(a.data) if a.kind == "number" else
-                  (scalar.PI if a.data == "pi" else scalar.E) for a in args]
-        value = fn(*values)
-        if not (isinstance(value, scalar.Call) and value.fn is fn):
-            return CONSTRUCTORS.from_scalar(value)
-    constants = [_filled_value(a) for a in args]
-    if shape and None not in constants:  # exp(zeros(n)) -> ones(n)
-        value = fn(*(scalar.Num(c) for c in constants))
-        if isinstance(value, scalar.Num):
-            return filled(value.value, shape)
-        if not value.free_symbols:  # log(2*ones(n)) -> log(2)*ones(n)
-            return mul(CONSTRUCTORS.from_scalar(value), make("ones", (), shape))
-    if (fn.undoes and len(args) == 1 and args[0].kind == "apply"
-            and args[0].data.name == fn.undoes and len(args[0].args) == 1):
-        return args[0].args[0]  # log(exp(u)) -> u
-    return make("apply", tuple(args), shape, fn)
+    return combine(fn, args, shape)
 
 
 # --- matrix products and transposes ----------------------------------------------------------------

@@ -19,7 +19,9 @@ from ..rewrite.stability import Stabiliser
 from ..core.hooks import Hooks
 from . import build, ops
 from .nodes import METHODS as _NODE_HOOKS
+from .entrywise import ENTRYWISE
 from .nodes import MatrixExpr, make, number, postorder
+from .operations import with_args
 
 # the scalar engine's simplified derivative, bound by symcalc.api, which builds on this layer
 SCALAR = Hooks(derivative="symcalc.api")
@@ -56,9 +58,6 @@ def from_scalar(e: scalar.Expr, table: Optional[Mapping[scalar.Expr, MatrixExpr]
             else:
                 built[node] = build.apply(node.fn, *args)
     return built[e]
-
-
-ENTRYWISE = frozenset({"add", "mul", "pow", "apply"})
 
 
 def to_scalar(root: MatrixExpr, leaf: Callable[[MatrixExpr], scalar.Expr],
@@ -139,6 +138,33 @@ def entrywise_starts(order: Sequence[MatrixExpr], roots: Sequence[MatrixExpr]) -
     return starts
 
 
+def rewrite_entrywise(roots: Sequence[MatrixExpr],
+                      rewrite: Callable[[scalar.Expr], scalar.Expr]) -> list[MatrixExpr]:
+    """``roots`` with every maximal entrywise part replaced by ``rewrite`` of its scalar
+    expression over placeholders for its operands (``rewrite`` is one of the scalar engine's
+    passes: its simplifier, its stable forms), built back; the other nodes are rebuilt over the
+    new operands, and a part ``rewrite`` leaves as it is stays the same node."""
+    order = list(postorder(roots))
+    starts = entrywise_starts(order, roots)
+    placeholders = Placeholders()
+    new: dict[MatrixExpr, MatrixExpr] = {}
+    for node in order:
+        if node.kind not in ENTRYWISE:
+            new[node] = with_args(node, tuple(new[a] for a in node.args))
+        elif node in starts:
+            changed = []
+
+            def leaf(operand: MatrixExpr) -> scalar.Expr:
+                changed.append(new[operand] is not operand)
+                return placeholders(new[operand])
+
+            e = to_scalar(node, leaf)
+            better = rewrite(e)
+            new[node] = (node if better is e and not any(changed)
+                         else placeholders.back(better, node.shape))
+    return [new[r] for r in roots]
+
+
 def operand_partials(node: MatrixExpr, placeholders: Placeholders,
                      wanted: Callable[[MatrixExpr], bool]) -> Iterator[tuple[MatrixExpr, MatrixExpr]]:
     """For the entrywise part below ``node``, ``(u, dnode/du)`` for each operand u that
@@ -175,11 +201,4 @@ def partials(fn: Function, args: tuple[MatrixExpr, ...]) -> list[MatrixExpr]:
     return [from_scalar(p, table) for p in _partials_cache[key]]
 
 
-def rewritten(fn: Function, args: tuple[MatrixExpr, ...]) -> MatrixExpr:
-    """A function the registry builds as another expression (``sqrt(x) -> x^(1/2)``)."""
-    placeholders = _PLACEHOLDERS[:len(args)]
-    return from_scalar(fn.rewrite(*placeholders), dict(zip(placeholders, args)))
-
-
-build.CONSTRUCTORS.bind(rewritten=rewritten, from_scalar=from_scalar)
 _NODE_HOOKS.bind(from_scalar=from_scalar)

@@ -58,8 +58,9 @@ class MatrixExpr(Immutable):
     whose value is a tensor, ``symcalc.matrix.tensor``).
     """
 
-    __slots__ = ("kind", "args", "data", "shape", "structure", "_hash", "_key", "_degree", "_free",
-                 "_text", "__weakref__")
+    # ``_lifted``: the scalar engine's expression of an entrywise part (symcalc.matrix.entrywise)
+    __slots__ = ("kind", "args", "data", "shape", "structure", "_hash", "_key", "_free",
+                 "_text", "_lifted", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our operators
 
     kind: str
@@ -195,9 +196,8 @@ def make(kind: str, args: tuple, shape: Shape, data: object = None,
         node = object.__new__(MatrixExpr)
         for slot, value in (("kind", kind), ("args", args), ("data", data), ("shape", shape),
                             ("structure", structure), ("_hash", hash(key)), ("_key", None),
-                            ("_degree", None),
                             ("_free", frozenset() if not args and kind != "symbol" else None),
-                            ("_text", None)):
+                            ("_text", None), ("_lifted", None)):
             object.__setattr__(node, slot, value)
         _interned[key] = node
         return node
@@ -236,19 +236,6 @@ def sort_key(node: MatrixExpr) -> tuple:
             digest = hashlib.blake2b(digest.encode(), digest_size=12).hexdigest()
             n._key = (_RANK.get(n.kind, 5), text[:_KEY_TEXT], digest)
     return node._key
-
-
-def degree(node: MatrixExpr) -> int:
-    """How many symbol leaves the tree holds (cached); longer terms print first in a sum."""
-    if node._degree is None:
-        for n in postorder([node], done=lambda m: m._degree is not None):
-            if n.kind == "symbol":
-                n._degree = 1
-            elif n.kind == "pow":
-                n._degree = n.args[0]._degree
-            else:
-                n._degree = sum(a._degree for a in n.args)
-    return node._degree
 
 
 def declared(symbol: MatrixExpr) -> tuple:

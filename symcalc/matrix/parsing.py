@@ -16,7 +16,7 @@ from ..language.unicode import normalise
 from . import build, ops
 from .convert import from_scalar, scalar_form
 from .nodes import METHODS as _NODE_HOOKS
-from .nodes import MatrixExpr, declared
+from .nodes import ONE, MatrixExpr, declared
 from .operations import AXIS_FUNCTIONS, FUNCTION_ARITY, FUNCTIONS
 from .shapes import ShapeError, check_shape, dim_product
 
@@ -55,6 +55,22 @@ def _size(node: MatrixExpr, tok: Token):
     if dims:
         return dim_product(*dims)
     raise _Fault(SymcalcTypeError(f"{tok} needs sizes (names or positive integers), not {node}"), tok)
+
+
+def _entrywise(factors: list, ops: list) -> MatrixExpr:
+    """The canonical product of ``factors``; on a shape mismatch, the fault at the operator
+    where it happens (``ops[k]`` is the one before ``factors[k + 1]``)."""
+    try:
+        return build.mul(*factors)
+    except ShapeError:
+        pass
+    result = factors[0]
+    for op, factor in zip(ops, factors[1:]):
+        try:
+            result = build.mul(result, factor)
+        except ShapeError as exc:
+            raise _Fault(exc, op) from None
+    raise AssertionError("a product whose factors do not fit multiplied one by one")
 
 
 @v_args(inline=True)
@@ -138,21 +154,24 @@ class _Builder(Transformer):
         raise AssertionError("a sum whose terms do not fit added up term by term")
 
     def product(self, first, *rest):
-        result = first
+        """A run of ``*`` and ``/`` is one canonical product, as the scalar reader builds it
+        (``2*(x + 1)*y`` is ``2*y*(1 + x)``); ``@`` ends a run."""
+        factors, ops = [first], []
         for op, factor in zip(rest[::2], rest[1::2]):
             ambiguous = scalar_parser.implicit_divisor(_current.text, op.end_pos) if op == "/" else None
             if ambiguous is not None:
                 raise _Fault(SymcalcError(ambiguous), op)
             try:
                 if op == "@":
-                    result = build.matmul(result, factor)
-                elif op == "*":
-                    result = build.mul(result, factor)
-                else:
-                    result = build.divide(result, factor)
+                    factors, ops = [build.matmul(_entrywise(factors, ops), factor)], []
+                    continue
+                if op == "/":
+                    factor = build.divide(ONE, factor)
             except (ShapeError, ZeroDivisionError) as exc:
                 raise _Fault(exc, op) from None
-        return result
+            factors.append(factor)
+            ops.append(op)
+        return _entrywise(factors, ops)
 
     def signed(self, op, operand):
         return build.negate(operand) if op == "-" else operand

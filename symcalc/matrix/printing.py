@@ -6,14 +6,18 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Optional
 
-from ..printing.infix import ends_with_superscript, latex_name
+from ..printing.infix import decimal_text, display_order, ends_with_superscript, latex_name
+from .entrywise import lift
 from .nodes import METHODS as _NODE_HOOKS
 from .nodes import MatrixExpr, postorder
 from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY
 
 
 def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
-    """coefficient, numerator factors, denominator factors (as (base, positive exponent))."""
+    """coefficient, numerator factors, denominator factors (as (base, positive exponent)).
+
+    The factors are in the scalar engine's order, except that scalars with variables in them
+    come before vectors and matrices, as a person writes them: ``2*s*(A@x)``, ``exp(s)*t``."""
     factors = term.args if term.kind == "mul" else (term,)
     coeff = Fraction(1)
     num, den = [], []
@@ -24,7 +28,19 @@ def _split_term(term: MatrixExpr) -> tuple[Fraction, list, list]:
             den.append((f.args[0], -Fraction(f.args[1].data)))
         else:
             num.append(f)
+    if any(f.shape for f in num):
+        num.sort(key=lambda f: bool(f.shape or not f.free_symbols))
     return coeff, num, den
+
+
+def _display_order(terms: tuple) -> list:
+    """The terms of a sum in the order the scalar printer writes them (``x - b``, not
+    ``-b + x``), read from the terms' scalar forms."""
+    lifted = [lift(t) for t in terms]
+    back = dict(zip(lifted, terms))
+    if len(back) != len(terms):
+        return list(terms)
+    return [back[t] for t in display_order(lifted)]
 
 
 class _Text:
@@ -42,14 +58,35 @@ class _Text:
         value = Fraction(value)
         if value.denominator == 1:
             return str(value.numerator), (UNARY if value < 0 else ATOM)
+        decimal = decimal_text(abs(value))  # 0.3, as the scalar printer writes it
+        if decimal is not None:
+            text, atomic = decimal
+            return ("-" + text, UNARY) if value < 0 else (text, ATOM if atomic else PRODUCT)
         return f"{value.numerator}/{value.denominator}", PRODUCT
 
-    def term(self, node: MatrixExpr) -> tuple[str, int]:
-        """A product written with its coefficient, its denominator after a slash."""
+    def term(self, node: MatrixExpr, in_sum: bool = False) -> tuple[str, int]:
+        """A product written with its coefficient, its denominator after a slash, laid out as
+        the scalar printer lays it out so that it reads back to the same node; ``in_sum``: a
+        term after the first of a sum, whose minus sign is the sum's."""
         coeff, num, den = _split_term(node)
         sign = "-" if coeff < 0 else ""
         coeff = abs(coeff)
-        parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
+        decimal = decimal_text(coeff) if coeff.denominator != 1 else None  # 0.3*x, not 3*x/10
+        bracket = False
+        if sign and not in_sum and coeff.numerator == 1 and decimal is None and num \
+                and num[0].kind == "add":
+            # "-(a + b)*c" reads back as (-a - b)*c, another node: lead with a factor that is
+            # not a sum ("-c*(a + b)"), or bracket the whole product ("-((a + b)*(c + d))")
+            lead = next((k for k, f in enumerate(num) if f.kind != "add"), None)
+            if lead is not None:
+                num.insert(0, num.pop(lead))
+            else:
+                bracket = len(num) > 1 or bool(den) or coeff.denominator != 1
+        if decimal is not None:
+            parts = [decimal[0]]
+            coeff = Fraction(1)
+        else:
+            parts = [str(coeff.numerator)] if coeff.numerator != 1 or not num else []
         for k, f in enumerate(num):
             last = k == len(num) - 1
             scalars_before = all(not g.shape for g in num[:k]) and not den
@@ -59,10 +96,16 @@ class _Text:
                 parts.append(self.paren(f, POWER if f.kind == "matmul" else UNARY))
         text = "*".join(parts)
         below = [self.power_text(b, e) for b, e in den]
-        if coeff.denominator != 1:
-            below.insert(0, str(coeff.denominator))
-        if below:
-            text += "/" + (below[0] if len(below) == 1 else "(" + "*".join(below) + ")")
+        if coeff.denominator != 1 and len(den) == 1 and den[0][0].kind == "add" and den[0][1] == 1:
+            # "a/(2*(b + c))" reads back with 2*(b + c) distributed: write "a/(b + c)/2"
+            text += f"/{below[0]}/{coeff.denominator}"
+        else:
+            if coeff.denominator != 1:
+                below.insert(0, str(coeff.denominator))
+            if below:
+                text += "/" + (below[0] if len(below) == 1 else "(" + "*".join(below) + ")")
+        if bracket:
+            text = f"({text})"
         prec = PRODUCT if (len(parts) > 1 or below) else self.done[num[0]][1] if num else ATOM
         return sign + text, (UNARY if sign else prec)
 
@@ -85,10 +128,10 @@ class _Text:
             return OPERATIONS[kind].text.leaf([str(d) for d in node.shape])
         if kind == "add":
             pieces = []
-            for i, t in enumerate(args):
+            for i, t in enumerate(_display_order(args)):
                 named = t in self.names
-                text, prec = self.term(t) if t.kind in ("mul", "number") and not named \
-                    else self.done[t]
+                text, prec = self.term(t, in_sum=i > 0) if t.kind in ("mul", "number") \
+                    and not named else self.done[t]
                 if i and text.startswith("-"):
                     pieces.append(" - " + text[1:])
                 elif i:
@@ -152,7 +195,7 @@ class _Latex(_Text):
         text, prec = self.done[node]
         return f"\\left({text}\\right)" if prec < least else text
 
-    def term(self, node: MatrixExpr) -> tuple[str, int]:
+    def term(self, node: MatrixExpr, in_sum: bool = False) -> tuple[str, int]:
         coeff, num, den = _split_term(node)
         sign = "-" if coeff < 0 else ""
         coeff = abs(coeff)

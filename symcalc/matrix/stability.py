@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 from ..functions.elementary import REGISTRY
 from ..rewrite.stability import Stabiliser
 from .build import add, mul, negate
-from .convert import ENTRYWISE, Placeholders, entrywise_starts, to_scalar
+from .convert import rewrite_entrywise
 from .nodes import MatrixExpr, postorder
 from . import numpy_ops
 from .operations import with_args
@@ -128,25 +128,7 @@ def reductions(roots: Sequence[MatrixExpr]) -> list[MatrixExpr]:
 
 def entrywise(roots: Sequence[MatrixExpr]) -> list[MatrixExpr]:
     """``roots`` with every maximal entrywise part in the scalar engine's stable form."""
-    order = list(postorder(roots))
-    starts = entrywise_starts(order, roots)
-    stabilise, placeholders = Stabiliser(), Placeholders()
-    new: dict[MatrixExpr, MatrixExpr] = {}
-    for node in order:
-        if node.kind not in ENTRYWISE:
-            new[node] = with_args(node, tuple(new[a] for a in node.args))
-        elif node in starts:
-            changed = []
-
-            def leaf(operand: MatrixExpr):
-                changed.append(new[operand] is not operand)
-                return placeholders(new[operand])
-
-            scalar = to_scalar(node, leaf)
-            stable = stabilise(scalar)
-            new[node] = (node if stable is scalar and not any(changed)
-                         else placeholders.back(stable, node.shape))
-    return [new[r] for r in roots]
+    return rewrite_entrywise(roots, Stabiliser())
 
 
 def stable(roots: Sequence[MatrixExpr]) -> list[MatrixExpr]:

@@ -304,6 +304,13 @@ def _text_piece(node: Expr) -> _Piece:
 _TEXT_LAYOUT = _Layout(_TextStyle(), _text_piece)
 
 
+def decimal_text(value: Fraction) -> tuple[str, bool] | None:
+    """A positive rational as the text printer writes it as a decimal (``0.3``, ``1.5e-8``), with
+    whether that text is atomic (no exponent); None for a number written as a fraction."""
+    piece = _TEXT_LAYOUT._decimal(Fraction(value))
+    return None if piece is None else (piece.text, piece.prec == ATOM)
+
+
 _MAX_TEXT = 10_000_000  # characters: a shared graph (a high-order derivative) can be far longer
 
 
