@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .adjoint import entrywise_contributions
 from .build import add, chain, describe, matmul, mul, negate, transpose
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import ONE, MatrixExpr, postorder
@@ -260,3 +261,25 @@ def tangent(g: MatrixExpr, seeds: dict[MatrixExpr, MatrixExpr]) -> MatrixExpr:
         result = mul(result, ones(*g.shape))
     return result
 
+
+
+# --- one operation at a time, for step-by-step derivations ---------------------------------------
+def local_partials(node: MatrixExpr, wanted) -> list[tuple[MatrixExpr, MatrixExpr]]:
+    """``(u, dnode/du)`` for each operand ``u`` of the single entrywise operation ``node`` that
+    ``wanted`` accepts (an operand met twice, twice): the rules of a textbook, one operation at a
+    time (``symcalc.matrix.adjoint``'s, with the adjoint 1)."""
+    return list(entrywise_contributions(node, ONE, wanted))
+
+
+def operation_jacobian(node: MatrixExpr, x: MatrixExpr, J: dict) -> Jac:
+    """The Jacobian of the single operation ``node`` by the vector symbol ``x``, from the
+    Jacobians ``J`` of its operands (scalar and vector nodes; a missing one is computed, None is
+    zero): the step of a forward sweep.  ``J`` may hold placeholders for the operands'
+    Jacobians, which gives the rule in textbook form (``J(v2) = diag(...)@J(v1)``).  A matrix
+    operand that depends on ``x`` is differentiated through, where this operation uses it."""
+    wanted = lambda u: x in u.free_symbols  # noqa: E731
+    placeholders = Placeholders()
+    through = _Through(x, J, lambda F: operand_partials(F, placeholders, wanted))
+    if node.kind in ENTRYWISE:
+        return _sum(_scaled(node, d, u, through.jacobian(u)) for u, d in local_partials(node, wanted))
+    return _vector_rule(node, J, through)

@@ -1,0 +1,146 @@
+"""The Jacobian of a vector-valued shaped formula as forward accumulation is taught: a forward
+pass that names the intermediate nodes ``v1, v2, ...``, then one step per operation in the same
+order, each carrying the Jacobian of its node, ``J(v_k) = dv_k/dx``, from its operands'.
+
+>>> import symcalc as sc
+>>> shapes = {"W": ("m", "n"), "x": ("n",)}
+>>> d = sc.explain("sigmoid(W@x)", "x", shapes=shapes)
+>>> d.result is sc.jacobian("sigmoid(W@x)", "x", shapes=shapes)
+True
+>>> [s.rule for s in d.steps]
+['matrix product', 'entrywise sigmoid']
+>>> d.steps[-1].note
+'J(v2) = diag(v2*(1 - v2))@J(v1)'
+
+Each step is a ``Step`` whose ``expr`` is the operation's node and ``result`` its Jacobian by the
+variable, of shape ``node.shape + x.shape``, in the original variables; ``note`` is the rule in
+the names of the forward pass, ``J(x)`` being the identity.  A matrix-valued node that depends on
+the variable would carry a 3-index Jacobian: it carries none, and is differentiated through where
+a later operation uses it (``F@s``, ``diag(F)``, ``trace(F)``).  The rules are those of
+``symcalc.matrix.forward``; ``result`` is ``sc.jacobian``'s node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..matrix.forward import jacobian_vector, operation_jacobian
+from ..matrix.nodes import MatrixExpr, postorder
+from ..matrix.ops import eye, symbol
+from ..matrix.printing import latex, to_str
+from ..printing import latex_name
+from .backprop import rule_name, shape_text
+from .render import _latex_text
+from .step import Step
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardSweep:
+    """The Jacobian of ``expr`` (a scalar or a vector) by the vector ``var``, by forward
+    accumulation, step by step.
+
+    ``forward`` lists the intermediate nodes that depend on ``var`` in evaluation order as
+    (name, node); the last is ``expr``.  ``steps`` has one step per operation on a scalar or a
+    vector, in the same order; ``result`` is the very node ``sc.jacobian(expr, var)`` returns.
+    """
+
+    expr: MatrixExpr
+    var: MatrixExpr
+    forward: list[tuple[str, MatrixExpr]]
+    steps: list[Step]
+    result: MatrixExpr
+
+    def _names(self) -> dict[MatrixExpr, str]:
+        return {node: name for name, node in self.forward}
+
+    def _top(self) -> str:
+        return self.forward[-1][0] if self.forward else self.var.data
+
+    def __str__(self) -> str:
+        names, var = self._names(), self.var.data
+        out = [f"J_{var} {to_str(self.expr)} = {to_str(self.result)}", "forward pass:"]
+        width = max((len(n) for n, _ in self.forward), default=0)
+        bodies = [to_str(node, {c: names[c] for c in node.args if c in names})
+                  for _, node in self.forward]
+        span = max(map(len, bodies), default=0)
+        for (name, node), body in zip(self.forward, bodies):
+            out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}")
+        out.append(f"tangent pass, from J({var}) = {to_str(eye(self.var.shape[0]))}:")
+        digits = len(str(len(self.steps)))
+        for i, step in enumerate(self.steps, 1):
+            out.append(f"{str(i).rjust(digits)}. {step.rule}: {step.note}")
+            out.append(f"{' ' * (digits + 5)}= {to_str(step.result)}   "
+                       f"({shape_text(step.result.shape)})")
+        out.append(f"J({self._top()}) = {to_str(self.result)}")
+        return "\n".join(out)
+
+    def latex(self) -> str:
+        """An ``align*`` environment: the forward pass, then two lines per step (the rule in
+        the names of the forward pass, then its value)."""
+        names = {node: f"v_{{{name[1:]}}}" for name, node in self.forward}
+        rows = []
+        for name, node in self.forward:
+            body = latex(node, {c: names[c] for c in node.args if c in names})
+            rows.append(f"{names[node]} &= {body} && \\text{{{shape_text(node.shape)}}}")
+        for i, step in enumerate(self.steps, 1):
+            rows.append(f"{step.latex_note} && \\text{{{i}. {_latex_text(step.rule)}}}")
+            rows.append(f"&= {latex(step.result)}")
+        top = names.get(self.expr, latex_name(self.var.data))
+        rows.append(f"J_{{{top}}} &= {latex(self.result)}")
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: formulas as strings that ``symcalc.parse`` reads back with the shapes."""
+        names = self._names()
+        return {"variable": self.var.data, "expr": to_str(self.expr), "result": to_str(self.result),
+                "mode": "forward", "latex": self.latex(),
+                "forward": [{"name": n, "expr": to_str(node), "shape": list(node.shape)}
+                            for n, node in self.forward],
+                "steps": [{"number": i, "rule": s.rule, "node": names[s.expr],
+                           "expr": to_str(s.expr), "jacobian": to_str(s.result),
+                           "shape": list(s.result.shape), "note": s.note}
+                          for i, s in enumerate(self.steps, 1)]}
+
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
+    def __repr__(self) -> str:
+        return (f"ForwardSweep(J_{self.var.data} {self.expr} = {self.result}, "
+                f"{len(self.steps)} steps)")
+
+
+def forward_sweep(g: MatrixExpr, x: MatrixExpr) -> ForwardSweep:
+    """The forward-accumulation steps of the Jacobian of ``g`` (a scalar or a vector) by the
+    vector symbol ``x``: each operation's Jacobian from its operands', once with the operands'
+    Jacobians as named placeholders (the rule as a textbook writes it) and once with their
+    values (the step's result)."""
+    n = x.shape[0]
+    ops = [node for node in postorder([g]) if node.args and x in node.free_symbols]
+    forward = [(f"v{i}", node) for i, node in enumerate(ops, 1)]
+    text_names: dict[MatrixExpr, str] = {}  # the names defined so far, and the placeholders
+    latex_names: dict[MatrixExpr, str] = {}
+    held: dict[MatrixExpr, MatrixExpr] = {}  # node -> the placeholder of its Jacobian
+
+    def placeholder(node: MatrixExpr, name: str, latex_text: str) -> MatrixExpr:
+        p = symbol(f"J_{name}", node.shape + (n,))
+        text_names[p], latex_names[p] = f"J({name})", f"J_{{{latex_text}}}"
+        held[node] = p
+        return p
+
+    placeholder(x, x.data, latex_name(x.data))
+    values: dict[MatrixExpr, MatrixExpr] = {x: eye(n)}
+    steps = []
+    for name, node in forward:
+        # a note names only the nodes computed by then (a later node may equal a partial)
+        text_names[node], latex_names[node] = name, f"v_{{{name[1:]}}}"
+        if node.ndim == 2:  # a 3-index Jacobian: taken through where a later operation uses it
+            continue
+        shown = operation_jacobian(node, x, dict(held))
+        value = operation_jacobian(node, x, values)
+        values[node] = value
+        target = placeholder(node, name, latex_names[node])
+        note_latex = f"{latex_names[target]} &= {latex(shown, latex_names)}"
+        steps.append(Step(rule_name(node), node, value,
+                          note=f"J({name}) = {to_str(shown, text_names)}",
+                          make_latex_note=lambda text=note_latex: text))
+    return ForwardSweep(g, x, forward, steps, jacobian_vector(g, x))
