@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -280,3 +281,76 @@ def test_latex_form_shows_every_operand(kind, node):
         expected = (OPERATIONS[kind].latex_for(node.args).write(parts, lambda t: t)[0] if node.args else
                     OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])[0])
         assert text == expected
+
+
+# --- facts the other modules read: linearity, products applied without building, LaTeX of a
+# transpose ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
+def test_linear_field_is_the_operation_s_homogeneity(kind, node):
+    """``linear``: scaling any one operand by a scalar scales the value by it (checked on the
+    unrolled entries; an operation that is not linear fails it for some operand)."""
+    from symcalc.matrix.build import mul
+    from symcalc.matrix.nodes import number
+    from symcalc.matrix.operations import with_args
+
+    arrays = random_arrays(node.free_symbols, SIZES, seed=7, spd=SPD, shifted=SHIFTED)
+    value = scalar_values(unroll(node, SIZES), arrays)
+    homogeneous = []
+    for i in range(len(node.args)):
+        c = Fraction(-7, 4)
+        scaled = with_args(node, node.args[:i] + (mul(number(c), node.args[i]),) + node.args[i + 1:])
+        got = scalar_values(unroll(scaled, SIZES), arrays)
+        homogeneous.append(np.allclose(got, float(c) * value, rtol=1e-10, atol=1e-12))
+    if OPERATIONS[kind].linear:
+        assert homogeneous and all(homogeneous), f"{kind} is not linear in each operand"
+    else:
+        assert not all(homogeneous) or not homogeneous, f"{kind} is linear: mark it so"
+
+
+APPLIED = [(k, n) for k, n in CASES if n.ndim == 2 and OPERATIONS[k].applied]
+
+
+def test_the_applied_operations_have_samples():
+    assert {k for k, _ in APPLIED} == {k for k, op in OPERATIONS.items() if op.applied}
+    for kind, op in OPERATIONS.items():  # an applied operation is a matrix of a product
+        if op.applied:
+            assert all(n.ndim == 2 for n in SAMPLES[kind] if n.kind == kind and n.ndim == 2)
+
+
+@pytest.mark.parametrize("kind, node", APPLIED, ids=_ids(APPLIED))
+def test_applied_operations_are_never_built_in_a_product(kind, node):
+    """``applied``: a product through a sum of such matrices is written term by term, so the
+    code neither builds the operation's matrix nor the outer product beside it, and computes the
+    unrolled values."""
+    rows, cols = node.shape
+    left = ops.symbol("L", ("k", rows))
+    p, q, v = ops.symbol("p", (rows,)), ops.symbol("q", (cols,)), ops.symbol("v", (cols,))
+    e = left @ (node + ops.outer(p, q)) @ v
+    names = sorted(s.data for s in e.free_symbols)
+    shapes = {s.data: s.shape for s in e.free_symbols}
+    source = sc.matrix.codegen(e, names, shapes=shapes)
+    built = OPERATIONS[kind].numpy.pattern.split("(")[0] + "("
+    assert built not in source and "np.outer(" not in source, source
+    sizes = dict(SIZES, k=2)
+    arrays = random_arrays(e.free_symbols, sizes, seed=8, spd=SPD, shifted=SHIFTED)
+    np.testing.assert_allclose(matrix_value(e, arrays, shapes),
+                               scalar_values(unroll(e, sizes), arrays), rtol=1e-10, atol=1e-12)
+
+
+TRANSPOSED_LATEX = [(k, n) for k, n in MATRICES if OPERATIONS[k].latex_transposed is not None]
+
+
+def test_the_operations_with_a_latex_transpose_have_samples():
+    assert {k for k, _ in TRANSPOSED_LATEX} == {
+        k for k, op in OPERATIONS.items() if op.latex_transposed is not None}
+
+
+@pytest.mark.parametrize("kind, node", TRANSPOSED_LATEX, ids=_ids(TRANSPOSED_LATEX))
+def test_latex_of_the_transpose_is_the_record_s_and_reads_back(kind, node):
+    from symcalc.latex_input import parse_latex
+    from symcalc.matrix.build import transpose
+    flipped = transpose(node)
+    text = latex(flipped)
+    parts = [(latex(a), 5) for a in node.args]
+    assert text == OPERATIONS[kind].latex_transposed.write(parts, lambda t: t)[0]
+    assert parse_latex(text, (), SHAPES) is flipped

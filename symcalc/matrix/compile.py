@@ -42,12 +42,14 @@ def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
 
 
 def _structured_terms(f: MatrixExpr) -> Optional[tuple]:
-    """The terms of a sum of diagonal matrices, outer products and multiples of ``eye`` (each
-    cheaper to apply than to build), else None."""
+    """The terms of a sum of matrices that a product applies without building them (diagonal
+    matrices, outer products, multiples of ``eye``: the operations marked ``applied``), else
+    None."""
     if f.kind != "add" or f.ndim != 2:
         return None
     for t in f.args:
-        if build.pull_scalars(t)[1].kind not in ("diag", "outer", "eye"):
+        op = OPERATIONS.get(build.pull_scalars(t)[1].kind)
+        if op is None or not op.applied:
             return None
     return f.args
 
@@ -377,7 +379,7 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     bound = {d for s in symbols for d in s.shape if isinstance(d, str)}
     for node in postorder(roots):
         for d in node.shape:
-            if node.kind in ("eye", "ones", "zeros") and isinstance(d, str) and d not in bound:
+            if node.kind in LEAVES and isinstance(d, str) and d not in bound:
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")
     roots = _shared_transposes(_applied(stable(roots)))

@@ -18,7 +18,7 @@ operations and the leaves ``symbol``, ``number``, ``constant`` name values; neit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterator, Mapping, Optional
 
 import numpy as np
@@ -89,6 +89,15 @@ class Operation:
     step: str  # the rule's name in a derivation
     reuse: bool = False  # costly: computed once in generated code when used twice
     latex_of_matrix: Optional[Form] = None  # LaTeX when the operand is a matrix, if it differs
+    # each operand enters linearly: op(..., c*u, ...) = c*op(..., u, ...) for a scalar c, so a
+    # scalar factor moves through it (symcalc.matrix.stability)
+    linear: bool = False
+    # a matrix that a product never builds: the normal form or the code applies it (a diagonal
+    # scales rows, an outer product is two vector products, the identity vanishes), so a product
+    # through a sum of such terms is written term by term (symcalc.matrix.compile)
+    applied: bool = False
+    # LaTeX of the node's transpose, on the node's operands, where it has its own (X^{-\top})
+    latex_transposed: Optional[Form] = None
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -97,8 +106,8 @@ class Operation:
         return self.latex
 
 
-REQUIRED = tuple(f.name for f in fields(Operation)
-                 if f.name not in ("jacobian", "reuse", "latex_of_matrix"))
+OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "linear", "applied", "latex_transposed")
+REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in OPTIONAL)
 
 
 # --- shape rules ----------------------------------------------------------------------------------
@@ -408,14 +417,14 @@ _RECORDS = [
         jacobian=None,  # the forward sweep's chain rule (symcalc.matrix.forward)
         numpy=Form("", (POWER,), PRODUCT, " @ "), jax=Form("", (POWER,), PRODUCT, " @ "),
         text=Form("", (POWER,), PRODUCT, "@"), latex=Form("", (POWER,), PRODUCT, " "),
-        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product"),
+        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product", linear=True),
     Operation(
         name="transpose", arity=1, shape=_transpose_shape, build=transpose,
         adjoint=_transpose_adjoint, tangent=_linear(transpose), jacobian=_transpose_jacobian,
         numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)),
         text=Form("{0}.T", (ATOM,)), latex=Form("{0}^{{\\top}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: a[0].T,
-        transposed=lambda node, transposed: node.args[0], step="transpose"),
+        transposed=lambda node, transposed: node.args[0], step="transpose", linear=True),
     Operation(
         name="sum", arity=1, shape=_to_scalar("sum", (1, 2)), build=sum_,
         adjoint=_gradient_rule(_sum_gradient), tangent=_linear(sum_),
@@ -423,7 +432,7 @@ _RECORDS = [
         numpy=_call("np.sum"), jax=_call("jnp.sum"),
         text=_call("sum"), latex=_latex_call("\\operatorname{{sum}}"),
         unroll=lambda node, a, shape: _total(a[0].flat),
-        transposed=_own_transpose, step="sum", reuse=True),
+        transposed=_own_transpose, step="sum", reuse=True, linear=True),
     Operation(
         name="norm", arity=1, shape=_to_scalar("norm", (1, 2)), build=norm,
         adjoint=_gradient_rule(_norm_gradient), tangent=_norm_tangent,
@@ -440,7 +449,7 @@ _RECORDS = [
         numpy=_call("np.trace"), jax=_call("jnp.trace"),
         text=_call("trace"), latex=_latex_call("\\operatorname{{tr}}"),
         unroll=lambda node, a, shape: _total(np.diagonal(a[0])),
-        transposed=_own_transpose, step="trace"),
+        transposed=_own_transpose, step="trace", linear=True),
     Operation(
         name="det", arity=1, shape=_to_scalar("det", square=True), build=det,
         adjoint=_gradient_rule(_det_gradient), tangent=_det_tangent,
@@ -464,13 +473,14 @@ _RECORDS = [
         numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"),
         text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: entries.inv(a[0]),
-        transposed=_kept_transpose, step="inverse", reuse=True),
+        transposed=_kept_transpose, step="inverse", reuse=True,
+        latex_transposed=Form("{0}^{{-\\top}}", (ATOM,), POWER)),
     Operation(
         name="diag", arity=1, shape=_diag_shape, build=diag,
         adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
         numpy=_call("np.diag"), jax=_call("jnp.diag"),
         text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
-        unroll=_diag_unroll, transposed=_diag_transpose, step="diag"),
+        unroll=_diag_unroll, transposed=_diag_transpose, step="diag", linear=True, applied=True),
     Operation(
         name="outer", arity=2, shape=_outer_shape, build=outer,
         adjoint=_outer_adjoint, tangent=_outer_tangent,
@@ -479,7 +489,7 @@ _RECORDS = [
         text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
         unroll=lambda node, a, shape: entries.objects(
             shape, lambda i: scalar.mul(a[0][i[0]], a[1][i[1]])),
-        transposed=_outer_transpose, step="outer product"),
+        transposed=_outer_transpose, step="outer product", linear=True, applied=True),
     Operation(
         name="softmax", arity=1, shape=_softmax_shape, build=softmax,
         adjoint=_softmax_adjoint, tangent=_softmax_tangent, jacobian=_softmax_jacobian,
@@ -494,8 +504,8 @@ _RECORDS = [
         text=_call("logsumexp"), latex=_latex_call("\\operatorname{{logsumexp}}"),
         unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["logsumexp"](*a[0])),
         transposed=_own_transpose, step="logsumexp", reuse=True),
-    _leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
-          lambda i: int(i[0] == i[1])),
+    replace(_leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
+                  lambda i: int(i[0] == i[1])), applied=True),
     _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}_{{{times}}}",
           lambda i: 1),
     _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))", "\\mathbf{{0}}_{{{times}}}",
