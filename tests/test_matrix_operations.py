@@ -354,3 +354,40 @@ def test_latex_of_the_transpose_is_the_record_s_and_reads_back(kind, node):
     parts = [(latex(a), 5) for a in node.args]
     assert text == OPERATIONS[kind].latex_transposed.write(parts, lambda t: t)[0]
     assert parse_latex(text, (), SHAPES) is flipped
+
+
+IN_PRODUCT = [(k, n) for k, n in MATRICES if OPERATIONS[k].in_product is not None]
+
+
+def test_the_operations_applied_in_products_have_samples():
+    assert {k for k, _ in IN_PRODUCT} == {
+        k for k, op in OPERATIONS.items() if op.in_product is not None}
+
+
+@pytest.mark.parametrize("kind, node", IN_PRODUCT, ids=_ids(IN_PRODUCT))
+def test_in_product_forms_are_the_code_of_products_and_compute_their_values(kind, node):
+    """``in_product``: in each position the record names, the code of a product is the
+    record's form (the matrix itself is never built) and computes the unrolled values."""
+    form = OPERATIONS[kind].in_product
+    rows, cols = node.shape
+    M, u = ops.symbol("M", (cols, "k")), ops.symbol("u", ("k",))
+    L, w = ops.symbol("L", ("k", rows)), ops.symbol("w", (rows,))
+    operand = node.args[0].data
+    # (product, form, the rest's code and precedence); diag(x)@v alone is x*v, so the vector
+    # after the matrix is a product too
+    cases = [(node @ M, form.left, ("M", 5)), (node @ M @ u, form.left_of_vector, ("M @ u", 2)),
+             (L @ node, form.right, ("L", 5)), (node.T @ w, form.transposed, ("w", 5))]
+    builder = OPERATIONS[kind].numpy.pattern.split("(")[0] + "("
+    sizes = dict(SIZES, k=2)
+    for e, written, other in cases:
+        if written is None:
+            continue
+        assert e.kind == "matmul", str(e)
+        names = sorted(s.data for s in e.free_symbols)
+        shapes = {s.data: s.shape for s in e.free_symbols}
+        source = sc.matrix.codegen(e, names, shapes=shapes)
+        expected = written.write([(operand, 5), other], lambda t: f"({t})")[0]
+        assert expected in source and builder not in source, (str(e), source)
+        arrays = random_arrays(e.free_symbols, sizes, seed=9, spd=SPD, shifted=SHIFTED)
+        np.testing.assert_allclose(matrix_value(e, arrays, shapes),
+                                   scalar_values(unroll(e, sizes), arrays), rtol=1e-9, atol=1e-12)

@@ -65,6 +65,20 @@ class Form:
                 self.precedence)
 
 
+@dataclass(frozen=True)
+class InProduct:
+    """How generated code multiplies an operation's matrix into a product without building it.
+    Each form writes ``{0}`` for the operand's text and ``{1}`` for the text of the rest of the
+    product: ``left`` when the matrix comes first and the rest is a matrix, ``left_of_vector``
+    when the rest is a vector, ``right`` when the matrix comes last, ``transposed`` when its
+    transpose comes first.  None: that position is an ordinary ``@``."""
+
+    left: Form
+    left_of_vector: Form
+    right: Optional[Form] = None
+    transposed: Optional[Form] = None
+
+
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 Wanted = Callable[[MatrixExpr], bool]
 
@@ -98,6 +112,9 @@ class Operation:
     applied: bool = False
     # LaTeX of the node's transpose, on the node's operands, where it has its own (X^{-\top})
     latex_transposed: Optional[Form] = None
+    # a matrix the code applies inside a product instead of building it (symcalc.matrix.compile):
+    # diag(u)@M is u[:, None] * M, inv(X)@b is np.linalg.solve(X, b)
+    in_product: Optional[InProduct] = None
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -106,7 +123,8 @@ class Operation:
         return self.latex
 
 
-OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "linear", "applied", "latex_transposed")
+OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "linear", "applied", "latex_transposed",
+            "in_product")
 REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in OPTIONAL)
 
 
@@ -410,6 +428,8 @@ def _leaf(name: str, rule: Callable[..., Shape], build: Callable, numpy: str, la
         transposed=_own_transpose if name == "eye" else _filled_transpose, step=name)
 
 
+_SOLVE = Form("np.linalg.solve({0}, {1})", (ATOM, 0))  # inv(X)@b, X never inverted
+
 _RECORDS = [
     Operation(
         name="matmul", arity=VARIADIC, shape=_matmul_shape, build=lambda *a: chain(a),
@@ -474,13 +494,18 @@ _RECORDS = [
         text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: entries.inv(a[0]),
         transposed=_kept_transpose, step="inverse", reuse=True,
-        latex_transposed=Form("{0}^{{-\\top}}", (ATOM,), POWER)),
+        latex_transposed=Form("{0}^{{-\\top}}", (ATOM,), POWER),
+        in_product=InProduct(left=_SOLVE, left_of_vector=_SOLVE,
+                             transposed=Form("np.linalg.solve({0}.T, {1})", (ATOM, 0)))),
     Operation(
         name="diag", arity=1, shape=_diag_shape, build=diag,
         adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
         numpy=_call("np.diag"), jax=_call("jnp.diag"),
         text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
-        unroll=_diag_unroll, transposed=_diag_transpose, step="diag", linear=True, applied=True),
+        unroll=_diag_unroll, transposed=_diag_transpose, step="diag", linear=True, applied=True,
+        in_product=InProduct(left=Form("{0}[:, None] * {1}", (ATOM, POWER), PRODUCT),
+                             left_of_vector=Form("{0} * {1}", (ATOM, POWER), PRODUCT),
+                             right=Form("{1} * {0}", (POWER, POWER), PRODUCT))),
     Operation(
         name="outer", arity=2, shape=_outer_shape, build=outer,
         adjoint=_outer_adjoint, tangent=_outer_tangent,
