@@ -264,6 +264,9 @@ def run_shaped(args: argparse.Namespace) -> Answer:
     variables = answer.data["variables"]
     if args.command == "hessian":
         return with_steps(True, lambda: explain_hessian(f, variables, shapes=shapes), answer)
+    if args.command == "diff":  # by scalar parameters, as diff differentiates
+        return with_steps(True, lambda: explain_successive(
+            f, [(v, args.order) for v in variables], shapes=shapes), answer)
     return with_steps(True, lambda: Derivations(explain(f, v, shapes=shapes) for v in variables),
                       answer)
 

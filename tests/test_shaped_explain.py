@@ -17,9 +17,10 @@ from hypothesis import assume, given, settings, strategies as st
 import symcalc as sc
 from matrix_oracle import check
 from symcalc.matrix.nodes import postorder
+from symcalc.matrix.substitute import substitute
 from symcalc.steps.derivation import ForwardSweep, explain_hessian, explain_successive
 from symcalc.steps.backprop import Backprop
-from test_matrix_properties import EXAMPLES, SHAPES, SIZES, SYM, N, S, shaped
+from test_matrix_properties import EXAMPLES, SYM, N, NN, S, shaped
 
 NETWORK = {"W": ("m", "n"), "x": ("n",)}
 CASES = [  # (formula, variable, shapes, names given symmetric positive-definite values)
@@ -131,11 +132,46 @@ def test_several_variables():
         check_sweep(d)
 
 
+TANGENTS = [  # shaped formulas by a scalar parameter s
+    ("s*sigmoid(W@x)", {"W": ("m", "n"), "x": ("n",), "s": ()}, ()),
+    ("inv(S + s*outer(x, x))@x", {"S": ("n", "n"), "x": ("n",), "s": ()}, ("S",)),
+    ("exp(s*A)@x + s^2*y", {"A": ("m", "n"), "x": ("n",), "y": ("m",), "s": ()}, ()),
+    ("softmax(s*x)*logsumexp(s*x)", {"x": ("n",), "s": ()}, ()),
+    ("outer(x, tanh(s*x)) + det(S)*s*eye(n)", {"S": ("n", "n"), "x": ("n",), "s": ()}, ("S",)),
+]
+
+
+def check_tangents(d, spd=()):
+    """Tangent mode: every step's derivative (shaped like its node, matrices included) and the
+    result against the unrolled scalar engine, SymPy and central differences."""
+    s = d.var
+    assert isinstance(d, ForwardSweep) and not s.shape
+    assert [step.expr for step in d.steps] == [node for _, node in d.forward]
+    for step in d.steps:
+        assert step.result.shape == step.expr.shape and step.note.startswith("d(v")
+        check(step.expr, s, step.result, SMALL, spd=spd, with_sympy=True)
+    check(d.expr, s, d.result, SMALL, spd=spd, with_sympy=True)
+
+
+@pytest.mark.parametrize("text, shapes, spd", TANGENTS, ids=[c[0] for c in TANGENTS])
+def test_derivative_by_a_scalar_steps(text, shapes, spd):
+    d = sc.explain(text, "s", shapes=shapes)
+    assert d.result is sc.diff(text, "s", shapes=shapes)
+    check_tangents(d, spd)
+    lines = str(d).splitlines()
+    assert lines[0] == f"d/ds {d.expr} = {d.result}"
+    assert "tangent pass, from d(s) = 1:" in lines
+    assert sc.parse(lines[-1].split(" = ", 1)[1], shapes=shapes) is d.result
+    twice = explain_successive(text, [("s", 2)], shapes=shapes)
+    assert twice.result[-1] is sc.diff(text, "s", 2, shapes=shapes)
+    check_tangents(twice[1], spd)
+
+
 def test_what_has_no_steps_says_so():
     with pytest.raises(sc.NoMatrixFormError, match="3-index tensor"):
         sc.explain("outer(x, x)", "x", shapes={"x": ("n",)})
-    with pytest.raises(sc.ShapeError, match="scalar formula"):
-        sc.explain("s*x", "s", shapes={"x": ("n",), "s": ()})
+    with pytest.raises(sc.NoMatrixFormError, match="3-index tensor"):
+        sc.explain("x", "W", shapes={"x": ("n",), "W": ("m", "n")})
     with pytest.raises(sc.ShapeError, match="hessian needs a scalar formula"):
         explain_hessian("x", "x", shapes={"x": ("n",)})
     with pytest.raises(sc.NoMatrixFormError):  # as sc.hessian: a Hessian in a matrix
@@ -203,6 +239,19 @@ def test_random_hessian_steps(f, name, seed):
     check_sweep(made[1], seed=seed, with_sympy=cheap_for_sympy(f))
 
 
+@settings(max_examples=EXAMPLES // 2 + 5)
+@given(st.sampled_from([N, NN]).flatmap(lambda shape: shaped(shape, depth=2)))
+def test_random_derivative_by_a_scalar_steps(h):
+    s, t = SYM["s"], SYM["t"]
+    assume(t in h.free_symbols)
+    g = substitute(h, {t: s * t})  # s reaches every operation that t does
+    d = sc.explain(g, s)
+    assert d.result is sc.diff(g, s)
+    assert [step.expr for step in d.steps] == [node for _, node in d.forward]
+    for step in d.steps:
+        check(step.expr, s, step.result, SMALL, with_sympy=cheap_for_sympy(step.expr))
+
+
 def cheap_for_sympy(f):
     """SymPy's derivatives of a determinant or inverse written out entry by entry take seconds:
     random formulas with them are checked against the scalar engine's derivatives of the same
@@ -228,6 +277,23 @@ def test_command_line_jacobian_and_hessian_steps(capsys):
     assert main(["hessian", "sum(sigmoid(W@x))", "x", *options]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == str(hessian) and out[-3] == f"J(v6) = {hessian}"
+
+
+def test_command_line_diff_by_a_scalar_steps(capsys):
+    from symcalc.cli import main
+
+    text, shapes = "s^2*sigmoid(s*W@x)", {"W": ("m", "n"), "x": ("n",), "s": ()}
+    argv = ["diff", text, "s", "--order", "2", "--shape", "W=m,n", "--shape", "x=n",
+            "--shape", "s=", "--steps"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    second = sc.diff(text, "s", 2, shapes=shapes)
+    assert out[-1] == str(second) and out[-3].endswith(f" = {second}")
+    assert main(argv + ["--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    made = explain_successive(text, [("s", 2)], shapes=shapes)
+    assert data["steps"] == [json.loads(json.dumps(d.to_dict())) for d in made]
+    assert sc.parse(data["steps"][-1]["result"], shapes=shapes) is second
 
 
 def test_command_line_scalar_steps(capsys):

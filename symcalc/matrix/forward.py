@@ -283,3 +283,13 @@ def operation_jacobian(node: MatrixExpr, x: MatrixExpr, J: dict) -> Jac:
     if node.kind in ENTRYWISE:
         return _sum(_scaled(node, d, u, through.jacobian(u)) for u, d in local_partials(node, wanted))
     return _vector_rule(node, J, through)
+
+
+def operation_tangent(node: MatrixExpr, s: MatrixExpr, D: dict) -> Jac:
+    """The derivative of the single operation ``node`` by the scalar symbol ``s``, shaped like
+    ``node``, from the derivatives ``D`` of its operands (None or missing: zero): the step of
+    a forward sweep in tangent mode.  ``D`` may hold placeholders (``d(v2) = ...@d(v1)``)."""
+    wanted = lambda u: s in u.free_symbols  # noqa: E731
+    if node.kind in ENTRYWISE:
+        return _sum(_tangent(node, d, D.get(u)) for u, d in local_partials(node, wanted))
+    return _tangent_rule(node, D)

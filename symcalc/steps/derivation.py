@@ -107,7 +107,8 @@ def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]], *,
     matrix-layer node) gives, for a scalar formula, a ``Backprop``: the forward pass and the
     adjoint steps of ``sc.grad(e, var)``; for a vector-valued formula by a vector, a
     ``ForwardSweep``: the forward pass and the Jacobian of each step, ending with
-    ``sc.jacobian(e, var)``.
+    ``sc.jacobian(e, var)``; and for a vector- or matrix-valued formula by a scalar, a
+    ``ForwardSweep`` in tangent mode, ending with ``sc.diff(e, var, shapes=...)``.
     """
     if shapes is not None or is_shaped(e):
         f = to_node(e, shapes)
@@ -122,15 +123,12 @@ def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]], *,
 
 
 def _explain_shaped(f: MatrixExpr, x: MatrixExpr) -> Union[Backprop, ForwardSweep]:
-    """The gradient of a scalar by reverse accumulation; the Jacobian of a vector by a vector by
-    forward accumulation."""
+    """The gradient of a scalar by reverse accumulation; the Jacobian of a vector by a vector,
+    and the derivative of a vector or matrix by a scalar, by forward accumulation."""
     if not f.shape:
         return backprop(f, x)
-    if f.ndim == 1 and x.ndim == 1:
+    if f.ndim == 1 and x.ndim == 1 or not x.shape:
         return forward_sweep(f, x)
-    if not x.shape:
-        raise ShapeError(f"explain by the scalar {x.data} needs a scalar formula, but {f} is "
-                         f"{shape_words(f.shape)}")
     raise NoMatrixFormError(f"explain of {shape_words(f.shape)} {f} by {shape_words(x.shape)} "
                             f"{x.data}: the derivative is a {f.ndim + x.ndim}-index tensor, and "
                             "steps are shown for gradients and for Jacobians of vectors by vectors")
@@ -148,13 +146,15 @@ def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]], *,
     A shaped formula (``shapes=`` or a matrix-layer node) is differentiated the way
     ``sc.hessian`` does it: ``[(x, 2)]`` for a scalar formula and a vector ``x`` explains the
     gradient (``Backprop``), then the Jacobian of the gradient (``ForwardSweep``), whose result
-    is ``sc.hessian(e, x)``; ``[(x, 1), (y, 1)]`` ends with the block ``d2e/dy dx``."""
+    is ``sc.hessian(e, x)``; ``[(x, 1), (y, 1)]`` ends with the block ``d2e/dy dx``.  By a
+    scalar parameter each derivative is a forward sweep in tangent mode, ending with
+    ``sc.diff(e, s, n, shapes=...)``."""
     if shapes is not None or is_shaped(e):
         f = to_node(e, shapes)
         steps = [(x, count) for var, count in orders
                  for x in to_variables(f, [var] if isinstance(var, str) else var, shapes)]
-        return _successive(f, steps, lambda g, x: _explain_shaped(g, x),
-                           lambda g: not g.args and g.kind == "zeros")
+        return _successive(f, steps, lambda g, x: forward_sweep(g, x) if not x.shape
+                           else _explain_shaped(g, x), lambda g: g.kind == "zeros")
     return _successive(to_expr(e), [(to_symbol(var), count) for var, count in orders], _explain,
                        lambda g: g is ZERO)
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..matrix.forward import jacobian_vector, operation_jacobian
-from ..matrix.nodes import MatrixExpr, postorder
-from ..matrix.ops import eye, symbol
+from ..matrix.forward import (derivative_scalar, jacobian_vector, operation_jacobian,
+                              operation_tangent)
+from ..matrix.nodes import ONE, MatrixExpr, postorder
+from ..matrix.ops import eye, symbol, zeros
 from ..matrix.printing import latex, to_str
 from ..printing import latex_name
 from .backprop import rule_name, shape_text
@@ -58,21 +59,27 @@ class ForwardSweep:
 
     def __str__(self) -> str:
         names, var = self._names(), self.var.data
-        out = [f"J_{var} {to_str(self.expr)} = {to_str(self.result)}", "forward pass:"]
+        mark = self._mark()
+        head = f"d/d{var}" if not self.var.shape else f"J_{var}"
+        out = [f"{head} {to_str(self.expr)} = {to_str(self.result)}", "forward pass:"]
         width = max((len(n) for n, _ in self.forward), default=0)
         bodies = [to_str(node, {c: names[c] for c in node.args if c in names})
                   for _, node in self.forward]
         span = max(map(len, bodies), default=0)
         for (name, node), body in zip(self.forward, bodies):
             out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}")
-        out.append(f"tangent pass, from J({var}) = {to_str(eye(self.var.shape[0]))}:")
+        seed = to_str(eye(self.var.shape[0])) if self.var.shape else "1"
+        out.append(f"tangent pass, from {mark}({var}) = {seed}:")
         digits = len(str(len(self.steps)))
         for i, step in enumerate(self.steps, 1):
             out.append(f"{str(i).rjust(digits)}. {step.rule}: {step.note}")
             out.append(f"{' ' * (digits + 5)}= {to_str(step.result)}   "
                        f"({shape_text(step.result.shape)})")
-        out.append(f"J({self._top()}) = {to_str(self.result)}")
+        out.append(f"{mark}({self._top()}) = {to_str(self.result)}")
         return "\n".join(out)
+
+    def _mark(self) -> str:
+        return "J" if self.var.shape else "d"
 
     def latex(self) -> str:
         """An ``align*`` environment: the forward pass, then two lines per step (the rule in
@@ -86,7 +93,8 @@ class ForwardSweep:
             rows.append(f"{step.latex_note} && \\text{{{i}. {_latex_text(step.rule)}}}")
             rows.append(f"&= {latex(step.result)}")
         top = names.get(self.expr, latex_name(self.var.data))
-        rows.append(f"J_{{{top}}} &= {latex(self.result)}")
+        rows.append((f"J_{{{top}}}" if self.var.shape else f"\\dot{{{top}}}")
+                    + f" &= {latex(self.result)}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def to_dict(self) -> dict:
@@ -105,16 +113,19 @@ class ForwardSweep:
         return self.latex()
 
     def __repr__(self) -> str:
-        return (f"ForwardSweep(J_{self.var.data} {self.expr} = {self.result}, "
-                f"{len(self.steps)} steps)")
+        head = f"J_{self.var.data}" if self.var.shape else f"d/d{self.var.data}"
+        return f"ForwardSweep({head} {self.expr} = {self.result}, {len(self.steps)} steps)"
 
 
 def forward_sweep(g: MatrixExpr, x: MatrixExpr) -> ForwardSweep:
-    """The forward-accumulation steps of the Jacobian of ``g`` (a scalar or a vector) by the
-    vector symbol ``x``: each operation's Jacobian from its operands', once with the operands'
-    Jacobians as named placeholders (the rule as a textbook writes it) and once with their
-    values (the step's result)."""
-    n = x.shape[0]
+    """The forward-accumulation steps of the Jacobian of ``g`` by the symbol ``x``: each
+    operation's Jacobian from its operands', once with the operands' Jacobians as named
+    placeholders (the rule as a textbook writes it) and once with their values (the step's
+    result).  For a vector ``x``, ``g`` is a scalar or a vector and ``J(v) = dv/dx``; for a
+    scalar ``x`` (tangent mode), ``g`` has any shape and ``d(v) = dv/dx`` is shaped like ``v``."""
+    tangent = not x.shape
+    mark = "d" if tangent else "J"
+    extra = () if tangent else (x.shape[0],)
     ops = [node for node in postorder([g]) if node.args and x in node.free_symbols]
     forward = [(f"v{i}", node) for i, node in enumerate(ops, 1)]
     text_names: dict[MatrixExpr, str] = {}  # the names defined so far, and the placeholders
@@ -122,25 +133,33 @@ def forward_sweep(g: MatrixExpr, x: MatrixExpr) -> ForwardSweep:
     held: dict[MatrixExpr, MatrixExpr] = {}  # node -> the placeholder of its Jacobian
 
     def placeholder(node: MatrixExpr, name: str, latex_text: str) -> MatrixExpr:
-        p = symbol(f"J_{name}", node.shape + (n,))
-        text_names[p], latex_names[p] = f"J({name})", f"J_{{{latex_text}}}"
+        p = symbol(f"{mark}_{name}", node.shape + extra)
+        text_names[p] = f"{mark}({name})"
+        latex_names[p] = f"\\dot{{{latex_text}}}" if tangent else f"J_{{{latex_text}}}"
         held[node] = p
         return p
 
+    def rule(node: MatrixExpr, known: dict) -> MatrixExpr:
+        return (operation_tangent(node, x, known) if tangent
+                else operation_jacobian(node, x, known))
+
     placeholder(x, x.data, latex_name(x.data))
-    values: dict[MatrixExpr, MatrixExpr] = {x: eye(n)}
+    values: dict[MatrixExpr, MatrixExpr] = {x: ONE if tangent else eye(x.shape[0])}
     steps = []
     for name, node in forward:
         # a note names only the nodes computed by then (a later node may equal a partial)
         text_names[node], latex_names[node] = name, f"v_{{{name[1:]}}}"
-        if node.ndim == 2:  # a 3-index Jacobian: taken through where a later operation uses it
+        if node.ndim == 2 and not tangent:  # a 3-index Jacobian: taken through where used
             continue
-        shown = operation_jacobian(node, x, dict(held))
-        value = operation_jacobian(node, x, values)
+        shown, value = rule(node, dict(held)), rule(node, values)
+        if value is None:  # the rules' zero
+            value = zeros(*(node.shape + extra))
         values[node] = value
         target = placeholder(node, name, latex_names[node])
-        note_latex = f"{latex_names[target]} &= {latex(shown, latex_names)}"
+        shown_text = "0" if shown is None else to_str(shown, text_names)
+        note_latex = f"{latex_names[target]} &= {'0' if shown is None else latex(shown, latex_names)}"
         steps.append(Step(rule_name(node), node, value,
-                          note=f"J({name}) = {to_str(shown, text_names)}",
+                          note=f"{mark}({name}) = {shown_text}",
                           make_latex_note=lambda text=note_latex: text))
-    return ForwardSweep(g, x, forward, steps, jacobian_vector(g, x))
+    result = derivative_scalar(g, x) if tangent else jacobian_vector(g, x)
+    return ForwardSweep(g, x, forward, steps, result)
