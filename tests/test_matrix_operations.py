@@ -391,3 +391,40 @@ def test_in_product_forms_are_the_code_of_products_and_compute_their_values(kind
         arrays = random_arrays(e.free_symbols, sizes, seed=9, spd=SPD, shifted=SHIFTED)
         np.testing.assert_allclose(matrix_value(e, arrays, shapes),
                                    scalar_values(unroll(e, sizes), arrays), rtol=1e-9, atol=1e-12)
+
+
+# --- product rules ------------------------------------------------------------------------------
+PRODUCT_RULES = [(k, side) for k, op in OPERATIONS.items() if op.product is not None
+                 for side in ("left", "right") if getattr(op.product, side) is not None]
+
+
+def _partners(node: MatrixExpr, left: bool) -> list[MatrixExpr]:
+    """Symbols a product with ``node`` can have on the other side: a matrix and a vector."""
+    size = node.shape[-1] if left else node.shape[0]
+    other = "m" if size == "n" else "n"
+    return [ops.symbol("P", (size, other) if left else (other, size)), ops.symbol("p", (size,))]
+
+
+@pytest.mark.parametrize("kind, side", PRODUCT_RULES, ids=[f"{k}:{s}" for k, s in PRODUCT_RULES])
+def test_product_rules_are_the_canonical_products_and_keep_their_values(kind, side):
+    """``product``: where the rule gives a simpler form, the canonical constructor returns that
+    very node, and its values are the product's, entry by entry."""
+    from symcalc.matrix.build import matmul
+    rule = getattr(OPERATIONS[kind].product, side)
+    fired = 0
+    for node in SAMPLES[kind]:
+        for other in _partners(node, side == "left"):
+            a, b = (node, other) if side == "left" else (other, node)
+            if a.ndim == 1 and b.ndim == 2:
+                continue  # x@A is written A.T@x first
+            simpler = rule(a, b)
+            if simpler is None:
+                continue
+            fired += 1
+            assert matmul(a, b) is simpler and simpler.shape == (a.shape[:-1] + b.shape[1:])
+            arrays = random_arrays(simpler.free_symbols | a.free_symbols | b.free_symbols,
+                                   SIZES, seed=11, spd=SPD, shifted=SHIFTED)
+            product = scalar_values(unroll(a, SIZES), arrays) @ scalar_values(unroll(b, SIZES), arrays)
+            np.testing.assert_allclose(scalar_values(unroll(simpler, SIZES), arrays), product,
+                                       rtol=1e-10, atol=1e-12)
+    assert fired, f"no sample of {kind} exercises its {side} product rule"

@@ -79,6 +79,16 @@ class InProduct:
     transposed: Optional[Form] = None
 
 
+@dataclass(frozen=True)
+class ProductRule:
+    """How the canonical product ``a@b`` simplifies when the operation is a factor: ``left(a,
+    b)`` when it is ``a``, ``right(a, b)`` when it is ``b``; each returns the simpler form, or
+    None when there is none for these operands (``outer(x, y)@v -> (y@v)*x``)."""
+
+    left: Optional[Callable[[MatrixExpr, MatrixExpr], Optional[MatrixExpr]]] = None
+    right: Optional[Callable[[MatrixExpr, MatrixExpr], Optional[MatrixExpr]]] = None
+
+
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 Wanted = Callable[[MatrixExpr], bool]
 
@@ -115,6 +125,8 @@ class Operation:
     # a matrix the code applies inside a product instead of building it (symcalc.matrix.compile):
     # diag(u)@M is u[:, None] * M, inv(X)@b is np.linalg.solve(X, b)
     in_product: Optional[InProduct] = None
+    # how the canonical constructor simplifies a product with it (symcalc.matrix.build.matmul)
+    product: Optional[ProductRule] = None
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -124,7 +136,7 @@ class Operation:
 
 
 OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "linear", "applied", "latex_transposed",
-            "in_product")
+            "in_product", "product")
 REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in OPTIONAL)
 
 
@@ -409,6 +421,44 @@ def _diag_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
     return node  # a diagonal matrix is symmetric; the diagonal of a matrix is a vector
 
 
+# --- product rules: (a, b) -> a@b in a simpler form, or None -------------------------------------
+def _outer_left(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
+    """``outer(x, y)@v -> (y@v)*x``, ``outer(x, y)@M -> outer(x, M.T@y)``."""
+    x, y = a.args
+    return mul(matmul(y, b), x) if b.ndim == 1 else outer(x, matmul(transpose(b), y))
+
+
+def _outer_right(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
+    """``M@outer(x, y) -> outer(M@x, y)``."""
+    return outer(matmul(a, b.args[0]), b.args[1])
+
+
+def _ones_left(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``ones(m, n)@v -> sum(v)*ones(m)``, ``ones(n)@v -> sum(v)``."""
+    if b.ndim != 1:
+        return None
+    shape = a.shape[:-1]
+    return mul(sum_(b), build.filled(1, shape)) if shape else sum_(b)
+
+
+def _ones_right(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``v@ones(n) -> sum(v)``."""
+    return sum_(a) if a.ndim == 1 and b.ndim == 1 else None
+
+
+def product_rule(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``a@b`` by the product rule of ``a``'s operation as the left factor, else of ``b``'s as
+    the right one; None when neither simplifies it."""
+    for node, left in ((a, True), (b, False)):
+        op = OPERATIONS.get(node.kind)
+        rule = None if op is None or op.product is None else (
+            op.product.left if left else op.product.right)
+        simpler = None if rule is None else rule(a, b)
+        if simpler is not None:
+            return simpler
+    return None
+
+
 # --- the table ------------------------------------------------------------------------------------
 def _call(name: str, arity: int = 1) -> Form:
     return Form(name + "(" + ", ".join("{%d}" % i for i in range(arity)) + ")")
@@ -514,7 +564,8 @@ _RECORDS = [
         text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
         unroll=lambda node, a, shape: entries.objects(
             shape, lambda i: scalar.mul(a[0][i[0]], a[1][i[1]])),
-        transposed=_outer_transpose, step="outer product", linear=True, applied=True),
+        transposed=_outer_transpose, step="outer product", linear=True, applied=True,
+        product=ProductRule(left=_outer_left, right=_outer_right)),
     Operation(
         name="softmax", arity=1, shape=_softmax_shape, build=softmax,
         adjoint=_softmax_adjoint, tangent=_softmax_tangent, jacobian=_softmax_jacobian,
@@ -530,9 +581,11 @@ _RECORDS = [
         unroll=lambda node, a, shape: entries.scalar_array(REGISTRY["logsumexp"](*a[0])),
         transposed=_own_transpose, step="logsumexp", reuse=True),
     replace(_leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
-                  lambda i: int(i[0] == i[1])), applied=True),
-    _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}_{{{times}}}",
-          lambda i: 1),
+                  lambda i: int(i[0] == i[1])), applied=True,
+            product=ProductRule(left=lambda a, b: b, right=lambda a, b: a)),  # eye@M = M
+    replace(_leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))",
+                  "\\mathbf{{1}}_{{{times}}}", lambda i: 1),
+            product=ProductRule(left=_ones_left, right=_ones_right)),
     _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))", "\\mathbf{{0}}_{{{times}}}",
           lambda i: 0),
 ]
@@ -581,4 +634,5 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
     return OPERATIONS[kind].build(*args)
 
 
-build.CONSTRUCTORS.bind(transposed=transposed)  # build.transpose pushes a transpose through
+# build.transpose pushes a transpose through; build.matmul simplifies by the product rules
+build.CONSTRUCTORS.bind(transposed=transposed, product=product_rule)
