@@ -5,10 +5,13 @@ A record (``Operation``) holds the operation's name (the ``kind`` of its nodes),
 shape rule, its canonical constructor, its adjoint (reverse) rule, its tangent (forward) rule, its
 Jacobian rule where a matrix-form one exists, its NumPy and JAX forms, its text and LaTeX forms,
 its unrolling into scalar entries, how a transpose passes through it (``build.transpose``
-pushes transposes to the leaves) and the name of its rule in a step-by-step derivation.  The
-modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward sweep in
-``forward``, precedence and chains in ``printing`` and ``compile``) and read the per-operation
-facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
+pushes transposes to the leaves) and the name of its rule in a step-by-step derivation; where
+they apply, also how the canonical product simplifies with it (``product``), whether it is linear
+in its operands (``linear``, for the stable forms), whether a product applies it without building
+it (``applied``, ``in_product``: scaled rows, ``np.linalg.solve``) and the LaTeX of its
+transpose.  The modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward
+sweep in ``forward``, precedence and chains in ``printing`` and ``compile``) and read the
+per-operation facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
 operations and the leaves ``symbol``, ``number``, ``constant`` name values; neither is here.
 
 ``OPERATIONS`` maps each kind to its record; ``FUNCTIONS`` maps the names a formula may call
