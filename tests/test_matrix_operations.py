@@ -298,7 +298,8 @@ def test_linear_field_is_the_operation_s_homogeneity(kind, node):
     homogeneous = []
     for i in range(len(node.args)):
         c = Fraction(-7, 4)
-        scaled = with_args(node, node.args[:i] + (mul(number(c), node.args[i]),) + node.args[i + 1:])
+        args = node.args[:i] + (mul(number(c), node.args[i]),) + node.args[i + 1:]
+        scaled = with_args(node, args)
         got = scalar_values(unroll(scaled, SIZES), arrays)
         homogeneous.append(np.allclose(got, float(c) * value, rtol=1e-10, atol=1e-12))
     if OPERATIONS[kind].linear:
@@ -424,7 +425,8 @@ def test_product_rules_are_the_canonical_products_and_keep_their_values(kind, si
             assert matmul(a, b) is simpler and simpler.shape == (a.shape[:-1] + b.shape[1:])
             arrays = random_arrays(simpler.free_symbols | a.free_symbols | b.free_symbols,
                                    SIZES, seed=11, spd=SPD, shifted=SHIFTED)
-            product = scalar_values(unroll(a, SIZES), arrays) @ scalar_values(unroll(b, SIZES), arrays)
+            product = (scalar_values(unroll(a, SIZES), arrays)
+                       @ scalar_values(unroll(b, SIZES), arrays))
             np.testing.assert_allclose(scalar_values(unroll(simpler, SIZES), arrays), product,
                                        rtol=1e-10, atol=1e-12)
     assert fired, f"no sample of {kind} exercises its {side} product rule"

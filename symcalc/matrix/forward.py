@@ -281,7 +281,8 @@ def operation_jacobian(node: MatrixExpr, x: MatrixExpr, J: dict) -> Jac:
     placeholders = Placeholders()
     through = _Through(x, J, lambda F: operand_partials(F, placeholders, wanted))
     if node.kind in ENTRYWISE:
-        return _sum(_scaled(node, d, u, through.jacobian(u)) for u, d in local_partials(node, wanted))
+        return _sum(_scaled(node, d, u, through.jacobian(u))
+                    for u, d in local_partials(node, wanted))
     return _vector_rule(node, J, through)
 
 

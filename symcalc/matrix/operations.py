@@ -589,7 +589,8 @@ _RECORDS = [
     replace(_leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))",
                   "\\mathbf{{1}}_{{{times}}}", lambda i: 1),
             product=ProductRule(left=_ones_left, right=_ones_right)),
-    _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))", "\\mathbf{{0}}_{{{times}}}",
+    _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))",
+          "\\mathbf{{0}}_{{{times}}}",
           lambda i: 0),
 ]
 

@@ -34,7 +34,8 @@ from .step import Step
 from .tangents import ForwardSweep, forward_sweep
 from .tidy import simplification_steps
 
-__all__ = ["Backprop", "Derivation", "Derivations", "ForwardSweep", "Step", "explain", "explain_hessian", "explain_successive", "with_steps"]
+__all__ = ["Backprop", "Derivation", "Derivations", "ForwardSweep", "Step", "explain",
+           "explain_hessian", "explain_successive", "with_steps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +182,8 @@ def explain_hessian(e: ExprLike, variables: Union[VarLike, Iterable[VarLike]], *
     return out
 
 
-def _successive(current, orders: Sequence[tuple], explain_one: Callable, is_zero: Callable) -> Derivations:
+def _successive(current, orders: Sequence[tuple], explain_one: Callable,
+                is_zero: Callable) -> Derivations:
     out = Derivations()
     for x, count in orders:
         for _ in range(count):

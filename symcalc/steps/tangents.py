@@ -157,7 +157,8 @@ def forward_sweep(g: MatrixExpr, x: MatrixExpr) -> ForwardSweep:
         values[node] = value
         target = placeholder(node, name, latex_names[node])
         shown_text = "0" if shown is None else to_str(shown, text_names)
-        note_latex = f"{latex_names[target]} &= {'0' if shown is None else latex(shown, latex_names)}"
+        shown_latex = "0" if shown is None else latex(shown, latex_names)
+        note_latex = f"{latex_names[target]} &= {shown_latex}"
         steps.append(Step(rule_name(node), node, value,
                           note=f"{mark}({name}) = {shown_text}",
                           make_latex_note=lambda text=note_latex: text))
