@@ -262,8 +262,9 @@ def run_shaped(args: argparse.Namespace) -> Answer:
     shapes = shape_options(args.shape)
     f = parse_shaped(answer.data["input"], shapes)
     variables = answer.data["variables"]
-    if args.command == "hessian":
-        return with_steps(True, lambda: explain_hessian(f, variables, shapes=shapes), answer)
+    if args.command == "hessian":  # one Hessian per variable, as the answer gives them
+        return with_steps(True, lambda: Derivations(
+            d for v in variables for d in explain_hessian(f, v, shapes=shapes)), answer)
     if args.command == "diff":  # by scalar parameters, as diff differentiates
         return with_steps(True, lambda: explain_successive(
             f, [(v, args.order) for v in variables], shapes=shapes), answer)

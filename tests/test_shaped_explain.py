@@ -281,6 +281,21 @@ def test_command_line_jacobian_and_hessian_steps(capsys):
     assert out[-1] == str(hessian) and out[-3] == f"J(v6) = {hessian}"
 
 
+def test_command_line_hessians_of_two_vectors(capsys):
+    from symcalc.cli import main
+
+    shapes = {"x": ("n",), "y": ("n",), "B": ("n", "n")}
+    text = "sum(tanh(B@x)*y) + x@y"
+    argv = ["hessian", text, "x", "y", "--shape", "x=n", "--shape", "y=n", "--shape", "B=n,n",
+            "--steps", "--format", "json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    results = [sc.parse(s["result"], shapes=shapes) for s in data["steps"]]
+    assert data["result"] == [str(sc.hessian(text, v, shapes=shapes)) for v in "xy"]
+    assert results == [sc.grad(text, "x", shapes=shapes), sc.hessian(text, "x", shapes=shapes),
+                       sc.grad(text, "y", shapes=shapes), sc.hessian(text, "y", shapes=shapes)]
+
+
 def test_command_line_diff_by_a_scalar_steps(capsys):
     from symcalc.cli import main
 
