@@ -430,3 +430,27 @@ def test_product_rules_are_the_canonical_products_and_keep_their_values(kind, si
             np.testing.assert_allclose(scalar_values(unroll(simpler, SIZES), arrays), product,
                                        rtol=1e-10, atol=1e-12)
     assert fired, f"no sample of {kind} exercises its {side} product rule"
+
+
+# --- Jacobians through a matrix that depends on the variable ---------------------------------------
+# vectors of x in which a matrix of each operation with a ``through`` rule depends on x
+THROUGH_SAMPLES = {
+    "diag": "A@diag(sin(x))@C@y",
+    "outer": "(outer(x, sin(x)) + X)@x",
+    "inv": "inv(S + outer(x, x))@x",
+    "transpose": "inv(X + outer(x, sin(x))).T@x",
+}
+
+
+def test_the_through_samples_cover_every_through_rule():
+    assert set(THROUGH_SAMPLES) == {k for k, op in OPERATIONS.items() if op.through is not None}
+
+
+@pytest.mark.parametrize("kind", sorted(THROUGH_SAMPLES))
+def test_through_rule_is_the_unrolled_derivative(kind):
+    """``through``: the Jacobian of a vector in which a matrix of the operation depends on x,
+    against the scalar engine, SymPy and central differences."""
+    node = parse_shaped(THROUGH_SAMPLES[kind], SHAPES)
+    assert any(n.kind == kind and n.ndim == 2 and x in n.free_symbols
+               for n in sc.matrix.nodes.postorder([node]))
+    check(node, x, jacobian_vector(node, x), spd=SPD, shifted=SHIFTED, with_sympy=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .adjoint import entrywise_contributions
-from .build import add, chain, describe, matmul, mul, negate, transpose
+from .build import add, chain, describe, matmul, mul, transpose
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import ONE, MatrixExpr, postorder
 from .operations import OPERATIONS
@@ -161,33 +161,18 @@ class _Through:
                     raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise "
                                             f"product of {describe(e)} and {describe(u)}")
             return _sum(parts)
-        if kind == "diag":
-            j = self.jacobian(args[0])
-            return None if j is None else _through_diagonal(D, P, j, Q, s)
-        if kind == "outer":  # P@outer(a, b)@Q = outer(P@a, Q.T@b)
-            a, b = args
-            ja, jb = self.jacobian(a), self.jacobian(b)
-            pa = chain(P + (a,)) if P else a
-            qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
-            parts = []
-            if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
-                scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
-                parts.append(mul(scale, chain(P + (ja,))) if D is None else
-                             chain((scale,) + P + (ja,)))
-            if jb is not None:  # outer(pa, Q.T@db)
-                tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
-                parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
-                             chain((diag(pa), D, diag(s)) + tail))
-            return _sum(parts)
         if kind == "matmul":
             return _sum(self.masked(D, P + args[:i], f, args[i + 1:] + Q, s)
                         for i, f in enumerate(args))
-        inverse = args[0] if kind == "inv" else (
-            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
-        if inverse is not None:  # d(inv(M)) = -inv(M)@dM@inv(M)
-            inner = self.masked(D, P + (F,), inverse, (F,) + Q, s)
-            return None if inner is None else negate(inner)
+        rule = OPERATIONS[kind].through if kind in OPERATIONS else None
+        if rule is not None:  # the operation's own: diag, outer, inv, ...
+            return rule(self, D, P, F, Q, s)
         raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+
+    def via_diagonal(self, D: Optional[MatrixExpr], P: tuple, j: MatrixExpr, Q: tuple,
+                     s: MatrixExpr) -> MatrixExpr:
+        """The Jacobian of ``(D*(P@diag(v)@Q))@s`` for a vector ``v`` with Jacobian ``j``."""
+        return _through_diagonal(D, P, j, Q, s)
 
 
 def _walk(g: MatrixExpr, *xs: MatrixExpr):

@@ -130,6 +130,10 @@ class Operation:
     in_product: Optional[InProduct] = None
     # how the canonical constructor simplifies a product with it (symcalc.matrix.build.matmul)
     product: Optional[ProductRule] = None
+    # the Jacobian of (D*(P@F@Q))@s for a matrix F of this operation that depends on the vector
+    # variable, D (a mask or None), P, Q and s held fixed: (through, D, P, F, Q, s) -> Jacobian,
+    # with through (symcalc.matrix.forward._Through) for the Jacobians of F's operands
+    through: Optional[Callable[..., Optional[MatrixExpr]]] = None
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -139,7 +143,7 @@ class Operation:
 
 
 OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "linear", "applied", "latex_transposed",
-            "in_product", "product")
+            "in_product", "product", "through")
 REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in OPTIONAL)
 
 
@@ -365,6 +369,52 @@ def _softmax_jacobian(node: MatrixExpr, J: dict, through) -> MatrixExpr:
     return matmul(add(diag(node), negate(outer(node, node))), J.get(node.args[0]))
 
 
+# --- Jacobians through a matrix that depends on the variable: (through, D, P, F, Q, s) --------------
+# the Jacobian of (D*(P@F@Q))@s, the mask D (None: none), the factors P, Q and the vector s held
+# fixed; through.jacobian(u) is the Jacobian of a vector u, through.masked(...) the same rule for
+# another matrix, through.via_diagonal(...) the rule of diag(v) for a vector v of Jacobian j
+def _diag_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    j = through.jacobian(F.args[0])
+    return None if j is None else through.via_diagonal(D, P, j, Q, s)
+
+
+def _outer_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """``P@outer(a, b)@Q = outer(P@a, Q.T@b)``."""
+    a, b = F.args
+    ja, jb = through.jacobian(a), through.jacobian(b)
+    pa = chain(P + (a,)) if P else a
+    qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
+    parts = []
+    if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
+        scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
+        parts.append(mul(scale, chain(P + (ja,))) if D is None else chain((scale,) + P + (ja,)))
+    if jb is not None:  # outer(pa, Q.T@db)
+        tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
+        parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
+                     chain((diag(pa), D, diag(s)) + tail))
+    return _sum_of(parts)
+
+
+def _inverse_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr,
+                     inverted: MatrixExpr):
+    """``d(inv(M)) = -inv(M)@dM@inv(M)`` for ``F = inv(inverted)``."""
+    inner = through.masked(D, P + (F,), inverted, (F,) + Q, s)
+    return None if inner is None else negate(inner)
+
+
+def _inv_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    return _inverse_through(through, D, P, F, Q, s, F.args[0])
+
+
+def _transpose_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """The normal form keeps transposes only on leaves and on ``inv``: ``inv(M).T`` is
+    ``inv(M.T)``."""
+    inner = F.args[0]
+    if inner.kind != "inv":
+        raise NoMatrixFormError(f"no matrix-form Jacobian through the transpose {F}")
+    return _inverse_through(through, D, P, F, Q, s, transpose(inner.args[0]))
+
+
 # --- unrolling: (node, operand entries, concrete shape) -> entries -------------------------------
 def _matmul_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
     out = a[0]
@@ -494,6 +544,7 @@ _RECORDS = [
     Operation(
         name="transpose", arity=1, shape=_transpose_shape, build=transpose,
         adjoint=_transpose_adjoint, tangent=_linear(transpose), jacobian=_transpose_jacobian,
+        through=_transpose_through,
         numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)),
         text=Form("{0}.T", (ATOM,)), latex=Form("{0}^{{\\top}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: a[0].T,
@@ -541,7 +592,7 @@ _RECORDS = [
         transposed=_own_transpose, step="logdet", reuse=True),
     Operation(
         name="inv", arity=1, shape=_inv_shape, build=inv,
-        adjoint=_inv_adjoint, tangent=_inv_tangent,
+        adjoint=_inv_adjoint, tangent=_inv_tangent, through=_inv_through,
         jacobian=None,  # a matrix: through the product it is in (forward._Through)
         numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"),
         text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,), POWER),
@@ -553,6 +604,7 @@ _RECORDS = [
     Operation(
         name="diag", arity=1, shape=_diag_shape, build=diag,
         adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
+        through=_diag_through,
         numpy=_call("np.diag"), jax=_call("jnp.diag"),
         text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
         unroll=_diag_unroll, transposed=_diag_transpose, step="diag", linear=True, applied=True,
@@ -561,7 +613,7 @@ _RECORDS = [
                              right=Form("{1} * {0}", (POWER, POWER), PRODUCT))),
     Operation(
         name="outer", arity=2, shape=_outer_shape, build=outer,
-        adjoint=_outer_adjoint, tangent=_outer_tangent,
+        adjoint=_outer_adjoint, tangent=_outer_tangent, through=_outer_through,
         jacobian=None,  # a matrix: through the product it is in (forward._Through)
         numpy=_call("np.outer", 2), jax=_call("jnp.outer", 2),
         text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
