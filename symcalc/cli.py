@@ -441,7 +441,9 @@ SUBCOMMANDS = (
                     help="also print |det J|, the factor of a change of variables"),
                 STEPS, SHAPE, FUNCTIONS, LATEX),
                run_jacobian),
-    Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
+    Subcommand("hessian", "Hessian matrix",
+               'symcalc hessian "x^2*y + y^3" x y\n'
+               '  symcalc hessian "sum(sigmoid(W@x))" x --shape W=m,n --shape x=n --steps',
                (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS, LATEX), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
