@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,178 @@ def test_latex_form_shows_every_operand(kind, node):
                     if node.args else
                     OPERATIONS[kind].latex.leaf([str(d) for d in node.shape])[0])
         assert text == expected
+
+
+# --- facts the other modules read: linearity, products applied without building, LaTeX of a
+# transpose ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, node", CASES, ids=_ids(CASES))
+def test_linear_field_is_the_operation_s_homogeneity(kind, node):
+    """``linear``: scaling any one operand by a scalar scales the value by it (checked on the
+    unrolled entries; an operation that is not linear fails it for some operand)."""
+    from symcalc.matrix.build import mul
+    from symcalc.matrix.nodes import number
+    from symcalc.matrix.operations import with_args
+
+    arrays = random_arrays(node.free_symbols, SIZES, seed=7, spd=SPD, shifted=SHIFTED)
+    value = scalar_values(unroll(node, SIZES), arrays)
+    homogeneous = []
+    for i in range(len(node.args)):
+        c = Fraction(-7, 4)
+        args = node.args[:i] + (mul(number(c), node.args[i]),) + node.args[i + 1:]
+        scaled = with_args(node, args)
+        got = scalar_values(unroll(scaled, SIZES), arrays)
+        homogeneous.append(np.allclose(got, float(c) * value, rtol=1e-10, atol=1e-12))
+    if OPERATIONS[kind].linear:
+        assert homogeneous and all(homogeneous), f"{kind} is not linear in each operand"
+    else:
+        assert not all(homogeneous) or not homogeneous, f"{kind} is linear: mark it so"
+
+
+APPLIED = [(k, n) for k, n in CASES if n.ndim == 2 and OPERATIONS[k].applied]
+
+
+def test_the_applied_operations_have_samples():
+    assert {k for k, _ in APPLIED} == {k for k, op in OPERATIONS.items() if op.applied}
+    for kind, op in OPERATIONS.items():  # an applied operation is a matrix of a product
+        if op.applied:
+            assert all(n.ndim == 2 for n in SAMPLES[kind] if n.kind == kind and n.ndim == 2)
+
+
+@pytest.mark.parametrize("kind, node", APPLIED, ids=_ids(APPLIED))
+def test_applied_operations_are_never_built_in_a_product(kind, node):
+    """``applied``: a product through a sum of such matrices is written term by term, so the
+    code neither builds the operation's matrix nor the outer product beside it, and computes the
+    unrolled values."""
+    rows, cols = node.shape
+    left = ops.symbol("L", ("k", rows))
+    p, q, v = ops.symbol("p", (rows,)), ops.symbol("q", (cols,)), ops.symbol("v", (cols,))
+    e = left @ (node + ops.outer(p, q)) @ v
+    names = sorted(s.data for s in e.free_symbols)
+    shapes = {s.data: s.shape for s in e.free_symbols}
+    source = sc.matrix.codegen(e, names, shapes=shapes)
+    built = OPERATIONS[kind].numpy.pattern.split("(")[0] + "("
+    assert built not in source and "np.outer(" not in source, source
+    sizes = dict(SIZES, k=2)
+    arrays = random_arrays(e.free_symbols, sizes, seed=8, spd=SPD, shifted=SHIFTED)
+    np.testing.assert_allclose(matrix_value(e, arrays, shapes),
+                               scalar_values(unroll(e, sizes), arrays), rtol=1e-10, atol=1e-12)
+
+
+TRANSPOSED_LATEX = [(k, n) for k, n in MATRICES if OPERATIONS[k].latex_transposed is not None]
+
+
+def test_the_operations_with_a_latex_transpose_have_samples():
+    assert {k for k, _ in TRANSPOSED_LATEX} == {
+        k for k, op in OPERATIONS.items() if op.latex_transposed is not None}
+
+
+@pytest.mark.parametrize("kind, node", TRANSPOSED_LATEX, ids=_ids(TRANSPOSED_LATEX))
+def test_latex_of_the_transpose_is_the_record_s_and_reads_back(kind, node):
+    from symcalc.language.latex import parse_latex
+    from symcalc.matrix.build import transpose
+    flipped = transpose(node)
+    text = latex(flipped)
+    parts = [(latex(a), 5) for a in node.args]
+    assert text == OPERATIONS[kind].latex_transposed.write(parts, lambda t: t)[0]
+    assert parse_latex(text, (), SHAPES) is flipped
+
+
+IN_PRODUCT = [(k, n) for k, n in MATRICES if OPERATIONS[k].in_product is not None]
+
+
+def test_the_operations_applied_in_products_have_samples():
+    assert {k for k, _ in IN_PRODUCT} == {
+        k for k, op in OPERATIONS.items() if op.in_product is not None}
+
+
+@pytest.mark.parametrize("kind, node", IN_PRODUCT, ids=_ids(IN_PRODUCT))
+def test_in_product_forms_are_the_code_of_products_and_compute_their_values(kind, node):
+    """``in_product``: in each position the record names, the code of a product is the
+    record's form (the matrix itself is never built) and computes the unrolled values."""
+    form = OPERATIONS[kind].in_product
+    rows, cols = node.shape
+    M, u = ops.symbol("M", (cols, "k")), ops.symbol("u", ("k",))
+    L, w = ops.symbol("L", ("k", rows)), ops.symbol("w", (rows,))
+    operand = node.args[0].data
+    # (product, form, the rest's code and precedence); diag(x)@v alone is x*v, so the vector
+    # after the matrix is a product too
+    cases = [(node @ M, form.left, ("M", 5)), (node @ M @ u, form.left_of_vector, ("M @ u", 2)),
+             (L @ node, form.right, ("L", 5)), (node.T @ w, form.transposed, ("w", 5))]
+    builder = OPERATIONS[kind].numpy.pattern.split("(")[0] + "("
+    sizes = dict(SIZES, k=2)
+    for e, written, other in cases:
+        if written is None:
+            continue
+        assert e.kind == "matmul", str(e)
+        names = sorted(s.data for s in e.free_symbols)
+        shapes = {s.data: s.shape for s in e.free_symbols}
+        source = sc.matrix.codegen(e, names, shapes=shapes)
+        expected = written.write([(operand, 5), other], lambda t: f"({t})")[0]
+        assert expected in source and builder not in source, (str(e), source)
+        arrays = random_arrays(e.free_symbols, sizes, seed=9, spd=SPD, shifted=SHIFTED)
+        np.testing.assert_allclose(matrix_value(e, arrays, shapes),
+                                   scalar_values(unroll(e, sizes), arrays), rtol=1e-9, atol=1e-12)
+
+
+# --- product rules ------------------------------------------------------------------------------
+PRODUCT_RULES = [(k, side) for k, op in OPERATIONS.items() if op.product is not None
+                 for side in ("left", "right") if getattr(op.product, side) is not None]
+
+
+def _partners(node: MatrixExpr, left: bool) -> list[MatrixExpr]:
+    """Symbols a product with ``node`` can have on the other side: a matrix and a vector."""
+    size = node.shape[-1] if left else node.shape[0]
+    other = "m" if size == "n" else "n"
+    return [ops.symbol("P", (size, other) if left else (other, size)), ops.symbol("p", (size,))]
+
+
+@pytest.mark.parametrize("kind, side", PRODUCT_RULES, ids=[f"{k}:{s}" for k, s in PRODUCT_RULES])
+def test_product_rules_are_the_canonical_products_and_keep_their_values(kind, side):
+    """``product``: where the rule gives a simpler form, the canonical constructor returns that
+    very node, and its values are the product's, entry by entry."""
+    from symcalc.matrix.build import matmul
+    rule = getattr(OPERATIONS[kind].product, side)
+    fired = 0
+    for node in SAMPLES[kind]:
+        for other in _partners(node, side == "left"):
+            a, b = (node, other) if side == "left" else (other, node)
+            if a.ndim == 1 and b.ndim == 2:
+                continue  # x@A is written A.T@x first
+            simpler = rule(a, b)
+            if simpler is None:
+                continue
+            fired += 1
+            assert matmul(a, b) is simpler and simpler.shape == (a.shape[:-1] + b.shape[1:])
+            arrays = random_arrays(simpler.free_symbols | a.free_symbols | b.free_symbols,
+                                   SIZES, seed=11, spd=SPD, shifted=SHIFTED)
+            product = (scalar_values(unroll(a, SIZES), arrays)
+                       @ scalar_values(unroll(b, SIZES), arrays))
+            np.testing.assert_allclose(scalar_values(unroll(simpler, SIZES), arrays), product,
+                                       rtol=1e-10, atol=1e-12)
+    assert fired, f"no sample of {kind} exercises its {side} product rule"
+
+
+# --- Jacobians through a matrix that depends on the variable ---------------------------------------
+# vectors of x in which a matrix of each operation with a ``through`` rule depends on x
+THROUGH_SAMPLES = {
+    "diag": "A@diag(sin(x))@C@y",
+    "outer": "(outer(x, sin(x)) + X)@x",
+    "inv": "inv(S + outer(x, x))@x",
+    "transpose": "inv(X + outer(x, sin(x))).T@x",
+    "matrix_power": "matrix_power(X + outer(x, sin(x)), 3)@x",
+    "softmax_axis": "softmax(X + outer(x, sin(x)), axis=1)@x",
+}
+
+
+def test_the_through_samples_cover_every_through_rule():
+    assert set(THROUGH_SAMPLES) == {k for k, op in OPERATIONS.items() if op.through is not None}
+
+
+@pytest.mark.parametrize("kind", sorted(THROUGH_SAMPLES))
+def test_through_rule_is_the_unrolled_derivative(kind):
+    """``through``: the Jacobian of a vector in which a matrix of the operation depends on x,
+    against the scalar engine, SymPy and central differences."""
+    node = parse_shaped(THROUGH_SAMPLES[kind], SHAPES)
+    assert any(n.kind == kind and n.ndim == 2 and x in n.free_symbols
+               for n in sc.matrix.nodes.postorder([node]))
+    check(node, x, jacobian_vector(node, x), spd=SPD, shifted=SHIFTED, with_sympy=True)

@@ -33,7 +33,7 @@ from .shaped import shape_options, shaped_answer
 from ..matrix.parsing import parse_shaped
 from ..language.parser import COMMAND_LINE_PHRASING, PHRASING, parse
 from ..printing.infix import latex, latex_name, to_str
-from ..steps.derivation import Derivations, explain, explain_successive, with_steps
+from ..steps.derivation import Derivations, explain, explain_hessian, explain_successive, with_steps
 from ..calculus.taylor import taylor
 from ..checks.verify import check_gradient
 
@@ -254,14 +254,22 @@ def run_grad(args: argparse.Namespace) -> Answer:
 
 
 def run_shaped(args: argparse.Namespace) -> Answer:
-    """``--shape``: the matrix layer's answer; with ``--steps`` (grad), the backpropagation."""
+    """``--shape``: the matrix layer's answer; with ``--steps``, its derivation: the
+    backpropagation of a gradient, the forward sweep of a Jacobian, both for a Hessian."""
     answer = Answer(*shaped_answer(args))
     if not getattr(args, "steps", False):
         return answer
     shapes = shape_options(args.shape)
     f = parse_shaped(answer.data["input"], shapes)
-    return with_steps(True, lambda: Derivations(explain(f, v, shapes=shapes)
-                                                for v in answer.data["variables"]), answer)
+    variables = answer.data["variables"]
+    if args.command == "hessian":  # one Hessian per variable, as the answer gives them
+        return with_steps(True, lambda: Derivations(
+            d for v in variables for d in explain_hessian(f, v, shapes=shapes)), answer)
+    if args.command == "diff":  # by scalar parameters, as diff differentiates
+        return with_steps(True, lambda: explain_successive(
+            f, [(v, args.order) for v in variables], shapes=shapes), answer)
+    return with_steps(True, lambda: Derivations(explain(f, v, shapes=shapes) for v in variables),
+                      answer)
 
 
 def run_jacobian(args: argparse.Namespace) -> Answer:
@@ -279,7 +287,8 @@ def run_jacobian(args: argparse.Namespace) -> Answer:
         extra = {"det": to_str(det), "det_latex": latex(det), "absolute": args.absolute}
     data = describe("jacobian", fs, xs, result)
     data.update(extra)
-    return Answer(text, latex_display(*lines), data)
+    return with_steps(args.steps, lambda: Derivations(explain(g, x) for g in fs for x in xs),
+                      Answer(text, latex_display(*lines), data))
 
 
 def run_hessian(args: argparse.Namespace) -> Answer:
@@ -287,8 +296,9 @@ def run_hessian(args: argparse.Namespace) -> Answer:
     xs = resolve_variables(args.variables, [f])
     result = [list(row) for row in calculus.hessian(f, xs)]
     lhs = f"\\nabla^{{2}}_{{{', '.join(latex_name(x.name) for x in xs)}}} \\left({latex(f)}\\right)"
-    return Answer(text_matrix(result), latex_display(f"{lhs} = {latex_matrix(result)}"),
-                  describe("hessian", f, xs, result))
+    return with_steps(args.steps, lambda: explain_hessian(f, xs),
+                      Answer(text_matrix(result), latex_display(f"{lhs} = {latex_matrix(result)}"),
+                             describe("hessian", f, xs, result)))
 
 
 def run_taylor(args: argparse.Namespace) -> Answer:
@@ -430,10 +440,12 @@ SUBCOMMANDS = (
                 arg("--det", action="store_true", help="also print the determinant"),
                 arg("--absolute", action="store_true",
                     help="also print |det J|, the factor of a change of variables"),
-                SHAPE, FUNCTIONS, LATEX),
+                STEPS, SHAPE, FUNCTIONS, LATEX),
                run_jacobian),
-    Subcommand("hessian", "Hessian matrix", 'symcalc hessian "x^2*y + y^3" x y',
-               (FORMULA, VARIABLES, SHAPE, FUNCTIONS, LATEX), run_hessian),
+    Subcommand("hessian", "Hessian matrix",
+               'symcalc hessian "x^2*y + y^3" x y\n'
+               '  symcalc hessian "sum(sigmoid(W@x))" x --shape W=m,n --shape x=n --steps',
+               (FORMULA, VARIABLES, STEPS, SHAPE, FUNCTIONS, LATEX), run_hessian),
     Subcommand("taylor", "Taylor polynomial",
                'symcalc taylor "exp(x)" --at x=0 --order 4\n'
                '  symcalc taylor "exp(x)*sin(y)" --at x=0,y=1 --order 2',

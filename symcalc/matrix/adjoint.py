@@ -22,7 +22,9 @@ from .stability import reductions
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 
 
-def _entrywise(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
+def entrywise_contributions(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
+    """What the single entrywise operation ``node`` (add, mul, pow, apply) sends to each operand
+    ``wanted`` accepts, given its adjoint ``bar``."""
     kind, args = node.kind, node.args
     if kind == "add":
         for t in args:
@@ -46,7 +48,7 @@ def _entrywise(node: MatrixExpr, bar: MatrixExpr, wanted) -> Contributions:
 
 def _rule(kind: str) -> Callable:
     if kind in ENTRYWISE:
-        return _entrywise
+        return entrywise_contributions
     return OPERATIONS[kind].adjoint
 
 

@@ -31,7 +31,7 @@ from .shapes import ShapeError, shape_words
 # (``outer(x, y)@v -> (y@v)*x``), bound by those modules, which build on this one
 _OPS = "symcalc.matrix.ops"
 CONSTRUCTORS = Hooks(diag=_OPS, outer=_OPS, sum_=_OPS, eye=_OPS, inv=_OPS, logsumexp=_OPS,
-                     transposed="symcalc.matrix.operations")
+                     transposed="symcalc.matrix.operations", product="symcalc.matrix.operations")
 # operands a scalar factor is not taken out of (``s*x + s*y`` is the scalar engine's form)
 _NAMED = ENTRYWISE | {"symbol", "ones", "zeros", "number", "constant"}
 
@@ -265,21 +265,11 @@ def matmul(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
     scalars_b, b = pull_scalars(b)
     if scalars_a or scalars_b:
         return mul(*scalars_a, *scalars_b, matmul(a, b))
-    if a.kind == "eye":
-        return b
-    if b.kind == "eye":
-        return a
     if a.ndim == 1 and b.ndim == 2:  # x@A -> A.T@x
         return matmul(transpose(b), a)
-    if a.kind == "outer":  # outer(x, y)@v -> (y@v)*x,  outer(x, y)@M -> outer(x, M.T@y)
-        x, y = a.args
-        return mul(matmul(y, b), x) if b.ndim == 1 else CONSTRUCTORS.outer(x, matmul(transpose(b), y))
-    if b.kind == "outer":  # M@outer(x, y) -> outer(M@x, y)
-        return CONSTRUCTORS.outer(matmul(a, b.args[0]), b.args[1])
-    if a.kind == "ones" and b.ndim == 1:  # ones(m, n)@v = sum(v)*ones(m)
-        return mul(CONSTRUCTORS.sum_(b), filled(1, shape)) if shape else CONSTRUCTORS.sum_(b)
-    if b.kind == "ones" and a.ndim == 1:
-        return CONSTRUCTORS.sum_(a)
+    simpler = CONSTRUCTORS.product(a, b)  # the operations' own rules: eye@M = M, outer(x, y)@v...
+    if simpler is not None:
+        return simpler
     return _normal_chain(_row_factors(a) + (b.args if b.kind == "matmul" else (b,)), shape)
 
 

@@ -28,26 +28,41 @@ from .fusion import Kernel, fused
 from .calculus import AMBIGUOUS, remembered_shapes, to_node, to_variables
 from .parsing import check_shapes
 from .nodes import MatrixExpr, make, postorder
-from .operations import ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY, with_args
+from .operations import (ATOM, LEAVES, OPERATIONS, POWER, PRODUCT, SUM, UNARY, Form, InProduct,
+                         with_args)
 from .shapes import ShapeError, dim_factors
 from .stability import stable
 
-def _inverse_of(f: MatrixExpr) -> Optional[tuple[MatrixExpr, bool]]:
-    """``inv(X) -> (X, False)``, ``inv(X).T -> (X, True)``, else None."""
-    if f.kind == "inv":
-        return f.args[0], False
-    if f.kind == "transpose" and f.args[0].kind == "inv":
-        return f.args[0].args[0], True
+def _in_product(f: MatrixExpr) -> Optional[InProduct]:
+    """How the code applies the matrix ``f`` in a product without building it (its record's
+    ``in_product``), else None."""
+    op = OPERATIONS.get(f.kind) if f.ndim == 2 else None
+    return op.in_product if op is not None else None
+
+
+def _applied_first(f: MatrixExpr, column: bool) -> Optional[tuple[tuple, Form]]:
+    """The operands the code reads and the form for a product that starts with ``f``
+    (``column``: the rest of it is a vector), when ``f`` is not built: ``diag(u)``, ``inv(X)``,
+    ``inv(X).T``; else None."""
+    form = _in_product(f)
+    if form is not None:
+        return f.args, form.left_of_vector if column else form.left
+    if f.kind == "transpose":
+        inner = _in_product(f.args[0])
+        if inner is not None and inner.transposed is not None:
+            return f.args[0].args, inner.transposed
     return None
 
 
 def _structured_terms(f: MatrixExpr) -> Optional[tuple]:
-    """The terms of a sum of diagonal matrices, outer products and multiples of ``eye`` (each
-    cheaper to apply than to build), else None."""
+    """The terms of a sum of matrices that a product applies without building them (diagonal
+    matrices, outer products, multiples of ``eye``: the operations marked ``applied``), else
+    None."""
     if f.kind != "add" or f.ndim != 2:
         return None
     for t in f.args:
-        if build.pull_scalars(t)[1].kind not in ("diag", "outer", "eye"):
+        op = OPERATIONS.get(build.pull_scalars(t)[1].kind)
+        if op is None or not op.applied:
             return None
     return f.args
 
@@ -137,8 +152,8 @@ def _code_args(node: MatrixExpr, shared: Mapping[MatrixExpr, tuple] = {}) -> tup
     factors = _factors(node, shared)
     out = []
     for k, f in enumerate(factors):
-        inverse = _inverse_of(f) if k < len(factors) - 1 else None
-        out.append(inverse[0] if inverse else f)
+        applied = _applied_first(f, False) if k < len(factors) - 1 else None
+        out.extend(applied[0] if applied else (f,))
     return tuple(out)
 
 
@@ -237,7 +252,7 @@ class _Printer:
             return node.data.numpy([self.src[a][0] for a in args]), ATOM
         if kind == "trace" and args[0].kind == "matmul" and len(args[0].args) == 2:
             p, q = args[0].args  # trace(P@Q) = sum(P*Q.T): no product of matrices
-            if not _TEMP.fullmatch(self.src[args[0]][0]) and _inverse_of(p) is None:
+            if not _TEMP.fullmatch(self.src[args[0]][0]) and _in_product(p) is None:
                 q_t = (self.get(q.args[0], ATOM) if q.kind == "transpose"
                        else self.get(q, ATOM) + ".T")
                 return f"np.sum({self.get(p, POWER)} * {q_t})", ATOM
@@ -256,21 +271,21 @@ class _Printer:
         matrix scales rows or columns and is never built."""
         column = factors[-1].ndim == 1  # everything right of a factor is then a vector
         last = factors[-1]
-        # M@diag(u) = M * u (not when M is an inverse: that one is a solve, inv(X) is not built)
-        if last.kind == "diag" and last.ndim == 2 and _inverse_of(factors[-2]) is None:
+        paren = lambda t: f"({t})"  # noqa: E731
+        ending = _in_product(last)
+        # M@diag(u) = M * u (not when M is applied itself: inv(X)@diag(u) is a solve)
+        if ending is not None and ending.right is not None \
+                and _applied_first(factors[-2], False) is None:
             factors = factors[:-1]
-            acc, prec = f"{self.get(factors[-1], POWER)} * {self.get(last.args[0], POWER)}", PRODUCT
+            acc, prec = ending.right.write([self.src[last.args[0]], self.src[factors[-1]]], paren)
         else:
             acc, prec = self.src[last]
         for f in reversed(factors[:-1]):
-            inverse = _inverse_of(f)
             wrapped = acc if prec > PRODUCT else f"({acc})"
-            if f.kind == "diag" and f.ndim == 2:  # diag(u)@M = u[:, None] * M
-                scale = self.get(f.args[0], ATOM) + ("" if column else "[:, None]")
-                acc, prec = f"{scale} * {wrapped}", PRODUCT
-            elif inverse is not None:
-                matrix = self.get(inverse[0], ATOM) + (".T" if inverse[1] else "")
-                acc, prec = f"np.linalg.solve({matrix}, {acc})", ATOM
+            applied = _applied_first(f, column)
+            if applied is not None:  # diag(u)@M = u[:, None] * M, inv(X)@M = solve(X, M)
+                operands, form = applied
+                acc, prec = form.write([self.src[a] for a in operands] + [(acc, prec)], paren)
             elif self.vector_first and column and f.kind == "transpose" and f.args[0].ndim == 2:
                 # M.T@v as v@M: XLA copies a transposed matrix that multiplies a vector
                 left = acc if prec >= PRODUCT else f"({acc})"
@@ -397,7 +412,7 @@ def shaped_code(exprs: Any, variables: Any, shapes: Optional[Mapping] = None, na
     for node in postorder(roots):
         for d in node.shape:
             missing = [f for f in dim_factors(d) if isinstance(f, str) and f not in bound]
-            if node.kind in ("eye", "ones", "zeros") and missing:
+            if node.kind in LEAVES and missing:
                 d = missing[0]
                 raise SymcalcError(f"size {d} is not the size of any variable, so the generated "
                                  "code cannot know it")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .build import add, chain, describe, matmul, mul, negate, transpose
+from .adjoint import entrywise_contributions
+from .build import add, chain, describe, matmul, mul, transpose
 from .convert import ENTRYWISE, Placeholders, entrywise_starts, operand_partials
 from .nodes import ONE, MatrixExpr, postorder
-from .numpy_ops import THROUGH
 from .operations import OPERATIONS
 from .ops import diag, eye, ones, outer, zeros
 from .shapes import NoMatrixFormError
@@ -161,35 +161,18 @@ class _Through:
                     raise NoMatrixFormError(f"no matrix-form Jacobian through the entrywise "
                                             f"product of {describe(e)} and {describe(u)}")
             return _sum(parts)
-        if kind == "diag":
-            j = self.jacobian(args[0])
-            return None if j is None else _through_diagonal(D, P, j, Q, s)
-        if kind == "outer":  # P@outer(a, b)@Q = outer(P@a, Q.T@b)
-            a, b = args
-            ja, jb = self.jacobian(a), self.jacobian(b)
-            pa = chain(P + (a,)) if P else a
-            qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
-            parts = []
-            if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
-                scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
-                parts.append(mul(scale, chain(P + (ja,))) if D is None else
-                             chain((scale,) + P + (ja,)))
-            if jb is not None:  # outer(pa, Q.T@db)
-                tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
-                parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
-                             chain((diag(pa), D, diag(s)) + tail))
-            return _sum(parts)
         if kind == "matmul":
             return _sum(self.masked(D, P + args[:i], f, args[i + 1:] + Q, s)
                         for i, f in enumerate(args))
-        if kind in THROUGH:  # matrix_power, softmax along an axis (symcalc.matrix.numpy_ops)
-            return THROUGH[kind](self, D, P, F, Q, s)
-        inverse = args[0] if kind == "inv" else (
-            transpose(args[0].args[0]) if kind == "transpose" and args[0].kind == "inv" else None)
-        if inverse is not None:  # d(inv(M)) = -inv(M)@dM@inv(M)
-            inner = self.masked(D, P + (F,), inverse, (F,) + Q, s)
-            return None if inner is None else negate(inner)
+        rule = OPERATIONS[kind].through if kind in OPERATIONS else None
+        if rule is not None:  # the operation's own: diag, outer, inv, ...
+            return rule(self, D, P, F, Q, s)
         raise NoMatrixFormError(f"no matrix-form Jacobian through {describe(F)}")
+
+    def via_diagonal(self, D: Optional[MatrixExpr], P: tuple, j: MatrixExpr, Q: tuple,
+                     s: MatrixExpr) -> MatrixExpr:
+        """The Jacobian of ``(D*(P@diag(v)@Q))@s`` for a vector ``v`` with Jacobian ``j``."""
+        return _through_diagonal(D, P, j, Q, s)
 
 
 def _walk(g: MatrixExpr, *xs: MatrixExpr):
@@ -263,3 +246,36 @@ def tangent(g: MatrixExpr, seeds: dict[MatrixExpr, MatrixExpr]) -> MatrixExpr:
         result = mul(result, ones(*g.shape))
     return result
 
+
+
+# --- one operation at a time, for step-by-step derivations ---------------------------------------
+def local_partials(node: MatrixExpr, wanted) -> list[tuple[MatrixExpr, MatrixExpr]]:
+    """``(u, dnode/du)`` for each operand ``u`` of the single entrywise operation ``node`` that
+    ``wanted`` accepts (an operand met twice, twice): the rules of a textbook, one operation at a
+    time (``symcalc.matrix.adjoint``'s, with the adjoint 1)."""
+    return list(entrywise_contributions(node, ONE, wanted))
+
+
+def operation_jacobian(node: MatrixExpr, x: MatrixExpr, J: dict) -> Jac:
+    """The Jacobian of the single operation ``node`` by the vector symbol ``x``, from the
+    Jacobians ``J`` of its operands (scalar and vector nodes; a missing one is computed, None is
+    zero): the step of a forward sweep.  ``J`` may hold placeholders for the operands'
+    Jacobians, which gives the rule in textbook form (``J(v2) = diag(...)@J(v1)``).  A matrix
+    operand that depends on ``x`` is differentiated through, where this operation uses it."""
+    wanted = lambda u: x in u.free_symbols  # noqa: E731
+    placeholders = Placeholders()
+    through = _Through(x, J, lambda F: operand_partials(F, placeholders, wanted))
+    if node.kind in ENTRYWISE:
+        return _sum(_scaled(node, d, u, through.jacobian(u))
+                    for u, d in local_partials(node, wanted))
+    return _vector_rule(node, J, through)
+
+
+def operation_tangent(node: MatrixExpr, s: MatrixExpr, D: dict) -> Jac:
+    """The derivative of the single operation ``node`` by the scalar symbol ``s``, shaped like
+    ``node``, from the derivatives ``D`` of its operands (None or missing: zero): the step of
+    a forward sweep in tangent mode.  ``D`` may hold placeholders (``d(v2) = ...@d(v1)``)."""
+    wanted = lambda u: s in u.free_symbols  # noqa: E731
+    if node.kind in ENTRYWISE:
+        return _sum(_tangent(node, d, D.get(u)) for u, d in local_partials(node, wanted))
+    return _tangent_rule(node, D)

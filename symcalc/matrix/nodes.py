@@ -3,14 +3,11 @@
 One node class, ``MatrixExpr``, whose ``kind`` names the operation:
 
 ==============  ==========================================================
-leaves          ``symbol`` ``number`` ``constant`` ``eye`` ``ones`` ``zeros``
+values          ``symbol`` ``number`` ``constant``
 entrywise       ``add`` ``mul`` ``pow`` ``apply`` (a scalar registry function)
-linear algebra  ``matmul`` (a chain ``F1@F2@...``) ``transpose``
-functions       ``sum`` ``norm`` ``trace`` ``det`` ``logdet`` ``inv`` ``diag`` ``outer``
-                ``softmax`` ``logsumexp``
-tensors         ``einsum`` (an index expression; its data the subscripts ``"ij,kl->ikjl"``)
-NumPy's         ``mean`` ``max`` ``sum_axis`` ``logsumexp_axis`` ``softmax_axis`` ``kron``
-                ``matrix_power`` (``data``: the axis, or the exponent)
+operations      one record each in ``symcalc.matrix.operations.OPERATIONS``:
+                ``matmul`` (a chain ``F1@F2@...``), ``transpose``, ``sum``,
+                ``inv``, ``diag``, ..., and the leaves ``eye``, ``ones``, ``zeros``
 ==============  ==========================================================
 
 Nodes are built only by the canonical constructors of ``symcalc.matrix.build`` and

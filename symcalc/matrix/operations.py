@@ -5,10 +5,13 @@ A record (``Operation``) holds the operation's name (the ``kind`` of its nodes),
 shape rule, its canonical constructor, its adjoint (reverse) rule, its tangent (forward) rule, its
 Jacobian rule where a matrix-form one exists, its NumPy and JAX forms, its text and LaTeX forms,
 its unrolling into scalar entries, how a transpose passes through it (``build.transpose``
-pushes transposes to the leaves) and the name of its rule in a step-by-step derivation.  The
-modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward sweep in
-``forward``, precedence and chains in ``printing`` and ``compile``) and read the per-operation
-facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
+pushes transposes to the leaves) and the name of its rule in a step-by-step derivation; where
+they apply, also how the canonical product simplifies with it (``product``), whether it is linear
+in its operands (``linear``, for the stable forms), whether a product applies it without building
+it (``applied``, ``in_product``: scaled rows, ``np.linalg.solve``) and the LaTeX of its
+transpose.  The modules keep their own algorithms (the reverse sweep in ``adjoint``, the forward
+sweep in ``forward``, precedence and chains in ``printing`` and ``compile``) and read the
+per-operation facts here.  The entrywise kinds (``add``, ``mul``, ``pow``, ``apply``) are the scalar engine's
 operations and the leaves ``symbol``, ``number``, ``constant`` name values; neither is here.
 
 ``OPERATIONS`` maps each kind to its record; ``FUNCTIONS`` maps the names a formula may call
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterator, Mapping, Optional
 
 import numpy as np
@@ -77,6 +80,30 @@ class Form:
                 self.precedence)
 
 
+@dataclass(frozen=True)
+class InProduct:
+    """How generated code multiplies an operation's matrix into a product without building it.
+    Each form writes ``{0}`` for the operand's text and ``{1}`` for the text of the rest of the
+    product: ``left`` when the matrix comes first and the rest is a matrix, ``left_of_vector``
+    when the rest is a vector, ``right`` when the matrix comes last, ``transposed`` when its
+    transpose comes first.  None: that position is an ordinary ``@``."""
+
+    left: Form
+    left_of_vector: Form
+    right: Optional[Form] = None
+    transposed: Optional[Form] = None
+
+
+@dataclass(frozen=True)
+class ProductRule:
+    """How the canonical product ``a@b`` simplifies when the operation is a factor: ``left(a,
+    b)`` when it is ``a``, ``right(a, b)`` when it is ``b``; each returns the simpler form, or
+    None when there is none for these operands (``outer(x, y)@v -> (y@v)*x``)."""
+
+    left: Optional[Callable[[MatrixExpr, MatrixExpr], Optional[MatrixExpr]]] = None
+    right: Optional[Callable[[MatrixExpr, MatrixExpr], Optional[MatrixExpr]]] = None
+
+
 Contributions = Iterator[tuple[MatrixExpr, MatrixExpr]]
 Wanted = Callable[[MatrixExpr], bool]
 
@@ -102,6 +129,24 @@ class Operation:
     reuse: bool = False  # costly: computed once in generated code when used twice
     latex_of_matrix: Optional[Form] = None  # LaTeX when the operand is a matrix, if it differs
     with_data: bool = False  # shape and build take the node's data first (einsum's subscripts)
+    # each operand enters linearly: op(..., c*u, ...) = c*op(..., u, ...) for a scalar c, so a
+    # scalar factor moves through it (symcalc.matrix.stability)
+    linear: bool = False
+    # a matrix that a product never builds: the normal form or the code applies it (a diagonal
+    # scales rows, an outer product is two vector products, the identity vanishes), so a product
+    # through a sum of such terms is written term by term (symcalc.matrix.compile)
+    applied: bool = False
+    # LaTeX of the node's transpose, on the node's operands, where it has its own (X^{-\top})
+    latex_transposed: Optional[Form] = None
+    # a matrix the code applies inside a product instead of building it (symcalc.matrix.compile):
+    # diag(u)@M is u[:, None] * M, inv(X)@b is np.linalg.solve(X, b)
+    in_product: Optional[InProduct] = None
+    # how the canonical constructor simplifies a product with it (symcalc.matrix.build.matmul)
+    product: Optional[ProductRule] = None
+    # the Jacobian of (D*(P@F@Q))@s for a matrix F of this operation that depends on the vector
+    # variable, D (a mask or None), P, Q and s held fixed: (through, D, P, F, Q, s) -> Jacobian,
+    # with through (symcalc.matrix.forward._Through) for the Jacobians of F's operands
+    through: Optional[Callable[..., Optional[MatrixExpr]]] = None
 
     def latex_for(self, args: tuple) -> Form:
         """The LaTeX form for these operands (``\\|A\\|_F``: a matrix's norm is Frobenius')."""
@@ -110,8 +155,9 @@ class Operation:
         return self.latex
 
 
-REQUIRED = tuple(f.name for f in fields(Operation)
-                 if f.name not in ("jacobian", "reuse", "latex_of_matrix", "with_data"))
+OPTIONAL = ("jacobian", "reuse", "latex_of_matrix", "with_data", "linear", "applied",
+            "latex_transposed", "in_product", "product", "through")
+REQUIRED = tuple(f.name for f in fields(Operation) if f.name not in OPTIONAL)
 
 
 # --- shape rules ----------------------------------------------------------------------------------
@@ -336,6 +382,52 @@ def _softmax_jacobian(node: MatrixExpr, J: dict, through) -> MatrixExpr:
     return matmul(add(diag(node), negate(outer(node, node))), J.get(node.args[0]))
 
 
+# --- Jacobians through a matrix that depends on the variable: (through, D, P, F, Q, s) --------------
+# the Jacobian of (D*(P@F@Q))@s, the mask D (None: none), the factors P, Q and the vector s held
+# fixed; through.jacobian(u) is the Jacobian of a vector u, through.masked(...) the same rule for
+# another matrix, through.via_diagonal(...) the rule of diag(v) for a vector v of Jacobian j
+def _diag_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    j = through.jacobian(F.args[0])
+    return None if j is None else through.via_diagonal(D, P, j, Q, s)
+
+
+def _outer_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """``P@outer(a, b)@Q = outer(P@a, Q.T@b)``."""
+    a, b = F.args
+    ja, jb = through.jacobian(a), through.jacobian(b)
+    pa = chain(P + (a,)) if P else a
+    qb = chain(tuple(transpose(f) for f in reversed(Q)) + (b,)) if Q else b
+    parts = []
+    if ja is not None:  # outer(P@da, qb): rows scaled by (D@(qb*s)) or by qb@s
+        scale = matmul(qb, s) if D is None else diag(matmul(D, mul(qb, s)))
+        parts.append(mul(scale, chain(P + (ja,))) if D is None else chain((scale,) + P + (ja,)))
+    if jb is not None:  # outer(pa, Q.T@db)
+        tail = tuple(transpose(f) for f in reversed(Q)) + (jb,)
+        parts.append(outer(pa, matmul(transpose(chain(tail)), s)) if D is None else
+                     chain((diag(pa), D, diag(s)) + tail))
+    return _sum_of(parts)
+
+
+def _inverse_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr,
+                     inverted: MatrixExpr):
+    """``d(inv(M)) = -inv(M)@dM@inv(M)`` for ``F = inv(inverted)``."""
+    inner = through.masked(D, P + (F,), inverted, (F,) + Q, s)
+    return None if inner is None else negate(inner)
+
+
+def _inv_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    return _inverse_through(through, D, P, F, Q, s, F.args[0])
+
+
+def _transpose_through(through, D, P: tuple, F: MatrixExpr, Q: tuple, s: MatrixExpr):
+    """The normal form keeps transposes only on leaves and on ``inv``: ``inv(M).T`` is
+    ``inv(M.T)``."""
+    inner = F.args[0]
+    if inner.kind != "inv":
+        raise NoMatrixFormError(f"no matrix-form Jacobian through the transpose {F}")
+    return _inverse_through(through, D, P, F, Q, s, transpose(inner.args[0]))
+
+
 # --- unrolling: (node, operand entries, concrete shape) -> entries -------------------------------
 def _matmul_unroll(node: MatrixExpr, a: list, shape: tuple) -> np.ndarray:
     out = a[0]
@@ -398,6 +490,44 @@ def _diag_transpose(node: MatrixExpr, transposed: Callable) -> MatrixExpr:
     return node  # a diagonal matrix is symmetric; the diagonal of a matrix is a vector
 
 
+# --- product rules: (a, b) -> a@b in a simpler form, or None -------------------------------------
+def _outer_left(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
+    """``outer(x, y)@v -> (y@v)*x``, ``outer(x, y)@M -> outer(x, M.T@y)``."""
+    x, y = a.args
+    return mul(matmul(y, b), x) if b.ndim == 1 else outer(x, matmul(transpose(b), y))
+
+
+def _outer_right(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:
+    """``M@outer(x, y) -> outer(M@x, y)``."""
+    return outer(matmul(a, b.args[0]), b.args[1])
+
+
+def _ones_left(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``ones(m, n)@v -> sum(v)*ones(m)``, ``ones(n)@v -> sum(v)``."""
+    if b.ndim != 1:
+        return None
+    shape = a.shape[:-1]
+    return mul(sum_(b), build.filled(1, shape)) if shape else sum_(b)
+
+
+def _ones_right(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``v@ones(n) -> sum(v)``."""
+    return sum_(a) if a.ndim == 1 and b.ndim == 1 else None
+
+
+def product_rule(a: MatrixExpr, b: MatrixExpr) -> Optional[MatrixExpr]:
+    """``a@b`` by the product rule of ``a``'s operation as the left factor, else of ``b``'s as
+    the right one; None when neither simplifies it."""
+    for node, left in ((a, True), (b, False)):
+        op = OPERATIONS.get(node.kind)
+        rule = None if op is None or op.product is None else (
+            op.product.left if left else op.product.right)
+        simpler = None if rule is None else rule(a, b)
+        if simpler is not None:
+            return simpler
+    return None
+
+
 # --- the table ------------------------------------------------------------------------------------
 def _call(name: str, arity: int = 1) -> Form:
     return Form(name + "(" + ", ".join("{%d}" % i for i in range(arity)) + ")")
@@ -417,6 +547,8 @@ def _leaf(name: str, rule: Callable[..., Shape], build: Callable, numpy: str, la
         transposed=_own_transpose if name == "eye" else _filled_transpose, step=name)
 
 
+_SOLVE = Form("np.linalg.solve({0}, {1})", (ATOM, 0))  # inv(X)@b, X never inverted
+
 _RECORDS = [
     Operation(
         name="matmul", arity=VARIADIC, shape=_matmul_shape, build=lambda *a: chain(a),
@@ -424,14 +556,15 @@ _RECORDS = [
         jacobian=None,  # the forward sweep's chain rule (symcalc.matrix.forward)
         numpy=Form("", (POWER,), PRODUCT, " @ "), jax=Form("", (POWER,), PRODUCT, " @ "),
         text=Form("", (POWER,), PRODUCT, "@"), latex=Form("", (POWER,), PRODUCT, " "),
-        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product"),
+        unroll=_matmul_unroll, transposed=_matmul_transpose, step="matrix product", linear=True),
     Operation(
         name="transpose", arity=1, shape=_transpose_shape, build=transpose,
         adjoint=_transpose_adjoint, tangent=_linear(transpose), jacobian=_transpose_jacobian,
+        through=_transpose_through,
         numpy=Form("{0}.T", (ATOM,)), jax=Form("{0}.T", (ATOM,)),
         text=Form("{0}.T", (ATOM,)), latex=Form("{0}^{{\\top}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: a[0].T,
-        transposed=lambda node, transposed: node.args[0], step="transpose"),
+        transposed=lambda node, transposed: node.args[0], step="transpose", linear=True),
     Operation(
         name="sum", arity=1, shape=_to_scalar("sum", (1, 2)), build=sum_,
         adjoint=_gradient_rule(_sum_gradient), tangent=_linear(sum_),
@@ -439,7 +572,7 @@ _RECORDS = [
         numpy=_call("np.sum"), jax=_call("jnp.sum"),
         text=_call("sum"), latex=_latex_call("\\operatorname{{sum}}"),
         unroll=lambda node, a, shape: _total(a[0].flat),
-        transposed=_own_transpose, step="sum", reuse=True),
+        transposed=_own_transpose, step="sum", reuse=True, linear=True),
     Operation(
         name="norm", arity=1, shape=_to_scalar("norm", (1, 2)), build=norm,
         adjoint=_gradient_rule(_norm_gradient), tangent=_norm_tangent,
@@ -456,7 +589,7 @@ _RECORDS = [
         numpy=_call("np.trace"), jax=_call("jnp.trace"),
         text=_call("trace"), latex=_latex_call("\\operatorname{{tr}}"),
         unroll=lambda node, a, shape: _total(np.diagonal(a[0])),
-        transposed=_own_transpose, step="trace"),
+        transposed=_own_transpose, step="trace", linear=True),
     Operation(
         name="det", arity=1, shape=_to_scalar("det", square=True), build=det,
         adjoint=_gradient_rule(_det_gradient), tangent=_det_tangent,
@@ -475,27 +608,35 @@ _RECORDS = [
         transposed=_own_transpose, step="logdet", reuse=True),
     Operation(
         name="inv", arity=1, shape=_inv_shape, build=inv,
-        adjoint=_inv_adjoint, tangent=_inv_tangent,
+        adjoint=_inv_adjoint, tangent=_inv_tangent, through=_inv_through,
         jacobian=None,  # a matrix: through the product it is in (forward._Through)
         numpy=_call("np.linalg.inv"), jax=_call("jnp.linalg.inv"),
         text=_call("inv"), latex=Form("{0}^{{-1}}", (ATOM,), POWER),
         unroll=lambda node, a, shape: entries.inv(a[0]),
-        transposed=_kept_transpose, step="inverse", reuse=True),
+        transposed=_kept_transpose, step="inverse", reuse=True,
+        latex_transposed=Form("{0}^{{-\\top}}", (ATOM,), POWER),
+        in_product=InProduct(left=_SOLVE, left_of_vector=_SOLVE,
+                             transposed=Form("np.linalg.solve({0}.T, {1})", (ATOM, 0)))),
     Operation(
         name="diag", arity=1, shape=_diag_shape, build=diag,
         adjoint=_diag_adjoint, tangent=_linear(diag), jacobian=_diag_jacobian,
+        through=_diag_through,
         numpy=_call("np.diag"), jax=_call("jnp.diag"),
         text=_call("diag"), latex=_latex_call("\\operatorname{{diag}}"),
-        unroll=_diag_unroll, transposed=_diag_transpose, step="diag"),
+        unroll=_diag_unroll, transposed=_diag_transpose, step="diag", linear=True, applied=True,
+        in_product=InProduct(left=Form("{0}[:, None] * {1}", (ATOM, POWER), PRODUCT),
+                             left_of_vector=Form("{0} * {1}", (ATOM, POWER), PRODUCT),
+                             right=Form("{1} * {0}", (POWER, POWER), PRODUCT))),
     Operation(
         name="outer", arity=2, shape=_outer_shape, build=outer,
-        adjoint=_outer_adjoint, tangent=_outer_tangent,
+        adjoint=_outer_adjoint, tangent=_outer_tangent, through=_outer_through,
         jacobian=None,  # a matrix: through the product it is in (forward._Through)
         numpy=_call("np.outer", 2), jax=_call("jnp.outer", 2),
         text=_call("outer", 2), latex=Form("{0} {1}^{{\\top}}", (POWER, ATOM), PRODUCT),
         unroll=lambda node, a, shape: entries.objects(
             shape, lambda i: scalar.mul(a[0][i[0]], a[1][i[1]])),
-        transposed=_outer_transpose, step="outer product"),
+        transposed=_outer_transpose, step="outer product", linear=True, applied=True,
+        product=ProductRule(left=_outer_left, right=_outer_right)),
     Operation(
         name="softmax", arity=1, shape=_softmax_shape, build=softmax,
         adjoint=_softmax_adjoint, tangent=_softmax_tangent, jacobian=_softmax_jacobian,
@@ -519,12 +660,15 @@ _RECORDS = [
         text=Form("einsum", sep=", ", custom=tensor.text_form),
         latex=Form("", sep=" ", custom=tensor.latex_form),
         unroll=tensor.einsum_unroll, transposed=tensor.einsum_transposed,
-        step="index contraction", reuse=True, with_data=True),
-    _leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
-          lambda i: int(i[0] == i[1])),
-    _leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))", "\\mathbf{{1}}_{{{times}}}",
-          lambda i: 1),
-    _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))", "\\mathbf{{0}}_{{{times}}}",
+        step="index contraction", reuse=True, with_data=True, linear=True),
+    replace(_leaf("eye", lambda n: (n, n), eye, "np.eye({0})", "I_{{{0}}}",
+                  lambda i: int(i[0] == i[1])), applied=True,
+            product=ProductRule(left=lambda a, b: b, right=lambda a, b: a)),  # eye@M = M
+    replace(_leaf("ones", lambda *dims: tuple(dims), ones, "np.ones(({dims},))",
+                  "\\mathbf{{1}}_{{{times}}}", lambda i: 1),
+            product=ProductRule(left=_ones_left, right=_ones_right)),
+    _leaf("zeros", lambda *dims: tuple(dims), zeros, "np.zeros(({dims},))",
+          "\\mathbf{{0}}_{{{times}}}",
           lambda i: 0),
 ]
 
@@ -748,7 +892,8 @@ def _reduction(name: str, text: str, numpy: str, latex: str, build: Callable, st
         name=name, arity=1, shape=shape, build=build,
         adjoint=_reduction_adjoint, tangent=_reduction_tangent, jacobian=_reduction_jacobian,
         numpy=Form(numpy), jax=Form(jax or numpy.replace("np.", "jnp.")), text=Form(text),
-        latex=Form(latex), unroll=unroll, transposed=_own_transpose, step=step, reuse=True)
+        latex=Form(latex), unroll=unroll, transposed=_own_transpose, step=step, reuse=True,
+        linear=name in ("sum_axis", "mean"))
 
 
 def _matrix_shape(name: str, build: Callable) -> Callable[..., Shape]:
@@ -783,7 +928,7 @@ _RECORDS += [
         latex=Form("\\operatorname{{softmax}}\\left({0}{tex_axis}\\right)"),
         unroll=_unroll_softmax_axis,
         transposed=lambda node, _: numpy_ops.softmax_axis(transpose(node.args[0]), 1 - node.data),
-        step="softmax along an axis", reuse=True),
+        step="softmax along an axis", reuse=True, through=numpy_ops.THROUGH["softmax_axis"]),
     Operation(
         name="kron", arity=2, shape=_matrix_shape("kron", numpy_ops.kron), build=numpy_ops.kron,
         adjoint=_kron_adjoint, tangent=_kron_tangent, jacobian=_kron_jacobian,
@@ -791,7 +936,7 @@ _RECORDS += [
         latex=Form("{0} \\otimes {1}", (POWER, POWER), PRODUCT),
         unroll=_unroll_kron,
         transposed=lambda node, _: numpy_ops.kron(*(transpose(a) for a in node.args)),
-        step="Kronecker product", reuse=True),
+        step="Kronecker product", reuse=True, linear=True),
     Operation(
         name="matrix_power", arity=1, shape=_matrix_shape("matrix_power", numpy_ops.matrix_power),
         build=numpy_ops.matrix_power, adjoint=_power_adjoint, tangent=_power_tangent,
@@ -800,7 +945,7 @@ _RECORDS += [
         jax=Form("jnp.linalg.matrix_power({0}, {data})"), text=Form("matrix_power({0}, {data})"),
         latex=Form("{0}^{{{data}}}", (ATOM,), POWER), unroll=_unroll_power,
         transposed=lambda node, _: numpy_ops.matrix_power(transpose(node.args[0]), node.data),
-        step="matrix power", reuse=True),
+        step="matrix power", reuse=True, through=numpy_ops.THROUGH["matrix_power"]),
 ]
 
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _RECORDS}
@@ -859,4 +1004,5 @@ def with_args(node: MatrixExpr, args: tuple) -> MatrixExpr:
     return OPERATIONS[kind].build(*args)
 
 
-build.CONSTRUCTORS.bind(transposed=transposed)  # build.transpose pushes a transpose through
+# build.transpose pushes a transpose through; build.matmul simplifies by the product rules
+build.CONSTRUCTORS.bind(transposed=transposed, product=product_rule)

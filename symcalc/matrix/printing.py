@@ -249,8 +249,9 @@ class _Latex(_Text):
                 parts[0] = self.paren(args[0], ATOM) + "^{\\top}"
             return " ".join(parts), PRODUCT
         # a superscript ends these: a power of them needs parentheses (no x^{a}^{b} in TeX)
-        if kind == "transpose" and args[0].kind == "inv":
-            return self.paren(args[0].args[0], ATOM) + "^{-\\top}", POWER
+        if kind == "transpose" and args[0].kind in OPERATIONS \
+                and OPERATIONS[args[0].kind].latex_transposed is not None:  # X^{-\top}
+            return self.form(OPERATIONS[args[0].kind].latex_transposed, args[0].args)
         if kind == "apply":
             text = node.data.latex([self.done[a][0] for a in args])
             return text, (POWER if ends_with_superscript(text) else ATOM)  # e^{x}: (e^{x})^{\top}

@@ -24,7 +24,7 @@ from .build import add, mul, negate
 from .convert import rewrite_entrywise
 from .nodes import MatrixExpr, postorder
 from . import numpy_ops
-from .operations import with_args
+from .operations import OPERATIONS, with_args
 from .ops import logsumexp, softmax
 
 _LOG, _EXP = REGISTRY["log"], REGISTRY["exp"]
@@ -39,21 +39,25 @@ def _exp_sum(node: MatrixExpr) -> Optional[MatrixExpr]:
     return None
 
 
+def _linear(node: MatrixExpr) -> bool:
+    """An operation of the table in whose operands the node is linear (``@``, ``sum``, ``.T``,
+    ``trace``, ``diag``, ``outer``): a scalar factor moves into any operand."""
+    return node.kind in OPERATIONS and OPERATIONS[node.kind].linear
+
+
 _ABSORB_DEPTH = 16  # levels of @, sum, products and sums searched for the exp(v) factor
 
 
 def _absorb(node: MatrixExpr, c: MatrixExpr, depth: int = 0) -> Optional[MatrixExpr]:
     """``exp(c)*node`` with ``exp(c)`` moved into a factor ``exp(v)`` that ``node`` is linear in
-    (through ``@``, ``sum``, ``.T``, entrywise products and sums); None when there is none."""
+    (through the linear operations of the table, entrywise products and sums); None when there
+    is none."""
     if node.kind == "apply" and node.data is _EXP:
         return _EXP(add(node.args[0], c))
     if depth >= _ABSORB_DEPTH:
         return None
-    if node.kind in ("sum", "transpose"):
-        inner = _absorb(node.args[0], c, depth + 1)
-        return None if inner is None else with_args(node, (inner,))
-    if node.kind in ("matmul", "mul"):
-        for k in ((0, len(node.args) - 1) if node.kind == "matmul" else range(len(node.args))):
+    if node.kind == "mul" or _linear(node):
+        for k in range(len(node.args)):
             inner = _absorb(node.args[k], c, depth + 1)
             if inner is not None:
                 return with_args(node, node.args[:k] + (inner,) + node.args[k + 1:])
@@ -75,7 +79,7 @@ def _exp_into_product(node: MatrixExpr) -> Optional[MatrixExpr]:
         return None
     c = add(*(e.args[0] for e in scales))
     for f in node.args:
-        if f.kind in ("matmul", "sum", "transpose"):
+        if _linear(f):
             absorbed = _absorb(f, c)
             if absorbed is not None:
                 rest = [h for h in node.args if h is not f and not any(h is e for e in scales)]

@@ -43,7 +43,8 @@ def rule_name(node: MatrixExpr) -> str:
     return {"add": "sum of terms", "pow": "power"}.get(node.kind, node.kind)
 
 
-def _shape_text(shape: tuple) -> str:
+def shape_text(shape: tuple) -> str:
+    """``"scalar"`` or the sizes joined by `` x ``."""
     return "scalar" if not shape else " x ".join(map(str, shape))
 
 
@@ -76,7 +77,7 @@ class Backprop:
                   for _, node in self.forward]
         span = max(map(len, bodies), default=0)
         for (name, node), body in zip(self.forward, bodies):
-            out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {_shape_text(node.shape)}")
+            out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}")
         top = self.forward[-1][0] if self.forward else var
         out.append(f"reverse pass, from bar({top}) = 1:")
         digits = len(str(len(self.steps)))
@@ -92,7 +93,7 @@ class Backprop:
         rows = []
         for name, node in self.forward:
             body = latex(node, {c: names[c] for c in node.args if c in names})
-            rows.append(f"{names[node]} &= {body} && \\text{{{_shape_text(node.shape)}}}")
+            rows.append(f"{names[node]} &= {body} && \\text{{{shape_text(node.shape)}}}")
         for i, step in enumerate(self.steps, 1):
             label = f"\\text{{{i}. {_latex_text(step.rule)}}}"
             for part in step.substeps:

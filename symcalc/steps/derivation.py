@@ -26,14 +26,16 @@ from ..errors import SymcalcError
 from ..core.expr import ZERO, Expr, Symbol
 from ..matrix.api import MatrixExpr, is_shaped
 from ..matrix.calculus import to_node, to_variables
-from ..matrix.shapes import ShapeError, shape_words
+from ..matrix.shapes import NoMatrixFormError, ShapeError, shape_words
 from . import render
 from .backprop import Backprop, backprop
 from .rules import trace
 from .step import Step
+from .tangents import ForwardSweep, forward_sweep
 from .tidy import simplification_steps
 
-__all__ = ["Backprop", "Derivation", "Derivations", "Step", "explain", "explain_successive", "with_steps"]
+__all__ = ["Backprop", "Derivation", "Derivations", "ForwardSweep", "Step", "explain",
+           "explain_hessian", "explain_successive", "with_steps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,46 +100,101 @@ class Derivations(list):
 
 
 def explain(e: ExprLike, var: Union[VarLike, Iterable[VarLike]], *,
-            shapes=None) -> Union[Derivation, Derivations, Backprop]:
+            shapes=None) -> Union[Derivation, Derivations, Backprop, ForwardSweep]:
     """How ``diff(e, var)`` comes about: a ``Derivation`` whose steps name the rules applied.
 
     With a list of variables, one ``Derivation`` per variable (a ``Derivations`` list), the
     partial derivatives that make up the gradient.  A shaped formula (``shapes=`` or a
-    matrix-layer node) gives a ``Backprop``: the forward pass and the adjoint steps of
-    ``sc.grad(e, var)``.
+    matrix-layer node) gives, for a scalar formula, a ``Backprop``: the forward pass and the
+    adjoint steps of ``sc.grad(e, var)``; for a vector-valued formula by a vector, a
+    ``ForwardSweep``: the forward pass and the Jacobian of each step, ending with
+    ``sc.jacobian(e, var)``; and for a vector- or matrix-valued formula by a scalar, a
+    ``ForwardSweep`` in tangent mode, ending with ``sc.diff(e, var, shapes=...)``.
     """
     if shapes is not None or is_shaped(e):
         f = to_node(e, shapes)
-        if f.shape:
-            raise ShapeError(f"explain needs a scalar formula, but {f} is {shape_words(f.shape)}")
         xs = to_variables(f, var, shapes)
-        return backprop(f, xs[0]) if len(xs) == 1 and isinstance(var, (str, MatrixExpr)) \
-            else Derivations(backprop(f, x) for x in xs)
+        made = [_explain_shaped(f, x) for x in xs]
+        return made[0] if len(xs) == 1 and isinstance(var, (str, MatrixExpr)) \
+            else Derivations(made)
     f = to_expr(e)
     if isinstance(var, (Symbol, str)) and len(to_symbols(var)) == 1:
         return _explain(f, to_symbol(var) if isinstance(var, Symbol) else to_symbols(var)[0])
     return Derivations(_explain(f, x) for x in to_symbols(var))
 
 
+def _explain_shaped(f: MatrixExpr, x: MatrixExpr) -> Union[Backprop, ForwardSweep]:
+    """The gradient of a scalar by reverse accumulation; the Jacobian of a vector by a vector,
+    and the derivative of a vector or matrix by a scalar, by forward accumulation."""
+    if not f.shape:
+        return backprop(f, x)
+    if f.ndim == 1 and x.ndim == 1 or not x.shape:
+        return forward_sweep(f, x)
+    raise NoMatrixFormError(f"explain of {shape_words(f.shape)} {f} by {shape_words(x.shape)} "
+                            f"{x.data}: the derivative is a {f.ndim + x.ndim}-index tensor, and "
+                            "steps are shown for gradients and for Jacobians of vectors by vectors")
+
+
 MOST_EXPLAINED = 200  # differentiations explained one by one; a higher order is an error
 
 
-def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]]) -> Derivations:
+def explain_successive(e: ExprLike, orders: Sequence[tuple[VarLike, int]], *,
+                       shapes=None) -> Derivations:
     """One derivation per differentiation, in the order ``diff(e, x, n, y, m)`` performs them:
     ``[(x, 2), (y, 1)]`` explains d/dx e, then d/dx of that, then d/dy of that.  The last result is
-    ``diff``'s."""
-    current, out = to_expr(e), Derivations()
-    for var, count in orders:
-        x = to_symbol(var)
+    ``diff``'s.
+
+    A shaped formula (``shapes=`` or a matrix-layer node) is differentiated the way
+    ``sc.hessian`` does it: ``[(x, 2)]`` for a scalar formula and a vector ``x`` explains the
+    gradient (``Backprop``), then the Jacobian of the gradient (``ForwardSweep``), whose result
+    is ``sc.hessian(e, x)``; ``[(x, 1), (y, 1)]`` ends with the block ``d2e/dy dx``.  By a
+    scalar parameter each derivative is a forward sweep in tangent mode, ending with
+    ``sc.diff(e, s, n, shapes=...)``."""
+    if shapes is not None or is_shaped(e):
+        f = to_node(e, shapes)
+        steps = [(x, count) for var, count in orders
+                 for x in to_variables(f, [var] if isinstance(var, str) else var, shapes)]
+        return _successive(f, steps, lambda g, x: forward_sweep(g, x) if not x.shape
+                           else _explain_shaped(g, x), lambda g: g.kind == "zeros")
+    return _successive(to_expr(e), [(to_symbol(var), count) for var, count in orders], _explain,
+                       lambda g: g is ZERO)
+
+
+def explain_hessian(e: ExprLike, variables: Union[VarLike, Iterable[VarLike]], *,
+                    shapes=None) -> Derivations:
+    """How ``sc.hessian(e, variables)`` comes about: for each variable ``xi``, the derivation of
+    the first derivative by ``xi``, then for each variable ``xj`` the derivation of its
+    derivative by ``xj``, whose result is the Hessian's entry (a shaped formula: block)
+    ``[i][j]``.  For a shaped formula and a vector ``x``: the gradient by reverse accumulation,
+    then its Jacobian by forward accumulation, ending with ``sc.hessian(e, x)``."""
+    if shapes is not None or is_shaped(e):
+        f = to_node(e, shapes)
+        if f.shape:
+            raise ShapeError(f"hessian needs a scalar formula, but {f} is {shape_words(f.shape)}")
+        xs, one = to_variables(f, variables, shapes), _explain_shaped
+    else:
+        f, xs, one = to_expr(e), to_symbols(variables), _explain
+    out = Derivations()
+    for xi in xs:
+        first = one(f, xi)
+        out.append(first)
+        out.extend(one(first.result, xj) for xj in xs)
+    return out
+
+
+def _successive(current, orders: Sequence[tuple], explain_one: Callable,
+                is_zero: Callable) -> Derivations:
+    out = Derivations()
+    for x, count in orders:
         for _ in range(count):
-            if out and current is ZERO:  # as diff does: every further derivative is 0
+            if out and is_zero(current):  # as diff does: every further derivative is 0
                 break
             if len(out) == MOST_EXPLAINED:
                 total = sum(n for _, n in orders)
                 raise SymcalcError(f"the steps of {total} differentiations are too many to show: "
                                    f"at most {MOST_EXPLAINED} are explained (the derivative "
                                    f"itself needs no steps)")
-            out.append(_explain(current, x))
+            out.append(explain_one(current, x))
             current = out[-1].result
     return out
 
