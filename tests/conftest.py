@@ -1,9 +1,22 @@
-"""Shared test configuration: ``--slow`` turns on the heavy property and resource runs."""
+"""Shared test configuration: ``--slow`` turns on the heavy property and resource runs.
+
+The tests sit in folders that mirror the package (``tests/core`` for ``symcalc/core`` ...); the
+oracles (``oracle.py``, ``matrix_oracle.py``) and strategies are here at the top, and a few tables
+are shared across folders (the derivative corpus, the shaped-formula examples), so every folder is
+on the import path, whichever test file is run alone.
+"""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+_HERE = Path(__file__).resolve().parent
+for _folder in sorted(p for p in _HERE.iterdir() if p.is_dir() and any(p.glob("test_*.py"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 # Under CI (CI=true) the examples are derived from each test's name, so a run on a clean clone is
 # reproducible; elsewhere they are random, so every local run explores new formulas.

@@ -99,7 +99,7 @@ class _Statement:
 
 
 # Read once per process, the module is split into statements by scanning its lines, not by
-# parsing it (several times slower); tests/test_helper_source.py checks the split against ast.
+# parsing it (several times slower); tests/compiler/test_helper_source.py checks the split against ast.
 # A string literal (an f-string, whose braces read names, is kept whole) or a comment:
 _LITERAL = re.compile(r"""(?=[#"'rbufRBUF])(?:#[^\n]*|(?<!\w)(?i:[rbuf]{0,2})"""
                       r"""("{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}"""

@@ -78,7 +78,7 @@ def test_matrix_benchmark_smoke_run():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "matrix.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "matrix.py"
     result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -22,7 +22,7 @@ from symcalc.compiler.compile import parameter_names
 from symcalc.compiler.numpy_printer import function_body
 from symcalc.compiler.program import program
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROSENBROCK = "(1 - x)^2 + 100*(y - x^2)^2"
 
 

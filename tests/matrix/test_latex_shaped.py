@@ -358,7 +358,7 @@ def test_any_input_gives_a_node_or_a_symcalc_error(text):
 
 def test_the_readme_shows_what_latex_with_shapes_gives():
     from pathlib import Path
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     f = sc.parse(r"\frac{1}{2}\|A\mathbf{t} - \mathbf{b}\|^2", latex=True,
                  shapes={"A": "m,n", "t": "n", "b": "m"})
     shown = [repr((f, sc.grad(f, "t"))),

@@ -401,7 +401,7 @@ def test_the_cli_serves(tmp_path):
     """``symcalc serve`` prints the address and serves the page there."""
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root))
     process = subprocess.Popen([sys.executable, "-m", "symcalc", "serve", "--no-browser"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
