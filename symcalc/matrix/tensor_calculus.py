@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import SymcalcError
-from .build import add, chain, mul
+from .build import add, chain, mul, power
 from .forward import tangent
-from .nodes import MatrixExpr, postorder
+from .nodes import MINUS_ONE, MatrixExpr, postorder
+from .numpy_ops import count
 from .ops import eye, ones, symbol
 from .tensor import LETTERS, contract, parse_subscripts, tensor_symbol
 from .shapes import NoMatrixFormError
@@ -93,6 +94,15 @@ class _Linear:
         if kind == "sum":
             inner = self.own(args[0].ndim)
             return contract([(T[args[0]], inner + K)], K)
+        if kind in ("sum_axis", "mean"):  # a sum of entries (or of each line), scaled for a mean
+            x = args[0]
+            inner = self.own(x.ndim)
+            if node.data is None or x.ndim == 1:
+                summed, counted = contract([(T[x], inner + K)], K), x.shape
+            else:
+                kept = inner[1 - node.data]
+                summed, counted = contract([(T[x], inner + K)], kept + K), x.shape[node.data:][:1]
+            return summed if kind == "sum_axis" else mul(summed, power(count(counted), MINUS_ONE))
         if kind == "trace":
             return contract([(T[args[0]], "aa" + K)], K)
         if kind == "diag":

@@ -24,7 +24,7 @@ from symcalc.matrix.unroll import unroll
 SHAPES = {"A": ("p", "m"), "B": ("n", "q"), "X": ("m", "n"), "S": ("n", "n"), "w": ("n",),
           "W": ("n", "h"), "v": ("h",), "T": ("m", "n"), "U": ("m", "k"), "V": ("n", "k"),
           "x": ("n",), "y": ("m",), "Q": ("n", "n"), "D": ("m", "k"), "E": ("m", "n"),
-          "R": ("h", "h")}
+          "R": ("h", "h"), "Y": ("m", "h")}
 SIZES = {"m": 3, "n": 2, "p": 2, "q": 2, "h": 2, "k": 2}
 SPD, SHIFTED = ("Q",), ("S",)
 
@@ -60,6 +60,9 @@ JACOBIANS = [  # formula, variable, expected shape, with SymPy
     ("S@S", "S", ("n", "n", "n", "n"), False),
     ("softmax(X@w)", "X", ("m", "m", "n"), False),
     ("log(det(S))*inv(S).T", "S", ("n", "n", "n", "n"), False),
+    ("sum(X@W, axis=1)", "W", ("m", "n", "h"), True),  # reductions along an axis
+    ("mean(tanh(X@W), axis=0)", "W", ("h", "n", "h"), False),
+    ("mean(X*X)*X", "X", ("m", "n", "m", "n"), False),
 ]
 
 
@@ -88,6 +91,9 @@ HESSIANS = [  # formula, matrix variable, with SymPy
     ("det(S^2@S.T^2 + 3*eye(n))", "S", False),  # scalar factors nested in an operand
     ("sum(log(1 + exp(-y*(X@S@w))))", "S", False),
     ("trace(U.T@D)^2 + sum(U*U*U)", "U", False),
+    # multi-class logistic regression: the row-wise log-sum-exp and softmax of X@W
+    ("sum(logsumexp(X@W, axis=1)) - sum(Y*(X@W))", "W", True),
+    ("mean(softmax(X@W, axis=1)*Y) + mean(tanh(X@W), axis=0)@v", "W", False),
 ]
 
 
