@@ -12,10 +12,10 @@ from fractions import Fraction
 from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
-from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power,
+from ..core.expr import (ONE, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, add, mul, power,
                          split_coefficient)
 from ..core.nodes import memoised
-from ..functions.elementary import Function, cosh, exp, sigmoid, sinh, tanh
+from ..functions.elementary import Function, abs_, cosh, exp, log, sigmoid, sinh, tanh
 
 Rule = Callable[[Expr], Optional[Expr]]
 RuleTable = Mapping[type, Sequence[Rule]]
@@ -64,14 +64,78 @@ def scaled_call(term: Expr, fn: Function) -> Optional[tuple[Fraction, Expr]]:
 
 
 def one_plus_exp(total: Expr) -> Optional[Expr]:
-    """``exp(u) + 1 -> u``; otherwise None."""
+    """``exp(u) + 1 -> u``, also where the exp is written as a reciprocal of positive factors:
+    ``1/g + 1 -> -log(g)``, ``c*g^-k*exp(v) + 1 -> log(c) - k*log(g) + v`` (c > 0, k > 0, g known
+    positive, so that exp(log(g)) = g: ``exp(-log(cosh(u)))`` is simplified to ``1/cosh(u)``, and
+    the logistic forms around it stay in sight); otherwise None."""
     if isinstance(total, Add) and len(total.args) == 2:
         a, b = total.args
-        if b is ONE and is_call(a, exp):
-            return a.args[0]
-        if a is ONE and is_call(b, exp):
-            return b.args[0]
+        term = a if b is ONE else b if a is ONE else None
+        if term is not None:
+            return term.args[0] if is_call(term, exp) else _exponent_of_reciprocal(term)
     return None
+
+
+def _exponent_of_reciprocal(term: Expr) -> Optional[Expr]:
+    """u with ``term = exp(u)`` for a product of a positive number, exps and negative powers of
+    positive factors, at least one of these: ``2/cosh(x) -> log(2) - log(cosh(x))``."""
+    parts: list[Expr] = []
+    reciprocal = False
+    for f in factors(term):
+        base, k = base_exponent(f)
+        if isinstance(f, Num) and f.value > 0:  # log(1/2) is written -log(2)
+            parts.append(log(f) if f.value >= 1 else mul(Num(-1), log(Num(1 / Fraction(f.value)))))
+        elif is_call(f, exp):
+            parts.append(f.args[0])
+        elif isinstance(k, Num) and k.value < 0 and is_positive(base):
+            parts.append(mul(k, log(base)))
+            reciprocal = True
+        else:
+            return None
+    return add(*parts) if reciprocal else None
+
+
+def exp_power(factor: Expr) -> Optional[Expr]:
+    """w with ``factor = exp(w)``: ``exp(a)^k -> k*a``, and ``g^k -> k*log(g)`` for a number k and
+    g known positive but not a number (``1/cosh(x) = exp(-log(cosh(x)))``); otherwise None."""
+    found = call_power(factor, exp)
+    if found is not None:
+        return mul(Num(found[1]), found[0])
+    base, k = base_exponent(factor)
+    if isinstance(k, Num) and not isinstance(base, Num) and is_positive(base):
+        return mul(k, log(base))
+    return None
+
+
+def is_positive(e: Expr) -> bool:
+    """``e > 0`` wherever it is defined, for real values of its symbols: a positive number, pi or
+    e, a call of a function with the registry field ``positive``, a power of one of these, and
+    sums and products of these (a sum may have terms that are only known not negative)."""
+    if isinstance(e, Num):
+        return e.value > 0
+    if isinstance(e, Constant):
+        return e.value > 0
+    if isinstance(e, Call):
+        return e.fn.positive
+    if isinstance(e, Pow):
+        return is_positive(e.base)
+    if isinstance(e, Mul):
+        return all(is_positive(f) for f in e.args)
+    if isinstance(e, Add):
+        return (all(_not_negative(t) for t in e.args) and any(is_positive(t) for t in e.args))
+    return False
+
+
+def _not_negative(e: Expr) -> bool:
+    """``e >= 0`` wherever it is defined: positive, abs(u), or an even power (x^2, x^(1/2))."""
+    if is_positive(e) or is_call(e, abs_):
+        return True
+    if isinstance(e, Pow) and isinstance(e.exponent, Num):
+        k = Fraction(e.exponent.value)
+        return k.numerator % 2 == 0 or k.denominator % 2 == 0
+    if isinstance(e, Mul):
+        return all(_not_negative(f) for f in e.args)
+    return False
 
 
 def merged_exps(product: Expr) -> Optional[Expr]:

@@ -26,7 +26,8 @@ from ..core.expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Po
                          make_call, add_scaled, count_ops, mul, negate, postorder, power,
                          split_coefficient, store, with_args)
 from ..functions.elementary import REGISTRY, abs_, exp, log, sigmoid, sign
-from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps, multiple_of,
+from .patterns import (base_exponent, call_power, exp_power, factors, first_rewrite, merged_exps,
+                       multiple_of,
                        one_plus_exp, rational_content, sigmoid_partners, tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
@@ -501,15 +502,17 @@ def _product_of_exps(node: Mul) -> Expr | None:
 def _exp_times_sigmoid(node: Mul) -> Expr | None:
     # exp(u)*sigmoid(-u) -> sigmoid(u), as exp(u)/(exp(u) + 1) is sigmoid(u);
     # exp(k*u)*sigmoid(-u)^n -> sigmoid(u)^m*exp((k - m)*u)*sigmoid(-u)^(n - m), m = min(k, n)
+    # (also with exp(w) written g^k, g positive: cosh(v)^-1*sigmoid(log(cosh(v))) -> sigmoid(-log(cosh(v))))
     for f in node.args:
-        if call_power(f, exp) is None:
+        w = exp_power(f)
+        if w is None:
             continue
         for g in node.args:
             found = call_power(g, sigmoid)
             if found is None or found[1] <= 0 or found[1].denominator != 1:
                 continue
             u = negate(found[0])
-            k = multiple_of(f.args[0], u)
+            k = multiple_of(w, u)
             if k is None or k < 1 or k.denominator != 1:
                 continue
             m = min(k, found[1])
@@ -573,9 +576,9 @@ SIMPLIFY_RULES = {
     Mul: (
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
         _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
+        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)  (before 1/cosh(u) is read as an exp)
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
         _sigmoid_partners,         # sigmoid(z)*(1 + exp(-z)) -> 1
-        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)
         _opposite_sums,            # (s - 1)/(1 - s) -> -1
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
         _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi

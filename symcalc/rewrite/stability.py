@@ -47,16 +47,17 @@ def _log_exp_sum(node: Call) -> Optional[Expr]:
 def _log_of_product(node: Call) -> Optional[Expr]:
     # log(c*exp(u)^k*S^p*R) -> k*u + p*log(S) + log(c*R), S a sum of positive multiples of exps:
     # log(exp(z1)/(exp(z1) + exp(z2))) -> z1 - logsumexp(z1, z2),  log(2*exp(x)) -> x + log(2),
-    # log(exp(u)) -> u
+    # log(exp(u)) -> u; also the factors that are exps in disguise (``_exponent``):
+    # log(2*cosh(u)) -> log(2) + logsumexp(u, -u) - log(2),  log(x*sigmoid(u)) -> log(x) - softplus(-u)
     if not is_call(node, log):
         return None
     outside: list[Expr] = []
     inside: list[Expr] = []
     for f in factors(node.args[0]):
-        power_of_exp = call_power(f, exp)
+        exponent = _exponent(f)
         base, p = base_exponent(f)
-        if power_of_exp is not None:
-            outside.append(mul(Num(power_of_exp[1]), power_of_exp[0]))
+        if exponent is not None:
+            outside.append(exponent)
         elif isinstance(p, Num) and _positive_exp_sum(base):
             outside.append(mul(p, log(base)))
         else:
