@@ -110,32 +110,39 @@ def exp_power(factor: Expr) -> Optional[Expr]:
 def is_positive(e: Expr) -> bool:
     """``e > 0`` wherever it is defined, for real values of its symbols: a positive number, pi or
     e, a call of a function with the registry field ``positive``, a power of one of these, and
-    sums and products of these (a sum may have terms that are only known not negative)."""
+    sums and products of these (a sum may have terms that are only known not negative).  Looks
+    at most ``_SIGN_DEPTH`` levels deep; beyond, nothing is known."""
+    return _sign_known(e, _SIGN_DEPTH)[0]
+
+
+_SIGN_DEPTH = 32
+
+
+def _sign_known(e: Expr, depth: int) -> tuple[bool, bool]:
+    """(``e > 0``, ``e >= 0``) wherever ``e`` is defined, as far as the form shows."""
     if isinstance(e, Num):
-        return e.value > 0
+        return e.value > 0, e.value >= 0
     if isinstance(e, Constant):
-        return e.value > 0
+        return e.value > 0, e.value >= 0
     if isinstance(e, Call):
-        return e.fn.positive
+        positive = e.fn.positive
+        return positive, positive or e.fn is abs_
+    if depth == 0 or not isinstance(e, (Add, Mul, Pow)):
+        return False, False
+    return memoised(e, "sign_known", lambda n: _compound_sign(n, depth - 1))
+
+
+def _compound_sign(e: Expr, depth: int) -> tuple[bool, bool]:
     if isinstance(e, Pow):
-        return is_positive(e.base)
+        positive, not_negative = _sign_known(e.base, depth)
+        if not positive and isinstance(e.exponent, Num):  # x^2, x^(1/2): not negative
+            k = Fraction(e.exponent.value)
+            not_negative = not_negative or k.numerator % 2 == 0 or k.denominator % 2 == 0
+        return positive, not_negative
+    signs = [_sign_known(a, depth) for a in e.args]
     if isinstance(e, Mul):
-        return all(is_positive(f) for f in e.args)
-    if isinstance(e, Add):
-        return (all(_not_negative(t) for t in e.args) and any(is_positive(t) for t in e.args))
-    return False
-
-
-def _not_negative(e: Expr) -> bool:
-    """``e >= 0`` wherever it is defined: positive, abs(u), or an even power (x^2, x^(1/2))."""
-    if is_positive(e) or is_call(e, abs_):
-        return True
-    if isinstance(e, Pow) and isinstance(e.exponent, Num):
-        k = Fraction(e.exponent.value)
-        return k.numerator % 2 == 0 or k.denominator % 2 == 0
-    if isinstance(e, Mul):
-        return all(_not_negative(f) for f in e.args)
-    return False
+        return all(p for p, _ in signs), all(n for _, n in signs)
+    return all(n for _, n in signs) and any(p for p, _ in signs), all(n for _, n in signs)
 
 
 def merged_exps(product: Expr) -> Optional[Expr]:

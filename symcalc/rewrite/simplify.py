@@ -27,8 +27,8 @@ from ..core.expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Po
                          split_coefficient, store, with_args)
 from ..functions.elementary import REGISTRY, abs_, exp, log, sigmoid, sign
 from .patterns import (base_exponent, call_power, exp_power, factors, first_rewrite, merged_exps,
-                       multiple_of,
-                       one_plus_exp, rational_content, sigmoid_partners, tanh_quotient)
+                       multiple_of, one_plus_exp, rational_content, sigmoid_partners,
+                       tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
@@ -503,14 +503,15 @@ def _exp_times_sigmoid(node: Mul) -> Expr | None:
     # exp(u)*sigmoid(-u) -> sigmoid(u), as exp(u)/(exp(u) + 1) is sigmoid(u);
     # exp(k*u)*sigmoid(-u)^n -> sigmoid(u)^m*exp((k - m)*u)*sigmoid(-u)^(n - m), m = min(k, n)
     # (also with exp(w) written g^k, g positive: cosh(v)^-1*sigmoid(log(cosh(v))) -> sigmoid(-log(cosh(v))))
+    sigmoids = [(g, found) for g in node.args for found in (call_power(g, sigmoid),)
+                if found is not None and found[1] > 0 and found[1].denominator == 1]
+    if not sigmoids:
+        return None
     for f in node.args:
         w = exp_power(f)
         if w is None:
             continue
-        for g in node.args:
-            found = call_power(g, sigmoid)
-            if found is None or found[1] <= 0 or found[1].denominator != 1:
-                continue
+        for g, found in sigmoids:
             u = negate(found[0])
             k = multiple_of(w, u)
             if k is None or k < 1 or k.denominator != 1:
