@@ -424,6 +424,18 @@ def test_the_logistic_loss_of_log_cosh_reads_as_that_of_a_symbol(written):
     check_derivative(text, "y", d)
 
 
+@pytest.mark.parametrize("text, derivative", [
+    (LOSS_OF_LOG.format(r="1/(2*cosh(y))"), "tanh(y)*(4*sigmoid(log(2) + log(cosh(y))) - 1)/4"),
+    ("log(1/(1 + 1/(2*cosh(y))))", "sigmoid(-log(2) - log(cosh(y)))*tanh(y)"),
+    ("1/(1 + 3/sqrt(1 + y^2))", "y*sigmoid(log(3) - log(1 + y^2)/2)^2/(3*sqrt(1 + y^2))"),
+])
+def test_a_number_in_the_reciprocal_joins_the_sigmoid_argument_as_a_log(text, derivative):
+    d = sc.diff(text, "y")
+    assert d is sc.parse(derivative), str(d)
+    check_derivative(text, "y", d)
+    assert_exact_at(d, text, ["y"], ONE_VARIABLE_MARGINS, wrt=("y",))
+
+
 @pytest.mark.parametrize("text, points", [
     ("1/(1 + 1/x)", [(-3.0,), (-0.5,), (0.25,), (4.0,)]),
     ("1/(1 + 1/sin(x))", [(-2.0,), (-0.5,), (1.0,)]),

@@ -95,18 +95,6 @@ def _exponent_of_reciprocal(term: Expr) -> Optional[Expr]:
     return add(*parts) if reciprocal else None
 
 
-def exp_power(factor: Expr) -> Optional[Expr]:
-    """w with ``factor = exp(w)``: ``exp(a)^k -> k*a``, and ``g^k -> k*log(g)`` for a number k and
-    g known positive but not a number (``1/cosh(x) = exp(-log(cosh(x)))``); otherwise None."""
-    found = call_power(factor, exp)
-    if found is not None:
-        return mul(Num(found[1]), found[0])
-    base, k = base_exponent(factor)
-    if isinstance(k, Num) and not isinstance(base, Num) and is_positive(base):
-        return mul(k, log(base))
-    return None
-
-
 def is_positive(e: Expr) -> bool:
     """``e > 0`` wherever it is defined, for real values of its symbols: a positive number, pi or
     e, a call of a function with the registry field ``positive``, a power of one of these, and
@@ -188,16 +176,29 @@ def sigmoid_partners(product: Sequence[Expr]) -> Optional[Expr]:
             base, k = base_exponent(g)
             if g is f or not isinstance(k, Num):
                 continue
-            u = one_plus_exp(base)
+            scale, u = _scaled_one_plus_exp(base)
             if u is not None and add(u, w) is ZERO:
                 joined = m - Fraction(k.value)
             elif _one_minus_sigmoid_of(base) is mul(Num(-1), w):
-                joined = m + Fraction(k.value)
+                joined, scale = m + Fraction(k.value), ONE
             else:
                 continue
             rest = [h for h in product if h is not f and h is not g]
-            return mul(*rest, power(sigmoid(w), Num(joined)))
+            return mul(*rest, power(scale, k), power(sigmoid(w), Num(joined)))
     return None
+
+
+def _scaled_one_plus_exp(total: Expr) -> tuple[Expr, Optional[Expr]]:
+    """``c*(exp(u) + 1) -> (c, u)`` for a number c > 0 (``2 + 1/cosh(x)`` is 2*(1 + 1/(2*cosh(x))),
+    as a sum takes its content out); otherwise (1, None)."""
+    u = one_plus_exp(total)
+    if u is not None or not (isinstance(total, Add) and len(total.args) == 2):
+        return ONE, u
+    c = next((t for t in total.args if isinstance(t, Num) and t.value > 0), None)
+    if c is None:
+        return ONE, None
+    u = one_plus_exp(add(ONE, mul(Num(1 / Fraction(c.value)), *(t for t in total.args if t is not c))))
+    return (c, u) if u is not None else (ONE, None)
 
 
 def _one_minus_sigmoid_of(total: Expr) -> Optional[Expr]:

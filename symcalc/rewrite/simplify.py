@@ -26,8 +26,8 @@ from ..core.expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Po
                          make_call, add_scaled, count_ops, mul, negate, postorder, power,
                          split_coefficient, store, with_args)
 from ..functions.elementary import REGISTRY, abs_, exp, log, sigmoid, sign
-from .patterns import (base_exponent, call_power, exp_power, factors, first_rewrite, merged_exps,
-                       multiple_of, one_plus_exp, rational_content, sigmoid_partners,
+from .patterns import (base_exponent, call_power, factors, first_rewrite, is_positive,
+                       merged_exps, multiple_of, one_plus_exp, rational_content, sigmoid_partners,
                        tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
@@ -502,24 +502,71 @@ def _product_of_exps(node: Mul) -> Expr | None:
 def _exp_times_sigmoid(node: Mul) -> Expr | None:
     # exp(u)*sigmoid(-u) -> sigmoid(u), as exp(u)/(exp(u) + 1) is sigmoid(u);
     # exp(k*u)*sigmoid(-u)^n -> sigmoid(u)^m*exp((k - m)*u)*sigmoid(-u)^(n - m), m = min(k, n)
-    # (also with exp(w) written g^k, g positive: cosh(v)^-1*sigmoid(log(cosh(v))) -> sigmoid(-log(cosh(v))))
-    sigmoids = [(g, found) for g in node.args for found in (call_power(g, sigmoid),)
-                if found is not None and found[1] > 0 and found[1].denominator == 1]
-    if not sigmoids:
-        return None
     for f in node.args:
-        w = exp_power(f)
-        if w is None:
+        if call_power(f, exp) is None:
             continue
-        for g, found in sigmoids:
+        for g in node.args:
+            found = call_power(g, sigmoid)
+            if found is None or found[1] <= 0 or found[1].denominator != 1:
+                continue
             u = negate(found[0])
-            k = multiple_of(w, u)
+            k = multiple_of(f.args[0], u)
             if k is None or k < 1 or k.denominator != 1:
                 continue
             m = min(k, found[1])
             rest = [h for h in node.args if h is not f and h is not g]
             return mul(*rest, power(sigmoid(u), Num(m)), exp(mul(Num(k - m), u)),
                        power(sigmoid(found[0]), Num(found[1] - m)))
+    return None
+
+
+def _power_times_sigmoid(node: Mul) -> Expr | None:
+    # the same with exp(u) written r*G^q, G known positive (exp(-log(G)) is simplified to 1/G):
+    # G^k*sigmoid(-u)^n, u = q*log(G) + log(r), k/q >= 1 -> sigmoid(u)^m*G^(k - m*q)/r^m*sigmoid(-u)^(n - m),
+    # m = min(floor(k/q), n):  sigmoid(log(cosh(v)))^2/cosh(v) -> sigmoid(-log(cosh(v)))*sigmoid(log(cosh(v)))
+    sigmoids = [(g, found) for g in node.args for found in (call_power(g, sigmoid),)
+                if found is not None and found[1] > 0 and found[1].denominator == 1]
+    if not sigmoids:
+        return None
+    for f in node.args:
+        base, k = base_exponent(f)
+        if (not isinstance(k, Num) or isinstance(base, Num) or call_power(f, exp) is not None
+                or not is_positive(base)):
+            continue
+        for g, (s, n) in sigmoids:
+            u = negate(s)
+            split = _log_multiple(u, log(base))
+            if split is None:
+                continue
+            q, r = split
+            j = Fraction(k.value) / q  # how many exp(u) the factor holds
+            if j < 1:
+                continue
+            m = min(j.numerator // j.denominator, n)
+            rest = [h for h in node.args if h is not f and h is not g]
+            return mul(*rest, power(base, Num(k.value - m * q)), power(r, Num(-m)),
+                       power(sigmoid(u), Num(m)), power(sigmoid(s), Num(n - m)))
+    return None
+
+
+def _log_multiple(u: Expr, log_g: Expr) -> tuple[Fraction, Expr] | None:
+    """(q, r) with ``u = q*log_g + log(r)``, q != 0 and r a positive number; otherwise None:
+    ``log(cosh(x))/2 - log(3) -> (1/2, 1/3)``."""
+    q, others = Fraction(0), []
+    for t in (u.args if isinstance(u, Add) else (u,)):
+        c, rest = split_coefficient(t)
+        if rest is log_g:
+            q += Fraction(c)
+        else:
+            others.append(t)
+    if q == 0:
+        return None
+    if not others:
+        return q, ONE
+    c, rest = split_coefficient(add(*others))
+    if (isinstance(rest, Call) and rest.fn is log and isinstance(rest.args[0], Num)
+            and rest.args[0].value > 0):
+        return q, power(rest.args[0], Num(c))
     return None
 
 
@@ -579,6 +626,7 @@ SIMPLIFY_RULES = {
         _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
         _tanh,                     # sinh(u)/cosh(u) -> tanh(u)  (before 1/cosh(u) is read as an exp)
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
+        _power_times_sigmoid,      # sigmoid(log(g))^2/g -> sigmoid(-log(g))*sigmoid(log(g)), g > 0
         _sigmoid_partners,         # sigmoid(z)*(1 + exp(-z)) -> 1
         _opposite_sums,            # (s - 1)/(1 - s) -> -1
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
