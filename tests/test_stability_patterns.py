@@ -469,3 +469,17 @@ def test_the_logistic_loss_of_a_log_entrywise_on_a_vector(written):
             assert near(float(a), b), (written, str(result), v, a, b)
     if written == "1/cosh(y)":
         assert str(gradient) == "tanh(y)*(sigmoid(log(cosh(y))) - 1/4)"
+
+
+@pytest.mark.parametrize("text", [
+    "exp(x)/(exp(x) + exp(-y) + exp(log(1 + x^2)/2))",
+    "exp(x)/(exp(x) + exp(-y) + sqrt(1 + x^2))",
+    "log(exp(x) + 2*cosh(y) + (1 + x^2)^3)",
+])
+def test_a_positive_term_among_exponentials_is_an_exponential_of_its_log(text):
+    # exp(log(1 + x^2)/2) is simplified to sqrt(1 + x^2); in a sum with exps it is read back as
+    # exp(log(1 + x^2)/2), so the sum still becomes a logsumexp before anything overflows
+    points = [(-1000.0, -1000.0), (1000.0, -1000.0), (-1000.0, 1000.0), (0.3, 0.2), (-745.5, 2.0)]
+    for result in (text, sc.grad(text, ["x", "y"]), sc.hessian(text, ["x", "y"])):
+        assert_exact_at(result, text, ["x", "y"], points)
+    check_hessian(text, ["x", "y"], sc.hessian(text, ["x", "y"]))
