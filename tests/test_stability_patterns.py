@@ -398,16 +398,14 @@ def test_which_formulas_are_known_positive(text, positive):
 
 @pytest.mark.parametrize("g", POSITIVE_INSIDE)
 @pytest.mark.parametrize("written", ["exp(-log({g}))", "1/({g})"])
-def test_the_logistic_loss_of_a_log_and_its_derivatives_at_margins_up_to_1000(g, written):
+def test_the_logistic_loss_of_a_log_and_its_derivatives_at_plus_minus_1000(g, written):
     text = LOSS_OF_LOG.format(r=written.format(g=g))
-    d = sc.diff(text, "y")
+    d, d2 = sc.diff(text, "y"), sc.diff(text, "y", 2)
     assert "sigmoid" in str(sc.simplify(text)), str(sc.simplify(text))
     check_derivative(text, "y", d)
-    check_derivative(text, ("y", 2), sc.diff(text, "y", 2))
-    for result in (text, d, sc.grad(text, ["y"]), sc.hessian(text, ["y"])):
-        wrt = ("y",) if result is d else ()
+    check_derivative(text, ("y", 2), d2)
+    for result, wrt in ((text, ()), (d, ("y",)), (d2, ("y", "y")), (sc.hessian(text, ["y"]), ())):
         assert_exact_at(result, text, ["y"], ONE_VARIABLE_MARGINS, wrt=wrt)
-    assert_exact_at(sc.diff(text, "y", 2), text, ["y"], ONE_VARIABLE_MARGINS, wrt=("y", "y"))
 
 
 @pytest.mark.parametrize("written", ["exp(-log(cosh(y)))", "1/cosh(y)"])
