@@ -123,6 +123,7 @@ exp = _register(Function(
     partials=lambda x: [exp(x)],
     numpy=_np("np.exp({0})"), sympy=lambda sp, x: sp.exp(x), latex=lambda a: f"e^{{{a[0]}}}",
     evaluate=_at(ZERO, ONE), undoes="log", needs_stable_forms=True, sympy_names=("exp",),
+    positive=True,
     real=math.exp, series=_follows(lambda y, u: y), numexpr=_np("exp({0})"),
 ))
 
@@ -207,7 +208,7 @@ cosh = _register(Function(
     partials=lambda x: [sinh(x)],
     numpy=_np("np.cosh({0})"), sympy=lambda sp, x: sp.cosh(x), latex=_tex("\\cosh"),
     evaluate=_at(ZERO, ONE), pythagorean=("sinh", -1), needs_stable_forms=True,
-    sympy_names=("cosh",),
+    sympy_names=("cosh",), positive=True,
     real=math.cosh, series=_follows(lambda y, u: sinh(u)), numexpr=_np("cosh({0})"),
 ))
 tanh = _register(Function(
@@ -243,7 +244,7 @@ sigmoid = _register(Function(
     partials=lambda x: [sigmoid(x) * (1 - sigmoid(x))],
     numpy=_np("_rt.sigmoid({0})"), sympy=lambda sp, x: 1 / (1 + sp.exp(-x)),
     latex=_tex("\\sigma"),
-    evaluate=_at(ZERO, HALF), reflection=(1, -1), needs_stable_forms=True,
+    evaluate=_at(ZERO, HALF), reflection=(1, -1), needs_stable_forms=True, positive=True,
     real=_real_sigmoid, series=_follows(lambda y, u: y * (1 - y)),
     numexpr=_np("(where({0} >= 0, 1.0, exp(-abs({0}))) / (1.0 + exp(-abs({0}))))"),
 ))
@@ -252,7 +253,7 @@ softplus = _register(Function(
     partials=lambda x: [sigmoid(x)],
     numpy=_np("np.logaddexp(0, {0})"), sympy=lambda sp, x: sp.log(1 + sp.exp(x)),
     latex=_tex("\\operatorname{softplus}"),
-    evaluate=lambda x: log(Num(2)) if x is ZERO else None,
+    evaluate=lambda x: log(Num(2)) if x is ZERO else None, positive=True,
     real=lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
     numexpr=_np("(maximum({0}, 0.0) + log1p(exp(-abs({0}))))"),
 ))
@@ -451,7 +452,7 @@ erfc = _register(Function(
     partials=lambda x: [-2 / sqrt(PI) * exp(-x ** 2)],
     numpy=_np("_rt.erfc({0})"), sympy=lambda sp, x: sp.erfc(x),
     latex=_tex("\\operatorname{erfc}"),
-    evaluate=_at(ZERO, ONE), sympy_names=("erfc",),
+    evaluate=_at(ZERO, ONE), sympy_names=("erfc",), positive=True,
     real=math.erfc,
 ))
 
@@ -497,7 +498,7 @@ sech = _register(Function(
     partials=lambda x: [-sech(x) * tanh(x)],
     numpy=_np("(1 / np.cosh({0}))"), sympy=lambda sp, x: sp.sech(x),
     latex=_tex("\\operatorname{sech}"),
-    evaluate=_at(ZERO, ONE), sympy_names=("sech",),
+    evaluate=_at(ZERO, ONE), sympy_names=("sech",), positive=True,
     real=lambda x: 1 / math.cosh(x), numexpr=_np("(1.0 / cosh({0}))"),
 ))
 csch = _register(Function(

@@ -34,6 +34,7 @@ class Function:
     pythagorean: Optional[tuple[str, int]] = None  # f(x)^2 + s*g(x)^2 = 1 for all x, for (g, s)
     reflection: Optional[tuple[int, int]] = None  # f(-x) = a + b*f(x) for all x, for (a, b)
     needs_stable_forms: bool = False  # code generation rewrites patterns around f that overflow
+    positive: bool = False  # f(x) > 0 for every real x where f is defined (exp, cosh, sigmoid)
     rewrite: Optional[Callable[..., Expr]] = None  # built as another expression (sqrt -> ^(1/2))
     sympy_names: tuple[str, ...] = field(default=())  # SymPy class names that map back here
     real: Optional[Callable[..., float]] = None  # the value at Python floats, for constants

@@ -12,10 +12,10 @@ from fractions import Fraction
 from math import gcd
 from typing import Callable, Mapping, Optional, Sequence
 
-from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, mul, power,
+from ..core.expr import (ONE, ZERO, Add, Call, Constant, Expr, Mul, Num, Pow, add, mul, power,
                          split_coefficient)
 from ..core.nodes import memoised
-from ..functions.elementary import Function, cosh, exp, sigmoid, sinh, tanh
+from ..functions.elementary import Function, abs_, cosh, exp, log, sigmoid, sinh, tanh
 
 Rule = Callable[[Expr], Optional[Expr]]
 RuleTable = Mapping[type, Sequence[Rule]]
@@ -64,14 +64,73 @@ def scaled_call(term: Expr, fn: Function) -> Optional[tuple[Fraction, Expr]]:
 
 
 def one_plus_exp(total: Expr) -> Optional[Expr]:
-    """``exp(u) + 1 -> u``; otherwise None."""
+    """``exp(u) + 1 -> u``, also where the exp is written as a reciprocal of positive factors:
+    ``1/g + 1 -> -log(g)``, ``c*g^-k*exp(v) + 1 -> log(c) - k*log(g) + v`` (c > 0, k > 0, g known
+    positive, so that exp(log(g)) = g: ``exp(-log(cosh(u)))`` is simplified to ``1/cosh(u)``, and
+    the logistic forms around it stay in sight); otherwise None."""
     if isinstance(total, Add) and len(total.args) == 2:
         a, b = total.args
-        if b is ONE and is_call(a, exp):
-            return a.args[0]
-        if a is ONE and is_call(b, exp):
-            return b.args[0]
+        term = a if b is ONE else b if a is ONE else None
+        if term is not None:
+            return term.args[0] if is_call(term, exp) else _exponent_of_reciprocal(term)
     return None
+
+
+def _exponent_of_reciprocal(term: Expr) -> Optional[Expr]:
+    """u with ``term = exp(u)`` for a product of a positive number, exps and negative powers of
+    positive factors, at least one of these: ``2/cosh(x) -> log(2) - log(cosh(x))``."""
+    parts: list[Expr] = []
+    reciprocal = False
+    for f in factors(term):
+        base, k = base_exponent(f)
+        if isinstance(f, Num) and f.value > 0:  # log(1/2) is written -log(2)
+            parts.append(log(f) if f.value >= 1 else mul(Num(-1), log(Num(1 / Fraction(f.value)))))
+        elif is_call(f, exp):
+            parts.append(f.args[0])
+        elif isinstance(k, Num) and k.value < 0 and is_positive(base):
+            parts.append(mul(k, log(base)))
+            reciprocal = True
+        else:
+            return None
+    return add(*parts) if reciprocal else None
+
+
+def is_positive(e: Expr) -> bool:
+    """``e > 0`` wherever it is defined, for real values of its symbols: a positive number, pi or
+    e, a call of a function with the registry field ``positive``, a power of one of these, and
+    sums and products of these (a sum may have terms that are only known not negative).  Looks
+    at most ``_SIGN_DEPTH`` levels deep; beyond, nothing is known."""
+    return _sign_known(e, _SIGN_DEPTH)[0]
+
+
+_SIGN_DEPTH = 32
+
+
+def _sign_known(e: Expr, depth: int) -> tuple[bool, bool]:
+    """(``e > 0``, ``e >= 0``) wherever ``e`` is defined, as far as the form shows."""
+    if isinstance(e, Num):
+        return e.value > 0, e.value >= 0
+    if isinstance(e, Constant):
+        return e.value > 0, e.value >= 0
+    if isinstance(e, Call):
+        positive = e.fn.positive
+        return positive, positive or e.fn is abs_
+    if depth == 0 or not isinstance(e, (Add, Mul, Pow)):
+        return False, False
+    return memoised(e, "sign_known", lambda n: _compound_sign(n, depth - 1))
+
+
+def _compound_sign(e: Expr, depth: int) -> tuple[bool, bool]:
+    if isinstance(e, Pow):
+        positive, not_negative = _sign_known(e.base, depth)
+        if not positive and isinstance(e.exponent, Num):  # x^2, x^(1/2): not negative
+            k = Fraction(e.exponent.value)
+            not_negative = not_negative or k.numerator % 2 == 0 or k.denominator % 2 == 0
+        return positive, not_negative
+    signs = [_sign_known(a, depth) for a in e.args]
+    if isinstance(e, Mul):
+        return all(p for p, _ in signs), all(n for _, n in signs)
+    return all(n for _, n in signs) and any(p for p, _ in signs), all(n for _, n in signs)
 
 
 def merged_exps(product: Expr) -> Optional[Expr]:
@@ -117,16 +176,29 @@ def sigmoid_partners(product: Sequence[Expr]) -> Optional[Expr]:
             base, k = base_exponent(g)
             if g is f or not isinstance(k, Num):
                 continue
-            u = one_plus_exp(base)
+            scale, u = _scaled_one_plus_exp(base)
             if u is not None and add(u, w) is ZERO:
                 joined = m - Fraction(k.value)
             elif _one_minus_sigmoid_of(base) is mul(Num(-1), w):
-                joined = m + Fraction(k.value)
+                joined, scale = m + Fraction(k.value), ONE
             else:
                 continue
             rest = [h for h in product if h is not f and h is not g]
-            return mul(*rest, power(sigmoid(w), Num(joined)))
+            return mul(*rest, power(scale, k), power(sigmoid(w), Num(joined)))
     return None
+
+
+def _scaled_one_plus_exp(total: Expr) -> tuple[Expr, Optional[Expr]]:
+    """``c*(exp(u) + 1) -> (c, u)`` for a number c > 0 (``2 + 1/cosh(x)`` is 2*(1 + 1/(2*cosh(x))),
+    as a sum takes its content out); otherwise (1, None)."""
+    u = one_plus_exp(total)
+    if u is not None or not (isinstance(total, Add) and len(total.args) == 2):
+        return ONE, u
+    c = next((t for t in total.args if isinstance(t, Num) and t.value > 0), None)
+    if c is None:
+        return ONE, None
+    u = one_plus_exp(add(ONE, mul(Num(1 / Fraction(c.value)), *(t for t in total.args if t is not c))))
+    return (c, u) if u is not None else (ONE, None)
 
 
 def _one_minus_sigmoid_of(total: Expr) -> Optional[Expr]:

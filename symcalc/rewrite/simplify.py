@@ -26,8 +26,9 @@ from ..core.expr import (MINUS_ONE, ONE, Add, Call, Constant, Expr, Mul, Num, Po
                          make_call, add_scaled, count_ops, mul, negate, postorder, power,
                          split_coefficient, store, with_args)
 from ..functions.elementary import REGISTRY, abs_, exp, log, sigmoid, sign
-from .patterns import (base_exponent, call_power, factors, first_rewrite, merged_exps, multiple_of,
-                       one_plus_exp, rational_content, sigmoid_partners, tanh_quotient)
+from .patterns import (base_exponent, call_power, factors, first_rewrite, is_positive,
+                       merged_exps, multiple_of, one_plus_exp, rational_content, sigmoid_partners,
+                       tanh_quotient)
 
 EXPANSION_BUDGET = 32  # most terms a sum may have when its products of sums are multiplied out
 
@@ -519,6 +520,56 @@ def _exp_times_sigmoid(node: Mul) -> Expr | None:
     return None
 
 
+def _power_times_sigmoid(node: Mul) -> Expr | None:
+    # the same with exp(u) written r*G^q, G known positive (exp(-log(G)) is simplified to 1/G):
+    # G^k*sigmoid(-u)^n, u = q*log(G) + log(r), k/q >= 1 -> sigmoid(u)^m*G^(k - m*q)/r^m*sigmoid(-u)^(n - m),
+    # m = min(floor(k/q), n):  sigmoid(log(cosh(v)))^2/cosh(v) -> sigmoid(-log(cosh(v)))*sigmoid(log(cosh(v)))
+    sigmoids = [(g, found) for g in node.args for found in (call_power(g, sigmoid),)
+                if found is not None and found[1] > 0 and found[1].denominator == 1]
+    if not sigmoids:
+        return None
+    for f in node.args:
+        base, k = base_exponent(f)
+        if (not isinstance(k, Num) or isinstance(base, Num) or call_power(f, exp) is not None
+                or not is_positive(base)):
+            continue
+        for g, (s, n) in sigmoids:
+            u = negate(s)
+            split = _log_multiple(u, log(base))
+            if split is None:
+                continue
+            q, r = split
+            j = Fraction(k.value) / q  # how many exp(u) the factor holds
+            if j < 1:
+                continue
+            m = min(j.numerator // j.denominator, n)
+            rest = [h for h in node.args if h is not f and h is not g]
+            return mul(*rest, power(base, Num(k.value - m * q)), power(r, Num(-m)),
+                       power(sigmoid(u), Num(m)), power(sigmoid(s), Num(n - m)))
+    return None
+
+
+def _log_multiple(u: Expr, log_g: Expr) -> tuple[Fraction, Expr] | None:
+    """(q, r) with ``u = q*log_g + log(r)``, q != 0 and r a positive number; otherwise None:
+    ``log(cosh(x))/2 - log(3) -> (1/2, 1/3)``."""
+    q, others = Fraction(0), []
+    for t in (u.args if isinstance(u, Add) else (u,)):
+        c, rest = split_coefficient(t)
+        if rest is log_g:
+            q += Fraction(c)
+        else:
+            others.append(t)
+    if q == 0:
+        return None
+    if not others:
+        return q, ONE
+    c, rest = split_coefficient(add(*others))
+    if (isinstance(rest, Call) and rest.fn is log and isinstance(rest.args[0], Num)
+            and rest.args[0].value > 0):
+        return q, power(rest.args[0], Num(c))
+    return None
+
+
 def _sigmoid_partners(node: Mul) -> Expr | None:
     # sigmoid(z)*(1 + exp(-z)) -> 1,  sigmoid(z)*(1 - sigmoid(-z)) -> sigmoid(z)^2
     return sigmoid_partners(node.args)
@@ -573,9 +624,10 @@ SIMPLIFY_RULES = {
     Mul: (
         _tidy_product,             # (2*mu - 2*x)/(2*s^2) -> (mu - x)/s^2
         _product_of_exps,          # exp(a)*exp(b) -> exp(a + b)
+        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)  (before 1/cosh(u) is read as an exp)
         _exp_times_sigmoid,        # exp(u)/(exp(u) + 1) = exp(u)*sigmoid(-u) -> sigmoid(u)
+        _power_times_sigmoid,      # sigmoid(log(g))^2/g -> sigmoid(-log(g))*sigmoid(log(g)), g > 0
         _sigmoid_partners,         # sigmoid(z)*(1 + exp(-z)) -> 1
-        _tanh,                     # sinh(u)/cosh(u) -> tanh(u)
         _opposite_sums,            # (s - 1)/(1 - s) -> -1
         _merge_compound_base,      # c*x^n*(c*x^n)^q -> (c*x^n)^(q + 1)
         _split_constant_powers,    # sqrt(2)*sqrt(2/pi)/sqrt(pi) -> 2/pi

@@ -17,7 +17,8 @@ from ..core.expr import (ONE, ZERO, Add, Call, Expr, Mul, Num, Pow, add, add_sca
 from ..functions.elementary import (Function, abs_, cosh, exp, expm1, log, log1p, logsumexp, relu,
                                     sigmoid, sign, sinh, softplus, tanh)
 from .patterns import (RuleTable, base_exponent, call_power, factors, first_rewrite, is_call,
-                       merged_exps, one_plus_exp, scaled_call, sigmoid_partners, tanh_quotient)
+                       is_positive, merged_exps, one_plus_exp, scaled_call, sigmoid_partners,
+                       tanh_quotient)
 
 # Most terms a sum of exponentials may have when it is gathered or multiplied out.
 EXP_TERMS_BUDGET = 64
@@ -47,16 +48,17 @@ def _log_exp_sum(node: Call) -> Optional[Expr]:
 def _log_of_product(node: Call) -> Optional[Expr]:
     # log(c*exp(u)^k*S^p*R) -> k*u + p*log(S) + log(c*R), S a sum of positive multiples of exps:
     # log(exp(z1)/(exp(z1) + exp(z2))) -> z1 - logsumexp(z1, z2),  log(2*exp(x)) -> x + log(2),
-    # log(exp(u)) -> u
+    # log(exp(u)) -> u; also the factors that are exps in disguise (``_exponent``):
+    # log(2*cosh(u)) -> log(2) + logsumexp(u, -u) - log(2),  log(x*sigmoid(u)) -> log(x) - softplus(-u)
     if not is_call(node, log):
         return None
     outside: list[Expr] = []
     inside: list[Expr] = []
     for f in factors(node.args[0]):
-        power_of_exp = call_power(f, exp)
+        exponent = _exponent(f)
         base, p = base_exponent(f)
-        if power_of_exp is not None:
-            outside.append(mul(Num(power_of_exp[1]), power_of_exp[0]))
+        if exponent is not None:
+            outside.append(exponent)
         elif isinstance(p, Num) and _positive_exp_sum(base):
             outside.append(mul(p, log(base)))
         else:
@@ -75,8 +77,9 @@ def _positive_exp_sum(total: Expr) -> bool:
 
 def _exp_like_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
     """A sum of ``c*E`` terms, each E a product of exps or of the factors ``_exponent`` reads as
-    exps (a number is c*exp(0)), as ``[(c, u), ...]`` with E = exp(u); None when ``total`` is not
-    such a sum or no term can overflow (an exp or a cosh)."""
+    exps (a number is c*exp(0), a power of a positive G is exp(k*log(G)): ``exp(log(G))`` is
+    simplified to G), as ``[(c, u), ...]`` with E = exp(u); None when ``total`` is not such a sum
+    or no term can overflow (an exp or a cosh)."""
     if not isinstance(total, Add) or not any(_overflows(f) for t in total.args for f in factors(t)):
         return None
     terms = []
@@ -87,6 +90,9 @@ def _exp_like_terms(total: Expr) -> Optional[list[tuple[Fraction, Expr]]]:
                 c *= Fraction(f.value)
                 continue
             u = _exponent(f)
+            base, k = base_exponent(f)
+            if u is None and isinstance(k, Num) and not isinstance(base, Num) and is_positive(base):
+                u = mul(k, log(base))
             if u is None:
                 return None
             exponents.append(u)

@@ -360,3 +360,124 @@ def test_exps_of_a_product_are_one_exp_in_the_compiled_code():
                     "sinh(x)/(1 + cosh(x)) + sigmoid(x)^2*exp(-x)", ["x"],
                     [(v,) for v in (-1000.0, -800.0, 0.5, 800.0, 1000.0)])
     assert np.isfinite(g(1000.0)) and np.isfinite(g(-1000.0))
+
+
+# --- the logistic forms of u = log(g), g positive: exp(-log(g)) is simplified to 1/g ------------
+# 1/(1 + 1/g) is sigmoid(log(g)) only where g > 0 (for g = -2 the first is 2, the second nan), so
+# the simplifier reads g^-k as exp(-k*log(g)) only for a g it knows to be positive; the logistic
+# loss of such a u then keeps its sigmoid form and its derivatives stay finite at +-1000.
+from symcalc.functions.elementary import REGISTRY  # noqa: E402
+from symcalc.rewrite.patterns import is_positive  # noqa: E402
+
+POSITIVE_INSIDE = ["cosh(y)", "sqrt(1 + y^2)", "2*cosh(y)", "cosh(y)^2", "exp(y/2) + exp(-y)"]
+LOSS_OF_LOG = "-0.25*log(1/(1 + {r})) - 0.75*log(1 - 1/(1 + {r}))"
+ONE_VARIABLE_MARGINS = [(v,) for v in (-1000.0, -745.5, -40.0, -1.5, 0.0, 0.25, 40.0, 710.0, 1000.0)]
+
+
+def test_the_registry_marks_as_positive_only_functions_positive_everywhere():
+    x = sp.Symbol("x", real=True)
+    marked = [fn for fn in REGISTRY.values() if fn.positive]
+    assert {fn.name for fn in marked} >= {"exp", "cosh", "sigmoid", "softplus"}
+    for fn in marked:
+        s = fn.sympy(sp, x)
+        for v in (-60, -7, -1, 0, sp.Rational(1, 3), 2, 60):
+            assert sp.N(s.subs(x, v), 30) > 0, (fn.name, v)
+    for fn in ("sinh", "tanh", "sin", "log", "erf", "relu", "sqrt", "abs"):
+        assert not REGISTRY[fn].positive, fn
+
+
+@pytest.mark.parametrize("text, positive", [
+    ("cosh(x)", True), ("1 + x^2", True), ("sqrt(1 + x^2)", True), ("2*exp(x)*cosh(y)", True),
+    ("x^2 + abs(y) + 1/2", True), ("2^x", True), ("sigmoid(x)^(-3)", True),
+    ("x", False), ("x^2", False), ("x^2 - 1", False), ("-cosh(x)", False), ("sinh(x) + 2", False),
+    ("cosh(x) - 1", False), ("sqrt(x)", False), ("log(x)", False), ("1 + x^3", False),
+])
+def test_which_formulas_are_known_positive(text, positive):
+    assert is_positive(sc.parse(text)) is positive
+
+
+@pytest.mark.parametrize("g", POSITIVE_INSIDE)
+@pytest.mark.parametrize("written", ["exp(-log({g}))", "1/({g})"])
+def test_the_logistic_loss_of_a_log_and_its_derivatives_at_plus_minus_1000(g, written):
+    text = LOSS_OF_LOG.format(r=written.format(g=g))
+    d, d2 = sc.diff(text, "y"), sc.diff(text, "y", 2)
+    assert "sigmoid" in str(sc.simplify(text)), str(sc.simplify(text))
+    check_derivative(text, "y", d)
+    check_derivative(text, ("y", 2), d2)
+    for result, wrt in ((text, ()), (d, ("y",)), (d2, ("y", "y")), (sc.hessian(text, ["y"]), ())):
+        assert_exact_at(result, text, ["y"], ONE_VARIABLE_MARGINS, wrt=wrt)
+
+
+@pytest.mark.parametrize("written", ["exp(-log(cosh(y)))", "1/cosh(y)"])
+def test_the_logistic_loss_of_log_cosh_reads_as_that_of_a_symbol(written):
+    # with u a symbol the derivative is sigmoid(u) - 1/4; with u = log(cosh(y)) it is that times
+    # u' = tanh(y), whether exp(-u) is written as an exp or as 1/cosh(y)
+    text = LOSS_OF_LOG.format(r=written)
+    assert sc.diff(LOSS_OF_LOG.format(r="exp(-u)"), "u") is sc.parse("(4*sigmoid(u) - 1)/4")
+    d = sc.diff(text, "y")
+    assert d is sc.parse("tanh(y)*(4*sigmoid(log(cosh(y))) - 1)/4"), str(d)
+    assert sc.simplify(f"1/(1 + {written})") is sc.parse("sigmoid(log(cosh(y)))")
+    assert sc.diff(f"log(1/(1 + {written}))", "y") is sc.parse("sigmoid(-log(cosh(y)))*tanh(y)")
+    assert sc.diff(f"log(1 - 1/(1 + {written}))", "y") is sc.parse("-sigmoid(log(cosh(y)))*tanh(y)")
+    check_derivative(text, "y", d)
+
+
+@pytest.mark.parametrize("text, derivative", [
+    (LOSS_OF_LOG.format(r="1/(2*cosh(y))"), "tanh(y)*(4*sigmoid(log(2) + log(cosh(y))) - 1)/4"),
+    ("log(1/(1 + 1/(2*cosh(y))))", "sigmoid(-log(2) - log(cosh(y)))*tanh(y)"),
+    ("1/(1 + 3/sqrt(1 + y^2))", "y*sigmoid(log(3) - log(1 + y^2)/2)^2/(3*sqrt(1 + y^2))"),
+])
+def test_a_number_in_the_reciprocal_joins_the_sigmoid_argument_as_a_log(text, derivative):
+    d = sc.diff(text, "y")
+    assert d is sc.parse(derivative), str(d)
+    check_derivative(text, "y", d)
+    assert_exact_at(d, text, ["y"], ONE_VARIABLE_MARGINS, wrt=("y",))
+
+
+@pytest.mark.parametrize("text, points", [
+    ("1/(1 + 1/x)", [(-3.0,), (-0.5,), (0.25,), (4.0,)]),
+    ("1/(1 + 1/sin(x))", [(-2.0,), (-0.5,), (1.0,)]),
+    ("-log(1/(1 + 1/(x - 1)))", [(-3.0,), (2.5,)]),
+    ("1/(1 + (x^2 - 4)^(-3))", [(-1.0,), (0.5,), (3.0,)]),
+])
+def test_a_reciprocal_of_what_may_be_negative_is_not_read_as_an_exp(text, points):
+    # where g < 0 these have values and sigmoid(log(g)) would be nan: they keep their form
+    for result in (sc.parse(text), sc.diff(text, "x"), sc.diff(text, "x", 2)):
+        assert "sigmoid" not in str(sc.simplify(result))
+    check_derivative(text, "x", sc.diff(text, "x"))
+    for result, wrt in ((text, ()), (sc.diff(text, "x"), ("x",)), (sc.diff(text, "x", 2), ("x", "x"))):
+        assert_exact_at(result, text, ["x"], points, wrt=wrt)
+
+
+@pytest.mark.parametrize("written", ["exp(-log(cosh(y)))", "1/cosh(y)", "exp(-log(sqrt(1 + y^2)))"])
+def test_the_logistic_loss_of_a_log_entrywise_on_a_vector(written):
+    text = LOSS_OF_LOG.format(r=written)
+    loss = sc.parse(f"sum({text})", shapes={"y": "n"})
+    gradient, hessian = sc.grad(loss, "y"), sc.hessian(loss, "y")
+    values = np.array([-1000.0, -745.5, -1.5, 0.0, 0.25, 745.5, 1000.0])
+    y = sp.Symbol("y", real=True)
+    s = sp.sympify(text.replace("^", "**"), locals={**MEANINGS_AT_MARGINS, "y": y})
+    for result, want in ((gradient, sp.diff(s, y)), (hessian, sp.diff(s, y, 2))):
+        got = np.asarray(sc.lambdify(result, ["y"])(values))
+        got = np.diagonal(got) if got.ndim == 2 else got
+        f = sp.lambdify([y], want, "mpmath")
+        with mpmath.workdps(REFERENCE_DIGITS):
+            expected = [float(f(mpmath.mpf(v))) for v in values]
+        for v, a, b in zip(values, got, expected):
+            assert near(float(a), b), (written, str(result), v, a, b)
+    if written == "1/cosh(y)":
+        assert str(gradient) == "tanh(y)*(sigmoid(log(cosh(y))) - 1/4)"
+
+
+@pytest.mark.parametrize("text", [
+    "exp(x)/(exp(x) + exp(-y) + exp(log(1 + x^2)/2))",
+    "exp(x)/(exp(x) + exp(-y) + sqrt(1 + x^2))",
+    "log(exp(x) + 2*cosh(y) + (1 + x^2)^3)",
+])
+def test_a_positive_term_among_exponentials_is_an_exponential_of_its_log(text):
+    # exp(log(1 + x^2)/2) is simplified to sqrt(1 + x^2); in a sum with exps it is read back as
+    # exp(log(1 + x^2)/2), so the sum still becomes a logsumexp before anything overflows
+    points = [(-1000.0, -1000.0), (1000.0, -1000.0), (-1000.0, 1000.0), (0.3, 0.2), (-745.5, 2.0)]
+    for result in (text, sc.grad(text, ["x", "y"]), sc.hessian(text, ["x", "y"])):
+        assert_exact_at(result, text, ["x", "y"], points)
+    check_hessian(text, ["x", "y"], sc.hessian(text, ["x", "y"]))
