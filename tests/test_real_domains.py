@@ -10,6 +10,8 @@ the negative and the positive half-line, wherever the formula is defined there.
 
 from __future__ import annotations
 
+import itertools
+
 import mpmath
 import pytest
 from hypothesis import assume, given
@@ -18,13 +20,14 @@ from hypothesis import strategies as st
 import symcalc as sc
 from oracle import check_derivative, value
 
-x = sc.Symbol("x")
+x, y = sc.symbols("x y")
 HALVES = ((-1.5, -0.05), (0.05, 1.5))
 PROBES = 12  # points per half probed for whether the formula is defined there at all
 
-# pieces that change sign at 0 (or nearby), and pieces that are positive for every real x
-SIGNED = ("x", "sinh(x)", "x^3", "sin(x)", "tanh(x)", "2*x - 1/3", "asinh(x)", "atan(x)")
-POSITIVE = ("cosh(x)", "1 + x^2", "exp(x)", "2 + sin(x)", "x^2", "sinh(x)^2")
+# pieces that change sign at 0 (or nearby), and pieces that are positive for every real x, y
+SIGNED = ("x", "sinh(x)", "x^3", "sin(x)", "tanh(x)", "2*x - 1/3", "asinh(x)", "atan(x)", "y",
+          "x*y", "x - y")
+POSITIVE = ("cosh(x)", "1 + x^2", "exp(x)", "2 + sin(x)", "x^2", "sinh(x)^2", "cosh(y)", "y^2")
 ROOTS = ("1/2", "1/3", "3/2", "2/3", "-1/2", "-1/3", "-3/2", "5/2")
 
 
@@ -47,23 +50,29 @@ def signed_formulas(draw, depth: int = 3) -> str:
     return shape.format(a=a, b=b, q=draw(st.sampled_from(ROOTS)), p=draw(st.sampled_from(POSITIVE)))
 
 
-def defined_somewhere(f: sc.Expr, box) -> bool:
-    lo, hi = box
-    points = (lo + (hi - lo) * (k + 0.5) / PROBES for k in range(PROBES))
-    return any(value(f, {"x": mpmath.mpf(p)}) is not None for p in points)
+def defined_somewhere(f: sc.Expr, boxes: dict) -> bool:
+    """``f`` is defined at one of a few points of the box (the same fraction of each side)."""
+    for k in range(PROBES):
+        point = {name: mpmath.mpf(lo + (hi - lo) * (k + 0.5) / PROBES)
+                 for name, (lo, hi) in boxes.items()}
+        if value(f, point) is not None:
+            return True
+    return False
 
 
-def check_both_halves(text: str, order: int = 1) -> int:
-    """``sc.diff(text, x, order)`` agrees with SymPy and central differences on each half of the
-    real line where the formula is defined; the number of halves checked."""
+def check_both_halves(text: str, order: int = 1, var: sc.Symbol = x) -> int:
+    """``sc.diff(text, var, order)`` agrees with SymPy and central differences on each half of
+    the real line (each quadrant, with y) where the formula is defined; the number checked."""
     f = sc.parse(text)
-    result = sc.diff(f, x, order)
+    result = sc.diff(f, var, order)
+    names = sorted(s.name for s in f.free_symbols | {var})
     checked = 0
-    for box in HALVES:
-        if not defined_somewhere(f, box):
+    for sides in itertools.product(HALVES, repeat=len(names)):
+        boxes = dict(zip(names, sides))
+        if not defined_somewhere(f, boxes):
             continue
         try:
-            check_derivative(f, (x, order), result, domain=box)
+            check_derivative(f, (var, order), result, domain=boxes)
         except AssertionError as error:  # sqrt(x*log(x/abs(x))): no finite derivative anywhere
             if "found no points" not in str(error):
                 raise
@@ -72,14 +81,15 @@ def check_both_halves(text: str, order: int = 1) -> int:
     return checked
 
 
-@given(signed_formulas(), st.integers(1, 2))
-def test_derivatives_are_defined_where_the_formula_is(text, order):
+@given(signed_formulas(), st.integers(1, 2), st.sampled_from((x, y)))
+def test_derivatives_are_defined_where_the_formula_is(text, order, var):
     try:
         f = sc.parse(text)
     except sc.SymcalcError:  # log(0), division by zero: x/x cancels before anything is built
         assume(False)
     assume(len(str(f)) < 160)  # SymPy's reference derivative stays quick to build and evaluate
-    assume(check_both_halves(text, order) > 0)
+    assume(var in f.free_symbols)
+    assume(check_both_halves(text, order, var) > 0)
 
 
 @pytest.mark.parametrize("text", [
@@ -97,3 +107,10 @@ def test_derivatives_are_defined_where_the_formula_is(text, order):
 ])
 def test_signed_factors_under_roots_and_logs(text):
     assert check_both_halves(text) == 2
+
+
+@pytest.mark.parametrize("text", ["sqrt(x*y)", "(x*y)^(2/3)", "log(x*y)", "log(x/y)",
+                                  "acosh(1 + x*y)", "sqrt(x/y)*sqrt(x*y)"])
+def test_two_signed_factors(text):
+    # each is defined in the two quadrants where x and y have the same sign, and only there
+    assert check_both_halves(text, 1, y) == 2
