@@ -148,8 +148,10 @@ def merged_exps(product: Expr) -> Optional[Expr]:
 
 def tanh_quotient(product: Sequence[Expr]) -> Optional[Expr]:
     """The product of the factors ``product`` with ``sinh(u)^a/cosh(u)^b`` written as
-    ``tanh(u)^m*sinh(u)^(a - m)/cosh(u)^(b - m)``, m = min(a, b) (cosh(u) > 0, so this holds
-    wherever the product is defined); None when no sinh(u) meets a cosh(u) in the denominator."""
+    ``tanh(u)^m*sinh(u)^(a - m)/cosh(u)^(b - m)``, m = min(a, b); None when no sinh(u) meets a
+    cosh(u) in the denominator.  As cosh(u) > 0 this holds wherever the product is defined, but
+    for a whole a (defined for sinh(u) < 0) only with a whole m: sinh(x)/sqrt(cosh(x)) is not
+    sqrt(tanh(x))*sqrt(sinh(x)), which is undefined for x < 0."""
     powers = [(f, call_power(f, sinh), call_power(f, cosh)) for f in product]
     for f, s, _ in powers:
         if s is None or s[1] <= 0:
@@ -157,6 +159,10 @@ def tanh_quotient(product: Sequence[Expr]) -> Optional[Expr]:
         for g, _, c in powers:
             if c is not None and c[1] < 0 and c[0] is s[0]:
                 m = min(s[1], -c[1])
+                if s[1].denominator == 1 and m.denominator != 1:
+                    m = m // 1  # the whole part
+                    if m == 0:
+                        continue
                 rest = [h for h in product if h is not f and h is not g]
                 return mul(*rest, power(tanh(s[0]), Num(m)), power(sinh(s[0]), Num(s[1] - m)),
                            power(cosh(s[0]), Num(c[1] + m)))
