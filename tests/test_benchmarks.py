@@ -250,6 +250,7 @@ def test_a_lazy_gradient_is_computed_chunk_by_chunk_and_its_memory_reported(monk
     monkeypatch.setattr(dask_case, "_gradient_function",  # symcalc as it will be: lazy for Dask
                         lambda tool, d: hand_written("hand-written Dask", d))
     results = dask_case.measure(2, 20_000, 5_000, limit=60.0)
+    assert "wall" in results["symcalc"], results  # a child that failed says why
     assert isinstance(results["symcalc"]["wall"], float) and results["symcalc"]["peak"] >= 0
     assert dask_case.failures(results) == []
     assert "MiB" in dask_case.report(results, 2, 20_000, 5_000, 60.0).splitlines()[3]
