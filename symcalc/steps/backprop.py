@@ -49,13 +49,9 @@ def shape_text(shape: tuple) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Backprop:
-    """The gradient of the scalar ``expr`` by ``var`` by reverse accumulation, step by step.
-
-    ``forward`` lists the intermediate nodes in evaluation order as (name, node); the last is
-    ``expr``.  ``steps`` has one step per operation, in reverse order; ``result`` is the very
-    node ``sc.grad(expr, var)`` returns.
-    """
+class Sweep:
+    """A derivation over a shaped formula's nodes, named ``v1, v2, ...`` in ``forward`` (name,
+    node), with one step per operation and the result the API returns."""
 
     expr: MatrixExpr
     var: MatrixExpr
@@ -65,6 +61,16 @@ class Backprop:
 
     def _names(self) -> dict[MatrixExpr, str]:
         return {node: name for name, node in self.forward}
+
+
+@dataclass(frozen=True, eq=False)
+class Backprop(Sweep):
+    """The gradient of the scalar ``expr`` by ``var`` by reverse accumulation, step by step.
+
+    ``forward`` lists the intermediate nodes in evaluation order as (name, node); the last is
+    ``expr``.  ``steps`` has one step per operation, in reverse order; ``result`` is the very
+    node ``sc.grad(expr, var)`` returns.
+    """
 
     def _latex_names(self) -> dict[MatrixExpr, str]:
         return {node: f"v_{{{name[1:]}}}" for name, node in self.forward}

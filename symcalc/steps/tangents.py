@@ -30,13 +30,13 @@ from ..matrix.nodes import ONE, MatrixExpr, postorder
 from ..matrix.ops import eye, symbol, zeros
 from ..matrix.printing import latex, to_str
 from ..printing.infix import latex_name
-from .backprop import rule_name, shape_text
+from .backprop import Sweep, rule_name, shape_text
 from .render import _latex_text
 from .step import Step
 
 
 @dataclass(frozen=True, eq=False)
-class ForwardSweep:
+class ForwardSweep(Sweep):
     """The Jacobian of ``expr`` (a scalar or a vector) by the vector ``var``, by forward
     accumulation, step by step.
 
@@ -44,15 +44,6 @@ class ForwardSweep:
     (name, node); the last is ``expr``.  ``steps`` has one step per operation on a scalar or a
     vector, in the same order; ``result`` is the very node ``sc.jacobian(expr, var)`` returns.
     """
-
-    expr: MatrixExpr
-    var: MatrixExpr
-    forward: list[tuple[str, MatrixExpr]]
-    steps: list[Step]
-    result: MatrixExpr
-
-    def _names(self) -> dict[MatrixExpr, str]:
-        return {node: name for name, node in self.forward}
 
     def _top(self) -> str:
         return self.forward[-1][0] if self.forward else self.var.data
