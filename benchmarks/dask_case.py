@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -122,9 +123,11 @@ def _task(send, tool: str, d: int, points: int, chunk: int) -> None:
         return
     total = _lazy(function(*inputs(points, chunk, d))).sum(axis=-1)
     send("step", "compute")
-    with PeakMemory() as memory:
+    # a pool of this process's own: a child forked from a process that had used Dask's default
+    # pool inherits that pool without its threads, and would wait on them forever
+    with PeakMemory() as memory, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         start = time.perf_counter()
-        values = np.asarray(total.compute(scheduler="threads"), dtype=float)
+        values = np.asarray(total.compute(scheduler="threads", pool=pool), dtype=float)
         send("wall", time.perf_counter() - start)
     send("peak", memory.peak - memory.before)
     send("rss", memory.peak)
