@@ -62,6 +62,27 @@ class Sweep:
     def _names(self) -> dict[MatrixExpr, str]:
         return {node: name for name, node in self.forward}
 
+    def _latex_names(self) -> dict[MatrixExpr, str]:
+        return {node: f"v_{{{name[1:]}}}" for name, node in self.forward}
+
+    def _forward_latex(self) -> list[str]:
+        """The forward pass as rows of an ``align*`` environment."""
+        names = self._latex_names()
+        return [f"{names[node]} &= {latex(node, {c: names[c] for c in node.args if c in names})}"
+                f" && \\text{{{shape_text(node.shape)}}}" for _, node in self.forward]
+
+    def _forward_lines(self) -> list[str]:
+        """The forward pass as text: each named node over the names of its operands, with its
+        shape, in aligned columns."""
+        names = self._names()
+        width = max((len(n) for n, _ in self.forward), default=0)
+        bodies = [to_str(node, {c: names[c] for c in node.args if c in names})
+                  for _, node in self.forward]
+        span = max(map(len, bodies), default=0)
+        return ["forward pass:"] + [
+            f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}"
+            for (name, node), body in zip(self.forward, bodies)]
+
 
 @dataclass(frozen=True, eq=False)
 class Backprop(Sweep):
@@ -72,18 +93,9 @@ class Backprop(Sweep):
     node ``sc.grad(expr, var)`` returns.
     """
 
-    def _latex_names(self) -> dict[MatrixExpr, str]:
-        return {node: f"v_{{{name[1:]}}}" for name, node in self.forward}
-
     def __str__(self) -> str:
-        names, var = self._names(), self.var.data
-        out = [f"grad_{var} {to_str(self.expr)} = {to_str(self.result)}", "forward pass:"]
-        width = max((len(n) for n, _ in self.forward), default=0)
-        bodies = [to_str(node, {c: names[c] for c in node.args if c in names})
-                  for _, node in self.forward]
-        span = max(map(len, bodies), default=0)
-        for (name, node), body in zip(self.forward, bodies):
-            out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}")
+        var = self.var.data
+        out = [f"grad_{var} {to_str(self.expr)} = {to_str(self.result)}", *self._forward_lines()]
         top = self.forward[-1][0] if self.forward else var
         out.append(f"reverse pass, from bar({top}) = 1:")
         digits = len(str(len(self.steps)))
@@ -95,11 +107,7 @@ class Backprop(Sweep):
 
     def latex(self) -> str:
         """An ``align*`` environment: the forward pass, then one line per contribution."""
-        names = self._latex_names()
-        rows = []
-        for name, node in self.forward:
-            body = latex(node, {c: names[c] for c in node.args if c in names})
-            rows.append(f"{names[node]} &= {body} && \\text{{{shape_text(node.shape)}}}")
+        rows = self._forward_latex()
         for i, step in enumerate(self.steps, 1):
             label = f"\\text{{{i}. {_latex_text(step.rule)}}}"
             for part in step.substeps:

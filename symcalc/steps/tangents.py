@@ -49,16 +49,10 @@ class ForwardSweep(Sweep):
         return self.forward[-1][0] if self.forward else self.var.data
 
     def __str__(self) -> str:
-        names, var = self._names(), self.var.data
+        var = self.var.data
         mark = self._mark()
         head = f"d/d{var}" if not self.var.shape else f"J_{var}"
-        out = [f"{head} {to_str(self.expr)} = {to_str(self.result)}", "forward pass:"]
-        width = max((len(n) for n, _ in self.forward), default=0)
-        bodies = [to_str(node, {c: names[c] for c in node.args if c in names})
-                  for _, node in self.forward]
-        span = max(map(len, bodies), default=0)
-        for (name, node), body in zip(self.forward, bodies):
-            out.append(f"  {name.ljust(width)} = {body.ljust(span)}   {shape_text(node.shape)}")
+        out = [f"{head} {to_str(self.expr)} = {to_str(self.result)}", *self._forward_lines()]
         seed = to_str(eye(self.var.shape[0])) if self.var.shape else "1"
         out.append(f"tangent pass, from {mark}({var}) = {seed}:")
         digits = len(str(len(self.steps)))
@@ -75,11 +69,8 @@ class ForwardSweep(Sweep):
     def latex(self) -> str:
         """An ``align*`` environment: the forward pass, then two lines per step (the rule in
         the names of the forward pass, then its value)."""
-        names = {node: f"v_{{{name[1:]}}}" for name, node in self.forward}
-        rows = []
-        for name, node in self.forward:
-            body = latex(node, {c: names[c] for c in node.args if c in names})
-            rows.append(f"{names[node]} &= {body} && \\text{{{shape_text(node.shape)}}}")
+        names = self._latex_names()
+        rows = self._forward_latex()
         for i, step in enumerate(self.steps, 1):
             rows.append(f"{step.latex_note} && \\text{{{i}. {_latex_text(step.rule)}}}")
             rows.append(f"&= {latex(step.result)}")
