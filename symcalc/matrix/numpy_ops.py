@@ -119,18 +119,27 @@ def sum_axis(x: MatrixExpr, axis: int) -> MatrixExpr:
     return make("sum_axis", (x,), shape, axis)
 
 
-def mean(x: object, axis: object = None) -> MatrixExpr:
-    """The mean of all entries, or along ``axis``."""
+def _entry_reduction(name: str, x: object, axis: object) -> tuple:
+    """``(x, axis, shape, done)`` for a reduction ``name`` whose value on a constant is that
+    constant (``mean``, ``max``): the axis checked (None for all entries, or of a vector), the
+    result's shape, and ``done``, the result already known (of a scalar, of ``c*ones``) or None."""
     x = as_node(x)
-    axis = axis_of("mean", x, axis)
+    axis = axis_of(name, x, axis)
     if not x.shape:
-        return x
+        return x, None, (), x
     if x.ndim == 1 or axis is None:
         axis, shape = None, ()
     else:
         shape = kept(x, axis)
-    if _constant(x) is not None:  # the mean of c*ones is c
-        return filled(_constant(x), shape)
+    c = _constant(x)
+    return x, axis, shape, (None if c is None else filled(c, shape))
+
+
+def mean(x: object, axis: object = None) -> MatrixExpr:
+    """The mean of all entries, or along ``axis``."""
+    x, axis, shape, done = _entry_reduction("mean", x, axis)
+    if done is not None:
+        return done
     scalars, rest = pull_scalars(x)
     if scalars:
         return mul(*scalars, mean(rest, axis))
@@ -142,16 +151,9 @@ def mean(x: object, axis: object = None) -> MatrixExpr:
 
 def max_(x: object, axis: object = None) -> MatrixExpr:
     """The largest entry, or the largest along ``axis`` (``max(X, axis=0)``: of each column)."""
-    x = as_node(x)
-    axis = axis_of("max", x, axis)
-    if not x.shape:
-        return x
-    if x.ndim == 1 or axis is None:
-        axis, shape = None, ()
-    else:
-        shape = kept(x, axis)
-    if _constant(x) is not None:
-        return filled(_constant(x), shape)
+    x, axis, shape, done = _entry_reduction("max", x, axis)
+    if done is not None:
+        return done
     if x.kind == "mul" and x.args[0].kind == "number" and x.args[0].data > 0:
         return mul(x.args[0], max_(mul(*x.args[1:]), axis))  # max(2*X) = 2*max(X)
     inner = _flipped(x)
