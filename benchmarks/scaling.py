@@ -14,6 +14,10 @@ about 2 is linear work, about 4 quadratic):
   about 4 per doubling is the size of the answer.
 * ``chain``: ``e = x^2 + x``, then ``e = e^2 + e`` K times, K = 125 .. 1000: building it, and its
   derivative in x (symcalc's ``sc.diff``).
+* ``shaped``: a network of K layers in matrix form, ``h = tanh(W_k@h + b)`` from ``h = x``, the
+  loss ``sum(h)``: its gradient in every ``W_k`` (``sc.grad``, the shaped engine's reverse sweep
+  with the entrywise parts built by the scalar engine), then its code (``sc.lambdify``),
+  K = 20 .. 160; symcalc only (the peers have no matrix form).
 * ``point``: the k-th derivative of ``sin`` nested 7 deep, k = 5 and 10: building it and its
   function, and one call at a single point (symcalc's ``sc.lambdify(d, ["x"])(0.3)``;
   SymEngine's ``Lambdify(..., backend="llvm", cse=True)`` where it has LLVM).
@@ -39,15 +43,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import child  # noqa: E402
 
 TOOLS = ("symcalc", "SymEngine", "SymPy")
-CASES = ("grad", "grad sq", "jacobian", "hessian sq", "chain", "point")
+CASES = ("grad", "grad sq", "jacobian", "hessian sq", "chain", "shaped", "point")
+ONLY = {"shaped": {"symcalc"}}  # cases the peers cannot express
 AGREEMENT = {"chain": 1e-6}
 TIMEOUT = ">limit"
 
 
 def sizes(case: str, quick: bool) -> tuple[int, ...]:
     """The sizes of a case: 1x, 2x, 4x, 8x."""
-    full = {"grad": 250, "grad sq": 250, "jacobian": 250, "hessian sq": 50, "chain": 125}
-    small = {"grad": 25, "grad sq": 25, "jacobian": 25, "hessian sq": 8, "chain": 10}
+    full = {"grad": 250, "grad sq": 250, "jacobian": 250, "hessian sq": 50, "chain": 125,
+            "shaped": 20}
+    small = {"grad": 25, "grad sq": 25, "jacobian": 25, "hessian sq": 8, "chain": 10, "shaped": 5}
     if case == "point":
         return (2, 4) if quick else (5, 10)
     base = (small if quick else full)[case]
@@ -100,6 +106,8 @@ def _task(send, tool: str, case: str, size: int, depth: int, repeat: int) -> Non
         _derivatives(send, tool, case, size, repeat)
     elif case == "chain":
         _chain(send, tool, size, repeat)
+    elif case == "shaped":
+        _shaped(send, size, repeat)
     else:
         _point(send, tool, depth, size)
 
@@ -195,6 +203,44 @@ def _chain(send, tool: str, K: int, repeat: int) -> None:
         send("values", [_chain_value(mod, d, symbol("x"), at)])
 
 
+def _shaped(send, K: int, repeat: int) -> None:
+    import numpy as np
+
+    import symcalc as sc
+
+    x, b = sc.vector("x", "n"), sc.vector("b", "n")
+    built: dict = {}
+
+    def build(tag):
+        weights = [sc.matrix(f"{tag}W{k}", "n", "n") for k in range(K)]
+        h = x
+        for w in weights:
+            h = sc.tanh(w @ h + b)
+        built[tag] = (weights, sc.grad(sc.sum(h), weights))
+        return built[tag]
+    send("step", "build")
+    weights, grads = _best(send, "build", build, repeat)
+    send("step", "code")
+    f = _best(send, "code", lambda tag: sc.lambdify(
+        built[tag][1], [w.data for w in built[tag][0]] + ["x", "b"]), repeat)
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(3, 3)) / 3 for _ in weights] + [rng.normal(size=3)] * 2
+    got = f(*arrays)
+
+    def loss(ws):  # the same network by hand, for a central difference in W0[0, 0]
+        h = arrays[-2]
+        for w in ws:
+            h = np.tanh(w @ h + arrays[-1])
+        return float(np.sum(h))
+    step = np.zeros((3, 3))
+    step[0, 0] = 1e-6
+    ws = arrays[:K]
+    slope = (loss([ws[0] + step] + ws[1:]) - loss([ws[0] - step] + ws[1:])) / 2e-6
+    if abs(slope - got[0][0, 0]) > 1e-6 * max(1.0, abs(slope)):
+        send("error", f"gradient {got[0][0, 0]!r}, central difference {slope!r}")
+    send("values", [float(np.sum(g)) for g in got][:8])
+
+
 def _chain_value(mod, d, x, at: float) -> float:
     if mod.__name__ == "symengine":
         return float(mod.Lambdify([x], [d], cse=True)(at)[0])
@@ -256,7 +302,8 @@ def measure(cases: tuple[str, ...], quick: bool, limit: float, depth: int,
     for case in cases:
         results[case] = {}
         for tool in TOOLS:
-            if not _installed(tool) or (only is not None and tool not in only):
+            if not _installed(tool) or (only is not None and tool not in only) or \
+                    tool not in ONLY.get(case, TOOLS):
                 continue
             by_size = results[case][tool] = {}
             stopped = None
@@ -301,8 +348,10 @@ def _seconds(t: float) -> str:
 def report(results: dict, quick: bool, limit: float, depth: int) -> str:
     lines = []
     for case, by_tool in results.items():
-        keys = {"chain": ("build", "diff"), "point": ("build", "call")}.get(case, ("build",))
-        label = {"chain": "K", "point": f"order (sin nested {depth} deep)"}.get(case, "n")
+        keys = {"chain": ("build", "diff"), "point": ("build", "call"),
+                "shaped": ("build", "code")}.get(case, ("build",))
+        label = {"chain": "K", "shaped": "K layers",
+                 "point": f"order (sin nested {depth} deep)"}.get(case, "n")
         lines.append(f"\nscaling/{case}  ({label}: {', '.join(map(str, sizes(case, quick)))})")
         for key in keys:
             for tool, by_size in by_tool.items():
